@@ -1,0 +1,65 @@
+//! The command line: one binary, one subcommand per job.
+
+mod destroy;
+mod office;
+mod voters;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "valgbord",
+    version,
+    about = "Digitale valglister for a Danish polling place",
+    long_about = "valgbord runs the polling tables of a Danish polling place: scan the valgkort, \
+                  check the voter, hand out the right ballots, and keep every table in step."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Voter lists: generate, import, look up, search.
+    #[command(subcommand)]
+    Voters(voters::VotersCmd),
+    /// The election office's signing key.
+    #[command(subcommand)]
+    Office(office::OfficeCmd),
+    /// Overwrite and delete a device's election data, and print a destruction receipt.
+    Destroy(destroy::DestroyArgs),
+    /// Measure performance and print figures.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCmd),
+}
+
+/// A failure the command reports to the person running it; already formatted.
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+pub fn main() -> ExitCode {
+    crate::logging::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Voters(c) => voters::run(c),
+        Command::Office(c) => office::run(c),
+        Command::Destroy(a) => destroy::run(a),
+        Command::Bench(c) => crate::bench::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

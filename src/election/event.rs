@@ -1,0 +1,361 @@
+//! Events: every state change of a table, signed by the device that made it and
+//! chained to that device's previous event.
+//!
+//! The signed bytes are the body exactly as stored and sent (a JSON text), never a
+//! re-serialisation, so a verifier on another version of serde sees the same bytes.
+
+use super::clock::Hlc;
+use super::contest::Contest;
+use super::keys::{DevicePublic, DeviceSecret};
+use ed25519_dalek::{Signature, Verifier};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// Domain separation: an event signature can never be replayed as another signed thing.
+const SIGNING_CONTEXT: &[u8] = b"valgbord-event-v1\0";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How a check-in was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckInMethod {
+    /// The valgkort was scanned.
+    Card,
+    /// The valgsekretær found the voter by search; identity confirmed by birthdate/address.
+    Manual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    TableOpened {
+        place: String,
+        table_no: u32,
+    },
+    TablePaused {
+        place: String,
+        table_no: u32,
+    },
+    TableClosed {
+        place: String,
+        table_no: u32,
+        reason: String,
+    },
+    CheckIn {
+        voter_id: String,
+        place: String,
+        table_no: u32,
+        card_code: Option<String>,
+        method: CheckInMethod,
+        ballots: Vec<Contest>,
+    },
+    /// Undo of a check-in; the check-in is named by its device and sequence number.
+    CheckInUndone {
+        voter_id: String,
+        target_device: DevicePublic,
+        target_seq: u64,
+        reason: String,
+    },
+    CardReissued {
+        voter_id: String,
+        new_code: String,
+    },
+    /// A voter marked on the paper list during a fallback, entered afterwards.
+    PaperRegistration {
+        voter_id: String,
+        place: String,
+        table_no: u32,
+        fallback_from_ms: i64,
+        fallback_to_ms: i64,
+    },
+    BallotsReconciled {
+        place: String,
+        table_no: u32,
+        /// Ballots handed out per contest, as counted by the tilforordnede.
+        handed_out: Vec<(Contest, u32)>,
+        /// Unused ballots handed back per contest.
+        returned: Vec<(Contest, u32)>,
+    },
+    DoubleRegistrationResolved {
+        voter_id: String,
+        note: String,
+    },
+}
+
+impl EventKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::TableOpened { .. } => "table_opened",
+            EventKind::TablePaused { .. } => "table_paused",
+            EventKind::TableClosed { .. } => "table_closed",
+            EventKind::CheckIn { .. } => "check_in",
+            EventKind::CheckInUndone { .. } => "check_in_undone",
+            EventKind::CardReissued { .. } => "card_reissued",
+            EventKind::PaperRegistration { .. } => "paper_registration",
+            EventKind::BallotsReconciled { .. } => "ballots_reconciled",
+            EventKind::DoubleRegistrationResolved { .. } => "double_registration_resolved",
+        }
+    }
+}
+
+/// What is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventBody {
+    pub v: u32,
+    pub election: String,
+    pub device: DevicePublic,
+    pub seq: u64,
+    pub hlc: Hlc,
+    pub wall_ms: i64,
+    /// Hash of this device's previous event; all zeros for the first.
+    pub prev: EventHash,
+    /// Made in test mode; such events can never be part of an election.
+    pub test: bool,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct EventHash(pub [u8; 32]);
+
+impl Serialize for EventHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for EventHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&s, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(EventHash(out))
+    }
+}
+
+impl EventHash {
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// An event as stored and sent: the body text and its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedEvent {
+    pub body: String,
+    /// Hex of the 64-byte ed25519 signature.
+    pub sig: String,
+}
+
+/// A signed event whose signature, key and election were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedEvent {
+    pub body: EventBody,
+    pub signed: SignedEvent,
+    pub hash: EventHash,
+}
+
+/// Why an event was refused. Each names what was wrong so it can be reported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not valid JSON of the event format: {0}")]
+    Malformed(String),
+    #[error("event format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    Version(u32),
+    #[error("event belongs to election \"{found}\", not \"{expected}\"")]
+    ForeignElection { expected: String, found: String },
+    #[error("event is signed by device {0}, which the election configuration does not list")]
+    UnknownKey(String),
+    #[error("signature of event {device}#{seq} does not verify: the event was altered or forged")]
+    BadSignature { device: String, seq: u64 },
+    #[error("test-mode event {device}#{seq} cannot enter an election log")]
+    TestEvent { device: String, seq: u64 },
+}
+
+/// Which keys and election an incoming event must match.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub election: String,
+    /// Device keys the signed election configuration lists. `None` accepts any key and is
+    /// used only in demo and test mode.
+    pub keys: Option<HashSet<DevicePublic>>,
+    /// Whether test-mode events are acceptable (rehearsals, demo).
+    pub allow_test: bool,
+}
+
+fn signing_bytes(body: &str) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNING_CONTEXT.len() + body.len());
+    m.extend_from_slice(SIGNING_CONTEXT);
+    m.extend_from_slice(body.as_bytes());
+    m
+}
+
+fn hash_of(signed: &SignedEvent) -> EventHash {
+    let mut h = Sha256::new();
+    h.update(signed.body.as_bytes());
+    h.update([0]);
+    h.update(signed.sig.as_bytes());
+    EventHash(h.finalize().into())
+}
+
+/// Signs a body. The caller (the store) chooses seq, prev and clock inside its
+/// transaction, so chaining cannot race.
+pub fn sign(body: &EventBody, key: &DeviceSecret) -> VerifiedEvent {
+    // Serialising a struct of strings, integers and enums cannot fail.
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let sig = key.sign(&signing_bytes(&text));
+    let signed = SignedEvent {
+        body: text,
+        sig: hex::encode(sig.to_bytes()),
+    };
+    let hash = hash_of(&signed);
+    VerifiedEvent {
+        body: body.clone(),
+        signed,
+        hash,
+    }
+}
+
+/// The one verification used for every event that reaches a device from outside
+/// (sync, central ingest, a USB stick) and for the device's own events on reload.
+/// Chain and sequence are checked by the store, which knows the previous event.
+pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, EventError> {
+    let body: EventBody =
+        serde_json::from_str(&signed.body).map_err(|e| EventError::Malformed(e.to_string()))?;
+    if body.v != FORMAT_VERSION {
+        return Err(EventError::Version(body.v));
+    }
+    if body.election != trust.election {
+        return Err(EventError::ForeignElection {
+            expected: trust.election.clone(),
+            found: body.election.clone(),
+        });
+    }
+    if let Some(keys) = &trust.keys
+        && !keys.contains(&body.device)
+    {
+        return Err(EventError::UnknownKey(body.device.to_hex()));
+    }
+    let bad = || EventError::BadSignature {
+        device: body.device.short(),
+        seq: body.seq,
+    };
+    let mut sig_bytes = [0u8; 64];
+    hex::decode_to_slice(&signed.sig, &mut sig_bytes).map_err(|_| bad())?;
+    let sig = Signature::from_bytes(&sig_bytes);
+    let vk = body.device.verifying_key().map_err(|_| bad())?;
+    vk.verify(&signing_bytes(&signed.body), &sig)
+        .map_err(|_| bad())?;
+    if body.test && !trust.allow_test {
+        return Err(EventError::TestEvent {
+            device: body.device.short(),
+            seq: body.seq,
+        });
+    }
+    Ok(VerifiedEvent {
+        hash: hash_of(signed),
+        body,
+        signed: signed.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(key: &DeviceSecret) -> EventBody {
+        EventBody {
+            v: FORMAT_VERSION,
+            election: "kv2025".into(),
+            device: key.public(),
+            seq: 1,
+            hlc: Hlc::new(1000, 0),
+            wall_ms: 1000,
+            prev: EventHash::default(),
+            test: false,
+            kind: EventKind::TableOpened {
+                place: "p1".into(),
+                table_no: 1,
+            },
+        }
+    }
+
+    fn trust(key: &DeviceSecret) -> Trust {
+        Trust {
+            election: "kv2025".into(),
+            keys: Some([key.public()].into_iter().collect()),
+            allow_test: false,
+        }
+    }
+
+    #[test]
+    fn signed_event_verifies() {
+        let k = DeviceSecret::generate();
+        let e = sign(&body(&k), &k);
+        let v = verify(&e.signed, &trust(&k)).unwrap();
+        assert_eq!(v.hash, e.hash);
+        assert_eq!(v.body, e.body);
+    }
+
+    #[test]
+    fn altered_body_is_refused() {
+        let k = DeviceSecret::generate();
+        let mut e = sign(&body(&k), &k).signed;
+        e.body = e.body.replace("\"table_no\":1", "\"table_no\":2");
+        assert!(matches!(
+            verify(&e, &trust(&k)),
+            Err(EventError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_key_and_foreign_election_are_refused() {
+        let k = DeviceSecret::generate();
+        let other = DeviceSecret::generate();
+        let e = sign(&body(&other), &other).signed;
+        assert!(matches!(
+            verify(&e, &trust(&k)),
+            Err(EventError::UnknownKey(_))
+        ));
+        let mut b = body(&k);
+        b.election = "fv2026".into();
+        let e = sign(&b, &k).signed;
+        assert!(matches!(
+            verify(&e, &trust(&k)),
+            Err(EventError::ForeignElection { .. })
+        ));
+    }
+
+    #[test]
+    fn test_events_need_test_mode() {
+        let k = DeviceSecret::generate();
+        let mut b = body(&k);
+        b.test = true;
+        let e = sign(&b, &k).signed;
+        assert!(matches!(
+            verify(&e, &trust(&k)),
+            Err(EventError::TestEvent { .. })
+        ));
+        let mut t = trust(&k);
+        t.allow_test = true;
+        assert!(verify(&e, &t).is_ok());
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let k = DeviceSecret::generate();
+        for body in ["", "{", "null", "{\"v\":1}", "[1,2,3]"] {
+            let e = SignedEvent {
+                body: body.into(),
+                sig: "00".into(),
+            };
+            assert!(matches!(
+                verify(&e, &trust(&k)),
+                Err(EventError::Malformed(_))
+            ));
+        }
+        let mut e = sign(&body(&k), &k).signed;
+        e.sig = "zz".into();
+        assert!(verify(&e, &trust(&k)).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The domain of a Danish polling place, free of I/O: voters, contests, the check-in
+//! rules, events and their signatures, the hybrid logical clock.
+
+pub mod checkin;
+pub mod clock;
+pub mod contest;
+pub mod event;
+pub mod keys;
+pub mod names;
+pub mod voter;
+
+#[cfg(test)]
+pub(crate) mod testdata;

@@ -1,0 +1,9 @@
+//! valgbord: digital valglister for a Danish polling place.
+//!
+//! See `ARCHITECTURE.md` for the map of the code.
+
+pub mod bench;
+pub mod cli;
+pub mod election;
+pub mod logging;
+pub mod store;

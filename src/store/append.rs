@@ -1,0 +1,193 @@
+//! Appending to the log: an event and its projections in one transaction.
+
+use super::{Result, Store, StoreError, projection};
+use crate::election::clock::Hlc;
+use crate::election::event::{
+    self, EventBody, EventHash, EventKind, FORMAT_VERSION, SignedEvent, Trust, VerifiedEvent,
+};
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+/// Who is writing locally: the device key and what its events are bound to.
+pub struct Author<'a> {
+    pub key: &'a DeviceSecret,
+    pub election: &'a str,
+    pub test: bool,
+}
+
+/// What happened to an incoming event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Added,
+    /// Already in the log (the same bytes): nothing to do.
+    Duplicate,
+}
+
+impl Store {
+    /// Signs and stores a local event. Returns when it is durable on disk, so the
+    /// screen may confirm it.
+    pub fn append_local(
+        &mut self,
+        author: &Author<'_>,
+        wall_ms: i64,
+        kind: EventKind,
+    ) -> Result<VerifiedEvent> {
+        let device = author.key.public();
+        let hlc = self.clock.now(wall_ms.max(0) as u64);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (seq, prev) = match head(&tx, device)? {
+            Some((s, h)) => (s + 1, h),
+            None => (1, EventHash::default()),
+        };
+        let body = EventBody {
+            v: FORMAT_VERSION,
+            election: author.election.to_string(),
+            device,
+            seq,
+            hlc,
+            wall_ms,
+            prev,
+            test: author.test,
+            kind,
+        };
+        let ev = event::sign(&body, author.key);
+        insert_and_project(&tx, &ev)?;
+        tx.commit()?;
+        Ok(ev)
+    }
+
+    /// Verifies and stores an event from elsewhere (a peer, the central, a USB stick).
+    /// The device's chain must continue exactly: no gap, no fork.
+    pub fn ingest(&mut self, signed: &SignedEvent, trust: &Trust) -> Result<Ingested> {
+        let ev = event::verify(signed, trust)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT hash FROM events WHERE device=?1 AND seq=?2",
+                params![ev.body.device.to_hex(), ev.body.seq as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(h) = existing {
+            return if h == ev.hash.0 {
+                Ok(Ingested::Duplicate)
+            } else {
+                Err(StoreError::Equivocation {
+                    device: ev.body.device.short(),
+                    seq: ev.body.seq,
+                })
+            };
+        }
+        let (expected, prev) = match head(&tx, ev.body.device)? {
+            Some((s, h)) => (s + 1, h),
+            None => (1, EventHash::default()),
+        };
+        if ev.body.seq != expected {
+            return Err(StoreError::Gap {
+                device: ev.body.device.short(),
+                expected,
+                got: ev.body.seq,
+            });
+        }
+        if ev.body.prev != prev {
+            return Err(StoreError::BrokenChain {
+                device: ev.body.device.short(),
+                seq: ev.body.seq,
+            });
+        }
+        insert_and_project(&tx, &ev)?;
+        tx.commit()?;
+        self.clock.observe(ev.body.hlc);
+        Ok(Ingested::Added)
+    }
+
+    /// The highest sequence number held for each device: the version vector.
+    pub fn version_vector(&self) -> Result<Vec<(DevicePublic, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT device, MAX(seq) FROM events GROUP BY device")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (d, s) = row?;
+            let d = DevicePublic::from_hex(&d).map_err(StoreError::Invalid)?;
+            out.push((d, s as u64));
+        }
+        Ok(out)
+    }
+
+    /// Events of one device after `after`, in order, at most `limit`.
+    pub fn events_after(
+        &self,
+        device: DevicePublic,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body, sig FROM events WHERE device=?1 AND seq>?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![device.to_hex(), after as i64, limit as i64], |r| {
+            Ok(SignedEvent {
+                body: r.get(0)?,
+                sig: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn event_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// The clock after everything this store has seen.
+    pub fn observe_clock(&mut self, h: Hlc) {
+        self.clock.observe(h);
+    }
+}
+
+fn head(tx: &Transaction<'_>, device: DevicePublic) -> Result<Option<(u64, EventHash)>> {
+    let row: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM events WHERE device=?1 ORDER BY seq DESC LIMIT 1",
+            [device.to_hex()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((seq, h)) => {
+            let hash: [u8; 32] = h
+                .try_into()
+                .map_err(|_| StoreError::Invalid("stored event hash is not 32 bytes".into()))?;
+            Ok(Some((seq as u64, EventHash(hash))))
+        }
+    }
+}
+
+fn insert_and_project(tx: &Transaction<'_>, ev: &VerifiedEvent) -> Result<()> {
+    let b = &ev.body;
+    tx.prepare_cached(
+        "INSERT INTO events(device, seq, hlc, wall_ms, kind, test, body, sig, hash, received_ms)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        b.device.to_hex(),
+        b.seq as i64,
+        b.hlc.0 as i64,
+        b.wall_ms,
+        b.kind.name(),
+        b.test,
+        ev.signed.body,
+        ev.signed.sig,
+        ev.hash.0.to_vec(),
+        super::now_ms(),
+    ])?;
+    projection::apply(tx, b)
+}

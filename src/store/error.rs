@@ -1,0 +1,65 @@
+//! Errors of the store, each with an English text for the log and a Danish one for
+//! the screen.
+
+use crate::election::event::EventError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the disk is full: nothing was stored ({0})")]
+    DiskFull(String),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("gap in the log of device {device}: expected event {expected}, got {got}")]
+    Gap {
+        device: String,
+        expected: u64,
+        got: u64,
+    },
+    #[error(
+        "broken hash chain at event {device}#{seq}: it does not follow the device's previous event"
+    )]
+    BrokenChain { device: String, seq: u64 },
+    #[error("device {device} signed two different events with number {seq}")]
+    Equivocation { device: String, seq: u64 },
+    #[error("{0}")]
+    Binding(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// The message for the people at the table.
+    pub fn danish(&self) -> String {
+        match self {
+            StoreError::DiskFull(_) => {
+                "Disken er fuld. Intet blev gemt. Tilkald valgsekretæren.".into()
+            }
+            StoreError::Sqlite(_) => {
+                "Databasefejl. Intet blev gemt. Tilkald valgsekretæren.".into()
+            }
+            StoreError::Event(_) | StoreError::Gap { .. } | StoreError::BrokenChain { .. } => {
+                "En hændelse blev afvist: den er ændret, forfalsket eller mangler forgængere."
+                    .into()
+            }
+            StoreError::Equivocation { .. } => {
+                "Et bord har underskrevet to forskellige hændelser med samme nummer.".into()
+            }
+            StoreError::Binding(m) | StoreError::Invalid(m) => m.clone(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == rusqlite::ErrorCode::DiskFull
+        {
+            return StoreError::DiskFull(e.to_string());
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,91 @@
+//! The SQLite store of one device: the voter list, the signed event log, and the
+//! projections people read.
+
+pub mod append;
+pub mod binding;
+pub mod error;
+pub mod generate;
+pub mod import;
+pub mod keyfile;
+pub mod projection;
+pub mod queries;
+pub mod schema;
+pub mod search;
+
+pub use error::{Result, StoreError};
+
+use crate::election::clock::{Hlc, HlcClock};
+use rusqlite::{Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+    pub(crate) clock: HlcClock,
+}
+
+impl Store {
+    /// Opens (creating if needed) a device database. WAL with synchronous=FULL: a
+    /// check-in is on disk when `append` returns, and readers never block the writer.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let max: Option<i64> = conn
+            .query_row("SELECT MAX(hlc) FROM events", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let mut clock = HlcClock::new();
+        if let Some(m) = max {
+            clock.observe(Hlc(m as u64));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            clock,
+        })
+    }
+
+    /// An in-memory store for unit tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+            clock: HlcClock::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        set_meta(&self.conn, key, value)
+    }
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES(?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Milliseconds since the epoch by the wall clock.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

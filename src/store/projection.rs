@@ -1,0 +1,316 @@
+//! Projections: the tables people read, derived from the events alone.
+//!
+//! Every rule here is independent of the order events arrive in (a peer may deliver
+//! another table's events late), so the incremental result equals a rebuild from the
+//! log sorted by clock. A property test checks exactly that.
+
+use super::{Result, Store, schema::PROJECTION_TABLES};
+use crate::election::contest::format_contests;
+use crate::election::event::{CheckInMethod, EventBody, EventKind, SignedEvent};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const HOUR_MS: i64 = 3_600_000;
+
+pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
+    let dev = b.device.to_hex();
+    let seq = b.seq as i64;
+    let hlc = b.hlc.0 as i64;
+    match &b.kind {
+        EventKind::CheckIn {
+            voter_id,
+            place,
+            table_no,
+            card_code,
+            method,
+            ballots,
+        } => {
+            let method = match method {
+                CheckInMethod::Card => "card",
+                CheckInMethod::Manual => "manual",
+            };
+            add_checkin(
+                c,
+                &dev,
+                seq,
+                voter_id,
+                place,
+                *table_no,
+                hlc,
+                b.wall_ms,
+                method,
+                &format_contests(ballots),
+                card_code.as_deref(),
+            )?;
+        }
+        EventKind::PaperRegistration {
+            voter_id,
+            place,
+            table_no,
+            fallback_to_ms,
+            ..
+        } => {
+            // A paper mark counts at the end of the fallback: it happened then at the latest.
+            add_checkin(
+                c,
+                &dev,
+                seq,
+                voter_id,
+                place,
+                *table_no,
+                hlc,
+                *fallback_to_ms,
+                "paper",
+                "",
+                None,
+            )?;
+        }
+        EventKind::CheckInUndone {
+            voter_id,
+            target_device,
+            target_seq,
+            reason,
+        } => {
+            let target_dev = target_device.to_hex();
+            let inserted = c.execute(
+                "INSERT OR IGNORE INTO undone(target_device, target_seq, device, seq, voter_id, reason, wall_ms)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![target_dev, *target_seq as i64, dev, seq, voter_id, reason, b.wall_ms],
+            )?;
+            if inserted > 0 {
+                let target: Option<(String, i64, i64)> = c
+                    .query_row(
+                        "SELECT place, table_no, wall_ms FROM checkins WHERE device=?1 AND seq=?2",
+                        params![target_dev, *target_seq as i64],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((place, table_no, wall)) = target {
+                    bump_hourly(c, &place, table_no, wall, -1)?;
+                }
+            }
+            refresh_voter(c, voter_id)?;
+        }
+        EventKind::CardReissued { voter_id, new_code } => {
+            c.execute(
+                "INSERT OR IGNORE INTO cards(code, voter_id, hlc, wall_ms) VALUES(?1, ?2, ?3, ?4)",
+                params![new_code, voter_id, hlc, b.wall_ms],
+            )?;
+        }
+        EventKind::TableOpened { place, table_no } => {
+            set_table_state(c, place, *table_no, "open", "", hlc, b.wall_ms)?;
+        }
+        EventKind::TablePaused { place, table_no } => {
+            set_table_state(c, place, *table_no, "paused", "", hlc, b.wall_ms)?;
+        }
+        EventKind::TableClosed {
+            place,
+            table_no,
+            reason,
+        } => {
+            set_table_state(c, place, *table_no, "closed", reason, hlc, b.wall_ms)?;
+        }
+        EventKind::BallotsReconciled {
+            place,
+            table_no,
+            handed_out,
+            returned,
+        } => {
+            let ho = serde_json::to_string(handed_out).unwrap_or_default();
+            let re = serde_json::to_string(returned).unwrap_or_default();
+            c.execute(
+                "INSERT INTO reconciliation(place, table_no, hlc, wall_ms, handed_out, returned)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc,
+                   wall_ms=excluded.wall_ms, handed_out=excluded.handed_out, returned=excluded.returned
+                 WHERE excluded.hlc > reconciliation.hlc",
+                params![place, *table_no, hlc, b.wall_ms, ho, re],
+            )?;
+        }
+        EventKind::DoubleRegistrationResolved { voter_id, note } => {
+            c.execute(
+                "INSERT INTO double_resolved(voter_id, hlc, note) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, note=excluded.note
+                 WHERE excluded.hlc > double_resolved.hlc",
+                params![voter_id, hlc, note],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_checkin(
+    c: &Connection,
+    dev: &str,
+    seq: i64,
+    voter_id: &str,
+    place: &str,
+    table_no: u32,
+    hlc: i64,
+    wall_ms: i64,
+    method: &str,
+    ballots: &str,
+    card_code: Option<&str>,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO checkins(device, seq, voter_id, place, table_no, hlc, wall_ms, method, ballots, card_code)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        dev, seq, voter_id, place, table_no, hlc, wall_ms, method, ballots, card_code
+    ])?;
+    let undone: bool = c
+        .prepare_cached("SELECT 1 FROM undone WHERE target_device=?1 AND target_seq=?2")?
+        .exists(params![dev, seq])?;
+    if !undone {
+        bump_hourly(c, place, table_no as i64, wall_ms, 1)?;
+    }
+    refresh_voter(c, voter_id)
+}
+
+fn bump_hourly(c: &Connection, place: &str, table_no: i64, wall_ms: i64, by: i64) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO hourly(place, table_no, hour, checkins) VALUES(?1, ?2, ?3, ?4)
+         ON CONFLICT(place, table_no, hour) DO UPDATE SET checkins = checkins + excluded.checkins",
+    )?
+    .execute(params![place, table_no, wall_ms.div_euclid(HOUR_MS), by])?;
+    Ok(())
+}
+
+/// Recomputes one voter's status: the earliest check-in in force by clock, and how many
+/// are in force (more than one is a double registration).
+fn refresh_voter(c: &Connection, voter_id: &str) -> Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT device, seq, place, table_no, hlc, wall_ms, method, ballots FROM checkins k
+         WHERE voter_id=?1 AND NOT EXISTS(
+           SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)
+         ORDER BY hlc, device, seq",
+    )?;
+    type Row = (String, i64, String, i64, i64, i64, String, String);
+    let rows: Vec<Row> = stmt
+        .query_map([voter_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    match rows.first() {
+        None => {
+            c.prepare_cached("DELETE FROM voter_status WHERE voter_id=?1")?
+                .execute([voter_id])?;
+        }
+        Some((dev, seq, place, table_no, hlc, wall, method, ballots)) => {
+            c.prepare_cached(
+                "INSERT INTO voter_status(voter_id, device, seq, place, table_no, hlc, wall_ms, method, ballots, active)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(voter_id) DO UPDATE SET device=excluded.device, seq=excluded.seq,
+                   place=excluded.place, table_no=excluded.table_no, hlc=excluded.hlc,
+                   wall_ms=excluded.wall_ms, method=excluded.method, ballots=excluded.ballots,
+                   active=excluded.active",
+            )?
+            .execute(params![
+                voter_id,
+                dev,
+                seq,
+                place,
+                table_no,
+                hlc,
+                wall,
+                method,
+                ballots,
+                rows.len() as i64
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set_table_state(
+    c: &Connection,
+    place: &str,
+    table_no: u32,
+    state: &str,
+    reason: &str,
+    hlc: i64,
+    wall_ms: i64,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO table_state(place, table_no, state, reason, hlc, wall_ms)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(place, table_no) DO UPDATE SET state=excluded.state,
+           reason=excluded.reason, hlc=excluded.hlc, wall_ms=excluded.wall_ms
+         WHERE excluded.hlc > table_state.hlc",
+        params![place, table_no, state, reason, hlc, wall_ms],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Throws the projections away and derives them again from the log, in clock order.
+    /// Events were verified when they entered; here they are only parsed.
+    pub fn rebuild_projections(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for t in PROJECTION_TABLES {
+            tx.execute(&format!("DELETE FROM {t}"), [])?;
+        }
+        {
+            let mut stmt = tx.prepare("SELECT body FROM events ORDER BY hlc, device, seq")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let text: String = r.get(0)?;
+                let body: EventBody = serde_json::from_str(&text).map_err(|e| {
+                    super::StoreError::Invalid(format!("stored event does not parse: {e}"))
+                })?;
+                apply(&tx, &body)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every projection row, sorted: for comparing an incremental state with a rebuild.
+    pub fn projection_dump(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for t in PROJECTION_TABLES {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {t}"))?;
+            let n = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            let mut lines = Vec::new();
+            while let Some(r) = rows.next()? {
+                let mut line = format!("{t}:");
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    line.push_str(&format!("{v:?}|"));
+                }
+                lines.push(line);
+            }
+            // The hourly table may keep zero rows after undo; they carry no information.
+            lines.retain(|l| !(l.starts_with("hourly:") && l.ends_with("|Integer(0)|")));
+            lines.sort();
+            out.extend(lines);
+        }
+        Ok(out)
+    }
+
+    /// All events in log order of one device, for export and for the destroy receipt.
+    pub fn all_events(&self) -> Result<Vec<SignedEvent>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body, sig FROM events ORDER BY device, seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SignedEvent {
+                body: r.get(0)?,
+                sig: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

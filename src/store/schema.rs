@@ -1,0 +1,170 @@
+//! Schema and migrations, run with `PRAGMA user_version` (the migration crates pin an
+//! older rusqlite and do not link beside the bundled one).
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up. Never edit a released entry: add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: list, log and projections.
+    r#"
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE places(id TEXT PRIMARY KEY, name TEXT NOT NULL);
+    CREATE TABLE voters(
+        id TEXT NOT NULL,
+        list_no INTEGER NOT NULL,
+        list_part TEXT NOT NULL,
+        first_names TEXT NOT NULL,
+        last_name TEXT NOT NULL,
+        birthdate TEXT NOT NULL,
+        sex TEXT NOT NULL,
+        address TEXT NOT NULL,
+        postcode TEXT NOT NULL,
+        town TEXT NOT NULL,
+        place TEXT NOT NULL,
+        card_code TEXT NOT NULL,
+        contests TEXT NOT NULL,
+        brevstemme INTEGER NOT NULL,
+        struck TEXT,
+        fold_first TEXT NOT NULL,
+        fold_last TEXT NOT NULL,
+        fold_address TEXT NOT NULL
+    );
+    CREATE TABLE events(
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        test INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        sig TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        received_ms INTEGER NOT NULL,
+        PRIMARY KEY(device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_hlc ON events(hlc);
+
+    -- Projections: derived from events only; `rebuild_projections` recreates them.
+    CREATE TABLE checkins(
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        voter_id TEXT NOT NULL,
+        place TEXT NOT NULL,
+        table_no INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        ballots TEXT NOT NULL,
+        card_code TEXT,
+        PRIMARY KEY(device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX checkins_voter ON checkins(voter_id);
+    CREATE TABLE undone(
+        target_device TEXT NOT NULL,
+        target_seq INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        voter_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        PRIMARY KEY(target_device, target_seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE voter_status(
+        voter_id TEXT PRIMARY KEY,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        place TEXT NOT NULL,
+        table_no INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        ballots TEXT NOT NULL,
+        active INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE double_resolved(
+        voter_id TEXT PRIMARY KEY,
+        hlc INTEGER NOT NULL,
+        note TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE hourly(
+        place TEXT NOT NULL,
+        table_no INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        checkins INTEGER NOT NULL,
+        PRIMARY KEY(place, table_no, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE cards(
+        code TEXT PRIMARY KEY,
+        voter_id TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX cards_voter ON cards(voter_id, hlc);
+    CREATE TABLE table_state(
+        place TEXT NOT NULL,
+        table_no INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        PRIMARY KEY(place, table_no)
+    ) WITHOUT ROWID;
+    CREATE TABLE reconciliation(
+        place TEXT NOT NULL,
+        table_no INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        handed_out TEXT NOT NULL,
+        returned TEXT NOT NULL,
+        PRIMARY KEY(place, table_no)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
+/// which is several times faster than maintaining them row by row.
+pub const VOTER_INDEXES: &[&str] = &[
+    "CREATE UNIQUE INDEX IF NOT EXISTS voters_id ON voters(id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS voters_card ON voters(card_code)",
+    "CREATE INDEX IF NOT EXISTS voters_birthdate ON voters(birthdate)",
+    "CREATE INDEX IF NOT EXISTS voters_fold_last ON voters(fold_last, fold_first)",
+    "CREATE INDEX IF NOT EXISTS voters_fold_first ON voters(fold_first, fold_last)",
+    "CREATE INDEX IF NOT EXISTS voters_place_list ON voters(place, list_no)",
+];
+
+pub const VOTER_INDEX_NAMES: &[&str] = &[
+    "voters_id",
+    "voters_card",
+    "voters_birthdate",
+    "voters_fold_last",
+    "voters_fold_first",
+    "voters_place_list",
+];
+
+/// Projection tables, emptied by a rebuild.
+pub const PROJECTION_TABLES: &[&str] = &[
+    "checkins",
+    "undone",
+    "voter_status",
+    "double_resolved",
+    "hourly",
+    "cards",
+    "table_state",
+    "reconciliation",
+];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        if i == 0 {
+            for idx in VOTER_INDEXES {
+                tx.execute_batch(idx)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
