@@ -6,4 +6,6 @@ pub mod bench;
 pub mod cli;
 pub mod election;
 pub mod logging;
+pub mod scan;
+pub mod signal;
 pub mod store;
