@@ -9,3 +9,5 @@ pub mod logging;
 pub mod scan;
 pub mod signal;
 pub mod store;
+pub mod table;
+pub mod web;

@@ -1,7 +1,10 @@
 //! The command line: one binary, one subcommand per job.
 
+mod demo;
 mod destroy;
 mod office;
+mod pin;
+pub mod table;
 mod voters;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +25,10 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Run a whole simulated polling place on this machine (tables, simulated hardware).
+    Demo(demo::DemoArgs),
+    /// Run one polling table (the daemon).
+    Table(table::TableArgs),
     /// Voter lists: generate, import, look up, search.
     #[command(subcommand)]
     Voters(voters::VotersCmd),
@@ -30,6 +37,9 @@ pub enum Command {
     Office(office::OfficeCmd),
     /// Overwrite and delete a device's election data, and print a destruction receipt.
     Destroy(destroy::DestroyArgs),
+    /// The valgsekretær PIN.
+    #[command(subcommand)]
+    Pin(pin::PinCmd),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCmd),
@@ -50,6 +60,9 @@ pub fn main() -> ExitCode {
     crate::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Table(a) => table::run(a),
+        Command::Pin(c) => pin::run(c),
         Command::Voters(c) => voters::run(c),
         Command::Office(c) => office::run(c),
         Command::Destroy(a) => destroy::run(a),

@@ -242,3 +242,79 @@ impl Store {
         )?)
     }
 }
+
+impl Store {
+    /// Ballots handed out at one table per contest, from the check-ins in force there.
+    pub fn table_ballots(
+        &self,
+        place: &str,
+        table_no: u32,
+    ) -> Result<Vec<(crate::election::contest::Contest, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ballots, COUNT(*) FROM checkins k WHERE place=?1 AND table_no=?2
+             AND NOT EXISTS(SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)
+             GROUP BY ballots",
+        )?;
+        let rows = stmt.query_map(params![place, table_no], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out: Vec<(crate::election::contest::Contest, i64)> = Vec::new();
+        for row in rows {
+            let (ballots, n) = row?;
+            if ballots.is_empty() {
+                continue;
+            }
+            for c in parse_contests(&ballots).map_err(StoreError::Invalid)? {
+                match out.iter_mut().find(|(k, _)| *k == c) {
+                    Some((_, m)) => *m += n,
+                    None => out.push((c, n)),
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Check-ins in force at one table (ballot sets handed out there).
+    pub fn checkins_at_table(&self, place: &str, table_no: u32) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(checkins), 0) FROM hourly WHERE place=?1 AND table_no=?2",
+            params![place, table_no],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Store {
+    /// One card of each kind of voter, for trying the demo: (Danish label, card code).
+    pub fn sample_cards(&self, place: &str) -> Result<Vec<(String, String)>> {
+        let picks: [(&str, &str); 5] = [
+            (
+                "Almindelig vælger",
+                "place=?1 AND brevstemme=0 AND struck IS NULL AND contests LIKE '%+%'",
+            ),
+            (
+                "Kun regionsrådsvalg",
+                "place=?1 AND brevstemme=0 AND struck IS NULL AND contests NOT LIKE '%+%'",
+            ),
+            ("Brevstemme modtaget", "place=?1 AND brevstemme=1"),
+            ("Slettet af listen", "place=?1 AND struck IS NOT NULL"),
+            ("Andet valgsted", "place<>?1"),
+        ];
+        let mut out = Vec::new();
+        for (label, cond) in picks {
+            let codes: Vec<String> = self
+                .conn
+                .prepare(&format!(
+                    "SELECT card_code FROM voters WHERE {cond} AND id NOT IN (SELECT voter_id FROM voter_status) ORDER BY list_no LIMIT 3"
+                ))?
+                .query_map([place], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for c in codes {
+                out.push((label.to_string(), c));
+            }
+        }
+        out.push(("Ukendt stregkode".into(), "5701234567892".into()));
+        Ok(out)
+    }
+}

@@ -1,0 +1,52 @@
+//! `valgbord table --config FILE`: run one polling table.
+
+use super::CmdResult;
+use crate::table::config::TableConfig;
+use crate::table::daemon;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct TableArgs {
+    /// The table's configuration (see config/table.toml).
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+pub fn run(a: TableArgs) -> CmdResult {
+    let cfg = TableConfig::load(&a.config)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let table = daemon::start(cfg).await?;
+        // Tests and supervisors read this line to find the port.
+        println!("valgbord table listening on http://{}", table.addr);
+        wait_for_shutdown().await;
+        tracing::info!("stopping");
+        Ok::<(), String>(())
+    })?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (systemd's stop).
+pub async fn wait_for_shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,124 @@
+//! The table daemon's configuration file (TOML). `config/table.toml` is the commented
+//! example.
+
+use crate::election::contest::Contest;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub election: String,
+    /// "election" or "test".
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    pub database: PathBuf,
+    pub key: PathBuf,
+    pub place: String,
+    pub table_no: u32,
+    pub contests: Vec<Contest>,
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub scanner: ScannerConfig,
+    #[serde(default)]
+    pub signals: SignalsConfig,
+    #[serde(default)]
+    pub pins: PinConfig,
+    /// Accept scans over `POST /api/scan` (demo, tests, a second scanner on another
+    /// machine). Off in an election unless the scanner itself is simulated.
+    #[serde(default)]
+    pub api_scan: bool,
+    /// A second read of the same card within this many milliseconds counts once.
+    #[serde(default = "default_debounce")]
+    pub debounce_ms: u64,
+}
+
+fn default_debounce() -> u64 {
+    2_000
+}
+
+fn default_mode() -> String {
+    "election".into()
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScannerConfig {
+    /// Scans only through the API (and the demo screen).
+    #[default]
+    Simulated,
+    /// USB HID keyboard-wedge scanner read through evdev with an exclusive grab.
+    Evdev {
+        path: PathBuf,
+        #[serde(default = "default_layout")]
+        layout: String,
+    },
+    /// Serial or USB CDC-ACM scanner.
+    Serial {
+        path: PathBuf,
+        #[serde(default = "default_baud")]
+        baud: u32,
+    },
+    /// Camera frames decoded as QR codes. `command` prints frames (PNG/PGM) on stdout.
+    Camera { command: Vec<String> },
+}
+
+fn default_layout() -> String {
+    "us".into()
+}
+
+fn default_baud() -> u32 {
+    9600
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignalsConfig {
+    #[default]
+    Simulated,
+    /// GPIO pins in BCM numbering.
+    Gpio {
+        green: u8,
+        red: u8,
+        buzzer: u8,
+        button: u8,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PinConfig {
+    /// Argon2 hash of the valgsekretær's PIN (`valgbord pin hash`). Without it, undo is
+    /// refused.
+    pub valgsekretaer: Option<String>,
+}
+
+impl TableConfig {
+    pub fn load(path: &Path) -> Result<TableConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cfg: TableConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if cfg.mode != "election" && cfg.mode != "test" {
+            return Err(format!(
+                "{}: mode must be \"election\" or \"test\", not \"{}\"",
+                path.display(),
+                cfg.mode
+            ));
+        }
+        if cfg.contests.is_empty() {
+            return Err(format!("{}: contests is empty", path.display()));
+        }
+        Ok(cfg)
+    }
+
+    pub fn is_test(&self) -> bool {
+        self.mode == "test"
+    }
+}

@@ -1,0 +1,535 @@
+//! The table: scan → decision → screen → confirm → durable check-in.
+//!
+//! Everything that changes the table goes through [`TableCore`], under one lock, so a
+//! scan, a button press and an API call can never interleave halfway.
+
+use super::screen::{Screen, StatusBar, View, VoterView, ballots_text, refusal};
+use crate::election::checkin::{
+    CardFinding, CheckInInput, TableState, Verdict, decide, decide_for_voter,
+};
+use crate::election::contest::Contest;
+use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::scan::clean::Debouncer;
+use crate::signal::{Buzz, Light, Signals};
+use crate::store::append::Author;
+use crate::store::{Store, StoreError, now_ms};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// A scan waiting for the tilforordnet to confirm.
+#[derive(Debug, Clone)]
+struct Pending {
+    voter_id: String,
+    card_code: Option<String>,
+    method: CheckInMethod,
+}
+
+/// Identity and settings of this table.
+pub struct TableIdentity {
+    pub election: String,
+    pub test: bool,
+    pub place: String,
+    pub table_no: u32,
+    pub contests: Vec<Contest>,
+    pub pin_hash: Option<String>,
+    pub debounce: Duration,
+}
+
+pub struct TableCore {
+    store: Store,
+    key: DeviceSecret,
+    id: TableIdentity,
+    place_name: String,
+    pending: Option<Pending>,
+    debouncer: Debouncer,
+    view: View,
+    notice: Option<String>,
+    version: u64,
+    status: StatusBar,
+    signals: Arc<dyn Signals>,
+    screen_tx: watch::Sender<Screen>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A refusal of the request itself (wrong PIN, missing reason); Danish, for people.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl TableError {
+    pub fn danish(&self) -> String {
+        match self {
+            TableError::Store(e) => e.danish(),
+            TableError::Refused(m) => m.clone(),
+        }
+    }
+}
+
+/// Result of a ballot count at the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    pub lines: Vec<ReconLine>,
+    pub matches: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconLine {
+    pub contest: Contest,
+    pub name: String,
+    pub checkins: i64,
+    pub handed_out: i64,
+    pub returned: i64,
+    /// handed out − returned − check-ins: 0 when everything adds up.
+    pub difference: i64,
+}
+
+impl TableCore {
+    pub fn new(
+        store: Store,
+        key: DeviceSecret,
+        id: TableIdentity,
+        signals: Arc<dyn Signals>,
+    ) -> Result<(TableCore, watch::Receiver<Screen>), TableError> {
+        let place_name = store.place_name(&id.place)?.unwrap_or_else(|| id.place.clone());
+        let debounce = id.debounce;
+        let status = StatusBar {
+            scanner: "ingen scanner".into(),
+            printer: "ingen printer".into(),
+            peers: "ingen andre borde".into(),
+            peers_ok: true,
+            central: "ikke opsat".into(),
+            signals: signals.describe(),
+            ..Default::default()
+        };
+        let mut core = TableCore {
+            store,
+            key,
+            id,
+            place_name,
+            pending: None,
+            debouncer: Debouncer::new(debounce),
+            view: View::Ready,
+            notice: None,
+            version: 0,
+            status,
+            signals,
+            screen_tx: watch::channel(placeholder_screen()).0,
+        };
+        let first = core.build_screen()?;
+        let (tx, rx) = watch::channel(first);
+        core.screen_tx = tx;
+        Ok((core, rx))
+    }
+
+    pub fn device(&self) -> DevicePublic {
+        self.key.public()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::Local::now().date_naive()
+    }
+
+    /// A card was scanned.
+    pub fn scan(&mut self, code: &str) -> Result<Screen, TableError> {
+        if !self.debouncer.accept(code, Instant::now()) {
+            // The same card read twice in a row: already on the screen.
+            return self.screen();
+        }
+        self.notice = self
+            .pending
+            .take()
+            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
+        let lookup = self.store.lookup_card(code)?;
+        let prior = match &lookup {
+            Some(l) => self.store.status(&l.voter.id)?.map(|s| s.prior),
+            None => None,
+        };
+        let right_place = match &lookup {
+            Some(l) if l.voter.place != self.id.place => self.store.place_name(&l.voter.place)?,
+            _ => None,
+        };
+        let finding = match &lookup {
+            Some(l) => CardFinding::Voter {
+                voter: &l.voter,
+                superseded_at_ms: l.superseded_at_ms,
+            },
+            None => CardFinding::Unknown,
+        };
+        let input = CheckInInput {
+            table_state: state,
+            place: &self.id.place,
+            contests_today: &self.id.contests,
+            finding,
+            prior: prior.as_ref(),
+            right_place_name: right_place.as_deref(),
+        };
+        let verdict = decide(&input);
+        tracing::info!(
+            verdict = verdict_code(&verdict),
+            voter = lookup.as_ref().map(|l| l.voter.id.as_str()).unwrap_or("-"),
+            "scan"
+        );
+        let voter = lookup.as_ref().map(|l| &l.voter);
+        match verdict {
+            Verdict::Admit { ballots } => {
+                let v = voter.ok_or_else(|| TableError::Refused("intern fejl".into()))?;
+                self.pending = Some(Pending {
+                    voter_id: v.id.clone(),
+                    card_code: Some(code.to_string()),
+                    method: CheckInMethod::Card,
+                });
+                self.view = View::Pending {
+                    voter: VoterView::new(v, self.today()),
+                    ballots_text: ballots_text(&ballots, &self.id.contests),
+                    ballots,
+                };
+                self.signals.light(Light::Pending);
+            }
+            other => self.refuse(&other, voter.map(|v| VoterView::new(v, self.today()))),
+        }
+        self.publish()
+    }
+
+    /// The scanner read something that cannot be a card.
+    pub fn unreadable(&mut self, why: &str) -> Result<Screen, TableError> {
+        tracing::warn!(reason = why, "unreadable scan");
+        self.pending = None;
+        self.refuse(&Verdict::UnknownCard, None);
+        self.publish()
+    }
+
+    /// Stages a check-in without a card, for a voter the valgsekretær found by search.
+    pub fn stage_manual(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+        let voter = self
+            .store
+            .voter(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        self.notice = self
+            .pending
+            .take()
+            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        let verdict = self.decide_voter(&voter)?;
+        match verdict {
+            Verdict::Admit { ballots } => {
+                self.pending = Some(Pending {
+                    voter_id: voter.id.clone(),
+                    card_code: None,
+                    method: CheckInMethod::Manual,
+                });
+                self.view = View::Pending {
+                    voter: VoterView::new(&voter, self.today()),
+                    ballots_text: ballots_text(&ballots, &self.id.contests),
+                    ballots,
+                };
+                self.signals.light(Light::Pending);
+            }
+            other => self.refuse(&other, Some(VoterView::new(&voter, self.today()))),
+        }
+        self.publish()
+    }
+
+    fn decide_voter(&self, voter: &crate::election::voter::Voter) -> Result<Verdict, TableError> {
+        let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
+        let prior = self.store.status(&voter.id)?.map(|s| s.prior);
+        let right_place = if voter.place != self.id.place {
+            self.store.place_name(&voter.place)?
+        } else {
+            None
+        };
+        let input = CheckInInput {
+            table_state: state,
+            place: &self.id.place,
+            contests_today: &self.id.contests,
+            finding: CardFinding::Unknown,
+            prior: prior.as_ref(),
+            right_place_name: right_place.as_deref(),
+        };
+        Ok(decide_for_voter(&input, voter, None))
+    }
+
+    /// The tilforordnet confirmed (touch, Enter, or the button): store the check-in.
+    /// Returns when it is on disk; only then does the screen turn green.
+    pub fn confirm(&mut self) -> Result<Screen, TableError> {
+        let Some(p) = self.pending.take() else {
+            self.notice = Some("Der er ingen vælger at godkende. Scan et valgkort.".into());
+            return self.publish();
+        };
+        self.notice = None;
+        let voter = self
+            .store
+            .voter(&p.voter_id)?
+            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke længere.".into()))?;
+        // Decide again: another table may have checked the voter in, or a new card may
+        // have been printed, while the birthdate was asked.
+        let mut verdict = self.decide_voter(&voter)?;
+        if let (Verdict::Admit { .. }, Some(code)) = (&verdict, &p.card_code)
+            && let Some(l) = self.store.lookup_card(code)?
+            && let Some(at) = l.superseded_at_ms
+        {
+            verdict = Verdict::CardSuperseded { reissued_at_ms: at };
+        }
+        let today = self.today();
+        match verdict {
+            Verdict::Admit { ballots } => {
+                let kind = EventKind::CheckIn {
+                    voter_id: voter.id.clone(),
+                    place: self.id.place.clone(),
+                    table_no: self.id.table_no,
+                    card_code: p.card_code.clone(),
+                    method: p.method,
+                    ballots: ballots.clone(),
+                };
+                let ev = self.append(kind);
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        tracing::error!(error = %e.to_string(), voter = %voter.id, "check-in NOT stored");
+                        // Nothing was stored: keep the voter pending so it can be retried.
+                        self.pending = Some(p);
+                        self.view = View::Refused {
+                            code: "store_error".into(),
+                            title: "IKKE GEMT".into(),
+                            detail: format!("{} Prøv igen.", e.danish()),
+                            voter: Some(VoterView::new(&voter, today)),
+                        };
+                        self.signals.light(Light::Red);
+                        self.signals.buzz(Buzz::Refused);
+                        return self.publish();
+                    }
+                };
+                tracing::info!(voter = %voter.id, seq = ev.body.seq, "check-in stored");
+                self.view = View::Admitted {
+                    voter: VoterView::new(&voter, today),
+                    ballots_text: ballots_text(&ballots, &self.id.contests),
+                    ballots,
+                };
+                self.signals.light(Light::Green);
+                self.signals.buzz(Buzz::Ok);
+            }
+            other => self.refuse(&other, Some(VoterView::new(&voter, today))),
+        }
+        self.publish()
+    }
+
+    pub fn cancel(&mut self) -> Result<Screen, TableError> {
+        self.notice = self.pending.take().map(|_| "Annulleret.".to_string());
+        self.view = View::Ready;
+        self.signals.light(Light::Off);
+        self.publish()
+    }
+
+    /// Opens, pauses or closes the table (an event each).
+    pub fn set_state(&mut self, state: TableState, reason: &str) -> Result<Screen, TableError> {
+        let place = self.id.place.clone();
+        let table_no = self.id.table_no;
+        let kind = match state {
+            TableState::Open => EventKind::TableOpened { place, table_no },
+            TableState::Paused => EventKind::TablePaused { place, table_no },
+            TableState::Closed => EventKind::TableClosed {
+                place,
+                table_no,
+                reason: reason.to_string(),
+            },
+            TableState::NotOpened => {
+                return Err(TableError::Refused("Et bord kan ikke gøres uåbnet.".into()));
+            }
+        };
+        self.append(kind)?;
+        self.pending = None;
+        self.view = View::Ready;
+        self.notice = None;
+        self.signals.light(Light::Off);
+        self.publish()
+    }
+
+    /// Compares the counted ballots with the check-ins at this table and records the
+    /// count as an event.
+    pub fn reconcile(
+        &mut self,
+        handed_out: &[(Contest, u32)],
+        returned: &[(Contest, u32)],
+    ) -> Result<Reconciliation, TableError> {
+        let checkins = self.store.table_ballots(&self.id.place, self.id.table_no)?;
+        let get = |list: &[(Contest, u32)], c: Contest| {
+            list.iter()
+                .find(|(k, _)| *k == c)
+                .map(|(_, n)| *n as i64)
+                .unwrap_or(0)
+        };
+        let lines: Vec<ReconLine> = self
+            .id
+            .contests
+            .iter()
+            .map(|&c| {
+                let ci = checkins
+                    .iter()
+                    .find(|(k, _)| *k == c)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
+                let ho = get(handed_out, c);
+                let re = get(returned, c);
+                ReconLine {
+                    contest: c,
+                    name: c.danish_name().into(),
+                    checkins: ci,
+                    handed_out: ho,
+                    returned: re,
+                    difference: ho - re - ci,
+                }
+            })
+            .collect();
+        let matches = lines.iter().all(|l| l.difference == 0);
+        self.append(EventKind::BallotsReconciled {
+            place: self.id.place.clone(),
+            table_no: self.id.table_no,
+            handed_out: handed_out.to_vec(),
+            returned: returned.to_vec(),
+        })?;
+        self.notice = Some(if matches {
+            "Optællingen stemmer.".into()
+        } else {
+            "Optællingen stemmer IKKE. Bordet kan lukkes, mens forskellen findes.".into()
+        });
+        self.publish()?;
+        Ok(Reconciliation { lines, matches })
+    }
+
+    /// Undoes a voter's check-in (valgsekretær PIN and a reason required).
+    pub fn undo(&mut self, voter_id: &str, reason: &str, pin: &str) -> Result<Screen, TableError> {
+        let Some(hash) = &self.id.pin_hash else {
+            return Err(TableError::Refused(
+                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
+            ));
+        };
+        if !super::pin::verify_pin(pin, hash) {
+            tracing::warn!("undo refused: wrong PIN");
+            return Err(TableError::Refused("Forkert PIN.".into()));
+        }
+        if reason.trim().is_empty() {
+            return Err(TableError::Refused("Angiv en årsag til fortrydelsen.".into()));
+        }
+        let status = self.store.status(voter_id)?.ok_or_else(|| {
+            TableError::Refused(format!("Vælger {voter_id} er ikke registreret."))
+        })?;
+        let target = DevicePublic::from_hex(&status.device).map_err(StoreError::Invalid)?;
+        self.append(EventKind::CheckInUndone {
+            voter_id: voter_id.to_string(),
+            target_device: target,
+            target_seq: status.seq,
+            reason: reason.trim().to_string(),
+        })?;
+        self.notice = Some(format!("Registreringen af vælger {voter_id} er fortrudt."));
+        self.view = View::Ready;
+        self.publish()
+    }
+
+    pub fn set_scanner_status(&mut self, ok: bool, detail: &str) -> Result<Screen, TableError> {
+        self.status.scanner = detail.to_string();
+        self.status.scanner_ok = ok;
+        self.publish()
+    }
+
+    fn append(
+        &mut self,
+        kind: EventKind,
+    ) -> Result<crate::election::event::VerifiedEvent, TableError> {
+        let author = Author {
+            key: &self.key,
+            election: &self.id.election,
+            test: self.id.test,
+        };
+        Ok(self.store.append_local(&author, now_ms(), kind)?)
+    }
+
+    fn refuse(&mut self, verdict: &Verdict, voter: Option<VoterView>) {
+        let store = &self.store;
+        let (code, title, detail) = refusal(verdict, |p| store.place_name(p).ok().flatten());
+        self.view = View::Refused {
+            code,
+            title,
+            detail,
+            voter,
+        };
+        self.signals.light(Light::Red);
+        self.signals.buzz(Buzz::Refused);
+    }
+
+    /// The screen as it is now, without publishing.
+    pub fn screen(&self) -> Result<Screen, TableError> {
+        Ok(self.screen_tx.borrow().clone())
+    }
+
+    /// Rebuilds the screen and pushes it to every open browser.
+    pub fn publish(&mut self) -> Result<Screen, TableError> {
+        self.version += 1;
+        let s = self.build_screen()?;
+        self.screen_tx.send_replace(s.clone());
+        Ok(s)
+    }
+
+    fn build_screen(&self) -> Result<Screen, TableError> {
+        let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
+        Ok(Screen {
+            version: self.version,
+            place: self.id.place.clone(),
+            place_name: self.place_name.clone(),
+            table_no: self.id.table_no,
+            table_state: state,
+            table_state_text: state.danish().into(),
+            view: self.view.clone(),
+            notice: self.notice.clone(),
+            checkins_here: self.store.checkins_at_table(&self.id.place, self.id.table_no)?,
+            persons_checked_in: self.store.persons_checked_in(&self.id.place)?,
+            eligible: self.store.voter_count(Some(&self.id.place))?,
+            status: self.status.clone(),
+            test_mode: self.id.test,
+        })
+    }
+}
+
+fn verdict_code(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Admit { .. } => "admit",
+        Verdict::AlreadyVoted { .. } => "already_voted",
+        Verdict::Brevstemme => "brevstemme",
+        Verdict::Struck { .. } => "struck",
+        Verdict::WrongPlace { .. } => "wrong_place",
+        Verdict::UnknownCard => "unknown_card",
+        Verdict::CardSuperseded { .. } => "card_superseded",
+        Verdict::NotEntitled => "not_entitled",
+        Verdict::TableNotOpen { .. } => "table_not_open",
+    }
+}
+
+fn placeholder_screen() -> Screen {
+    Screen {
+        version: 0,
+        place: String::new(),
+        place_name: String::new(),
+        table_no: 0,
+        table_state: TableState::NotOpened,
+        table_state_text: String::new(),
+        view: View::Ready,
+        notice: None,
+        checkins_here: 0,
+        persons_checked_in: 0,
+        eligible: 0,
+        status: StatusBar::default(),
+        test_mode: false,
+    }
+}

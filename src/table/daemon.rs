@@ -1,0 +1,158 @@
+//! Starting a table: open and check the database, load the key, start the drivers and
+//! the screen server.
+
+use super::config::{ScannerConfig, SignalsConfig, TableConfig};
+use super::core::{TableCore, TableIdentity};
+use super::screen::Screen;
+use crate::scan::{ScanEvent, Scanner};
+use crate::signal::Signals;
+use crate::signal::simulated::SimulatedSignals;
+use crate::store::Store;
+use crate::store::binding::Mode;
+use crate::store::keyfile;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// The shared table, locked for each operation.
+pub type SharedCore = Arc<Mutex<TableCore>>;
+
+pub struct RunningTable {
+    pub addr: SocketAddr,
+    pub core: SharedCore,
+    pub screen: watch::Receiver<Screen>,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Locks the core, recovering from a poisoned lock: a panic in one request must not
+/// stop the table (the store's transactions keep the data consistent).
+pub fn lock(core: &SharedCore) -> std::sync::MutexGuard<'_, TableCore> {
+    core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Opens everything and starts serving. Errors are for people: they say what to do.
+pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
+    let mode = if cfg.is_test() { Mode::Test } else { Mode::Election };
+    let store = Store::open(&cfg.database)
+        .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
+    match store.bound_election().map_err(|e| e.to_string())? {
+        None => {
+            return Err(format!(
+                "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {}`",
+                cfg.database.display(),
+                cfg.database.display(),
+                cfg.election
+            ));
+        }
+        Some(_) => store
+            .check_binding(&cfg.election, mode)
+            .map_err(|e| e.to_string())?,
+    }
+    let voters = store.voter_count(Some(&cfg.place)).map_err(|e| e.to_string())?;
+    if voters == 0 {
+        return Err(format!(
+            "the voter list in {} has no voters for polling place {}",
+            cfg.database.display(),
+            cfg.place
+        ));
+    }
+    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
+    if store.meta("device").map_err(|e| e.to_string())?.is_none() {
+        store
+            .set_meta("device", &key.public().to_hex())
+            .map_err(|e| e.to_string())?;
+    }
+    let signals = make_signals(&cfg.signals);
+    let id = TableIdentity {
+        election: cfg.election.clone(),
+        test: cfg.is_test(),
+        place: cfg.place.clone(),
+        table_no: cfg.table_no,
+        contests: cfg.contests.clone(),
+        pin_hash: cfg.pins.valgsekretaer.clone(),
+        debounce: std::time::Duration::from_millis(cfg.debounce_ms),
+    };
+    let (core, screen) =
+        TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
+    let core: SharedCore = Arc::new(Mutex::new(core));
+
+    let scanner = make_scanner(&cfg.scanner)?;
+    let described = scanner.describe();
+    let (tx, rx) = mpsc::channel(32);
+    scanner.spawn(tx);
+    tokio::spawn(route_scans(rx, core.clone()));
+    tokio::spawn(route_button(signals.button(), core.clone()));
+    tracing::info!(scanner = %described, signals = %signals.describe(), "drivers started");
+
+    let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
+    let app = crate::web::table_router(core.clone(), screen.clone(), api_scan);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "screen server stopped");
+        }
+    });
+    tracing::info!(
+        place = %cfg.place,
+        table = cfg.table_no,
+        election = %cfg.election,
+        %addr,
+        "table started"
+    );
+    Ok(RunningTable {
+        addr,
+        core,
+        screen,
+        server,
+    })
+}
+
+fn make_signals(cfg: &SignalsConfig) -> Arc<dyn Signals> {
+    match cfg {
+        SignalsConfig::Simulated => Arc::new(SimulatedSignals::default()),
+        SignalsConfig::Gpio { .. } => {
+            tracing::warn!("GPIO driver not available in this build; using simulated lights");
+            Arc::new(SimulatedSignals::default())
+        }
+    }
+}
+
+fn make_scanner(cfg: &ScannerConfig) -> Result<Box<dyn Scanner>, String> {
+    match cfg {
+        ScannerConfig::Simulated => Ok(Box::new(crate::scan::simulated::simulated().0)),
+        other => Err(format!("scanner {other:?} is not available in this build")),
+    }
+}
+
+async fn route_scans(mut rx: mpsc::Receiver<ScanEvent>, core: SharedCore) {
+    while let Some(ev) = rx.recv().await {
+        let core = core.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut c = lock(&core);
+            match ev {
+                ScanEvent::Code(code) => c.scan(&code).map(|_| ()),
+                ScanEvent::Unreadable(why) => c.unreadable(&why).map(|_| ()),
+                ScanEvent::Status(s) => c.set_scanner_status(s.connected, &s.detail).map(|_| ()),
+            }
+        })
+        .await;
+        match result {
+            Ok(Err(e)) => tracing::error!(error = %e, "scan not handled"),
+            Err(e) => tracing::error!(error = %e, "scan handler failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+async fn route_button(mut rx: mpsc::Receiver<()>, core: SharedCore) {
+    while rx.recv().await.is_some() {
+        let core = core.clone();
+        let result = tokio::task::spawn_blocking(move || lock(&core).confirm().map(|_| ())).await;
+        if let Ok(Err(e)) = result {
+            tracing::error!(error = %e, "confirm by button failed");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The table daemon: wires scanner → check-in rules → store → screen and signals, and
+//! keeps the table's state (open, paused, closed).
+
+pub mod config;
+pub mod core;
+pub mod daemon;
+pub mod pin;
+pub mod screen;

@@ -1,0 +1,34 @@
+//! The valgsekretær's PIN, stored only as an argon2 hash.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+pub fn hash_pin(pin: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|e| format!("no random source: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+pub fn verify_pin(pin: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(h) => Argon2::default().verify_password(pin.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn right_pin_verifies_wrong_does_not() {
+        let h = hash_pin("4711").unwrap();
+        assert!(verify_pin("4711", &h));
+        assert!(!verify_pin("4712", &h));
+        assert!(!verify_pin("4711", "not a hash"));
+    }
+}

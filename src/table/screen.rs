@@ -1,0 +1,194 @@
+//! What the table screen shows, and the Danish wording of every verdict.
+//!
+//! The daemon publishes a [`Screen`] on every change; the browser only renders it, so
+//! the API, the tests and the screen always agree.
+
+use crate::election::checkin::{TableState, Verdict};
+use crate::election::contest::Contest;
+use crate::election::voter::Voter;
+use chrono::{Local, NaiveDate, TimeZone};
+use serde::Serialize;
+
+/// The voter as the tilforordnede compare them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VoterView {
+    pub id: String,
+    pub name: String,
+    pub birthdate: String,
+    pub age: i32,
+    pub sex: String,
+    pub address: String,
+    pub list_no: u32,
+}
+
+impl VoterView {
+    pub fn new(v: &Voter, today: NaiveDate) -> Self {
+        VoterView {
+            id: v.id.clone(),
+            name: v.full_name(),
+            birthdate: v.birthdate.format("%d-%m-%Y").to_string(),
+            age: v.age_on(today),
+            sex: v.sex.danish().to_string(),
+            address: format!("{}, {} {}", v.address, v.postcode, v.town),
+            list_no: v.list_no,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum View {
+    /// Waiting for the next valgkort.
+    Ready,
+    /// Scanned and admissible: ask for the birthdate, then confirm.
+    Pending {
+        voter: VoterView,
+        ballots: Vec<Contest>,
+        ballots_text: String,
+    },
+    /// Confirmed and stored: hand out the ballots.
+    Admitted {
+        voter: VoterView,
+        ballots: Vec<Contest>,
+        ballots_text: String,
+    },
+    /// Refused: the reason, and the voter when known.
+    Refused {
+        code: String,
+        title: String,
+        detail: String,
+        voter: Option<VoterView>,
+    },
+}
+
+/// Everything on the table screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Screen {
+    /// Increases with every change, so a client can tell new from old.
+    pub version: u64,
+    pub place: String,
+    pub place_name: String,
+    pub table_no: u32,
+    pub table_state: TableState,
+    pub table_state_text: String,
+    pub view: View,
+    /// A short notice above the view ("Forrige scanning annulleret").
+    pub notice: Option<String>,
+    pub checkins_here: i64,
+    pub persons_checked_in: i64,
+    pub eligible: i64,
+    pub status: StatusBar,
+    pub test_mode: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct StatusBar {
+    pub scanner: String,
+    pub scanner_ok: bool,
+    pub printer: String,
+    pub printer_ok: bool,
+    pub peers: String,
+    pub peers_ok: bool,
+    pub central: String,
+    pub central_ok: bool,
+    pub signals: String,
+}
+
+pub fn clock(wall_ms: i64) -> String {
+    match Local.timestamp_millis_opt(wall_ms) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format("%H:%M").to_string()
+        }
+        chrono::LocalResult::None => "?".into(),
+    }
+}
+
+/// "Udlevér: Kommunalvalg + Regionsrådsvalg", or "Udlevér KUN: Regionsrådsvalg" when the
+/// voter gets fewer ballots than the day holds, so the tilforordnet notices.
+pub fn ballots_text(ballots: &[Contest], today: &[Contest]) -> String {
+    let names: Vec<&str> = ballots.iter().map(|c| c.danish_name()).collect();
+    if ballots.len() < today.len() {
+        format!("Udlevér KUN: {}", names.join(" + "))
+    } else {
+        format!("Udlevér: {}", names.join(" + "))
+    }
+}
+
+/// Danish title and detail of a refusal, and a stable code for the API.
+pub fn refusal(verdict: &Verdict, place_names: impl Fn(&str) -> Option<String>) -> (String, String, String) {
+    let (code, title, detail) = match verdict {
+        Verdict::Admit { .. } => ("admit", "Godkendt".to_string(), String::new()),
+        Verdict::AlreadyVoted { prior } => (
+            "already_voted",
+            "HAR ALLEREDE STEMT".into(),
+            format!(
+                "Registreret ved bord {} kl. {}{}. Udlevér ikke stemmesedler. Tilkald valgsekretæren.",
+                prior.table_no,
+                clock(prior.wall_ms),
+                place_names(&prior.place)
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Verdict::Brevstemme => (
+            "brevstemme",
+            "BREVSTEMME MODTAGET".into(),
+            "Vælgerens brevstemme er godkendt. Vælgeren kan ikke stemme på valgdagen.".into(),
+        ),
+        Verdict::Struck { reason } => (
+            "struck",
+            "SLETTET AF VALGLISTEN".into(),
+            format!("Årsag: {reason}. Tilkald valgsekretæren."),
+        ),
+        Verdict::WrongPlace {
+            place_id,
+            place_name,
+        } => (
+            "wrong_place",
+            "IKKE PÅ VALGLISTEN HER".into(),
+            format!(
+                "Vælgerens valgsted er {}.",
+                place_name.clone().unwrap_or_else(|| format!("afstemningsområde {place_id}"))
+            ),
+        ),
+        Verdict::UnknownCard => (
+            "unknown_card",
+            "UKENDT STREGKODE".into(),
+            "Kortet findes ikke på valglisten. Søg vælgeren frem hos valgsekretæren.".into(),
+        ),
+        Verdict::CardSuperseded { reissued_at_ms } => (
+            "card_superseded",
+            format!("KORT ERSTATTET kl. {}", clock(*reissued_at_ms)),
+            "Der er udskrevet et nyt valgkort til vælgeren. Dette kort gælder ikke.".into(),
+        ),
+        Verdict::NotEntitled => (
+            "not_entitled",
+            "IKKE STEMMERET".into(),
+            "Vælgeren har ikke stemmeret til dagens valg.".into(),
+        ),
+        Verdict::TableNotOpen { state } => (
+            "table_not_open",
+            format!("BORDET ER {}", state.danish().to_uppercase()),
+            "Åbn bordet for at registrere vælgere.".into(),
+        ),
+    };
+    (code.to_string(), title, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rv_only_says_only() {
+        let today = [Contest::Kv, Contest::Rv];
+        assert_eq!(
+            ballots_text(&[Contest::Kv, Contest::Rv], &today),
+            "Udlevér: Kommunalvalg + Regionsrådsvalg"
+        );
+        assert_eq!(
+            ballots_text(&[Contest::Rv], &today),
+            "Udlevér KUN: Regionsrådsvalg"
+        );
+    }
+}

@@ -1,0 +1,185 @@
+// The table screen: renders what the daemon publishes (Server-Sent Events) and sends the
+// tilforordnedes actions. No logic of its own: the daemon decides, this only shows.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let current = null;
+
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? "{}" : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error || ("Fejl " + res.status));
+  return data;
+}
+
+function text(id, value) { $(id).textContent = value == null ? "" : String(value); }
+
+function render(s) {
+  current = s;
+  text("place", s.place_name);
+  text("table", "Bord " + s.table_no);
+  const st = $("state");
+  st.className = "state " + s.table_state;
+  st.textContent = s.table_state_text;
+  text("counts", `Her: ${s.checkins_here} · Valgstedet: ${s.persons_checked_in} af ${s.eligible}`);
+  $("test-banner").hidden = !s.test_mode;
+  const n = $("notice");
+  n.hidden = !s.notice;
+  n.textContent = s.notice || "";
+
+  const v = s.view;
+  const main = $("view");
+  main.dataset.kind = v.kind;
+  $("ready").hidden = v.kind !== "ready";
+  $("voter-box").hidden = v.kind === "ready";
+  if (v.kind === "ready" && s.table_state !== "open") {
+    $("ready").querySelector("h1").textContent = "Bordet er " + s.table_state_text;
+  } else {
+    $("ready").querySelector("h1").textContent = "Scan valgkortet";
+  }
+  const voter = v.voter || null;
+  $("voter").hidden = !voter;
+  if (voter) {
+    text("name", voter.name);
+    text("birthdate", `${voter.birthdate} (${voter.age} år)`);
+    text("sex", voter.sex);
+    text("address", voter.address);
+    text("list-no", voter.list_no);
+  }
+  $("ask").hidden = v.kind !== "pending";
+  $("actions").hidden = v.kind !== "pending";
+  if (v.kind === "pending") {
+    text("title", "Kontrollér vælgeren");
+    text("detail", "");
+    text("ballots", v.ballots_text);
+  } else if (v.kind === "admitted") {
+    text("title", "GODKENDT — REGISTRERET");
+    text("detail", "");
+    text("ballots", v.ballots_text);
+  } else if (v.kind === "refused") {
+    text("title", v.title);
+    text("detail", v.detail);
+    text("ballots", "");
+  }
+
+  const bar = s.status;
+  const stat = (id, label, ok) => { const e = $(id); e.textContent = label; e.className = ok ? "ok" : "bad"; };
+  stat("st-scanner", "Scanner: " + bar.scanner, bar.scanner_ok);
+  stat("st-printer", "Printer: " + bar.printer, bar.printer_ok);
+  stat("st-peers", "Borde: " + bar.peers, bar.peers_ok);
+  stat("st-central", "Valgkontor: " + bar.central, bar.central_ok);
+}
+
+function tick() {
+  const d = new Date();
+  text("st-clock", d.toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+}
+
+function connect() {
+  const es = new EventSource("/api/events");
+  es.addEventListener("screen", (e) => render(JSON.parse(e.data)));
+  es.onerror = () => {
+    text("st-scanner", "Forbindelsen til bordet er afbrudt — prøver igen …");
+    $("st-scanner").className = "bad";
+  };
+}
+
+async function act(path, body) {
+  try { render(await post(path, body)); }
+  catch (e) { const n = $("notice"); n.hidden = false; n.textContent = e.message; }
+}
+
+$("confirm").addEventListener("click", () => act("/api/confirm"));
+$("cancel").addEventListener("click", () => act("/api/cancel"));
+document.addEventListener("keydown", (e) => {
+  if (document.activeElement && ["INPUT", "TEXTAREA"].includes(document.activeElement.tagName)) return;
+  if ($("menu").open) return;
+  if (e.key === "Enter" && current && current.view.kind === "pending") { e.preventDefault(); act("/api/confirm"); }
+  if (e.key === "Escape" && current && current.view.kind === "pending") { e.preventDefault(); act("/api/cancel"); }
+});
+
+// Menu: table state, reconciliation, undo.
+$("menu-btn").addEventListener("click", () => {
+  const f = $("recon-fields");
+  f.innerHTML = "";
+  for (const name of ["KV", "RV", "FV", "FA", "EP"]) {
+    const row = document.createElement("div");
+    row.innerHTML = `<label>${name} udleveret <input name="ho_${name}" type="number" min="0" inputmode="numeric"></label>
+      <label>returneret <input name="re_${name}" type="number" min="0" inputmode="numeric"></label>`;
+    f.appendChild(row);
+  }
+  $("menu").showModal();
+});
+$("menu-close").addEventListener("click", () => $("menu").close());
+for (const b of document.querySelectorAll("[data-state]")) {
+  b.addEventListener("click", async () => {
+    const s = b.dataset.state;
+    let body;
+    if (s === "close") body = { reason: prompt("Årsag til lukning (valgfri)") || "" };
+    try { render(await post("/api/table/" + s, body)); $("menu-msg").textContent = "Bordet er " + current.table_state_text; }
+    catch (e) { $("menu-msg").textContent = e.message; }
+  });
+}
+$("recon-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const fd = new FormData(e.target);
+  const handed_out = {}, returned = {};
+  for (const [k, v] of fd.entries()) {
+    if (v === "") continue;
+    const [kind, c] = k.split("_");
+    (kind === "ho" ? handed_out : returned)[c] = Number(v);
+  }
+  try {
+    const r = await post("/api/reconcile", { handed_out, returned });
+    const tb = $("recon-result").querySelector("tbody");
+    tb.innerHTML = "";
+    for (const l of r.lines) {
+      const tr = document.createElement("tr");
+      for (const [val, cls] of [[l.name, ""], [l.checkins, ""], [l.handed_out, ""], [l.returned, ""], [l.difference, l.difference ? "bad" : ""]]) {
+        const td = document.createElement("td"); td.textContent = val; td.className = cls; tr.appendChild(td);
+      }
+      tb.appendChild(tr);
+    }
+    $("recon-result").hidden = false;
+    $("menu-msg").textContent = r.matches ? "Optællingen stemmer." : "Forskel fundet — bordet kan lukkes, mens den findes.";
+  } catch (err) { $("menu-msg").textContent = err.message; }
+});
+$("undo-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const fd = Object.fromEntries(new FormData(e.target).entries());
+  try { render(await post("/api/undo", fd)); $("menu-msg").textContent = "Fortrudt."; e.target.reset(); }
+  catch (err) { $("menu-msg").textContent = err.message; }
+});
+
+// Demo panel: a simulated scanner (only in test mode).
+async function setupDemo() {
+  const res = await fetch("/api/demo/cards");
+  if (!res.ok) return;
+  const cards = await res.json();
+  $("demo").hidden = false;
+  const ul = $("demo-cards");
+  for (const c of cards) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.textContent = `${c.label}: ${c.code}`;
+    a.addEventListener("click", () => act("/api/scan", { code: c.code }));
+    li.appendChild(a);
+    ul.appendChild(li);
+  }
+  $("scan-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = $("scan-input").value;
+    $("scan-input").value = "";
+    act("/api/scan", { code });
+  });
+}
+
+fetch("/api/screen").then((r) => r.json()).then(render).catch(() => {});
+connect();
+setupDemo();
+tick();
+setInterval(tick, 1000);

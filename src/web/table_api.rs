@@ -1,0 +1,231 @@
+//! The table's HTTP API under `/api/` and its screen at `/`.
+
+use super::assets;
+use super::error::ApiError;
+use crate::election::checkin::TableState;
+use crate::election::contest::Contest;
+use crate::scan::clean::clean_scan;
+use crate::table::core::{Reconciliation, TableCore, TableError};
+use crate::table::daemon::{SharedCore, lock};
+use crate::table::screen::Screen;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_core::Stream;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::WatchStream;
+
+#[derive(Clone)]
+struct AppState {
+    core: SharedCore,
+    screen: watch::Receiver<Screen>,
+    api_scan: bool,
+}
+
+pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan: bool) -> Router {
+    Router::new()
+        .route("/", get(assets::table_html))
+        .route("/assets/table.js", get(assets::table_js))
+        .route("/assets/table.css", get(assets::table_css))
+        .route("/api/screen", get(screen_now))
+        .route("/api/events", get(events))
+        .route("/api/health", get(health))
+        .route("/api/scan", post(scan))
+        .route("/api/confirm", post(confirm))
+        .route("/api/cancel", post(cancel))
+        .route("/api/manual", post(manual))
+        .route("/api/table/open", post(open))
+        .route("/api/table/pause", post(pause))
+        .route("/api/table/close", post(close))
+        .route("/api/reconcile", post(reconcile))
+        .route("/api/undo", post(undo))
+        .route("/api/demo/cards", get(demo_cards))
+        .with_state(AppState {
+            core,
+            screen,
+            api_scan,
+        })
+}
+
+/// Runs a table operation off the async workers: it may wait for the disk.
+async fn with_core<T: Send + 'static>(
+    core: &SharedCore,
+    f: impl FnOnce(&mut TableCore) -> Result<T, TableError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let core = core.clone();
+    match tokio::task::spawn_blocking(move || f(&mut lock(&core))).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(ApiError {
+            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            danish: "Intern fejl. Prøv igen.".into(),
+            english: format!("table operation failed: {e}"),
+        }),
+    }
+}
+
+async fn screen_now(State(s): State<AppState>) -> Json<Screen> {
+    Json(s.screen.borrow().clone())
+}
+
+async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = WatchStream::new(s.screen.clone()).map(|screen| {
+        Ok(Event::default()
+            .event("screen")
+            .json_data(&screen)
+            .unwrap_or_else(|_| Event::default().comment("unserialisable screen")))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+    device: String,
+    events: u64,
+    version: &'static str,
+}
+
+async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
+    with_core(&s.core, |c| {
+        Ok(Health {
+            ok: true,
+            device: c.device().to_hex(),
+            events: c.store().event_count()?,
+            version: env!("CARGO_PKG_VERSION"),
+        })
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ScanBody {
+    code: String,
+}
+
+async fn scan(State(s): State<AppState>, Json(b): Json<ScanBody>) -> Result<Json<Screen>, ApiError> {
+    if !s.api_scan {
+        return Err(ApiError {
+            status: axum::http::StatusCode::FORBIDDEN,
+            danish: "Scanning via netværket er slået fra på dette bord.".into(),
+            english: "scans over the API are disabled (set api_scan = true)".into(),
+        });
+    }
+    let r = match clean_scan(&b.code) {
+        Ok(code) => with_core(&s.core, move |c| c.scan(&code)).await,
+        Err(why) => with_core(&s.core, move |c| c.unreadable(&why)).await,
+    };
+    r.map(Json)
+}
+
+async fn confirm(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, |c| c.confirm()).await.map(Json)
+}
+
+async fn cancel(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, |c| c.cancel()).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct ManualBody {
+    voter_id: String,
+}
+
+async fn manual(
+    State(s): State<AppState>,
+    Json(b): Json<ManualBody>,
+) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, move |c| c.stage_manual(&b.voter_id))
+        .await
+        .map(Json)
+}
+
+async fn open(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, |c| c.set_state(TableState::Open, ""))
+        .await
+        .map(Json)
+}
+
+async fn pause(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, |c| c.set_state(TableState::Paused, ""))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize, Default)]
+struct CloseBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn close(
+    State(s): State<AppState>,
+    body: Option<Json<CloseBody>>,
+) -> Result<Json<Screen>, ApiError> {
+    let reason = body.map(|b| b.0.reason).unwrap_or_default();
+    with_core(&s.core, move |c| c.set_state(TableState::Closed, &reason))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ReconcileBody {
+    handed_out: BTreeMap<Contest, u32>,
+    #[serde(default)]
+    returned: BTreeMap<Contest, u32>,
+}
+
+async fn reconcile(
+    State(s): State<AppState>,
+    Json(b): Json<ReconcileBody>,
+) -> Result<Json<Reconciliation>, ApiError> {
+    let ho: Vec<(Contest, u32)> = b.handed_out.into_iter().collect();
+    let re: Vec<(Contest, u32)> = b.returned.into_iter().collect();
+    with_core(&s.core, move |c| c.reconcile(&ho, &re))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct UndoBody {
+    voter_id: String,
+    reason: String,
+    pin: String,
+}
+
+async fn undo(State(s): State<AppState>, Json(b): Json<UndoBody>) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, move |c| c.undo(&b.voter_id, &b.reason, &b.pin))
+        .await
+        .map(Json)
+}
+
+#[derive(Serialize)]
+struct DemoCard {
+    label: String,
+    code: String,
+}
+
+/// Example cards for trying the demo: one of each kind of voter. Only in test mode.
+async fn demo_cards(State(s): State<AppState>) -> Result<Json<Vec<DemoCard>>, ApiError> {
+    if !s.api_scan || !s.screen.borrow().test_mode {
+        return Err(ApiError::bad_request(
+            "Kun i demo- og testtilstand.",
+            "demo cards exist only in test mode with API scans",
+        ));
+    }
+    let place = s.screen.borrow().place.clone();
+    with_core(&s.core, move |c| {
+        Ok(c.store()
+            .sample_cards(&place)?
+            .into_iter()
+            .map(|(label, code)| DemoCard { label, code })
+            .collect())
+    })
+    .await
+    .map(Json)
+}
