@@ -26,6 +26,15 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Scan → verdict and confirm → durable check-in latency at one table.
+    Scan {
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+        #[arg(long, default_value_t = 3_000)]
+        scans: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> CmdResult {
@@ -36,6 +45,7 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             searches,
             dir,
         } => bench_list(voters, lookups, searches, dir),
+        BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
     }
 }
 
@@ -163,6 +173,84 @@ fn bench_list(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>
     let (p50, p99, max) = percentiles(times);
     println!(
         "  name only (partial) p50 {}  p99 {}  max {}  ({searches} searches)",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    Ok(())
+}
+
+fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
+    use crate::election::checkin::TableState;
+    use crate::election::contest::Contest;
+    use crate::table::core::{TableCore, TableIdentity};
+    use crate::table::screen::View;
+
+    let dir = match dir {
+        Some(d) => d,
+        None => tempdir()?,
+    };
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("bench-scan.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut bytes = Vec::new();
+    generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
+    let mut store = Store::open(&db)?;
+    store.bind("bench", crate::store::binding::Mode::Test)?;
+    store
+        .import_file(&bytes, false, |_| {})
+        .map_err(|e| format!("list does not import: {e:?}"))?;
+    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let id = TableIdentity {
+        election: "bench".into(),
+        test: true,
+        place: generate::place_id(0),
+        table_no: 1,
+        contests: vec![Contest::Kv, Contest::Rv],
+        pin_hash: None,
+        debounce: Duration::ZERO,
+    };
+    let signals = std::sync::Arc::new(crate::signal::simulated::SimulatedSignals::default());
+    let (mut core, _rx) = TableCore::new(
+        store,
+        crate::election::keys::DeviceSecret::generate(),
+        id,
+        signals,
+    )
+    .map_err(|e| e.to_string())?;
+    core.set_state(TableState::Open, "")
+        .map_err(|e| e.to_string())?;
+    println!(
+        "valgbord bench scan: {voters} voters, {scans} scans on a file database (WAL, synchronous=FULL)"
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut scan_times = Vec::with_capacity(scans);
+    let mut confirm_times = Vec::with_capacity(scans);
+    let mut admitted = 0usize;
+    for _ in 0..scans {
+        let v = &list.voters[rng.random_range(0..list.voters.len())];
+        let t = Instant::now();
+        let screen = core.scan(&v.card_code).map_err(|e| e.to_string())?;
+        scan_times.push(t.elapsed());
+        if matches!(screen.view, View::Pending { .. }) {
+            let t = Instant::now();
+            core.confirm().map_err(|e| e.to_string())?;
+            confirm_times.push(t.elapsed());
+            admitted += 1;
+        }
+    }
+    let (p50, p99, max) = percentiles(scan_times);
+    println!(
+        "  scan -> verdict    p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    let (p50, p99, max) = percentiles(confirm_times);
+    println!(
+        "  confirm -> stored  p50 {}  p99 {}  max {}  ({admitted} check-ins, fsync included)",
         ms(p50),
         ms(p99),
         ms(max)

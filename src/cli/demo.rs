@@ -43,8 +43,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             d
         }
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let list = dir.join("valgliste.csv");
     if !list.exists() {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
@@ -64,7 +63,11 @@ pub fn run(a: DemoArgs) -> CmdResult {
                 .map_err(|e| format!("demo list does not import: {e:?}"))?;
         }
         drop(store);
-        let port = if a.port == 0 { 0 } else { a.port + (t as u16 - 1) };
+        let port = if a.port == 0 {
+            0
+        } else {
+            a.port + (t as u16 - 1)
+        };
         configs.push(TableConfig {
             election: "demo".into(),
             mode: "test".into(),

@@ -122,3 +122,29 @@ impl TableConfig {
         self.mode == "test"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/table.toml");
+        let cfg = TableConfig::load(&path).unwrap();
+        assert_eq!(cfg.table_no, 2);
+        assert!(matches!(cfg.scanner, ScannerConfig::Evdev { .. }));
+        assert!(matches!(cfg.signals, SignalsConfig::Gpio { green: 17, .. }));
+        assert!(!cfg.is_test());
+    }
+
+    #[test]
+    fn unknown_keys_and_modes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.toml");
+        let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\n";
+        std::fs::write(&p, format!("{base}tabel = 3\n")).unwrap();
+        assert!(TableConfig::load(&p).unwrap_err().contains("tabel"));
+        std::fs::write(&p, format!("{base}mode = \"prøve\"\n")).unwrap();
+        assert!(TableConfig::load(&p).unwrap_err().contains("mode"));
+    }
+}

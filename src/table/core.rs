@@ -96,7 +96,9 @@ impl TableCore {
         id: TableIdentity,
         signals: Arc<dyn Signals>,
     ) -> Result<(TableCore, watch::Receiver<Screen>), TableError> {
-        let place_name = store.place_name(&id.place)?.unwrap_or_else(|| id.place.clone());
+        let place_name = store
+            .place_name(&id.place)?
+            .unwrap_or_else(|| id.place.clone());
         let debounce = id.debounce;
         let status = StatusBar {
             scanner: "ingen scanner".into(),
@@ -411,17 +413,11 @@ impl TableCore {
 
     /// Undoes a voter's check-in (valgsekretær PIN and a reason required).
     pub fn undo(&mut self, voter_id: &str, reason: &str, pin: &str) -> Result<Screen, TableError> {
-        let Some(hash) = &self.id.pin_hash else {
-            return Err(TableError::Refused(
-                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
-            ));
-        };
-        if !super::pin::verify_pin(pin, hash) {
-            tracing::warn!("undo refused: wrong PIN");
-            return Err(TableError::Refused("Forkert PIN.".into()));
-        }
+        self.check_pin(pin)?;
         if reason.trim().is_empty() {
-            return Err(TableError::Refused("Angiv en årsag til fortrydelsen.".into()));
+            return Err(TableError::Refused(
+                "Angiv en årsag til fortrydelsen.".into(),
+            ));
         }
         let status = self.store.status(voter_id)?.ok_or_else(|| {
             TableError::Refused(format!("Vælger {voter_id} er ikke registreret."))
@@ -436,6 +432,41 @@ impl TableCore {
         self.notice = Some(format!("Registreringen af vælger {voter_id} er fortrudt."));
         self.view = View::Ready;
         self.publish()
+    }
+
+    /// Issues a replacement valgkort: a new code that supersedes every earlier card of
+    /// the voter on every table. Printing it is the printer's job.
+    pub fn reissue_card(&mut self, voter_id: &str, pin: &str) -> Result<String, TableError> {
+        self.check_pin(pin)?;
+        let voter = self
+            .store
+            .voter(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        let new_code = new_card_code().map_err(TableError::Refused)?;
+        self.append(EventKind::CardReissued {
+            voter_id: voter.id.clone(),
+            new_code: new_code.clone(),
+        })?;
+        tracing::info!(voter = %voter.id, "valgkort reissued");
+        self.notice = Some(format!(
+            "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige.",
+            voter.full_name()
+        ));
+        self.publish()?;
+        Ok(new_code)
+    }
+
+    fn check_pin(&self, pin: &str) -> Result<(), TableError> {
+        let Some(hash) = &self.id.pin_hash else {
+            return Err(TableError::Refused(
+                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
+            ));
+        };
+        if !super::pin::verify_pin(pin, hash) {
+            tracing::warn!("valgsekretær action refused: wrong PIN");
+            return Err(TableError::Refused("Forkert PIN.".into()));
+        }
+        Ok(())
     }
 
     pub fn set_scanner_status(&mut self, ok: bool, detail: &str) -> Result<Screen, TableError> {
@@ -457,6 +488,11 @@ impl TableCore {
     }
 
     fn refuse(&mut self, verdict: &Verdict, voter: Option<VoterView>) {
+        // A table that is not open shows nobody's data: the screen may face the queue.
+        let voter = match verdict {
+            Verdict::TableNotOpen { .. } => None,
+            _ => voter,
+        };
         let store = &self.store;
         let (code, title, detail) = refusal(verdict, |p| store.place_name(p).ok().flatten());
         self.view = View::Refused {
@@ -493,13 +529,26 @@ impl TableCore {
             table_state_text: state.danish().into(),
             view: self.view.clone(),
             notice: self.notice.clone(),
-            checkins_here: self.store.checkins_at_table(&self.id.place, self.id.table_no)?,
+            checkins_here: self
+                .store
+                .checkins_at_table(&self.id.place, self.id.table_no)?,
             persons_checked_in: self.store.persons_checked_in(&self.id.place)?,
             eligible: self.store.voter_count(Some(&self.id.place))?,
             status: self.status.clone(),
             test_mode: self.id.test,
         })
     }
+}
+
+/// A replacement card code: "VB" and 12 random digits, so it can never collide with
+/// the national system's numbering by accident and people see it came from valgbord.
+fn new_card_code() -> Result<String, String> {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).map_err(|e| format!("Ingen tilfældighedskilde: {e}"))?;
+    Ok(format!(
+        "VB{:012}",
+        u64::from_le_bytes(b) % 1_000_000_000_000
+    ))
 }
 
 fn verdict_code(v: &Verdict) -> &'static str {

@@ -32,7 +32,11 @@ pub fn lock(core: &SharedCore) -> std::sync::MutexGuard<'_, TableCore> {
 
 /// Opens everything and starts serving. Errors are for people: they say what to do.
 pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
-    let mode = if cfg.is_test() { Mode::Test } else { Mode::Election };
+    let mode = if cfg.is_test() {
+        Mode::Test
+    } else {
+        Mode::Election
+    };
     let store = Store::open(&cfg.database)
         .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
     match store.bound_election().map_err(|e| e.to_string())? {
@@ -48,7 +52,9 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             .check_binding(&cfg.election, mode)
             .map_err(|e| e.to_string())?,
     }
-    let voters = store.voter_count(Some(&cfg.place)).map_err(|e| e.to_string())?;
+    let voters = store
+        .voter_count(Some(&cfg.place))
+        .map_err(|e| e.to_string())?;
     if voters == 0 {
         return Err(format!(
             "the voter list in {} has no voters for polling place {}",

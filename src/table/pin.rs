@@ -1,7 +1,7 @@
 //! The valgsekretær's PIN, stored only as an argon2 hash.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 pub fn hash_pin(pin: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
@@ -15,7 +15,9 @@ pub fn hash_pin(pin: &str) -> Result<String, String> {
 
 pub fn verify_pin(pin: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(h) => Argon2::default().verify_password(pin.as_bytes(), &h).is_ok(),
+        Ok(h) => Argon2::default()
+            .verify_password(pin.as_bytes(), &h)
+            .is_ok(),
         Err(_) => false,
     }
 }

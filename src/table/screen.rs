@@ -115,7 +115,10 @@ pub fn ballots_text(ballots: &[Contest], today: &[Contest]) -> String {
 }
 
 /// Danish title and detail of a refusal, and a stable code for the API.
-pub fn refusal(verdict: &Verdict, place_names: impl Fn(&str) -> Option<String>) -> (String, String, String) {
+pub fn refusal(
+    verdict: &Verdict,
+    place_names: impl Fn(&str) -> Option<String>,
+) -> (String, String, String) {
     let (code, title, detail) = match verdict {
         Verdict::Admit { .. } => ("admit", "Godkendt".to_string(), String::new()),
         Verdict::AlreadyVoted { prior } => (
@@ -148,7 +151,9 @@ pub fn refusal(verdict: &Verdict, place_names: impl Fn(&str) -> Option<String>) 
             "IKKE PÅ VALGLISTEN HER".into(),
             format!(
                 "Vælgerens valgsted er {}.",
-                place_name.clone().unwrap_or_else(|| format!("afstemningsområde {place_id}"))
+                place_name
+                    .clone()
+                    .unwrap_or_else(|| format!("afstemningsområde {place_id}"))
             ),
         ),
         Verdict::UnknownCard => (

@@ -44,6 +44,7 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
         .route("/api/table/close", post(close))
         .route("/api/reconcile", post(reconcile))
         .route("/api/undo", post(undo))
+        .route("/api/card/reissue", post(reissue))
         .route("/api/demo/cards", get(demo_cards))
         .with_state(AppState {
             core,
@@ -108,7 +109,10 @@ struct ScanBody {
     code: String,
 }
 
-async fn scan(State(s): State<AppState>, Json(b): Json<ScanBody>) -> Result<Json<Screen>, ApiError> {
+async fn scan(
+    State(s): State<AppState>,
+    Json(b): Json<ScanBody>,
+) -> Result<Json<Screen>, ApiError> {
     if !s.api_scan {
         return Err(ApiError {
             status: axum::http::StatusCode::FORBIDDEN,
@@ -198,10 +202,34 @@ struct UndoBody {
     pin: String,
 }
 
-async fn undo(State(s): State<AppState>, Json(b): Json<UndoBody>) -> Result<Json<Screen>, ApiError> {
+async fn undo(
+    State(s): State<AppState>,
+    Json(b): Json<UndoBody>,
+) -> Result<Json<Screen>, ApiError> {
     with_core(&s.core, move |c| c.undo(&b.voter_id, &b.reason, &b.pin))
         .await
         .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ReissueBody {
+    voter_id: String,
+    pin: String,
+}
+
+#[derive(Serialize)]
+struct Reissued {
+    voter_id: String,
+    new_code: String,
+}
+
+async fn reissue(
+    State(s): State<AppState>,
+    Json(b): Json<ReissueBody>,
+) -> Result<Json<Reissued>, ApiError> {
+    let voter_id = b.voter_id.clone();
+    let new_code = with_core(&s.core, move |c| c.reissue_card(&b.voter_id, &b.pin)).await?;
+    Ok(Json(Reissued { voter_id, new_code }))
 }
 
 #[derive(Serialize)]

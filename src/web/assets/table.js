@@ -161,15 +161,17 @@ async function setupDemo() {
   if (!res.ok) return;
   const cards = await res.json();
   $("demo").hidden = false;
-  const ul = $("demo-cards");
+  const sel = $("demo-cards");
   for (const c of cards) {
-    const li = document.createElement("li");
-    const a = document.createElement("a");
-    a.textContent = `${c.label}: ${c.code}`;
-    a.addEventListener("click", () => act("/api/scan", { code: c.code }));
-    li.appendChild(a);
-    ul.appendChild(li);
+    const o = document.createElement("option");
+    o.value = c.code;
+    o.textContent = `${c.label}: ${c.code}`;
+    sel.appendChild(o);
   }
+  $("card-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act("/api/scan", { code: sel.value });
+  });
   $("scan-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const code = $("scan-input").value;

@@ -1,0 +1,212 @@
+//! Starting real `valgbord table` processes on loopback ports and talking to them as the
+//! screen does. Shared by the table integration tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
+pub const PIN: &str = "4711";
+
+pub const HEADER: &str = "vaelger_id;loebenummer;listeafsnit;fornavne;efternavn;foedselsdato;koen;adresse;postnr;by;valgsted;valgstedsnavn;kortkode;stemmeret;brevstemme;slettet";
+
+/// One voter of each kind the rules tell apart.
+pub const VOTERS: &[&str] = &[
+    "V1;1;A;Jørgen Åge;Møller-Aagaard;15-03-1980;M;Æblevej 3, 2. th;8000;Aarhus C;1;Rådhushallen;CARD-NORMAL;KV+RV;nej;",
+    "V2;2;A;Signe;Østergaard;02-11-1999;K;Skolevej 1;8000;Aarhus C;1;Rådhushallen;CARD-RVONLY;RV;nej;",
+    "V3;3;B;Bent;Bæk;24-12-1950;M;Kirkevej 9;8000;Aarhus C;1;Rådhushallen;CARD-BREV;KV+RV;ja;",
+    "V4;4;B;Inge;Holm;01-01-1940;K;Torvet 2;8000;Aarhus C;1;Rådhushallen;CARD-STRUCK;KV+RV;nej;død",
+    "V5;1;A;Lars;Jensen;05-05-1975;M;Engvej 4;8200;Aarhus N;2;Vestre Skole;CARD-OTHERPLACE;KV+RV;nej;",
+    "V6;5;C;Marie;Dubois;09-09-1990;K;Havnegade 7;8000;Aarhus C;1;Rådhushallen;CARD-EPONLY;EP;nej;",
+    "V7;6;C;Anne;Hansen;10-10-1960;K;Storegade 5;8000;Aarhus C;1;Rådhushallen;CARD-SECOND;KV+RV;nej;",
+    "V8;7;C;Peter;Nielsen;11-11-1970;M;Storegade 6;8000;Aarhus C;1;Rådhushallen;CARD-THIRD;KV+RV;nej;",
+];
+
+pub struct Table {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub child: Child,
+    pub base: String,
+    pub agent: ureq::Agent,
+}
+
+pub fn write_list(dir: &Path) -> PathBuf {
+    let path = dir.join("list.csv");
+    let mut s = String::from(HEADER);
+    for v in VOTERS {
+        s.push('\n');
+        s.push_str(v);
+    }
+    std::fs::write(&path, s).expect("write list");
+    path
+}
+
+pub fn run_ok(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("run valgbord");
+    assert!(
+        out.status.success(),
+        "valgbord {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn pin_hash(pin: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args(["pin", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn pin hash");
+    writeln!(child.stdin.take().expect("stdin"), "{pin}").expect("write pin");
+    let out = child.wait_with_output().expect("pin hash");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes a table folder: the list imported into a database and a configuration.
+pub fn prepare(dir: &Path, table_no: u32, scanner_toml: &str) -> PathBuf {
+    let list = write_list(dir);
+    let db = dir.join(format!("table{table_no}.db"));
+    if !db.exists() {
+        run_ok(&[
+            "voters",
+            "import",
+            list.to_str().expect("utf8 path"),
+            "--db",
+            db.to_str().expect("utf8 path"),
+            "--election",
+            "kv-test",
+        ]);
+    }
+    let config = dir.join(format!("table{table_no}.toml"));
+    let toml = format!(
+        r#"election = "kv-test"
+mode = "test"
+database = "{db}"
+key = "{key}"
+place = "1"
+table_no = {table_no}
+contests = ["KV", "RV"]
+listen = "127.0.0.1:0"
+api_scan = true
+debounce_ms = 0
+
+[pins]
+valgsekretaer = "{pin}"
+
+{scanner_toml}
+"#,
+        db = db.display(),
+        key = dir.join(format!("table{table_no}.key")).display(),
+        pin = pin_hash(PIN),
+    );
+    std::fs::write(&config, toml).expect("write config");
+    config
+}
+
+impl Table {
+    /// Starts `valgbord table` and waits for the line that says where it listens.
+    pub fn start(dir: &Path, config: &Path) -> Table {
+        let mut child = Command::new(BIN)
+            .args(["table", "--config", config.to_str().expect("utf8 path")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn table");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(url) = l.strip_prefix("valgbord table listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => {
+                    let status = child.wait().expect("wait");
+                    panic!("table exited before listening: {status}");
+                }
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .new_agent();
+        Table {
+            dir: dir.to_path_buf(),
+            config: config.to_path_buf(),
+            child,
+            base,
+            agent,
+        }
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut res = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .send_json(body)
+            .expect("POST");
+        let status = res.status().as_u16();
+        let v: Value = res.body_mut().read_json().expect("JSON body");
+        (status, v)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut res = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .expect("GET");
+        let status = res.status().as_u16();
+        let v: Value = res.body_mut().read_json().expect("JSON body");
+        (status, v)
+    }
+
+    pub fn scan(&self, code: &str) -> Value {
+        let (status, v) = self.post("/api/scan", serde_json::json!({ "code": code }));
+        assert_eq!(status, 200, "scan {code}: {v}");
+        v
+    }
+
+    pub fn confirm(&self) -> Value {
+        let (status, v) = self.post("/api/confirm", serde_json::json!({}));
+        assert_eq!(status, 200, "confirm: {v}");
+        v
+    }
+
+    pub fn open(&self) {
+        let (status, v) = self.post("/api/table/open", serde_json::json!({}));
+        assert_eq!(status, 200, "open: {v}");
+    }
+
+    pub fn kill9(&mut self) {
+        // SIGKILL: no shutdown code runs, as in a power cut of the process.
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The refusal code of a screen, or its view kind when it is not a refusal.
+pub fn outcome(screen: &Value) -> String {
+    let view = &screen["view"];
+    match view["kind"].as_str() {
+        Some("refused") => view["code"].as_str().unwrap_or("?").to_string(),
+        Some(k) => k.to_string(),
+        None => panic!("no view in {screen}"),
+    }
+}

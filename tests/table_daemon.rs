@@ -1,0 +1,245 @@
+//! The table daemon end to end: the real binary on a loopback port, driven over its
+//! HTTP API, checked by what the screen reports.
+
+mod daemon;
+
+use daemon::{PIN, Table, outcome, prepare};
+use serde_json::json;
+
+fn started(scanner: &str) -> (tempfile::TempDir, Table) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, scanner);
+    let table = Table::start(dir.path(), &config);
+    (dir, table)
+}
+
+#[test]
+fn every_outcome_of_the_rules_reaches_the_screen() {
+    let (_dir, t) = started("");
+
+    // Not opened yet: refused before anything about the person is shown.
+    let s = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "table_not_open");
+    assert!(s["view"]["voter"].is_null());
+    t.open();
+
+    // Admissible: pending with both ballots, name, birthdate, age and sex.
+    let s = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "pending");
+    let v = &s["view"]["voter"];
+    assert_eq!(v["name"], "Jørgen Åge Møller-Aagaard");
+    assert_eq!(v["birthdate"], "15-03-1980");
+    assert_eq!(v["sex"], "Mand");
+    assert!(v["age"].as_i64().expect("age") >= 46);
+    assert_eq!(
+        s["view"]["ballots_text"],
+        "Udlevér: Kommunalvalg + Regionsrådsvalg"
+    );
+    // Not stored before the confirm.
+    assert_eq!(s["checkins_here"], 0);
+    let s = t.confirm();
+    assert_eq!(outcome(&s), "admitted");
+    assert_eq!(s["checkins_here"], 1);
+    assert_eq!(s["persons_checked_in"], 1);
+
+    // Second time: already voted, with table and time.
+    let s = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "already_voted");
+    let detail = s["view"]["detail"].as_str().expect("detail");
+    assert!(detail.contains("bord 1 kl. "), "{detail}");
+    assert_eq!(s["view"]["title"], "HAR ALLEREDE STEMT");
+
+    // RV only: one ballot, and the screen says ONLY.
+    let s = t.scan("CARD-RVONLY");
+    assert_eq!(outcome(&s), "pending");
+    assert_eq!(s["view"]["ballots"], json!(["RV"]));
+    assert_eq!(s["view"]["ballots_text"], "Udlevér KUN: Regionsrådsvalg");
+
+    // A new scan while one is pending cancels it visibly.
+    let s = t.scan("CARD-BREV");
+    assert_eq!(s["notice"], "Forrige scanning blev annulleret.");
+    assert_eq!(outcome(&s), "brevstemme");
+    assert_eq!(s["view"]["title"], "BREVSTEMME MODTAGET");
+
+    let s = t.scan("CARD-STRUCK");
+    assert_eq!(outcome(&s), "struck");
+    assert!(
+        s["view"]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("død")
+    );
+
+    let s = t.scan("CARD-OTHERPLACE");
+    assert_eq!(outcome(&s), "wrong_place");
+    assert!(
+        s["view"]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("Vestre Skole")
+    );
+
+    let s = t.scan("CARD-EPONLY");
+    assert_eq!(outcome(&s), "not_entitled");
+
+    // A supermarket EAN and a scan with a control character: "ukendt stregkode".
+    let s = t.scan("5701234567892");
+    assert_eq!(outcome(&s), "unknown_card");
+    assert_eq!(s["view"]["title"], "UKENDT STREGKODE");
+    let s = t.scan("12\u{1b}34");
+    assert_eq!(outcome(&s), "unknown_card");
+
+    // Confirm with nothing pending changes nothing.
+    let s = t.confirm();
+    assert_eq!(s["checkins_here"], 1);
+    assert!(
+        s["notice"]
+            .as_str()
+            .expect("notice")
+            .contains("ingen vælger")
+    );
+}
+
+#[test]
+fn reissued_card_supersedes_the_old_one() {
+    let (_dir, t) = started("");
+    t.open();
+    let (status, r) = t.post("/api/card/reissue", json!({"voter_id": "V7", "pin": PIN}));
+    assert_eq!(status, 200, "{r}");
+    let new_code = r["new_code"].as_str().expect("new code").to_string();
+    let s = t.scan("CARD-SECOND");
+    assert_eq!(outcome(&s), "card_superseded");
+    assert!(
+        s["view"]["title"]
+            .as_str()
+            .expect("title")
+            .starts_with("KORT ERSTATTET kl. ")
+    );
+    let s = t.scan(&new_code);
+    assert_eq!(outcome(&s), "pending");
+    assert_eq!(s["view"]["voter"]["id"], "V7");
+    // Wrong PIN: refused, nothing reissued.
+    let (status, _) = t.post(
+        "/api/card/reissue",
+        json!({"voter_id": "V8", "pin": "0000"}),
+    );
+    assert_eq!(status, 422);
+    assert_eq!(outcome(&t.scan("CARD-THIRD")), "pending");
+}
+
+#[test]
+fn pause_close_reconcile_and_undo() {
+    let (_dir, t) = started("");
+    t.open();
+    t.scan("CARD-NORMAL");
+    t.confirm();
+    t.scan("CARD-RVONLY");
+    t.confirm();
+
+    let (_, s) = t.post("/api/table/pause", json!({}));
+    assert_eq!(s["table_state"], "paused");
+    assert_eq!(outcome(&t.scan("CARD-SECOND")), "table_not_open");
+    t.open();
+
+    // Counted: 2 KV and 1 returned → 1 KV handed out against 1 KV check-in; RV: 2 vs 2.
+    let (status, r) = t.post(
+        "/api/reconcile",
+        json!({"handed_out": {"KV": 2, "RV": 2}, "returned": {"KV": 1}}),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["matches"], true, "{r}");
+    let (_, r) = t.post("/api/reconcile", json!({"handed_out": {"KV": 3, "RV": 2}}));
+    assert_eq!(r["matches"], false);
+    let kv = r["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["contest"] == "KV")
+        .expect("KV line")
+        .clone();
+    assert_eq!(kv["difference"], 2);
+    // Close while the difference is found.
+    let (_, s) = t.post("/api/table/close", json!({"reason": "difference in KV"}));
+    assert_eq!(s["table_state"], "closed");
+    assert_eq!(outcome(&t.scan("CARD-SECOND")), "table_not_open");
+    t.open();
+
+    // Undo needs the PIN and a reason, and is an event: the voter can then vote.
+    let (status, e) = t.post(
+        "/api/undo",
+        json!({"voter_id": "V1", "reason": "wrong person", "pin": "0000"}),
+    );
+    assert_eq!(status, 422);
+    assert_eq!(e["error"], "Forkert PIN.");
+    let (status, _) = t.post(
+        "/api/undo",
+        json!({"voter_id": "V1", "reason": " ", "pin": PIN}),
+    );
+    assert_eq!(status, 422);
+    let (status, s) = t.post(
+        "/api/undo",
+        json!({"voter_id": "V1", "reason": "wrong person", "pin": PIN}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(s["checkins_here"], 1);
+    assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
+    let (_, h) = t.get("/api/health");
+    // open, 2 check-ins, pause, open, 2 reconciliations, close, open, undo.
+    assert_eq!(h["events"], 10);
+}
+
+#[test]
+fn kill_9_right_after_green_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    let mut t = Table::start(dir.path(), &config);
+    t.open();
+    t.scan("CARD-NORMAL");
+    let s = t.confirm();
+    // The screen turned green: from here the check-in must survive anything.
+    assert_eq!(outcome(&s), "admitted");
+    t.kill9();
+
+    let t = Table::start(dir.path(), &config);
+    let s = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "already_voted");
+    assert_eq!(s["checkins_here"], 1);
+    assert_eq!(s["table_state"], "open");
+}
+
+#[test]
+fn screen_is_served_with_its_assets() {
+    let (_dir, t) = started("");
+    for (path, needle) in [
+        ("/", "Scan valgkortet"),
+        ("/assets/table.js", "EventSource"),
+        ("/assets/table.css", "--green"),
+    ] {
+        let mut res = t
+            .agent
+            .get(&format!("{}{path}", t.base))
+            .call()
+            .expect("GET");
+        assert_eq!(res.status().as_u16(), 200);
+        let body = res.body_mut().read_to_string().expect("body");
+        assert!(body.contains(needle), "{path} lacks {needle}");
+    }
+}
+
+#[test]
+fn refuses_to_start_against_another_elections_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("election = \"kv-test\"", "election = \"fv-2026\"");
+    std::fs::write(&config, text).expect("write");
+    let out = std::process::Command::new(daemon::BIN)
+        .args(["table", "--config", config.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tilhører valget \"kv-test\""), "{err}");
+    assert!(err.contains("valgbord destroy"), "{err}");
+}
