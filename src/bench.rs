@@ -211,6 +211,12 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         contests: vec![Contest::Kv, Contest::Rv],
         pin_hash: None,
         debounce: Duration::ZERO,
+        trust: crate::election::event::Trust {
+            election: "bench".into(),
+            keys: None,
+            allow_test: true,
+        },
+        clock_offset_ms: 0,
     };
     let signals = std::sync::Arc::new(crate::signal::simulated::SimulatedSignals::default());
     let (mut core, _rx) = TableCore::new(

@@ -9,5 +9,6 @@ pub mod logging;
 pub mod scan;
 pub mod signal;
 pub mod store;
+pub mod sync;
 pub mod table;
 pub mod web;

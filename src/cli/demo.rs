@@ -6,7 +6,7 @@ use crate::election::contest::Contest;
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::generate;
-use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, TableConfig};
+use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig};
 use crate::table::daemon::{self, lock};
 use clap::Args;
 use std::net::SocketAddr;
@@ -52,6 +52,11 @@ pub fn run(a: DemoArgs) -> CmdResult {
     }
     let bytes = std::fs::read(&list)?;
     let pin_hash = crate::table::pin::hash_pin(DEMO_PIN)?;
+    let ports = demo_ports(a.port, a.tables)?;
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
     let mut configs = Vec::new();
     for t in 1..=a.tables {
         let db = dir.join(format!("bord-{t}.db"));
@@ -63,11 +68,13 @@ pub fn run(a: DemoArgs) -> CmdResult {
                 .map_err(|e| format!("demo list does not import: {e:?}"))?;
         }
         drop(store);
-        let port = if a.port == 0 {
-            0
-        } else {
-            a.port + (t as u16 - 1)
-        };
+        let port = ports[t as usize - 1];
+        let peers = urls
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != t as usize - 1)
+            .map(|(_, u)| u.clone())
+            .collect();
         configs.push(TableConfig {
             election: "demo".into(),
             mode: "test".into(),
@@ -84,6 +91,11 @@ pub fn run(a: DemoArgs) -> CmdResult {
             },
             api_scan: true,
             debounce_ms: 2_000,
+            sync: SyncConfig {
+                peers,
+                keys: Vec::new(),
+            },
+            clock_offset_ms: 0,
         });
     }
     let rt = tokio::runtime::Runtime::new()?;
@@ -105,6 +117,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
         for (i, t) in running.iter().enumerate() {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
+        println!("The tables share every check-in (sync over loopback): a voter checked in at one is refused at the others.");
         println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {
             println!("  curl -X POST -H 'Content-Type: application/json' -d '{{\"code\":\"...\"}}' http://{}/api/scan", t.addr);
@@ -114,4 +127,20 @@ pub fn run(a: DemoArgs) -> CmdResult {
         Ok::<(), String>(())
     })?;
     Ok(())
+}
+
+/// Ports for the tables: consecutive from `first`, or free ones when `first` is 0 (all
+/// reserved at once so they differ, then released for the tables to bind).
+fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
+    if first != 0 {
+        return Ok((0..tables as u16).map(|i| first + i).collect());
+    }
+    let listeners = (0..tables)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("no free port: {e}"))?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
+        .collect()
 }

@@ -318,3 +318,16 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// (table, wall time) of each check-in in force of a person, oldest first by clock.
+    pub fn active_checkins(&self, voter_id: &str) -> Result<Vec<(u32, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT table_no, wall_ms FROM checkins k WHERE voter_id=?1
+             AND NOT EXISTS(SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)
+             ORDER BY hlc, device",
+        )?;
+        let rows = stmt.query_map([voter_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

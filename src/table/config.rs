@@ -26,6 +26,8 @@ pub struct TableConfig {
     pub signals: SignalsConfig,
     #[serde(default)]
     pub pins: PinConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
     /// Accept scans over `POST /api/scan` (demo, tests, a second scanner on another
     /// machine). Off in an election unless the scanner itself is simulated.
     #[serde(default)]
@@ -33,6 +35,10 @@ pub struct TableConfig {
     /// A second read of the same card within this many milliseconds counts once.
     #[serde(default = "default_debounce")]
     pub debounce_ms: u64,
+    /// Test mode only: this table's wall clock runs this many milliseconds off, to
+    /// rehearse a Pi without a correct clock.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
 }
 
 fn default_debounce() -> u64 {
@@ -93,6 +99,18 @@ pub enum SignalsConfig {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Base URLs of the other tables of the polling place ("http://10.0.0.12:8080").
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Public keys (hex) of every device of the polling place, this one included: only
+    /// events signed by these are accepted. May be empty only in test mode.
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct PinConfig {
     /// Argon2 hash of the valgsekretær's PIN (`valgbord pin hash`). Without it, undo is
     /// refused.
@@ -110,6 +128,12 @@ impl TableConfig {
                 "{}: mode must be \"election\" or \"test\", not \"{}\"",
                 path.display(),
                 cfg.mode
+            ));
+        }
+        if cfg.clock_offset_ms != 0 && !cfg.is_test() {
+            return Err(format!(
+                "{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"",
+                path.display()
             ));
         }
         if cfg.contests.is_empty() {

@@ -3,17 +3,21 @@
 //! Everything that changes the table goes through [`TableCore`], under one lock, so a
 //! scan, a button press and an API call can never interleave halfway.
 
-use super::screen::{Screen, StatusBar, View, VoterView, ballots_text, refusal};
+use super::screen::{
+    DoubleRegistration, Screen, StatusBar, View, VoterView, ballots_text, refusal,
+};
 use crate::election::checkin::{
     CardFinding, CheckInInput, TableState, Verdict, decide, decide_for_voter,
 };
 use crate::election::contest::Contest;
-use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::event::{CheckInMethod, EventKind, SignedEvent, Trust};
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::scan::clean::Debouncer;
 use crate::signal::{Buzz, Light, Signals};
-use crate::store::append::Author;
+use crate::store::append::{Author, Ingested};
 use crate::store::{Store, StoreError, now_ms};
+use crate::sync::client::{PeerState, PeerStatus};
+use crate::sync::protocol::PushResponse;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +40,10 @@ pub struct TableIdentity {
     pub contests: Vec<Contest>,
     pub pin_hash: Option<String>,
     pub debounce: Duration,
+    /// Which device keys and election incoming events must match.
+    pub trust: Trust,
+    /// Added to the wall clock (test mode: a table whose clock is off).
+    pub clock_offset_ms: i64,
 }
 
 pub struct TableCore {
@@ -51,6 +59,9 @@ pub struct TableCore {
     status: StatusBar,
     signals: Arc<dyn Signals>,
     screen_tx: watch::Sender<Screen>,
+    /// New local events go here, to be pushed to the peers at once.
+    on_append: Option<tokio::sync::mpsc::UnboundedSender<SignedEvent>>,
+    peers: Vec<PeerStatus>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +133,8 @@ impl TableCore {
             status,
             signals,
             screen_tx: watch::channel(placeholder_screen()).0,
+            on_append: None,
+            peers: Vec::new(),
         };
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
@@ -484,7 +497,74 @@ impl TableCore {
             election: &self.id.election,
             test: self.id.test,
         };
-        Ok(self.store.append_local(&author, now_ms(), kind)?)
+        let ev = self
+            .store
+            .append_local(&author, now_ms() + self.id.clock_offset_ms, kind)?;
+        if let Some(tx) = &self.on_append {
+            let _ = tx.send(ev.signed.clone());
+        }
+        Ok(ev)
+    }
+
+    /// Sends every new local event to `tx` (the sync client).
+    pub fn set_append_hook(&mut self, tx: tokio::sync::mpsc::UnboundedSender<SignedEvent>) {
+        self.on_append = Some(tx);
+    }
+
+    /// Takes in events from a peer, in order. Each is verified (signature, key, election,
+    /// chain); a refused one is logged and reported, never silently dropped.
+    pub fn ingest_events(&mut self, events: &[SignedEvent]) -> PushResponse {
+        let mut r = PushResponse {
+            added: 0,
+            duplicates: 0,
+            rejected: Vec::new(),
+        };
+        for ev in events {
+            match self.store.ingest(ev, &self.id.trust) {
+                Ok(Ingested::Added) => r.added += 1,
+                Ok(Ingested::Duplicate) => r.duplicates += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event from peer rejected");
+                    r.rejected.push(e.to_string());
+                }
+            }
+        }
+        if r.added > 0 {
+            let _ = self.publish();
+        }
+        r
+    }
+
+    /// New status of the peers, for the status bar.
+    pub fn set_peers(&mut self, peers: Vec<PeerStatus>) {
+        let connected = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Connected)
+            .count();
+        let lacking: u64 = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Connected)
+            .map(|p| p.we_lack)
+            .max()
+            .unwrap_or(0);
+        let wrong: Vec<String> = peers
+            .iter()
+            .filter_map(|p| match &p.state {
+                PeerState::WrongConfig(why) => Some(format!("{}: {why}", p.url)),
+                _ => None,
+            })
+            .collect();
+        let mut text = format!("{connected} af {} forbundet", peers.len());
+        if lacking > 0 {
+            text.push_str(&format!(", henter {lacking}"));
+        }
+        if !wrong.is_empty() {
+            text.push_str(&format!(" — forkert opsætning: {}", wrong.join("; ")));
+        }
+        self.status.peers = text;
+        self.status.peers_ok = connected == peers.len();
+        self.peers = peers;
+        let _ = self.publish();
     }
 
     fn refuse(&mut self, verdict: &Verdict, voter: Option<VoterView>) {
@@ -503,6 +583,29 @@ impl TableCore {
         };
         self.signals.light(Light::Red);
         self.signals.buzz(Buzz::Refused);
+    }
+
+    /// Persons checked in at more than one table and not yet resolved, with every
+    /// check-in in force: shown on every screen of the polling place.
+    fn double_registrations(&self) -> Result<Vec<DoubleRegistration>, TableError> {
+        let mut out = Vec::new();
+        for voter_id in self.store.double_registrations(&self.id.place)? {
+            let name = self
+                .store
+                .voter(&voter_id)?
+                .map(|v| v.full_name())
+                .unwrap_or_default();
+            let at = self
+                .store
+                .active_checkins(&voter_id)?
+                .into_iter()
+                .map(|(table_no, wall)| {
+                    format!("bord {table_no} kl. {}", super::screen::clock(wall))
+                })
+                .collect();
+            out.push(DoubleRegistration { voter_id, name, at });
+        }
+        Ok(out)
     }
 
     /// The screen as it is now, without publishing.
@@ -536,6 +639,8 @@ impl TableCore {
             eligible: self.store.voter_count(Some(&self.id.place))?,
             status: self.status.clone(),
             test_mode: self.id.test,
+            double_registrations: self.double_registrations()?,
+            peers: self.peers.clone(),
         })
     }
 }
@@ -580,5 +685,7 @@ fn placeholder_screen() -> Screen {
         eligible: 0,
         status: StatusBar::default(),
         test_mode: false,
+        double_registrations: Vec::new(),
+        peers: Vec::new(),
     }
 }

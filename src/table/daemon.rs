@@ -4,12 +4,18 @@
 use super::config::{ScannerConfig, SignalsConfig, TableConfig};
 use super::core::{TableCore, TableIdentity};
 use super::screen::Screen;
+use crate::election::event::Trust;
+use crate::election::keys::DevicePublic;
 use crate::scan::{ScanEvent, Scanner};
 use crate::signal::Signals;
 use crate::signal::simulated::SimulatedSignals;
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::keyfile;
+use crate::sync::client::SyncClient;
+use crate::sync::control::SyncControl;
+use crate::sync::protocol::Hello;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
@@ -69,6 +75,18 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             .map_err(|e| e.to_string())?;
     }
     let signals = make_signals(&cfg.signals);
+    let trust = make_trust(&cfg, key.public())?;
+    let hello = Hello {
+        election: cfg.election.clone(),
+        list_sha256: store
+            .meta("list_sha256")
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        software: env!("CARGO_PKG_VERSION").to_string(),
+        device: key.public(),
+        place: cfg.place.clone(),
+        table_no: cfg.table_no,
+    };
     let id = TableIdentity {
         election: cfg.election.clone(),
         test: cfg.is_test(),
@@ -77,6 +95,8 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         contests: cfg.contests.clone(),
         pin_hash: cfg.pins.valgsekretaer.clone(),
         debounce: std::time::Duration::from_millis(cfg.debounce_ms),
+        trust,
+        clock_offset_ms: cfg.clock_offset_ms,
     };
     let (core, screen) =
         TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
@@ -90,8 +110,23 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     tokio::spawn(route_button(signals.button(), core.clone()));
     tracing::info!(scanner = %described, signals = %signals.describe(), "drivers started");
 
+    let control = Arc::new(SyncControl::default());
+    if !cfg.sync.peers.is_empty() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&core).set_append_hook(tx);
+        let client = SyncClient::new(
+            core.clone(),
+            hello.clone(),
+            cfg.sync.peers.clone(),
+            control.clone(),
+        )?;
+        tokio::spawn(client.run(rx));
+    }
+
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
-    let app = crate::web::table_router(core.clone(), screen.clone(), api_scan);
+    let app = crate::web::table_router(core.clone(), screen.clone(), api_scan).merge(
+        crate::sync::server::router(core.clone(), hello, control, cfg.is_test()),
+    );
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -113,6 +148,33 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         core,
         screen,
         server,
+    })
+}
+
+/// The keys whose events this table accepts: the polling place's devices from the
+/// configuration. Only a test-mode table may run without a list (it then accepts any
+/// key of its own election, for demos and rehearsals).
+fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
+    let mut keys = HashSet::new();
+    for k in &cfg.sync.keys {
+        keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
+    }
+    if keys.is_empty() && !cfg.is_test() {
+        if !cfg.sync.peers.is_empty() {
+            return Err(
+                "sync.keys is empty: list the public key of every device of the polling place"
+                    .into(),
+            );
+        }
+        keys.insert(own);
+    }
+    if !keys.is_empty() {
+        keys.insert(own);
+    }
+    Ok(Trust {
+        election: cfg.election.clone(),
+        keys: if keys.is_empty() { None } else { Some(keys) },
+        allow_test: cfg.is_test(),
     })
 }
 

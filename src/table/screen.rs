@@ -79,6 +79,18 @@ pub struct Screen {
     pub eligible: i64,
     pub status: StatusBar,
     pub test_mode: bool,
+    /// "Dobbeltregistrering": one person checked in at two tables (possible while the
+    /// LAN was split), until the valgsekretær resolves it.
+    pub double_registrations: Vec<DoubleRegistration>,
+    pub peers: Vec<crate::sync::client::PeerStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DoubleRegistration {
+    pub voter_id: String,
+    pub name: String,
+    /// "bord 2 kl. 10:42" for each check-in in force.
+    pub at: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

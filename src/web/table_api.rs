@@ -89,6 +89,8 @@ struct Health {
     device: String,
     events: u64,
     version: &'static str,
+    /// SHA-256 over every projection row: equal on two tables that hold the same log.
+    projection_sha256: String,
 }
 
 async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -98,10 +100,21 @@ async fn health(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
             device: c.device().to_hex(),
             events: c.store().event_count()?,
             version: env!("CARGO_PKG_VERSION"),
+            projection_sha256: projection_hash(&c.store().projection_dump()?),
         })
     })
     .await
     .map(Json)
+}
+
+fn projection_hash(rows: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for r in rows {
+        h.update(r.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
 }
 
 #[derive(Deserialize)]

@@ -69,6 +69,17 @@ pub fn pin_hash(pin: &str) -> String {
 
 /// Makes a table folder: the list imported into a database and a configuration.
 pub fn prepare(dir: &Path, table_no: u32, scanner_toml: &str) -> PathBuf {
+    prepare_with(dir, table_no, "127.0.0.1:0", "", scanner_toml)
+}
+
+/// As [`prepare`], with the listen address, extra top-level keys and extra sections.
+pub fn prepare_with(
+    dir: &Path,
+    table_no: u32,
+    listen: &str,
+    top_level: &str,
+    sections: &str,
+) -> PathBuf {
     let list = write_list(dir);
     let db = dir.join(format!("table{table_no}.db"));
     if !db.exists() {
@@ -91,14 +102,15 @@ key = "{key}"
 place = "1"
 table_no = {table_no}
 contests = ["KV", "RV"]
-listen = "127.0.0.1:0"
+listen = "{listen}"
 api_scan = true
 debounce_ms = 0
+{top_level}
 
 [pins]
 valgsekretaer = "{pin}"
 
-{scanner_toml}
+{sections}
 "#,
         db = db.display(),
         key = dir.join(format!("table{table_no}.key")).display(),
@@ -113,6 +125,10 @@ impl Table {
     pub fn start(dir: &Path, config: &Path) -> Table {
         let mut child = Command::new(BIN)
             .args(["table", "--config", config.to_str().expect("utf8 path")])
+            .env(
+                "VALGBORD_LOG",
+                std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -198,6 +214,32 @@ impl Drop for Table {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Free loopback ports, all held until returned so they differ from each other.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// Polls `check` until it holds or `deadline` passes; returns whether it held. This is
+/// waiting for a condition, not sleeping for a guess.
+pub fn eventually(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + deadline;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

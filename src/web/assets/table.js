@@ -31,6 +31,12 @@ function render(s) {
   n.hidden = !s.notice;
   n.textContent = s.notice || "";
 
+  const d = $("doubles");
+  const doubles = s.double_registrations || [];
+  d.hidden = doubles.length === 0;
+  d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING — tilkald valgsekretæren: " +
+    doubles.map((x) => `${x.name} (${x.voter_id}): ${x.at.join(" og ")}`).join("; ");
+
   const v = s.view;
   const main = $("view");
   main.dataset.kind = v.kind;

@@ -1,0 +1,255 @@
+//! The active side of sync: push new events at once, pull what is missing about every
+//! 300 ms from a few peers at random, and keep the status of every peer for the screen.
+
+use super::control::SyncControl;
+use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, lag};
+use crate::election::event::SignedEvent;
+use crate::election::keys::DevicePublic;
+use crate::table::daemon::{SharedCore, lock};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often missing events are pulled. Pushes make the common case faster; this
+/// bounds how long a lost push can delay a table.
+pub const ANTI_ENTROPY: Duration = Duration::from_millis(300);
+/// Peers pulled from in one round.
+const FANOUT: usize = 3;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerState {
+    Connected,
+    Lost,
+    /// Another election, list or software version: never synced with.
+    WrongConfig(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerStatus {
+    pub url: String,
+    pub state: PeerState,
+    /// Events the peer has that we lack, at the last contact.
+    pub we_lack: u64,
+    /// Events we have that the peer lacks, at the last contact.
+    pub they_lack: u64,
+    pub last_contact_ms: Option<i64>,
+}
+
+pub struct SyncClient {
+    core: SharedCore,
+    hello: Hello,
+    peers: Vec<String>,
+    http: reqwest::Client,
+    status: Vec<PeerStatus>,
+    rng: ChaCha8Rng,
+    control: Arc<SyncControl>,
+    /// Device key of each peer, learnt from its answers.
+    devices: Vec<Option<DevicePublic>>,
+}
+
+impl SyncClient {
+    pub fn new(
+        core: SharedCore,
+        hello: Hello,
+        peers: Vec<String>,
+        control: Arc<SyncControl>,
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(500))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot make the sync HTTP client: {e}"))?;
+        let status = peers
+            .iter()
+            .map(|u| PeerStatus {
+                url: u.clone(),
+                state: PeerState::Lost,
+                we_lack: 0,
+                they_lack: 0,
+                last_contact_ms: None,
+            })
+            .collect();
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
+        Ok(SyncClient {
+            core,
+            hello,
+            http,
+            status,
+            rng: ChaCha8Rng::from_seed(seed),
+            control,
+            devices: vec![None; peers.len()],
+            peers,
+        })
+    }
+
+    /// Runs until the local event channel closes.
+    pub async fn run(mut self, mut local: mpsc::UnboundedReceiver<SignedEvent>) {
+        let mut tick = tokio::time::interval(ANTI_ENTROPY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                ev = local.recv() => {
+                    let Some(ev) = ev else { break };
+                    let mut batch = vec![ev];
+                    while let Ok(more) = local.try_recv() {
+                        batch.push(more);
+                    }
+                    self.push_all(batch);
+                }
+                _ = tick.tick() => self.anti_entropy().await,
+            }
+        }
+    }
+
+    /// Sends new events to every peer at once, without waiting: a table never waits for
+    /// another to check a voter in.
+    fn push_all(&self, events: Vec<SignedEvent>) {
+        let req = Arc::new(PushRequest {
+            hello: self.hello.clone(),
+            events,
+        });
+        for (url, device) in self.peers.iter().zip(&self.devices) {
+            if device.is_some_and(|d| self.control.is_blocked(&d)) {
+                continue;
+            }
+            let http = self.http.clone();
+            let url = format!("{url}/sync/v1/push");
+            let req = req.clone();
+            tokio::spawn(async move {
+                match http.post(&url).json(&*req).send().await {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
+                    Err(e) => tracing::debug!(%url, error = %e, "push failed"),
+                }
+            });
+        }
+    }
+
+    async fn anti_entropy(&mut self) {
+        let mut order: Vec<usize> = (0..self.peers.len()).collect();
+        order.shuffle(&mut self.rng);
+        // Peers not heard from are tried too, so a healed link is noticed within a round.
+        let mut chosen: Vec<usize> = order.iter().copied().take(FANOUT).collect();
+        for &i in &order[chosen.len().min(order.len())..] {
+            if self.status[i].state != PeerState::Connected {
+                chosen.push(i);
+            }
+        }
+        let before = self.summary();
+        for i in chosen {
+            self.pull_from(i).await;
+        }
+        let after = self.summary();
+        if before != after {
+            let core = self.core.clone();
+            let status = self.status.clone();
+            let _ = tokio::task::spawn_blocking(move || lock(&core).set_peers(status)).await;
+        }
+    }
+
+    fn summary(&self) -> Vec<(PeerState, u64, u64)> {
+        self.status
+            .iter()
+            .map(|s| (s.state.clone(), s.we_lack, s.they_lack))
+            .collect()
+    }
+
+    /// Pulls pages from one peer until it has nothing more for us.
+    async fn pull_from(&mut self, i: usize) {
+        if self.devices[i].is_some_and(|d| self.control.is_blocked(&d)) {
+            self.status[i].state = PeerState::Lost;
+            return;
+        }
+        let url = format!("{}/sync/v1/pull", self.peers[i]);
+        for _ in 0..100 {
+            let core = self.core.clone();
+            let have =
+                match tokio::task::spawn_blocking(move || lock(&core).store().version_vector())
+                    .await
+                {
+                    Ok(Ok(v)) => v.into_iter().collect(),
+                    _ => return,
+                };
+            let req = PullRequest {
+                hello: self.hello.clone(),
+                have,
+                limit: MAX_PAGE,
+            };
+            let res = match self.http.post(&url).json(&req).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    if self.status[i].state == PeerState::Connected {
+                        tracing::warn!(peer = %self.peers[i], error = %e, "peer lost");
+                    }
+                    self.status[i].state = PeerState::Lost;
+                    return;
+                }
+            };
+            if res.status() == reqwest::StatusCode::CONFLICT {
+                let why = res
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "forkert opsætning".into());
+                self.status[i].state = PeerState::WrongConfig(why);
+                return;
+            }
+            let body: PullResponse = match res.error_for_status() {
+                Ok(r) => match r.json().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(peer = %self.peers[i], error = %e, "unreadable pull answer");
+                        self.status[i].state = PeerState::Lost;
+                        return;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(peer = %self.peers[i], error = %e, "pull refused");
+                    self.status[i].state = PeerState::Lost;
+                    return;
+                }
+            };
+            self.devices[i] = Some(body.hello.device);
+            if let Some(why) = self.hello.mismatch(&body.hello) {
+                self.status[i].state = PeerState::WrongConfig(why);
+                return;
+            }
+            let more = body.more;
+            let theirs = body.have;
+            let events = body.events;
+            let core = self.core.clone();
+            let mine = tokio::task::spawn_blocking(move || {
+                let mut c = lock(&core);
+                if !events.is_empty() {
+                    c.ingest_events(&events);
+                }
+                c.store().version_vector()
+            })
+            .await;
+            let mine = match mine {
+                Ok(Ok(v)) => v.into_iter().collect(),
+                _ => return,
+            };
+            if self.status[i].state != PeerState::Connected {
+                tracing::info!(peer = %self.peers[i], "peer connected");
+            }
+            self.status[i] = PeerStatus {
+                url: self.peers[i].clone(),
+                state: PeerState::Connected,
+                we_lack: lag(&theirs, &mine),
+                they_lack: lag(&mine, &theirs),
+                last_contact_ms: Some(crate::store::now_ms()),
+            };
+            if !more {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Replication of the signed event log between the tables of a polling place (and,
+//! later, the central tally): version vectors, pull of what a peer lacks in pages
+//! (anti-entropy), immediate push of new events, relaying of every device's events.
+//!
+//! No master: every table holds every event and can serve any other.
+
+pub mod client;
+pub mod control;
+pub mod protocol;
+pub mod server;

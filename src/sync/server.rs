@@ -1,0 +1,156 @@
+//! The peer side of sync: answer pulls and take pushes.
+
+use super::control::SyncControl;
+use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, PushResponse};
+use crate::election::keys::DevicePublic;
+use crate::table::daemon::{SharedCore, lock};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use std::sync::Arc;
+
+#[derive(Clone)]
+struct SyncState {
+    core: SharedCore,
+    hello: Hello,
+    control: Arc<SyncControl>,
+    test_mode: bool,
+}
+
+/// Largest request body accepted: a full page of events with room to spare.
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+pub fn router(
+    core: SharedCore,
+    hello: Hello,
+    control: Arc<SyncControl>,
+    test_mode: bool,
+) -> Router {
+    Router::new()
+        .route("/sync/v1/hello", axum::routing::get(hello_handler))
+        .route("/sync/v1/pull", post(pull))
+        .route("/sync/v1/push", post(push))
+        .route("/api/test/partition", post(partition))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(SyncState {
+            core,
+            hello,
+            control,
+            test_mode,
+        })
+}
+
+#[derive(serde::Deserialize)]
+struct PartitionBody {
+    /// Device keys (hex) this table stops talking to; empty heals the split.
+    blocked: Vec<String>,
+}
+
+/// Test mode only: split the LAN as seen by this table.
+async fn partition(
+    State(s): State<SyncState>,
+    Json(b): Json<PartitionBody>,
+) -> Result<Json<serde_json::Value>, Refusal> {
+    if !s.test_mode {
+        return Err(refusal(StatusCode::FORBIDDEN, "only in test mode"));
+    }
+    let mut set = std::collections::HashSet::new();
+    for k in &b.blocked {
+        set.insert(DevicePublic::from_hex(k).map_err(|e| refusal(StatusCode::BAD_REQUEST, e))?);
+    }
+    tracing::warn!(blocked = set.len(), "test: LAN split set");
+    s.control.set_blocked(set);
+    Ok(Json(serde_json::json!({"blocked": b.blocked.len()})))
+}
+
+/// A refused sync request: status and `{"error": "…"}`.
+type Refusal = (StatusCode, Json<serde_json::Value>);
+
+fn refusal(status: StatusCode, why: impl Into<String>) -> Refusal {
+    (status, Json(serde_json::json!({ "error": why.into() })))
+}
+
+/// Who this table is, so a peer (or an operator) can check configurations match.
+async fn hello_handler(State(s): State<SyncState>) -> Json<Hello> {
+    Json(s.hello.clone())
+}
+
+fn check_peer(s: &SyncState, theirs: &Hello) -> Result<(), Refusal> {
+    if s.control.is_blocked(&theirs.device) {
+        return Err(refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "blocked (test split)",
+        ));
+    }
+    match s.hello.mismatch(theirs) {
+        None => Ok(()),
+        Some(why) => {
+            tracing::warn!(peer = %theirs.device.short(), reason = %why, "sync refused: peer of another configuration");
+            Err(refusal(StatusCode::CONFLICT, why))
+        }
+    }
+}
+
+async fn pull(
+    State(s): State<SyncState>,
+    Json(req): Json<PullRequest>,
+) -> Result<Json<PullResponse>, Refusal> {
+    check_peer(&s, &req.hello)?;
+    let core = s.core.clone();
+    let hello = s.hello.clone();
+    let limit = req.limit.clamp(1, MAX_PAGE);
+    let result = tokio::task::spawn_blocking(move || {
+        let c = lock(&core);
+        let store = c.store();
+        let have = store.version_vector()?;
+        let mut events = Vec::new();
+        let mut more = false;
+        for (device, mine) in &have {
+            let theirs = req.have.get(device).copied().unwrap_or(0);
+            if *mine <= theirs {
+                continue;
+            }
+            let room = limit - events.len();
+            if room == 0 {
+                more = true;
+                break;
+            }
+            let page = store.events_after(*device, theirs, room)?;
+            if (page.len() as u64) < mine - theirs {
+                more = true;
+            }
+            events.extend(page);
+        }
+        Ok::<_, crate::store::StoreError>(PullResponse {
+            hello,
+            events,
+            more,
+            have: have.into_iter().collect(),
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(r)) => Ok(Json(r)),
+        Ok(Err(e)) => Err(refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+        Err(e) => Err(refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn push(
+    State(s): State<SyncState>,
+    Json(req): Json<PushRequest>,
+) -> Result<Json<PushResponse>, Refusal> {
+    check_peer(&s, &req.hello)?;
+    if req.events.len() > MAX_PAGE {
+        return Err(refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_PAGE} events a push"),
+        ));
+    }
+    let core = s.core.clone();
+    let r = tokio::task::spawn_blocking(move || lock(&core).ingest_events(&req.events))
+        .await
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(r))
+}

@@ -1,0 +1,353 @@
+//! Polling-place sync between real table daemons on loopback ports: every table knows
+//! every check-in, a split LAN heals to one log, and forged events are refused.
+
+mod daemon;
+
+use daemon::{PIN, Table, eventually, free_ports, outcome, prepare_with};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use valgbord::election::clock::Hlc;
+use valgbord::election::event::{EventBody, EventHash, EventKind, FORMAT_VERSION, sign};
+use valgbord::election::keys::DeviceSecret;
+use valgbord::store::keyfile;
+
+struct Place {
+    _dir: tempfile::TempDir,
+    tables: Vec<Table>,
+    keys: Vec<DeviceSecret>,
+}
+
+/// Starts `n` tables. `links(i)` gives the indexes table i pulls from (all others by
+/// default). Keys are made up front so every configuration can list all of them.
+fn place(
+    n: usize,
+    links: impl Fn(usize) -> Vec<usize>,
+    top_level: impl Fn(usize) -> String,
+) -> Place {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = free_ports(n);
+    let keys: Vec<DeviceSecret> = (0..n)
+        .map(|i| {
+            keyfile::load_or_create(&dir.path().join(format!("table{}.key", i + 1))).expect("key")
+        })
+        .collect();
+    let key_list = keys
+        .iter()
+        .map(|k| format!("\"{}\"", k.public().to_hex()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut tables = Vec::new();
+    for i in 0..n {
+        let peers = links(i)
+            .into_iter()
+            .map(|j| format!("\"http://127.0.0.1:{}\"", ports[j]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let config = prepare_with(
+            dir.path(),
+            i as u32 + 1,
+            &format!("127.0.0.1:{}", ports[i]),
+            &top_level(i),
+            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n"),
+        );
+        tables.push(Table::start(dir.path(), &config));
+    }
+    let place = Place {
+        _dir: dir,
+        tables,
+        keys,
+    };
+    for t in &place.tables {
+        t.open();
+    }
+    place
+}
+
+fn all_but(n: usize) -> impl Fn(usize) -> Vec<usize> {
+    move |i| (0..n).filter(|&j| j != i).collect()
+}
+
+fn screen(t: &Table) -> Value {
+    t.get("/api/screen").1
+}
+
+fn health(t: &Table) -> Value {
+    t.get("/api/health").1
+}
+
+/// Waits until every table holds the same log and the same projections.
+fn converged(tables: &[Table], deadline: Duration) -> bool {
+    eventually(deadline, || {
+        let hs: Vec<Value> = tables.iter().map(health).collect();
+        hs.windows(2).all(|w| {
+            w[0]["events"] == w[1]["events"]
+                && w[0]["projection_sha256"] == w[1]["projection_sha256"]
+        })
+    })
+}
+
+#[test]
+fn a_check_in_is_refused_at_every_other_table_within_a_second() {
+    let p = place(6, all_but(6), |_| String::new());
+    assert!(
+        converged(&p.tables, Duration::from_secs(10)),
+        "tables did not see each other's openings"
+    );
+    let t1 = &p.tables[0];
+    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
+    assert_eq!(outcome(&t1.confirm()), "admitted");
+    let confirmed = Instant::now();
+    for (i, t) in p.tables.iter().enumerate().skip(1) {
+        let seen = eventually(
+            Duration::from_secs(1).saturating_sub(confirmed.elapsed()),
+            || screen(t)["persons_checked_in"] == 1,
+        );
+        assert!(
+            seen,
+            "table {} did not learn of the check-in within 1 s",
+            i + 1
+        );
+        let s = t.scan("CARD-NORMAL");
+        assert_eq!(outcome(&s), "already_voted", "table {}", i + 1);
+        assert!(
+            s["view"]["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("bord 1 kl.")
+        );
+    }
+    // The status bar of each table names its peers as connected.
+    let s = screen(&p.tables[3]);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            screen(&p.tables[3])["status"]["peers"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("5 af 5 forbundet"))
+        }),
+        "{}",
+        s["status"]
+    );
+}
+
+#[test]
+fn a_table_that_was_away_catches_up_through_another() {
+    // A chain: table 3 talks only to table 2, table 1 only to table 2.
+    let links = |i: usize| match i {
+        0 => vec![1],
+        1 => vec![0, 2],
+        _ => vec![1],
+    };
+    let p = place(3, links, |_| String::new());
+    let t1 = &p.tables[0];
+    t1.scan("CARD-SECOND");
+    t1.confirm();
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    assert_eq!(outcome(&p.tables[2].scan("CARD-SECOND")), "already_voted");
+}
+
+#[test]
+fn a_split_lan_heals_to_one_log_and_flags_the_double_registration() {
+    let p = place(6, all_but(6), |_| String::new());
+    assert!(converged(&p.tables, Duration::from_secs(10)));
+    let hex: Vec<String> = p.keys.iter().map(|k| k.public().to_hex()).collect();
+    // Split into {1,2,3} and {4,5,6}.
+    for (i, t) in p.tables.iter().enumerate() {
+        let other: Vec<&String> = if i < 3 {
+            hex[3..].iter().collect()
+        } else {
+            hex[..3].iter().collect()
+        };
+        let (status, _) = t.post("/api/test/partition", json!({ "blocked": other }));
+        assert_eq!(status, 200);
+    }
+    // The same person at a table on each side, and other voters on both sides.
+    for (table, card) in [
+        (0, "CARD-SECOND"),
+        (3, "CARD-SECOND"),
+        (1, "CARD-RVONLY"),
+        (4, "CARD-THIRD"),
+    ] {
+        let t = &p.tables[table];
+        assert_eq!(
+            outcome(&t.scan(card)),
+            "pending",
+            "table {} card {card}",
+            table + 1
+        );
+        assert_eq!(outcome(&t.confirm()), "admitted");
+    }
+    assert!(converged(&p.tables[..3], Duration::from_secs(5)));
+    assert!(converged(&p.tables[3..], Duration::from_secs(5)));
+    // Side A has not seen side B's voters.
+    assert_eq!(outcome(&p.tables[2].scan("CARD-THIRD")), "pending");
+    p.tables[2].post("/api/cancel", json!({}));
+
+    for t in &p.tables {
+        t.post("/api/test/partition", json!({ "blocked": [] }));
+    }
+    assert!(
+        converged(&p.tables, Duration::from_secs(10)),
+        "did not converge after healing"
+    );
+    for (i, t) in p.tables.iter().enumerate() {
+        let s = screen(t);
+        // Persons are counted once; ballot sets handed out show the extra.
+        assert_eq!(s["persons_checked_in"], 3, "table {}", i + 1);
+        let doubles = s["double_registrations"].as_array().expect("list");
+        assert_eq!(doubles.len(), 1, "table {}: {doubles:?}", i + 1);
+        assert_eq!(doubles[0]["voter_id"], "V7");
+        let at = doubles[0]["at"].as_array().expect("at");
+        assert_eq!(at.len(), 2);
+        assert!(
+            at.iter()
+                .any(|a| a.as_str().expect("s").starts_with("bord 1 "))
+        );
+        assert!(
+            at.iter()
+                .any(|a| a.as_str().expect("s").starts_with("bord 4 "))
+        );
+    }
+}
+
+#[test]
+fn order_and_undo_stay_right_with_clocks_an_hour_off() {
+    // Table 2 runs an hour ahead, table 1 an hour behind.
+    let p = place(3, all_but(3), |i| match i {
+        0 => "clock_offset_ms = -3600000".into(),
+        1 => "clock_offset_ms = 3600000".into(),
+        _ => String::new(),
+    });
+    let (t1, t2, t3) = (&p.tables[0], &p.tables[1], &p.tables[2]);
+    assert!(converged(&p.tables, Duration::from_secs(10)));
+    t2.scan("CARD-NORMAL");
+    t2.confirm();
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    // The table behind undoes the check-in made on the table ahead: the undo must still
+    // order after it everywhere.
+    let (status, e) = t1.post(
+        "/api/undo",
+        json!({"voter_id": "V1", "reason": "fejl", "pin": PIN}),
+    );
+    assert_eq!(status, 200, "{e}");
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    for t in &p.tables {
+        assert_eq!(screen(t)["persons_checked_in"], 0);
+    }
+    assert_eq!(outcome(&t3.scan("CARD-NORMAL")), "pending");
+    assert_eq!(outcome(&t3.confirm()), "admitted");
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    let s = t1.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "already_voted");
+    assert!(s["view"]["detail"].as_str().expect("d").contains("bord 3"));
+}
+
+fn body(key: &DeviceSecret, election: &str, seq: u64, prev: EventHash) -> EventBody {
+    EventBody {
+        v: FORMAT_VERSION,
+        election: election.into(),
+        device: key.public(),
+        seq,
+        hlc: Hlc::new(1_000 + seq, 0),
+        wall_ms: 1_000,
+        prev,
+        test: true,
+        kind: EventKind::CheckIn {
+            voter_id: "V8".into(),
+            place: "1".into(),
+            table_no: 9,
+            card_code: None,
+            method: valgbord::election::event::CheckInMethod::Manual,
+            ballots: vec![],
+        },
+    }
+}
+
+fn push(
+    t: &Table,
+    hello: &Value,
+    events: Vec<valgbord::election::event::SignedEvent>,
+) -> (u16, Value) {
+    t.post("/sync/v1/push", json!({ "hello": hello, "events": events }))
+}
+
+#[test]
+fn forged_replayed_reordered_and_foreign_events_are_rejected() {
+    let p = place(2, all_but(2), |_| String::new());
+    let t = &p.tables[0];
+    let (_, hello) = t.get("/sync/v1/hello");
+    let listed = &p.keys[1];
+    let stranger = DeviceSecret::generate();
+
+    // Unknown key.
+    let e = sign(
+        &body(&stranger, "kv-test", 1, EventHash::default()),
+        &stranger,
+    );
+    let (_, r) = push(t, &hello, vec![e.signed]);
+    assert_eq!(r["added"], 0);
+    assert!(
+        r["rejected"][0]
+            .as_str()
+            .expect("reason")
+            .contains("does not list"),
+        "{r}"
+    );
+
+    // Altered after signing.
+    let mut e = sign(&body(listed, "kv-test", 100, EventHash::default()), listed).signed;
+    e.body = e.body.replace("\"table_no\":9", "\"table_no\":1");
+    let (_, r) = push(t, &hello, vec![e]);
+    assert!(
+        r["rejected"][0]
+            .as_str()
+            .expect("reason")
+            .contains("does not verify"),
+        "{r}"
+    );
+
+    // Another election.
+    let e = sign(&body(listed, "fv-2026", 1, EventHash::default()), listed);
+    let (_, r) = push(t, &hello, vec![e.signed]);
+    assert!(
+        r["rejected"][0]
+            .as_str()
+            .expect("reason")
+            .contains("election"),
+        "{r}"
+    );
+
+    // Reordered: a sequence number far beyond what the table holds is a gap.
+    let e = sign(&body(listed, "kv-test", 100, EventHash::default()), listed);
+    let (_, r) = push(t, &hello, vec![e.signed]);
+    assert!(
+        r["rejected"][0].as_str().expect("reason").contains("gap"),
+        "{r}"
+    );
+
+    // Replayed: an event the table already has is a duplicate, added once only.
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    let (_, page) = t.post(
+        "/sync/v1/pull",
+        json!({"hello": hello, "have": {}, "limit": 10}),
+    );
+    let events = page["events"].as_array().expect("events").clone();
+    assert!(!events.is_empty());
+    let before = health(t)["events"].clone();
+    let replay: Vec<valgbord::election::event::SignedEvent> = events
+        .iter()
+        .map(|e| serde_json::from_value(e.clone()).expect("event"))
+        .collect();
+    let (_, r) = push(t, &hello, replay.clone());
+    assert_eq!(r["added"], 0);
+    assert_eq!(r["duplicates"], replay.len());
+    assert_eq!(health(t)["events"], before);
+
+    // A peer of another election is refused before any event is read.
+    let mut foreign = hello.clone();
+    foreign["election"] = json!("fv-2026");
+    let (status, _) = t.post(
+        "/sync/v1/pull",
+        json!({"hello": foreign, "have": {}, "limit": 10}),
+    );
+    assert_eq!(status, 409);
+}
