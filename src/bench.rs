@@ -26,6 +26,18 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Cross-table visibility and catch-up with real table daemons on loopback.
+    Sync {
+        #[arg(long, default_value_t = 10)]
+        tables: u32,
+        #[arg(long, default_value_t = 300)]
+        checkins: usize,
+        /// Events made while one table is away, then caught up.
+        #[arg(long, default_value_t = 2_000)]
+        partition_events: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Scan → verdict and confirm → durable check-in latency at one table.
     Scan {
         #[arg(long, default_value_t = 25_000)]
@@ -46,6 +58,15 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             dir,
         } => bench_list(voters, lookups, searches, dir),
         BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
+        BenchCmd::Sync {
+            tables,
+            checkins,
+            partition_events,
+            dir,
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(bench_sync(tables, checkins, partition_events, dir))
+        }
     }
 }
 
@@ -260,6 +281,201 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         ms(p50),
         ms(p99),
         ms(max)
+    );
+    Ok(())
+}
+
+/// Makes the configuration of table `t` of a benchmark polling place, its database
+/// holding `bytes` as the list.
+fn bench_table_config(
+    dir: &std::path::Path,
+    t: u32,
+    bytes: &[u8],
+    port: u16,
+    peers: Vec<String>,
+) -> Result<crate::table::config::TableConfig, crate::cli::Failure> {
+    use crate::table::config::*;
+    let db = dir.join(format!("sync-{t}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut store = Store::open(&db)?;
+    store.bind("bench", crate::store::binding::Mode::Test)?;
+    store
+        .import_file(bytes, false, |_| {})
+        .map_err(|e| format!("list does not import: {e:?}"))?;
+    Ok(TableConfig {
+        election: "bench".into(),
+        mode: "test".into(),
+        database: db,
+        key: dir.join(format!("sync-{t}.key")),
+        place: generate::place_id(0),
+        table_no: t,
+        contests: vec![
+            crate::election::contest::Contest::Kv,
+            crate::election::contest::Contest::Rv,
+        ],
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        scanner: ScannerConfig::Simulated,
+        signals: SignalsConfig::Simulated,
+        pins: PinConfig::default(),
+        api_scan: true,
+        debounce_ms: 0,
+        sync: SyncConfig {
+            peers,
+            keys: Vec::new(),
+        },
+        clock_offset_ms: 0,
+    })
+}
+
+async fn bench_sync(
+    tables: u32,
+    checkins: usize,
+    partition_events: usize,
+    dir: Option<PathBuf>,
+) -> CmdResult {
+    use crate::election::checkin::TableState;
+    use crate::table::daemon::{self, lock};
+    use crate::table::screen::View;
+
+    let dir = match dir {
+        Some(d) => d,
+        None => tempdir()?,
+    };
+    std::fs::create_dir_all(&dir)?;
+    let voters = (checkins + partition_events) as u64 * 2 + 1_000;
+    let mut bytes = Vec::new();
+    generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
+    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let mut admissible = list
+        .voters
+        .iter()
+        .filter(|v| !v.brevstemme && v.struck.is_none())
+        .map(|v| v.card_code.clone());
+
+    let ports: Vec<u16> = (0..=tables)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()?;
+    let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    let all = tables as usize + 1; // the last one joins later, for the catch-up figure
+    let mut running = Vec::new();
+    for (i, &port) in ports.iter().enumerate().take(tables as usize) {
+        let peers = (0..all).filter(|&j| j != i).map(url).collect();
+        let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, peers)?;
+        let t = daemon::start(cfg).await?;
+        lock(&t.core)
+            .set_state(TableState::Open, "")
+            .map_err(|e| e.to_string())?;
+        running.push(t);
+    }
+    println!("valgbord bench sync: {tables} tables on loopback, {checkins} check-ins");
+
+    let mut per_table = Vec::new();
+    let mut all_tables = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut done = 0i64;
+    for _ in 0..checkins {
+        let at = rng.random_range(0..running.len());
+        let code = admissible.next().ok_or("list too small")?;
+        let mut watchers: Vec<_> = running
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, t)| t.screen.clone())
+            .collect();
+        let core = running[at].core.clone();
+        let t0 = Instant::now();
+        let ok = tokio::task::spawn_blocking(move || {
+            let mut c = lock(&core);
+            let s = c.scan(&code)?;
+            if matches!(s.view, View::Pending { .. }) {
+                c.confirm()?;
+                Ok::<bool, crate::table::core::TableError>(true)
+            } else {
+                Ok(false)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        if !ok {
+            continue;
+        }
+        done += 1;
+        let want = done;
+        let mut slowest = Duration::ZERO;
+        for w in watchers.iter_mut() {
+            let deadline = tokio::time::timeout(
+                Duration::from_secs(10),
+                w.wait_for(|s| s.persons_checked_in >= want),
+            )
+            .await;
+            if deadline.is_err() {
+                return Err("a table did not see a check-in within 10 s"
+                    .to_string()
+                    .into());
+            }
+            let d = t0.elapsed();
+            per_table.push(d);
+            slowest = slowest.max(d);
+        }
+        all_tables.push(slowest);
+    }
+    let (p50, p99, max) = percentiles(per_table);
+    println!(
+        "  visible at another table   p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    let (p50, p99, max) = percentiles(all_tables);
+    println!(
+        "  visible at every table     p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+
+    // Catch-up: events made while the last table is away, then it starts and pulls them.
+    let core = running[0].core.clone();
+    let codes: Vec<String> = admissible.by_ref().take(partition_events).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut c = lock(&core);
+        for code in codes {
+            c.scan(&code)?;
+            c.confirm()?;
+        }
+        Ok::<(), crate::table::core::TableError>(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let target = lock(&running[0].core).store().event_count()?;
+    let i = tables as usize;
+    let peers = (0..tables as usize).map(url).collect();
+    let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], peers)?;
+    let t0 = Instant::now();
+    let late = daemon::start(cfg).await?;
+    let mut w = late.screen.clone();
+    let expected = lock(&running[0].core)
+        .store()
+        .persons_checked_in(&generate::place_id(0))?;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        w.wait_for(|s| s.persons_checked_in >= expected),
+    )
+    .await
+    .map_err(|_| "the late table did not catch up within 60 s".to_string())?
+    .map_err(|e| e.to_string())?;
+    let caught = t0.elapsed();
+    let have = lock(&late.core).store().event_count()?;
+    println!(
+        "  catch-up of a table away for {partition_events} check-ins: {:.0} ms ({have} of {target} events, start included)",
+        caught.as_secs_f64() * 1000.0
     );
     Ok(())
 }

@@ -3,9 +3,11 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+/// `default` is the level when VALGBORD_LOG is not set.
+pub fn init(default: &str) {
     let under_journal = std::env::var_os("JOURNAL_STREAM").is_some();
-    let filter = EnvFilter::try_from_env("VALGBORD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("VALGBORD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

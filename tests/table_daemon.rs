@@ -243,3 +243,73 @@ fn refuses_to_start_against_another_elections_database() {
     assert!(err.contains("tilhører valget \"kv-test\""), "{err}");
     assert!(err.contains("valgbord destroy"), "{err}");
 }
+
+/// A serial scanner on a pseudo terminal (socat makes the pair): what is written to one
+/// end is what the scanner would send; the table reads the other end.
+#[test]
+fn a_serial_scanner_on_a_pseudo_terminal_checks_voters_in() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scanner_end = dir.path().join("scanner-tty");
+    let our_end = dir.path().join("feeder-tty");
+    let mut socat = Command::new("socat")
+        .arg(format!("pty,raw,echo=0,link={}", scanner_end.display()))
+        .arg(format!("pty,raw,echo=0,link={}", our_end.display()))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat is needed for this test: apt-get install socat");
+    assert!(
+        daemon::eventually(Duration::from_secs(10), || scanner_end.exists()
+            && our_end.exists()),
+        "socat made no pty pair"
+    );
+    let config = prepare(
+        dir.path(),
+        1,
+        &format!(
+            "[scanner]\nkind = \"serial\"\npath = \"{}\"\nbaud = 9600\n",
+            scanner_end.display()
+        ),
+    );
+    let t = Table::start(dir.path(), &config);
+    t.open();
+    assert!(
+        daemon::eventually(Duration::from_secs(10), || {
+            t.get("/api/screen").1["status"]["scanner_ok"] == true
+        }),
+        "serial scanner never reported connected"
+    );
+    let mut feeder = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&our_end)
+        .expect("open feeder end");
+    let screen_after = |feeder: &mut std::fs::File, bytes: &[u8], version: i64| {
+        feeder.write_all(bytes).expect("write to pty");
+        feeder.flush().expect("flush");
+        let mut last = serde_json::Value::Null;
+        assert!(
+            daemon::eventually(Duration::from_secs(10), || {
+                last = t.get("/api/screen").1;
+                last["version"].as_i64().unwrap_or(0) > version
+            }),
+            "no screen change after a scan"
+        );
+        last
+    };
+    let v0 = t.get("/api/screen").1["version"].as_i64().expect("version");
+    let s = screen_after(&mut feeder, b"CARD-NORMAL\r\n", v0);
+    assert_eq!(outcome(&s), "pending");
+    assert_eq!(s["view"]["voter"]["id"], "V1");
+    t.confirm();
+    let v1 = t.get("/api/screen").1["version"].as_i64().expect("version");
+    let s = screen_after(&mut feeder, b"CARD-NORMAL\n", v1);
+    assert_eq!(outcome(&s), "already_voted");
+    let v2 = s["version"].as_i64().expect("version");
+    let s = screen_after(&mut feeder, b"\x1b[A\x02garbage\r", v2);
+    assert_eq!(outcome(&s), "unknown_card");
+    let _ = socat.kill();
+    let _ = socat.wait();
+}

@@ -57,8 +57,13 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub type CmdResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
-    crate::logging::init();
     let cli = Cli::parse();
+    // Benchmarks print figures; a log line per scan would drown them.
+    let level = match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info",
+    };
+    crate::logging::init(level);
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Table(a) => table::run(a),

@@ -1,7 +1,12 @@
 //! Barcode and QR scanners. One trait, several drivers; the check-in logic only ever
 //! sees [`ScanEvent`]s on a channel and never knows which driver made them.
 
+pub mod camera;
 pub mod clean;
+mod driver;
+pub mod evdev_hid;
+pub mod keymap;
+pub mod serial;
 pub mod simulated;
 
 use tokio::sync::mpsc;

@@ -1,6 +1,9 @@
 //! Lights, buzzer and the confirm button. The table tells a [`Signals`] what to show;
 //! whether a GPIO pin or a simulated one answers is not its concern.
 
+pub mod button;
+pub mod gpio;
+pub mod pattern;
 pub mod simulated;
 
 use tokio::sync::mpsc;

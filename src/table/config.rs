@@ -59,11 +59,14 @@ pub enum ScannerConfig {
     /// Scans only through the API (and the demo screen).
     #[default]
     Simulated,
-    /// USB HID keyboard-wedge scanner read through evdev with an exclusive grab.
+    /// USB HID keyboard-wedge scanner read through evdev with an exclusive grab. Give
+    /// the event device `path` (a stable udev name), or `name`, a part of the device's
+    /// name as the kernel reports it.
     Evdev {
-        path: PathBuf,
-        #[serde(default = "default_layout")]
-        layout: String,
+        path: Option<PathBuf>,
+        name: Option<String>,
+        #[serde(default)]
+        layout: crate::scan::keymap::Layout,
     },
     /// Serial or USB CDC-ACM scanner.
     Serial {
@@ -71,12 +74,13 @@ pub enum ScannerConfig {
         #[serde(default = "default_baud")]
         baud: u32,
     },
-    /// Camera frames decoded as QR codes. `command` prints frames (PNG/PGM) on stdout.
-    Camera { command: Vec<String> },
-}
-
-fn default_layout() -> String {
-    "us".into()
+    /// Camera frames decoded as QR codes. `command` prints frames on stdout: PNG or
+    /// PGM images back to back, or raw YUV 4:2:0 of `yuv_width` × `yuv_height`.
+    Camera {
+        command: Vec<String>,
+        yuv_width: Option<u32>,
+        yuv_height: Option<u32>,
+    },
 }
 
 fn default_baud() -> u32 {
@@ -92,8 +96,10 @@ pub enum SignalsConfig {
     Gpio {
         green: u8,
         red: u8,
-        buzzer: u8,
-        button: u8,
+        buzzer: Option<u8>,
+        /// For a passive (piezo) buzzer: the tone to drive it with.
+        buzzer_tone_hz: Option<f64>,
+        button: Option<u8>,
     },
 }
 
@@ -133,6 +139,17 @@ impl TableConfig {
         if cfg.clock_offset_ms != 0 && !cfg.is_test() {
             return Err(format!(
                 "{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"",
+                path.display()
+            ));
+        }
+        if let ScannerConfig::Evdev {
+            path: None,
+            name: None,
+            ..
+        } = &cfg.scanner
+        {
+            return Err(format!(
+                "{}: [scanner] kind = \"evdev\" needs `path` or `name`",
                 path.display()
             ));
         }

@@ -6,8 +6,12 @@ use super::core::{TableCore, TableIdentity};
 use super::screen::Screen;
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
+use crate::scan::camera::{CameraScanner, CommandFrames, StreamFormat};
+use crate::scan::evdev_hid::EvdevScanner;
+use crate::scan::serial::SerialScanner;
 use crate::scan::{ScanEvent, Scanner};
 use crate::signal::Signals;
+use crate::signal::gpio::{GpioPins, GpioSignals};
 use crate::signal::simulated::SimulatedSignals;
 use crate::store::Store;
 use crate::store::binding::Mode;
@@ -181,18 +185,60 @@ fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
 fn make_signals(cfg: &SignalsConfig) -> Arc<dyn Signals> {
     match cfg {
         SignalsConfig::Simulated => Arc::new(SimulatedSignals::default()),
-        SignalsConfig::Gpio { .. } => {
-            tracing::warn!("GPIO driver not available in this build; using simulated lights");
-            Arc::new(SimulatedSignals::default())
+        SignalsConfig::Gpio {
+            green,
+            red,
+            buzzer,
+            buzzer_tone_hz,
+            button,
+        } => {
+            let pins = GpioPins {
+                green: *green,
+                red: *red,
+                buzzer: *buzzer,
+                buzzer_tone_hz: *buzzer_tone_hz,
+                button: *button,
+            };
+            match GpioSignals::new(pins) {
+                Ok(g) => Arc::new(g),
+                Err(e) => {
+                    // Off a Pi (or with the pins taken) the table still works: the
+                    // screen and the sound of the browser carry the signal.
+                    tracing::error!(error = %e, "GPIO unavailable; lights and buzzer are simulated");
+                    Arc::new(SimulatedSignals::default())
+                }
+            }
         }
     }
 }
 
 fn make_scanner(cfg: &ScannerConfig) -> Result<Box<dyn Scanner>, String> {
-    match cfg {
-        ScannerConfig::Simulated => Ok(Box::new(crate::scan::simulated::simulated().0)),
-        other => Err(format!("scanner {other:?} is not available in this build")),
-    }
+    Ok(match cfg {
+        ScannerConfig::Simulated => Box::new(crate::scan::simulated::simulated().0),
+        ScannerConfig::Evdev { path, name, layout } => match (path, name) {
+            (Some(p), _) => Box::new(EvdevScanner::new(p.clone(), *layout)),
+            (None, Some(n)) => Box::new(EvdevScanner::by_name(n.clone(), *layout)),
+            (None, None) => return Err("[scanner] evdev needs `path` or `name`".into()),
+        },
+        ScannerConfig::Serial { path, baud } => Box::new(SerialScanner::new(path.clone(), *baud)),
+        ScannerConfig::Camera {
+            command,
+            yuv_width,
+            yuv_height,
+        } => {
+            let format = match (yuv_width, yuv_height) {
+                (Some(width), Some(height)) => StreamFormat::Yuv420 {
+                    width: *width,
+                    height: *height,
+                },
+                _ => StreamFormat::Images,
+            };
+            Box::new(CameraScanner::new(CommandFrames::stream(
+                command.clone(),
+                format,
+            )))
+        }
+    })
 }
 
 async fn route_scans(mut rx: mpsc::Receiver<ScanEvent>, core: SharedCore) {
