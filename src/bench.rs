@@ -444,8 +444,9 @@ async fn bench_sync(
     let core = running[0].core.clone();
     let codes: Vec<String> = admissible.by_ref().take(partition_events).collect();
     tokio::task::spawn_blocking(move || {
-        let mut c = lock(&core);
+        // One lock per check-in, as at a real table, so peers' pulls interleave.
         for code in codes {
+            let mut c = lock(&core);
             c.scan(&code)?;
             c.confirm()?;
         }

@@ -6,7 +6,7 @@ use crate::election::event::{
     self, EventBody, EventHash, EventKind, FORMAT_VERSION, SignedEvent, Trust, VerifiedEvent,
 };
 use crate::election::keys::{DevicePublic, DeviceSecret};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 /// Who is writing locally: the device key and what its events are bound to.
 pub struct Author<'a> {
@@ -61,48 +61,59 @@ impl Store {
     /// Verifies and stores an event from elsewhere (a peer, the central, a USB stick).
     /// The device's chain must continue exactly: no gap, no fork.
     pub fn ingest(&mut self, signed: &SignedEvent, trust: &Trust) -> Result<Ingested> {
-        let ev = event::verify(signed, trust)?;
-        let tx = self
+        self.ingest_many(std::slice::from_ref(signed), trust)
+            .pop()
+            .unwrap_or(Ok(Ingested::Duplicate))
+    }
+
+    /// Ingests a page of events in one transaction (one disk sync for the page, which
+    /// is what lets a table catch up thousands of events in a moment). Each event gets
+    /// its own result; a refused event is skipped and the others are kept.
+    pub fn ingest_many(&mut self, events: &[SignedEvent], trust: &Trust) -> Vec<Result<Ingested>> {
+        let verified: Vec<Result<VerifiedEvent>> = events
+            .iter()
+            .map(|e| event::verify(e, trust).map_err(StoreError::from))
+            .collect();
+        let mut tx = match self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT hash FROM events WHERE device=?1 AND seq=?2",
-                params![ev.body.device.to_hex(), ev.body.seq as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(h) = existing {
-            return if h == ev.hash.0 {
-                Ok(Ingested::Duplicate)
-            } else {
-                Err(StoreError::Equivocation {
-                    device: ev.body.device.short(),
-                    seq: ev.body.seq,
-                })
-            };
-        }
-        let (expected, prev) = match head(&tx, ev.body.device)? {
-            Some((s, h)) => (s + 1, h),
-            None => (1, EventHash::default()),
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+        {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = StoreError::from(e);
+                return events
+                    .iter()
+                    .map(|_| Err(StoreError::Invalid(e.to_string())))
+                    .collect();
+            }
         };
-        if ev.body.seq != expected {
-            return Err(StoreError::Gap {
-                device: ev.body.device.short(),
-                expected,
-                got: ev.body.seq,
+        let mut results = Vec::with_capacity(events.len());
+        let mut newest = None;
+        for v in verified {
+            // A savepoint per event: an event that fails halfway leaves nothing behind,
+            // and the events before it are kept.
+            let r = v.and_then(|ev| {
+                let sp = tx.savepoint()?;
+                let r = ingest_one(&sp, &ev);
+                if matches!(r, Ok(Ingested::Added)) {
+                    sp.commit()?;
+                    newest = newest.max(Some(ev.body.hlc));
+                }
+                r
             });
+            results.push(r);
         }
-        if ev.body.prev != prev {
-            return Err(StoreError::BrokenChain {
-                device: ev.body.device.short(),
-                seq: ev.body.seq,
-            });
+        if let Err(e) = tx.commit() {
+            let e = StoreError::from(e);
+            return events
+                .iter()
+                .map(|_| Err(StoreError::Invalid(e.to_string())))
+                .collect();
         }
-        insert_and_project(&tx, &ev)?;
-        tx.commit()?;
-        self.clock.observe(ev.body.hlc);
-        Ok(Ingested::Added)
+        if let Some(h) = newest {
+            self.clock.observe(h);
+        }
+        results
     }
 
     /// The highest sequence number held for each device: the version vector.
@@ -152,7 +163,7 @@ impl Store {
     }
 }
 
-fn head(tx: &Transaction<'_>, device: DevicePublic) -> Result<Option<(u64, EventHash)>> {
+fn head(tx: &rusqlite::Connection, device: DevicePublic) -> Result<Option<(u64, EventHash)>> {
     let row: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT seq, hash FROM events WHERE device=?1 ORDER BY seq DESC LIMIT 1",
@@ -171,7 +182,47 @@ fn head(tx: &Transaction<'_>, device: DevicePublic) -> Result<Option<(u64, Event
     }
 }
 
-fn insert_and_project(tx: &Transaction<'_>, ev: &VerifiedEvent) -> Result<()> {
+/// Checks an event against the device's chain and stores it, inside the caller's
+/// transaction.
+fn ingest_one(tx: &rusqlite::Connection, ev: &VerifiedEvent) -> Result<Ingested> {
+    let existing: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT hash FROM events WHERE device=?1 AND seq=?2")?
+        .query_row(params![ev.body.device.to_hex(), ev.body.seq as i64], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(h) = existing {
+        return if h == ev.hash.0 {
+            Ok(Ingested::Duplicate)
+        } else {
+            Err(StoreError::Equivocation {
+                device: ev.body.device.short(),
+                seq: ev.body.seq,
+            })
+        };
+    }
+    let (expected, prev) = match head(tx, ev.body.device)? {
+        Some((s, h)) => (s + 1, h),
+        None => (1, EventHash::default()),
+    };
+    if ev.body.seq != expected {
+        return Err(StoreError::Gap {
+            device: ev.body.device.short(),
+            expected,
+            got: ev.body.seq,
+        });
+    }
+    if ev.body.prev != prev {
+        return Err(StoreError::BrokenChain {
+            device: ev.body.device.short(),
+            seq: ev.body.seq,
+        });
+    }
+    insert_and_project(tx, ev)?;
+    Ok(Ingested::Added)
+}
+
+fn insert_and_project(tx: &rusqlite::Connection, ev: &VerifiedEvent) -> Result<()> {
     let b = &ev.body;
     tx.prepare_cached(
         "INSERT INTO events(device, seq, hlc, wall_ms, kind, test, body, sig, hash, received_ms)

@@ -182,6 +182,14 @@ pub fn parse_chunks(
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return fail(vec![file_err("the file is empty")]);
     }
+    if let Some(line) = unclosed_quote(body) {
+        return fail(vec![ListError {
+            line,
+            column: None,
+            reason: "a quote (\") opened on this line is never closed".into(),
+        }]);
+    }
+    let mut line_counter = LineCounter::default();
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(b';')
         .has_headers(false)
@@ -274,7 +282,7 @@ pub fn parse_chunks(
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = line_counter.line_at(body, rec.position().map(|p| p.byte()).unwrap_or(0));
         n += 1;
         if n % 4096 == 0 {
             progress(rec.position().map(|p| p.byte()).unwrap_or(0));
@@ -454,6 +462,48 @@ pub fn find_duplicates(voters: &[Voter], lines: &[u64], errors: &mut Vec<ListErr
             )
         },
     );
+}
+
+/// Physical line numbers from byte offsets. The csv reader's own line count is one short
+/// for files with CRLF line ends (what Excel writes), so lines are counted here.
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The line (from 1) of the byte at `offset`; offsets must not go backwards.
+    fn line_at(&mut self, body: &[u8], offset: u64) -> u64 {
+        let mut offset = (offset as usize).min(body.len());
+        // With CRLF the reader places a record at the LF that ends the line before it.
+        while offset < body.len() && (body[offset] == b'\r' || body[offset] == b'\n') {
+            offset += 1;
+        }
+        if offset >= self.byte {
+            self.line += body[self.byte..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.byte = offset;
+        }
+        self.line + 1
+    }
+}
+
+/// The line of a quote that opens a field and is never closed. The csv reader accepts
+/// such a file silently (the rest of it becomes one field), so it is checked first.
+fn unclosed_quote(body: &[u8]) -> Option<u64> {
+    let mut line = 1u64;
+    let mut open_at: Option<u64> = None;
+    for &b in body {
+        match b {
+            b'\n' => line += 1,
+            b'"' => open_at = if open_at.is_some() { None } else { Some(line) },
+            _ => {}
+        }
+    }
+    open_at
 }
 
 fn expected_headers() -> String {

@@ -71,12 +71,21 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             reason,
         } => {
             let target_dev = target_device.to_hex();
-            let inserted = c.execute(
-                "INSERT OR IGNORE INTO undone(target_device, target_seq, device, seq, voter_id, reason, wall_ms)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![target_dev, *target_seq as i64, dev, seq, voter_id, reason, b.wall_ms],
+            let existed = c
+                .prepare_cached("SELECT 1 FROM undone WHERE target_device=?1 AND target_seq=?2")?
+                .exists(params![target_dev, *target_seq as i64])?;
+            // Two tables may undo the same check-in; the earliest undo by clock is the one
+            // kept, whatever order they arrive in.
+            c.execute(
+                "INSERT INTO undone(target_device, target_seq, device, seq, voter_id, reason, hlc, wall_ms)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(target_device, target_seq) DO UPDATE SET device=excluded.device,
+                   seq=excluded.seq, voter_id=excluded.voter_id, reason=excluded.reason,
+                   hlc=excluded.hlc, wall_ms=excluded.wall_ms
+                 WHERE (excluded.hlc, excluded.device, excluded.seq) < (undone.hlc, undone.device, undone.seq)",
+                params![target_dev, *target_seq as i64, dev, seq, voter_id, reason, hlc, b.wall_ms],
             )?;
-            if inserted > 0 {
+            if !existed {
                 let target: Option<(String, i64, i64)> = c
                     .query_row(
                         "SELECT place, table_no, wall_ms FROM checkins WHERE device=?1 AND seq=?2",
@@ -97,17 +106,33 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             )?;
         }
         EventKind::TableOpened { place, table_no } => {
-            set_table_state(c, place, *table_no, "open", "", hlc, b.wall_ms)?;
+            set_table_state(c, place, *table_no, "open", "", (hlc, &dev, seq), b.wall_ms)?;
         }
         EventKind::TablePaused { place, table_no } => {
-            set_table_state(c, place, *table_no, "paused", "", hlc, b.wall_ms)?;
+            set_table_state(
+                c,
+                place,
+                *table_no,
+                "paused",
+                "",
+                (hlc, &dev, seq),
+                b.wall_ms,
+            )?;
         }
         EventKind::TableClosed {
             place,
             table_no,
             reason,
         } => {
-            set_table_state(c, place, *table_no, "closed", reason, hlc, b.wall_ms)?;
+            set_table_state(
+                c,
+                place,
+                *table_no,
+                "closed",
+                reason,
+                (hlc, &dev, seq),
+                b.wall_ms,
+            )?;
         }
         EventKind::BallotsReconciled {
             place,
@@ -118,20 +143,24 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             let ho = serde_json::to_string(handed_out).unwrap_or_default();
             let re = serde_json::to_string(returned).unwrap_or_default();
             c.execute(
-                "INSERT INTO reconciliation(place, table_no, hlc, wall_ms, handed_out, returned)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc,
-                   wall_ms=excluded.wall_ms, handed_out=excluded.handed_out, returned=excluded.returned
-                 WHERE excluded.hlc > reconciliation.hlc",
-                params![place, *table_no, hlc, b.wall_ms, ho, re],
+                "INSERT INTO reconciliation(place, table_no, hlc, device, seq, wall_ms, handed_out, returned)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
+                   seq=excluded.seq, wall_ms=excluded.wall_ms, handed_out=excluded.handed_out,
+                   returned=excluded.returned
+                 WHERE (excluded.hlc, excluded.device, excluded.seq)
+                     > (reconciliation.hlc, reconciliation.device, reconciliation.seq)",
+                params![place, *table_no, hlc, dev, seq, b.wall_ms, ho, re],
             )?;
         }
         EventKind::DoubleRegistrationResolved { voter_id, note } => {
             c.execute(
-                "INSERT INTO double_resolved(voter_id, hlc, note) VALUES(?1, ?2, ?3)
-                 ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, note=excluded.note
-                 WHERE excluded.hlc > double_resolved.hlc",
-                params![voter_id, hlc, note],
+                "INSERT INTO double_resolved(voter_id, hlc, device, seq, note) VALUES(?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
+                   seq=excluded.seq, note=excluded.note
+                 WHERE (excluded.hlc, excluded.device, excluded.seq)
+                     > (double_resolved.hlc, double_resolved.device, double_resolved.seq)",
+                params![voter_id, hlc, dev, seq, note],
             )?;
         }
     }
@@ -232,23 +261,26 @@ fn refresh_voter(c: &Connection, voter_id: &str) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The latest state by (clock, device, sequence) wins: a total order, so ties on the
+/// clock between two devices end the same on every table.
 fn set_table_state(
     c: &Connection,
     place: &str,
     table_no: u32,
     state: &str,
     reason: &str,
-    hlc: i64,
+    (hlc, device, seq): (i64, &str, i64),
     wall_ms: i64,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO table_state(place, table_no, state, reason, hlc, wall_ms)
-         VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO table_state(place, table_no, state, reason, hlc, device, seq, wall_ms)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(place, table_no) DO UPDATE SET state=excluded.state,
-           reason=excluded.reason, hlc=excluded.hlc, wall_ms=excluded.wall_ms
-         WHERE excluded.hlc > table_state.hlc",
-        params![place, table_no, state, reason, hlc, wall_ms],
+           reason=excluded.reason, hlc=excluded.hlc, device=excluded.device, seq=excluded.seq,
+           wall_ms=excluded.wall_ms
+         WHERE (excluded.hlc, excluded.device, excluded.seq)
+             > (table_state.hlc, table_state.device, table_state.seq)",
+        params![place, table_no, state, reason, hlc, device, seq, wall_ms],
     )?;
     Ok(())
 }

@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER NOT NULL,
         voter_id TEXT NOT NULL,
         reason TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
         wall_ms INTEGER NOT NULL,
         PRIMARY KEY(target_device, target_seq)
     ) WITHOUT ROWID;
@@ -84,6 +85,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE double_resolved(
         voter_id TEXT PRIMARY KEY,
         hlc INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
         note TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE hourly(
@@ -106,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL,
         reason TEXT NOT NULL,
         hlc INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
         wall_ms INTEGER NOT NULL,
         PRIMARY KEY(place, table_no)
     ) WITHOUT ROWID;
@@ -113,6 +118,8 @@ const MIGRATIONS: &[&str] = &[
         place TEXT NOT NULL,
         table_no INTEGER NOT NULL,
         hlc INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
         wall_ms INTEGER NOT NULL,
         handed_out TEXT NOT NULL,
         returned TEXT NOT NULL,

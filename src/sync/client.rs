@@ -50,6 +50,36 @@ pub struct SyncClient {
     control: Arc<SyncControl>,
     /// Device key of each peer, learnt from its answers.
     devices: Vec<Option<DevicePublic>>,
+    /// One ordered push queue per peer.
+    pushers: Vec<mpsc::UnboundedSender<Arc<Vec<SignedEvent>>>>,
+}
+
+/// Sends queued events to one peer in order, merging what queued up meanwhile. A failed
+/// push is dropped: the peer's next pull fetches the events anyway.
+async fn push_worker(
+    http: reqwest::Client,
+    url: String,
+    hello: Hello,
+    mut rx: mpsc::UnboundedReceiver<Arc<Vec<SignedEvent>>>,
+) {
+    let url = format!("{url}/sync/v1/push");
+    while let Some(first) = rx.recv().await {
+        let mut events: Vec<SignedEvent> = first.as_ref().clone();
+        while let Ok(more) = rx.try_recv() {
+            events.extend(more.iter().cloned());
+        }
+        for page in events.chunks(MAX_PAGE) {
+            let req = PushRequest {
+                hello: hello.clone(),
+                events: page.to_vec(),
+            };
+            match http.post(&url).json(&req).send().await {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
+                Err(e) => tracing::debug!(%url, error = %e, "push failed"),
+            }
+        }
+    }
 }
 
 impl SyncClient {
@@ -74,6 +104,14 @@ impl SyncClient {
                 last_contact_ms: None,
             })
             .collect();
+        let pushers = peers
+            .iter()
+            .map(|url| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(push_worker(http.clone(), url.clone(), hello.clone(), rx));
+                tx
+            })
+            .collect();
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         Ok(SyncClient {
@@ -84,6 +122,7 @@ impl SyncClient {
             rng: ChaCha8Rng::from_seed(seed),
             control,
             devices: vec![None; peers.len()],
+            pushers,
             peers,
         })
     }
@@ -108,26 +147,17 @@ impl SyncClient {
     }
 
     /// Sends new events to every peer at once, without waiting: a table never waits for
-    /// another to check a voter in.
+    /// another to check a voter in. Each peer has its own queue, so one device's events
+    /// reach it in order (out of order they would be refused as gaps).
     fn push_all(&self, events: Vec<SignedEvent>) {
-        let req = Arc::new(PushRequest {
-            hello: self.hello.clone(),
-            events,
-        });
-        for (url, device) in self.peers.iter().zip(&self.devices) {
+        let events = Arc::new(events);
+        for (i, device) in self.devices.iter().enumerate() {
             if device.is_some_and(|d| self.control.is_blocked(&d)) {
                 continue;
             }
-            let http = self.http.clone();
-            let url = format!("{url}/sync/v1/push");
-            let req = req.clone();
-            tokio::spawn(async move {
-                match http.post(&url).json(&*req).send().await {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
-                    Err(e) => tracing::debug!(%url, error = %e, "push failed"),
-                }
-            });
+            if self.pushers[i].send(events.clone()).is_err() {
+                tracing::error!(peer = %self.peers[i], "push queue closed");
+            }
         }
     }
 
@@ -225,6 +255,8 @@ impl SyncClient {
             let theirs = body.have;
             let events = body.events;
             let core = self.core.clone();
+            let n = events.len();
+            let started = std::time::Instant::now();
             let mine = tokio::task::spawn_blocking(move || {
                 let mut c = lock(&core);
                 if !events.is_empty() {
@@ -233,6 +265,9 @@ impl SyncClient {
                 c.store().version_vector()
             })
             .await;
+            if n > 0 {
+                tracing::debug!(peer = %self.peers[i], events = n, elapsed = ?started.elapsed(), "pulled page ingested");
+            }
             let mine = match mine {
                 Ok(Ok(v)) => v.into_iter().collect(),
                 _ => return,

@@ -519,12 +519,18 @@ impl TableCore {
             duplicates: 0,
             rejected: Vec::new(),
         };
-        for ev in events {
-            match self.store.ingest(ev, &self.id.trust) {
+        for result in self.store.ingest_many(events, &self.id.trust) {
+            match result {
                 Ok(Ingested::Added) => r.added += 1,
                 Ok(Ingested::Duplicate) => r.duplicates += 1,
                 Err(e) => {
-                    tracing::warn!(error = %e, "event from peer rejected");
+                    // A gap is normal when a push overtakes a lost one (the next pull
+                    // fills it); anything else is an attack or a fault worth a warning.
+                    if matches!(e, StoreError::Gap { .. }) {
+                        tracing::debug!(error = %e, "event from peer not yet in order");
+                    } else {
+                        tracing::warn!(error = %e, "event from peer rejected");
+                    }
                     r.rejected.push(e.to_string());
                 }
             }
