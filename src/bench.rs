@@ -324,6 +324,7 @@ fn bench_table_config(
         sync: SyncConfig {
             peers,
             keys: Vec::new(),
+            central: None,
         },
         clock_offset_ms: 0,
     })

@@ -219,6 +219,18 @@ fn order_and_undo_stay_right_with_clocks_an_hour_off() {
     });
     let (t1, t2, t3) = (&p.tables[0], &p.tables[1], &p.tables[2]);
     assert!(converged(&p.tables, Duration::from_secs(10)));
+    // The table with a correct clock warns that two of its peers are an hour off.
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let s = screen(t3);
+            s["status"]["peers_ok"] == false
+                && s["status"]["peers"].as_str().is_some_and(|t| {
+                    t.contains("URET AFVIGER") && t.contains("+3600 s") && t.contains("-3600 s")
+                })
+        }),
+        "no clock warning: {}",
+        screen(t3)["status"]
+    );
     t2.scan("CARD-NORMAL");
     t2.confirm();
     assert!(converged(&p.tables, Duration::from_secs(5)));
@@ -350,4 +362,31 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
         json!({"hello": foreign, "have": {}, "limit": 10}),
     );
     assert_eq!(status, 409);
+}
+
+#[test]
+fn an_unreachable_central_tally_is_shown_and_never_waited_for() {
+    // Nothing listens on this port: the central is down (or the WAN is).
+    let dead = free_ports(1)[0];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare_with(
+        dir.path(),
+        3,
+        "127.0.0.1:0",
+        "",
+        &format!("[sync]\ncentral = \"http://127.0.0.1:{dead}\"\n"),
+    );
+    let t = Table::start(dir.path(), &config);
+    t.open();
+    assert!(
+        eventually(Duration::from_secs(5), || screen(&t)["status"]["central"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ikke forbundet"))),
+        "{}",
+        screen(&t)["status"]
+    );
+    // Check-ins go on while the central cannot be reached.
+    assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
+    assert_eq!(outcome(&t.confirm()), "admitted");
+    assert_eq!(screen(&t)["status"]["central_ok"], false);
 }

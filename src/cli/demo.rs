@@ -94,6 +94,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             sync: SyncConfig {
                 peers,
                 keys: Vec::new(),
+                central: None,
             },
             clock_offset_ms: 0,
         });

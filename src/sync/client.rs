@@ -38,6 +38,10 @@ pub struct PeerStatus {
     /// Events we have that the peer lacks, at the last contact.
     pub they_lack: u64,
     pub last_contact_ms: Option<i64>,
+    /// The peer's wall clock minus ours (half the round trip allowed for), in ms.
+    pub clock_skew_ms: i64,
+    /// This peer is the central tally (shown apart in the status bar).
+    pub central: bool,
 }
 
 pub struct SyncClient {
@@ -52,6 +56,8 @@ pub struct SyncClient {
     devices: Vec<Option<DevicePublic>>,
     /// One ordered push queue per peer.
     pushers: Vec<mpsc::UnboundedSender<Arc<Vec<SignedEvent>>>>,
+    /// Whether the status bar has been told anything yet.
+    reported: bool,
 }
 
 /// Sends queued events to one peer in order, merging what queued up meanwhile. A failed
@@ -83,12 +89,17 @@ async fn push_worker(
 }
 
 impl SyncClient {
+    /// `central`, when given, is pulled from and pushed to like a peer; tables never
+    /// wait for it.
     pub fn new(
         core: SharedCore,
         hello: Hello,
-        peers: Vec<String>,
+        mut peers: Vec<String>,
+        central: Option<String>,
         control: Arc<SyncControl>,
     ) -> Result<Self, String> {
+        let tables = peers.len();
+        peers.extend(central);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(500))
             .timeout(Duration::from_secs(5))
@@ -96,12 +107,15 @@ impl SyncClient {
             .map_err(|e| format!("cannot make the sync HTTP client: {e}"))?;
         let status = peers
             .iter()
-            .map(|u| PeerStatus {
+            .enumerate()
+            .map(|(i, u)| PeerStatus {
                 url: u.clone(),
                 state: PeerState::Lost,
                 we_lack: 0,
                 they_lack: 0,
                 last_contact_ms: None,
+                clock_skew_ms: 0,
+                central: i >= tables,
             })
             .collect();
         let pushers = peers
@@ -124,6 +138,7 @@ impl SyncClient {
             devices: vec![None; peers.len()],
             pushers,
             peers,
+            reported: false,
         })
     }
 
@@ -176,17 +191,25 @@ impl SyncClient {
             self.pull_from(i).await;
         }
         let after = self.summary();
-        if before != after {
+        if before != after || !self.reported {
+            self.reported = true;
             let core = self.core.clone();
             let status = self.status.clone();
             let _ = tokio::task::spawn_blocking(move || lock(&core).set_peers(status)).await;
         }
     }
 
-    fn summary(&self) -> Vec<(PeerState, u64, u64)> {
+    fn summary(&self) -> Vec<(PeerState, u64, u64, i64)> {
         self.status
             .iter()
-            .map(|s| (s.state.clone(), s.we_lack, s.they_lack))
+            .map(|s| {
+                (
+                    s.state.clone(),
+                    s.we_lack,
+                    s.they_lack,
+                    s.clock_skew_ms / 1000,
+                )
+            })
             .collect()
     }
 
@@ -211,6 +234,10 @@ impl SyncClient {
                 have,
                 limit: MAX_PAGE,
             };
+            let core = self.core.clone();
+            let sent = tokio::task::spawn_blocking(move || lock(&core).wall_now())
+                .await
+                .unwrap_or_default();
             let res = match self.http.post(&url).json(&req).send().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -251,6 +278,11 @@ impl SyncClient {
                 self.status[i].state = PeerState::WrongConfig(why);
                 return;
             }
+            let core = self.core.clone();
+            let received = tokio::task::spawn_blocking(move || lock(&core).wall_now())
+                .await
+                .unwrap_or_default();
+            let skew = body.wall_ms - (sent + received) / 2;
             let more = body.more;
             let theirs = body.have;
             let events = body.events;
@@ -275,12 +307,15 @@ impl SyncClient {
             if self.status[i].state != PeerState::Connected {
                 tracing::info!(peer = %self.peers[i], "peer connected");
             }
+            let central = self.status[i].central;
             self.status[i] = PeerStatus {
                 url: self.peers[i].clone(),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
                 they_lack: lag(&mine, &theirs),
                 last_contact_ms: Some(crate::store::now_ms()),
+                clock_skew_ms: if body.wall_ms == 0 { 0 } else { skew },
+                central,
             };
             if !more {
                 return;

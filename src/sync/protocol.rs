@@ -59,6 +59,9 @@ pub struct PullResponse {
     pub more: bool,
     /// The responder's version vector, to tell how far behind each side is.
     pub have: VersionVector,
+    /// The responder's wall clock when it answered, to spot a table whose clock is off.
+    #[serde(default)]
+    pub wall_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

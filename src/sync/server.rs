@@ -127,6 +127,7 @@ async fn pull(
             events,
             more,
             have: have.into_iter().collect(),
+            wall_ms: c.wall_now(),
         })
     })
     .await;

@@ -113,6 +113,10 @@ pub struct SyncConfig {
     /// events signed by these are accepted. May be empty only in test mode.
     #[serde(default)]
     pub keys: Vec<String>,
+    /// Base URL of the central tally (valgkontoret), reached over the WAN when it is
+    /// up. It gets every event like a peer; the table never waits for it.
+    #[serde(default)]
+    pub central: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

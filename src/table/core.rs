@@ -506,6 +506,11 @@ impl TableCore {
         Ok(ev)
     }
 
+    /// This table's wall clock (with the test-mode offset).
+    pub fn wall_now(&self) -> i64 {
+        now_ms() + self.id.clock_offset_ms
+    }
+
     /// Sends every new local event to `tx` (the sync client).
     pub fn set_append_hook(&mut self, tx: tokio::sync::mpsc::UnboundedSender<SignedEvent>) {
         self.on_append = Some(tx);
@@ -541,8 +546,25 @@ impl TableCore {
         r
     }
 
-    /// New status of the peers, for the status bar.
-    pub fn set_peers(&mut self, peers: Vec<PeerStatus>) {
+    /// New status of the peers (and of the central tally, when configured), for the
+    /// status bar.
+    pub fn set_peers(&mut self, all: Vec<PeerStatus>) {
+        let (central, peers): (Vec<PeerStatus>, Vec<PeerStatus>) =
+            all.into_iter().partition(|p| p.central);
+        if let Some(c) = central.first() {
+            self.status.central_ok = c.state == PeerState::Connected;
+            self.status.central = match (&c.state, c.last_contact_ms) {
+                (PeerState::Connected, _) if c.they_lack > 0 => {
+                    format!("forbundet, sender {}", c.they_lack)
+                }
+                (PeerState::Connected, _) => "forbundet".into(),
+                (PeerState::WrongConfig(why), _) => format!("forkert opsætning: {why}"),
+                (PeerState::Lost, Some(t)) => {
+                    format!("ikke forbundet (sidst kl. {})", super::screen::clock(t))
+                }
+                (PeerState::Lost, None) => "ikke forbundet".into(),
+            };
+        }
         let connected = peers
             .iter()
             .filter(|p| p.state == PeerState::Connected)
@@ -567,8 +589,18 @@ impl TableCore {
         if !wrong.is_empty() {
             text.push_str(&format!(" — forkert opsætning: {}", wrong.join("; ")));
         }
+        // A clock more than 2 s off breaks nothing (the hybrid clock keeps the order),
+        // but times on screens and in reports would be wrong: say so.
+        let skewed: Vec<String> = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Connected && p.clock_skew_ms.abs() > 2_000)
+            .map(|p| format!("{} ({:+} s)", p.url, p.clock_skew_ms / 1000))
+            .collect();
+        if !skewed.is_empty() {
+            text.push_str(&format!(" — URET AFVIGER: {}", skewed.join(", ")));
+        }
         self.status.peers = text;
-        self.status.peers_ok = connected == peers.len();
+        self.status.peers_ok = connected == peers.len() && skewed.is_empty();
         self.peers = peers;
         let _ = self.publish();
     }

@@ -115,13 +115,14 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     tracing::info!(scanner = %described, signals = %signals.describe(), "drivers started");
 
     let control = Arc::new(SyncControl::default());
-    if !cfg.sync.peers.is_empty() {
+    if !cfg.sync.peers.is_empty() || cfg.sync.central.is_some() {
         let (tx, rx) = mpsc::unbounded_channel();
         lock(&core).set_append_hook(tx);
         let client = SyncClient::new(
             core.clone(),
             hello.clone(),
             cfg.sync.peers.clone(),
+            cfg.sync.central.clone(),
             control.clone(),
         )?;
         tokio::spawn(client.run(rx));

@@ -18,7 +18,26 @@ async function post(path, body) {
 
 function text(id, value) { $(id).textContent = value == null ? "" : String(value); }
 
+// Three short beeps for a refusal, once per screen version. The kiosk browser is
+// started with --autoplay-policy=no-user-gesture-required so no touch is needed first.
+let beeped = -1;
+function beep() {
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    for (let i = 0; i < 3; i++) {
+      const o = ctx.createOscillator();
+      const g = ctx.createGain();
+      o.frequency.value = 880;
+      g.gain.value = 0.2;
+      o.connect(g); g.connect(ctx.destination);
+      o.start(ctx.currentTime + i * 0.2);
+      o.stop(ctx.currentTime + i * 0.2 + 0.12);
+    }
+  } catch (e) { /* no audio device: the red screen and the buzzer remain */ }
+}
+
 function render(s) {
+  if (s.view.kind === "refused" && s.version !== beeped && current) { beeped = s.version; beep(); }
   current = s;
   text("place", s.place_name);
   text("table", "Bord " + s.table_no);
