@@ -274,28 +274,52 @@ fn body(key: &DeviceSecret, election: &str, seq: u64, prev: EventHash) -> EventB
     }
 }
 
+/// A push signed by `key`, as a peer table sends it.
 fn push(
     t: &Table,
     hello: &Value,
+    key: &DeviceSecret,
     events: Vec<valgbord::election::event::SignedEvent>,
 ) -> (u16, Value) {
-    t.post("/sync/v1/push", json!({ "hello": hello, "events": events }))
+    t.post_signed(
+        "/sync/v1/push",
+        json!({ "hello": hello, "events": events }),
+        Some(key),
+    )
 }
 
 #[test]
 fn forged_replayed_reordered_and_foreign_events_are_rejected() {
     let p = place(2, all_but(2), |_| String::new());
     let t = &p.tables[0];
-    let (_, hello) = t.get("/sync/v1/hello");
+    let (_, mut hello) = t.get("/sync/v1/hello");
+    // We speak as table 2, a device the configuration lists.
     let listed = &p.keys[1];
+    hello["device"] = json!(listed.public().to_hex());
     let stranger = DeviceSecret::generate();
+
+    // Nothing unauthenticated can read the log: unsigned, signed by a device that is not
+    // listed, or signed over another body.
+    let ask = json!({"hello": hello, "have": {}, "limit": 10});
+    let (status, e) = t.post_signed("/sync/v1/pull", ask.clone(), None);
+    assert_eq!(status, 401, "{e}");
+    let mut as_stranger = ask.clone();
+    as_stranger["hello"]["device"] = json!(stranger.public().to_hex());
+    let (status, e) = t.post_signed("/sync/v1/pull", as_stranger, Some(&stranger));
+    assert_eq!(status, 401);
+    assert!(
+        e["error"].as_str().expect("error").contains("not listed"),
+        "{e}"
+    );
+    let (status, _) = t.post_signed("/sync/v1/pull", ask.clone(), Some(&stranger));
+    assert_eq!(status, 401);
 
     // Unknown key.
     let e = sign(
         &body(&stranger, "kv-test", 1, EventHash::default()),
         &stranger,
     );
-    let (_, r) = push(t, &hello, vec![e.signed]);
+    let (_, r) = push(t, &hello, listed, vec![e.signed]);
     assert_eq!(r["added"], 0);
     assert!(
         r["rejected"][0]
@@ -308,7 +332,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
     // Altered after signing.
     let mut e = sign(&body(listed, "kv-test", 100, EventHash::default()), listed).signed;
     e.body = e.body.replace("\"table_no\":9", "\"table_no\":1");
-    let (_, r) = push(t, &hello, vec![e]);
+    let (_, r) = push(t, &hello, listed, vec![e]);
     assert!(
         r["rejected"][0]
             .as_str()
@@ -319,7 +343,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
 
     // Another election.
     let e = sign(&body(listed, "fv-2026", 1, EventHash::default()), listed);
-    let (_, r) = push(t, &hello, vec![e.signed]);
+    let (_, r) = push(t, &hello, listed, vec![e.signed]);
     assert!(
         r["rejected"][0]
             .as_str()
@@ -330,7 +354,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
 
     // Reordered: a sequence number far beyond what the table holds is a gap.
     let e = sign(&body(listed, "kv-test", 100, EventHash::default()), listed);
-    let (_, r) = push(t, &hello, vec![e.signed]);
+    let (_, r) = push(t, &hello, listed, vec![e.signed]);
     assert!(
         r["rejected"][0].as_str().expect("reason").contains("gap"),
         "{r}"
@@ -338,10 +362,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
 
     // Replayed: an event the table already has is a duplicate, added once only.
     assert!(converged(&p.tables, Duration::from_secs(5)));
-    let (_, page) = t.post(
-        "/sync/v1/pull",
-        json!({"hello": hello, "have": {}, "limit": 10}),
-    );
+    let (_, page) = t.post_signed("/sync/v1/pull", ask.clone(), Some(listed));
     let events = page["events"].as_array().expect("events").clone();
     assert!(!events.is_empty());
     let before = health(t)["events"].clone();
@@ -349,7 +370,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
         .iter()
         .map(|e| serde_json::from_value(e.clone()).expect("event"))
         .collect();
-    let (_, r) = push(t, &hello, replay.clone());
+    let (_, r) = push(t, &hello, listed, replay.clone());
     assert_eq!(r["added"], 0);
     assert_eq!(r["duplicates"], replay.len());
     assert_eq!(health(t)["events"], before);
@@ -357,9 +378,10 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
     // A peer of another election is refused before any event is read.
     let mut foreign = hello.clone();
     foreign["election"] = json!("fv-2026");
-    let (status, _) = t.post(
+    let (status, _) = t.post_signed(
         "/sync/v1/pull",
         json!({"hello": foreign, "have": {}, "limit": 10}),
+        Some(listed),
     );
     assert_eq!(status, 409);
 }

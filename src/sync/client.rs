@@ -1,10 +1,12 @@
 //! The active side of sync: push new events at once, pull what is missing about every
 //! 300 ms from a few peers at random, and keep the status of every peer for the screen.
 
+use super::auth;
 use super::control::SyncControl;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, lag};
 use crate::election::event::SignedEvent;
 use crate::election::keys::DevicePublic;
+use crate::election::keys::DeviceSecret;
 use crate::table::daemon::{SharedCore, lock};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -58,6 +60,22 @@ pub struct SyncClient {
     pushers: Vec<mpsc::UnboundedSender<Arc<Vec<SignedEvent>>>>,
     /// Whether the status bar has been told anything yet.
     reported: bool,
+    /// Signs every request, so peers know it comes from a device of the polling place.
+    key: DeviceSecret,
+}
+
+/// A POST of `body` as JSON with this device's signature over the exact bytes sent.
+fn signed_post<T: serde::Serialize>(
+    http: &reqwest::Client,
+    url: &str,
+    key: &DeviceSecret,
+    body: &T,
+) -> reqwest::RequestBuilder {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    http.post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(auth::HEADER, auth::sign_body(key, &bytes))
+        .body(bytes)
 }
 
 /// Sends queued events to one peer in order, merging what queued up meanwhile. A failed
@@ -66,6 +84,7 @@ async fn push_worker(
     http: reqwest::Client,
     url: String,
     hello: Hello,
+    key: DeviceSecret,
     mut rx: mpsc::UnboundedReceiver<Arc<Vec<SignedEvent>>>,
 ) {
     let url = format!("{url}/sync/v1/push");
@@ -79,7 +98,7 @@ async fn push_worker(
                 hello: hello.clone(),
                 events: page.to_vec(),
             };
-            match http.post(&url).json(&req).send().await {
+            match signed_post(&http, &url, &key, &req).send().await {
                 Ok(r) if r.status().is_success() => {}
                 Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
                 Err(e) => tracing::debug!(%url, error = %e, "push failed"),
@@ -97,6 +116,7 @@ impl SyncClient {
         mut peers: Vec<String>,
         central: Option<String>,
         control: Arc<SyncControl>,
+        key: DeviceSecret,
     ) -> Result<Self, String> {
         let tables = peers.len();
         peers.extend(central);
@@ -122,7 +142,13 @@ impl SyncClient {
             .iter()
             .map(|url| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(push_worker(http.clone(), url.clone(), hello.clone(), rx));
+                tokio::spawn(push_worker(
+                    http.clone(),
+                    url.clone(),
+                    hello.clone(),
+                    key.clone(),
+                    rx,
+                ));
                 tx
             })
             .collect();
@@ -139,6 +165,7 @@ impl SyncClient {
             pushers,
             peers,
             reported: false,
+            key,
         })
     }
 
@@ -238,7 +265,7 @@ impl SyncClient {
             let sent = tokio::task::spawn_blocking(move || lock(&core).wall_now())
                 .await
                 .unwrap_or_default();
-            let res = match self.http.post(&url).json(&req).send().await {
+            let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
                     if self.status[i].state == PeerState::Connected {
@@ -248,7 +275,9 @@ impl SyncClient {
                     return;
                 }
             };
-            if res.status() == reqwest::StatusCode::CONFLICT {
+            if res.status() == reqwest::StatusCode::CONFLICT
+                || res.status() == reqwest::StatusCode::UNAUTHORIZED
+            {
                 let why = res
                     .json::<serde_json::Value>()
                     .await

@@ -4,6 +4,7 @@
 //!
 //! No master: every table holds every event and can serve any other.
 
+pub mod auth;
 pub mod client;
 pub mod control;
 pub mod protocol;

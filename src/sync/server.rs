@@ -1,10 +1,14 @@
 //! The peer side of sync: answer pulls and take pushes.
 
+use super::auth;
 use super::control::SyncControl;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, PushResponse};
+use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
 use crate::table::daemon::{SharedCore, lock};
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -16,6 +20,7 @@ struct SyncState {
     hello: Hello,
     control: Arc<SyncControl>,
     test_mode: bool,
+    trust: Arc<Trust>,
 }
 
 /// Largest request body accepted: a full page of events with room to spare.
@@ -26,6 +31,7 @@ pub fn router(
     hello: Hello,
     control: Arc<SyncControl>,
     test_mode: bool,
+    trust: Trust,
 ) -> Router {
     Router::new()
         .route("/sync/v1/hello", axum::routing::get(hello_handler))
@@ -38,6 +44,7 @@ pub fn router(
             hello,
             control,
             test_mode,
+            trust: Arc::new(trust),
         })
 }
 
@@ -92,11 +99,45 @@ fn check_peer(s: &SyncState, theirs: &Hello) -> Result<(), Refusal> {
     }
 }
 
+/// Parses a request and checks its signature and sender.
+fn authenticated<T: serde::de::DeserializeOwned + HasHello>(
+    s: &SyncState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Refusal> {
+    let req: T = serde_json::from_slice(body)
+        .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("not a sync request: {e}")))?;
+    let sig = headers.get(auth::HEADER).and_then(|v| v.to_str().ok());
+    if let Err(why) = auth::verify_body(req.hello().device, sig, body, &s.trust) {
+        tracing::warn!(device = %req.hello().device.short(), reason = %why, "sync request refused");
+        return Err(refusal(StatusCode::UNAUTHORIZED, why));
+    }
+    check_peer(s, req.hello())?;
+    Ok(req)
+}
+
+trait HasHello {
+    fn hello(&self) -> &Hello;
+}
+
+impl HasHello for PullRequest {
+    fn hello(&self) -> &Hello {
+        &self.hello
+    }
+}
+
+impl HasHello for PushRequest {
+    fn hello(&self) -> &Hello {
+        &self.hello
+    }
+}
+
 async fn pull(
     State(s): State<SyncState>,
-    Json(req): Json<PullRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<PullResponse>, Refusal> {
-    check_peer(&s, &req.hello)?;
+    let req: PullRequest = authenticated(&s, &headers, &body)?;
     let core = s.core.clone();
     let hello = s.hello.clone();
     let limit = req.limit.clamp(1, MAX_PAGE);
@@ -140,9 +181,10 @@ async fn pull(
 
 async fn push(
     State(s): State<SyncState>,
-    Json(req): Json<PushRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<PushResponse>, Refusal> {
-    check_peer(&s, &req.hello)?;
+    let req: PushRequest = authenticated(&s, &headers, &body)?;
     if req.events.len() > MAX_PAGE {
         return Err(refusal(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -99,9 +99,11 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         contests: cfg.contests.clone(),
         pin_hash: cfg.pins.valgsekretaer.clone(),
         debounce: std::time::Duration::from_millis(cfg.debounce_ms),
-        trust,
+        trust: trust.clone(),
         clock_offset_ms: cfg.clock_offset_ms,
     };
+    let sync_key = key.clone();
+    let sync_trust = trust;
     let (core, screen) =
         TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
     let core: SharedCore = Arc::new(Mutex::new(core));
@@ -124,13 +126,14 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             cfg.sync.peers.clone(),
             cfg.sync.central.clone(),
             control.clone(),
+            sync_key,
         )?;
         tokio::spawn(client.run(rx));
     }
 
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
     let app = crate::web::table_router(core.clone(), screen.clone(), api_scan).merge(
-        crate::sync::server::router(core.clone(), hello, control, cfg.is_test()),
+        crate::sync::server::router(core.clone(), hello, control, cfg.is_test(), sync_trust),
     );
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

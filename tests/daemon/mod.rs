@@ -175,6 +175,30 @@ impl Table {
         (status, v)
     }
 
+    /// A sync request signed by `key`, as a peer table sends it.
+    pub fn post_signed(
+        &self,
+        path: &str,
+        body: Value,
+        key: Option<&valgbord::election::keys::DeviceSecret>,
+    ) -> (u16, Value) {
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let mut req = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        if let Some(k) = key {
+            req = req.header(
+                valgbord::sync::auth::HEADER,
+                &valgbord::sync::auth::sign_body(k, &bytes),
+            );
+        }
+        let mut res = req.send(&bytes[..]).expect("POST");
+        let status = res.status().as_u16();
+        let v: Value = res.body_mut().read_json().expect("JSON body");
+        (status, v)
+    }
+
     pub fn get(&self, path: &str) -> (u16, Value) {
         let mut res = self
             .agent
