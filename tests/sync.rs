@@ -207,6 +207,28 @@ fn a_split_lan_heals_to_one_log_and_flags_the_double_registration() {
                 .any(|a| a.as_str().expect("s").starts_with("bord 4 "))
         );
     }
+
+    // The valgsekretær resolves it at table 2 with a note; every table stops flagging it.
+    let t2 = &p.tables[1];
+    let (_, login) = t2.post("/api/secretary/login", json!({ "pin": PIN }));
+    let token = login["token"].as_str().expect("token");
+    let mut res = t2
+        .agent
+        .post(&format!("{}/api/secretary/resolve", t2.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(json!({"voter_id": "V7", "note": "Stemt ved bord 1; bord 4 tog fejl af kortet"}))
+        .expect("resolve");
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.body_mut().read_to_string().unwrap_or_default()
+    );
+    assert!(converged(&p.tables, Duration::from_secs(5)));
+    for t in &p.tables {
+        assert_eq!(screen(t)["double_registrations"], json!([]));
+        assert_eq!(screen(t)["persons_checked_in"], 3);
+    }
 }
 
 #[test]

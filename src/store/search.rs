@@ -48,7 +48,7 @@ impl SearchQuery {
             }
         }
         // "Æblevej 3": the street name stands right before its number.
-        if !addr.is_empty() && name.len() > 1 && looks_like_street(name[name.len() - 1]) {
+        if !addr.is_empty() && name.last().is_some_and(|w| looks_like_street(w)) {
             let street = name.pop().unwrap_or_default();
             addr.insert(0, street);
         }
@@ -86,7 +86,61 @@ fn prefix_end(p: &str) -> String {
 
 const CANDIDATE_LIMIT: i64 = 20_000;
 
+/// Words tried as the start of a first or last name, longest first.
+const MAX_ANCHORS: usize = 4;
+
 impl Store {
+    /// Voters whose first or last name starts with one of the words typed (each word
+    /// tried in turn, so "Jørgen Møller-Aagaard" finds the double surname by "moller")
+    /// and whose name holds the next longest word too. Both are checked inside the
+    /// covering indexes (fold_last, fold_first) and (fold_first, fold_last). When no
+    /// word starts a name ("Aagaard" alone), every name is scanned for a word starting
+    /// with it: slower, and only then.
+    fn name_candidates(&self, tokens: &[String]) -> Result<Vec<Voter>> {
+        let mut sorted: Vec<&String> = tokens.iter().collect();
+        sorted.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VOTER_COLUMNS} FROM voters
+             WHERE (fold_last >= ?1 AND fold_last < ?2
+                    AND instr(' ' || fold_first || ' ' || fold_last, ?3) > 0)
+                OR (fold_first >= ?1 AND fold_first < ?2
+                    AND instr(' ' || fold_first || ' ' || fold_last, ?3) > 0)
+             LIMIT ?4"
+        ))?;
+        for (i, a) in sorted.iter().enumerate().take(MAX_ANCHORS) {
+            let b = sorted
+                .iter()
+                .enumerate()
+                .find(|(j, _)| *j != i)
+                .map(|(_, b)| format!(" {b}"))
+                .unwrap_or_default();
+            let rows = stmt.query_map(
+                params![a, prefix_end(a), b, CANDIDATE_LIMIT],
+                voter_from_row,
+            )?;
+            for v in rows {
+                let v = v?;
+                if seen.insert(v.id.clone()) {
+                    out.push(v);
+                }
+            }
+        }
+        if out.is_empty() {
+            let mut scan = self.conn.prepare_cached(&format!(
+                "SELECT {VOTER_COLUMNS} FROM voters
+                 WHERE instr(' ' || fold_first || ' ' || fold_last, ?1) > 0 LIMIT ?2"
+            ))?;
+            let rows = scan.query_map(
+                params![format!(" {}", sorted[0]), CANDIDATE_LIMIT],
+                voter_from_row,
+            )?;
+            out = rows.collect::<rusqlite::Result<_>>()?;
+        }
+        Ok(out)
+    }
+
     pub fn search(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Voter>> {
         if q.is_empty() {
             return Ok(Vec::new());
@@ -111,26 +165,7 @@ impl Store {
             let rows = stmt.query_map(params![place], voter_from_row)?;
             rows.collect::<rusqlite::Result<_>>()?
         } else if !name_tokens.is_empty() {
-            // The longest word starts the first or the last name; the next longest must
-            // start some word of the name. Both are checked inside the covering indexes
-            // (fold_last, fold_first) and (fold_first, fold_last).
-            let mut sorted: Vec<&String> = name_tokens.iter().collect();
-            sorted.sort_by_key(|t| std::cmp::Reverse(t.len()));
-            let a = sorted[0];
-            let b = sorted.get(1).map(|b| format!(" {b}")).unwrap_or_default();
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {VOTER_COLUMNS} FROM voters
-                 WHERE (fold_last >= ?1 AND fold_last < ?2
-                        AND instr(' ' || fold_first || ' ' || fold_last, ?3) > 0)
-                    OR (fold_first >= ?1 AND fold_first < ?2
-                        AND instr(' ' || fold_first || ' ' || fold_last, ?3) > 0)
-                 LIMIT ?4"
-            ))?;
-            let rows = stmt.query_map(
-                params![a, prefix_end(a), b, CANDIDATE_LIMIT],
-                voter_from_row,
-            )?;
-            rows.collect::<rusqlite::Result<_>>()?
+            self.name_candidates(&name_tokens)?
         } else {
             let a = fold(&q.address);
             let mut stmt = self.conn.prepare_cached(&format!(

@@ -6,6 +6,7 @@
 use super::screen::{
     DoubleRegistration, Screen, StatusBar, View, VoterView, ballots_text, refusal,
 };
+use super::secretary::Secretary;
 use crate::election::checkin::{
     CardFinding, CheckInInput, TableState, Verdict, decide, decide_for_voter,
 };
@@ -49,12 +50,12 @@ pub struct TableIdentity {
 pub struct TableCore {
     store: Store,
     key: DeviceSecret,
-    id: TableIdentity,
+    pub(super) id: TableIdentity,
     place_name: String,
     pending: Option<Pending>,
     debouncer: Debouncer,
     view: View,
-    notice: Option<String>,
+    pub(super) notice: Option<String>,
     version: u64,
     status: StatusBar,
     signals: Arc<dyn Signals>,
@@ -258,7 +259,10 @@ impl TableCore {
         self.publish()
     }
 
-    fn decide_voter(&self, voter: &crate::election::voter::Voter) -> Result<Verdict, TableError> {
+    pub(super) fn decide_voter(
+        &self,
+        voter: &crate::election::voter::Voter,
+    ) -> Result<Verdict, TableError> {
         let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
         let prior = self.store.status(&voter.id)?.map(|s| s.prior);
         let right_place = if voter.place != self.id.place {
@@ -425,8 +429,12 @@ impl TableCore {
     }
 
     /// Undoes a voter's check-in (valgsekretær PIN and a reason required).
-    pub fn undo(&mut self, voter_id: &str, reason: &str, pin: &str) -> Result<Screen, TableError> {
-        self.check_pin(pin)?;
+    pub fn undo(
+        &mut self,
+        voter_id: &str,
+        reason: &str,
+        _by: &Secretary,
+    ) -> Result<Screen, TableError> {
         if reason.trim().is_empty() {
             return Err(TableError::Refused(
                 "Angiv en årsag til fortrydelsen.".into(),
@@ -449,8 +457,7 @@ impl TableCore {
 
     /// Issues a replacement valgkort: a new code that supersedes every earlier card of
     /// the voter on every table. Printing it is the printer's job.
-    pub fn reissue_card(&mut self, voter_id: &str, pin: &str) -> Result<String, TableError> {
-        self.check_pin(pin)?;
+    pub fn reissue_card(&mut self, voter_id: &str, _by: &Secretary) -> Result<String, TableError> {
         let voter = self
             .store
             .voter(voter_id)?
@@ -469,26 +476,13 @@ impl TableCore {
         Ok(new_code)
     }
 
-    fn check_pin(&self, pin: &str) -> Result<(), TableError> {
-        let Some(hash) = &self.id.pin_hash else {
-            return Err(TableError::Refused(
-                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
-            ));
-        };
-        if !super::pin::verify_pin(pin, hash) {
-            tracing::warn!("valgsekretær action refused: wrong PIN");
-            return Err(TableError::Refused("Forkert PIN.".into()));
-        }
-        Ok(())
-    }
-
     pub fn set_scanner_status(&mut self, ok: bool, detail: &str) -> Result<Screen, TableError> {
         self.status.scanner = detail.to_string();
         self.status.scanner_ok = ok;
         self.publish()
     }
 
-    fn append(
+    pub(super) fn append(
         &mut self,
         kind: EventKind,
     ) -> Result<crate::election::event::VerifiedEvent, TableError> {

@@ -132,9 +132,15 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     }
 
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
-    let app = crate::web::table_router(core.clone(), screen.clone(), api_scan).merge(
-        crate::sync::server::router(core.clone(), hello, control, cfg.is_test(), sync_trust),
-    );
+    let app = crate::web::table_router(core.clone(), screen.clone(), api_scan)
+        .merge(crate::web::secretary_router(core.clone()))
+        .merge(crate::sync::server::router(
+            core.clone(),
+            hello,
+            control,
+            cfg.is_test(),
+            sync_trust,
+        ));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;

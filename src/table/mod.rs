@@ -6,3 +6,4 @@ pub mod core;
 pub mod daemon;
 pub mod pin;
 pub mod screen;
+pub mod secretary;

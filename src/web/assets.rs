@@ -23,3 +23,17 @@ pub async fn table_css() -> impl IntoResponse {
         include_str!("assets/table.css"),
     )
 }
+
+pub async fn secretary_html() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("assets/secretary.html"),
+    )
+}
+
+pub async fn secretary_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("assets/secretary.js"),
+    )
+}

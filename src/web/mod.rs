@@ -2,6 +2,8 @@
 
 mod assets;
 mod error;
+mod secretary_api;
 mod table_api;
 
+pub use secretary_api::secretary_router;
 pub use table_api::table_router;

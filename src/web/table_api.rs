@@ -54,7 +54,7 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
 }
 
 /// Runs a table operation off the async workers: it may wait for the disk.
-async fn with_core<T: Send + 'static>(
+pub(super) async fn with_core<T: Send + 'static>(
     core: &SharedCore,
     f: impl FnOnce(&mut TableCore) -> Result<T, TableError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -219,9 +219,12 @@ async fn undo(
     State(s): State<AppState>,
     Json(b): Json<UndoBody>,
 ) -> Result<Json<Screen>, ApiError> {
-    with_core(&s.core, move |c| c.undo(&b.voter_id, &b.reason, &b.pin))
-        .await
-        .map(Json)
+    with_core(&s.core, move |c| {
+        let by = c.authorize(&b.pin)?;
+        c.undo(&b.voter_id, &b.reason, &by)
+    })
+    .await
+    .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -241,7 +244,11 @@ async fn reissue(
     Json(b): Json<ReissueBody>,
 ) -> Result<Json<Reissued>, ApiError> {
     let voter_id = b.voter_id.clone();
-    let new_code = with_core(&s.core, move |c| c.reissue_card(&b.voter_id, &b.pin)).await?;
+    let new_code = with_core(&s.core, move |c| {
+        let by = c.authorize(&b.pin)?;
+        c.reissue_card(&b.voter_id, &by)
+    })
+    .await?;
     Ok(Json(Reissued { voter_id, new_code }))
 }
 

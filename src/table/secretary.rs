@@ -1,0 +1,155 @@
+//! The valgsekretær's work at a table: find a voter without a card, check them in at a
+//! chosen table, issue a replacement valgkort, resolve a double registration.
+//!
+//! Every such action needs a [`Secretary`], which only [`TableCore::authorize`] makes
+//! (from the PIN): the compiler, not a convention, keeps these actions behind the PIN.
+
+use super::core::{TableCore, TableError};
+use super::screen::{VoterView, clock};
+use crate::election::checkin::Verdict;
+use crate::election::event::{CheckInMethod, EventKind};
+use crate::store::search::SearchQuery;
+use serde::Serialize;
+
+/// Proof that the valgsekretær's PIN was given.
+#[derive(Debug)]
+pub struct Secretary(());
+
+/// One search result as the valgsekretær sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub voter: VoterView,
+    pub place: String,
+    pub place_name: String,
+    /// This polling place's list holds the voter.
+    pub here: bool,
+    /// "Har stemt ved bord 2 kl. 10:42", "Brevstemme modtaget", "Slettet: død", "Ikke stemt".
+    pub status: String,
+    pub may_vote: bool,
+    pub double_registration: bool,
+    /// The card in force (a reissued one, or the posted one).
+    pub card_code: String,
+    pub contests: String,
+}
+
+impl TableCore {
+    /// Checks the valgsekretær's PIN.
+    pub fn authorize(&self, pin: &str) -> Result<Secretary, TableError> {
+        let Some(hash) = &self.id.pin_hash else {
+            return Err(TableError::Refused(
+                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
+            ));
+        };
+        if !super::pin::verify_pin(pin, hash) {
+            tracing::warn!("valgsekretær PIN refused");
+            return Err(TableError::Refused("Forkert PIN.".into()));
+        }
+        Ok(Secretary(()))
+    }
+
+    /// Searches the whole municipality list by any mix of name, birthdate and address.
+    pub fn search(&self, text: &str, _by: &Secretary) -> Result<Vec<SearchHit>, TableError> {
+        let q = SearchQuery::parse_free(text);
+        let today = chrono::Local::now().date_naive();
+        let store = self.store();
+        let mut out = Vec::new();
+        for v in store.search(&q, 30)? {
+            let status = store.status(&v.id)?;
+            let (text, may_vote) = if let Some(reason) = &v.struck {
+                (format!("Slettet af valglisten: {reason}"), false)
+            } else if v.brevstemme {
+                ("Brevstemme modtaget — må ikke stemme".to_string(), false)
+            } else if let Some(s) = &status {
+                (
+                    format!(
+                        "Har stemt ved bord {} kl. {}",
+                        s.prior.table_no,
+                        clock(s.prior.wall_ms)
+                    ),
+                    false,
+                )
+            } else if v.place != self.id.place {
+                ("Hører til et andet valgsted".to_string(), false)
+            } else {
+                ("Ikke stemt".to_string(), true)
+            };
+            out.push(SearchHit {
+                place_name: store
+                    .place_name(&v.place)?
+                    .unwrap_or_else(|| v.place.clone()),
+                here: v.place == self.id.place,
+                double_registration: status.as_ref().is_some_and(|s| s.active > 1),
+                card_code: store.current_card(&v)?,
+                contests: crate::election::contest::format_contests(&v.contests),
+                place: v.place.clone(),
+                status: text,
+                may_vote,
+                voter: VoterView::new(&v, today),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks in a voter who has no card, at the table where the ballots are handed out.
+    /// The rules are the same as for a scan; the identity was checked by the valgsekretær
+    /// (birthdate, address).
+    pub fn check_in_without_card(
+        &mut self,
+        voter_id: &str,
+        table_no: u32,
+        _by: &Secretary,
+    ) -> Result<Verdict, TableError> {
+        let voter = self
+            .store()
+            .voter(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        let verdict = self.decide_voter(&voter)?;
+        if let Verdict::Admit { ballots } = &verdict {
+            self.append(EventKind::CheckIn {
+                voter_id: voter.id.clone(),
+                place: self.id.place.clone(),
+                table_no,
+                card_code: None,
+                method: CheckInMethod::Manual,
+                ballots: ballots.clone(),
+            })?;
+            tracing::info!(voter = %voter.id, table = table_no, "check-in without card");
+            self.notice = Some(format!(
+                "{} registreret uden kort ved bord {table_no}.",
+                voter.full_name()
+            ));
+            self.publish()?;
+        }
+        Ok(verdict)
+    }
+
+    /// Closes a double registration with the valgsekretær's note (for the afstemningsbog).
+    pub fn resolve_double(
+        &mut self,
+        voter_id: &str,
+        note: &str,
+        _by: &Secretary,
+    ) -> Result<(), TableError> {
+        if note.trim().is_empty() {
+            return Err(TableError::Refused(
+                "Skriv en bemærkning om, hvordan dobbeltregistreringen er løst.".into(),
+            ));
+        }
+        let active = self
+            .store()
+            .status(voter_id)?
+            .map(|s| s.active)
+            .unwrap_or(0);
+        if active < 2 {
+            return Err(TableError::Refused(format!(
+                "Vælger {voter_id} er ikke dobbeltregistreret."
+            )));
+        }
+        self.append(EventKind::DoubleRegistrationResolved {
+            voter_id: voter_id.to_string(),
+            note: note.trim().to_string(),
+        })?;
+        self.publish()?;
+        Ok(())
+    }
+}

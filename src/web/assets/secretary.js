@@ -1,0 +1,120 @@
+// The valgsekretær's screen: search without a card, check in at a chosen table, print a
+// replacement card, resolve a double registration. Locks itself (server side) after five
+// idle minutes; a 401 brings the PIN screen back.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let token = null;
+
+function lock(message) {
+  token = null;
+  $("work").hidden = true;
+  $("lock").hidden = false;
+  $("logout").hidden = true;
+  $("lock-msg").textContent = message || "";
+  $("pin").value = "";
+  $("pin").focus();
+}
+
+async function call(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (res.status === 401) { lock(data.error); throw new Error(data.error); }
+  if (!res.ok) throw new Error(data.error || ("Fejl " + res.status));
+  return data;
+}
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const res = await fetch("/api/secretary/login", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ pin: $("pin").value }),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) { $("lock-msg").textContent = data.error || "Forkert PIN."; return; }
+  token = data.token;
+  $("lock").hidden = true;
+  $("work").hidden = false;
+  $("logout").hidden = false;
+  $("q").focus();
+});
+
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/secretary/logout", { method: "POST", headers: { Authorization: "Bearer " + token } });
+  lock("Låst.");
+});
+
+function cell(tr, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  tr.appendChild(td);
+  return td;
+}
+
+async function search() {
+  const q = $("q").value.trim();
+  if (!q) return;
+  try {
+    const hits = await call("GET", "/api/secretary/search?q=" + encodeURIComponent(q));
+    const tb = $("results").querySelector("tbody");
+    tb.innerHTML = "";
+    $("results").hidden = hits.length === 0;
+    $("msg").textContent = hits.length === 0 ? "Ingen vælgere fundet." : `${hits.length} fundet.`;
+    for (const h of hits) {
+      const tr = document.createElement("tr");
+      cell(tr, `${h.voter.name} (løbenr. ${h.voter.list_no})`);
+      cell(tr, `${h.voter.birthdate} (${h.voter.age} år)`);
+      cell(tr, h.voter.address);
+      cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
+      cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
+      const actions = cell(tr, "");
+      if (h.may_vote) {
+        const sel = document.createElement("input");
+        sel.type = "number"; sel.min = "1"; sel.value = "1"; sel.style.width = "4em";
+        sel.setAttribute("aria-label", "Bord");
+        const b = document.createElement("button");
+        b.textContent = "Registrér uden kort ved bord";
+        b.addEventListener("click", async () => {
+          if (!confirm(`Har du kontrolleret fødselsdato og adresse for ${h.voter.name}?`)) return;
+          try {
+            const r = await call("POST", "/api/secretary/checkin", { voter_id: h.voter.id, table_no: Number(sel.value) });
+            $("msg").textContent = `${r.title}: ${r.detail}`;
+            search();
+          } catch (err) { $("msg").textContent = err.message; }
+        });
+        actions.append(b, " ", sel);
+      }
+      const p = document.createElement("button");
+      p.textContent = "Nyt valgkort";
+      p.addEventListener("click", async () => {
+        if (!confirm(`Udskriv nyt valgkort til ${h.voter.name}? Alle tidligere kort bliver ugyldige.`)) return;
+        try {
+          const r = await call("POST", "/api/secretary/reissue", { voter_id: h.voter.id });
+          $("msg").textContent = `Nyt valgkort: ${r.new_code}`;
+        } catch (err) { $("msg").textContent = err.message; }
+      });
+      actions.append(" ", p);
+      if (h.double_registration) {
+        const d = document.createElement("button");
+        d.textContent = "Løs dobbeltregistrering";
+        d.addEventListener("click", async () => {
+          const note = prompt("Bemærkning til afstemningsbogen:");
+          if (!note) return;
+          try { await call("POST", "/api/secretary/resolve", { voter_id: h.voter.id, note }); search(); }
+          catch (err) { $("msg").textContent = err.message; }
+        });
+        actions.append(" ", d);
+      }
+      tb.appendChild(tr);
+    }
+  } catch (err) { $("msg").textContent = err.message; }
+}
+
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+fetch("/api/screen").then((r) => r.json()).then((s) => { $("where").textContent = `${s.place_name}, bord ${s.table_no}`; }).catch(() => {});
+lock();

@@ -1,0 +1,207 @@
+//! The valgsekretær's screen (`/sekretaer`) and API (`/api/secretary/…`): PIN login with
+//! a session that locks itself after five idle minutes.
+
+use super::assets;
+use super::error::ApiError;
+use super::table_api::with_core;
+use crate::table::daemon::SharedCore;
+use crate::table::secretary::{SearchHit, Secretary};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A session locks after this long without use: a screen left open at the secretary's
+/// desk must not stay unlocked.
+pub const IDLE_LOCK: Duration = Duration::from_secs(5 * 60);
+
+/// Open sessions: token → (last use, the PIN proof).
+type Sessions = Arc<Mutex<HashMap<String, (Instant, Arc<Secretary>)>>>;
+
+#[derive(Clone)]
+struct SecState {
+    core: SharedCore,
+    sessions: Sessions,
+}
+
+pub fn secretary_router(core: SharedCore) -> Router {
+    Router::new()
+        .route("/sekretaer", get(assets::secretary_html))
+        .route("/assets/secretary.js", get(assets::secretary_js))
+        .route("/api/secretary/login", post(login))
+        .route("/api/secretary/logout", post(logout))
+        .route("/api/secretary/search", get(search))
+        .route("/api/secretary/checkin", post(checkin))
+        .route("/api/secretary/reissue", post(reissue))
+        .route("/api/secretary/resolve", post(resolve))
+        .with_state(SecState {
+            core,
+            sessions: Arc::new(Mutex::new(HashMap::new())),
+        })
+}
+
+fn locked() -> ApiError {
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        danish: "Skærmen er låst. Indtast PIN.".into(),
+        english: "no valid valgsekretær session".into(),
+    }
+}
+
+/// The session of a request, refreshed; a lapsed one is removed.
+fn session(s: &SecState, headers: &HeaderMap) -> Result<Arc<Secretary>, ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(locked)?;
+    let mut sessions = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    sessions.retain(|_, (seen, _)| now.duration_since(*seen) < IDLE_LOCK);
+    let entry = sessions.get_mut(token).ok_or_else(locked)?;
+    entry.0 = now;
+    Ok(entry.1.clone())
+}
+
+#[derive(Deserialize)]
+struct Login {
+    pin: String,
+}
+
+async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<Value>, ApiError> {
+    let sec = with_core(&s.core, move |c| c.authorize(&b.pin))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            ..e
+        })?;
+    let mut raw = [0u8; 24];
+    getrandom::getrandom(&mut raw).map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        danish: "Intern fejl.".into(),
+        english: format!("no random source: {e}"),
+    })?;
+    let token = hex::encode(raw);
+    s.sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(token.clone(), (Instant::now(), Arc::new(sec)));
+    tracing::info!("valgsekretær logged in");
+    Ok(Json(
+        json!({ "token": token, "idle_lock_s": IDLE_LOCK.as_secs() }),
+    ))
+}
+
+async fn logout(State(s): State<SecState>, headers: HeaderMap) -> Json<Value> {
+    if let Some(t) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        s.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(t);
+    }
+    Json(json!({ "locked": true }))
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: String,
+}
+
+async fn search(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Vec<SearchHit>>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| c.search(&p.q, &sec))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct CheckIn {
+    voter_id: String,
+    table_no: u32,
+}
+
+#[derive(Serialize)]
+struct CheckInResult {
+    admitted: bool,
+    ballots: Vec<crate::election::contest::Contest>,
+    title: String,
+    detail: String,
+}
+
+async fn checkin(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<CheckIn>,
+) -> Result<Json<CheckInResult>, ApiError> {
+    let sec = session(&s, &headers)?;
+    let (verdict, names) = with_core(&s.core, move |c| {
+        let v = c.check_in_without_card(&b.voter_id, b.table_no, &sec)?;
+        let store = c.store();
+        let names = crate::table::screen::refusal(&v, |p| store.place_name(p).ok().flatten());
+        Ok((v, names))
+    })
+    .await?;
+    let (_, title, detail) = names;
+    Ok(Json(match verdict {
+        crate::election::checkin::Verdict::Admit { ballots } => CheckInResult {
+            admitted: true,
+            title: "Registreret".into(),
+            detail: crate::table::screen::ballots_text(&ballots, &ballots),
+            ballots,
+        },
+        _ => CheckInResult {
+            admitted: false,
+            ballots: Vec::new(),
+            title,
+            detail,
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+struct Reissue {
+    voter_id: String,
+}
+
+async fn reissue(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Reissue>,
+) -> Result<Json<Value>, ApiError> {
+    let sec = session(&s, &headers)?;
+    let id = b.voter_id.clone();
+    let code = with_core(&s.core, move |c| c.reissue_card(&b.voter_id, &sec)).await?;
+    Ok(Json(json!({ "voter_id": id, "new_code": code })))
+}
+
+#[derive(Deserialize)]
+struct Resolve {
+    voter_id: String,
+    note: String,
+}
+
+async fn resolve(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Resolve>,
+) -> Result<Json<Value>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| {
+        c.resolve_double(&b.voter_id, &b.note, &sec)
+    })
+    .await?;
+    Ok(Json(json!({ "resolved": true })))
+}
