@@ -188,3 +188,46 @@ fn a_double_registration_is_resolved_with_a_note() {
     );
     assert_eq!(status, 422, "{r}");
 }
+
+#[test]
+fn paper_marks_are_entered_after_a_fallback_and_conflicts_shown() {
+    let (_dir, t) = started();
+    // Before the fallback: V1 (løbenr. 1) was checked in digitally.
+    t.scan("CARD-NORMAL");
+    t.confirm();
+    let token = login(&t);
+    let now = chrono_now_ms();
+    // On paper: løbenr. 1 (also digital), 2 (RV only), 3 (brevstemme), 7, and 99 (no such).
+    let (status, r) = call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/paper",
+        Some(
+            json!({"list_nos": [1, 2, 3, 7, 99], "table_no": 1, "from_ms": now - 3_600_000, "to_ms": now}),
+        ),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["entered"], json!(["V2", "V8"]));
+    assert_eq!(r["unknown"], json!([99]));
+    assert_eq!(r["refused"][0]["voter_id"], "V3");
+    assert_eq!(r["conflicts"][0]["voter_id"], "V1");
+    assert!(
+        r["conflicts"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("også registreret ved bord 1")
+    );
+    let s = t.get("/api/screen").1;
+    // The conflict is a double registration on the screen; persons are counted once.
+    assert_eq!(s["double_registrations"][0]["voter_id"], "V1");
+    assert_eq!(s["persons_checked_in"], 3);
+    assert_eq!(outcome(&t.scan("CARD-THIRD")), "already_voted");
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}

@@ -331,3 +331,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+impl Store {
+    /// The voter with this løbenummer on a polling place's list.
+    pub fn voter_by_list_no(&self, place: &str, list_no: u32) -> Result<Option<Voter>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {VOTER_COLUMNS} FROM voters WHERE place=?1 AND list_no=?2"
+            ))?
+            .query_row(params![place, list_no], voter_from_row)
+            .optional()?)
+    }
+}

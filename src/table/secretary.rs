@@ -153,3 +153,93 @@ impl TableCore {
         Ok(())
     }
 }
+
+/// What entering the paper list's marks did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PaperReport {
+    /// Marks entered as paper registrations.
+    pub entered: Vec<String>,
+    /// Voters marked on paper who were also checked in digitally (or on paper before):
+    /// both registrations stay and are flagged for the valgsekretær.
+    pub conflicts: Vec<PaperConflict>,
+    /// List numbers that are not on this polling place's list.
+    pub unknown: Vec<u32>,
+    /// Marks refused by the rules (brevstemme, struck): for the afstemningsbog.
+    pub refused: Vec<PaperConflict>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaperConflict {
+    pub list_no: u32,
+    pub voter_id: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl TableCore {
+    /// Enters the voters marked on the paper valgliste during a fallback, by list number,
+    /// as paper registrations with the time span of the fallback. A mark is never
+    /// dropped: a person also checked in digitally is entered too and shows as a
+    /// conflict (a double registration to resolve); brevstemmer and struck voters are
+    /// reported, not entered.
+    pub fn enter_paper_marks(
+        &mut self,
+        list_nos: &[u32],
+        table_no: u32,
+        from_ms: i64,
+        to_ms: i64,
+        _by: &Secretary,
+    ) -> Result<PaperReport, TableError> {
+        if to_ms < from_ms {
+            return Err(TableError::Refused(
+                "Papirperiodens slutning ligger før dens begyndelse.".into(),
+            ));
+        }
+        let mut report = PaperReport::default();
+        for &n in list_nos {
+            let Some(v) = self.store().voter_by_list_no(&self.id.place, n)? else {
+                report.unknown.push(n);
+                continue;
+            };
+            let conflict = |reason: String| PaperConflict {
+                list_no: n,
+                voter_id: v.id.clone(),
+                name: v.full_name(),
+                reason,
+            };
+            if let Some(reason) = &v.struck {
+                report
+                    .refused
+                    .push(conflict(format!("slettet af listen: {reason}")));
+                continue;
+            }
+            if v.brevstemme {
+                report.refused.push(conflict("brevstemme modtaget".into()));
+                continue;
+            }
+            let prior = self.store().status(&v.id)?;
+            self.append(EventKind::PaperRegistration {
+                voter_id: v.id.clone(),
+                place: self.id.place.clone(),
+                table_no,
+                fallback_from_ms: from_ms,
+                fallback_to_ms: to_ms,
+            })?;
+            match prior {
+                Some(p) => report.conflicts.push(conflict(format!(
+                    "også registreret ved bord {} kl. {}",
+                    p.prior.table_no,
+                    clock(p.prior.wall_ms)
+                ))),
+                None => report.entered.push(v.id.clone()),
+            }
+        }
+        tracing::info!(
+            entered = report.entered.len(),
+            conflicts = report.conflicts.len(),
+            "paper marks entered"
+        );
+        self.publish()?;
+        Ok(report)
+    }
+}

@@ -39,6 +39,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/checkin", post(checkin))
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
+        .route("/api/secretary/paper", post(paper))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -204,4 +205,26 @@ async fn resolve(
     })
     .await?;
     Ok(Json(json!({ "resolved": true })))
+}
+
+#[derive(Deserialize)]
+struct Paper {
+    list_nos: Vec<u32>,
+    table_no: u32,
+    /// Start and end of the fallback (ms since the epoch).
+    from_ms: i64,
+    to_ms: i64,
+}
+
+async fn paper(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Paper>,
+) -> Result<Json<crate::table::secretary::PaperReport>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| {
+        c.enter_paper_marks(&b.list_nos, b.table_no, b.from_ms, b.to_ms, &sec)
+    })
+    .await
+    .map(Json)
 }

@@ -115,6 +115,31 @@ async function search() {
   } catch (err) { $("msg").textContent = err.message; }
 }
 
+function todayAt(hhmm) {
+  const [h, m] = hhmm.split(":").map(Number);
+  const d = new Date();
+  d.setHours(h, m, 0, 0);
+  return d.getTime();
+}
+
+$("paper-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = Object.fromEntries(new FormData(e.target).entries());
+  const list_nos = f.list_nos.split(/[\s,;]+/).filter(Boolean).map(Number);
+  try {
+    const r = await call("POST", "/api/secretary/paper", {
+      list_nos, table_no: Number(f.table_no), from_ms: todayAt(f.from), to_ms: todayAt(f.to),
+    });
+    const out = $("paper-result");
+    out.innerHTML = "";
+    const p = (text, cls) => { const el = document.createElement("p"); el.textContent = text; if (cls) el.className = cls; out.appendChild(el); };
+    p(`Indtastet: ${r.entered.length}.`);
+    for (const c of r.conflicts) p(`KONFLIKT løbenr. ${c.list_no} ${c.name}: ${c.reason}`, "no");
+    for (const c of r.refused) p(`Ikke indtastet løbenr. ${c.list_no} ${c.name}: ${c.reason}`, "no");
+    if (r.unknown.length) p(`Ukendte løbenumre: ${r.unknown.join(", ")}`, "no");
+  } catch (err) { $("msg").textContent = err.message; }
+});
+
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
 fetch("/api/screen").then((r) => r.json()).then((s) => { $("where").textContent = `${s.place_name}, bord ${s.table_no}`; }).catch(() => {});
 lock();
