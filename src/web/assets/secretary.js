@@ -64,7 +64,7 @@ async function search() {
     const tb = $("results").querySelector("tbody");
     tb.innerHTML = "";
     $("results").hidden = hits.length === 0;
-    $("msg").textContent = hits.length === 0 ? "Ingen vælgere fundet." : `${hits.length} fundet.`;
+    $("msg").textContent = hits.length === 0 ? "Ingen vælgere fundet." : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
     for (const h of hits) {
       const tr = document.createElement("tr");
       cell(tr, `${h.voter.name} (løbenr. ${h.voter.list_no})`);
