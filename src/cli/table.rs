@@ -15,12 +15,28 @@ pub struct TableArgs {
 
 pub fn run(a: TableArgs) -> CmdResult {
     let cfg = TableConfig::load(&a.config)?;
+    let status = format!("bord {}, valgsted {}", cfg.table_no, cfg.place);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let table = daemon::start(cfg).await?;
         // Tests and supervisors read this line to find the port.
         println!("valgbord table listening on http://{}", table.addr);
-        wait_for_shutdown().await;
+        crate::table::systemd::notify_ready(&format!("{status}: http://{}", table.addr));
+        // The watchdog is fed only while the database answers: a table that cannot
+        // store check-ins is restarted by systemd rather than left showing a screen.
+        let core = table.core.clone();
+        let _watchdog = crate::table::systemd::spawn_watchdog(move || {
+            daemon::lock(&core).store().event_count().is_ok()
+        });
+        let mut server = table.server;
+        tokio::select! {
+            _ = wait_for_shutdown() => {}
+            _ = &mut server => {
+                crate::table::systemd::notify_stopping();
+                return Err("the screen server stopped".to_string());
+            }
+        }
+        crate::table::systemd::notify_stopping();
         tracing::info!("stopping");
         Ok::<(), String>(())
     })?;

@@ -195,10 +195,12 @@ impl TableCore {
             right_place_name: right_place.as_deref(),
         };
         let verdict = decide(&input);
-        tracing::info!(
-            verdict = verdict_code(&verdict),
+        // Who voted when is in the signed log; the system log (which outlives `destroy`
+        // on some set-ups) gets the verdict only, the voter id at debug level.
+        tracing::info!(verdict = verdict_code(&verdict), "scan");
+        tracing::debug!(
             voter = lookup.as_ref().map(|l| l.voter.id.as_str()).unwrap_or("-"),
-            "scan"
+            "scanned voter"
         );
         let voter = lookup.as_ref().map(|l| &l.voter);
         match verdict {
@@ -331,7 +333,8 @@ impl TableCore {
                         return self.publish();
                     }
                 };
-                tracing::info!(voter = %voter.id, seq = ev.body.seq, "check-in stored");
+                tracing::info!(seq = ev.body.seq, "check-in stored");
+                tracing::debug!(voter = %voter.id, "checked in");
                 self.view = View::Admitted {
                     voter: VoterView::new(&voter, today),
                     ballots_text: ballots_text(&ballots, &self.id.contests),
@@ -467,7 +470,7 @@ impl TableCore {
             voter_id: voter.id.clone(),
             new_code: new_code.clone(),
         })?;
-        tracing::info!(voter = %voter.id, "valgkort reissued");
+        tracing::info!("valgkort reissued");
         self.notice = Some(format!(
             "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige.",
             voter.full_name()

@@ -7,3 +7,4 @@ pub mod daemon;
 pub mod pin;
 pub mod screen;
 pub mod secretary;
+pub mod systemd;

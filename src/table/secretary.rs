@@ -113,7 +113,7 @@ impl TableCore {
                 method: CheckInMethod::Manual,
                 ballots: ballots.clone(),
             })?;
-            tracing::info!(voter = %voter.id, table = table_no, "check-in without card");
+            tracing::info!(table = table_no, "check-in without card");
             self.notice = Some(format!(
                 "{} registreret uden kort ved bord {table_no}.",
                 voter.full_name()
