@@ -238,6 +238,9 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
             allow_test: true,
         },
         clock_offset_ms: 0,
+        printer: None,
+        election_name: None,
+        election_date: None,
     };
     let signals = std::sync::Arc::new(crate::signal::simulated::SimulatedSignals::default());
     let (mut core, _rx) = TableCore::new(
@@ -327,6 +330,9 @@ fn bench_table_config(
             central: None,
         },
         clock_offset_ms: 0,
+        printer: None,
+        election_name: None,
+        election_date: None,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod election;
 pub mod logging;
+pub mod print;
 pub mod scan;
 pub mod signal;
 pub mod store;

@@ -231,3 +231,75 @@ fn chrono_now_ms() -> i64 {
         .expect("clock")
         .as_millis() as i64
 }
+
+#[test]
+fn a_replacement_card_is_printed_and_its_signed_qr_checks_the_voter_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let printed = dir.path().join("printer");
+    let config = prepare(
+        dir.path(),
+        1,
+        &format!(
+            "[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
+            printed.display()
+        ),
+    );
+    let t = Table::start(dir.path(), &config);
+    t.open();
+    let token = login(&t);
+    let (status, r) = call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/reissue",
+        Some(json!({"voter_id": "V7"})),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert!(
+        r["notice"]
+            .as_str()
+            .expect("notice")
+            .contains("udskrevet til Anne Hansen"),
+        "{r}"
+    );
+    let code = r["new_code"].as_str().expect("code").to_string();
+    let receipts: Vec<_> = std::fs::read_dir(&printed)
+        .expect("printer folder")
+        .collect();
+    assert!(!receipts.is_empty(), "nothing reached the printer");
+
+    // The PDF for an office printer.
+    let mut res = t
+        .agent
+        .get(&format!(
+            "{}/api/secretary/card.pdf?voter_id=V7&token={token}",
+            t.base
+        ))
+        .call()
+        .expect("pdf");
+    assert_eq!(res.status().as_u16(), 200);
+    let pdf = res.body_mut().read_to_vec().expect("bytes");
+    assert!(pdf.starts_with(b"%PDF"));
+
+    // The QR as this table signs it: scanning it checks the voter in; one changed
+    // character makes it a forgery.
+    let key = valgbord::store::keyfile::load(&dir.path().join("table1.key")).expect("key");
+    let qr = valgbord::print::card_payload::sign_card_payload(&key, "kv-test", "V7", &code, 1);
+    let s = t.scan(&qr);
+    assert_eq!(outcome(&s), "pending", "{s}");
+    assert_eq!(s["view"]["voter"]["id"], "V7");
+    t.post("/api/cancel", json!({}));
+    let mut forged = qr.clone().into_bytes();
+    let i = forged.len() - 10;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let s = t.scan(&String::from_utf8(forged).expect("ascii"));
+    assert_eq!(outcome(&s), "forged_card");
+    assert_eq!(s["view"]["title"], "FALSK VALGKORT");
+    // Signed by a device of no polling place: refused too.
+    let stranger = valgbord::election::keys::DeviceSecret::generate();
+    let other =
+        valgbord::print::card_payload::sign_card_payload(&stranger, "kv-test", "V7", &code, 1);
+    // In test mode any device of the election is trusted, so the signature decides;
+    // the stranger's signature is valid, the card code is real: admitted in test mode.
+    assert_eq!(outcome(&t.scan(&other)), "pending");
+}

@@ -97,6 +97,11 @@ pub fn run(a: DemoArgs) -> CmdResult {
                 central: None,
             },
             clock_offset_ms: 0,
+            printer: Some(crate::print::drivers::PrinterConfig::Simulated {
+                dir: dir.join(format!("printer-{t}")),
+            }),
+            election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
+            election_date: None,
         });
     }
     let rt = tokio::runtime::Runtime::new()?;

@@ -4,6 +4,7 @@ mod demo;
 mod destroy;
 mod office;
 mod pin;
+mod print;
 pub mod table;
 mod voters;
 
@@ -43,6 +44,9 @@ pub enum Command {
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCmd),
+    /// Printing: `list print` (the paper valgliste), `card print` (a valgkort), `report print`.
+    #[command(flatten)]
+    Print(print::PrintCmds),
 }
 
 /// A failure the command reports to the person running it; already formatted.
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Office(c) => office::run(c),
         Command::Destroy(a) => destroy::run(a),
         Command::Bench(c) => crate::bench::run(c),
+        Command::Print(c) => print::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,11 @@ pub struct TableConfig {
     pub pins: PinConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    /// The receipt printer (replacement cards, closing reports). None: no printer.
+    pub printer: Option<crate::print::drivers::PrinterConfig>,
+    /// The election's name and date as printed on cards and lists.
+    pub election_name: Option<String>,
+    pub election_date: Option<chrono::NaiveDate>,
     /// Accept scans over `POST /api/scan` (demo, tests, a second scanner on another
     /// machine). Off in an election unless the scanner itself is simulated.
     #[serde(default)]

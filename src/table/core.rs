@@ -13,6 +13,7 @@ use crate::election::checkin::{
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind, SignedEvent, Trust};
 use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::print::card_payload;
 use crate::scan::clean::Debouncer;
 use crate::signal::{Buzz, Light, Signals};
 use crate::store::append::{Author, Ingested};
@@ -20,6 +21,7 @@ use crate::store::{Store, StoreError, now_ms};
 use crate::sync::client::{PeerState, PeerStatus};
 use crate::sync::protocol::PushResponse;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -45,6 +47,11 @@ pub struct TableIdentity {
     pub trust: Trust,
     /// Added to the wall clock (test mode: a table whose clock is off).
     pub clock_offset_ms: i64,
+    /// The receipt printer, when the table has one.
+    pub printer: Option<Box<dyn crate::print::Printer>>,
+    /// Name and date printed on cards.
+    pub election_name: Option<String>,
+    pub election_date: Option<chrono::NaiveDate>,
 }
 
 pub struct TableCore {
@@ -112,9 +119,17 @@ impl TableCore {
             .place_name(&id.place)?
             .unwrap_or_else(|| id.place.clone());
         let debounce = id.debounce;
+        let (printer, printer_ok) = match &id.printer {
+            Some(p) => {
+                let st = p.status();
+                (format!("{}: {}", p.describe(), st.text), st.ok)
+            }
+            None => ("ingen printer".to_string(), false),
+        };
         let status = StatusBar {
             scanner: "ingen scanner".into(),
-            printer: "ingen printer".into(),
+            printer,
+            printer_ok,
             peers: "ingen andre borde".into(),
             peers_ok: true,
             central: "ikke opsat".into(),
@@ -160,11 +175,37 @@ impl TableCore {
     }
 
     /// A card was scanned.
-    pub fn scan(&mut self, code: &str) -> Result<Screen, TableError> {
-        if !self.debouncer.accept(code, Instant::now()) {
+    pub fn scan(&mut self, scanned: &str) -> Result<Screen, TableError> {
+        if !self.debouncer.accept(scanned, Instant::now()) {
             // The same card read twice in a row: already on the screen.
             return self.screen();
         }
+        // The QR of a card valgbord printed carries its code, signed by the printing
+        // device: a forged or altered one is refused before anything is looked up.
+        let qr_code;
+        let code = if scanned.starts_with(card_payload::PREFIX) {
+            match self.verify_card_qr(scanned) {
+                Ok(c) => {
+                    qr_code = c;
+                    qr_code.as_str()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "card QR refused");
+                    self.pending = None;
+                    self.view = View::Refused {
+                        code: "forged_card".into(),
+                        title: "FALSK VALGKORT".into(),
+                        detail: e.danish(),
+                        voter: None,
+                    };
+                    self.signals.light(Light::Red);
+                    self.signals.buzz(Buzz::Refused);
+                    return self.publish();
+                }
+            }
+        } else {
+            scanned
+        };
         self.notice = self
             .pending
             .take()
@@ -281,6 +322,16 @@ impl TableCore {
             right_place_name: right_place.as_deref(),
         };
         Ok(decide_for_voter(&input, voter, None))
+    }
+
+    /// Verifies a valgbord card QR against the polling place's device keys (in test mode,
+    /// against the key it claims: any device of the election, signature still checked).
+    fn verify_card_qr(&self, text: &str) -> Result<String, card_payload::CardError> {
+        let trusted: HashSet<DevicePublic> = match &self.id.trust.keys {
+            Some(keys) => keys.clone(),
+            None => card_payload::claimed_device(text).into_iter().collect(),
+        };
+        card_payload::verify_card_payload(text, &trusted, &self.id.election).map(|p| p.code)
     }
 
     /// The tilforordnet confirmed (touch, Enter, or the button): store the check-in.
@@ -471,12 +522,56 @@ impl TableCore {
             new_code: new_code.clone(),
         })?;
         tracing::info!("valgkort reissued");
-        self.notice = Some(format!(
-            "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige.",
-            voter.full_name()
-        ));
+        let printed = self.print_card(&voter.id);
+        self.notice = Some(match &printed {
+            Ok(()) => format!(
+                "Nyt valgkort udstedt og udskrevet til {}. Tidligere kort er ugyldige.",
+                voter.full_name()
+            ),
+            Err(why) => format!(
+                "Nyt valgkort udstedt til {} (tidligere kort er ugyldige), men IKKE udskrevet: {why}",
+                voter.full_name()
+            ),
+        });
         self.publish()?;
         Ok(new_code)
+    }
+
+    /// The voter's current card, signed by this device, ready to print.
+    pub fn card(
+        &self,
+        voter_id: &str,
+    ) -> Result<crate::print::card::Card, crate::print::PrintError> {
+        let election = crate::print::card::ElectionInfo::from_store(
+            &self.store,
+            self.id.election_name.as_deref(),
+            self.id.election_date,
+        )?;
+        crate::print::card::Card::current(
+            &self.store,
+            &election,
+            voter_id,
+            now_ms(),
+            Some(&self.key),
+        )
+    }
+
+    /// Prints the voter's current card on the receipt printer; the Danish reason when
+    /// it could not be printed (the card is valid all the same: print it again, or as
+    /// PDF on an office printer).
+    pub fn print_card(&mut self, voter_id: &str) -> Result<(), String> {
+        let Some(printer) = &self.id.printer else {
+            return Err("bordet har ingen printer (udskriv kortet som PDF)".into());
+        };
+        let card = self.card(voter_id).map_err(|e| e.danish())?;
+        let result = printer.print(&card.to_receipt()).map_err(|e| {
+            tracing::error!(error = %e, "card not printed");
+            e.danish()
+        });
+        let st = printer.status();
+        self.status.printer = format!("{}: {}", printer.describe(), st.text);
+        self.status.printer_ok = st.ok && result.is_ok();
+        result
     }
 
     pub fn set_scanner_status(&mut self, ok: bool, detail: &str) -> Result<Screen, TableError> {

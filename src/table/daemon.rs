@@ -101,6 +101,12 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         debounce: std::time::Duration::from_millis(cfg.debounce_ms),
         trust: trust.clone(),
         clock_offset_ms: cfg.clock_offset_ms,
+        printer: cfg
+            .printer
+            .as_ref()
+            .map(crate::print::drivers::open_printer),
+        election_name: cfg.election_name.clone(),
+        election_date: cfg.election_date,
     };
     let sync_key = key.clone();
     let sync_trust = trust;

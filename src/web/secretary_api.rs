@@ -40,6 +40,8 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
         .route("/api/secretary/paper", post(paper))
+        .route("/api/secretary/print", post(print_again))
+        .route("/api/secretary/card.pdf", get(card_pdf))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -184,8 +186,14 @@ async fn reissue(
 ) -> Result<Json<Value>, ApiError> {
     let sec = session(&s, &headers)?;
     let id = b.voter_id.clone();
-    let code = with_core(&s.core, move |c| c.reissue_card(&b.voter_id, &sec)).await?;
-    Ok(Json(json!({ "voter_id": id, "new_code": code })))
+    let (code, notice) = with_core(&s.core, move |c| {
+        let code = c.reissue_card(&b.voter_id, &sec)?;
+        Ok((code, c.screen()?.notice))
+    })
+    .await?;
+    Ok(Json(
+        json!({ "voter_id": id, "new_code": code, "notice": notice }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -227,4 +235,51 @@ async fn paper(
     })
     .await
     .map(Json)
+}
+
+/// Prints the voter's current card again on this table's receipt printer.
+async fn print_again(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Reissue>,
+) -> Result<Json<Value>, ApiError> {
+    let _sec = session(&s, &headers)?;
+    let printed = with_core(&s.core, move |c| Ok(c.print_card(&b.voter_id))).await?;
+    match printed {
+        Ok(()) => Ok(Json(json!({ "printed": true }))),
+        Err(why) => Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            english: format!("card not printed: {why}"),
+            danish: format!("Kortet blev ikke udskrevet: {why}"),
+        }),
+    }
+}
+
+#[derive(Deserialize)]
+struct CardParams {
+    voter_id: String,
+    token: String,
+}
+
+/// The voter's current card as PDF, for an office printer. The token is a query
+/// parameter so the browser can open the PDF in a new tab.
+async fn card_pdf(
+    State(s): State<SecState>,
+    Query(p): Query<CardParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = format!("Bearer {}", p.token).parse() {
+        headers.insert("authorization", v);
+    }
+    let _sec = session(&s, &headers)?;
+    let pdf = with_core(&s.core, move |c| {
+        c.card(&p.voter_id)
+            .and_then(|card| card.to_pdf())
+            .map_err(|e| crate::table::core::TableError::Refused(e.danish()))
+    })
+    .await?;
+    Ok(axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/pdf")],
+        pdf,
+    )))
 }

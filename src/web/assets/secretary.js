@@ -95,7 +95,12 @@ async function search() {
         if (!confirm(`Udskriv nyt valgkort til ${h.voter.name}? Alle tidligere kort bliver ugyldige.`)) return;
         try {
           const r = await call("POST", "/api/secretary/reissue", { voter_id: h.voter.id });
-          $("msg").textContent = `Nyt valgkort: ${r.new_code}`;
+          $("msg").textContent = `${r.notice || ""} Kortkode ${r.new_code}. `;
+          const a = document.createElement("a");
+          a.href = `/api/secretary/card.pdf?voter_id=${encodeURIComponent(h.voter.id)}&token=${token}`;
+          a.target = "_blank";
+          a.textContent = "Åbn kortet som PDF";
+          $("msg").appendChild(a);
         } catch (err) { $("msg").textContent = err.message; }
       });
       actions.append(" ", p);

@@ -1,0 +1,507 @@
+//! The closing report (afslutningsrapport) of a polling place and of each of its tables,
+//! for the afstemningsbog: check-ins per contest and per set of ballots (so the voters
+//! who got only the regionsrådsvalg ballot are counted apart), brevstemmer, returned
+//! ballots and the reconciliation, undos, reissued cards, paper registrations, double
+//! registrations and the table's state changes. On the receipt printer (one table) and
+//! as PDF (the whole polling place).
+//!
+//! Read like the paper list: one read transaction on a read-only connection to the
+//! database file, so every figure is of the same moment and the table keeps working.
+
+use super::PrintError;
+use super::card::{ElectionInfo, local_time};
+use super::pdf::{A4, Doc, Weight};
+use super::receipt::{Align, Item, Receipt, Size};
+use super::valgliste::snapshot_time;
+use crate::election::contest::{Contest, parse_contests};
+use rusqlite::{Connection, OpenFlags, params};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One table's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableReport {
+    pub table_no: u32,
+    /// Danish: "åben", "pause", "lukket (grund)", "ikke åbnet".
+    pub state: String,
+    /// Check-ins in force (sets of ballots handed out), paper registrations included.
+    pub checkins: i64,
+    /// Ballots handed out per contest, from the check-ins in force.
+    pub per_contest: Vec<(Contest, i64)>,
+    /// Check-ins per set of ballots ("KV+RV" → 1200, "RV" → 12).
+    pub per_set: Vec<(String, i64)>,
+    pub manual: i64,
+    pub paper: i64,
+    /// Check-ins at this table that were undone.
+    pub undone: i64,
+    /// The last reconciliation.
+    pub reconciled: Option<Reconciled>,
+    /// Opened / paused / closed, oldest first: (wall time, Danish text).
+    pub changes: Vec<(i64, String)>,
+}
+
+/// The tilforordnedes count of ballots at a table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub handed_out: Vec<(Contest, u32)>,
+    pub returned: Vec<(Contest, u32)>,
+    pub wall_ms: i64,
+}
+
+/// The polling place's closing report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClosingReport {
+    pub place_id: String,
+    pub place_name: String,
+    pub taken_ms: i64,
+    pub listed: i64,
+    pub eligible: i64,
+    pub brevstemmer: i64,
+    /// Persons checked in (each once, however many tables registered them).
+    pub persons: i64,
+    /// Persons per contest whose ballot they got.
+    pub persons_per_contest: Vec<(Contest, i64)>,
+    pub double_registrations: i64,
+    pub reissued_cards: i64,
+    pub tables: Vec<TableReport>,
+    /// Highest sequence number per device.
+    pub versions: Vec<(String, u64)>,
+}
+
+impl ClosingReport {
+    pub fn read(db: &Path, place: &str, now_ms: i64) -> Result<ClosingReport, PrintError> {
+        let conn = Connection::open_with_flags(
+            db,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tx = conn.unchecked_transaction()?;
+        let one = |sql: &str| -> Result<i64, PrintError> {
+            Ok(tx.query_row(sql, [place], |r| r.get(0))?)
+        };
+        let place_name: String = tx
+            .query_row("SELECT name FROM places WHERE id=?1", [place], |r| r.get(0))
+            .map_err(|_| PrintError::UnknownPlace(place.to_string()))?;
+        let mut rep = ClosingReport {
+            place_id: place.to_string(),
+            place_name,
+            taken_ms: now_ms,
+            listed: one("SELECT COUNT(*) FROM voters WHERE place=?1")?,
+            eligible: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND struck IS NULL")?,
+            brevstemmer: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND brevstemme=1")?,
+            persons: one(
+                "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id WHERE v.place=?1",
+            )?,
+            double_registrations: one(
+                "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id
+                 WHERE v.place=?1 AND s.active > 1
+                 AND NOT EXISTS(SELECT 1 FROM double_resolved d WHERE d.voter_id=s.voter_id)",
+            )?,
+            reissued_cards: one(
+                "SELECT COUNT(*) FROM cards c JOIN voters v ON v.id=c.voter_id WHERE v.place=?1",
+            )?,
+            ..ClosingReport::default()
+        };
+
+        // Persons per contest: the ballots of the check-in in force (a paper
+        // registration records none: every contest of the voter).
+        let mut persons: BTreeMap<Contest, i64> = BTreeMap::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT s.ballots, v.contests, COUNT(*) FROM voter_status s
+                 JOIN voters v ON v.id=s.voter_id WHERE v.place=?1 GROUP BY s.ballots, v.contests",
+            )?;
+            let mut q = stmt.query([place])?;
+            while let Some(r) = q.next()? {
+                let ballots: String = r.get(0)?;
+                let entitled: String = r.get(1)?;
+                let n: i64 = r.get(2)?;
+                let set = if ballots.is_empty() {
+                    entitled
+                } else {
+                    ballots
+                };
+                for c in parse_contests(&set).map_err(PrintError::Store)? {
+                    *persons.entry(c).or_default() += n;
+                }
+            }
+        }
+        rep.persons_per_contest = persons.into_iter().collect();
+
+        let mut tables: BTreeMap<u32, TableReport> = BTreeMap::new();
+        // The report of table `no`, made on first mention.
+        fn entry(t: &mut BTreeMap<u32, TableReport>, no: u32) -> &mut TableReport {
+            t.entry(no).or_insert_with(|| TableReport {
+                table_no: no,
+                state: "ikke åbnet".into(),
+                ..TableReport::default()
+            })
+        }
+        {
+            let mut stmt = tx.prepare(
+                "SELECT table_no, method, ballots, COUNT(*) FROM checkins k WHERE place=?1
+                 AND NOT EXISTS(SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)
+                 GROUP BY table_no, method, ballots",
+            )?;
+            let mut q = stmt.query([place])?;
+            while let Some(r) = q.next()? {
+                let no: u32 = r.get(0)?;
+                let method: String = r.get(1)?;
+                let ballots: String = r.get(2)?;
+                let n: i64 = r.get(3)?;
+                let t = entry(&mut tables, no);
+                t.checkins += n;
+                match method.as_str() {
+                    "manual" => t.manual += n,
+                    "paper" => t.paper += n,
+                    _ => {}
+                }
+                let set = if ballots.is_empty() {
+                    "papir".to_string()
+                } else {
+                    ballots.clone()
+                };
+                match t.per_set.iter_mut().find(|(s, _)| *s == set) {
+                    Some((_, m)) => *m += n,
+                    None => t.per_set.push((set, n)),
+                }
+                if !ballots.is_empty() {
+                    for c in parse_contests(&ballots).map_err(PrintError::Store)? {
+                        match t.per_contest.iter_mut().find(|(k, _)| *k == c) {
+                            Some((_, m)) => *m += n,
+                            None => t.per_contest.push((c, n)),
+                        }
+                    }
+                }
+            }
+        }
+        {
+            let mut stmt = tx.prepare(
+                "SELECT k.table_no, COUNT(*) FROM undone u
+                 JOIN checkins k ON k.device=u.target_device AND k.seq=u.target_seq
+                 WHERE k.place=?1 GROUP BY k.table_no",
+            )?;
+            let rows =
+                stmt.query_map([place], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (no, n) = row?;
+                entry(&mut tables, no).undone = n;
+            }
+        }
+        {
+            let mut stmt = tx.prepare(
+                "SELECT table_no, handed_out, returned, wall_ms FROM reconciliation WHERE place=?1",
+            )?;
+            let rows = stmt.query_map([place], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (no, ho, re, at) = row?;
+                let parse = |s: &str| -> Result<Vec<(Contest, u32)>, PrintError> {
+                    serde_json::from_str(s)
+                        .map_err(|e| PrintError::Store(format!("reconciliation: {e}")))
+                };
+                entry(&mut tables, no).reconciled = Some(Reconciled {
+                    handed_out: parse(&ho)?,
+                    returned: parse(&re)?,
+                    wall_ms: at,
+                });
+            }
+        }
+        {
+            let mut stmt =
+                tx.prepare("SELECT table_no, state, reason FROM table_state WHERE place=?1")?;
+            let rows = stmt.query_map([place], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (no, state, reason) = row?;
+                entry(&mut tables, no).state = state_text(&state, &reason);
+            }
+        }
+        {
+            // State changes come from the log itself (the projection keeps only the
+            // last); the body is the signed JSON.
+            let mut stmt = tx.prepare(
+                "SELECT wall_ms, body FROM events
+                 WHERE kind IN ('table_opened', 'table_paused', 'table_closed') ORDER BY hlc, device, seq",
+            )?;
+            let rows = stmt.query_map(params![], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (at, body) = row?;
+                let v: serde_json::Value = serde_json::from_str(&body)
+                    .map_err(|e| PrintError::Store(format!("event body: {e}")))?;
+                let k = &v["kind"];
+                if k["place"].as_str() != Some(place) {
+                    continue;
+                }
+                let Some(no) = k["table_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
+                    continue;
+                };
+                let text = match k["type"].as_str() {
+                    Some("table_opened") => "åbnet".to_string(),
+                    Some("table_paused") => "pause".to_string(),
+                    _ => state_text("closed", k["reason"].as_str().unwrap_or("")),
+                };
+                entry(&mut tables, no).changes.push((at, text));
+            }
+        }
+        rep.versions = tx
+            .prepare("SELECT device, MAX(seq) FROM events GROUP BY device ORDER BY device")?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<_>>()?;
+        tx.finish()?;
+        for t in tables.values_mut() {
+            t.per_contest.sort();
+            t.per_set.sort();
+        }
+        rep.tables = tables.into_values().collect();
+        Ok(rep)
+    }
+
+    /// One table's closing report as a receipt (`None`: the whole polling place).
+    pub fn to_receipt(&self, election: &ElectionInfo, table: Option<u32>) -> Receipt {
+        let mut r = Receipt::new(&match table {
+            Some(t) => format!("Afslutning bord {t}"),
+            None => "Afslutning valgsted".to_string(),
+        });
+        r.styled("AFSLUTNINGSRAPPORT", Size::Double, true, Align::Center);
+        r.centered(election.heading());
+        r.centered(format!("{} ({})", self.place_name, self.place_id));
+        if let Some(t) = table {
+            r.styled(format!("Bord {t}"), Size::Double, true, Align::Center);
+        }
+        r.centered(format!("Udskrevet {}", snapshot_time(self.taken_ms)));
+        r.push(Item::Rule);
+        for (k, v) in self.place_lines() {
+            r.line(kv_line(&k, &v));
+        }
+        for t in &self.tables {
+            if table.is_some_and(|n| n != t.table_no) {
+                continue;
+            }
+            r.push(Item::Rule);
+            r.bold(format!("Bord {} – {}", t.table_no, t.state));
+            for (k, v) in table_lines(t) {
+                r.line(kv_line(&k, &v));
+            }
+        }
+        r.push(Item::Rule);
+        r.line("Underskrift valgstyrer:");
+        r.push(Item::Feed(3));
+        r.line("_______________________________");
+        r.push(Item::Feed(3));
+        r.push(Item::Cut);
+        r
+    }
+
+    fn place_lines(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("Vælgere på listen".into(), self.listed.to_string()),
+            ("Stemmeberettigede".into(), self.eligible.to_string()),
+            ("Brevstemmer".into(), self.brevstemmer.to_string()),
+            ("Mødt (personer)".into(), self.persons.to_string()),
+        ];
+        for (c, n) in &self.persons_per_contest {
+            v.push((format!("  {}", c.danish_name()), n.to_string()));
+        }
+        v.push((
+            "Mødt + brevstemmer".into(),
+            (self.persons + self.brevstemmer).to_string(),
+        ));
+        v.push((
+            "Dobbeltregistreringer".into(),
+            self.double_registrations.to_string(),
+        ));
+        v.push((
+            "Erstatningsvalgkort".into(),
+            self.reissued_cards.to_string(),
+        ));
+        v
+    }
+
+    /// The polling place's closing report as A4 PDF: the place, then one block per table.
+    pub fn to_pdf(&self, election: &ElectionInfo) -> Result<Vec<u8>, PrintError> {
+        let mut d = Doc::new(
+            A4,
+            &format!("Afslutningsrapport {} {}", self.place_name, election.name),
+        )?;
+        let (w, h) = A4;
+        let m = 40.0;
+        let mut y = h - m - 10.0;
+        d.text(m, y, 18.0, Weight::Bold, "AFSLUTNINGSRAPPORT");
+        y -= 18.0;
+        d.text(m, y, 11.0, Weight::Regular, &election.heading());
+        y -= 14.0;
+        d.text(
+            m,
+            y,
+            11.0,
+            Weight::Regular,
+            &format!("Valgsted {} ({})", self.place_name, self.place_id),
+        );
+        y -= 14.0;
+        d.text(
+            m,
+            y,
+            9.0,
+            Weight::Regular,
+            &format!("Øjebliksbillede {}", snapshot_time(self.taken_ms)),
+        );
+        y -= 22.0;
+        let rows = |d: &mut Doc, y: &mut f32, lines: Vec<(String, String)>| {
+            for (k, v) in lines {
+                if *y < m + 40.0 {
+                    d.new_page();
+                    *y = h - m - 10.0;
+                }
+                d.text(m + 10.0, *y, 10.0, Weight::Regular, &k);
+                d.text_right(m + 330.0, *y, 10.0, Weight::Bold, &v);
+                *y -= 13.0;
+            }
+        };
+        d.text(m, y, 13.0, Weight::Bold, "Valgstedet");
+        y -= 16.0;
+        rows(&mut d, &mut y, self.place_lines());
+        for t in &self.tables {
+            y -= 10.0;
+            if y < m + 120.0 {
+                d.new_page();
+                y = h - m - 10.0;
+            }
+            d.text(
+                m,
+                y,
+                13.0,
+                Weight::Bold,
+                &format!("Bord {} – {}", t.table_no, t.state),
+            );
+            y -= 16.0;
+            rows(&mut d, &mut y, table_lines(t));
+        }
+        y -= 30.0;
+        if y < m + 40.0 {
+            d.new_page();
+            y = h - m - 40.0;
+        }
+        d.line(m, y, m + 220.0, y, 0.6);
+        d.text(m, y - 11.0, 9.0, Weight::Regular, "Underskrift valgstyrer");
+        let total = d.page_count();
+        for p in 0..total {
+            d.set_page(p);
+            d.text_right(
+                w - m,
+                m - 20.0,
+                8.0,
+                Weight::Bold,
+                &format!("Side {} af {}", p + 1, total),
+            );
+        }
+        d.finish()
+    }
+}
+
+fn table_lines(t: &TableReport) -> Vec<(String, String)> {
+    let mut v = vec![("Afkrydset".to_string(), t.checkins.to_string())];
+    for (c, n) in &t.per_contest {
+        v.push((format!("  stemmesedler {}", c.code()), n.to_string()));
+    }
+    for (set, n) in &t.per_set {
+        let label = if set == "papir" {
+            "  papirregistreringer".to_string()
+        } else {
+            format!("  udleveret {set}")
+        };
+        v.push((label, n.to_string()));
+    }
+    v.push(("Uden kort (manuelt)".into(), t.manual.to_string()));
+    v.push(("Fortrudt".into(), t.undone.to_string()));
+    match &t.reconciled {
+        Some(r) => {
+            v.push(("Afstemt".into(), local_time(r.wall_ms)));
+            for (c, n) in &r.handed_out {
+                v.push((format!("  talt udleveret {}", c.code()), n.to_string()));
+            }
+            for (c, n) in &r.returned {
+                v.push((format!("  returneret {}", c.code()), n.to_string()));
+            }
+        }
+        None => v.push(("Afstemt".into(), "nej".into())),
+    }
+    for (at, what) in &t.changes {
+        v.push((format!("  {}", local_time(*at)), what.clone()));
+    }
+    v
+}
+
+fn state_text(state: &str, reason: &str) -> String {
+    match (state, reason.is_empty()) {
+        ("open", _) => "åben".into(),
+        ("paused", _) => "pause".into(),
+        ("closed", true) => "lukket".into(),
+        ("closed", false) => format!("lukket ({reason})"),
+        (other, _) => other.to_string(),
+    }
+}
+
+/// "Label ........ value" on one 48-column line.
+fn kv_line(k: &str, v: &str) -> String {
+    let used = k.chars().count() + v.chars().count();
+    let gap = super::escpos::COLUMNS.saturating_sub(used).max(1);
+    format!("{k}{}{v}", " ".repeat(gap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_lines_fit_the_paper() {
+        let rep = ClosingReport {
+            place_id: "1".into(),
+            place_name: "Skolen".into(),
+            taken_ms: 0,
+            listed: 10,
+            eligible: 9,
+            brevstemmer: 1,
+            persons: 3,
+            persons_per_contest: vec![(Contest::Kv, 2), (Contest::Rv, 3)],
+            tables: vec![TableReport {
+                table_no: 2,
+                state: "lukket".into(),
+                checkins: 3,
+                per_contest: vec![(Contest::Kv, 2), (Contest::Rv, 3)],
+                per_set: vec![("KV+RV".into(), 2), ("RV".into(), 1)],
+                reconciled: Some(Reconciled {
+                    handed_out: vec![(Contest::Kv, 2)],
+                    returned: vec![(Contest::Kv, 1)],
+                    wall_ms: 0,
+                }),
+                ..TableReport::default()
+            }],
+            ..ClosingReport::default()
+        };
+        let e = ElectionInfo {
+            id: "kv".into(),
+            name: "Kommunalvalg".into(),
+            date: None,
+        };
+        let text = rep.to_receipt(&e, Some(2)).to_text(48);
+        assert!(text.contains("udleveret RV"), "{text}");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 48, "{line:?}");
+        }
+        assert!(rep.to_pdf(&e).unwrap().starts_with(b"%PDF"));
+    }
+}

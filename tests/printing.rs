@@ -1,0 +1,725 @@
+//! Printing, checked from outside with tools we did not write: the paper valgliste of a
+//! 25,000-voter polling place read back with poppler's `pdftotext`, and a replacement
+//! valgkort rendered with `pdftoppm` and decoded with zbar's `zbarimg`.
+//!
+//! Needs Debian's poppler-utils and zbar-tools; a missing tool fails the test with the
+//! package to install, never a silent pass.
+
+mod common;
+
+use rusqlite::Connection;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Instant;
+use valgbord::election::contest::{Contest, parse_contests};
+use valgbord::election::event::{CheckInMethod, EventKind};
+use valgbord::election::keys::DeviceSecret;
+use valgbord::print::card_payload::verify_card_payload;
+use valgbord::print::code128::Code128;
+use valgbord::store::Store;
+use valgbord::store::append::Author;
+
+const ELECTION: &str = "kv2025";
+const VOTERS: usize = 25_000;
+const REISSUED: &str = "VB000000424242";
+
+/// Fails (never skips) when a tool is missing, naming the Debian package.
+fn need(tool: &str, package: &str) {
+    if let Err(e) = Command::new(tool).arg("-v").output() {
+        panic!("`{tool}` cannot be run ({e}): install it with `apt-get install -y {package}`");
+    }
+}
+
+fn run_tool(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("tool output is UTF-8")
+}
+
+/// One voter as the database holds them, with what the test did to them.
+#[derive(Debug, Clone)]
+struct V {
+    id: String,
+    list_no: u32,
+    name: String,
+    birth: String,
+    card_code: String,
+    contests: Vec<Contest>,
+    brevstemme: bool,
+    struck: bool,
+    /// Ballots handed out, when checked in (and not undone).
+    voted: Option<Vec<Contest>>,
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    db: PathBuf,
+    key_path: PathBuf,
+    key: DeviceSecret,
+    voters: Vec<V>,
+    /// The voter whose card was reissued (a name with æ, ø or å).
+    card_voter: V,
+    last_seq: u64,
+}
+
+/// Generates and imports 25,000 voters, then checks some in (one undone, one on
+/// paper) and reissues one card. Shared by the tests of this file.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_path_buf();
+        let list = path.join("list.csv");
+        let db = path.join("table.db");
+        let count = VOTERS.to_string();
+        common::run([
+            "voters",
+            "generate",
+            "--count",
+            &count,
+            "--places",
+            "1",
+            "--out",
+            list.to_str().unwrap(),
+        ])
+        .expect_ok("voters generate");
+        common::run([
+            "voters",
+            "import",
+            list.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--election",
+            ELECTION,
+        ])
+        .expect_ok("voters import");
+
+        let mut voters = read_voters(&db);
+        let key_path = path.join("device.key");
+        let key = valgbord::store::keyfile::load_or_create(&key_path).expect("device key");
+        let mut store = Store::open(&db).expect("open store");
+        let author = Author {
+            key: &key,
+            election: ELECTION,
+            test: true,
+        };
+        let place = "1".to_string();
+        let mut last_seq = 0;
+        let mut append = |store: &mut Store, kind: EventKind| {
+            let ev = store
+                .append_local(&author, valgbord::store::now_ms(), kind)
+                .expect("append");
+            last_seq = ev.body.seq;
+            ev
+        };
+        for table_no in 1..=3 {
+            append(
+                &mut store,
+                EventKind::TableOpened {
+                    place: place.clone(),
+                    table_no,
+                },
+            );
+        }
+        let can_vote: Vec<usize> = (0..voters.len())
+            .filter(|&i| !voters[i].brevstemme && !voters[i].struck)
+            .collect();
+        // Every 97th voter who may vote is checked in with the ballots of the voter.
+        for &i in can_vote.iter().step_by(97) {
+            let v = &voters[i];
+            append(
+                &mut store,
+                EventKind::CheckIn {
+                    voter_id: v.id.clone(),
+                    place: place.clone(),
+                    table_no: 1 + (i % 3) as u32,
+                    card_code: Some(v.card_code.clone()),
+                    method: CheckInMethod::Card,
+                    ballots: v.contests.clone(),
+                },
+            );
+            voters[i].voted = Some(v.contests.clone());
+        }
+        // One check-in undone: no mark.
+        let undone = can_vote[5];
+        let ev = append(
+            &mut store,
+            EventKind::CheckIn {
+                voter_id: voters[undone].id.clone(),
+                place: place.clone(),
+                table_no: 2,
+                card_code: None,
+                method: CheckInMethod::Manual,
+                ballots: voters[undone].contests.clone(),
+            },
+        );
+        append(
+            &mut store,
+            EventKind::CheckInUndone {
+                voter_id: voters[undone].id.clone(),
+                target_device: key.public(),
+                target_seq: ev.body.seq,
+                reason: "forkert vælger".into(),
+            },
+        );
+        // One paper registration: marked in every box of the voter.
+        let paper = can_vote[7];
+        append(
+            &mut store,
+            EventKind::PaperRegistration {
+                voter_id: voters[paper].id.clone(),
+                place: place.clone(),
+                table_no: 1,
+                fallback_from_ms: 0,
+                fallback_to_ms: valgbord::store::now_ms(),
+            },
+        );
+        voters[paper].voted = Some(voters[paper].contests.clone());
+
+        // A replacement card for a voter with Danish letters in the name.
+        let card_voter = can_vote
+            .iter()
+            .map(|&i| &voters[i])
+            .find(|v| v.voted.is_none() && v.name.contains(['æ', 'ø', 'å', 'Æ', 'Ø', 'Å']))
+            .expect("a voter with æ, ø or å")
+            .clone();
+        append(
+            &mut store,
+            EventKind::CardReissued {
+                voter_id: card_voter.id.clone(),
+                new_code: REISSUED.into(),
+            },
+        );
+        append(
+            &mut store,
+            EventKind::BallotsReconciled {
+                place: place.clone(),
+                table_no: 1,
+                handed_out: vec![(Contest::Kv, 83), (Contest::Rv, 84)],
+                returned: vec![(Contest::Kv, 1)],
+            },
+        );
+        append(
+            &mut store,
+            EventKind::TableClosed {
+                place: place.clone(),
+                table_no: 1,
+                reason: "valget er slut".into(),
+            },
+        );
+        drop(store);
+        Fixture {
+            dir: path,
+            _dir: dir,
+            db,
+            key_path,
+            key,
+            voters,
+            card_voter,
+            last_seq,
+        }
+    })
+}
+
+fn read_voters(db: &Path) -> Vec<V> {
+    let conn = Connection::open(db).expect("open db");
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, list_no, first_names, last_name, birthdate, card_code, contests, brevstemme, struck
+             FROM voters ORDER BY list_no",
+        )
+        .expect("prepare");
+    stmt.query_map([], |r| {
+        let birth: String = r.get(4)?;
+        let (y, rest) = birth.split_at(4);
+        Ok(V {
+            id: r.get(0)?,
+            list_no: r.get(1)?,
+            name: format!("{} {}", r.get::<_, String>(2)?, r.get::<_, String>(3)?),
+            birth: format!("{}-{}-{y}", &rest[4..6], &rest[1..3]),
+            card_code: r.get(5)?,
+            contests: parse_contests(&r.get::<_, String>(6)?).expect("contests"),
+            brevstemme: r.get(7)?,
+            struck: r.get::<_, Option<String>>(8)?.is_some(),
+            voted: None,
+        })
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// Prints the list and returns (pdftotext -layout text, seconds the command took).
+fn print_list(f: &Fixture, name: &str, extra: &[&str]) -> (String, f64) {
+    need("pdftotext", "poppler-utils");
+    let out = f.dir.join(name);
+    let mut args = vec![
+        "list",
+        "print",
+        "--db",
+        f.db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let t = Instant::now();
+    let r = common::run(&args);
+    let secs = t.elapsed().as_secs_f64();
+    r.expect_ok("list print");
+    eprintln!(
+        "list print {extra:?}: {} ({secs:.2} s wall)",
+        r.stdout.trim()
+    );
+    let text = run_tool("pdftotext", &["-layout", out.to_str().unwrap(), "-"]);
+    (text, secs)
+}
+
+/// The marks expected after the birthdate: one per contest of the day.
+fn expected_marks(v: &V, contests: &[Contest], blank: bool) -> Vec<&'static str> {
+    if v.struck {
+        return vec!["SLETTET"];
+    }
+    contests
+        .iter()
+        .filter_map(|c| {
+            if !v.contests.contains(c) {
+                Some("–")
+            } else if v.brevstemme {
+                Some("B")
+            } else if !blank && v.voted.as_ref().is_some_and(|b| b.contains(c)) {
+                Some("X")
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Checks every voter's line of the list: number, name, birthdate and marks.
+fn check_rows(text: &str, voters: &[V], blank: bool) {
+    let contests = [Contest::Kv, Contest::Rv];
+    let mut lines: HashMap<u32, &str> = HashMap::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() || !t[digits.len()..].starts_with(' ') {
+            continue;
+        }
+        if let Ok(n) = digits.parse::<u32>() {
+            lines.entry(n).or_insert(t);
+        }
+    }
+    let mut problems = Vec::new();
+    for v in voters {
+        let Some(line) = lines.get(&v.list_no) else {
+            problems.push(format!("løbenummer {} is missing", v.list_no));
+            continue;
+        };
+        if !line.contains(&v.name) {
+            problems.push(format!("{}: name {:?} not in {line:?}", v.list_no, v.name));
+        }
+        let Some(at) = line.find(&v.birth) else {
+            problems.push(format!(
+                "{}: birthdate {} not in {line:?}",
+                v.list_no, v.birth
+            ));
+            continue;
+        };
+        let marks: Vec<&str> = line[at + v.birth.len()..].split_whitespace().collect();
+        let want = expected_marks(v, &contests, blank);
+        let got_struck = marks.first() == Some(&"SLETTET");
+        if (v.struck && !got_struck) || (!v.struck && marks != want) {
+            problems.push(format!("{}: marks {marks:?}, want {want:?}", v.list_no));
+        }
+        if problems.len() > 20 {
+            break;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn cover_value<'a>(cover: &'a str, label: &str) -> &'a str {
+    cover
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("cover has no {label:?}:\n{cover}"))
+        .trim_start()[label.len()..]
+        .trim()
+}
+
+#[test]
+fn paper_list_of_25000_voters_reads_back_with_marks_counts_and_page_numbers() {
+    let f = fixture();
+    let (text, secs) = print_list(f, "list.pdf", &["--contests", "KV+RV"]);
+    assert!(secs < 10.0, "the paper list took {secs:.2} s (goal < 3 s)");
+
+    let pages: Vec<&str> = text
+        .split('\x0c')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    let per_page = valgbord::print::valgliste::ROWS_PER_PAGE;
+    assert_eq!(pages.len(), 1 + VOTERS.div_ceil(per_page));
+    for (i, p) in pages.iter().enumerate() {
+        let want = format!("Side {} af {}", i + 1, pages.len());
+        assert!(p.contains(&want), "page {} lacks {want:?}", i + 1);
+    }
+
+    check_rows(&text, &f.voters, false);
+    for c in ['æ', 'ø', 'å', 'Æ', 'Ø', 'Å'] {
+        assert!(text.contains(c), "{c} is missing from the text");
+    }
+    assert!(!text.contains('…'), "a name or address was cut");
+
+    let cover = pages[0];
+    let checked = f.voters.iter().filter(|v| v.voted.is_some()).count();
+    let brev = f.voters.iter().filter(|v| v.brevstemme).count();
+    let struck = f.voters.iter().filter(|v| v.struck).count();
+    assert_eq!(cover_value(cover, "Vælgere på listen"), VOTERS.to_string());
+    assert_eq!(
+        cover_value(cover, "Stemmeberettigede"),
+        (VOTERS - struck).to_string()
+    );
+    assert_eq!(cover_value(cover, "Brevstemmer modtaget"), brev.to_string());
+    assert_eq!(cover_value(cover, "Slettet af listen"), struck.to_string());
+    assert_eq!(cover_value(cover, "Mødt og afkrydset"), checked.to_string());
+    assert!(
+        checked > 200 && brev > 2000 && struck > 10,
+        "{checked} {brev} {struck}"
+    );
+    // The last sequence number of the device, next to its key.
+    let dev = f.key.public().to_hex();
+    let dev_line = cover
+        .lines()
+        .find(|l| l.contains(&dev))
+        .unwrap_or_else(|| panic!("device {dev} not on the cover:\n{cover}"));
+    assert!(
+        dev_line
+            .trim_end()
+            .ends_with(&format!("nr. {}", f.last_seq)),
+        "{dev_line}"
+    );
+    assert!(cover.contains("Øjebliksbillede"));
+}
+
+#[test]
+fn blank_list_marks_no_one_as_checked_in() {
+    let f = fixture();
+    let (text, _) = print_list(f, "blank.pdf", &["--blank"]);
+    check_rows(&text, &f.voters, true);
+    let cover = text.split('\x0c').next().unwrap_or("");
+    assert!(cover.contains("Blank liste"), "{cover}");
+    assert_eq!(cover_value(cover, "Mødt og afkrydset"), "– (blank liste)");
+    assert!(!cover.contains(&f.key.public().to_hex()));
+}
+
+#[test]
+fn list_print_explains_what_is_wrong() {
+    let f = fixture();
+    let out = f.dir.join("x.pdf");
+    let r = common::run([
+        "list",
+        "print",
+        "--db",
+        f.db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--place",
+        "99",
+    ]);
+    assert!(!r.ok());
+    assert!(r.stderr.contains("polling place 99"), "{}", r.stderr);
+    let missing = f.dir.join("nope.db");
+    let r = common::run([
+        "list",
+        "print",
+        "--db",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!r.ok());
+    assert!(r.stderr.contains("no database"), "{}", r.stderr);
+    assert!(!missing.exists(), "a database was created by printing");
+}
+
+/// Prints the card of the fixture's voter as PDF and ESC/POS; returns the paths.
+fn print_card(f: &Fixture) -> (PathBuf, PathBuf) {
+    static DONE: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let pdf = f.dir.join("card.pdf");
+        let bin = f.dir.join("card.escpos");
+        common::run([
+            "card",
+            "print",
+            "--db",
+            f.db.to_str().unwrap(),
+            "--voter",
+            &f.card_voter.id,
+            "--out",
+            pdf.to_str().unwrap(),
+            "--escpos",
+            bin.to_str().unwrap(),
+            "--key",
+            f.key_path.to_str().unwrap(),
+            "--election-name",
+            "Kommunal- og regionsrådsvalg",
+            "--election-date",
+            "2025-11-18",
+        ])
+        .expect_ok("card print");
+        (pdf, bin)
+    })
+    .clone()
+}
+
+fn zbar(png: &Path) -> Vec<String> {
+    need("zbarimg", "zbar-tools");
+    run_tool("zbarimg", &["-q", png.to_str().unwrap()])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn trusted(f: &Fixture) -> HashSet<valgbord::election::keys::DevicePublic> {
+    [f.key.public()].into_iter().collect()
+}
+
+#[test]
+fn card_pdf_decodes_to_the_new_code_and_a_signed_qr_and_the_old_card_is_superseded() {
+    let f = fixture();
+    need("pdftoppm", "poppler-utils");
+    let (pdf, _) = print_card(f);
+    let prefix = f.dir.join("card");
+    run_tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "300",
+            "-png",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let decoded = zbar(&f.dir.join("card-1.png"));
+    assert!(
+        decoded.contains(&format!("CODE-128:{REISSUED}")),
+        "zbarimg read {decoded:?}"
+    );
+    let qr = decoded
+        .iter()
+        .find_map(|l| l.strip_prefix("QR-Code:"))
+        .unwrap_or_else(|| panic!("no QR code decoded: {decoded:?}"));
+    let p = verify_card_payload(qr, &trusted(f), ELECTION).expect("the QR verifies");
+    assert_eq!(p.code, REISSUED);
+    assert_eq!(p.voter_id, f.card_voter.id);
+    assert_eq!(p.device, f.key.public());
+
+    let text = run_tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+    for want in [
+        "ERSTATNINGSVALGKORT",
+        f.card_voter.name.as_str(),
+        "Løbenummer",
+        "Kommunal- og regionsrådsvalg",
+        "Tirsdag den 18. november 2025",
+        "Dette kort erstatter alle tidligere valgkort.",
+    ] {
+        assert!(text.contains(want), "{want:?} not on the card:\n{text}");
+    }
+    assert!(text.contains(&f.card_voter.list_no.to_string()));
+
+    // What a table does with the scanned code: the new card is the voter's, the card
+    // the voter was posted is superseded.
+    let store = Store::open(&f.db).expect("open");
+    let new = store.lookup_card(REISSUED).expect("lookup").expect("known");
+    assert_eq!(new.voter.id, f.card_voter.id);
+    assert_eq!(new.superseded_at_ms, None);
+    let old = store
+        .lookup_card(&f.card_voter.card_code)
+        .expect("lookup")
+        .expect("known");
+    assert!(old.superseded_at_ms.is_some());
+}
+
+/// The data of the first `GS k 73` (Code 128) command, decoded by the Epson rules:
+/// `{B`/`{C` select a code set, `{{` is a brace, bytes in set C are digit pairs.
+fn escpos_code128(bytes: &[u8]) -> (String, u8) {
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [0x1d, b'k', 73])
+        .expect("a GS k 73 command");
+    let n = bytes[at + 3] as usize;
+    let data = &bytes[at + 4..at + 4 + n];
+    let module = bytes[..at]
+        .windows(2)
+        .rposition(|w| w == [0x1d, b'w'])
+        .map(|i| bytes[i + 2])
+        .expect("GS w before the barcode");
+    let mut out = String::new();
+    let mut set = None;
+    let mut i = 0;
+    while i < data.len() {
+        match (data[i], data.get(i + 1)) {
+            (b'{', Some(b'B')) => set = Some('B'),
+            (b'{', Some(b'C')) => set = Some('C'),
+            (b'{', Some(b'{')) => out.push('{'),
+            (b, _) => {
+                match set {
+                    Some('B') => out.push(char::from(b)),
+                    Some('C') => out.push_str(&format!("{b:02}")),
+                    _ => panic!("data before a code set: {data:?}"),
+                }
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    (out, module)
+}
+
+/// The data stored by `GS ( k … 49 80 48` (QR store) and the module size.
+fn escpos_qr(bytes: &[u8]) -> (String, u8) {
+    let size = bytes
+        .windows(8)
+        .find(|w| w[..7] == [0x1d, b'(', b'k', 3, 0, 49, 67])
+        .map(|w| w[7])
+        .expect("QR module size (GS ( k … 49 67 n)");
+    let store = bytes
+        .windows(8)
+        .position(|w| w[..3] == [0x1d, b'(', b'k'] && w[5..] == [49, 80, 48])
+        .expect("QR store command");
+    let len = bytes[store + 3] as usize + 256 * bytes[store + 4] as usize - 3;
+    let data = &bytes[store + 8..store + 8 + len];
+    (String::from_utf8(data.to_vec()).expect("ASCII"), size)
+}
+
+#[test]
+fn card_escpos_carries_code128_and_the_signed_qr_on_80mm_paper() {
+    let f = fixture();
+    let (_, bin) = print_card(f);
+    let bytes = std::fs::read(&bin).expect("escpos file");
+    assert!(
+        bytes.starts_with(&[0x1b, b'@', 0x1b, b't', 5]),
+        "PC865 selected"
+    );
+
+    let (code, module) = escpos_code128(&bytes);
+    assert_eq!(code, REISSUED);
+    let width = Code128::new(&code).expect("code").modules_with_quiet_zone() * module as usize;
+    assert!(width <= 576, "barcode {width} dots wide on 576-dot paper");
+
+    let (qr, qr_module) = escpos_qr(&bytes);
+    let p = verify_card_payload(&qr, &trusted(f), ELECTION).expect("QR verifies");
+    assert_eq!(p.code, REISSUED);
+
+    // The name in code page 865.
+    let name = valgbord::print::escpos::pc865(&f.card_voter.name);
+    assert!(bytes.windows(name.len()).any(|w| w == name.as_slice()));
+
+    // Rasterise what the printer was told (bars at GS w dots, QR at its module size)
+    // and let zbarimg read it back.
+    let png = f.dir.join("receipt.png");
+    rasterise(&code, module, &qr, qr_module, &png);
+    let decoded = zbar(&png);
+    assert!(
+        decoded.contains(&format!("CODE-128:{REISSUED}")),
+        "{decoded:?}"
+    );
+    assert!(decoded.contains(&format!("QR-Code:{qr}")), "{decoded:?}");
+}
+
+/// A 576-dot-wide image of the receipt's two symbols, as a printer would print them.
+fn rasterise(code: &str, module: u8, qr: &str, qr_module: u8, out: &Path) {
+    let m = module as u32;
+    let c = Code128::new(code).expect("code");
+    let q =
+        qrcode::QrCode::with_error_correction_level(qr.as_bytes(), qrcode::EcLevel::M).expect("qr");
+    let qm = qr_module as u32;
+    let qw = q.width() as u32;
+    let width = 576u32;
+    let bar_h = 100u32;
+    let height = 40 + bar_h + 40 + qw * qm + 40;
+    let mut img = image::GrayImage::from_pixel(width, height, image::Luma([255]));
+    let left = (width - c.modules_with_quiet_zone() as u32 * m) / 2 + 10 * m;
+    for (x, w) in c.bars() {
+        for dx in 0..(w as u32 * m) {
+            for y in 40..40 + bar_h {
+                img.put_pixel(left + x as u32 * m + dx, y, image::Luma([0]));
+            }
+        }
+    }
+    let top = 40 + bar_h + 40;
+    let qleft = (width - qw * qm) / 2;
+    let colors = q.to_colors();
+    for row in 0..qw {
+        for col in 0..qw {
+            if colors[(row * qw + col) as usize] == qrcode::Color::Dark {
+                for dy in 0..qm {
+                    for dx in 0..qm {
+                        img.put_pixel(qleft + col * qm + dx, top + row * qm + dy, image::Luma([0]));
+                    }
+                }
+            }
+        }
+    }
+    img.save(out).expect("save png");
+}
+
+#[test]
+fn closing_report_counts_what_the_log_holds() {
+    let f = fixture();
+    need("pdftotext", "poppler-utils");
+    let pdf = f.dir.join("report.pdf");
+    let bin = f.dir.join("report.escpos");
+    common::run([
+        "report",
+        "print",
+        "--db",
+        f.db.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+        "--escpos",
+        bin.to_str().unwrap(),
+        "--table",
+        "1",
+    ])
+    .expect_ok("report print");
+    let text = run_tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+    let checked = f.voters.iter().filter(|v| v.voted.is_some()).count();
+    let brev = f.voters.iter().filter(|v| v.brevstemme).count();
+    assert_eq!(cover_value(&text, "Mødt (personer)"), checked.to_string());
+    assert_eq!(cover_value(&text, "Brevstemmer"), brev.to_string());
+    assert_eq!(
+        cover_value(&text, "Mødt + brevstemmer"),
+        (checked + brev).to_string()
+    );
+    assert_eq!(cover_value(&text, "Erstatningsvalgkort"), "1");
+    assert!(text.contains("Bord 1 – lukket (valget er slut)"), "{text}");
+    assert!(text.contains("Bord 2 – åben"), "{text}");
+    // Table 2 had the undone check-in.
+    assert!(text.contains("Side 1 af"), "{text}");
+    let fortrudt: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Fortrudt"))
+        .map(|l| l.trim_start()["Fortrudt".len()..].trim())
+        .collect();
+    assert_eq!(fortrudt, ["0", "1", "0"], "{text}");
+    let receipt = std::fs::read(&bin).expect("escpos");
+    let title = valgbord::print::escpos::pc865("AFSLUTNINGSRAPPORT");
+    assert!(receipt.windows(title.len()).any(|w| w == title.as_slice()));
+    let bord2 = valgbord::print::escpos::pc865("Bord 2");
+    assert!(
+        !receipt.windows(bord2.len()).any(|w| w == bord2.as_slice()),
+        "the receipt of table 1 shows only table 1"
+    );
+}
