@@ -331,6 +331,7 @@ fn bench_table_config(
         },
         clock_offset_ms: 0,
         printer: None,
+        paper_list_dir: None,
         election_name: None,
         election_date: None,
     })

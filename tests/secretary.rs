@@ -303,3 +303,50 @@ fn a_replacement_card_is_printed_and_its_signed_qr_checks_the_voter_in() {
     // the stranger's signature is valid, the card code is real: admitted in test mode.
     assert_eq!(outcome(&t.scan(&other)), "pending");
 }
+
+#[test]
+fn the_marked_paper_list_is_written_every_minute_and_on_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let usb = dir.path().join("usb-stick");
+    let config = daemon::prepare_with(
+        dir.path(),
+        1,
+        "127.0.0.1:0",
+        &format!("paper_list_dir = \"{}\"", usb.display()),
+        "",
+    );
+    let t = Table::start(dir.path(), &config);
+    let list = usb.join("valgliste-1.pdf");
+    // The first copy is written at start, the next every minute.
+    assert!(
+        daemon::eventually(std::time::Duration::from_secs(20), || std::fs::read(&list)
+            .is_ok_and(|b| b.starts_with(b"%PDF"))),
+        "no paper list in {}",
+        usb.display()
+    );
+    let token = login(&t);
+    let mut res = t
+        .agent
+        .get(&format!(
+            "{}/api/secretary/valgliste.pdf?token={token}",
+            t.base
+        ))
+        .call()
+        .expect("pdf");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.body_mut()
+            .read_to_vec()
+            .expect("bytes")
+            .starts_with(b"%PDF")
+    );
+    let res = t
+        .agent
+        .get(&format!(
+            "{}/api/secretary/valgliste.pdf?token=wrong",
+            t.base
+        ))
+        .call()
+        .expect("pdf");
+    assert_eq!(res.status().as_u16(), 401);
+}

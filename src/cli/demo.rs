@@ -100,6 +100,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             printer: Some(crate::print::drivers::PrinterConfig::Simulated {
                 dir: dir.join(format!("printer-{t}")),
             }),
+            paper_list_dir: Some(dir.join(format!("papirliste-{t}"))),
             election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
             election_date: None,
         });

@@ -30,6 +30,9 @@ pub struct TableConfig {
     pub sync: SyncConfig,
     /// The receipt printer (replacement cards, closing reports). None: no printer.
     pub printer: Option<crate::print::drivers::PrinterConfig>,
+    /// Folder (e.g. a USB stick) where the marked paper valgliste is written as PDF every
+    /// minute, atomically, so a table that fails leaves a list no older than a minute.
+    pub paper_list_dir: Option<PathBuf>,
     /// The election's name and date as printed on cards and lists.
     pub election_name: Option<String>,
     pub election_date: Option<chrono::NaiveDate>,

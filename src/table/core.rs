@@ -598,6 +598,14 @@ impl TableCore {
         Ok(ev)
     }
 
+    pub fn place(&self) -> &str {
+        &self.id.place
+    }
+
+    pub fn contests(&self) -> &[Contest] {
+        &self.id.contests
+    }
+
     /// This table's wall clock (with the test-mode offset).
     pub fn wall_now(&self) -> i64 {
         now_ms() + self.id.clock_offset_ms

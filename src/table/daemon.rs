@@ -137,6 +137,17 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         tokio::spawn(client.run(rx));
     }
 
+    if let Some(dir) = &cfg.paper_list_dir {
+        tokio::spawn(paper_list_every_minute(
+            cfg.database.clone(),
+            dir.clone(),
+            cfg.place.clone(),
+            cfg.contests.clone(),
+            cfg.election_name.clone(),
+            cfg.election_date,
+        ));
+    }
+
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
     let app = crate::web::table_router(core.clone(), screen.clone(), api_scan)
         .merge(crate::web::secretary_router(core.clone()))
@@ -255,6 +266,57 @@ fn make_scanner(cfg: &ScannerConfig) -> Result<Box<dyn Scanner>, String> {
             )))
         }
     })
+}
+
+/// Writes the marked paper valgliste every minute (the first at once). Runs on a blocking
+/// thread on its own read connection, so check-ins never wait for it.
+async fn paper_list_every_minute(
+    db: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    place: String,
+    contests: Vec<crate::election::contest::Contest>,
+    name: Option<String>,
+    date: Option<chrono::NaiveDate>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (db, dir, place, contests, name) = (
+            db.clone(),
+            dir.clone(),
+            place.clone(),
+            contests.clone(),
+            name.clone(),
+        );
+        let result = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&db).map_err(|e| e.to_string())?;
+            let election =
+                crate::print::card::ElectionInfo::from_store(&store, name.as_deref(), date)
+                    .map_err(|e| e.to_string())?;
+            drop(store);
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let out = dir.join(format!("valgliste-{place}.pdf"));
+            crate::print::valgliste::write_valgliste(
+                &db,
+                &election,
+                Some(&place),
+                Some(contests),
+                false,
+                &out,
+            )
+            .map(|w| (out, w.pages))
+            .map_err(|e| e.to_string())
+        })
+        .await;
+        match result {
+            Ok(Ok((out, pages))) => {
+                tracing::debug!(path = %out.display(), pages, "paper list written")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "paper list NOT written"),
+            Err(e) => tracing::error!(error = %e, "paper list task failed"),
+        }
+    }
 }
 
 async fn route_scans(mut rx: mpsc::Receiver<ScanEvent>, core: SharedCore) {

@@ -42,6 +42,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/paper", post(paper))
         .route("/api/secretary/print", post(print_again))
         .route("/api/secretary/card.pdf", get(card_pdf))
+        .route("/api/secretary/valgliste.pdf", get(valgliste_pdf))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -278,6 +279,71 @@ async fn card_pdf(
             .map_err(|e| crate::table::core::TableError::Refused(e.danish()))
     })
     .await?;
+    Ok(axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/pdf")],
+        pdf,
+    )))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    token: String,
+    #[serde(default)]
+    blank: bool,
+}
+
+/// The marked paper valgliste of this polling place, now, as PDF: the fallback when the
+/// system fails. Made on a blocking thread from its own read connection.
+async fn valgliste_pdf(
+    State(s): State<SecState>,
+    Query(p): Query<ListParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = format!("Bearer {}", p.token).parse() {
+        headers.insert("authorization", v);
+    }
+    let _sec = session(&s, &headers)?;
+    let (db, place, contests, election) = with_core(&s.core, |c| {
+        let election = crate::print::card::ElectionInfo::from_store(c.store(), None, None)
+            .map_err(|e| crate::table::core::TableError::Refused(e.danish()))?;
+        Ok((
+            c.store().path().to_path_buf(),
+            c.place().to_string(),
+            c.contests().to_vec(),
+            election,
+        ))
+    })
+    .await?;
+    let blank = p.blank;
+    let pdf = tokio::task::spawn_blocking(move || {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out =
+            std::env::temp_dir().join(format!("valgbord-valgliste-{}-{n}.pdf", std::process::id()));
+        crate::print::valgliste::write_valgliste(
+            &db,
+            &election,
+            Some(&place),
+            Some(contests),
+            blank,
+            &out,
+        )?;
+        let bytes =
+            std::fs::read(&out).map_err(|e| crate::print::PrintError::Invalid(e.to_string()));
+        let _ = std::fs::remove_file(&out);
+        bytes
+    })
+    .await
+    .map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        danish: "Intern fejl.".into(),
+        english: e.to_string(),
+    })?
+    .map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        danish: e.danish(),
+        english: e.to_string(),
+    })?;
     Ok(axum::response::IntoResponse::into_response((
         [(axum::http::header::CONTENT_TYPE, "application/pdf")],
         pdf,

@@ -37,6 +37,8 @@ $("login-form").addEventListener("submit", async (e) => {
   const data = await res.json().catch(() => ({}));
   if (!res.ok) { $("lock-msg").textContent = data.error || "Forkert PIN."; return; }
   token = data.token;
+  $("list-link").href = `/api/secretary/valgliste.pdf?token=${token}`;
+  $("blank-link").href = `/api/secretary/valgliste.pdf?token=${token}&blank=true`;
   $("lock").hidden = true;
   $("work").hidden = false;
   $("logout").hidden = false;
