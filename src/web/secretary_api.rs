@@ -57,13 +57,21 @@ fn locked() -> ApiError {
     }
 }
 
-/// The session of a request, refreshed; a lapsed one is removed.
-fn session(s: &SecState, headers: &HeaderMap) -> Result<Arc<Secretary>, ApiError> {
-    let token = headers
+/// The bearer token of a request.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(locked)?;
+}
+
+/// The session of a request, refreshed; a lapsed one is removed.
+fn session(s: &SecState, headers: &HeaderMap) -> Result<Arc<Secretary>, ApiError> {
+    session_of(s, bearer(headers).ok_or_else(locked)?)
+}
+
+/// The session of a token (also given as a query parameter, for PDFs opened in a tab).
+fn session_of(s: &SecState, token: &str) -> Result<Arc<Secretary>, ApiError> {
     let mut sessions = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
     let now = Instant::now();
     sessions.retain(|_, (seen, _)| now.duration_since(*seen) < IDLE_LOCK);
@@ -102,11 +110,7 @@ async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<V
 }
 
 async fn logout(State(s): State<SecState>, headers: HeaderMap) -> Json<Value> {
-    if let Some(t) = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
+    if let Some(t) = bearer(&headers) {
         s.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -268,11 +272,7 @@ async fn card_pdf(
     State(s): State<SecState>,
     Query(p): Query<CardParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = format!("Bearer {}", p.token).parse() {
-        headers.insert("authorization", v);
-    }
-    let _sec = session(&s, &headers)?;
+    let _sec = session_of(&s, &p.token)?;
     let pdf = with_core(&s.core, move |c| {
         c.card(&p.voter_id)
             .and_then(|card| card.to_pdf())
@@ -298,11 +298,7 @@ async fn valgliste_pdf(
     State(s): State<SecState>,
     Query(p): Query<ListParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = format!("Bearer {}", p.token).parse() {
-        headers.insert("authorization", v);
-    }
-    let _sec = session(&s, &headers)?;
+    let _sec = session_of(&s, &p.token)?;
     let (db, place, contests, election) = with_core(&s.core, |c| {
         let election = crate::print::card::ElectionInfo::from_store(c.store(), None, None)
             .map_err(|e| crate::table::core::TableError::Refused(e.danish()))?;
