@@ -350,3 +350,54 @@ fn the_marked_paper_list_is_written_every_minute_and_on_request() {
         .expect("pdf");
     assert_eq!(res.status().as_u16(), 401);
 }
+
+#[test]
+fn paper_marks_from_the_command_line() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    // A table that ran before the fallback: V1 checked in digitally.
+    {
+        let t = Table::start(dir.path(), &config);
+        t.open();
+        t.scan("CARD-NORMAL");
+        t.confirm();
+    }
+    let run = |pin: &str| {
+        let mut child = Command::new(daemon::BIN)
+            .args(["paper", "enter", "--config"])
+            .arg(&config)
+            .args([
+                "--table", "2", "--from", "10:00", "--to", "11:30", "1", "2", "99",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        writeln!(child.stdin.take().expect("stdin"), "{pin}").expect("pin");
+        child.wait_with_output().expect("run")
+    };
+    let out = run("0000");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Forkert PIN"));
+    let out = run(PIN);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("entered: 1"), "{stdout}");
+    assert!(
+        stdout.contains("CONFLICT løbenr. 1 Jørgen Åge Møller-Aagaard (V1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unknown løbenumre: 99"), "{stdout}");
+    // The table sees both: V2 voted (on paper), V1 twice (a double registration).
+    let t = Table::start(dir.path(), &config);
+    assert_eq!(outcome(&t.scan("CARD-RVONLY")), "already_voted");
+    let s = t.get("/api/screen").1;
+    assert_eq!(s["double_registrations"][0]["voter_id"], "V1");
+}

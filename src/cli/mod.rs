@@ -3,6 +3,7 @@
 mod demo;
 mod destroy;
 mod office;
+mod paper;
 mod pin;
 mod print;
 pub mod table;
@@ -38,6 +39,9 @@ pub enum Command {
     Office(office::OfficeCmd),
     /// Overwrite and delete a device's election data, and print a destruction receipt.
     Destroy(destroy::DestroyArgs),
+    /// Paper registrations after a fallback.
+    #[command(subcommand)]
+    Paper(paper::PaperCmd),
     /// The valgsekretær PIN.
     #[command(subcommand)]
     Pin(pin::PinCmd),
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Table(a) => table::run(a),
         Command::Pin(c) => pin::run(c),
+        Command::Paper(c) => paper::run(c),
         Command::Voters(c) => voters::run(c),
         Command::Office(c) => office::run(c),
         Command::Destroy(a) => destroy::run(a),

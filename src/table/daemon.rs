@@ -40,8 +40,19 @@ pub fn lock(core: &SharedCore) -> std::sync::MutexGuard<'_, TableCore> {
     core.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Opens everything and starts serving. Errors are for people: they say what to do.
-pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
+/// What a table is made of before its drivers and server start.
+pub struct OpenedTable {
+    pub core: TableCore,
+    pub screen: watch::Receiver<Screen>,
+    pub signals: Arc<dyn Signals>,
+    pub hello: Hello,
+    pub trust: Trust,
+    pub key: crate::election::keys::DeviceSecret,
+}
+
+/// Opens and checks the database, the key and the identity of a table (no drivers, no
+/// server): shared by the daemon and by commands that work on a stopped table.
+pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
     let mode = if cfg.is_test() {
         Mode::Test
     } else {
@@ -79,7 +90,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             .map_err(|e| e.to_string())?;
     }
     let signals = make_signals(&cfg.signals);
-    let trust = make_trust(&cfg, key.public())?;
+    let trust = make_trust(cfg, key.public())?;
     let hello = Hello {
         election: cfg.election.clone(),
         list_sha256: store
@@ -109,9 +120,28 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         election_date: cfg.election_date,
     };
     let sync_key = key.clone();
-    let sync_trust = trust;
     let (core, screen) =
         TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
+    Ok(OpenedTable {
+        core,
+        screen,
+        signals,
+        hello,
+        trust,
+        key: sync_key,
+    })
+}
+
+/// Opens everything and starts serving. Errors are for people: they say what to do.
+pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
+    let OpenedTable {
+        core,
+        screen,
+        signals,
+        hello,
+        trust: sync_trust,
+        key: sync_key,
+    } = open_table(&cfg)?;
     let core: SharedCore = Arc::new(Mutex::new(core));
 
     let scanner = make_scanner(&cfg.scanner)?;
