@@ -6,6 +6,7 @@
 //! package to install, never a silent pass.
 
 mod common;
+mod daemon;
 
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
@@ -722,4 +723,67 @@ fn closing_report_counts_what_the_log_holds() {
         !receipt.windows(bord2.len()).any(|w| w == bord2.as_slice()),
         "the receipt of table 1 shows only table 1"
     );
+}
+
+/// The printed card at a table: the card PDF rendered to an image, decoded by zbarimg,
+/// and the decoded texts scanned at a real table daemon on a copy of the database. The
+/// QR and the Code 128 both check the voter in; the posted card is refused.
+#[test]
+fn a_printed_card_read_back_by_an_independent_decoder_checks_the_voter_in_at_a_table() {
+    let f = fixture();
+    need("pdftoppm", "poppler-utils");
+    let (pdf, _) = print_card(f);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = dir.path().join("scanned");
+    run_tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "300",
+            "-png",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let decoded = zbar(&dir.path().join("scanned-1.png"));
+    let qr = decoded
+        .iter()
+        .find_map(|l| l.strip_prefix("QR-Code:"))
+        .unwrap_or_else(|| panic!("no QR decoded: {decoded:?}"))
+        .to_string();
+    let code = decoded
+        .iter()
+        .find_map(|l| l.strip_prefix("CODE-128:"))
+        .unwrap_or_else(|| panic!("no Code 128 decoded: {decoded:?}"))
+        .to_string();
+
+    // A table of the same polling place, on a consistent copy of the database.
+    let db = dir.path().join("table.db");
+    Connection::open(&f.db)
+        .expect("open fixture")
+        .execute("VACUUM INTO ?1", [db.to_str().unwrap()])
+        .expect("copy database");
+    let config = dir.path().join("table.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "election = \"{ELECTION}\"\nmode = \"test\"\ndatabase = \"{}\"\nkey = \"{}\"\n\
+             place = \"1\"\ntable_no = 1\ncontests = [\"KV\", \"RV\"]\nlisten = \"127.0.0.1:0\"\n\
+             api_scan = true\ndebounce_ms = 0\n",
+            db.display(),
+            f.key_path.display()
+        ),
+    )
+    .expect("config");
+    let t = daemon::Table::start(dir.path(), &config);
+    t.open();
+    let s = t.scan(&qr);
+    assert_eq!(daemon::outcome(&s), "pending", "QR {qr}: {s}");
+    assert_eq!(s["view"]["voter"]["id"], f.card_voter.id.as_str());
+    t.post("/api/cancel", serde_json::json!({}));
+    let s = t.scan(&code);
+    assert_eq!(daemon::outcome(&s), "pending", "Code 128 {code}: {s}");
+    assert_eq!(daemon::outcome(&t.confirm()), "admitted");
+    let s = t.scan(&f.card_voter.card_code);
+    assert_eq!(daemon::outcome(&s), "card_superseded", "{s}");
 }
