@@ -104,6 +104,20 @@ pub fn open_printer(cfg: &PrinterConfig) -> Box<dyn Printer> {
 struct LastError(Mutex<Option<String>>);
 
 impl LastError {
+    /// Encodes a receipt as ESC/POS, hands the bytes to a transport, and remembers the
+    /// outcome for the status bar: the part every ESC/POS driver shares.
+    fn encode_and_send(
+        &self,
+        job: &Receipt,
+        send: impl FnOnce(&[u8]) -> Result<(), PrintError>,
+    ) -> Result<(), PrintError> {
+        self.record(
+            escpos::encode(job)
+                .map_err(PrintError::from)
+                .and_then(|b| send(&b)),
+        )
+    }
+
     fn record<T>(&self, r: Result<T, PrintError>) -> Result<T, PrintError> {
         if let Ok(mut g) = self.0.lock() {
             *g = r.as_ref().err().map(|e| e.danish());
@@ -173,10 +187,7 @@ impl DeviceFilePrinter {
 
 impl Printer for DeviceFilePrinter {
     fn print(&self, job: &Receipt) -> Result<(), PrintError> {
-        let r = escpos::encode(job)
-            .map_err(PrintError::from)
-            .and_then(|b| self.send(&b));
-        self.last.record(r)
+        self.last.encode_and_send(job, |b| self.send(b))
     }
 
     fn describe(&self) -> String {
@@ -220,10 +231,7 @@ impl SerialPrinter {
 
 impl Printer for SerialPrinter {
     fn print(&self, job: &Receipt) -> Result<(), PrintError> {
-        let r = escpos::encode(job)
-            .map_err(PrintError::from)
-            .and_then(|b| self.send(&b));
-        self.last.record(r)
+        self.last.encode_and_send(job, |b| self.send(b))
     }
 
     fn describe(&self) -> String {
@@ -281,10 +289,7 @@ impl TcpPrinter {
 
 impl Printer for TcpPrinter {
     fn print(&self, job: &Receipt) -> Result<(), PrintError> {
-        let r = escpos::encode(job)
-            .map_err(PrintError::from)
-            .and_then(|b| self.send(&b));
-        self.last.record(r)
+        self.last.encode_and_send(job, |b| self.send(b))
     }
 
     fn describe(&self) -> String {
