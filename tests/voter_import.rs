@@ -41,6 +41,21 @@ struct Case {
 }
 
 /// The text an error starts with, as `ListError` formats it.
+/// `valgbord voters import FILE --db DB --election ELECTION [extra…]`.
+fn import(file: &Path, db: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "voters",
+        "import",
+        arg(file),
+        "--db",
+        arg(db),
+        "--election",
+        ELECTION,
+    ];
+    args.extend_from_slice(extra);
+    run(args)
+}
+
 fn prefix(line: u64, column: Option<&str>) -> String {
     match (line, column) {
         (0, _) => "file: ".to_string(),
@@ -434,16 +449,7 @@ fn broken_lists_are_refused_with_line_and_column_and_change_nothing() {
     let office = office(dir.path());
     let template = dir.path().join("template.db");
     let good = write(dir.path(), "prefill.csv", &prefill_list());
-    run([
-        "voters",
-        "import",
-        arg(&good),
-        "--db",
-        arg(&template),
-        "--election",
-        ELECTION,
-    ])
-    .expect_ok("import of the good list");
+    import(&good, &template, &[]).expect_ok("import of the good list");
     let before_state = db_state(&template);
     assert_eq!(before_state.voters, 5);
     let before_lookup = lookup(&template, "C0002");
@@ -538,15 +544,7 @@ fn all_errors_of_a_file_are_reported() {
     ];
     let file = write(dir.path(), "list.csv", &list_file(HEADER, &rows));
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ]);
+    let r = import(&file, &db, &[]);
     assert!(!r.ok());
     let expected = [
         "line 3, foedselsdato: \"31-02-1950\" is not a date (expected DD-MM-YYYY)",
@@ -596,15 +594,7 @@ fn a_good_file_with_bom_and_crlf_imports() {
     let bytes = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
     let file = write(dir.path(), "list.csv", &bytes);
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ]);
+    let r = import(&file, &db, &[]);
     r.expect_ok("import");
     assert!(
         r.stdout.contains("imported 7 voters in 2 polling places"),
@@ -649,19 +639,16 @@ fn a_signed_list_imports_with_signature_verified() {
     let sig = dir.path().join("list.sig");
     sign(&file, &office.secret, &sig);
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-        "--signature",
-        arg(&sig),
-        "--office-key",
-        arg(&office.public),
-    ]);
+    let r = import(
+        &file,
+        &db,
+        &[
+            "--signature",
+            arg(&sig),
+            "--office-key",
+            arg(&office.public),
+        ],
+    );
     r.expect_ok("signed import");
     assert!(r.stdout.contains("signature verified"), "{}", r.stdout);
     let s = Store::open(&db).unwrap();
@@ -678,19 +665,16 @@ fn a_signed_list_imports_with_signature_verified() {
     for (name, bytes) in [("raw.sig", raw.clone()), ("b64.sig", b64.into_bytes())] {
         let sig = write(dir.path(), name, &bytes);
         let db = dir.path().join(format!("{name}.db"));
-        let r = run([
-            "voters",
-            "import",
-            arg(&file),
-            "--db",
-            arg(&db),
-            "--election",
-            ELECTION,
-            "--signature",
-            arg(&sig),
-            "--office-key",
-            arg(&office.public),
-        ]);
+        let r = import(
+            &file,
+            &db,
+            &[
+                "--signature",
+                arg(&sig),
+                "--office-key",
+                arg(&office.public),
+            ],
+        );
         r.expect_ok(name);
         assert!(r.stdout.contains("signature verified"), "{}", r.stdout);
     }
@@ -701,16 +685,7 @@ fn a_list_for_another_election_is_refused() {
     let dir = tempdir();
     let db = dir.path().join("v.db");
     let first = write(dir.path(), "first.csv", &prefill_list());
-    run([
-        "voters",
-        "import",
-        arg(&first),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ])
-    .expect_ok("first import");
+    import(&first, &db, &[]).expect_ok("first import");
     let before = db_state(&db);
     let before_lookup = lookup(&db, "C0001");
 
@@ -759,15 +734,7 @@ fn a_generated_list_of_2000_voters_imports_and_a_card_is_found() {
     ])
     .expect_ok("generate");
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ]);
+    let r = import(&file, &db, &[]);
     r.expect_ok("import");
     assert!(
         r.stdout
@@ -813,15 +780,7 @@ fn an_unterminated_quote_at_the_end_of_the_file_is_refused() {
         &list_file(HEADER, &[row(1), row(2), last]),
     );
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ]);
+    let r = import(&file, &db, &[]);
     assert!(!r.ok(), "imported: {}", r.stdout);
     assert!(r.stderr.contains("line 4"), "{}", r.stderr);
     assert_eq!(db_state(&db).voters, 0);
@@ -845,15 +804,7 @@ fn line_numbers_are_right_in_a_crlf_file() {
         .replace('\n', "\r\n");
     let file = write(dir.path(), "list.csv", text.as_bytes());
     let db = dir.path().join("v.db");
-    let r = run([
-        "voters",
-        "import",
-        arg(&file),
-        "--db",
-        arg(&db),
-        "--election",
-        ELECTION,
-    ]);
+    let r = import(&file, &db, &[]);
     assert!(!r.ok());
     let listed: Vec<&str> = r
         .stderr
