@@ -163,7 +163,7 @@ fn check_in_without_a_card_and_a_replacement_card() {
 }
 
 #[test]
-fn a_double_registration_is_resolved_with_a_note() {
+fn resolving_needs_a_double_registration_and_a_note() {
     let (_dir, t) = started();
     let token = login(&t);
     // Not a double registration: refused.
@@ -175,10 +175,8 @@ fn a_double_registration_is_resolved_with_a_note() {
         Some(json!({"voter_id": "V1", "note": "x"})),
     );
     assert_eq!(status, 422);
-    // Make one: a check-in by card here, and one reported from table 2 (as while the
-    // LAN was split) made without a card by the valgsekretær — the rules refuse the
-    // second, so it comes through the log of another device in the sync tests; here
-    // the resolve endpoint's refusal and note check are what is tested.
+    // A resolution without a note is refused too. Resolving a real double registration
+    // (made while the LAN was split) is tested in tests/sync.rs.
     let (status, r) = call(
         &t,
         &token,
