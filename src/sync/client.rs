@@ -62,6 +62,8 @@ pub struct SyncClient {
     reported: bool,
     /// Signs every request, so peers know it comes from a device of the polling place.
     key: DeviceSecret,
+    /// This table's clock offset (test mode), so skew is measured as the table sees time.
+    clock_offset_ms: i64,
 }
 
 /// A POST of `body` as JSON with this device's signature over the exact bytes sent.
@@ -117,6 +119,7 @@ impl SyncClient {
         central: Option<String>,
         control: Arc<SyncControl>,
         key: DeviceSecret,
+        clock_offset_ms: i64,
     ) -> Result<Self, String> {
         let tables = peers.len();
         peers.extend(central);
@@ -166,6 +169,7 @@ impl SyncClient {
             peers,
             reported: false,
             key,
+            clock_offset_ms,
         })
     }
 
@@ -201,6 +205,12 @@ impl SyncClient {
                 tracing::error!(peer = %self.peers[i], "push queue closed");
             }
         }
+    }
+
+    /// This table's wall clock, read without taking the table lock: a long ingest must
+    /// not delay the reading and distort the measured skew.
+    fn wall_now(&self) -> i64 {
+        crate::store::now_ms() + self.clock_offset_ms
     }
 
     async fn anti_entropy(&mut self) {
@@ -261,10 +271,7 @@ impl SyncClient {
                 have,
                 limit: MAX_PAGE,
             };
-            let core = self.core.clone();
-            let sent = tokio::task::spawn_blocking(move || lock(&core).wall_now())
-                .await
-                .unwrap_or_default();
+            let sent = self.wall_now();
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -307,10 +314,7 @@ impl SyncClient {
                 self.status[i].state = PeerState::WrongConfig(why);
                 return;
             }
-            let core = self.core.clone();
-            let received = tokio::task::spawn_blocking(move || lock(&core).wall_now())
-                .await
-                .unwrap_or_default();
+            let received = self.wall_now();
             let skew = body.wall_ms - (sent + received) / 2;
             let more = body.more;
             let theirs = body.have;

@@ -163,6 +163,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             cfg.sync.central.clone(),
             control.clone(),
             sync_key,
+            cfg.clock_offset_ms,
         )?;
         tokio::spawn(client.run(rx));
     }
