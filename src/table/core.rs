@@ -247,21 +247,32 @@ impl TableCore {
         match verdict {
             Verdict::Admit { ballots } => {
                 let v = voter.ok_or_else(|| TableError::Refused("intern fejl".into()))?;
-                self.pending = Some(Pending {
-                    voter_id: v.id.clone(),
-                    card_code: Some(code.to_string()),
-                    method: CheckInMethod::Card,
-                });
-                self.view = View::Pending {
-                    voter: VoterView::new(v, self.today()),
-                    ballots_text: ballots_text(&ballots, &self.id.contests),
-                    ballots,
-                };
-                self.signals.light(Light::Pending);
+                self.stage(v, Some(code.to_string()), CheckInMethod::Card, ballots);
             }
             other => self.refuse(&other, voter.map(|v| VoterView::new(v, self.today()))),
         }
         self.publish()
+    }
+
+    /// An admissible voter waits for the tilforordnet's confirm: nothing is stored yet.
+    fn stage(
+        &mut self,
+        voter: &crate::election::voter::Voter,
+        card_code: Option<String>,
+        method: CheckInMethod,
+        ballots: Vec<Contest>,
+    ) {
+        self.pending = Some(Pending {
+            voter_id: voter.id.clone(),
+            card_code,
+            method,
+        });
+        self.view = View::Pending {
+            voter: VoterView::new(voter, self.today()),
+            ballots_text: ballots_text(&ballots, &self.id.contests),
+            ballots,
+        };
+        self.signals.light(Light::Pending);
     }
 
     /// The scanner read something that cannot be a card.
@@ -285,17 +296,7 @@ impl TableCore {
         let verdict = self.decide_voter(&voter)?;
         match verdict {
             Verdict::Admit { ballots } => {
-                self.pending = Some(Pending {
-                    voter_id: voter.id.clone(),
-                    card_code: None,
-                    method: CheckInMethod::Manual,
-                });
-                self.view = View::Pending {
-                    voter: VoterView::new(&voter, self.today()),
-                    ballots_text: ballots_text(&ballots, &self.id.contests),
-                    ballots,
-                };
-                self.signals.light(Light::Pending);
+                self.stage(&voter, None, CheckInMethod::Manual, ballots);
             }
             other => self.refuse(&other, Some(VoterView::new(&voter, self.today()))),
         }
