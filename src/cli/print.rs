@@ -193,6 +193,31 @@ fn list_print(a: ListPrintArgs) -> CmdResult {
     Ok(())
 }
 
+/// Sends a document where the command line said: a PDF file, an ESC/POS file, a printer
+/// (any of them).
+fn deliver(
+    pdf_out: Option<&Path>,
+    escpos_out: Option<&Path>,
+    printer: Option<&PrinterConfig>,
+    pdf: impl FnOnce() -> Result<Vec<u8>, PrintError>,
+    receipt: &crate::print::receipt::Receipt,
+) -> CmdResult {
+    if let Some(out) = pdf_out {
+        crate::print::write_atomically(out, &pdf()?)?;
+        println!("wrote {}", out.display());
+    }
+    if let Some(path) = escpos_out {
+        crate::print::write_atomically(path, &crate::print::escpos::encode(receipt)?)?;
+        println!("wrote {} (ESC/POS)", path.display());
+    }
+    if let Some(cfg) = printer {
+        let p = open_printer(cfg);
+        p.print(receipt)?;
+        println!("printed on {}", p.describe());
+    }
+    Ok(())
+}
+
 fn card_print(a: CardPrintArgs) -> CmdResult {
     if a.out.is_none() && a.escpos.is_none() && a.printer.is_none() {
         return Err("say where the card goes: --out FILE.pdf, --escpos FILE or --printer".into());
@@ -204,18 +229,15 @@ fn card_print(a: CardPrintArgs) -> CmdResult {
         eprintln!("warning: no --key: the card is printed without the signed QR code");
     }
     let card = Card::current(&store, &e, &a.voter, crate::store::now_ms(), key.as_ref())?;
-    if let Some(out) = &a.out {
-        crate::print::write_atomically(out, &card.to_pdf()?)?;
-        println!("wrote {} (card {})", out.display(), card.code);
-    }
-    if let Some(path) = &a.escpos {
-        crate::print::write_atomically(path, &card.to_escpos()?)?;
-        println!("wrote {} (ESC/POS)", path.display());
-    }
-    if let Some(cfg) = &a.printer {
-        let p = open_printer(cfg);
-        p.print(&card.to_receipt())?;
-        println!("printed on {}", p.describe());
+    deliver(
+        a.out.as_deref(),
+        a.escpos.as_deref(),
+        a.printer.as_ref(),
+        || card.to_pdf(),
+        &card.to_receipt(),
+    )?;
+    if a.out.is_some() {
+        println!("card {}", card.code);
     }
     tracing::info!(voter = %a.voter, code = %card.code, "valgkort printed");
     Ok(())
@@ -244,20 +266,13 @@ fn report_print(a: ReportPrintArgs) -> CmdResult {
     {
         eprintln!("warning: table {t} has no events at polling place {place}");
     }
-    if let Some(out) = &a.out {
-        crate::print::write_atomically(out, &rep.to_pdf(&e)?)?;
-        println!("wrote {}", out.display());
-    }
-    let receipt = rep.to_receipt(&e, a.table);
-    if let Some(path) = &a.escpos {
-        crate::print::write_atomically(path, &crate::print::escpos::encode(&receipt)?)?;
-        println!("wrote {} (ESC/POS)", path.display());
-    }
-    if let Some(cfg) = &a.printer {
-        let p = open_printer(cfg);
-        p.print(&receipt)?;
-        println!("printed on {}", p.describe());
-    }
+    deliver(
+        a.out.as_deref(),
+        a.escpos.as_deref(),
+        a.printer.as_ref(),
+        || rep.to_pdf(&e),
+        &rep.to_receipt(&e, a.table),
+    )?;
     println!(
         "{} persons checked in, {} brevstemmer, {} tables",
         rep.persons,
