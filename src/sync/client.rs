@@ -3,11 +3,11 @@
 
 use super::auth;
 use super::control::SyncControl;
+use super::node::SyncNode;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, lag};
 use crate::election::event::SignedEvent;
 use crate::election::keys::DevicePublic;
 use crate::election::keys::DeviceSecret;
-use crate::table::daemon::{SharedCore, lock};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -47,7 +47,7 @@ pub struct PeerStatus {
 }
 
 pub struct SyncClient {
-    core: SharedCore,
+    node: Arc<dyn SyncNode>,
     hello: Hello,
     peers: Vec<String>,
     http: reqwest::Client,
@@ -113,7 +113,7 @@ impl SyncClient {
     /// `central`, when given, is pulled from and pushed to like a peer; tables never
     /// wait for it.
     pub fn new(
-        core: SharedCore,
+        node: Arc<dyn SyncNode>,
         hello: Hello,
         mut peers: Vec<String>,
         central: Option<String>,
@@ -158,7 +158,7 @@ impl SyncClient {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         Ok(SyncClient {
-            core,
+            node,
             hello,
             http,
             status,
@@ -230,9 +230,9 @@ impl SyncClient {
         let after = self.summary();
         if before != after || !self.reported {
             self.reported = true;
-            let core = self.core.clone();
+            let node = self.node.clone();
             let status = self.status.clone();
-            let _ = tokio::task::spawn_blocking(move || lock(&core).set_peers(status)).await;
+            let _ = tokio::task::spawn_blocking(move || node.set_peers(status)).await;
         }
     }
 
@@ -258,14 +258,11 @@ impl SyncClient {
         }
         let url = format!("{}/sync/v1/pull", self.peers[i]);
         for _ in 0..100 {
-            let core = self.core.clone();
-            let have =
-                match tokio::task::spawn_blocking(move || lock(&core).store().version_vector())
-                    .await
-                {
-                    Ok(Ok(v)) => v.into_iter().collect(),
-                    _ => return,
-                };
+            let node = self.node.clone();
+            let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
+                Ok(Ok(v)) => v,
+                _ => return,
+            };
             let req = PullRequest {
                 hello: self.hello.clone(),
                 have,
@@ -319,22 +316,21 @@ impl SyncClient {
             let more = body.more;
             let theirs = body.have;
             let events = body.events;
-            let core = self.core.clone();
+            let node = self.node.clone();
             let n = events.len();
             let started = std::time::Instant::now();
             let mine = tokio::task::spawn_blocking(move || {
-                let mut c = lock(&core);
                 if !events.is_empty() {
-                    c.ingest_events(&events);
+                    node.ingest(&events);
                 }
-                c.store().version_vector()
+                node.version_vector()
             })
             .await;
             if n > 0 {
                 tracing::debug!(peer = %self.peers[i], events = n, elapsed = ?started.elapsed(), "pulled page ingested");
             }
             let mine = match mine {
-                Ok(Ok(v)) => v.into_iter().collect(),
+                Ok(Ok(v)) => v,
                 _ => return,
             };
             if self.status[i].state != PeerState::Connected {

@@ -7,5 +7,6 @@
 pub mod auth;
 pub mod client;
 pub mod control;
+pub mod node;
 pub mod protocol;
 pub mod server;

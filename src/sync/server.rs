@@ -2,10 +2,10 @@
 
 use super::auth;
 use super::control::SyncControl;
+use super::node::SyncNode;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, PushResponse};
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
-use crate::table::daemon::{SharedCore, lock};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 struct SyncState {
-    core: SharedCore,
+    node: Arc<dyn SyncNode>,
     hello: Hello,
     control: Arc<SyncControl>,
     test_mode: bool,
@@ -27,7 +27,7 @@ struct SyncState {
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 pub fn router(
-    core: SharedCore,
+    node: Arc<dyn SyncNode>,
     hello: Hello,
     control: Arc<SyncControl>,
     test_mode: bool,
@@ -40,7 +40,7 @@ pub fn router(
         .route("/api/test/partition", post(partition))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(SyncState {
-            core,
+            node,
             hello,
             control,
             test_mode,
@@ -138,38 +138,12 @@ async fn pull(
     body: Bytes,
 ) -> Result<Json<PullResponse>, Refusal> {
     let req: PullRequest = authenticated(&s, &headers, &body)?;
-    let core = s.core.clone();
+    let node = s.node.clone();
     let hello = s.hello.clone();
     let limit = req.limit.clamp(1, MAX_PAGE);
     let result = tokio::task::spawn_blocking(move || {
-        let c = lock(&core);
-        let store = c.store();
-        let have = store.version_vector()?;
-        let mut events = Vec::new();
-        let mut more = false;
-        for (device, mine) in &have {
-            let theirs = req.have.get(device).copied().unwrap_or(0);
-            if *mine <= theirs {
-                continue;
-            }
-            let room = limit - events.len();
-            if room == 0 {
-                more = true;
-                break;
-            }
-            let page = store.events_after(*device, theirs, room)?;
-            if (page.len() as u64) < mine - theirs {
-                more = true;
-            }
-            events.extend(page);
-        }
-        Ok::<_, crate::store::StoreError>(PullResponse {
-            hello,
-            events,
-            more,
-            have: have.into_iter().collect(),
-            wall_ms: c.wall_now(),
-        })
+        let page = node.pull_page(&req.have, limit)?;
+        Ok::<_, crate::store::StoreError>(page.into_response(hello, node.wall_now()))
     })
     .await;
     match result {
@@ -191,8 +165,8 @@ async fn push(
             format!("at most {MAX_PAGE} events a push"),
         ));
     }
-    let core = s.core.clone();
-    let r = tokio::task::spawn_blocking(move || lock(&core).ingest_events(&req.events))
+    let node = s.node.clone();
+    let r = tokio::task::spawn_blocking(move || node.ingest(&req.events))
         .await
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(r))

@@ -18,7 +18,7 @@ use crate::store::binding::Mode;
 use crate::store::keyfile;
 use crate::sync::client::SyncClient;
 use crate::sync::control::SyncControl;
-use crate::sync::protocol::Hello;
+use crate::sync::protocol::{Hello, PushResponse, VersionVector};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -153,11 +153,15 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     tracing::info!(scanner = %described, signals = %signals.describe(), "drivers started");
 
     let control = Arc::new(SyncControl::default());
+    let node: Arc<dyn crate::sync::node::SyncNode> = Arc::new(TableNode {
+        core: core.clone(),
+        clock_offset_ms: cfg.clock_offset_ms,
+    });
     if !cfg.sync.peers.is_empty() || cfg.sync.central.is_some() {
         let (tx, rx) = mpsc::unbounded_channel();
         lock(&core).set_append_hook(tx);
         let client = SyncClient::new(
-            core.clone(),
+            node.clone(),
             hello.clone(),
             cfg.sync.peers.clone(),
             cfg.sync.central.clone(),
@@ -183,7 +187,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     let app = crate::web::table_router(core.clone(), screen.clone(), api_scan)
         .merge(crate::web::secretary_router(core.clone()))
         .merge(crate::sync::server::router(
-            core.clone(),
+            node,
             hello,
             control,
             cfg.is_test(),
@@ -377,5 +381,38 @@ async fn route_button(mut rx: mpsc::Receiver<()>, core: SharedCore) {
         if let Ok(Err(e)) = result {
             tracing::error!(error = %e, "confirm by button failed");
         }
+    }
+}
+
+/// The table as sync sees it. The clock offset is kept apart so reading the clock never
+/// waits for the table lock (a long ingest would distort the skew peers measure).
+pub struct TableNode {
+    pub core: SharedCore,
+    pub clock_offset_ms: i64,
+}
+
+impl crate::sync::node::SyncNode for TableNode {
+    fn version_vector(&self) -> Result<VersionVector, crate::store::StoreError> {
+        crate::sync::node::store_version_vector(lock(&self.core).store())
+    }
+
+    fn pull_page(
+        &self,
+        theirs: &VersionVector,
+        limit: usize,
+    ) -> Result<crate::sync::node::PullPage, crate::store::StoreError> {
+        crate::sync::node::store_pull_page(lock(&self.core).store(), theirs, limit)
+    }
+
+    fn ingest(&self, events: &[crate::election::event::SignedEvent]) -> PushResponse {
+        lock(&self.core).ingest_events(events)
+    }
+
+    fn set_peers(&self, status: Vec<crate::sync::client::PeerStatus>) {
+        lock(&self.core).set_peers(status)
+    }
+
+    fn wall_now(&self) -> i64 {
+        crate::store::now_ms() + self.clock_offset_ms
     }
 }

@@ -1,0 +1,75 @@
+//! What sync needs of the thing it replicates. The table daemon and the central tally
+//! both hold a store of signed events; the server and client are written against this
+//! trait so one protocol serves both roles.
+
+use super::client::PeerStatus;
+use super::protocol::{PullResponse, PushResponse, VersionVector};
+use crate::election::event::SignedEvent;
+use crate::store::{Store, StoreError};
+
+/// A holder of a replicated event log. Calls block (SQLite); callers run them on the
+/// blocking pool.
+pub trait SyncNode: Send + Sync + 'static {
+    /// The highest sequence number held per device.
+    fn version_vector(&self) -> Result<VersionVector, StoreError>;
+    /// What a peer with `theirs` lacks, at most `limit` events, in order per device.
+    fn pull_page(&self, theirs: &VersionVector, limit: usize) -> Result<PullPage, StoreError>;
+    /// Verifies and stores a peer's events; refusals are reported in the answer.
+    fn ingest(&self, events: &[SignedEvent]) -> PushResponse;
+    /// The latest status of every peer, for whoever shows it.
+    fn set_peers(&self, status: Vec<PeerStatus>);
+    /// This node's wall clock in ms (with a test offset, if any).
+    fn wall_now(&self) -> i64;
+}
+
+/// One page of a pull answer, before the hello is added.
+pub struct PullPage {
+    pub events: Vec<SignedEvent>,
+    pub more: bool,
+    pub have: VersionVector,
+}
+
+impl PullPage {
+    pub fn into_response(self, hello: super::protocol::Hello, wall_ms: i64) -> PullResponse {
+        PullResponse {
+            hello,
+            events: self.events,
+            more: self.more,
+            have: self.have,
+            wall_ms,
+        }
+    }
+}
+
+/// The version vector of a store, as sync sends it.
+pub fn store_version_vector(store: &Store) -> Result<VersionVector, StoreError> {
+    Ok(store.version_vector()?.into_iter().collect())
+}
+
+/// The events a peer with `theirs` lacks, device by device, up to `limit`.
+pub fn store_pull_page(
+    store: &Store,
+    theirs: &VersionVector,
+    limit: usize,
+) -> Result<PullPage, StoreError> {
+    let have = store_version_vector(store)?;
+    let mut events = Vec::new();
+    let mut more = false;
+    for (device, mine) in &have {
+        let known = theirs.get(device).copied().unwrap_or(0);
+        if *mine <= known {
+            continue;
+        }
+        let room = limit - events.len();
+        if room == 0 {
+            more = true;
+            break;
+        }
+        let page = store.events_after(*device, known, room)?;
+        if (page.len() as u64) < mine - known {
+            more = true;
+        }
+        events.extend(page);
+    }
+    Ok(PullPage { events, more, have })
+}
