@@ -3,7 +3,7 @@
 
 mod daemon;
 
-use daemon::{PIN, Table, outcome, prepare};
+use daemon::{PIN, Table, call, login, outcome, prepare};
 use serde_json::{Value, json};
 
 fn started() -> (tempfile::TempDir, Table) {
@@ -12,28 +12,6 @@ fn started() -> (tempfile::TempDir, Table) {
     let t = Table::start(dir.path(), &config);
     t.open();
     (dir, t)
-}
-
-fn login(t: &Table) -> String {
-    let (status, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
-    assert_eq!(status, 200, "{r}");
-    r["token"].as_str().expect("token").to_string()
-}
-
-fn call(t: &Table, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}{path}", t.base);
-    let auth = format!("Bearer {token}");
-    let mut res = match method {
-        "GET" => t.agent.get(&url).header("authorization", &auth).call(),
-        _ => t
-            .agent
-            .post(&url)
-            .header("authorization", &auth)
-            .send_json(body.unwrap_or(json!({}))),
-    }
-    .expect("request");
-    let status = res.status().as_u16();
-    (status, res.body_mut().read_json().expect("json"))
 }
 
 /// Percent-encodes a query for a URL (UTF-8 bytes; letters and digits kept).

@@ -3,65 +3,12 @@
 
 mod daemon;
 
-use daemon::{PIN, Table, eventually, free_ports, outcome, prepare_with};
+use daemon::{PIN, Table, eventually, free_ports, outcome, place, prepare_with};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use valgbord::election::clock::Hlc;
 use valgbord::election::event::{EventBody, EventHash, EventKind, FORMAT_VERSION, sign};
 use valgbord::election::keys::DeviceSecret;
-use valgbord::store::keyfile;
-
-struct Place {
-    _dir: tempfile::TempDir,
-    tables: Vec<Table>,
-    keys: Vec<DeviceSecret>,
-}
-
-/// Starts `n` tables. `links(i)` gives the indexes table i pulls from (all others by
-/// default). Keys are made up front so every configuration can list all of them.
-fn place(
-    n: usize,
-    links: impl Fn(usize) -> Vec<usize>,
-    top_level: impl Fn(usize) -> String,
-) -> Place {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ports = free_ports(n);
-    let keys: Vec<DeviceSecret> = (0..n)
-        .map(|i| {
-            keyfile::load_or_create(&dir.path().join(format!("table{}.key", i + 1))).expect("key")
-        })
-        .collect();
-    let key_list = keys
-        .iter()
-        .map(|k| format!("\"{}\"", k.public().to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut tables = Vec::new();
-    for i in 0..n {
-        let peers = links(i)
-            .into_iter()
-            .map(|j| format!("\"http://127.0.0.1:{}\"", ports[j]))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let config = prepare_with(
-            dir.path(),
-            i as u32 + 1,
-            &format!("127.0.0.1:{}", ports[i]),
-            &top_level(i),
-            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n"),
-        );
-        tables.push(Table::start(dir.path(), &config));
-    }
-    let place = Place {
-        _dir: dir,
-        tables,
-        keys,
-    };
-    for t in &place.tables {
-        t.open();
-    }
-    place
-}
 
 fn all_but(n: usize) -> impl Fn(usize) -> Vec<usize> {
     move |i| (0..n).filter(|&j| j != i).collect()

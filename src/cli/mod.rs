@@ -2,6 +2,7 @@
 
 mod demo;
 mod destroy;
+mod list_change;
 mod office;
 mod paper;
 mod pin;

@@ -64,6 +64,8 @@ pub enum ListCmd {
     /// Write the marked paper valgliste of a polling place as PDF (cover page with the
     /// snapshot time, counts and last event per device; voters in list order).
     Print(ListPrintArgs),
+    /// Apply an election-day list change from the office at a stopped table.
+    Change(super::list_change::ApplyChangeArgs),
 }
 
 #[derive(Subcommand)]
@@ -132,6 +134,7 @@ pub struct CardPrintArgs {
 pub fn run(cmd: PrintCmds) -> CmdResult {
     match cmd {
         PrintCmds::List(ListCmd::Print(a)) => list_print(a),
+        PrintCmds::List(ListCmd::Change(a)) => super::list_change::apply(a),
         PrintCmds::Card(CardCmd::Print(a)) => card_print(a),
         PrintCmds::Report(ReportCmd::Print(a)) => report_print(a),
     }

@@ -154,17 +154,18 @@ fn import_cmd(
 ) -> CmdResult {
     let started = Instant::now();
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let signed = match (signature, office_key) {
+    let office = match (signature, office_key) {
         (Some(sig), Some(key)) => {
             let office = keyfile::load_public(key)?;
             let sig_bytes =
                 std::fs::read(sig).map_err(|e| format!("cannot read {}: {e}", sig.display()))?;
             import::verify_list_signature(&bytes, &sig_bytes, office)
                 .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
-            true
+            Some(office)
         }
-        _ => false,
+        _ => None,
     };
+    let signed = office.is_some();
     let mut store = Store::open(db)?;
     let election = match (store.bound_election()?, election) {
         (Some(b), Some(e)) if b != e => {
@@ -202,6 +203,10 @@ fn import_cmd(
     };
     store.bind(&election, mode)?;
     store.set_meta("mode", mode.as_str())?;
+    // Election-day list changes are checked against the key that signed the list.
+    if let Some(office) = office {
+        store.set_meta("office_key", &office.to_hex())?;
+    }
     println!(
         "imported {} voters in {} polling places into {} (election {election}, list SHA-256 {}, {}) in {:.1} s",
         report.voters,

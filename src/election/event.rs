@@ -81,6 +81,15 @@ pub enum EventKind {
         voter_id: String,
         note: String,
     },
+    /// A change to the voter list from the election office, applied at this table. The
+    /// office's signed text is carried verbatim so every receiver checks the office
+    /// signature itself.
+    ListChanged {
+        change_id: String,
+        serial: u64,
+        body: String,
+        signature: String,
+    },
 }
 
 impl EventKind {
@@ -95,6 +104,7 @@ impl EventKind {
             EventKind::PaperRegistration { .. } => "paper_registration",
             EventKind::BallotsReconciled { .. } => "ballots_reconciled",
             EventKind::DoubleRegistrationResolved { .. } => "double_registration_resolved",
+            EventKind::ListChanged { .. } => "list_changed",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod contest;
 pub mod event;
 pub mod keys;
+pub mod list_change;
 pub mod names;
 pub mod voter;
 

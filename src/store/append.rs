@@ -32,6 +32,18 @@ impl Store {
         wall_ms: i64,
         kind: EventKind,
     ) -> Result<VerifiedEvent> {
+        self.append_local_checked(author, wall_ms, kind, |_| Ok(()))
+    }
+
+    /// As `append_local`, with a check of the projected state before the commit: an
+    /// error from `check` rolls the event back as if it had never been made.
+    pub fn append_local_checked(
+        &mut self,
+        author: &Author<'_>,
+        wall_ms: i64,
+        kind: EventKind,
+        check: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<VerifiedEvent> {
         let device = author.key.public();
         let hlc = self.clock.now(wall_ms.max(0) as u64);
         let tx = self
@@ -54,6 +66,7 @@ impl Store {
         };
         let ev = event::sign(&body, author.key);
         insert_and_project(&tx, &ev)?;
+        check(&tx)?;
         tx.commit()?;
         Ok(ev)
     }

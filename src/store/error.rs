@@ -27,6 +27,8 @@ pub enum StoreError {
     Binding(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("voter list change refused: {0}")]
+    ListChange(crate::election::list_change::ChangeError),
 }
 
 impl StoreError {
@@ -47,6 +49,7 @@ impl StoreError {
                 "Et bord har underskrevet to forskellige hændelser med samme nummer.".into()
             }
             StoreError::Binding(m) | StoreError::Invalid(m) => m.clone(),
+            StoreError::ListChange(e) => format!("Listeændringen blev afvist: {}", e.danish),
         }
     }
 }

@@ -772,13 +772,13 @@ pub struct ImportReport {
     pub sha256: [u8; 32],
 }
 
-const INSERT_VOTER: &str =
+pub(crate) const INSERT_VOTER: &str =
     "INSERT INTO voters(id, list_no, list_part, first_names, last_name, birthdate, sex,
        address, postcode, town, place, card_code, contests, brevstemme, struck,
        fold_first, fold_last, fold_address)
      VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
-fn insert_voter(stmt: &mut rusqlite::Statement<'_>, v: &Voter) -> rusqlite::Result<()> {
+pub(crate) fn insert_voter(stmt: &mut rusqlite::Statement<'_>, v: &Voter) -> rusqlite::Result<()> {
     stmt.execute(params![
         v.id,
         v.list_no,

@@ -99,6 +99,18 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             }
             refresh_voter(c, voter_id)?;
         }
+        EventKind::ListChanged {
+            change_id,
+            serial,
+            body,
+            signature,
+        } => {
+            let signed = crate::election::list_change::SignedListChange {
+                body: body.clone(),
+                signature: signature.clone(),
+            };
+            super::list_changes::apply_event(c, b, change_id, *serial, &signed)?;
+        }
         EventKind::CardReissued { voter_id, new_code } => {
             c.execute(
                 "INSERT OR IGNORE INTO cards(code, voter_id, hlc, wall_ms) VALUES(?1, ?2, ?3, ?4)",
@@ -290,6 +302,7 @@ impl Store {
     /// Events were verified when they entered; here they are only parsed.
     pub fn rebuild_projections(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
+        super::list_changes::restore_imported(&tx)?;
         for t in PROJECTION_TABLES {
             tx.execute(&format!("DELETE FROM {t}"), [])?;
         }
@@ -311,8 +324,17 @@ impl Store {
     /// Every projection row, sorted: for comparing an incremental state with a rebuild.
     pub fn projection_dump(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for t in PROJECTION_TABLES {
-            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {t}"))?;
+        let mut queries: Vec<(&str, String)> = PROJECTION_TABLES
+            .iter()
+            .map(|t| (*t, format!("SELECT * FROM {t}")))
+            .collect();
+        // Rows that office list changes made are projections too.
+        queries.push((
+            "voters",
+            "SELECT * FROM voters WHERE id IN (SELECT voter_id FROM list_change_items)".into(),
+        ));
+        for (t, sql) in queries {
+            let mut stmt = self.conn.prepare(&sql)?;
             let n = stmt.column_count();
             let mut rows = stmt.query([])?;
             let mut lines = Vec::new();

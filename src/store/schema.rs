@@ -126,6 +126,33 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY(place, table_no)
     ) WITHOUT ROWID;
     "#,
+    // 2: election-day list changes from the office.
+    r#"
+    CREATE TABLE list_changes(
+        change_id TEXT PRIMARY KEY,
+        serial INTEGER NOT NULL,
+        issued TEXT NOT NULL,
+        note TEXT NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        items INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE list_change_items(
+        change_id TEXT NOT NULL,
+        item_no INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        voter_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY(change_id, item_no)
+    ) WITHOUT ROWID;
+    CREATE INDEX list_change_items_voter ON list_change_items(voter_id, serial);
+    -- The imported row of each changed voter (NULL: added by a change). Not emptied by a
+    -- rebuild directly: the rebuild first puts these rows back.
+    CREATE TABLE list_change_base(voter_id TEXT PRIMARY KEY, row TEXT) WITHOUT ROWID;
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
@@ -158,6 +185,8 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "cards",
     "table_state",
     "reconciliation",
+    "list_changes",
+    "list_change_items",
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -7,6 +7,9 @@ use super::append::{Author, Ingested};
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind, SignedEvent, Trust};
 use crate::election::keys::DeviceSecret;
+use crate::election::list_change::{
+    self, BrevstemmeDigest, ChangeItem, ListChange, SignedListChange,
+};
 use crate::election::voter::Voter;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -27,6 +30,7 @@ fn list_bytes() -> Vec<u8> {
 fn store_with_list(list: &[u8]) -> Store {
     let mut s = Store::open_in_memory().unwrap();
     s.import_file(list, false, |_| {}).unwrap();
+    s.set_meta("election", ELECTION).unwrap();
     s
 }
 
@@ -71,6 +75,12 @@ enum Op {
         dev: usize,
         ms: i64,
     },
+    /// An office list change (next serial) applied at a device.
+    Change {
+        dev: usize,
+        voter: usize,
+        action: u8,
+    },
 }
 
 /// Devices: three tables in polling place 1, one in polling place 2.
@@ -90,6 +100,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(dev, handed, returned)| Op::Reconcile { dev, handed, returned }),
         2 => (dev.clone(), any::<usize>()).prop_map(|(dev, pick)| Op::Resolve { dev, pick }),
         4 => (dev.clone(), 0..N).prop_map(|(from, to)| Op::Sync { from, to }),
+        1 => (dev.clone(), any::<usize>(), 0u8..5)
+            .prop_map(|(dev, voter, action)| Op::Change { dev, voter, action }),
         3 => (dev, prop_oneof![Just(0i64), -30_000i64..0, 0i64..1_200_000])
             .prop_map(|(dev, ms)| Op::Tick { dev, ms }),
     ]
@@ -125,10 +137,13 @@ struct Sim {
     /// Device of each event in the order they were made.
     made: Vec<usize>,
     cards: u64,
+    /// Serial of the last office change.
+    changes: u64,
 }
 
 impl Sim {
-    fn new(voters: Vec<Voter>) -> Sim {
+    fn new(list: &[u8]) -> Sim {
+        let voters = list_voters(list);
         let keys: Vec<DeviceSecret> = (0..N)
             .map(|i| DeviceSecret::from_seed([i as u8 + 1; 32]))
             .collect();
@@ -139,7 +154,7 @@ impl Sim {
         };
         let devices = (0..N)
             .map(|_| Device {
-                store: Store::open_in_memory().unwrap(),
+                store: store_with_list(list),
                 wall: T0,
                 seen: [0; N],
             })
@@ -154,6 +169,7 @@ impl Sim {
             resolved: BTreeSet::new(),
             made: Vec::new(),
             cards: 0,
+            changes: 0,
         }
     }
 
@@ -331,6 +347,52 @@ impl Sim {
             }
             Op::Sync { from, to } => self.sync(from, to),
             Op::Tick { dev, ms } => self.devices[dev].wall += ms,
+            Op::Change { dev, voter, action } => {
+                let v = self.voter_at(dev, voter).clone();
+                self.changes += 1;
+                let voter_id = v.id.clone();
+                let item = match action {
+                    0 => ChangeItem::Strike {
+                        voter_id,
+                        reason: format!("død (ændring {})", self.changes),
+                    },
+                    1 => ChangeItem::Reinstate { voter_id },
+                    2 => ChangeItem::Entitlement {
+                        voter_id,
+                        contests: vec![Contest::Rv],
+                    },
+                    3 => ChangeItem::Brevstemme { voter_id },
+                    _ => {
+                        let mut added = v.clone();
+                        added.id = format!("NY{}", self.changes);
+                        added.card_code = format!("NYKORT{}", self.changes);
+                        added.list_no = 10_000 + self.changes as u32;
+                        ChangeItem::Add {
+                            voter: Box::new(added),
+                        }
+                    }
+                };
+                let change = ListChange {
+                    format: list_change::FORMAT.into(),
+                    election: ELECTION.into(),
+                    serial: self.changes,
+                    issued: "2025-11-18T07:00:00+01:00".into(),
+                    note: String::new(),
+                    items: vec![item],
+                    brevstemmer: BrevstemmeDigest::of([]),
+                };
+                let signed = SignedListChange {
+                    body: serde_json::to_string(&change).unwrap(),
+                    signature: String::new(),
+                };
+                let kind = EventKind::ListChanged {
+                    change_id: signed.id(),
+                    serial: self.changes,
+                    body: signed.body,
+                    signature: signed.signature,
+                };
+                self.append(dev, kind);
+            }
         }
     }
 
@@ -439,7 +501,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let list = list_bytes();
-        let mut sim = Sim::new(list_voters(&list));
+        let mut sim = Sim::new(&list);
         for op in &ops {
             sim.step(op);
         }

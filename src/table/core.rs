@@ -90,6 +90,38 @@ impl TableError {
     }
 }
 
+/// What applying an office list change did, for the screen and the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListChangeOutcome {
+    pub serial: u64,
+    pub items: usize,
+    /// It was applied before (here or at another table): nothing was written.
+    pub already: bool,
+    /// In Danish, for the screen.
+    pub text: String,
+}
+
+impl ListChangeOutcome {
+    fn new(c: &crate::election::list_change::ListChange, already: bool) -> Self {
+        let text = if already {
+            format!("Listeændring nr. {} er allerede indlæst.", c.serial)
+        } else {
+            format!(
+                "Listeændring nr. {} fra valgkontoret er indlæst ({} ændring{}).",
+                c.serial,
+                c.items.len(),
+                if c.items.len() == 1 { "" } else { "er" }
+            )
+        };
+        ListChangeOutcome {
+            serial: c.serial,
+            items: c.items.len(),
+            already,
+            text,
+        }
+    }
+}
+
 /// Result of a ballot count at the table.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reconciliation {
@@ -536,6 +568,41 @@ impl TableCore {
         });
         self.publish()?;
         Ok(new_code)
+    }
+
+    /// Applies an election-day list change from the office at this table; the event
+    /// carries it to every other table and the central tally.
+    pub fn apply_list_change(
+        &mut self,
+        signed: &crate::election::list_change::SignedListChange,
+    ) -> Result<ListChangeOutcome, TableError> {
+        use crate::store::list_changes::Applied;
+        let author = Author {
+            key: &self.key,
+            election: &self.id.election,
+            test: self.id.test,
+        };
+        let wall = now_ms() + self.id.clock_offset_ms;
+        let outcome = match self.store.apply_list_change(&author, wall, signed)? {
+            Applied::New(change, ev) => {
+                if let Some(tx) = &self.on_append {
+                    let _ = tx.send(ev.signed.clone());
+                }
+                tracing::info!(
+                    serial = change.serial,
+                    items = change.items.len(),
+                    "voter list change applied"
+                );
+                ListChangeOutcome::new(&change, false)
+            }
+            Applied::Already(change) => {
+                tracing::info!(serial = change.serial, "voter list change already applied");
+                ListChangeOutcome::new(&change, true)
+            }
+        };
+        self.notice = Some(outcome.text.clone());
+        self.publish()?;
+        Ok(outcome)
     }
 
     /// The voter's current card, signed by this device, ready to print.

@@ -25,7 +25,9 @@ impl ApiError {
 impl From<TableError> for ApiError {
     fn from(e: TableError) -> Self {
         let status = match e {
-            TableError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            TableError::Refused(_) | TableError::Store(crate::store::StoreError::ListChange(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             TableError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {

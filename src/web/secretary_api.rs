@@ -43,6 +43,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/print", post(print_again))
         .route("/api/secretary/card.pdf", get(card_pdf))
         .route("/api/secretary/valgliste.pdf", get(valgliste_pdf))
+        .route("/api/list/changes", post(list_change).get(list_changes))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -344,4 +345,34 @@ async fn valgliste_pdf(
         [(axum::http::header::CONTENT_TYPE, "application/pdf")],
         pdf,
     )))
+}
+
+/// An election-day list change from the office (a file uploaded at this screen, or the
+/// office's own signed call). The office signature is the authority, so no PIN is
+/// asked; an unsigned change is accepted only by a table with an unsigned test list.
+async fn list_change(
+    State(s): State<SecState>,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::table::core::ListChangeOutcome>, ApiError> {
+    let signed = crate::election::list_change::SignedListChange::from_json(&body)
+        .map_err(|e| ApiError::bad_request(e.danish, e.english))?;
+    with_core(&s.core, move |c| c.apply_list_change(&signed))
+        .await
+        .map(Json)
+}
+
+/// The audit trail of list changes, newest first, with the brevstemme marks as they
+/// stand now (so the office can compare them with its own).
+async fn list_changes(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    session(&s, &headers)?;
+    with_core(&s.core, |c| {
+        let changes = c.store().list_changes()?;
+        let marks = c.store().brevstemme_marks()?;
+        Ok(json!({ "changes": changes, "brevstemmer": marks }))
+    })
+    .await
+    .map(Json)
 }

@@ -2,11 +2,13 @@
 //! screen does. Shared by the table integration tests.
 #![allow(dead_code)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use valgbord::election::keys::DeviceSecret;
+use valgbord::store::keyfile;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
 pub const PIN: &str = "4711";
@@ -275,4 +277,86 @@ pub fn outcome(screen: &Value) -> String {
         Some(k) => k.to_string(),
         None => panic!("no view in {screen}"),
     }
+}
+
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub tables: Vec<Table>,
+    pub keys: Vec<DeviceSecret>,
+}
+
+/// Starts `n` tables. `links(i)` gives the indexes table i pulls from (all others by
+/// default). Keys are made up front so every configuration can list all of them.
+pub fn place(
+    n: usize,
+    links: impl Fn(usize) -> Vec<usize>,
+    top_level: impl Fn(usize) -> String,
+) -> Place {
+    place_in(tempfile::tempdir().expect("tempdir"), n, links, top_level)
+}
+
+/// As `place`, in a folder prepared beforehand (e.g. databases imported with a signed
+/// list: `prepare_with` imports only where no database exists yet).
+pub fn place_in(
+    dir: tempfile::TempDir,
+    n: usize,
+    links: impl Fn(usize) -> Vec<usize>,
+    top_level: impl Fn(usize) -> String,
+) -> Place {
+    let ports = free_ports(n);
+    let keys: Vec<DeviceSecret> = (0..n)
+        .map(|i| {
+            keyfile::load_or_create(&dir.path().join(format!("table{}.key", i + 1))).expect("key")
+        })
+        .collect();
+    let key_list = keys
+        .iter()
+        .map(|k| format!("\"{}\"", k.public().to_hex()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut tables = Vec::new();
+    for i in 0..n {
+        let peers = links(i)
+            .into_iter()
+            .map(|j| format!("\"http://127.0.0.1:{}\"", ports[j]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let config = prepare_with(
+            dir.path(),
+            i as u32 + 1,
+            &format!("127.0.0.1:{}", ports[i]),
+            &top_level(i),
+            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n"),
+        );
+        tables.push(Table::start(dir.path(), &config));
+    }
+    let place = Place { dir, tables, keys };
+    for t in &place.tables {
+        t.open();
+    }
+    place
+}
+
+/// Logs in at the valgsekretær screen with the test PIN; returns the session token.
+pub fn login(t: &Table) -> String {
+    let (status, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
+    assert_eq!(status, 200, "{r}");
+    r["token"].as_str().expect("token").to_string()
+}
+
+/// A valgsekretær API call with a session token.
+pub fn call(t: &Table, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}{path}", t.base);
+    let auth = format!("Bearer {token}");
+    let mut res = match method {
+        "GET" => t.agent.get(&url).header("authorization", &auth).call(),
+        _ => t
+            .agent
+            .post(&url)
+            .header("authorization", &auth)
+            .send_json(body.unwrap_or(json!({}))),
+    }
+    .expect("request");
+    let status = res.status().as_u16();
+    (status, res.body_mut().read_json().expect("json"))
 }

@@ -147,6 +147,36 @@ $("paper-form").addEventListener("submit", async (e) => {
   } catch (err) { $("msg").textContent = err.message; }
 });
 
+// Election-day list changes: the office's signed file is sent as it is; the table checks
+// the signature, the order and the brevstemme marks and says what it did.
+async function showChanges() {
+  const r = await call("GET", "/api/list/changes");
+  $("marks").textContent = `Brevstemmer på listen: ${r.brevstemmer.count} (kontrolsum ${r.brevstemmer.sha256.slice(0, 12)})`;
+  const ul = $("change-list");
+  ul.innerHTML = "";
+  for (const c of r.changes) {
+    const li = document.createElement("li");
+    li.textContent = `Nr. ${c.serial} indlæst kl. ${new Date(c.wall_ms).toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" })}${c.note ? " – " + c.note : ""}: ` +
+      c.items.map((i) => `${i.voter_id} ${i.text}`).join("; ");
+    ul.appendChild(li);
+  }
+}
+
+$("changes").addEventListener("toggle", () => { if ($("changes").open) showChanges().catch((err) => { $("change-msg").textContent = err.message; }); });
+
+$("change-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const file = $("change-file").files[0];
+  if (!file) { $("change-msg").textContent = "Vælg filen fra valgkontoret."; return; }
+  try {
+    const res = await fetch("/api/list/changes", { method: "POST", headers: { "Content-Type": "application/json" }, body: await file.text() });
+    const data = await res.json().catch(() => ({}));
+    $("change-msg").textContent = res.ok ? data.text : (data.error || ("Fejl " + res.status));
+    $("change-msg").className = res.ok ? "" : "no";
+    await showChanges();
+  } catch (err) { $("change-msg").textContent = err.message; }
+});
+
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
 fetch("/api/screen").then((r) => r.json()).then((s) => { $("where").textContent = `${s.place_name}, bord ${s.table_no}`; }).catch(() => {});
 lock();

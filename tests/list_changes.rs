@@ -1,0 +1,264 @@
+//! Election-day list changes from the office, end to end: the office makes and signs a
+//! change with the CLI, one table takes it over HTTP, and every table of the polling
+//! place then refuses the struck voter, gives the new entitlement, admits the added
+//! voter and refuses the new brevstemme — also after a restart. Applying it twice does
+//! nothing; a forged or out-of-order change is refused and changes nothing.
+
+mod daemon;
+
+use daemon::{HEADER, Table, call, eventually, login, outcome, place_in, run_ok, write_list};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const NEW_VOTER: &str = "V9;8;C;Ida;Ørsted;07-07-2001;K;Åboulevarden 1;8000;Aarhus C;1;Rådhushallen;CARD-NEW;KV+RV;nej;";
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf8 path")
+}
+
+/// The office's key and a signed list imported into `n` table databases.
+fn signed_place(dir: &Path, n: u32) -> (PathBuf, PathBuf) {
+    let list = write_list(dir);
+    let secret = dir.join("office.secret");
+    let public = dir.join("office.pub");
+    run_ok(&[
+        "office",
+        "keygen",
+        "--secret",
+        p(&secret),
+        "--public",
+        p(&public),
+    ]);
+    let sig = dir.join("list.sig");
+    run_ok(&[
+        "office",
+        "sign",
+        p(&list),
+        "--secret",
+        p(&secret),
+        "--out",
+        p(&sig),
+    ]);
+    for i in 1..=n {
+        let db = dir.join(format!("table{i}.db"));
+        run_ok(&[
+            "voters",
+            "import",
+            p(&list),
+            "--db",
+            p(&db),
+            "--election",
+            "kv-test",
+            "--signature",
+            p(&sig),
+            "--office-key",
+            p(&public),
+        ]);
+    }
+    (list, secret)
+}
+
+fn make_change(
+    dir: &Path,
+    list: &Path,
+    secret: &Path,
+    previous: &[&Path],
+    extra: &[&str],
+    out: &str,
+) -> PathBuf {
+    let out = dir.join(out);
+    let mut args = vec![
+        "office",
+        "change",
+        "--list",
+        p(list),
+        "--election",
+        "kv-test",
+        "--secret",
+        p(secret),
+        "--out",
+        p(&out),
+    ];
+    if !previous.is_empty() {
+        args.push("--previous");
+        args.extend(previous.iter().map(|x| p(x)));
+    }
+    args.extend_from_slice(extra);
+    run_ok(&args);
+    out
+}
+
+fn post_change(t: &Table, file: &Path) -> (u16, Value) {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(file).expect("read change")).expect("json");
+    t.post("/api/list/changes", v)
+}
+
+/// Scans a card and cancels, returning the screen the scan gave.
+fn probe(t: &Table, card: &str) -> Value {
+    let s = t.scan(card);
+    t.post("/api/cancel", json!({}));
+    s
+}
+
+#[test]
+fn an_office_change_reaches_every_table_once_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (list, secret) = signed_place(dir.path(), 3);
+    let add = dir.path().join("add.csv");
+    std::fs::write(&add, format!("{HEADER}\n{NEW_VOTER}\n")).expect("write");
+    let c1 = make_change(
+        dir.path(),
+        &list,
+        &secret,
+        &[],
+        &[
+            "--strike",
+            "V7=død",
+            "--contests",
+            "V8=RV",
+            "--brevstemme",
+            "V1",
+            "--add",
+            p(&add),
+            "--note",
+            "ændringer 18/11",
+        ],
+        "change1.json",
+    );
+    let mut place = place_in(
+        dir,
+        3,
+        |i| (0..3).filter(|&j| j != i).collect(),
+        |_| String::new(),
+    );
+
+    let (status, r) = post_change(&place.tables[0], &c1);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["already"], false);
+    assert_eq!(
+        r["text"],
+        "Listeændring nr. 1 fra valgkontoret er indlæst (4 ændringer)."
+    );
+
+    for t in &place.tables {
+        assert!(
+            eventually(Duration::from_secs(5), || outcome(&probe(t, "CARD-SECOND"))
+                == "struck"),
+            "the struck voter is refused at {}",
+            t.base
+        );
+        assert_eq!(outcome(&probe(t, "CARD-NORMAL")), "brevstemme");
+        let s = probe(t, "CARD-THIRD");
+        assert_eq!(s["view"]["ballots_text"], "Udlevér KUN: Regionsrådsvalg");
+        let s = probe(t, "CARD-NEW");
+        assert_eq!(outcome(&s), "pending", "{s}");
+        assert_eq!(s["view"]["ballots"], json!(["KV", "RV"]));
+    }
+
+    // The same file at another table: nothing new, one change in every audit trail.
+    let (status, r) = post_change(&place.tables[1], &c1);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["already"], true);
+    for t in &place.tables {
+        let token = login(t);
+        let (status, audit) = call(t, &token, "GET", "/api/list/changes", None);
+        assert_eq!(status, 200, "{audit}");
+        let changes = audit["changes"].as_array().expect("changes");
+        assert_eq!(changes.len(), 1, "{audit}");
+        assert_eq!(changes[0]["note"], "ændringer 18/11");
+        let texts: Vec<&str> = changes[0]["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["text"].as_str().expect("text"))
+            .collect();
+        assert!(texts.contains(&"slettet: død"), "{texts:?}");
+        assert!(texts.contains(&"brevstemme modtaget"), "{texts:?}");
+        assert_eq!(
+            audit["brevstemmer"]["count"], 2,
+            "V3 from the list and V1 from the change"
+        );
+    }
+
+    // A forged change (one letter of the signed text altered) and a change that skips
+    // a number are refused with the reason, and change nothing.
+    let c2 = make_change(
+        dir_of(&place),
+        &list,
+        &secret,
+        &[&c1],
+        &["--reinstate", "V7"],
+        "change2.json",
+    );
+    let mut forged: Value =
+        serde_json::from_slice(&std::fs::read(&c2).expect("read")).expect("json");
+    let body = forged["body"].as_str().expect("body").replace("V7", "V8");
+    forged["body"] = json!(body);
+    let (status, r) = place.tables[2].post("/api/list/changes", forged);
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["error"].as_str().expect("error").contains("forfalsket"),
+        "{r}"
+    );
+    let c3 = make_change(
+        dir_of(&place),
+        &list,
+        &secret,
+        &[&c1, &c2],
+        &["--brevstemme", "V2"],
+        "change3.json",
+    );
+    let (status, r) = post_change(&place.tables[2], &c3);
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .expect("error")
+            .contains("nr. 2 mangler"),
+        "{r}"
+    );
+    assert_eq!(outcome(&probe(&place.tables[2], "CARD-SECOND")), "struck");
+    assert_eq!(outcome(&probe(&place.tables[2], "CARD-RVONLY")), "pending");
+
+    // A restart keeps the marks (they are projections of signed events).
+    place.tables[2].kill9();
+    let config = place.tables[2].config.clone();
+    place.tables[2] = Table::start(dir_of(&place), &config);
+    place.tables[2].open();
+    assert_eq!(
+        outcome(&probe(&place.tables[2], "CARD-NORMAL")),
+        "brevstemme"
+    );
+
+    // Change 2 at a stopped table from the command line, then change 3 over HTTP: the
+    // other tables get both by sync.
+    place.tables[1].kill9();
+    let out = run_ok(&[
+        "list",
+        "change",
+        "--config",
+        p(&place.tables[1].config.clone()),
+        p(&c2),
+    ]);
+    assert!(out.contains("change 2 applied"), "{out}");
+    let config = place.tables[1].config.clone();
+    place.tables[1] = Table::start(dir_of(&place), &config);
+    place.tables[1].open();
+    let (status, r) = post_change(&place.tables[1], &c3);
+    assert_eq!(status, 200, "{r}");
+    for t in &place.tables {
+        assert!(
+            eventually(Duration::from_secs(5), || outcome(&probe(t, "CARD-SECOND"))
+                == "pending"
+                && outcome(&probe(t, "CARD-RVONLY")) == "brevstemme"),
+            "changes 2 and 3 reach {}",
+            t.base
+        );
+    }
+}
+
+fn dir_of(place: &daemon::Place) -> &Path {
+    place.dir.path()
+}
