@@ -241,6 +241,7 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         printer: None,
         election_name: None,
         election_date: None,
+        shares: Vec::new(),
     };
     let signals = std::sync::Arc::new(crate::signal::simulated::SimulatedSignals::default());
     let (mut core, _rx) = TableCore::new(
@@ -330,6 +331,7 @@ fn bench_table_config(
             central: None,
         },
         clock_offset_ms: 0,
+        fast_bordvalg: Default::default(),
         printer: None,
         paper_list_dir: None,
         election_name: None,

@@ -103,6 +103,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             paper_list_dir: Some(dir.join(format!("papirliste-{t}"))),
             election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
             election_date: None,
+            fast_bordvalg: demo_shares(a.tables),
         });
     }
     let rt = tokio::runtime::Runtime::new()?;
@@ -149,5 +150,21 @@ fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
     listeners
         .iter()
         .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// The demo's fast bordvalg: the surnames split evenly over the tables.
+fn demo_shares(tables: u32) -> std::collections::BTreeMap<String, String> {
+    const LETTERS: &[char] = &[
+        'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P', 'Q', 'R',
+        'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'Æ', 'Ø', 'Å',
+    ];
+    let n = tables.max(1) as usize;
+    (0..n)
+        .map(|i| {
+            let from = LETTERS[i * LETTERS.len() / n];
+            let to = LETTERS[((i + 1) * LETTERS.len() / n).max(1) - 1];
+            ((i + 1).to_string(), format!("{from}-{to}"))
+        })
         .collect()
 }

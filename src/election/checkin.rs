@@ -4,6 +4,7 @@
 //! valgsekretær and the simulator all decide the same way.
 
 use super::contest::Contest;
+use super::place_mode::{PlaceMode, Share, table_for};
 use super::voter::Voter;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,12 @@ pub struct CheckInInput<'a> {
     pub prior: Option<&'a PriorCheckIn>,
     /// Name of the voter's own polling place, when the list knows it.
     pub right_place_name: Option<&'a str>,
+    /// How the polling place registers voters now.
+    pub mode: PlaceMode,
+    /// The table that would hand out the ballots.
+    pub table_no: u32,
+    /// Each table's share of the list in fast bordvalg.
+    pub shares: &'a [(u32, Share)],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +103,13 @@ pub enum Verdict {
     TableNotOpen {
         state: TableState,
     },
+    /// Fast bordvalg: another table serves this voter.
+    OtherTable {
+        table_no: Option<u32>,
+        share: Option<String>,
+    },
+    /// The polling place works on the printed lists: nothing is registered digitally.
+    PaperMode,
 }
 
 impl Verdict {
@@ -135,6 +149,9 @@ pub fn decide_for_voter(
             state: input.table_state,
         };
     }
+    if input.mode == PlaceMode::Papir {
+        return Verdict::PaperMode;
+    }
     if let Some(at) = superseded {
         return Verdict::CardSuperseded { reissued_at_ms: at };
     }
@@ -166,6 +183,26 @@ pub fn decide_for_voter(
     if ballots.is_empty() {
         return Verdict::NotEntitled;
     }
+    // Fast bordvalg: only the table whose share holds the voter may register them, so
+    // two tables that cannot see each other never both do.
+    if input.mode == PlaceMode::Fast {
+        let mine = input.shares.iter().find(|(n, _)| *n == input.table_no);
+        if let Some((_, share)) = mine
+            && !share.contains(voter)
+        {
+            let other = table_for(input.shares, voter);
+            return Verdict::OtherTable {
+                table_no: other,
+                share: other.and_then(|n| {
+                    input
+                        .shares
+                        .iter()
+                        .find(|(m, _)| *m == n)
+                        .map(|(_, s)| s.to_string())
+                }),
+            };
+        }
+    }
     Verdict::Admit { ballots }
 }
 
@@ -184,6 +221,9 @@ mod tests {
             finding,
             prior,
             right_place_name: None,
+            mode: PlaceMode::Frit,
+            table_no: 1,
+            shares: &[],
         }
     }
 
@@ -322,5 +362,44 @@ mod tests {
             wall_ms: 5,
         };
         assert_eq!(decide(&input(found(&v), Some(&prior))), Verdict::Brevstemme);
+    }
+
+    #[test]
+    fn fast_bordvalg_sends_the_voter_to_the_table_of_their_share() {
+        let mut v = voter("1", "p1");
+        v.last_name = "Østergaard".into();
+        let shares = vec![
+            (1, Share::parse("A-M").unwrap()),
+            (2, Share::parse("N-Å").unwrap()),
+        ];
+        let mut i = input(found(&v), None);
+        i.mode = PlaceMode::Fast;
+        i.shares = &shares;
+        assert_eq!(
+            decide(&i),
+            Verdict::OtherTable {
+                table_no: Some(2),
+                share: Some("efternavne N–Å".into())
+            }
+        );
+        i.table_no = 2;
+        assert!(decide(&i).is_admit());
+        // Already voted still says so first: that is what the tilforordnede must know.
+        let prior = PriorCheckIn {
+            place: "p1".into(),
+            table_no: 2,
+            wall_ms: 1,
+        };
+        i.table_no = 1;
+        i.prior = Some(&prior);
+        assert!(matches!(decide(&i), Verdict::AlreadyVoted { .. }));
+    }
+
+    #[test]
+    fn paper_mode_registers_nothing() {
+        let v = voter("1", "p1");
+        let mut i = input(found(&v), None);
+        i.mode = PlaceMode::Papir;
+        assert_eq!(decide(&i), Verdict::PaperMode);
     }
 }

@@ -81,6 +81,12 @@ pub enum EventKind {
         voter_id: String,
         note: String,
     },
+    /// The valgsekretær switched how the polling place registers voters.
+    PlaceModeChanged {
+        place: String,
+        mode: super::place_mode::PlaceMode,
+        reason: String,
+    },
     /// A change to the voter list from the election office, applied at this table. The
     /// office's signed text is carried verbatim so every receiver checks the office
     /// signature itself.
@@ -105,6 +111,7 @@ impl EventKind {
             EventKind::BallotsReconciled { .. } => "ballots_reconciled",
             EventKind::DoubleRegistrationResolved { .. } => "double_registration_resolved",
             EventKind::ListChanged { .. } => "list_changed",
+            EventKind::PlaceModeChanged { .. } => "place_mode_changed",
         }
     }
 }

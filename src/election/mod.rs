@@ -8,6 +8,7 @@ pub mod event;
 pub mod keys;
 pub mod list_change;
 pub mod names;
+pub mod place_mode;
 pub mod voter;
 
 #[cfg(test)]

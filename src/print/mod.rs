@@ -24,6 +24,7 @@ pub mod font;
 pub mod pdf;
 pub mod receipt;
 pub mod report;
+pub mod sign;
 pub mod valgliste;
 
 pub use drivers::{PrinterConfig, open_printer};

@@ -63,6 +63,10 @@ pub struct ClosingReport {
     pub persons_per_contest: Vec<(Contest, i64)>,
     pub double_registrations: i64,
     pub reissued_cards: i64,
+    /// Switches between frit bordvalg, fast bordvalg and papir: (wall time, Danish text).
+    pub mode_changes: Vec<(i64, String)>,
+    /// Election-day list changes from the office applied.
+    pub list_changes: i64,
     pub tables: Vec<TableReport>,
     /// Highest sequence number per device.
     pub versions: Vec<(String, u64)>,
@@ -228,35 +232,36 @@ impl ClosingReport {
                 entry(&mut tables, no).state = state_text(&state, &reason);
             }
         }
-        {
-            // State changes come from the log itself (the projection keeps only the
-            // last); the body is the signed JSON.
-            let mut stmt = tx.prepare(
-                "SELECT wall_ms, body FROM events
-                 WHERE kind IN ('table_opened', 'table_paused', 'table_closed') ORDER BY hlc, device, seq",
-            )?;
-            let rows = stmt.query_map(params![], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (at, body) = row?;
-                let v: serde_json::Value = serde_json::from_str(&body)
-                    .map_err(|e| PrintError::Store(format!("event body: {e}")))?;
-                let k = &v["kind"];
-                if k["place"].as_str() != Some(place) {
-                    continue;
-                }
-                let Some(no) = k["table_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
-                    continue;
-                };
-                let text = match k["type"].as_str() {
-                    Some("table_opened") => "åbnet".to_string(),
-                    Some("table_paused") => "pause".to_string(),
-                    _ => state_text("closed", k["reason"].as_str().unwrap_or("")),
-                };
-                entry(&mut tables, no).changes.push((at, text));
-            }
+        // State changes and mode switches come from the log itself (the projections keep
+        // only the last); the body is the signed JSON.
+        for (at, k) in place_events(&tx, place, "'table_opened', 'table_paused', 'table_closed'")? {
+            let Some(no) = k["table_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
+                continue;
+            };
+            let text = match k["type"].as_str() {
+                Some("table_opened") => "åbnet".to_string(),
+                Some("table_paused") => "pause".to_string(),
+                _ => state_text("closed", k["reason"].as_str().unwrap_or("")),
+            };
+            entry(&mut tables, no).changes.push((at, text));
         }
+        for (at, k) in place_events(&tx, place, "'place_mode_changed'")? {
+            let mode = k["mode"]
+                .as_str()
+                .and_then(crate::election::place_mode::PlaceMode::parse)
+                .map(|m| m.danish())
+                .unwrap_or("?");
+            let reason = k["reason"].as_str().unwrap_or("");
+            rep.mode_changes.push((
+                at,
+                if reason.is_empty() {
+                    mode.to_string()
+                } else {
+                    format!("{mode} ({reason})")
+                },
+            ));
+        }
+        rep.list_changes = tx.query_row("SELECT COUNT(*) FROM list_changes", [], |r| r.get(0))?;
         rep.versions = tx
             .prepare("SELECT device, MAX(seq) FROM events GROUP BY device ORDER BY device")?
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
@@ -328,6 +333,10 @@ impl ClosingReport {
             "Erstatningsvalgkort".into(),
             self.reissued_cards.to_string(),
         ));
+        v.push(("Listeændringer".into(), self.list_changes.to_string()));
+        for (at, what) in &self.mode_changes {
+            v.push((format!("Bordvalg {}", local_time(*at)), what.clone()));
+        }
         v
     }
 
@@ -460,6 +469,32 @@ fn kv_line(k: &str, v: &str) -> String {
     let used = k.chars().count() + v.chars().count();
     let gap = super::escpos::COLUMNS.saturating_sub(used).max(1);
     format!("{k}{}{v}", " ".repeat(gap))
+}
+
+/// The kinds (JSON) of the logged events of `kinds` (an SQL list of names) at `place`,
+/// in clock order, with their wall time.
+fn place_events(
+    tx: &rusqlite::Transaction<'_>,
+    place: &str,
+    kinds: &str,
+) -> Result<Vec<(i64, serde_json::Value)>, PrintError> {
+    let mut stmt = tx.prepare(&format!(
+        "SELECT wall_ms, body FROM events WHERE kind IN ({kinds}) ORDER BY hlc, device, seq"
+    ))?;
+    let rows = stmt.query_map(params![], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (at, body) = row?;
+        let mut v: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| PrintError::Store(format!("event body: {e}")))?;
+        let k = v["kind"].take();
+        if k["place"].as_str() == Some(place) {
+            out.push((at, k));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

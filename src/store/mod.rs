@@ -8,6 +8,7 @@ pub mod generate;
 pub mod import;
 pub mod keyfile;
 pub mod list_changes;
+pub mod place_mode;
 pub mod projection;
 pub mod queries;
 pub mod schema;

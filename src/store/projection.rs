@@ -99,6 +99,13 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             }
             refresh_voter(c, voter_id)?;
         }
+        EventKind::PlaceModeChanged {
+            place,
+            mode,
+            reason,
+        } => {
+            super::place_mode::apply(c, place, *mode, reason, (hlc, &dev, seq), b.wall_ms)?;
+        }
         EventKind::ListChanged {
             change_id,
             serial,

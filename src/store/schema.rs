@@ -153,6 +153,18 @@ const MIGRATIONS: &[&str] = &[
     -- rebuild directly: the rebuild first puts these rows back.
     CREATE TABLE list_change_base(voter_id TEXT PRIMARY KEY, row TEXT) WITHOUT ROWID;
     "#,
+    // 3: the registration mode of each polling place.
+    r#"
+    CREATE TABLE place_mode(
+        place TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
@@ -187,6 +199,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "reconciliation",
     "list_changes",
     "list_change_items",
+    "place_mode",
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -2,6 +2,7 @@
 //! example.
 
 use crate::election::contest::Contest;
+use crate::election::place_mode::Share;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,10 @@ pub struct TableConfig {
     /// rehearse a Pi without a correct clock.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// Fast bordvalg: each table's share of the list, by table number, the same on every
+    /// table of the polling place ("A-H" surnames, or "1-800" løbenumre).
+    #[serde(default)]
+    pub fast_bordvalg: std::collections::BTreeMap<String, String>,
 }
 
 fn default_debounce() -> u64 {
@@ -168,7 +173,37 @@ impl TableConfig {
         if cfg.contests.is_empty() {
             return Err(format!("{}: contests is empty", path.display()));
         }
+        cfg.fast_shares()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(cfg)
+    }
+
+    /// The `[fast_bordvalg]` shares, checked: table numbers, ranges, and that no voter
+    /// falls in two tables' shares is the office's to plan (overlaps are refused here
+    /// only for løbenummer ranges, which can be checked without the list).
+    pub fn fast_shares(&self) -> Result<Vec<(u32, Share)>, String> {
+        let mut out: Vec<(u32, Share)> = Vec::new();
+        for (table, range) in &self.fast_bordvalg {
+            let n: u32 = table.trim().parse().map_err(|_| {
+                format!("[fast_bordvalg] \"{table}\": the key must be a table number")
+            })?;
+            let share = Share::parse(range).map_err(|e| format!("[fast_bordvalg] {table}: {e}"))?;
+            out.push((n, share));
+        }
+        for (i, (a, sa)) in out.iter().enumerate() {
+            for (b, sb) in &out[i + 1..] {
+                if let (Share::ListNos { from: f1, to: t1 }, Share::ListNos { from: f2, to: t2 }) =
+                    (sa, sb)
+                    && f1 <= t2
+                    && f2 <= t1
+                {
+                    return Err(format!(
+                        "[fast_bordvalg]: the shares of tables {a} and {b} overlap"
+                    ));
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn is_test(&self) -> bool {

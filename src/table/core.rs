@@ -52,13 +52,15 @@ pub struct TableIdentity {
     /// Name and date printed on cards.
     pub election_name: Option<String>,
     pub election_date: Option<chrono::NaiveDate>,
+    /// Each table's share of the list in fast bordvalg.
+    pub shares: Vec<(u32, crate::election::place_mode::Share)>,
 }
 
 pub struct TableCore {
     store: Store,
     key: DeviceSecret,
     pub(super) id: TableIdentity,
-    place_name: String,
+    pub(super) place_name: String,
     pending: Option<Pending>,
     debouncer: Debouncer,
     view: View,
@@ -69,7 +71,9 @@ pub struct TableCore {
     screen_tx: watch::Sender<Screen>,
     /// New local events go here, to be pushed to the peers at once.
     on_append: Option<tokio::sync::mpsc::UnboundedSender<SignedEvent>>,
-    peers: Vec<PeerStatus>,
+    pub(super) peers: Vec<PeerStatus>,
+    /// The polling place's mode at the last publish, to notice a switch.
+    pub(super) last_mode: Option<crate::election::place_mode::PlaceMode>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +187,7 @@ impl TableCore {
             screen_tx: watch::channel(placeholder_screen()).0,
             on_append: None,
             peers: Vec::new(),
+            last_mode: None,
         };
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
@@ -259,6 +264,7 @@ impl TableCore {
             },
             None => CardFinding::Unknown,
         };
+        let mode = self.store.place_mode(&self.id.place)?.mode;
         let input = CheckInInput {
             table_state: state,
             place: &self.id.place,
@@ -266,6 +272,9 @@ impl TableCore {
             finding,
             prior: prior.as_ref(),
             right_place_name: right_place.as_deref(),
+            mode,
+            table_no: self.id.table_no,
+            shares: &self.id.shares,
         };
         let verdict = decide(&input);
         // Who voted when is in the signed log; the system log (which outlives `destroy`
@@ -346,6 +355,7 @@ impl TableCore {
         } else {
             None
         };
+        let mode = self.store.place_mode(&self.id.place)?.mode;
         let input = CheckInInput {
             table_state: state,
             place: &self.id.place,
@@ -353,6 +363,9 @@ impl TableCore {
             finding: CardFinding::Unknown,
             prior: prior.as_ref(),
             right_place_name: right_place.as_deref(),
+            mode,
+            table_no: self.id.table_no,
+            shares: &self.id.shares,
         };
         Ok(decide_for_voter(&input, voter, None))
     }
@@ -793,7 +806,7 @@ impl TableCore {
 
     /// Persons checked in at more than one table and not yet resolved, with every
     /// check-in in force: shown on every screen of the polling place.
-    fn double_registrations(&self) -> Result<Vec<DoubleRegistration>, TableError> {
+    pub(super) fn double_registration_list(&self) -> Result<Vec<DoubleRegistration>, TableError> {
         let mut out = Vec::new();
         for voter_id in self.store.double_registrations(&self.id.place)? {
             let name = self
@@ -823,6 +836,7 @@ impl TableCore {
     pub fn publish(&mut self) -> Result<Screen, TableError> {
         self.version += 1;
         let s = self.build_screen()?;
+        self.on_mode_seen(s.mode.mode);
         self.screen_tx.send_replace(s.clone());
         Ok(s)
     }
@@ -845,8 +859,9 @@ impl TableCore {
             eligible: self.store.voter_count(Some(&self.id.place))?,
             status: self.status.clone(),
             test_mode: self.id.test,
-            double_registrations: self.double_registrations()?,
+            double_registrations: self.double_registration_list()?,
             peers: self.peers.clone(),
+            mode: self.mode_banner()?,
         })
     }
 }
@@ -873,6 +888,8 @@ fn verdict_code(v: &Verdict) -> &'static str {
         Verdict::CardSuperseded { .. } => "card_superseded",
         Verdict::NotEntitled => "not_entitled",
         Verdict::TableNotOpen { .. } => "table_not_open",
+        Verdict::OtherTable { .. } => "other_table",
+        Verdict::PaperMode => "paper_mode",
     }
 }
 
@@ -893,5 +910,6 @@ fn placeholder_screen() -> Screen {
         test_mode: false,
         double_registrations: Vec::new(),
         peers: Vec::new(),
+        mode: Default::default(),
     }
 }

@@ -118,6 +118,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
             .map(crate::print::drivers::open_printer),
         election_name: cfg.election_name.clone(),
         election_date: cfg.election_date,
+        shares: cfg.fast_shares()?,
     };
     let sync_key = key.clone();
     let (core, screen) =

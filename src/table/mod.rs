@@ -5,6 +5,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod pin;
+pub mod place_mode;
 pub mod screen;
 pub mod secretary;
 pub mod systemd;

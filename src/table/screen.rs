@@ -83,6 +83,8 @@ pub struct Screen {
     /// LAN was split), until the valgsekretær resolves it.
     pub double_registrations: Vec<DoubleRegistration>,
     pub peers: Vec<crate::sync::client::PeerStatus>,
+    /// Frit / fast bordvalg / papir, with what it means at this table.
+    pub mode: super::place_mode::ModeBanner,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -182,6 +184,24 @@ pub fn refusal(
             "not_entitled",
             "IKKE STEMMERET".into(),
             "Vælgeren har ikke stemmeret til dagens valg.".into(),
+        ),
+        Verdict::OtherTable { table_no, share } => (
+            "other_table",
+            match table_no {
+                Some(n) => format!("GÅ TIL BORD {n}"),
+                None => "IKKE DETTE BORD".into(),
+            },
+            match share {
+                Some(s) => format!("Fast bordvalg: bord {} tager {s}.", table_no.unwrap_or(0)),
+                None => {
+                    "Fast bordvalg: ingen borde tager denne vælger. Tilkald valgsekretæren.".into()
+                }
+            },
+        ),
+        Verdict::PaperMode => (
+            "paper_mode",
+            "PAPIRLISTER".into(),
+            "Valgstedet bruger de trykte valglister. Sæt kryds på papirlisten.".into(),
         ),
         Verdict::TableNotOpen { state } => (
             "table_not_open",

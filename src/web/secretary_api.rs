@@ -44,6 +44,8 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/card.pdf", get(card_pdf))
         .route("/api/secretary/valgliste.pdf", get(valgliste_pdf))
         .route("/api/list/changes", post(list_change).get(list_changes))
+        .route("/api/secretary/mode", post(set_mode))
+        .route("/api/secretary/skilte.pdf", get(signs_pdf))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -375,4 +377,60 @@ async fn list_changes(
     })
     .await
     .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ModeBody {
+    mode: String,
+    #[serde(default)]
+    reason: String,
+    /// Back to frit bordvalg although not every table is reached (the valgstyre decided).
+    #[serde(default)]
+    force: bool,
+}
+
+/// Switches the polling place between frit bordvalg, fast bordvalg and papir.
+async fn set_mode(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<ModeBody>,
+) -> Result<Json<crate::table::place_mode::ModeSwitch>, ApiError> {
+    let sec = session(&s, &headers)?;
+    let mode = crate::election::place_mode::PlaceMode::parse(&b.mode).ok_or_else(|| {
+        ApiError::bad_request(
+            format!(
+                "Ukendt tilstand \"{}\": brug frit, fast eller papir.",
+                b.mode
+            ),
+            format!("unknown mode \"{}\"", b.mode),
+        )
+    })?;
+    with_core(&s.core, move |c| {
+        c.set_place_mode(mode, &b.reason, b.force, &sec)
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct TokenParam {
+    token: String,
+}
+
+/// The A4 signs for fast bordvalg, one page per table.
+async fn signs_pdf(
+    State(s): State<SecState>,
+    Query(p): Query<TokenParam>,
+) -> Result<axum::response::Response, ApiError> {
+    let _sec = session_of(&s, &p.token)?;
+    let pdf = with_core(&s.core, |c| {
+        let (name, shares) = c.fast_shares();
+        crate::print::sign::fast_bordvalg_signs(&name, &shares)
+            .map_err(|e| crate::table::core::TableError::Refused(e.danish()))
+    })
+    .await?;
+    Ok(axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/pdf")],
+        pdf,
+    )))
 }

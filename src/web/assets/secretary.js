@@ -39,6 +39,7 @@ $("login-form").addEventListener("submit", async (e) => {
   token = data.token;
   $("list-link").href = `/api/secretary/valgliste.pdf?token=${token}`;
   $("blank-link").href = `/api/secretary/valgliste.pdf?token=${token}&blank=true`;
+  $("signs-link").href = `/api/secretary/skilte.pdf?token=${token}`;
   $("lock").hidden = true;
   $("work").hidden = false;
   $("logout").hidden = false;
@@ -175,6 +176,20 @@ $("change-form").addEventListener("submit", async (e) => {
     $("change-msg").className = res.ok ? "" : "no";
     await showChanges();
   } catch (err) { $("change-msg").textContent = err.message; }
+});
+
+// Switching the polling place's mode; back to frit bordvalg lists the conflicts found.
+$("mode-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const out = $("mode-result");
+  out.innerHTML = "";
+  const p = (text, cls) => { const el = document.createElement("p"); el.textContent = text; if (cls) el.className = cls; out.appendChild(el); };
+  try {
+    const r = await call("POST", "/api/secretary/mode", { mode: f.get("mode"), reason: f.get("reason") || "", force: f.get("force") === "on" });
+    p(r.text);
+    for (const c of r.conflicts) p(`DOBBELTREGISTRERING ${c.name} (${c.voter_id}): ${c.at.join(" og ")}`, "no");
+  } catch (err) { p(err.message, "no"); }
 });
 
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });

@@ -46,6 +46,11 @@ function render(s) {
   st.textContent = s.table_state_text;
   text("counts", `Her: ${s.checkins_here} · Valgstedet: ${s.persons_checked_in} af ${s.eligible}`);
   $("test-banner").hidden = !s.test_mode;
+  const mb = $("mode-banner");
+  const mode = s.mode || { mode: "frit", text: "" };
+  mb.hidden = mode.mode === "frit";
+  mb.className = mode.mode;
+  mb.textContent = mode.text;
   const n = $("notice");
   n.hidden = !s.notice;
   n.textContent = s.notice || "";

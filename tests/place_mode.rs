@@ -1,0 +1,251 @@
+//! Degraded modes as a polling-place state, with real table daemons: the valgsekretær
+//! switches to fast bordvalg when the LAN splits, every table shows its share and prints
+//! its sign, a voter outside a table's share is sent to the right table (so no double
+//! registration is possible without sync), and going back to frit bordvalg waits for
+//! every table to be reached and then shows the conflicts made before the switch.
+
+mod daemon;
+
+use daemon::{Place, Table, call, eventually, login, outcome, place_in};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const SHARES: &str = "[fast_bordvalg]\n1 = \"A-H\"\n2 = \"I-P\"\n3 = \"Q-Å\"\n";
+
+fn printer_dir(root: &std::path::Path, i: usize) -> PathBuf {
+    root.join(format!("printer-{}", i + 1))
+}
+
+fn start() -> Place {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_path_buf();
+    place_in(
+        dir,
+        3,
+        |i| (0..3).filter(|&j| j != i).collect(),
+        move |i| {
+            format!(
+                "{SHARES}\n[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
+                printer_dir(&root, i).display()
+            )
+        },
+    )
+}
+
+/// Splits table `alone` from the others (both directions).
+fn split(p: &Place, alone: usize, on: bool) {
+    for (i, t) in p.tables.iter().enumerate() {
+        let blocked: Vec<String> = if !on {
+            Vec::new()
+        } else if i == alone {
+            (0..p.keys.len())
+                .filter(|&j| j != alone)
+                .map(|j| p.keys[j].public().to_hex())
+                .collect()
+        } else {
+            vec![p.keys[alone].public().to_hex()]
+        };
+        let (status, r) = t.post("/api/test/partition", json!({ "blocked": blocked }));
+        assert_eq!(status, 200, "{r}");
+    }
+}
+
+fn screen(t: &Table) -> Value {
+    t.get("/api/screen").1
+}
+
+fn check_in(t: &Table, card: &str) {
+    assert_eq!(outcome(&t.scan(card)), "pending", "{card} at {}", t.base);
+    assert_eq!(outcome(&t.confirm()), "admitted", "{card} at {}", t.base);
+}
+
+fn switch(t: &Table, token: &str, mode: &str, force: bool) -> (u16, Value) {
+    call(
+        t,
+        token,
+        "POST",
+        "/api/secretary/mode",
+        Some(json!({ "mode": mode, "reason": "test", "force": force })),
+    )
+}
+
+/// Every text file the simulated printer of table `i` has written.
+fn printed(root: &std::path::Path, i: usize) -> String {
+    let mut out = String::new();
+    if let Ok(entries) = std::fs::read_dir(printer_dir(root, i)) {
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "txt") {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fast_bordvalg_during_a_split_and_back_to_frit_with_the_conflicts() {
+    let p = start();
+    let root = p.dir.path().to_path_buf();
+
+    // The LAN splits: table 3 is alone. Before anyone notices, one person is checked in
+    // on both sides.
+    split(&p, 2, true);
+    check_in(&p.tables[0], "CARD-THIRD");
+    check_in(&p.tables[2], "CARD-THIRD");
+
+    // The valgsekretær switches to fast bordvalg on both sides of the split.
+    let t1 = login(&p.tables[0]);
+    let t3 = login(&p.tables[2]);
+    let (status, r) = switch(&p.tables[0], &t1, "fast", false);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["mode"], "fast");
+    let (status, r) = switch(&p.tables[2], &t3, "fast", false);
+    assert_eq!(status, 200, "{r}");
+    for (i, share) in [
+        (0, "efternavne A–H"),
+        (1, "efternavne I–P"),
+        (2, "efternavne Q–Å"),
+    ] {
+        let t = &p.tables[i];
+        assert!(
+            eventually(Duration::from_secs(5), || screen(t)["mode"]["mode"]
+                == "fast"),
+            "table {} shows fast bordvalg",
+            i + 1
+        );
+        let banner = screen(t)["mode"]["text"]
+            .as_str()
+            .expect("text")
+            .to_string();
+        assert_eq!(banner, format!("FAST BORDVALG · dette bord: {share}"));
+        // Each table printed its sign.
+        assert!(
+            eventually(Duration::from_secs(5), || printed(&root, i)
+                .contains(&share.to_uppercase())),
+            "sign of table {}: {}",
+            i + 1,
+            printed(&root, i)
+        );
+        assert!(printed(&root, i).contains(&format!("BORD {}", i + 1)));
+    }
+
+    // Hansen belongs to table 1: table 3 (cut off) sends her there instead of
+    // registering her a second time.
+    check_in(&p.tables[0], "CARD-SECOND");
+    let s = p.tables[2].scan("CARD-SECOND");
+    assert_eq!(outcome(&s), "other_table", "{s}");
+    assert_eq!(s["view"]["title"], "GÅ TIL BORD 1");
+    assert_eq!(
+        s["view"]["detail"],
+        "Fast bordvalg: bord 1 tager efternavne A–H."
+    );
+    // Østergaard belongs to table 3, which still registers its own share.
+    check_in(&p.tables[2], "CARD-RVONLY");
+
+    // Back to frit bordvalg is refused while table 3 cannot be reached (once table 1
+    // has noticed the split, as its status bar shows).
+    assert!(eventually(Duration::from_secs(5), || {
+        screen(&p.tables[0])["peers"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["state"] == "lost"))
+    }));
+    let (status, r) = switch(&p.tables[0], &t1, "frit", false);
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .expect("error")
+            .contains("ikke forbundet"),
+        "{r}"
+    );
+    assert_eq!(screen(&p.tables[0])["mode"]["mode"], "fast");
+
+    // Healed: the switch goes through once every table is reached, and names the
+    // person registered twice before fast bordvalg began.
+    split(&p, 2, false);
+    let mut last = Value::Null;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let (status, r) = switch(&p.tables[0], &t1, "frit", false);
+            last = r;
+            status == 200
+        }),
+        "never consolidated: {last}"
+    );
+    assert_eq!(last["mode"], "frit");
+    let conflicts = last["conflicts"].as_array().expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{last}");
+    assert_eq!(conflicts[0]["voter_id"], "V8");
+    assert_eq!(
+        last["text"],
+        "Frit bordvalg igen. 1 dobbeltregistrering skal afklares."
+    );
+    for t in &p.tables {
+        assert!(
+            eventually(Duration::from_secs(5), || screen(t)["mode"]["mode"]
+                == "frit"),
+            "{} back in frit bordvalg",
+            t.base
+        );
+    }
+    // In frit bordvalg any table registers anyone again.
+    assert_eq!(outcome(&p.tables[2].scan("CARD-NORMAL")), "pending");
+}
+
+#[test]
+fn paper_mode_registers_nothing_and_the_signs_print_as_pdf() {
+    let p = start();
+    let token = login(&p.tables[1]);
+    let (status, r) = switch(&p.tables[1], &token, "papir", false);
+    assert_eq!(status, 200, "{r}");
+    for t in &p.tables {
+        assert!(eventually(
+            Duration::from_secs(5),
+            || screen(t)["mode"]["mode"] == "papir"
+        ));
+        let s = t.scan("CARD-NORMAL");
+        assert_eq!(outcome(&s), "paper_mode", "{s}");
+        assert_eq!(s["view"]["title"], "PAPIRLISTER");
+    }
+    let (status, r) = switch(&p.tables[1], &token, "bord", false);
+    assert_eq!(status, 400, "{r}");
+
+    // The closing report names the switch, for the afstemningsbog.
+    let db = p.dir.path().join("table1.db");
+    let report = p.dir.path().join("rapport.pdf");
+    daemon::run_ok(&[
+        "report",
+        "print",
+        "--db",
+        db.to_str().expect("utf8"),
+        "--place",
+        "1",
+        "--out",
+        report.to_str().expect("utf8"),
+    ]);
+    let text = pdftotext(&report);
+    assert!(text.contains("papirlister (test)"), "{text}");
+
+    // The A4 signs: one page per table with its share.
+    let url = format!(
+        "{}/api/secretary/skilte.pdf?token={token}",
+        p.tables[1].base
+    );
+    let mut res = p.tables[1].agent.get(&url).call().expect("signs");
+    let pdf = res.body_mut().read_to_vec().expect("pdf");
+    let file = p.dir.path().join("skilte.pdf");
+    std::fs::write(&file, &pdf).expect("write");
+    let text = pdftotext(&file);
+    for want in ["BORD 1", "efternavne A–H", "BORD 3", "efternavne Q–Å"] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+}
+
+fn pdftotext(file: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args([file.to_str().expect("utf8"), "-"])
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
