@@ -7,6 +7,7 @@ pub mod cli;
 pub mod election;
 pub mod logging;
 pub mod print;
+pub mod provision;
 pub mod scan;
 pub mod signal;
 pub mod store;

@@ -2,6 +2,7 @@
 
 mod demo;
 mod destroy;
+mod election;
 mod list_change;
 mod office;
 mod paper;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Voter lists: generate, import, look up, search.
     #[command(subcommand)]
     Voters(voters::VotersCmd),
+    /// Provisioning: the office makes an election and its packages; a table loads one.
+    #[command(subcommand)]
+    Election(election::ElectionCmd),
     /// The election office's signing key.
     #[command(subcommand)]
     Office(office::OfficeCmd),
@@ -80,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Paper(c) => paper::run(c),
         Command::Voters(c) => voters::run(c),
         Command::Office(c) => office::run(c),
+        Command::Election(c) => election::run(c),
         Command::Destroy(a) => destroy::run(a),
         Command::Bench(c) => crate::bench::run(c),
         Command::Print(c) => print::run(c),

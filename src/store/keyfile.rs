@@ -49,22 +49,44 @@ pub fn load_or_create(path: &Path) -> Result<DeviceSecret, KeyFileError> {
             load(path)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(dir).map_err(io)?;
-            }
             let key = DeviceSecret::generate();
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(io)?;
-            writeln!(f, "{}", hex::encode(key.seed())).map_err(io)?;
-            f.sync_all().map_err(io)?;
+            save(path, &key)?;
             Ok(key)
         }
         Err(e) => Err(io(e)),
     }
+}
+
+/// Writes `key` to a new file (mode 0600). A file that already holds the same key is
+/// left as it is; one holding another key is never overwritten.
+pub fn save(path: &Path, key: &DeviceSecret) -> Result<(), KeyFileError> {
+    let p = path.display().to_string();
+    let io = |source| KeyFileError::Io {
+        path: p.clone(),
+        source,
+    };
+    if path.exists() {
+        let there = load(path)?;
+        if there.public() == key.public() {
+            return Ok(());
+        }
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "another key is already there; it is never overwritten",
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    writeln!(f, "{}", hex::encode(key.seed())).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(())
 }
 
 /// Loads an existing secret key.

@@ -74,6 +74,8 @@ pub struct TableCore {
     pub(super) peers: Vec<PeerStatus>,
     /// The polling place's mode at the last publish, to notice a switch.
     pub(super) last_mode: Option<crate::election::place_mode::PlaceMode>,
+    /// What the scanner and printer self-tests have shown since start.
+    pub(super) self_test: super::checklist::SelfTest,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +190,7 @@ impl TableCore {
             on_append: None,
             peers: Vec::new(),
             last_mode: None,
+            self_test: Default::default(),
         };
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
@@ -216,6 +219,20 @@ impl TableCore {
         if !self.debouncer.accept(scanned, Instant::now()) {
             // The same card read twice in a row: already on the screen.
             return self.screen();
+        }
+        if scanned.starts_with(super::checklist::TEST_PREFIX) && self.scanner_self_test(scanned) {
+            self.pending = None;
+            self.view = View::Ready;
+            self.notice = Some(format!(
+                "Scannertest: {} læst.",
+                if scanned.contains("-QR-") {
+                    "QR-koden"
+                } else {
+                    "stregkoden"
+                }
+            ));
+            self.signals.light(Light::Green);
+            return self.publish();
         }
         // The QR of a card valgbord printed carries its code, signed by the printing
         // device: a forged or altered one is refused before anything is looked up.
@@ -456,6 +473,9 @@ impl TableCore {
     pub fn set_state(&mut self, state: TableState, reason: &str) -> Result<Screen, TableError> {
         let place = self.id.place.clone();
         let table_no = self.id.table_no;
+        if state == TableState::Open {
+            self.check_before_opening()?;
+        }
         let kind = match state {
             TableState::Open => EventKind::TableOpened { place, table_no },
             TableState::Paused => EventKind::TablePaused { place, table_no },

@@ -35,6 +35,9 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
         .route("/api/screen", get(screen_now))
         .route("/api/events", get(events))
         .route("/api/health", get(health))
+        .route("/api/checklist", get(checklist))
+        .route("/api/checklist/test-card", post(print_test_card))
+        .route("/api/checklist/print", post(print_checklist))
         .route("/api/scan", post(scan))
         .route("/api/confirm", post(confirm))
         .route("/api/cancel", post(cancel))
@@ -166,6 +169,32 @@ async fn open(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
     with_core(&s.core, |c| c.set_state(TableState::Open, ""))
         .await
         .map(Json)
+}
+
+/// The pre-opening checklist, as the screen shows it.
+async fn checklist(
+    State(s): State<AppState>,
+) -> Result<Json<crate::table::checklist::Checklist>, ApiError> {
+    with_core(&s.core, |c| c.checklist()).await.map(Json)
+}
+
+/// Prints the scanner test card; the print is the printer test.
+async fn print_test_card(
+    State(s): State<AppState>,
+) -> Result<Json<crate::table::checklist::Checklist>, ApiError> {
+    with_core(&s.core, |c| {
+        c.print_test_card()?;
+        c.checklist()
+    })
+    .await
+    .map(Json)
+}
+
+/// Prints the "klar til åbning" receipt.
+async fn print_checklist(
+    State(s): State<AppState>,
+) -> Result<Json<crate::table::checklist::Checklist>, ApiError> {
+    with_core(&s.core, |c| c.print_checklist()).await.map(Json)
 }
 
 async fn pause(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {

@@ -71,6 +71,8 @@ function render(s) {
   } else {
     $("ready").querySelector("h1").textContent = "Scan valgkortet";
   }
+  if (v.kind === "ready" && s.table_state !== "open") showChecklist();
+  else $("checklist").hidden = true;
   const voter = v.voter || null;
   $("voter").hidden = !voter;
   if (voter) {
@@ -215,3 +217,31 @@ connect();
 setupDemo();
 tick();
 setInterval(tick, 1000);
+
+// Before opening the screen shows the checklist; opening is refused until the blocking
+// items pass (election mode).
+async function showChecklist() {
+  try {
+    const r = await fetch("/api/checklist");
+    if (!r.ok) return;
+    const c = await r.json();
+    const ul = $("check-items");
+    ul.innerHTML = "";
+    for (const i of c.items) {
+      const li = document.createElement("li");
+      li.className = (i.ok ? "ok" : "fail") + (i.blocking ? " blocking" : "");
+      li.textContent = `${i.title}: ${i.detail}`;
+      ul.appendChild(li);
+    }
+    $("checklist").hidden = false;
+  } catch (e) { /* the next screen update tries again */ }
+}
+
+async function postChecklist(path) {
+  const r = await fetch(path, { method: "POST" });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) { const n = $("notice"); n.hidden = false; n.textContent = data.error || ("Fejl " + r.status); }
+  showChecklist();
+}
+$("test-card-btn").addEventListener("click", () => postChecklist("/api/checklist/test-card"));
+$("check-print-btn").addEventListener("click", () => postChecklist("/api/checklist/print"));

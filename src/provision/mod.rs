@@ -1,0 +1,5 @@
+//! Provisioning: the office's signed election package per polling place, and loading
+//! it onto a table.
+
+pub mod load;
+pub mod package;

@@ -1,0 +1,185 @@
+//! The signed election package of one polling place: what a table needs to become a
+//! table of this election — the election, the polling place, every device key of the
+//! place, the voter list's hash and signature, the brevstemme marks, the valgsekretær
+//! PIN — signed by the office key that every Pi has installed. The office makes one per
+//! polling place (`valgbord election new`); a table loads it from a USB stick or from a
+//! peer of its polling place (`valgbord election load`).
+
+use crate::election::contest::Contest;
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::election::list_change::BrevstemmeDigest;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Domain separation for the office's signature over a package.
+const PACKAGE_CONTEXT: &[u8] = b"valgbord-election-package-v1\0";
+pub const FORMAT: &str = "valgbord-election-package-v1";
+/// File names inside a package folder.
+pub const PACKAGE_FILE: &str = "package.json";
+pub const LIST_FILE: &str = "valgliste.csv";
+
+pub fn key_file(table_no: u32) -> String {
+    format!("bord-{table_no}.key")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    pub format: String,
+    pub election: ElectionInfo,
+    pub place: PlaceInfo,
+    pub tables: Vec<TableEntry>,
+    /// The election office's tally, when there is one.
+    #[serde(default)]
+    pub central: Option<CentralEntry>,
+    pub list: ListInfo,
+    /// Argon2 hash of the valgsekretær PIN of this polling place.
+    pub pin_hash: String,
+    /// When the office made the package (its clock).
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionInfo {
+    pub id: String,
+    pub name: String,
+    pub date: chrono::NaiveDate,
+    pub contests: Vec<Contest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntry {
+    pub table_no: u32,
+    pub device: DevicePublic,
+    /// Where the table answers its peers ("http://10.0.0.11:8080"), when planned.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralEntry {
+    pub url: String,
+    pub device: DevicePublic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInfo {
+    /// SHA-256 of the list file's bytes (hex), as shown on every screen.
+    pub sha256: String,
+    /// The office's detached signature of the list file (hex), as `voters import` takes.
+    pub signature: String,
+    /// Voters on the whole list and of this polling place.
+    pub voters: u64,
+    pub voters_here: u64,
+    /// The accepted brevstemmer of the whole list.
+    pub brevstemmer: BrevstemmeDigest,
+}
+
+/// A package as written to `package.json`: the exact signed text and the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedPackage {
+    pub body: String,
+    pub signature: String,
+}
+
+fn message(body: &str) -> Vec<u8> {
+    let mut m = PACKAGE_CONTEXT.to_vec();
+    m.extend_from_slice(body.as_bytes());
+    m
+}
+
+impl SignedPackage {
+    pub fn sign(p: &Package, office: &DeviceSecret) -> Result<Self, String> {
+        let body = serde_json::to_string_pretty(p).map_err(|e| e.to_string())?;
+        let signature = hex::encode(office.sign(&message(&body)).to_bytes());
+        Ok(SignedPackage { body, signature })
+    }
+
+    /// Checks the office signature and reads the package. Every refusal says what is
+    /// wrong, for the person at the Pi.
+    pub fn open(&self, office: DevicePublic) -> Result<Package, String> {
+        let sig: [u8; 64] = hex::decode(self.signature.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("the package has no valid signature")?;
+        if !office.verify(&message(&self.body), &sig) {
+            return Err("the package's signature does not match: it was altered after the election office signed it, or signed with another key".into());
+        }
+        let p: Package = serde_json::from_str(&self.body)
+            .map_err(|e| format!("the package does not parse: {e}"))?;
+        if p.format != FORMAT {
+            return Err(format!("unknown package format \"{}\"", p.format));
+        }
+        Ok(p)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Package {
+    pub fn table(&self, table_no: u32) -> Option<&TableEntry> {
+        self.tables.iter().find(|t| t.table_no == table_no)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package() -> Package {
+        Package {
+            format: FORMAT.into(),
+            election: ElectionInfo {
+                id: "kv2025".into(),
+                name: "Kommunal- og regionsrådsvalg".into(),
+                date: chrono::NaiveDate::from_ymd_opt(2025, 11, 18).unwrap(),
+                contests: vec![Contest::Kv, Contest::Rv],
+            },
+            place: PlaceInfo {
+                id: "1".into(),
+                name: "Rådhushallen".into(),
+            },
+            tables: vec![TableEntry {
+                table_no: 1,
+                device: DeviceSecret::from_seed([3; 32]).public(),
+                address: None,
+            }],
+            central: None,
+            list: ListInfo {
+                sha256: "00".into(),
+                signature: "11".into(),
+                voters: 10,
+                voters_here: 5,
+                brevstemmer: BrevstemmeDigest::of(["a"]),
+            },
+            pin_hash: "$argon2id$…".into(),
+            created: "2025-11-01T10:00:00+01:00".into(),
+        }
+    }
+
+    #[test]
+    fn a_signed_package_opens_and_a_changed_one_does_not() {
+        let office = DeviceSecret::from_seed([1; 32]);
+        let s = SignedPackage::sign(&package(), &office).unwrap();
+        assert_eq!(s.open(office.public()).unwrap(), package());
+        let mut t = s.clone();
+        t.body = t.body.replace("Rådhushallen", "Rådhushal1en");
+        assert!(t.open(office.public()).unwrap_err().contains("altered"));
+        let other = DeviceSecret::from_seed([2; 32]);
+        assert!(s.open(other.public()).is_err());
+    }
+}

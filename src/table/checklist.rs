@@ -1,0 +1,331 @@
+//! The pre-opening checklist: what must be right before 08:00, on the screen and as the
+//! "klar til åbning" receipt. The incidents that stopped Danish polling places were
+//! set-up, not scanning (a mis-configured scanner 2015, test data left on machines
+//! 2022, lost brevstemme marks 2024), so each of those is an item, and an election-mode
+//! table will not open while a blocking item fails.
+
+use super::core::{TableCore, TableError};
+use crate::print::receipt::{Align, Item, Receipt, Size};
+use crate::sync::client::PeerState;
+use serde::Serialize;
+
+/// The test card's codes: one printed as QR, one as Code 128, so both symbologies the
+/// scanner must read are tried.
+pub const TEST_PREFIX: &str = "VBTEST-";
+
+pub fn test_codes(election: &str) -> (String, String) {
+    (
+        format!("{TEST_PREFIX}QR-{election}"),
+        format!("{TEST_PREFIX}128-{election}"),
+    )
+}
+
+/// Free space below this refuses opening: a full disk must not be found at 17:00.
+const DISK_MIN_BYTES: u64 = 200 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckItem {
+    pub id: &'static str,
+    /// Danish, for the screen and the receipt.
+    pub title: String,
+    pub ok: bool,
+    /// Opening is refused while this fails (election mode).
+    pub blocking: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checklist {
+    pub items: Vec<CheckItem>,
+    /// Every blocking item passes (always true in test mode, where it is advice).
+    pub ready: bool,
+    pub test_mode: bool,
+}
+
+/// What the scanner self-test has seen since the daemon started.
+#[derive(Debug, Clone, Default)]
+pub struct SelfTest {
+    pub qr: bool,
+    pub code128: bool,
+    /// The last test print on the receipt printer, if any: Ok or the Danish reason.
+    pub printer: Option<Result<(), String>>,
+}
+
+fn item(id: &'static str, title: &str, ok: bool, blocking: bool, detail: String) -> CheckItem {
+    CheckItem {
+        id,
+        title: title.into(),
+        ok,
+        blocking,
+        detail,
+    }
+}
+
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+impl TableCore {
+    pub fn checklist(&self) -> Result<Checklist, TableError> {
+        let store = self.store();
+        let election_mode = !self.id.test;
+        let mut items = Vec::new();
+        items.push(item(
+            "valg",
+            "Valg og valgsted",
+            true,
+            false,
+            format!(
+                "{} · {}, bord {}",
+                self.id
+                    .election_name
+                    .as_deref()
+                    .unwrap_or(&self.id.election),
+                self.place_name,
+                self.id.table_no
+            ),
+        ));
+        let signed = store.meta("list_signed")?.as_deref() == Some("yes");
+        let sha = store.meta("list_sha256")?.unwrap_or_default();
+        items.push(item(
+            "valgliste",
+            "Valglisten er kontrolleret",
+            signed,
+            election_mode,
+            format!(
+                "{} vælgere på valgstedet, {} i alt, SHA-256 {}{}",
+                store.voter_count(Some(&self.id.place))?,
+                store.voter_count(None)?,
+                sha.get(..16).unwrap_or(&sha),
+                if signed {
+                    ", underskrevet af valgkontoret"
+                } else {
+                    ", IKKE underskrevet (kun prøve)"
+                }
+            ),
+        ));
+        let marks = store.brevstemme_marks()?;
+        items.push(item(
+            "brevstemmer",
+            "Brevstemmer markeret",
+            true,
+            false,
+            format!(
+                "{} på valgstedet ({} i alt, kontrolsum {})",
+                store.brevstemmer(&self.id.place)?,
+                marks.count,
+                marks.sha256.get(..12).unwrap_or("")
+            ),
+        ));
+        let test_events = store.test_event_count()?;
+        items.push(item(
+            "testdata",
+            "Ingen prøvedata i loggen",
+            test_events == 0,
+            election_mode,
+            if test_events == 0 {
+                "loggen har ingen testhændelser".into()
+            } else {
+                format!("{test_events} testhændelser: brug en ny database til valget")
+            },
+        ));
+        let registered = self
+            .id
+            .trust
+            .keys
+            .as_ref()
+            .is_some_and(|k| k.contains(&self.device()));
+        items.push(item(
+            "noegle",
+            "Bordets nøgle er registreret",
+            registered,
+            election_mode,
+            format!(
+                "{}{}",
+                self.device().short(),
+                if registered {
+                    " står i valgstedets liste"
+                } else {
+                    " står IKKE i valgstedets liste ([sync] keys)"
+                }
+            ),
+        ));
+        let peers: Vec<_> = self.peers.iter().filter(|p| !p.central).collect();
+        let connected = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Connected)
+            .count();
+        items.push(item(
+            "borde",
+            "Andre borde set",
+            connected == peers.len(),
+            false,
+            if peers.is_empty() {
+                "ingen andre borde i opsætningen".into()
+            } else {
+                format!("{connected} af {} forbundet", peers.len())
+            },
+        ));
+        let skewed: Vec<String> = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Connected && p.clock_skew_ms.abs() > 2_000)
+            .map(|p| format!("{} ({:+} s)", p.url, p.clock_skew_ms / 1000))
+            .collect();
+        items.push(item(
+            "ur",
+            "Uret stemmer med de andre borde",
+            skewed.is_empty(),
+            false,
+            if skewed.is_empty() {
+                "afviger under 2 sekunder".into()
+            } else {
+                format!("afviger: {}", skewed.join(", "))
+            },
+        ));
+        let st = &self.self_test;
+        items.push(item(
+            "scanner",
+            "Scannertest",
+            st.qr && st.code128,
+            true,
+            match (st.qr, st.code128) {
+                (true, true) => "testkortets QR-kode og stregkode er læst".into(),
+                (true, false) => "QR-koden er læst; scan også stregkoden (Code 128)".into(),
+                (false, true) => "stregkoden er læst; scan også QR-koden".into(),
+                (false, false) => "scan testkortets QR-kode og stregkode".into(),
+            },
+        ));
+        let (printer_ok, printer_detail) = match (&self.id.printer, &st.printer) {
+            (None, _) => (
+                true,
+                "ingen kvitteringsprinter (kort udskrives som PDF)".into(),
+            ),
+            (Some(_), Some(Ok(()))) => (true, "testudskrift lykkedes".into()),
+            (Some(_), Some(Err(why))) => (false, format!("testudskrift fejlede: {why}")),
+            (Some(p), None) => (false, format!("{}: udskriv testkortet", p.describe())),
+        };
+        items.push(item(
+            "printer",
+            "Printertest",
+            printer_ok,
+            false,
+            printer_detail,
+        ));
+        let free = free_bytes(store.path());
+        items.push(item(
+            "disk",
+            "Diskplads",
+            free.is_none_or(|b| b >= DISK_MIN_BYTES),
+            true,
+            match free {
+                Some(b) => format!("{} MB fri", b / (1024 * 1024)),
+                None => "kunne ikke måles".into(),
+            },
+        ));
+        let ready = !election_mode || items.iter().all(|i| i.ok || !i.blocking);
+        Ok(Checklist {
+            items,
+            ready,
+            test_mode: self.id.test,
+        })
+    }
+
+    /// Refuses opening while a blocking item fails (election mode only).
+    pub(super) fn check_before_opening(&self) -> Result<(), TableError> {
+        let c = self.checklist()?;
+        if c.ready {
+            return Ok(());
+        }
+        let failing: Vec<String> = c
+            .items
+            .iter()
+            .filter(|i| i.blocking && !i.ok)
+            .map(|i| format!("{} ({})", i.title, i.detail))
+            .collect();
+        Err(TableError::Refused(format!(
+            "Bordet kan ikke åbnes før tjeklisten er i orden: {}.",
+            failing.join("; ")
+        )))
+    }
+
+    /// A scan of the test card: recorded for the checklist, never a check-in.
+    pub(super) fn scanner_self_test(&mut self, code: &str) -> bool {
+        let (qr, bar) = test_codes(&self.id.election);
+        if code == qr {
+            self.self_test.qr = true;
+        } else if code == bar {
+            self.self_test.code128 = true;
+        } else {
+            return false;
+        }
+        tracing::info!(code, "scanner self-test read");
+        true
+    }
+
+    /// Prints the test card; the result counts as the printer test.
+    pub fn print_test_card(&mut self) -> Result<(), TableError> {
+        let Some(printer) = &self.id.printer else {
+            return Err(TableError::Refused(
+                "Bordet har ingen kvitteringsprinter. Udskriv testkortet som PDF.".into(),
+            ));
+        };
+        let result = printer.print(&self.test_card()).map_err(|e| e.danish());
+        self.self_test.printer = Some(result.clone());
+        self.publish()?;
+        result.map_err(TableError::Refused)
+    }
+
+    /// The test card: a QR code and a Code 128 barcode that only the self-test accepts.
+    pub fn test_card(&self) -> Receipt {
+        let (qr, bar) = test_codes(&self.id.election);
+        let mut r = Receipt::new("Testkort");
+        r.styled("TESTKORT – SCANNER", Size::Double, true, Align::Center);
+        r.centered("Ikke et valgkort. Scan begge koder.");
+        r.push(Item::Qr(qr));
+        r.push(Item::Code128(bar));
+        r.push(Item::Cut);
+        r
+    }
+
+    /// The "klar til åbning" receipt, for the afstemningsbog.
+    pub fn print_checklist(&mut self) -> Result<Checklist, TableError> {
+        let c = self.checklist()?;
+        let Some(printer) = &self.id.printer else {
+            return Err(TableError::Refused(
+                "Bordet har ingen kvitteringsprinter.".into(),
+            ));
+        };
+        let mut r = Receipt::new("Klar til åbning");
+        r.styled(
+            if c.ready {
+                "KLAR TIL ÅBNING"
+            } else {
+                "IKKE KLAR TIL ÅBNING"
+            },
+            Size::Double,
+            true,
+            Align::Center,
+        );
+        r.centered(format!(
+            "{}, bord {} · {}",
+            self.place_name,
+            self.id.table_no,
+            crate::print::card::local_time(crate::store::now_ms())
+        ));
+        r.push(Item::Rule);
+        for i in &c.items {
+            r.bold(format!("[{}] {}", if i.ok { "OK" } else { "!!" }, i.title));
+            r.line(format!("     {}", i.detail));
+        }
+        r.push(Item::Rule);
+        r.line("Underskrift valgstyrer:");
+        r.push(Item::Feed(3));
+        r.push(Item::Cut);
+        printer
+            .print(&r)
+            .map_err(|e| TableError::Refused(e.danish()))?;
+        Ok(c)
+    }
+}
