@@ -123,14 +123,21 @@ valgsekretaer = "{pin}"
 impl Table {
     /// Starts `valgbord table` and waits for the line that says where it listens.
     pub fn start(dir: &Path, config: &Path) -> Table {
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        cmd.env(
+            "VALGBORD_LOG",
+            std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stderr(Stdio::inherit());
+        Table::start_command(dir, config, cmd)
+    }
+
+    /// As [`Table::start`], with the command made by the caller (run in a network
+    /// namespace, log to a file …); the table's arguments and stdout are added here.
+    pub fn start_command(dir: &Path, config: &Path, mut cmd: Command) -> Table {
+        let mut child = cmd
             .args(["table", "--config", config.to_str().expect("utf8 path")])
-            .env(
-                "VALGBORD_LOG",
-                std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
-            )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn table");
         let stdout = child.stdout.take().expect("stdout");
