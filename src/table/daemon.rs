@@ -278,7 +278,8 @@ fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
         keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
     }
     if keys.is_empty() && !cfg.is_test() {
-        if !cfg.sync.peers.is_empty() {
+        // mDNS too: it would find tables and then refuse every one of them as unlisted.
+        if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
             return Err(
                 "sync.keys is empty: list the public key of every device of the polling place"
                     .into(),
