@@ -180,6 +180,15 @@ fn start_open(dir: &Path, configs: &[PathBuf]) -> Vec<Table> {
     tables
 }
 
+/// Runs a future of the test's async HTTP client to its end.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
 fn https(port: u16) -> String {
     format!("https://127.0.0.1:{port}")
 }
@@ -218,11 +227,7 @@ fn tls_post(
     .expect("client");
     let bytes = serde_json::to_vec(body).expect("json");
     let sig = valgbord::sync::auth::sign_body(key, &bytes);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    block_on(async {
         let res = client
             .post(url)
             .header("content-type", "application/json")
@@ -234,6 +239,67 @@ fn tls_post(
         let status = res.status().as_u16();
         let v: Value = res.json().await.map_err(|e| e.to_string())?;
         Ok((status, v))
+    })
+}
+
+/// Accepts any server: for a test client that tries to read without a certificate.
+#[derive(Debug)]
+struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.verify_tls12_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A POST over TLS without a client certificate.
+fn anonymous_post(url: &str, body: &Value) -> Result<(u16, Value), String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+        .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .expect("client");
+    block_on(async {
+        let res = client
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| valgbord::sync::tls::error_chain(&e))?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.map_err(|e| e.to_string())?))
     })
 }
 
@@ -313,6 +379,21 @@ fn a_device_without_a_listed_key_can_neither_handshake_nor_read() {
         .expect_err("an unlisted device must not get an answer");
     assert!(!e.is_empty());
 
+    // A client that presents no certificate at all (and would accept any server).
+    let e = anonymous_post(&url, &pull_body(&hello, listed[1]))
+        .expect_err("a client without a certificate must not get an answer");
+    assert!(!e.is_empty());
+    // Plain HTTP to the TLS port: no answer either.
+    let mut tcp = TcpStream::connect(("127.0.0.1", p.sync_ports[0])).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    tcp.write_all(b"GET /sync/v1/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    assert!(!contains(&answer, "HTTP/1.1 200"), "{answer:?}");
+    assert!(!contains(&answer, "kv-test"), "{answer:?}");
+
     // A listed device speaking for another listed device over its own connection.
     let (status, e) =
         tls_post(&p.spare, &listed, &url, &pull_body(&hello, listed[1])).expect("connects");
@@ -339,11 +420,7 @@ fn a_device_without_a_listed_key_can_neither_handshake_nor_read() {
 /// The hello of the table at `port`, read over TLS by the listed device `key`.
 fn hello_of(port: u16, key: &DeviceSecret, table: DevicePublic) -> Value {
     let client = http_client(key, TrustedKeys::Listed([table].into()), true).expect("client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    block_on(async {
         client
             .get(format!("{}/sync/v1/hello", https(port)))
             .send()
