@@ -327,8 +327,7 @@ fn bench_table_config(
         debounce_ms: 0,
         sync: SyncConfig {
             peers,
-            keys: Vec::new(),
-            central: None,
+            ..SyncConfig::default()
         },
         clock_offset_ms: 0,
         fast_bordvalg: Default::default(),

@@ -82,7 +82,7 @@ fn new_election(root: &Path, id: &str, list: &Path, out: &Path, ports: &[u16]) -
     for (i, port) in ports.iter().enumerate() {
         args.push("--address".into());
         args.push(format!(
-            "{}:{}=http://127.0.0.1:{port}",
+            "{}:{}=https://127.0.0.1:{port}",
             i / 3 + 1,
             i % 3 + 1
         ));
@@ -162,9 +162,10 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
         p(&root.join("office.pub")),
     ]);
     let office = root.join("office.pub");
-    let ports = free_ports(6);
+    let all = free_ports(12);
+    let (ports, screens) = all.split_at(6);
     let pkgs = root.join("usb");
-    let out = new_election(root, ELECTION, &list, &pkgs, &ports);
+    let out = new_election(root, ELECTION, &list, &pkgs, ports);
     assert!(out.contains("polling place 1"), "{out}");
     assert!(out.contains("polling place 2"), "{out}");
 
@@ -184,9 +185,17 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
         let pkg = pkgs.join(format!("valgsted-{place}"));
         let st = state(root, place, table);
         let t = table.to_string();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = format!("127.0.0.1:{}", screens[i]);
+        let sync = format!("127.0.0.1:{port}");
         let mut args = load_args(&pkg, &t, &office, &st);
-        args.extend(["--listen", &listen, "--hardware", p(&hw)]);
+        args.extend([
+            "--listen",
+            &listen,
+            "--sync-listen",
+            &sync,
+            "--hardware",
+            p(&hw),
+        ]);
         let said = run_ok(&args);
         assert!(said.contains("400 voters"), "{said}");
         assert!(said.contains(&format!("polling place {place}")), "{said}");
@@ -283,7 +292,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
 
     // Another election's package on a device of this election.
     let other = root.join("usb-other");
-    new_election(root, "fv-other", &list, &other, &ports);
+    new_election(root, "fv-other", &list, &other, ports);
     let err = run_fail(&load_args(
         &other.join("valgsted-1"),
         "1",

@@ -26,6 +26,9 @@ pub struct DemoArgs {
     /// Port of table 1; table N listens on port + N - 1. 0 picks free ports.
     #[arg(long, default_value_t = 8081)]
     pub port: u16,
+    /// TLS sync port of table 1; table N syncs on sync-port + N - 1. 0 picks free ports.
+    #[arg(long, default_value_t = 8443)]
+    pub sync_port: u16,
     /// Data folder (made fresh under the temp folder when not given).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -52,10 +55,31 @@ pub fn run(a: DemoArgs) -> CmdResult {
     }
     let bytes = std::fs::read(&list)?;
     let pin_hash = crate::table::pin::hash_pin(DEMO_PIN)?;
-    let ports = demo_ports(a.port, a.tables)?;
-    let urls: Vec<String> = ports
+    let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
+        // Reserved at once, so the two sets cannot share a port.
+        let mut all = demo_ports(0, 2 * a.tables)?;
+        let sync = all.split_off(a.tables as usize);
+        (all, sync)
+    } else {
+        (
+            demo_ports(a.port, a.tables)?,
+            demo_ports(a.sync_port, a.tables)?,
+        )
+    };
+    if ports.iter().any(|p| sync_ports.contains(p)) {
+        return Err("--port and --sync-port ranges overlap".into());
+    }
+    // The tables sync over TLS as in an election: each device key is made up front so
+    // every table can list all of them, and only they can connect.
+    let mut keys = Vec::new();
+    for t in 1..=a.tables {
+        let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
+            .map_err(|e| e.to_string())?;
+        keys.push(key.public().to_hex());
+    }
+    let urls: Vec<String> = sync_ports
         .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
+        .map(|p| format!("https://127.0.0.1:{p}"))
         .collect();
     let mut configs = Vec::new();
     for t in 1..=a.tables {
@@ -93,8 +117,12 @@ pub fn run(a: DemoArgs) -> CmdResult {
             debounce_ms: 2_000,
             sync: SyncConfig {
                 peers,
-                keys: Vec::new(),
-                central: None,
+                keys: keys.clone(),
+                listen: Some(SocketAddr::from((
+                    [127, 0, 0, 1],
+                    sync_ports[t as usize - 1],
+                ))),
+                ..SyncConfig::default()
             },
             clock_offset_ms: 0,
             printer: Some(crate::print::drivers::PrinterConfig::Simulated {
@@ -125,7 +153,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
         for (i, t) in running.iter().enumerate() {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
-        println!("The tables share every check-in (sync over loopback): a voter checked in at one is refused at the others.");
+        println!("The tables share every check-in (sync over TLS with the device keys, on loopback): a voter checked in at one is refused at the others.");
         println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {
             println!("  curl -X POST -H 'Content-Type: application/json' -d '{{\"code\":\"...\"}}' http://{}/api/scan", t.addr);

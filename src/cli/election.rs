@@ -43,7 +43,8 @@ pub enum ElectionCmd {
         /// The valgsekretær PIN's argon2 hash (`valgbord pin hash`).
         #[arg(long)]
         pin_hash: String,
-        /// PLACE:TABLE=URL: where a table answers its peers.
+        /// PLACE:TABLE=URL: where a table answers its peers (its TLS sync listener,
+        /// https://HOST:PORT).
         #[arg(long)]
         address: Vec<String>,
         /// The central tally's URL and public key file.
@@ -68,9 +69,13 @@ pub enum ElectionCmd {
         /// Where the table keeps its database, key and configuration.
         #[arg(long)]
         state: PathBuf,
-        /// Listen address (default: the port of the table's planned address, or 8080).
+        /// The screen's listen address (default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<String>,
+        /// The TLS sync listen address (default 0.0.0.0 and the port of the table's
+        /// planned address, or 8443).
+        #[arg(long)]
+        sync_listen: Option<String>,
         /// The peers' URLs (default: the addresses in the package).
         #[arg(long, num_args = 0..)]
         peer: Option<Vec<String>>,
@@ -214,6 +219,7 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
             office_key,
             state,
             listen,
+            sync_listen,
             peer,
             hardware,
         } => {
@@ -232,6 +238,7 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
                 &state,
                 &Network {
                     listen,
+                    sync_listen,
                     peers: peer,
                     hardware,
                 },

@@ -21,6 +21,9 @@ pub fn run(a: TableArgs) -> CmdResult {
         let table = daemon::start(cfg).await?;
         // Tests and supervisors read this line to find the port.
         println!("valgbord table listening on http://{}", table.addr);
+        if let Some(at) = table.sync_addr {
+            println!("valgbord sync listening on https://{at}");
+        }
         crate::table::systemd::notify_ready(&format!("{status}: http://{}", table.addr));
         // The watchdog is fed only while the database answers: a table that cannot
         // store check-ins is restarted by systemd rather than left showing a screen.

@@ -32,7 +32,11 @@ impl StatePaths {
 /// say (or the test runs on loopback ports).
 #[derive(Default)]
 pub struct Network {
+    /// The screen's listener (default 127.0.0.1:8080, for the kiosk browser).
     pub listen: Option<String>,
+    /// The TLS sync listener (default: all interfaces, the port of the table's planned
+    /// address, else 8443).
+    pub sync_listen: Option<String>,
     pub peers: Option<Vec<String>>,
     /// This Pi's own `[scanner]`, `[signals]` and `[printer]` sections (a TOML text kept
     /// on the device, e.g. /etc/valgbord/hardware.toml), added to the configuration.
@@ -180,13 +184,17 @@ fn config_text(
     let listen = net
         .listen
         .clone()
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let sync_listen = net
+        .sync_listen
+        .clone()
         .or_else(|| {
             p.table(table_no)
                 .and_then(|t| t.address.as_deref())
-                .and_then(|a| a.rsplit(':').next())
-                .map(|port| format!("0.0.0.0:{}", port.trim_end_matches('/')))
+                .and_then(|a| a.trim_end_matches('/').rsplit(':').next())
+                .map(|port| format!("0.0.0.0:{port}"))
         })
-        .unwrap_or_else(|| "0.0.0.0:8080".into());
+        .unwrap_or_else(|| "0.0.0.0:8443".into());
     let mut t = toml::Table::new();
     t.insert("election".into(), s(&p.election.id));
     t.insert("mode".into(), s("election"));
@@ -208,6 +216,7 @@ fn config_text(
     pins.insert("valgsekretaer".into(), s(&p.pin_hash));
     t.insert("pins".into(), Value::Table(pins));
     let mut sync = toml::Table::new();
+    sync.insert("listen".into(), s(&sync_listen));
     sync.insert(
         "peers".into(),
         Value::Array(peers.iter().map(|x| s(x)).collect()),

@@ -22,6 +22,9 @@ pub const ANTI_ENTROPY: Duration = Duration::from_millis(300);
 /// Peers pulled from in one round.
 const FANOUT: usize = 3;
 
+/// What the status bar shows of each peer, to tell when it changed.
+type Summary = Vec<(String, PeerState, u64, u64, i64)>;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerState {
@@ -49,21 +52,71 @@ pub struct PeerStatus {
 pub struct SyncClient {
     node: Arc<dyn SyncNode>,
     hello: Hello,
-    peers: Vec<String>,
+    peers: Vec<Peer>,
     http: reqwest::Client,
-    status: Vec<PeerStatus>,
     rng: ChaCha8Rng,
     control: Arc<SyncControl>,
-    /// Device key of each peer, learnt from its answers.
-    devices: Vec<Option<DevicePublic>>,
-    /// One ordered push queue per peer.
-    pushers: Vec<mpsc::UnboundedSender<Arc<Vec<SignedEvent>>>>,
-    /// Whether the status bar has been told anything yet.
-    reported: bool,
+    /// What the status bar was last told, so it is told again only on a change.
+    reported: Option<Summary>,
     /// Signs every request, so peers know it comes from a device of the polling place.
     key: DeviceSecret,
     /// This table's clock offset (test mode), so skew is measured as the table sees time.
     clock_offset_ms: i64,
+    /// Peers found while running (mDNS), added between rounds.
+    added_tx: mpsc::UnboundedSender<NewPeer>,
+    added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
+}
+
+/// One peer: where it is, what we know of it, and its push queue.
+struct Peer {
+    status: PeerStatus,
+    /// The peer's device key: announced (mDNS) or learnt from its answers.
+    device: Option<DevicePublic>,
+    /// One ordered push queue; `None` until the client runs.
+    pusher: Option<mpsc::UnboundedSender<Arc<Vec<SignedEvent>>>>,
+    /// Found at run time rather than configured: dropped again if it turns out to be a
+    /// configured peer under another address.
+    discovered: bool,
+}
+
+impl Peer {
+    fn new(url: String, device: Option<DevicePublic>, central: bool, discovered: bool) -> Self {
+        Peer {
+            status: PeerStatus {
+                url: url.trim_end_matches('/').to_string(),
+                state: PeerState::Lost,
+                we_lack: 0,
+                they_lack: 0,
+                last_contact_ms: None,
+                clock_skew_ms: 0,
+                central,
+            },
+            device,
+            pusher: None,
+            discovered,
+        }
+    }
+}
+
+/// A peer to add while the client runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPeer {
+    /// Base URL, e.g. `https://10.0.0.12:8443`.
+    pub url: String,
+    /// The device key it announced, when known.
+    pub device: Option<DevicePublic>,
+}
+
+/// Adds peers to a running [`SyncClient`] (mDNS discovery).
+#[derive(Clone)]
+pub struct PeerAdder(mpsc::UnboundedSender<NewPeer>);
+
+impl PeerAdder {
+    /// Queues a peer; a URL or device already known is ignored. False when the client
+    /// has stopped.
+    pub fn add(&self, peer: NewPeer) -> bool {
+        self.0.send(peer).is_ok()
+    }
 }
 
 /// A POST of `body` as JSON with this device's signature over the exact bytes sent.
@@ -111,70 +164,135 @@ async fn push_worker(
 
 impl SyncClient {
     /// `central`, when given, is pulled from and pushed to like a peer; tables never
-    /// wait for it.
+    /// wait for it. The HTTP client speaks plain HTTP only until [`Self::with_http`] gives
+    /// it one for TLS ([`super::tls::http_client`]).
     pub fn new(
         node: Arc<dyn SyncNode>,
         hello: Hello,
-        mut peers: Vec<String>,
+        peers: Vec<String>,
         central: Option<String>,
         control: Arc<SyncControl>,
         key: DeviceSecret,
         clock_offset_ms: i64,
     ) -> Result<Self, String> {
+        let http = super::tls::http_client(
+            &key,
+            super::tls::TrustedKeys::Listed(Default::default()),
+            false,
+        )?;
         let tables = peers.len();
-        peers.extend(central);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(500))
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| format!("cannot make the sync HTTP client: {e}"))?;
-        let status = peers
-            .iter()
+        let peers = peers
+            .into_iter()
+            .chain(central)
             .enumerate()
-            .map(|(i, u)| PeerStatus {
-                url: u.clone(),
-                state: PeerState::Lost,
-                we_lack: 0,
-                they_lack: 0,
-                last_contact_ms: None,
-                clock_skew_ms: 0,
-                central: i >= tables,
-            })
-            .collect();
-        let pushers = peers
-            .iter()
-            .map(|url| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(push_worker(
-                    http.clone(),
-                    url.clone(),
-                    hello.clone(),
-                    key.clone(),
-                    rx,
-                ));
-                tx
-            })
+            .map(|(i, url)| Peer::new(url, None, i >= tables, false))
             .collect();
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
+        let (added_tx, added_rx) = mpsc::unbounded_channel();
         Ok(SyncClient {
             node,
             hello,
             http,
-            status,
             rng: ChaCha8Rng::from_seed(seed),
             control,
-            devices: vec![None; peers.len()],
-            pushers,
             peers,
-            reported: false,
+            reported: None,
             key,
             clock_offset_ms,
+            added_tx,
+            added_rx: Some(added_rx),
         })
+    }
+
+    /// Uses `http` for every request (the TLS client of this device).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// A handle that adds peers while the client runs.
+    pub fn peer_adder(&self) -> PeerAdder {
+        PeerAdder(self.added_tx.clone())
+    }
+
+    fn spawn_pusher(&self, url: &str) -> mpsc::UnboundedSender<Arc<Vec<SignedEvent>>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(push_worker(
+            self.http.clone(),
+            url.to_string(),
+            self.hello.clone(),
+            self.key.clone(),
+            rx,
+        ));
+        tx
+    }
+
+    /// Adds a peer found at run time, unless its URL or device is known already. A
+    /// discovered peer seen again at a new address (DHCP) moves there.
+    fn add_peer(&mut self, new: NewPeer) {
+        let url = new.url.trim_end_matches('/').to_string();
+        if self.peers.iter().any(|p| p.status.url == url) {
+            return;
+        }
+        if let Some(d) = new.device {
+            if d == self.hello.device {
+                return;
+            }
+            if let Some(i) = self.peers.iter().position(|p| p.device == Some(d)) {
+                if self.peers[i].discovered {
+                    tracing::info!(peer = %url, device = %d.short(), "discovered table moved to a new address");
+                    let pusher = self.spawn_pusher(&url);
+                    let p = &mut self.peers[i];
+                    p.status.url = url;
+                    p.pusher = Some(pusher);
+                }
+                return;
+            }
+        }
+        tracing::info!(peer = %url, device = ?new.device.map(|d| d.short()), "peer added");
+        let mut peer = Peer::new(url, new.device, false, true);
+        peer.pusher = Some(self.spawn_pusher(&peer.status.url));
+        self.peers.push(peer);
+    }
+
+    /// Drops a discovered peer that turned out to be the same device as another peer
+    /// (a configured URL naming it by another address): one device, one peer.
+    fn drop_duplicates(&mut self) {
+        let mut keep = vec![true; self.peers.len()];
+        for i in 0..self.peers.len() {
+            let Some(d) = self.peers[i].device else {
+                continue;
+            };
+            for j in (i + 1)..self.peers.len() {
+                if keep[j] && self.peers[j].device == Some(d) {
+                    // Keep the configured one; of two discovered, the first.
+                    let drop = if self.peers[i].discovered && !self.peers[j].discovered {
+                        i
+                    } else {
+                        j
+                    };
+                    if keep[drop] {
+                        tracing::info!(peer = %self.peers[drop].status.url, device = %d.short(), "same table as another peer; dropped");
+                    }
+                    keep[drop] = false;
+                }
+            }
+        }
+        let mut it = keep.into_iter();
+        self.peers.retain(|_| it.next().unwrap_or(true));
     }
 
     /// Runs until the local event channel closes.
     pub async fn run(mut self, mut local: mpsc::UnboundedReceiver<SignedEvent>) {
+        for i in 0..self.peers.len() {
+            let pusher = self.spawn_pusher(&self.peers[i].status.url);
+            self.peers[i].pusher = Some(pusher);
+        }
+        let Some(mut added) = self.added_rx.take() else {
+            tracing::error!("sync client started twice");
+            return;
+        };
         let mut tick = tokio::time::interval(ANTI_ENTROPY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -187,6 +305,8 @@ impl SyncClient {
                     }
                     self.push_all(batch);
                 }
+                // The client holds a sender itself, so this channel never closes.
+                Some(new) = added.recv() => self.add_peer(new),
                 _ = tick.tick() => self.anti_entropy().await,
             }
         }
@@ -197,12 +317,14 @@ impl SyncClient {
     /// reach it in order (out of order they would be refused as gaps).
     fn push_all(&self, events: Vec<SignedEvent>) {
         let events = Arc::new(events);
-        for (i, device) in self.devices.iter().enumerate() {
-            if device.is_some_and(|d| self.control.is_blocked(&d)) {
+        for p in &self.peers {
+            if p.device.is_some_and(|d| self.control.is_blocked(&d)) {
                 continue;
             }
-            if self.pushers[i].send(events.clone()).is_err() {
-                tracing::error!(peer = %self.peers[i], "push queue closed");
+            if let Some(pusher) = &p.pusher
+                && pusher.send(events.clone()).is_err()
+            {
+                tracing::error!(peer = %p.status.url, "push queue closed");
             }
         }
     }
@@ -219,28 +341,30 @@ impl SyncClient {
         // Peers not heard from are tried too, so a healed link is noticed within a round.
         let mut chosen: Vec<usize> = order.iter().copied().take(FANOUT).collect();
         for &i in &order[chosen.len().min(order.len())..] {
-            if self.status[i].state != PeerState::Connected {
+            if self.peers[i].status.state != PeerState::Connected {
                 chosen.push(i);
             }
         }
-        let before = self.summary();
         for i in chosen {
             self.pull_from(i).await;
         }
-        let after = self.summary();
-        if before != after || !self.reported {
-            self.reported = true;
+        self.drop_duplicates();
+        let now = self.summary();
+        if self.reported.as_ref() != Some(&now) {
+            self.reported = Some(now);
             let node = self.node.clone();
-            let status = self.status.clone();
+            let status = self.peers.iter().map(|p| p.status.clone()).collect();
             let _ = tokio::task::spawn_blocking(move || node.set_peers(status)).await;
         }
     }
 
-    fn summary(&self) -> Vec<(PeerState, u64, u64, i64)> {
-        self.status
+    fn summary(&self) -> Summary {
+        self.peers
             .iter()
+            .map(|p| &p.status)
             .map(|s| {
                 (
+                    s.url.clone(),
                     s.state.clone(),
                     s.we_lack,
                     s.they_lack,
@@ -252,11 +376,15 @@ impl SyncClient {
 
     /// Pulls pages from one peer until it has nothing more for us.
     async fn pull_from(&mut self, i: usize) {
-        if self.devices[i].is_some_and(|d| self.control.is_blocked(&d)) {
-            self.status[i].state = PeerState::Lost;
+        if self.peers[i]
+            .device
+            .is_some_and(|d| self.control.is_blocked(&d))
+        {
+            self.peers[i].status.state = PeerState::Lost;
             return;
         }
-        let url = format!("{}/sync/v1/pull", self.peers[i]);
+        let peer = self.peers[i].status.url.clone();
+        let url = format!("{peer}/sync/v1/pull");
         for _ in 0..100 {
             let node = self.node.clone();
             let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
@@ -272,10 +400,12 @@ impl SyncClient {
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if self.status[i].state == PeerState::Connected {
-                        tracing::warn!(peer = %self.peers[i], error = %e, "peer lost");
+                    if self.peers[i].status.state == PeerState::Connected {
+                        tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
+                    } else {
+                        tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
                     }
-                    self.status[i].state = PeerState::Lost;
+                    self.peers[i].status.state = PeerState::Lost;
                     return;
                 }
             };
@@ -288,27 +418,27 @@ impl SyncClient {
                     .ok()
                     .and_then(|v| v["error"].as_str().map(str::to_string))
                     .unwrap_or_else(|| "forkert opsætning".into());
-                self.status[i].state = PeerState::WrongConfig(why);
+                self.peers[i].status.state = PeerState::WrongConfig(why);
                 return;
             }
             let body: PullResponse = match res.error_for_status() {
                 Ok(r) => match r.json().await {
                     Ok(b) => b,
                     Err(e) => {
-                        tracing::warn!(peer = %self.peers[i], error = %e, "unreadable pull answer");
-                        self.status[i].state = PeerState::Lost;
+                        tracing::warn!(%peer, error = %e, "unreadable pull answer");
+                        self.peers[i].status.state = PeerState::Lost;
                         return;
                     }
                 },
                 Err(e) => {
-                    tracing::warn!(peer = %self.peers[i], error = %e, "pull refused");
-                    self.status[i].state = PeerState::Lost;
+                    tracing::warn!(%peer, error = %e, "pull refused");
+                    self.peers[i].status.state = PeerState::Lost;
                     return;
                 }
             };
-            self.devices[i] = Some(body.hello.device);
+            self.peers[i].device = Some(body.hello.device);
             if let Some(why) = self.hello.mismatch(&body.hello) {
-                self.status[i].state = PeerState::WrongConfig(why);
+                self.peers[i].status.state = PeerState::WrongConfig(why);
                 return;
             }
             let received = self.wall_now();
@@ -327,18 +457,18 @@ impl SyncClient {
             })
             .await;
             if n > 0 {
-                tracing::debug!(peer = %self.peers[i], events = n, elapsed = ?started.elapsed(), "pulled page ingested");
+                tracing::debug!(%peer, events = n, elapsed = ?started.elapsed(), "pulled page ingested");
             }
             let mine = match mine {
                 Ok(Ok(v)) => v,
                 _ => return,
             };
-            if self.status[i].state != PeerState::Connected {
-                tracing::info!(peer = %self.peers[i], "peer connected");
+            if self.peers[i].status.state != PeerState::Connected {
+                tracing::info!(%peer, "peer connected");
             }
-            let central = self.status[i].central;
-            self.status[i] = PeerStatus {
-                url: self.peers[i].clone(),
+            let central = self.peers[i].status.central;
+            self.peers[i].status = PeerStatus {
+                url: peer.clone(),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
                 they_lack: lag(&mine, &theirs),
@@ -350,5 +480,116 @@ impl SyncClient {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::election::keys::DeviceSecret;
+    use crate::store::StoreError;
+    use crate::sync::node::PullPage;
+    use crate::sync::protocol::{PushResponse, VersionVector};
+
+    struct Nothing;
+
+    impl SyncNode for Nothing {
+        fn version_vector(&self) -> Result<VersionVector, StoreError> {
+            Ok(VersionVector::new())
+        }
+        fn pull_page(&self, _: &VersionVector, _: usize) -> Result<PullPage, StoreError> {
+            Ok(PullPage {
+                events: vec![],
+                more: false,
+                have: VersionVector::new(),
+            })
+        }
+        fn ingest(&self, _: &[SignedEvent]) -> PushResponse {
+            PushResponse {
+                added: 0,
+                duplicates: 0,
+                rejected: vec![],
+            }
+        }
+        fn set_peers(&self, _: Vec<PeerStatus>) {}
+        fn wall_now(&self) -> i64 {
+            0
+        }
+    }
+
+    fn client(peers: &[&str]) -> SyncClient {
+        let key = DeviceSecret::from_seed([1; 32]);
+        let hello = Hello {
+            election: "e".into(),
+            list_sha256: "x".into(),
+            software: "0.1.0".into(),
+            device: key.public(),
+            place: "1".into(),
+            table_no: 1,
+        };
+        SyncClient::new(
+            Arc::new(Nothing),
+            hello,
+            peers.iter().map(|p| p.to_string()).collect(),
+            None,
+            Arc::default(),
+            key,
+            0,
+        )
+        .unwrap()
+    }
+
+    fn urls(c: &SyncClient) -> Vec<&str> {
+        c.peers.iter().map(|p| p.status.url.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn discovered_peers_never_duplicate_a_known_url_or_device() {
+        let mut c = client(&["https://10.0.0.2:8443/", "https://bord3.local:8443"]);
+        let d2 = DeviceSecret::from_seed([2; 32]).public();
+        let d3 = DeviceSecret::from_seed([3; 32]).public();
+        let d4 = DeviceSecret::from_seed([4; 32]).public();
+        // The configured URL, found again by mDNS (the trailing slash does not matter).
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.2:8443".into(),
+            device: Some(d2),
+        });
+        // Ourselves.
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.1:8443".into(),
+            device: Some(c.hello.device),
+        });
+        assert_eq!(
+            urls(&c),
+            ["https://10.0.0.2:8443", "https://bord3.local:8443"]
+        );
+        // A new table, then the same table at a new address: it moves, it is not doubled.
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.4:8443".into(),
+            device: Some(d4),
+        });
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.44:8443".into(),
+            device: Some(d4),
+        });
+        assert_eq!(urls(&c)[2..], ["https://10.0.0.44:8443"]);
+        // Table 3 is configured by name and found by address: once its answers name its
+        // device, the discovered copy goes and the configured one stays.
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.3:8443".into(),
+            device: Some(d3),
+        });
+        assert_eq!(c.peers.len(), 4);
+        c.peers[1].device = Some(d3);
+        c.drop_duplicates();
+        assert_eq!(
+            urls(&c),
+            [
+                "https://10.0.0.2:8443",
+                "https://bord3.local:8443",
+                "https://10.0.0.44:8443"
+            ]
+        );
+        assert!(c.peers.iter().all(|p| p.pusher.is_some() || !p.discovered));
     }
 }

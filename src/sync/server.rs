@@ -4,6 +4,7 @@ use super::auth;
 use super::control::SyncControl;
 use super::node::SyncNode;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, PushResponse};
+use super::tls::TlsPeer;
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
 use axum::body::Bytes;
@@ -11,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -46,6 +47,20 @@ pub fn router(
             test_mode,
             trust: Arc::new(trust),
         })
+}
+
+/// For the plain (screen) listener of a table in an election: sync is served only over
+/// TLS, so `/sync/v1/*` answers 421 with where to go instead of reading anything.
+pub fn plain_refusal_router() -> Router {
+    async fn refuse() -> Refusal {
+        refusal(
+            StatusCode::MISDIRECTED_REQUEST,
+            "sync is served only over TLS on the [sync] listen address (https://)",
+        )
+    }
+    Router::new()
+        .route("/sync/v1/{*rest}", axum::routing::any(refuse))
+        .route("/sync/v1", axum::routing::any(refuse))
 }
 
 #[derive(serde::Deserialize)]
@@ -99,14 +114,27 @@ fn check_peer(s: &SyncState, theirs: &Hello) -> Result<(), Refusal> {
     }
 }
 
-/// Parses a request and checks its signature and sender.
+/// Parses a request and checks its signature and sender. Over TLS the request must also
+/// speak for the device at the other end of the connection.
 fn authenticated<T: serde::de::DeserializeOwned + HasHello>(
     s: &SyncState,
+    tls: Option<Extension<TlsPeer>>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, Refusal> {
     let req: T = serde_json::from_slice(body)
         .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("not a sync request: {e}")))?;
+    if let Some(Extension(TlsPeer(peer))) = tls
+        && peer != req.hello().device
+    {
+        let why = format!(
+            "the TLS connection is device {} but the request speaks for device {}",
+            peer.short(),
+            req.hello().device.short()
+        );
+        tracing::warn!(reason = %why, "sync request refused");
+        return Err(refusal(StatusCode::UNAUTHORIZED, why));
+    }
     let sig = headers.get(auth::HEADER).and_then(|v| v.to_str().ok());
     if let Err(why) = auth::verify_body(req.hello().device, sig, body, &s.trust) {
         tracing::warn!(device = %req.hello().device.short(), reason = %why, "sync request refused");
@@ -134,10 +162,11 @@ impl HasHello for PushRequest {
 
 async fn pull(
     State(s): State<SyncState>,
+    tls: Option<Extension<TlsPeer>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PullResponse>, Refusal> {
-    let req: PullRequest = authenticated(&s, &headers, &body)?;
+    let req: PullRequest = authenticated(&s, tls, &headers, &body)?;
     let node = s.node.clone();
     let hello = s.hello.clone();
     let limit = req.limit.clamp(1, MAX_PAGE);
@@ -155,10 +184,11 @@ async fn pull(
 
 async fn push(
     State(s): State<SyncState>,
+    tls: Option<Extension<TlsPeer>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PushResponse>, Refusal> {
-    let req: PushRequest = authenticated(&s, &headers, &body)?;
+    let req: PushRequest = authenticated(&s, tls, &headers, &body)?;
     if req.events.len() > MAX_PAGE {
         return Err(refusal(
             StatusCode::PAYLOAD_TOO_LARGE,

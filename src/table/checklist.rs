@@ -40,6 +40,8 @@ pub struct Checklist {
     /// Every blocking item passes (always true in test mode, where it is advice).
     pub ready: bool,
     pub test_mode: bool,
+    /// The election id (the test card's codes name it).
+    pub election: String,
 }
 
 /// What the scanner self-test has seen since the daemon started.
@@ -229,6 +231,7 @@ impl TableCore {
             items,
             ready,
             test_mode: self.id.test,
+            election: self.id.election.clone(),
         })
     }
 

@@ -119,7 +119,8 @@ pub enum SignalsConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
-    /// Base URLs of the other tables of the polling place ("http://10.0.0.12:8080").
+    /// Base URLs of the other tables of the polling place ("https://10.0.0.12:8443", the
+    /// peers' `listen` address). Plain `http://` only in test mode.
     #[serde(default)]
     pub peers: Vec<String>,
     /// Public keys (hex) of every device of the polling place, this one included: only
@@ -130,6 +131,51 @@ pub struct SyncConfig {
     /// up. It gets every event like a peer; the table never waits for it.
     #[serde(default)]
     pub central: Option<String>,
+    /// Where this table serves sync to its peers, over mutual TLS with the device keys
+    /// ("0.0.0.0:8443"). None: no TLS listener (a table that only connects out, or test
+    /// mode, where the screen listener also serves sync in plain HTTP).
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Announce this table and find the other tables of the polling place on the LAN by
+    /// mDNS. Needs `listen`.
+    #[serde(default)]
+    pub mdns: bool,
+}
+
+impl SyncConfig {
+    /// Why these sync settings cannot run, for the person editing the file. In an
+    /// election every peer is reached over TLS, so a plain `http://` URL is a mistake
+    /// that would otherwise only show as a peer that never connects.
+    pub fn check(&self, election: bool) -> Result<(), String> {
+        for (what, url) in self
+            .peers
+            .iter()
+            .map(|u| ("peers", u))
+            .chain(self.central.iter().map(|u| ("central", u)))
+        {
+            let plain = url.starts_with("http://");
+            if !plain && !url.starts_with("https://") {
+                return Err(format!(
+                    "[sync] {what}: \"{url}\" is not a URL; write https://HOST:PORT"
+                ));
+            }
+            if plain && election {
+                return Err(format!(
+                    "[sync] {what}: \"{url}\" is plain HTTP; in an election (mode = \"election\") sync runs only over TLS: use https:// and the peer's [sync] listen port"
+                ));
+            }
+        }
+        if self.mdns && self.listen.is_none() {
+            return Err(
+                "[sync] mdns = true needs `listen`: the port other tables are told to connect to"
+                    .into(),
+            );
+        }
+        if election && self.listen.is_none() && !self.peers.is_empty() {
+            return Err("[sync] listen is missing: the other tables must be able to reach this one over TLS (e.g. listen = \"0.0.0.0:8443\")".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -174,6 +220,9 @@ impl TableConfig {
             return Err(format!("{}: contests is empty", path.display()));
         }
         cfg.fast_shares()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        cfg.sync
+            .check(!cfg.is_test())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(cfg)
     }
@@ -223,6 +272,38 @@ mod tests {
         assert!(matches!(cfg.scanner, ScannerConfig::Evdev { .. }));
         assert!(matches!(cfg.signals, SignalsConfig::Gpio { green: 17, .. }));
         assert!(!cfg.is_test());
+        assert_eq!(
+            cfg.sync.listen,
+            Some(SocketAddr::from(([0, 0, 0, 0], 8443)))
+        );
+        assert!(cfg.sync.mdns);
+        assert!(cfg.sync.peers.iter().all(|p| p.starts_with("https://")));
+    }
+
+    #[test]
+    fn plain_http_peers_are_refused_in_an_election_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.toml");
+        let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\n";
+        let sync = "[sync]\nlisten = \"0.0.0.0:8443\"\npeers = [\"http://10.0.0.2:8080\"]\n";
+        std::fs::write(&p, format!("{base}mode = \"election\"\n{sync}")).unwrap();
+        let e = TableConfig::load(&p).unwrap_err();
+        assert!(e.contains("plain HTTP") && e.contains("https://"), "{e}");
+        std::fs::write(&p, format!("{base}mode = \"test\"\n{sync}")).unwrap();
+        assert!(TableConfig::load(&p).is_ok());
+        let central = "[sync]\nlisten = \"0.0.0.0:8443\"\ncentral = \"http://kontor:8090\"\n";
+        std::fs::write(&p, format!("{base}mode = \"election\"\n{central}")).unwrap();
+        assert!(
+            TableConfig::load(&p)
+                .unwrap_err()
+                .contains("[sync] central")
+        );
+        // Peers but no TLS listener: the others could not reach this table.
+        let nolisten = "[sync]\npeers = [\"https://10.0.0.2:8443\"]\n";
+        std::fs::write(&p, format!("{base}mode = \"election\"\n{nolisten}")).unwrap();
+        assert!(TableConfig::load(&p).unwrap_err().contains("listen"));
+        std::fs::write(&p, format!("{base}mode = \"test\"\n[sync]\nmdns = true\n")).unwrap();
+        assert!(TableConfig::load(&p).unwrap_err().contains("mdns"));
     }
 
     #[test]

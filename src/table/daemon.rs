@@ -18,7 +18,9 @@ use crate::store::binding::Mode;
 use crate::store::keyfile;
 use crate::sync::client::SyncClient;
 use crate::sync::control::SyncControl;
+use crate::sync::discovery;
 use crate::sync::protocol::{Hello, PushResponse, VersionVector};
+use crate::sync::tls::{self, TrustedKeys};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,8 @@ pub type SharedCore = Arc<Mutex<TableCore>>;
 
 pub struct RunningTable {
     pub addr: SocketAddr,
+    /// The TLS sync listener (`[sync] listen`), when there is one.
+    pub sync_addr: Option<SocketAddr>,
     pub core: SharedCore,
     pub screen: watch::Receiver<Screen>,
     pub server: tokio::task::JoinHandle<()>,
@@ -158,7 +162,23 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         core: core.clone(),
         clock_offset_ms: cfg.clock_offset_ms,
     });
-    if !cfg.sync.peers.is_empty() || cfg.sync.central.is_some() {
+    // Sync between devices: mutual TLS with the device keys on its own listener.
+    let trusted = TrustedKeys::from(&sync_trust);
+    let tls_listener = match cfg.sync.listen {
+        Some(at) => {
+            let config = tls::server_config(&sync_key, trusted.clone())?;
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("cannot listen for sync on {at}: {e}"))?;
+            Some((listener, config))
+        }
+        None => None,
+    };
+    let sync_addr = match &tls_listener {
+        Some((l, _)) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    if !cfg.sync.peers.is_empty() || cfg.sync.central.is_some() || cfg.sync.mdns {
         let (tx, rx) = mpsc::unbounded_channel();
         lock(&core).set_append_hook(tx);
         let client = SyncClient::new(
@@ -167,10 +187,35 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             cfg.sync.peers.clone(),
             cfg.sync.central.clone(),
             control.clone(),
-            sync_key,
+            sync_key.clone(),
             cfg.clock_offset_ms,
-        )?;
-        tokio::spawn(client.run(rx));
+        )?
+        .with_http(tls::http_client(
+            &sync_key,
+            trusted.clone(),
+            !cfg.is_test(),
+        )?);
+        let discovery = match (cfg.sync.mdns, sync_addr) {
+            (true, Some(at)) => {
+                let me = discovery::Announce {
+                    election: cfg.election.clone(),
+                    place: cfg.place.clone(),
+                    table_no: cfg.table_no,
+                    device: sync_key.public(),
+                    port: at.port(),
+                };
+                // Without mDNS the table still syncs with its configured peers.
+                discovery::start(me, trusted.clone(), client.peer_adder())
+                    .inspect_err(|e| tracing::error!(error = %e, "mDNS discovery NOT running"))
+                    .ok()
+            }
+            _ => None,
+        };
+        tokio::spawn(async move {
+            // Discovery lives as long as the client it feeds.
+            let _discovery = discovery;
+            client.run(rx).await
+        });
     }
 
     if let Some(dir) = &cfg.paper_list_dir {
@@ -185,15 +230,21 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     }
 
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
+    let sync_app = crate::sync::server::router(node, hello, control, cfg.is_test(), sync_trust);
+    if let (Some((listener, config)), Some(at)) = (tls_listener, sync_addr) {
+        tokio::spawn(tls::serve(listener, config, sync_app.clone()));
+        tracing::info!(%at, "sync served over TLS");
+    }
+    // The screen listener serves sync in plain HTTP only in test mode (existing
+    // rehearsal set-ups, tests); in an election it refuses every sync request.
+    let plain_sync = if cfg.is_test() {
+        sync_app
+    } else {
+        crate::sync::server::plain_refusal_router()
+    };
     let app = crate::web::table_router(core.clone(), screen.clone(), api_scan)
         .merge(crate::web::secretary_router(core.clone()))
-        .merge(crate::sync::server::router(
-            node,
-            hello,
-            control,
-            cfg.is_test(),
-            sync_trust,
-        ));
+        .merge(plain_sync);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -212,6 +263,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     );
     Ok(RunningTable {
         addr,
+        sync_addr,
         core,
         screen,
         server,
@@ -227,7 +279,8 @@ fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
         keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
     }
     if keys.is_empty() && !cfg.is_test() {
-        if !cfg.sync.peers.is_empty() {
+        // mDNS too: it would find tables and then refuse every one of them as unlisted.
+        if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
             return Err(
                 "sync.keys is empty: list the public key of every device of the polling place"
                     .into(),

@@ -125,14 +125,21 @@ valgsekretaer = "{pin}"
 impl Table {
     /// Starts `valgbord table` and waits for the line that says where it listens.
     pub fn start(dir: &Path, config: &Path) -> Table {
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        cmd.env(
+            "VALGBORD_LOG",
+            std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stderr(Stdio::inherit());
+        Table::start_command(dir, config, cmd)
+    }
+
+    /// As [`Table::start`], with the command made by the caller (run in a network
+    /// namespace, log to a file …); the table's arguments and stdout are added here.
+    pub fn start_command(dir: &Path, config: &Path, mut cmd: Command) -> Table {
+        let mut child = cmd
             .args(["table", "--config", config.to_str().expect("utf8 path")])
-            .env(
-                "VALGBORD_LOG",
-                std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
-            )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn table");
         let stdout = child.stdout.take().expect("stdout");
@@ -225,6 +232,15 @@ impl Table {
     }
 
     pub fn open(&self) {
+        // An election-mode table opens only after the scanner self-test: scan the test
+        // card's two codes, as the tilforordnede do before 08:00.
+        let (_, c) = self.get("/api/checklist");
+        if c["ready"] == false {
+            let e = c["election"].as_str().expect("election").to_string();
+            for code in [format!("VBTEST-QR-{e}"), format!("VBTEST-128-{e}")] {
+                self.scan(&code);
+            }
+        }
         let (status, v) = self.post("/api/table/open", serde_json::json!({}));
         assert_eq!(status, 200, "open: {v}");
     }
