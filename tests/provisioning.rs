@@ -187,7 +187,28 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
         let t = table.to_string();
         let listen = format!("127.0.0.1:{}", screens[i]);
         let sync = format!("127.0.0.1:{port}");
-        let mut args = load_args(&pkg, &t, &office, &st);
+        let key = pkg.join(format!("bord-{table}.key"));
+        let from = format!("https://127.0.0.1:{}", ports[3]);
+        let mut args = if (place, table) == (2, 3) {
+            // The last table fetches its package over the LAN from table 1 of its
+            // polling place, with only its own key at hand.
+            vec![
+                "election",
+                "load",
+                "--from-peer",
+                &from,
+                "--key",
+                p(&key),
+                "--table",
+                &t,
+                "--office-key",
+                p(&office),
+                "--state",
+                p(&st),
+            ]
+        } else {
+            load_args(&pkg, &t, &office, &st)
+        };
         args.extend([
             "--listen",
             &listen,
@@ -196,7 +217,30 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
             "--hardware",
             p(&hw),
         ]);
+        if (place, table) == (2, 3) {
+            // A device the package does not list gets nothing.
+            let stranger = root.join("stranger.key");
+            valgbord::store::keyfile::load_or_create(&stranger).expect("key");
+            let err = run_fail(&[
+                "election",
+                "load",
+                "--from-peer",
+                &from,
+                "--key",
+                p(&stranger),
+                "--table",
+                "3",
+                "--office-key",
+                p(&office),
+                "--state",
+                p(&root.join("state-stranger")),
+            ]);
+            assert!(err.contains("cannot reach"), "{err}");
+        }
         let said = run_ok(&args);
+        if (place, table) == (2, 3) {
+            assert!(said.contains("fetched the package"), "{said}");
+        }
         assert!(said.contains("400 voters"), "{said}");
         assert!(said.contains(&format!("polling place {place}")), "{said}");
         tables.push(Table::start(root, &st.join("table.toml")));

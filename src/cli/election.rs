@@ -58,9 +58,16 @@ pub enum ElectionCmd {
     },
     /// Load a polling place's package (e.g. from a USB stick) as one of its tables.
     Load {
-        /// The package folder of the polling place.
+        /// The package folder of the polling place (e.g. on the USB stick).
+        #[arg(long, required_unless_present = "from_peer")]
+        package: Option<PathBuf>,
+        /// Or fetch it over the LAN from a loaded table of the polling place
+        /// (its sync URL, https://HOST:PORT); needs `--key`.
+        #[arg(long, requires = "key", conflicts_with = "package")]
+        from_peer: Option<String>,
+        /// This table's device key (for `--from-peer`; on a USB stick it is in the package).
         #[arg(long)]
-        package: PathBuf,
+        key: Option<PathBuf>,
         #[arg(long)]
         table: u32,
         /// The office's public key, installed on the Pi with the software.
@@ -215,6 +222,8 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
         }
         ElectionCmd::Load {
             package,
+            from_peer,
+            key,
             table,
             office_key,
             state,
@@ -231,7 +240,21 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
                 ),
                 None => None,
             };
-            let loaded = load_package(
+            let incoming = state.join(".incoming");
+            let package = match (package, from_peer, key) {
+                (Some(p), _, _) => p,
+                (None, Some(peer), Some(key)) => {
+                    let key = keyfile::load(&key)?;
+                    let rt = tokio::runtime::Runtime::new()?;
+                    rt.block_on(crate::provision::serve::fetch(
+                        &peer, &key, table, &incoming,
+                    ))?;
+                    println!("fetched the package from {peer}");
+                    incoming.clone()
+                }
+                _ => return Err("give --package DIR, or --from-peer URL with --key".into()),
+            };
+            let result = load_package(
                 &package,
                 table,
                 office,
@@ -242,7 +265,11 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
                     peers: peer,
                     hardware,
                 },
-            )?;
+            );
+            if incoming.exists() {
+                let _ = std::fs::remove_dir_all(&incoming);
+            }
+            let loaded = result?;
             let p = &loaded.package;
             println!(
                 "loaded election {} ({}), polling place {} ({}), table {}: {} voters, {} brevstemmer, list SHA-256 {}",

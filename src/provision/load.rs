@@ -147,6 +147,14 @@ pub fn load_package(
         ));
     }
     keyfile::save(&paths.key, &key).map_err(|e| e.to_string())?;
+    // Kept beside the database, so this table can hand the package to a new table of
+    // its polling place over the LAN.
+    if dir != state {
+        for name in [PACKAGE_FILE, LIST_FILE] {
+            std::fs::copy(dir.join(name), state.join(name))
+                .map_err(|e| format!("cannot keep {name} in {}: {e}", state.display()))?;
+        }
+    }
     std::fs::write(&paths.config, config_text(&package, table_no, &paths, net)?)
         .map_err(|e| format!("cannot write {}: {e}", paths.config.display()))?;
     crate::table::config::TableConfig::load(&paths.config)

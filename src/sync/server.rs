@@ -87,9 +87,9 @@ async fn partition(
 }
 
 /// A refused sync request: status and `{"error": "…"}`.
-type Refusal = (StatusCode, Json<serde_json::Value>);
+pub(crate) type Refusal = (StatusCode, Json<serde_json::Value>);
 
-fn refusal(status: StatusCode, why: impl Into<String>) -> Refusal {
+pub(crate) fn refusal(status: StatusCode, why: impl Into<String>) -> Refusal {
     (status, Json(serde_json::json!({ "error": why.into() })))
 }
 
@@ -124,24 +124,37 @@ fn authenticated<T: serde::de::DeserializeOwned + HasHello>(
 ) -> Result<T, Refusal> {
     let req: T = serde_json::from_slice(body)
         .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("not a sync request: {e}")))?;
+    check_sender(req.hello().device, tls, headers, body, &s.trust)?;
+    check_peer(s, req.hello())?;
+    Ok(req)
+}
+
+/// The sender of a request is `device`: over TLS the device at the other end of the
+/// connection, and the body signed by it, with its key listed in `trust`.
+pub(crate) fn check_sender(
+    device: DevicePublic,
+    tls: Option<Extension<TlsPeer>>,
+    headers: &HeaderMap,
+    body: &[u8],
+    trust: &Trust,
+) -> Result<(), Refusal> {
     if let Some(Extension(TlsPeer(peer))) = tls
-        && peer != req.hello().device
+        && peer != device
     {
         let why = format!(
             "the TLS connection is device {} but the request speaks for device {}",
             peer.short(),
-            req.hello().device.short()
+            device.short()
         );
         tracing::warn!(reason = %why, "sync request refused");
         return Err(refusal(StatusCode::UNAUTHORIZED, why));
     }
     let sig = headers.get(auth::HEADER).and_then(|v| v.to_str().ok());
-    if let Err(why) = auth::verify_body(req.hello().device, sig, body, &s.trust) {
-        tracing::warn!(device = %req.hello().device.short(), reason = %why, "sync request refused");
+    if let Err(why) = auth::verify_body(device, sig, body, trust) {
+        tracing::warn!(device = %device.short(), reason = %why, "sync request refused");
         return Err(refusal(StatusCode::UNAUTHORIZED, why));
     }
-    check_peer(s, req.hello())?;
-    Ok(req)
+    Ok(())
 }
 
 trait HasHello {

@@ -230,7 +230,14 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     }
 
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
-    let sync_app = crate::sync::server::router(node, hello, control, cfg.is_test(), sync_trust);
+    let package_dir = cfg
+        .database
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let sync_app =
+        crate::sync::server::router(node, hello, control, cfg.is_test(), sync_trust.clone())
+            .merge(crate::provision::serve::router(package_dir, sync_trust));
     if let (Some((listener, config)), Some(at)) = (tls_listener, sync_addr) {
         tokio::spawn(tls::serve(listener, config, sync_app.clone()));
         tracing::info!(%at, "sync served over TLS");

@@ -1,0 +1,127 @@
+//! A loaded table hands its polling place's package to a new table of the same place
+//! over the LAN (`valgbord election load --from-peer`). Served on the sync listener, so
+//! in an election only a device whose key the package lists gets through the TLS
+//! handshake; the request is signed by that device as well. The package itself is
+//! checked by the new table against the office key, so a peer cannot alter it.
+
+use super::package::{LIST_FILE, PACKAGE_FILE, SignedPackage};
+use crate::election::event::Trust;
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::sync::auth;
+use crate::sync::server::{Refusal, check_sender, refusal};
+use crate::sync::tls::TlsPeer;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const PATH: &str = "/sync/v1/package";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PackageRequest {
+    pub device: DevicePublic,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PackageResponse {
+    pub package: SignedPackage,
+    /// The voter list file, base64.
+    pub list: String,
+}
+
+#[derive(Clone)]
+struct ServeState {
+    dir: PathBuf,
+    trust: Arc<Trust>,
+}
+
+/// `dir` is where `election load` left the package (the state folder).
+pub fn router(dir: PathBuf, trust: Trust) -> Router {
+    Router::new()
+        .route(PATH, post(package))
+        .with_state(ServeState {
+            dir,
+            trust: Arc::new(trust),
+        })
+}
+
+async fn package(
+    State(s): State<ServeState>,
+    peer: Option<Extension<TlsPeer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PackageResponse>, Refusal> {
+    let req: PackageRequest = serde_json::from_slice(&body).map_err(|e| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            format!("not a package request: {e}"),
+        )
+    })?;
+    check_sender(req.device, peer, &headers, &body, &s.trust)?;
+    let read = |name: &str| {
+        std::fs::read(s.dir.join(name)).map_err(|e| {
+            refusal(
+                StatusCode::NOT_FOUND,
+                format!("this table has no election package to give ({name}: {e})"),
+            )
+        })
+    };
+    let package: SignedPackage = serde_json::from_slice(&read(PACKAGE_FILE)?)
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let list = STANDARD.encode(read(LIST_FILE)?);
+    tracing::info!(device = %req.device.short(), "election package given to a new table");
+    Ok(Json(PackageResponse { package, list }))
+}
+
+/// Fetches the package from `peer` into `into` (package.json, the list and this
+/// device's key under the package's name for it), ready for `load_package`.
+pub async fn fetch(
+    peer: &str,
+    key: &DeviceSecret,
+    table_no: u32,
+    into: &Path,
+) -> Result<(), String> {
+    // The transport accepts any device key: what arrives is checked against the office
+    // key before anything is used.
+    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)?;
+    let body = serde_json::to_vec(&PackageRequest {
+        device: key.public(),
+    })
+    .map_err(|e| e.to_string())?;
+    let url = format!("{}{PATH}", peer.trim_end_matches('/'));
+    let res = http
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(auth::HEADER, auth::sign_body(key, &body))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {}", crate::sync::tls::error_chain(&e)))?;
+    let status = res.status();
+    if !status.is_success() {
+        let why = res.text().await.unwrap_or_default();
+        return Err(format!("{url} refused: {status} {why}"));
+    }
+    let got: PackageResponse = res
+        .json()
+        .await
+        .map_err(|e| format!("{url}: unreadable answer: {e}"))?;
+    let list = STANDARD
+        .decode(got.list)
+        .map_err(|e| format!("{url}: the list is not base64: {e}"))?;
+    std::fs::create_dir_all(into).map_err(|e| format!("cannot make {}: {e}", into.display()))?;
+    let json = serde_json::to_vec_pretty(&got.package).map_err(|e| e.to_string())?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(into.join(name), bytes).map_err(|e| format!("cannot write {name}: {e}"))
+    };
+    write(PACKAGE_FILE, &json)?;
+    write(LIST_FILE, &list)?;
+    crate::store::keyfile::save(&into.join(super::package::key_file(table_no)), key)
+        .map_err(|e| e.to_string())
+}
