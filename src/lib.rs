@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod cli;
 pub mod election;
+pub mod fuzzing;
 pub mod logging;
 pub mod print;
 pub mod scan;
