@@ -8,6 +8,7 @@ pub mod election;
 pub mod fuzzing;
 pub mod logging;
 pub mod print;
+pub mod rehearsal;
 pub mod scan;
 pub mod signal;
 pub mod store;

@@ -1,11 +1,12 @@
 //! The command line: one binary, one subcommand per job.
 
-mod demo;
+pub(crate) mod demo;
 mod destroy;
 mod office;
 mod paper;
 mod pin;
 mod print;
+mod simulate;
 pub mod table;
 mod voters;
 
@@ -45,6 +46,8 @@ pub enum Command {
     /// The valgsekretær PIN.
     #[command(subcommand)]
     Pin(pin::PinCmd),
+    /// Rehearse an election day: real tables, voters on the hourly curve, faults, invariants.
+    Simulate(simulate::SimulateArgs),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCmd),
@@ -68,7 +71,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Benchmarks print figures; a log line per scan would drown them.
     let level = match cli.command {
-        Command::Bench(_) => "warn",
+        Command::Bench(_) | Command::Simulate(_) => "warn",
         _ => "info",
     };
     crate::logging::init(level);
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Office(c) => office::run(c),
         Command::Destroy(a) => destroy::run(a),
         Command::Bench(c) => crate::bench::run(c),
+        Command::Simulate(a) => simulate::run(a),
         Command::Print(c) => print::run(c),
     };
     match result {
