@@ -5,9 +5,11 @@
 pub mod bench;
 pub mod cli;
 pub mod election;
+pub mod fuzzing;
 pub mod logging;
 pub mod print;
 pub mod provision;
+pub mod rehearsal;
 pub mod scan;
 pub mod signal;
 pub mod store;

@@ -167,7 +167,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
 
 /// Ports for the tables: consecutive from `first`, or free ones when `first` is 0 (all
 /// reserved at once so they differ, then released for the tables to bind).
-fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
+pub(crate) fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
     if first != 0 {
         return Ok((0..tables as u16).map(|i| first + i).collect());
     }

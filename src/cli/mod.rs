@@ -1,6 +1,6 @@
 //! The command line: one binary, one subcommand per job.
 
-mod demo;
+pub(crate) mod demo;
 mod destroy;
 mod election;
 mod list_change;
@@ -8,6 +8,7 @@ mod office;
 mod paper;
 mod pin;
 mod print;
+mod simulate;
 pub mod table;
 mod voters;
 
@@ -50,6 +51,8 @@ pub enum Command {
     /// The valgsekretær PIN.
     #[command(subcommand)]
     Pin(pin::PinCmd),
+    /// Rehearse an election day: real tables, voters on the hourly curve, faults, invariants.
+    Simulate(simulate::SimulateArgs),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(crate::bench::BenchCmd),
@@ -73,10 +76,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Benchmarks print figures; a log line per scan would drown them.
     let level = match cli.command {
-        Command::Bench(_) => "warn",
+        Command::Bench(_) | Command::Simulate(_) => "warn",
         _ => "info",
     };
     crate::logging::init(level);
+    crate::sync::tls::install_crypto_provider();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Table(a) => table::run(a),
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Election(c) => election::run(c),
         Command::Destroy(a) => destroy::run(a),
         Command::Bench(c) => crate::bench::run(c),
+        Command::Simulate(a) => simulate::run(a),
         Command::Print(c) => print::run(c),
     };
     match result {

@@ -25,7 +25,7 @@ struct SyncState {
 }
 
 /// Largest request body accepted: a full page of events with room to spare.
-const BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 pub fn router(
     node: Arc<dyn SyncNode>,

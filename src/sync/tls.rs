@@ -71,6 +71,16 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
 
 /// The cryptography used for TLS: *ring* (builds with a plain C compiler for the Pi),
 /// named explicitly so nothing depends on a process-wide default.
+/// Makes *ring* the process's TLS provider, for HTTP clients built without a TLS
+/// configuration of their own (reqwest is built without a default provider, so the
+/// binary does not also compile aws-lc). Safe to call more than once.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

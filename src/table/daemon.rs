@@ -257,9 +257,8 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "screen server stopped");
-        }
+        crate::web::serve::serve(listener, app).await;
+        tracing::error!("screen server stopped");
     });
     tracing::info!(
         place = %cfg.place,

@@ -3,6 +3,7 @@
 mod assets;
 mod error;
 mod secretary_api;
+pub mod serve;
 mod table_api;
 
 pub use secretary_api::secretary_router;

@@ -56,6 +56,19 @@ pub fn run_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Imports a list file into a table database of the test election.
+pub fn import(list: &Path, db: &Path) {
+    run_ok(&[
+        "voters",
+        "import",
+        list.to_str().expect("utf8 path"),
+        "--db",
+        db.to_str().expect("utf8 path"),
+        "--election",
+        "kv-test",
+    ]);
+}
+
 pub fn pin_hash(pin: &str) -> String {
     let mut child = Command::new(BIN)
         .args(["pin", "hash"])
@@ -85,15 +98,7 @@ pub fn prepare_with(
     let list = write_list(dir);
     let db = dir.join(format!("table{table_no}.db"));
     if !db.exists() {
-        run_ok(&[
-            "voters",
-            "import",
-            list.to_str().expect("utf8 path"),
-            "--db",
-            db.to_str().expect("utf8 path"),
-            "--election",
-            "kv-test",
-        ]);
+        import(&list, &db);
     }
     let config = dir.join(format!("table{table_no}.toml"));
     let toml = format!(
@@ -125,51 +130,25 @@ valgsekretaer = "{pin}"
 impl Table {
     /// Starts `valgbord table` and waits for the line that says where it listens.
     pub fn start(dir: &Path, config: &Path) -> Table {
-        let mut cmd = Command::new(BIN);
-        cmd.env(
-            "VALGBORD_LOG",
-            std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stderr(Stdio::inherit());
-        Table::start_command(dir, config, cmd)
+        let (child, base) = spawn(config).unwrap_or_else(|e| panic!("{e}"));
+        Table::from_child(dir, config, child, base)
     }
 
     /// As [`Table::start`], with the command made by the caller (run in a network
-    /// namespace, log to a file …); the table's arguments and stdout are added here.
+    /// namespace, log to a file …); the table's arguments are added here.
     pub fn start_command(dir: &Path, config: &Path, mut cmd: Command) -> Table {
-        let mut child = cmd
-            .args(["table", "--config", config.to_str().expect("utf8 path")])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn table");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(url) = l.strip_prefix("valgbord table listening on ") {
-                        break url.trim().to_string();
-                    }
-                }
-                _ => {
-                    let status = child.wait().expect("wait");
-                    panic!("table exited before listening: {status}");
-                }
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .new_agent();
+        cmd.args(["table", "--config", config.to_str().expect("utf8 path")]);
+        let (child, base) = spawn_command(cmd).unwrap_or_else(|e| panic!("{e}"));
+        Table::from_child(dir, config, child, base)
+    }
+
+    fn from_child(dir: &Path, config: &Path, child: Child, base: String) -> Table {
         Table {
             dir: dir.to_path_buf(),
             config: config.to_path_buf(),
             child,
             base,
-            agent,
+            agent: agent(),
         }
     }
 
@@ -257,6 +236,57 @@ impl Drop for Table {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP client that returns error statuses as answers.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent()
+}
+
+/// Starts `valgbord table --config` and waits for the line that says where it
+/// listens; the process and its base URL. An error if it exits before that.
+pub fn spawn(config: &Path) -> Result<(Child, String), String> {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["table", "--config", config.to_str().expect("utf8 path")]);
+    spawn_command(cmd)
+}
+
+/// As [`spawn`], for a command that runs the table some other way (e.g. under `sh` with
+/// lower limits).
+pub fn spawn_command(mut cmd: Command) -> Result<(Child, String), String> {
+    // The caller's log level and stderr (e.g. a log file) win.
+    if !cmd.get_envs().any(|(k, _)| k == "VALGBORD_LOG") {
+        cmd.env(
+            "VALGBORD_LOG",
+            std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn table: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(url) = l.strip_prefix("valgbord table listening on ") {
+                    break url.trim().to_string();
+                }
+            }
+            _ => {
+                let status = child.wait().map_err(|e| e.to_string())?;
+                return Err(format!("table exited before listening: {status}"));
+            }
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok((child, base))
 }
 
 /// Free loopback ports, all held until returned so they differ from each other.

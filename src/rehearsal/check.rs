@@ -1,0 +1,214 @@
+//! The invariants of a rehearsed day, checked against every table's database after the
+//! tables have converged and stopped.
+
+use super::run::Ledger;
+use crate::election::voter::Voter;
+use crate::store::Store;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// What one table's database holds at the end.
+pub struct TableAudit {
+    pub table_no: u32,
+    /// Check-ins in force: (voter id, table number) → how many.
+    pub rows: HashMap<(String, u32), usize>,
+    /// Double registrations flagged for the valgsekretær.
+    pub flagged: HashSet<String>,
+    /// Projections rebuilt from the log equal the incremental ones.
+    pub rebuild_equal: bool,
+    pub events: u64,
+}
+
+pub fn audit(table_no: u32, db: &Path, place: &str) -> Result<TableAudit, String> {
+    let mut store =
+        Store::open(db).map_err(|e| format!("table {table_no}: {}: {e}", db.display()))?;
+    let mut rows = HashMap::new();
+    {
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT voter_id, table_no FROM checkins k WHERE NOT EXISTS(
+                   SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)",
+            )
+            .map_err(|e| e.to_string())?;
+        let found = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+            .map_err(|e| e.to_string())?;
+        for row in found {
+            *rows.entry(row.map_err(|e| e.to_string())?).or_insert(0) += 1;
+        }
+    }
+    let flagged = store
+        .double_registrations(place)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    let events = store.event_count().map_err(|e| e.to_string())?;
+    let before = store.projection_dump().map_err(|e| e.to_string())?;
+    store.rebuild_projections().map_err(|e| e.to_string())?;
+    let after = store.projection_dump().map_err(|e| e.to_string())?;
+    Ok(TableAudit {
+        table_no,
+        rows,
+        flagged,
+        rebuild_equal: before == after,
+        events,
+    })
+}
+
+/// One invariant and whether it held, with what broke it.
+pub struct Verdict {
+    pub name: &'static str,
+    pub failures: Vec<String>,
+}
+
+impl Verdict {
+    pub fn held(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+fn verdict(name: &'static str, failures: Vec<String>) -> Verdict {
+    Verdict { name, failures }
+}
+
+/// Checks every invariant. `converged` says whether the tables' health (event count and
+/// projection hash) became equal.
+pub fn check(
+    ledger: &Ledger,
+    voters: &[Voter],
+    place: &str,
+    audits: &[TableAudit],
+    converged: Result<(), String>,
+) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    out.push(verdict(
+        "alle borde har samme log og samme optællinger (health: hændelser og projektionshash)",
+        converged.err().into_iter().collect(),
+    ));
+
+    // Expected rows per (voter, table): confirmed, plus confirms that got no answer.
+    let mut greens: HashMap<(String, u32), usize> = HashMap::new();
+    for g in &ledger.greens {
+        *greens
+            .entry((voters[g.voter].id.clone(), g.table as u32 + 1))
+            .or_insert(0) += 1;
+    }
+    let mut unsure: HashMap<(String, u32), usize> = HashMap::new();
+    for (v, t) in &ledger.unsure {
+        *unsure
+            .entry((voters[*v].id.clone(), *t as u32 + 1))
+            .or_insert(0) += 1;
+    }
+    let mut fail = Vec::new();
+    for a in audits {
+        for (key, &n) in &greens {
+            let have = a.rows.get(key).copied().unwrap_or(0);
+            let extra = unsure.get(key).copied().unwrap_or(0);
+            if have < n || have > n + extra {
+                fail.push(format!(
+                    "table {}: {} checked in at table {} {have} times, confirmed {n} times",
+                    a.table_no, key.0, key.1
+                ));
+            }
+        }
+        for (key, &have) in &a.rows {
+            if !greens.contains_key(key) && have > unsure.get(key).copied().unwrap_or(0) {
+                fail.push(format!(
+                    "table {}: {} checked in at table {} without anyone being told",
+                    a.table_no, key.0, key.1
+                ));
+            }
+        }
+    }
+    out.push(verdict(
+        "hver bekræftet registrering findes præcis én gang på hvert bord",
+        fail,
+    ));
+
+    let mut fail = Vec::new();
+    let mut confirmed_twice: HashMap<&str, usize> = HashMap::new();
+    for g in &ledger.greens {
+        *confirmed_twice.entry(&voters[g.voter].id).or_insert(0) += 1;
+    }
+    for a in audits {
+        let mut per_voter: HashMap<&str, usize> = HashMap::new();
+        for ((v, _), n) in &a.rows {
+            *per_voter.entry(v).or_insert(0) += n;
+        }
+        for (v, n) in &per_voter {
+            if *n > 1 && !a.flagged.contains(*v) {
+                fail.push(format!(
+                    "table {}: {v} checked in {n} times but not flagged",
+                    a.table_no
+                ));
+            }
+        }
+        for v in &a.flagged {
+            if per_voter.get(v.as_str()).copied().unwrap_or(0) < 2 {
+                fail.push(format!(
+                    "table {}: {v} flagged with one check-in",
+                    a.table_no
+                ));
+            }
+        }
+        for (v, n) in &confirmed_twice {
+            if *n > 1 && !a.flagged.contains(*v) {
+                fail.push(format!(
+                    "table {}: {v} confirmed {n} times but not flagged",
+                    a.table_no
+                ));
+            }
+        }
+    }
+    out.push(verdict("hver dobbeltregistrering er markeret", fail));
+
+    let mut fail = Vec::new();
+    let by_id: HashMap<&str, &Voter> = voters.iter().map(|v| (v.id.as_str(), v)).collect();
+    for a in audits {
+        for (v, _) in a.rows.keys() {
+            match by_id.get(v.as_str()) {
+                Some(x) if x.brevstemme => {
+                    fail.push(format!("table {}: brevstemmer {v} checked in", a.table_no))
+                }
+                Some(x) if x.struck.is_some() => {
+                    fail.push(format!("table {}: struck voter {v} checked in", a.table_no))
+                }
+                Some(x) if x.place != place => fail.push(format!(
+                    "table {}: {v} of polling place {} checked in",
+                    a.table_no, x.place
+                )),
+                None => fail.push(format!("table {}: unknown voter {v}", a.table_no)),
+                _ => {}
+            }
+        }
+    }
+    out.push(verdict(
+        "ingen brevstemmer, slettede eller vælgere fra andre valgsteder registreret",
+        fail,
+    ));
+
+    out.push(verdict(
+        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord",
+        audits
+            .iter()
+            .filter(|a| !a.rebuild_equal)
+            .map(|a| format!("table {}: rebuild differs", a.table_no))
+            .collect(),
+    ));
+    let counts: HashSet<u64> = audits.iter().map(|a| a.events).collect();
+    let rows: Vec<&HashMap<(String, u32), usize>> = audits.iter().map(|a| &a.rows).collect();
+    let mut fail = Vec::new();
+    if counts.len() > 1 {
+        fail.push(format!("event counts differ: {counts:?}"));
+    }
+    if rows.windows(2).any(|w| w[0] != w[1]) {
+        fail.push("the tables' check-ins differ".into());
+    }
+    out.push(verdict("alle databaser har de samme registreringer", fail));
+    out.push(verdict(
+        "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
+        ledger.violations.clone(),
+    ));
+    out
+}

@@ -1,0 +1,211 @@
+//! The faults of a rehearsed day: which, where and when, drawn from the seed.
+
+use super::day::{OPEN_MIN, hhmm};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// kill -9 of a table daemon, restarted a few minutes later.
+    Kill,
+    /// The LAN split in two groups of tables.
+    Split,
+    /// A table whose clock runs an hour ahead (restarted with `clock_offset_ms`).
+    Clock,
+    /// The disk of one table's database fills up, and is freed again.
+    Disk,
+    /// A table down; its voters marked on paper, entered afterwards.
+    Paper,
+    /// The central tally unreachable for hours. The hook for when `valgbord central`
+    /// exists: the tables must not notice beyond the status bar. Not in `all` yet.
+    Central,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::Kill,
+        FaultKind::Split,
+        FaultKind::Clock,
+        FaultKind::Disk,
+        FaultKind::Paper,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Split => "split",
+            FaultKind::Clock => "clock",
+            FaultKind::Disk => "disk",
+            FaultKind::Paper => "paper",
+            FaultKind::Central => "central",
+        }
+    }
+}
+
+/// `all`, `none`, or a comma-separated list of fault names.
+pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
+    match s.trim() {
+        "all" => return Ok(FaultKind::ALL.to_vec()),
+        "none" | "" => return Ok(Vec::new()),
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for name in s.split(',').map(str::trim) {
+        let k = FaultKind::ALL
+            .iter()
+            .copied()
+            .chain([FaultKind::Central])
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper"
+                )
+            })?;
+        if k == FaultKind::Central {
+            return Err(
+                "fault \"central\" needs the central tally (`valgbord central`), which this build does not have yet"
+                    .into(),
+            );
+        }
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
+/// One planned fault: from `start` to `end` (simulated minutes since midnight).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub start: f64,
+    pub end: f64,
+    /// The table(s) it hits (0-based); for a split, the first group.
+    pub tables: Vec<usize>,
+}
+
+impl Fault {
+    pub fn describe(&self) -> String {
+        let t = |v: &[usize]| {
+            v.iter()
+                .map(|i| (i + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let what = match self.kind {
+            FaultKind::Kill => format!("kill -9 af bord {}, genstartet", t(&self.tables)),
+            FaultKind::Split => format!("LAN delt: bord {} mod resten", t(&self.tables)),
+            FaultKind::Clock => format!("bord {}s ur 1 time foran", t(&self.tables)),
+            FaultKind::Disk => format!("fuld disk på bord {}", t(&self.tables)),
+            FaultKind::Paper => format!("bord {} på papir, indtastet bagefter", t(&self.tables)),
+            FaultKind::Central => "centralen utilgængelig".into(),
+        };
+        format!("{}–{} {what}", hhmm(self.start), hhmm(self.end))
+    }
+}
+
+/// The day's faults of the chosen kinds for `tables` tables. Windows of the faults
+/// that take a table out never overlap on one table, so each fault's effect is its own.
+pub fn schedule(kinds: &[FaultKind], tables: usize, seed: u64) -> Vec<Fault> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17);
+    let mut out = Vec::new();
+    let pick = |rng: &mut ChaCha8Rng, busy: &[usize]| -> usize {
+        let free: Vec<usize> = (0..tables).filter(|t| !busy.contains(t)).collect();
+        if free.is_empty() {
+            rng.random_range(0..tables)
+        } else {
+            free[rng.random_range(0..free.len())]
+        }
+    };
+    let mut used = Vec::new();
+    // Start minute, length: paper mid-morning, clock over lunch, disk in the
+    // afternoon, the split in the evening peak.
+    for (kind, start, len) in [
+        (FaultKind::Paper, 10.0 * 60.0, 40.0),
+        (FaultKind::Clock, 11.0 * 60.0, 120.0),
+        (FaultKind::Disk, 14.0 * 60.0, 30.0),
+    ] {
+        if kinds.contains(&kind) {
+            let t = pick(&mut rng, &used);
+            used.push(t);
+            let start = start + rng.random_range(0.0..20.0);
+            out.push(Fault {
+                kind,
+                start,
+                end: start + len,
+                tables: vec![t],
+            });
+        }
+    }
+    if kinds.contains(&FaultKind::Split) && tables >= 2 {
+        let start = 17.0 * 60.0 + rng.random_range(0.0..15.0);
+        out.push(Fault {
+            kind: FaultKind::Split,
+            start,
+            end: start + 45.0,
+            tables: (0..tables / 2).collect(),
+        });
+    }
+    if kinds.contains(&FaultKind::Kill) {
+        // Three kills at random instants, on tables no other fault has out then.
+        for _ in 0..3 {
+            let start = OPEN_MIN + 60.0 + rng.random_range(0.0..600.0);
+            let busy: Vec<usize> = out
+                .iter()
+                .filter(|f| f.kind != FaultKind::Split && f.start - 10.0 < start + 5.0)
+                .filter(|f| f.end + 10.0 > start)
+                .flat_map(|f| f.tables.clone())
+                .collect();
+            let t = pick(&mut rng, &busy);
+            out.push(Fault {
+                kind: FaultKind::Kill,
+                start,
+                end: start + rng.random_range(2.0..6.0),
+                tables: vec![t],
+            });
+        }
+    }
+    out.sort_by(|a, b| a.start.total_cmp(&b.start));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_central_says_what_it_needs() {
+        assert_eq!(parse_faults("all").unwrap().len(), 5);
+        assert!(parse_faults("none").unwrap().is_empty());
+        assert_eq!(
+            parse_faults("kill, split").unwrap(),
+            vec![FaultKind::Kill, FaultKind::Split]
+        );
+        assert!(parse_faults("kil").unwrap_err().contains("unknown fault"));
+        assert!(
+            parse_faults("central")
+                .unwrap_err()
+                .contains("valgbord central")
+        );
+    }
+
+    #[test]
+    fn every_fault_lies_within_the_day_and_table_faults_do_not_overlap() {
+        for seed in 0..50 {
+            let s = schedule(&FaultKind::ALL, 3, seed);
+            assert_eq!(s.len(), 7);
+            for f in &s {
+                assert!(f.start >= OPEN_MIN && f.end <= 19.5 * 60.0, "{f:?}");
+            }
+            let outs: Vec<&Fault> = s.iter().filter(|f| f.kind != FaultKind::Split).collect();
+            for a in &outs {
+                for b in &outs {
+                    if std::ptr::eq(*a, *b) || a.tables != b.tables {
+                        continue;
+                    }
+                    assert!(a.end <= b.start || b.end <= a.start, "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `valgbord simulate`: an election-day rehearsal (generalprøve) of a whole polling
+//! place on one machine, compressed in time.
+//!
+//! Real table daemons (this binary as `valgbord table --config`, on loopback ports)
+//! serve a day of voters arriving on the hourly curve of a Danish election: voters with
+//! cards, without cards (found by the valgsekretær's search), with lost cards (reprinted;
+//! the old card must then be refused), brevstemmer, struck voters, voters of another
+//! polling place, and some who try twice. Faults strike on a seeded schedule: kill -9
+//! and restart, a split LAN, a clock an hour off, a full disk, a table on paper whose
+//! marks are entered afterwards. At the end every table's database is checked against
+//! what the tilforordnede were told (the invariants in [`check`]), and a report with a
+//! chart is written.
+//!
+//! The central tally is not part of the rehearsal yet: [`faults::FaultKind::Central`]
+//! is the hook for "central unreachable for hours" once `valgbord central` exists (give
+//! the tables `[sync] central` in [`place::prepare`] and make the fault block it).
+
+pub mod check;
+pub mod client;
+pub mod clock;
+pub mod day;
+pub mod faults;
+pub mod place;
+pub mod report;
+pub mod run;
+
+use crate::store::{generate, import};
+use faults::FaultKind;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    pub tables: u32,
+    /// Voters on the rehearsed polling place's list (the generated municipality list
+    /// holds as many again at a second polling place, for voters at the wrong place).
+    pub voters: u64,
+    pub faults: Vec<FaultKind>,
+    pub seed: u64,
+    /// Real seconds for the day from 08:00 to 20:00.
+    pub day_seconds: f64,
+    pub dir: PathBuf,
+}
+
+pub struct Outcome {
+    pub report: String,
+    pub ok: bool,
+    pub svg: PathBuf,
+    pub text: PathBuf,
+}
+
+/// The PIN of the rehearsal's valgsekretær.
+const PIN: &str = "2468";
+
+pub fn run(o: Options) -> Result<Outcome, String> {
+    let t0 = Instant::now();
+    if o.tables == 0 || o.voters < 100 {
+        return Err("a rehearsal needs at least 1 table and 100 voters".into());
+    }
+    if o.day_seconds.is_nan() || o.day_seconds <= 0.0 {
+        return Err("--day-seconds must be positive".into());
+    }
+    std::fs::create_dir_all(&o.dir).map_err(|e| format!("{}: {e}", o.dir.display()))?;
+    let mut bytes = Vec::new();
+    generate::write_list(
+        &mut bytes,
+        o.voters * 2,
+        o.seed,
+        2,
+        generate::DEFAULT_CONTESTS,
+    )
+    .map_err(|e| e.to_string())?;
+    let voters = import::parse(&bytes, |_| {})
+        .map_err(|e| format!("the generated list does not parse: {}", e[0]))?
+        .voters;
+    let place = generate::place_id(0);
+    let schedule = faults::schedule(&o.faults, o.tables as usize, o.seed);
+    let disk_table = schedule
+        .iter()
+        .find(|f| f.kind == FaultKind::Disk)
+        .and_then(|f| f.tables.first().copied());
+    let pin_hash = crate::table::pin::hash_pin(PIN)?;
+    let setup = place::prepare(&o.dir, &bytes, o.tables, &place, &pin_hash, disk_table)?;
+    let mut notes = Vec::new();
+    if let Some(p) = &setup.disk_problem {
+        notes.push(format!("fuld disk sprunget over: {p}"));
+    }
+    let electorate = voters.iter().filter(|v| v.place == place).count();
+    let brevstemmer = voters
+        .iter()
+        .filter(|v| v.place == place && v.brevstemme)
+        .count();
+    let list_size = voters.len();
+    let arrivals = day::plan(&voters, &place, o.seed);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let place_for_day = place.clone();
+    let (day, audits, converged, times) = rt.block_on(async move {
+        let mut tables = setup.tables;
+        for t in tables.iter_mut() {
+            tokio::task::block_in_place(|| t.start(0))?;
+        }
+        let http = client::http()?;
+        for t in &tables {
+            match client::post(&http, &t.url(), "/api/table/open", serde_json::json!({})).await {
+                Ok((200, _)) => {}
+                other => return Err(format!("table {} does not open: {other:?}", t.no)),
+            }
+        }
+        let setup_s = t0.elapsed().as_secs_f64();
+        let clock = clock::SimClock::new(o.day_seconds / day::DAY_MINUTES, day::OPEN_MIN);
+        let (day, tables, disk) = run::run_day(
+            voters,
+            place_for_day.clone(),
+            arrivals,
+            schedule,
+            tables,
+            setup.disk,
+            clock,
+            PIN.into(),
+        )
+        .await?;
+        let day_s = day.clock.start.elapsed().as_secs_f64();
+        let held_s = day.clock.paused_total().as_secs_f64();
+        let t1 = Instant::now();
+        let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
+        let converged = converge(&http, &urls, Duration::from_secs(180)).await;
+        let converge_s = t1.elapsed().as_secs_f64();
+        let dbs: Vec<(u32, PathBuf)> = tables.iter().map(|t| (t.no, t.db.clone())).collect();
+        // Stop every table (SIGKILL: what is confirmed is on disk) and read the files.
+        drop(tables);
+        let audits = tokio::task::block_in_place(|| {
+            dbs.iter()
+                .map(|(no, db)| check::audit(*no, db, &place_for_day))
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        drop(disk);
+        Ok::<_, String>((day, audits, converged, (setup_s, day_s, held_s, converge_s)))
+    })?;
+
+    let ledger = day.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let verdicts = check::check(&ledger, &day.voters, &place, &audits, converged);
+    let ok = verdicts.iter().all(check::Verdict::held);
+    let svg_path = o.dir.join("rapport.svg");
+    let text_path = o.dir.join("rapport.txt");
+    let hourly = report::hourly(&ledger);
+    let title = format!(
+        "Generalprøve: {} borde, {} vælgere — registreringer og svartid pr. time",
+        o.tables, electorate
+    );
+    std::fs::write(&svg_path, report::svg(&hourly, &title))
+        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    let figures = report::Figures {
+        tables: o.tables,
+        electorate,
+        brevstemmer,
+        list_size,
+        seed: o.seed,
+        day_seconds: o.day_seconds,
+        setup_s: times.0,
+        day_s: times.1,
+        held_s: times.2,
+        converge_s: times.3,
+        total_s: t0.elapsed().as_secs_f64(),
+        doubles: audits.first().map_or(0, |a| a.flagged.len()),
+        notes: &notes,
+    };
+    let text = report::text(
+        &figures,
+        &ledger,
+        &verdicts,
+        &svg_path.display().to_string(),
+    );
+    std::fs::write(&text_path, &text).map_err(|e| format!("{}: {e}", text_path.display()))?;
+    Ok(Outcome {
+        report: text,
+        ok,
+        svg: svg_path,
+        text: text_path,
+    })
+}
+
+/// Waits until every table reports the same event count and projection hash.
+async fn converge(
+    http: &reqwest::Client,
+    urls: &[String],
+    deadline: Duration,
+) -> Result<(), String> {
+    let until = Instant::now() + deadline;
+    loop {
+        let mut seen = Vec::new();
+        for u in urls {
+            seen.push(match client::get(http, u, "/api/health").await {
+                Ok((200, h)) => Some((
+                    h["events"].as_u64().unwrap_or(0),
+                    h["projection_sha256"].as_str().unwrap_or("").to_string(),
+                )),
+                _ => None,
+            });
+        }
+        if seen.iter().all(Option::is_some) && seen.windows(2).all(|w| w[0] == w[1]) {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            return Err(format!(
+                "the tables did not converge within {} s: {:?}",
+                deadline.as_secs(),
+                seen.iter()
+                    .map(|s| s
+                        .as_ref()
+                        .map(|(n, h)| format!("{n} events, {}", &h[..h.len().min(12)])))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,1062 @@
+//! The day itself: voters arrive on the simulated clock and queue at the tables, one
+//! tilforordnet per table serves them over the table's HTTP API, the valgsekretær
+//! searches and reprints cards, and the faults strike on their schedule. Everything
+//! that was answered is written in the [`Ledger`], which the invariants are checked
+//! against afterwards.
+
+use super::client::{self, NoAnswer};
+use super::clock::SimClock;
+use super::day::{Arrival, Errand, hhmm};
+use super::faults::{Fault, FaultKind};
+use super::place::{SmallDisk, TableProc};
+use crate::election::voter::Voter;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How a table can be used right now, as the people at the polling place see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TableMode {
+    Up = 0,
+    /// Killed or restarting: its line moves to the other tables.
+    Down = 1,
+    /// Working on the paper list.
+    Paper = 2,
+    /// Said "IKKE GEMT" (disk full): not used until the valgsekretær has fixed it.
+    Broken = 3,
+}
+
+pub struct Slot {
+    pub url: String,
+    pub device: String,
+    mode: AtomicU8,
+    queued: AtomicUsize,
+    tx: mpsc::UnboundedSender<Visit>,
+    token: tokio::sync::Mutex<Option<String>>,
+}
+
+impl Slot {
+    pub fn mode(&self) -> TableMode {
+        match self.mode.load(Ordering::SeqCst) {
+            0 => TableMode::Up,
+            1 => TableMode::Down,
+            2 => TableMode::Paper,
+            _ => TableMode::Broken,
+        }
+    }
+
+    pub fn set_mode(&self, m: TableMode) {
+        self.mode.store(m as u8, Ordering::SeqCst);
+    }
+}
+
+/// A voter in a line: the errand, and where they were already sent away from.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub errand: Errand,
+    pub repeats: bool,
+    pub avoid: Vec<usize>,
+    pub attempts: u32,
+    /// A confirm without an answer happened: the voter may already be checked in.
+    pub unsure: bool,
+    pub new_code: Option<String>,
+}
+
+/// A check-in someone was told about (green on the screen, "Registreret" for the
+/// valgsekretær, or a paper mark entered).
+#[derive(Debug, Clone)]
+pub struct Green {
+    pub voter: usize,
+    pub table: usize,
+    pub method: &'static str,
+    pub sim: f64,
+}
+
+#[derive(Default)]
+pub struct Ledger {
+    pub greens: Vec<Green>,
+    /// (voter, table) of confirms that got no answer.
+    pub unsure: Vec<(usize, usize)>,
+    /// (simulated minute, scan ms, confirm ms) of each check-in by card.
+    pub latency: Vec<(f64, f64, f64)>,
+    /// Outcomes by errand label and code.
+    pub outcomes: HashMap<(&'static str, String), usize>,
+    /// Everything that went against the rules, in words.
+    pub violations: Vec<String>,
+    /// What happened to the faults, in words.
+    pub fault_log: Vec<String>,
+    pub arrivals: HashMap<&'static str, usize>,
+    /// Voters sent to another table because theirs failed.
+    pub moved: usize,
+    pub superseded_refused: usize,
+    pub repeats_refused: usize,
+    pub repeats_admitted_in_fault: usize,
+    pub paper_marks: usize,
+    pub paper_conflicts: usize,
+    pub disk_not_stored: usize,
+    pub clock_skew_seen_ms: Option<i64>,
+    /// Simulated (start, end) of every fault, to judge an admitted repeat.
+    pub disturbed: Vec<(f64, f64)>,
+    /// Card in force per voter, after a reissue.
+    pub current_card: HashMap<usize, String>,
+}
+
+/// A table's paper fallback: who the printed list showed as voted, and the marks made.
+type PaperList = (HashSet<usize>, Vec<usize>);
+
+pub struct Day {
+    pub clock: SimClock,
+    pub voters: Vec<Voter>,
+    /// The polling place rehearsed.
+    pub place: String,
+    pub slots: Vec<Slot>,
+    pub ledger: Mutex<Ledger>,
+    pub http: reqwest::Client,
+    pub pin: String,
+    outstanding: AtomicUsize,
+    turn: AtomicUsize,
+    done: tokio::sync::Notify,
+    /// Paper fallback per table: who the printed list showed as voted, and the marks.
+    paper: Mutex<HashMap<usize, PaperList>>,
+    /// The split in force, so a table restarted during it is split again.
+    split: Mutex<Option<Vec<usize>>>,
+}
+
+impl Day {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn violation(&self, what: String) {
+        tracing::warn!(%what, "rehearsal: rule broken");
+        self.ledger().violations.push(what);
+    }
+
+    fn outcome(&self, label: &'static str, code: &str) {
+        *self
+            .ledger()
+            .outcomes
+            .entry((label, code.to_string()))
+            .or_default() += 1;
+    }
+
+    fn voter_name(&self, v: usize) -> String {
+        format!("{} ({})", self.voters[v].id, self.voters[v].full_name())
+    }
+
+    /// Sends a visitor to the table with the shortest line that is working (or on
+    /// paper) and that they were not sent away from.
+    fn dispatch(self: &Arc<Self>, mut v: Visit) {
+        let usable = |i: usize, avoid: &[usize]| {
+            !avoid.contains(&i) && matches!(self.slots[i].mode(), TableMode::Up | TableMode::Paper)
+        };
+        // Equal lines: the next table in turn, so free tables share the voters.
+        let n = self.slots.len();
+        let first = self.turn.fetch_add(1, Ordering::Relaxed);
+        let shortest = |avoid: &[usize]| {
+            (0..n)
+                .map(|j| (first + j) % n)
+                .filter(|&i| usable(i, avoid))
+                .min_by_key(|&i| self.slots[i].queued.load(Ordering::SeqCst))
+        };
+        let mut best = shortest(&v.avoid);
+        if best.is_none() {
+            // Every table they have not tried is out: any working one will do.
+            v.avoid.clear();
+            best = shortest(&[]);
+        }
+        match best {
+            Some(i) => {
+                self.slots[i].queued.fetch_add(1, Ordering::SeqCst);
+                if self.slots[i].tx.send(v).is_err() {
+                    self.finish();
+                }
+            }
+            None => {
+                // No table works at all: wait a moment in the hall and try again.
+                let day = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    day.dispatch(v);
+                });
+            }
+        }
+    }
+
+    /// The voter leaves table `k` for another one.
+    fn move_on(self: &Arc<Self>, mut v: Visit, k: usize) {
+        v.attempts += 1;
+        if v.attempts > 40 {
+            let who = v.errand.voter().map(|x| self.voter_name(x));
+            self.violation(format!(
+                "a voter ({who:?}) was sent on 40 times and never served"
+            ));
+            self.finish();
+            return;
+        }
+        if !v.avoid.contains(&k) {
+            v.avoid.push(k);
+        }
+        if matches!(v.errand, Errand::LostCard { .. }) {
+            // The replacement is printed again where they go next.
+            v.new_code = None;
+        }
+        self.ledger().moved += 1;
+        self.dispatch(v);
+    }
+
+    fn finish(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.done.notify_one();
+        }
+    }
+
+    fn green(self: &Arc<Self>, voter: usize, table: usize, method: &'static str, v: &Visit) {
+        let sim = self.clock.now();
+        {
+            let mut l = self.ledger();
+            l.greens.push(Green {
+                voter,
+                table,
+                method,
+                sim,
+            });
+        }
+        let brev = self.voters[voter].brevstemme;
+        if brev {
+            self.violation(format!(
+                "brevstemmer {} admitted at table {}",
+                self.voter_name(voter),
+                table + 1
+            ));
+        }
+        if v.repeats {
+            self.schedule_repeat(voter, table, sim, false);
+        }
+    }
+
+    /// The voter comes back later (at least half an hour, at least three real seconds)
+    /// and tries another table.
+    fn schedule_repeat(
+        self: &Arc<Self>,
+        voter: usize,
+        first_table: usize,
+        first: f64,
+        across: bool,
+    ) {
+        self.outstanding.fetch_add(1, Ordering::SeqCst);
+        let day = self.clone();
+        let later = if across {
+            first + 2.0
+        } else {
+            first + 30.0_f64.max(3.0 / day.clock.scale)
+        };
+        let avoid = match (
+            across,
+            &*day.split.lock().unwrap_or_else(|e| e.into_inner()),
+        ) {
+            (true, Some(group)) => {
+                let mine = group.contains(&first_table);
+                (0..day.slots.len())
+                    .filter(|i| group.contains(i) == mine)
+                    .collect()
+            }
+            _ => vec![first_table],
+        };
+        tokio::spawn(async move {
+            day.clock.sleep_until(later).await;
+            let errand = Errand::Repeat {
+                voter,
+                first_table,
+                first_sim: first,
+                across_split: across,
+            };
+            *day.ledger().arrivals.entry(errand.label()).or_default() += 1;
+            day.dispatch(Visit {
+                errand,
+                repeats: false,
+                avoid,
+                attempts: 0,
+                unsure: false,
+                new_code: None,
+            });
+        });
+    }
+
+    async fn token(&self, k: usize, fresh: bool) -> Result<String, NoAnswer> {
+        let mut t = self.slots[k].token.lock().await;
+        if fresh {
+            *t = None;
+        }
+        if let Some(tok) = &*t {
+            return Ok(tok.clone());
+        }
+        let tok = client::login(&self.http, &self.slots[k].url, &self.pin).await?;
+        *t = Some(tok.clone());
+        Ok(tok)
+    }
+
+    /// A valgsekretær call at table `k`, logging in again once if the session is gone
+    /// (a restarted table forgets its sessions).
+    async fn secretary(
+        &self,
+        k: usize,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), NoAnswer> {
+        let url = &self.slots[k].url;
+        let tok = self.token(k, false).await?;
+        let r = client::secretary(&self.http, url, &tok, path, body.clone()).await?;
+        if r.0 != 401 {
+            return Ok(r);
+        }
+        let tok = self.token(k, true).await?;
+        client::secretary(&self.http, url, &tok, path, body).await
+    }
+}
+
+enum Step {
+    Done,
+    MoveOn,
+}
+
+/// Starts the day: a worker per table, the arrivals, the faults. Returns when every
+/// visitor has been served and every fault is over.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_day(
+    voters: Vec<Voter>,
+    place: String,
+    arrivals: Vec<Arrival>,
+    faults: Vec<Fault>,
+    tables: Vec<TableProc>,
+    disk: Option<(usize, SmallDisk)>,
+    clock: SimClock,
+    pin: String,
+) -> Result<(Arc<Day>, Vec<TableProc>, Option<(usize, SmallDisk)>), String> {
+    let http = client::http()?;
+    let mut slots = Vec::new();
+    let mut inboxes = Vec::new();
+    for t in &tables {
+        let (tx, rx) = mpsc::unbounded_channel();
+        slots.push(Slot {
+            url: t.url(),
+            device: t.device.clone(),
+            mode: AtomicU8::new(TableMode::Up as u8),
+            queued: AtomicUsize::new(0),
+            tx,
+            token: tokio::sync::Mutex::new(None),
+        });
+        inboxes.push(rx);
+    }
+    let day = Arc::new(Day {
+        clock,
+        voters,
+        place,
+        slots,
+        ledger: Mutex::new(Ledger::default()),
+        http,
+        pin,
+        outstanding: AtomicUsize::new(arrivals.len() + 1),
+        turn: AtomicUsize::new(0),
+        done: tokio::sync::Notify::new(),
+        paper: Mutex::new(HashMap::new()),
+        split: Mutex::new(None),
+    });
+    let workers: Vec<_> = inboxes
+        .into_iter()
+        .enumerate()
+        .map(|(k, rx)| tokio::spawn(worker(day.clone(), k, rx)))
+        .collect();
+    let fault_task = tokio::spawn(run_faults(day.clone(), faults, tables, disk));
+    // The clock stands still while the lines are long (more than two voters a table
+    // waiting): the day stretches to what this machine can serve.
+    let keeper = {
+        let day = day.clone();
+        tokio::spawn(async move {
+            loop {
+                let waiting: usize = day
+                    .slots
+                    .iter()
+                    .map(|s| s.queued.load(Ordering::SeqCst))
+                    .sum();
+                day.clock.hold(waiting > 2 * day.slots.len());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    {
+        let day = day.clone();
+        tokio::spawn(async move {
+            for a in arrivals {
+                day.clock.sleep_until(a.sim).await;
+                *day.ledger().arrivals.entry(a.errand.label()).or_default() += 1;
+                day.dispatch(Visit {
+                    errand: a.errand,
+                    repeats: a.repeats,
+                    avoid: Vec::new(),
+                    attempts: 0,
+                    unsure: false,
+                    new_code: None,
+                });
+            }
+            // The arrivals' own count held the day open until the last had come.
+            day.finish();
+        });
+    }
+    day.done.notified().await;
+    let (tables, disk) = fault_task
+        .await
+        .map_err(|e| format!("fault task failed: {e}"))??;
+    keeper.abort();
+    day.clock.hold(false);
+    for w in workers {
+        w.abort();
+    }
+    Ok((day, tables, disk))
+}
+
+async fn worker(day: Arc<Day>, k: usize, mut rx: mpsc::UnboundedReceiver<Visit>) {
+    while let Some(mut v) = rx.recv().await {
+        day.slots[k].queued.fetch_sub(1, Ordering::SeqCst);
+        match day.slots[k].mode() {
+            TableMode::Paper => {
+                if on_paper(&day, k, &v) {
+                    day.finish();
+                } else {
+                    day.move_on(v, k);
+                }
+            }
+            TableMode::Down | TableMode::Broken => day.move_on(v, k),
+            TableMode::Up => match serve(&day, k, &mut v).await {
+                Step::Done => day.finish(),
+                Step::MoveOn => day.move_on(v, k),
+            },
+        }
+    }
+}
+
+/// One visitor at a working table.
+async fn serve(day: &Arc<Day>, k: usize, v: &mut Visit) -> Step {
+    let url = day.slots[k].url.clone();
+    let label = v.errand.label();
+    match v.errand.clone() {
+        Errand::Vote { voter } => {
+            let code = day.voters[voter].card_code.clone();
+            card_checkin(day, k, v, voter, &code).await
+        }
+        Errand::Refused {
+            voter,
+            code,
+            expect,
+        } => {
+            let Ok(got) = client::scan(&day.http, &url, &code).await else {
+                return Step::MoveOn;
+            };
+            day.outcome(label, &got);
+            if got != expect {
+                if got == "pending" {
+                    client::cancel(&day.http, &url).await;
+                }
+                day.violation(format!(
+                    "{label}: {} at table {} gave {got}, not {expect}",
+                    voter.map(|x| day.voter_name(x)).unwrap_or(code),
+                    k + 1
+                ));
+            }
+            Step::Done
+        }
+        Errand::NoCard { voter } => without_card(day, k, v, voter).await,
+        Errand::LostCard { voter, probe } => {
+            let code = match v.new_code.clone() {
+                Some(c) => c,
+                None => {
+                    let id = day.voters[voter].id.clone();
+                    let Ok((status, r)) = day
+                        .secretary(k, "/api/secretary/reissue", Some(json!({ "voter_id": id })))
+                        .await
+                    else {
+                        return Step::MoveOn;
+                    };
+                    let Some(code) = r["new_code"].as_str().map(str::to_string) else {
+                        if status >= 500 {
+                            return Step::MoveOn;
+                        }
+                        day.violation(format!(
+                            "reissue for {} at table {} refused ({status}): {r}",
+                            day.voter_name(voter),
+                            k + 1
+                        ));
+                        return Step::Done;
+                    };
+                    day.ledger().current_card.insert(voter, code.clone());
+                    v.new_code = Some(code.clone());
+                    if probe {
+                        // The old card turns up and is tried first.
+                        let old = day.voters[voter].card_code.clone();
+                        let Ok(got) = client::scan(&day.http, &url, &old).await else {
+                            return Step::MoveOn;
+                        };
+                        day.outcome("gammelt kort efter genudstedelse", &got);
+                        if got == "card_superseded" {
+                            day.ledger().superseded_refused += 1;
+                        } else {
+                            if got == "pending" {
+                                client::cancel(&day.http, &url).await;
+                            }
+                            day.violation(format!(
+                                "the replaced card of {} gave {got} at table {}",
+                                day.voter_name(voter),
+                                k + 1
+                            ));
+                        }
+                    }
+                    code
+                }
+            };
+            card_checkin(day, k, v, voter, &code).await
+        }
+        Errand::Repeat {
+            voter,
+            first_table,
+            first_sim,
+            across_split,
+        } => {
+            let code = day
+                .ledger()
+                .current_card
+                .get(&voter)
+                .cloned()
+                .unwrap_or_else(|| day.voters[voter].card_code.clone());
+            let Ok(got) = client::scan(&day.http, &url, &code).await else {
+                return Step::MoveOn;
+            };
+            day.outcome(label, &got);
+            match got.as_str() {
+                "already_voted" => {
+                    day.ledger().repeats_refused += 1;
+                    Step::Done
+                }
+                "pending" => {
+                    let now = day.clock.now();
+                    let disturbed = across_split
+                        || day
+                            .ledger()
+                            .disturbed
+                            .iter()
+                            .any(|&(s, e)| s <= now && e >= first_sim - 1.0);
+                    if !disturbed {
+                        client::cancel(&day.http, &url).await;
+                        day.violation(format!(
+                            "{} voted at table {} at {} and was admitted again at table {} at {} with the LAN whole",
+                            day.voter_name(voter),
+                            first_table + 1,
+                            hhmm(first_sim),
+                            k + 1,
+                            hhmm(now)
+                        ));
+                        return Step::Done;
+                    }
+                    // Neither table can know: the double registration is flagged later.
+                    match client::confirm(&day.http, &url).await {
+                        Ok(c) if c == "admitted" => {
+                            day.ledger().repeats_admitted_in_fault += 1;
+                            day.green(voter, k, "card", v);
+                            Step::Done
+                        }
+                        Ok(_) => Step::Done,
+                        Err(_) => {
+                            day.ledger().unsure.push((voter, k));
+                            Step::Done
+                        }
+                    }
+                }
+                _ => Step::Done,
+            }
+        }
+    }
+}
+
+/// Scan, ask the birthdate, confirm.
+async fn card_checkin(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize, code: &str) -> Step {
+    let url = day.slots[k].url.clone();
+    let label = v.errand.label();
+    let t0 = Instant::now();
+    let Ok(got) = client::scan(&day.http, &url, code).await else {
+        return Step::MoveOn;
+    };
+    let scan_ms = t0.elapsed().as_secs_f64() * 1e3;
+    match got.as_str() {
+        "pending" => {}
+        "already_voted" if v.unsure => {
+            // The confirm that got no answer had been stored.
+            day.outcome(label, "already_voted (svar tabt)");
+            return Step::Done;
+        }
+        other => {
+            day.outcome(label, other);
+            day.violation(format!(
+                "{} ({label}) was refused at table {}: {other}",
+                day.voter_name(voter),
+                k + 1
+            ));
+            return Step::Done;
+        }
+    }
+    let t1 = Instant::now();
+    match client::confirm(&day.http, &url).await {
+        Ok(c) if c == "admitted" => {
+            let confirm_ms = t1.elapsed().as_secs_f64() * 1e3;
+            day.outcome(label, "admitted");
+            day.ledger()
+                .latency
+                .push((day.clock.now(), scan_ms, confirm_ms));
+            day.green(voter, k, "card", v);
+            Step::Done
+        }
+        Ok(c) if c == "store_error" => {
+            // "IKKE GEMT": the table cannot write. The voter goes to another table;
+            // this one waits for the valgsekretær.
+            client::cancel(&day.http, &url).await;
+            day.slots[k].set_mode(TableMode::Broken);
+            day.ledger().disk_not_stored += 1;
+            day.outcome(label, "store_error");
+            Step::MoveOn
+        }
+        Ok(other) => {
+            day.outcome(label, &other);
+            day.violation(format!(
+                "{} was refused at confirm at table {}: {other}",
+                day.voter_name(voter),
+                k + 1
+            ));
+            Step::Done
+        }
+        Err(_) => {
+            // No answer: stored or not, nobody saw green. They try another table.
+            v.unsure = true;
+            day.ledger().unsure.push((voter, k));
+            Step::MoveOn
+        }
+    }
+}
+
+/// The valgsekretær searches by name and birthdate and checks the voter in here.
+async fn without_card(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize) -> Step {
+    let who = &day.voters[voter];
+    let q = format!(
+        "{} {} {}",
+        who.first_names,
+        who.last_name,
+        who.birthdate.format("%d-%m-%Y")
+    );
+    let path = format!("/api/secretary/search?q={}", percent(&q));
+    let Ok((status, hits)) = day.secretary(k, &path, None).await else {
+        return Step::MoveOn;
+    };
+    let hit = hits
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["voter"]["id"] == who.id.as_str()));
+    let Some(hit) = hit else {
+        if status >= 500 {
+            return Step::MoveOn;
+        }
+        day.violation(format!(
+            "search \"{q}\" at table {} did not find {}",
+            k + 1,
+            who.id
+        ));
+        return Step::Done;
+    };
+    if hit["may_vote"] != true {
+        if v.unsure {
+            return Step::Done;
+        }
+        day.violation(format!(
+            "search shows {} as not allowed to vote: {}",
+            who.id, hit["status"]
+        ));
+        return Step::Done;
+    }
+    let body = json!({ "voter_id": who.id, "table_no": k + 1 });
+    match day.secretary(k, "/api/secretary/checkin", Some(body)).await {
+        Ok((200, r)) if r["admitted"] == true => {
+            day.outcome(v.errand.label(), "admitted");
+            day.green(voter, k, "manual", v);
+            Step::Done
+        }
+        Ok((200, r)) => {
+            day.outcome(v.errand.label(), r["title"].as_str().unwrap_or("refused"));
+            if !v.unsure {
+                day.violation(format!("check-in without card of {} refused: {r}", who.id));
+            }
+            Step::Done
+        }
+        // An error answer: nothing was stored (e.g. the disk is full).
+        Ok(_) => Step::MoveOn,
+        Err(_) => {
+            v.unsure = true;
+            day.ledger().unsure.push((voter, k));
+            Step::MoveOn
+        }
+    }
+}
+
+/// A visitor at a table working on paper: the printed list (as it was when the table
+/// failed) is checked by eye and marked. False when the table is no longer on paper.
+fn on_paper(day: &Arc<Day>, k: usize, v: &Visit) -> bool {
+    let label = v.errand.label();
+    let mut paper = day.paper.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((voted, marks)) = paper.get_mut(&k) else {
+        return false;
+    };
+    let verdict = match v.errand.voter() {
+        None => "unknown_card",
+        Some(x) => {
+            let vt = &day.voters[x];
+            if vt.place != day.place {
+                "wrong_place"
+            } else if vt.struck.is_some() {
+                "struck"
+            } else if vt.brevstemme {
+                "brevstemme"
+            } else if voted.contains(&x) || marks.contains(&x) {
+                "already_voted"
+            } else {
+                marks.push(x);
+                "marked on paper"
+            }
+        }
+    };
+    drop(paper);
+    day.outcome(label, &format!("{verdict} (papir)"));
+    if let Errand::Refused { expect, .. } = &v.errand
+        && *expect != verdict
+    {
+        day.violation(format!("on paper a {label} visitor was {verdict}"));
+    }
+    true
+}
+
+/// The faults, each at its time. Owns the table processes; gives them back at the end.
+async fn run_faults(
+    day: Arc<Day>,
+    faults: Vec<Fault>,
+    tables: Vec<TableProc>,
+    disk: Option<(usize, SmallDisk)>,
+) -> Result<(Vec<TableProc>, Option<(usize, SmallDisk)>), String> {
+    let tables = Arc::new(tokio::sync::Mutex::new(tables));
+    let disk = Arc::new(disk);
+    let mut running = Vec::new();
+    for f in faults {
+        day.clock.sleep_until(f.start).await;
+        let (day, tables, disk) = (day.clone(), tables.clone(), disk.clone());
+        running.push(tokio::spawn(async move {
+            // Disturbed from now until it is over (a repeat voter admitted meanwhile
+            // is no broken rule: the tables could not know).
+            let at = {
+                let mut l = day.ledger();
+                l.disturbed.push((f.start, f64::INFINITY));
+                l.disturbed.len() - 1
+            };
+            let r = one_fault(&day, &f, &tables, &disk).await;
+            let mut l = day.ledger();
+            // A few simulated minutes more, for what was pushed but not yet taken.
+            l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
+            match r {
+                Ok(what) => l.fault_log.push(format!("{} — {what}", f.describe())),
+                Err(e) => {
+                    l.fault_log.push(format!("{} — FEJL: {e}", f.describe()));
+                    l.violations
+                        .push(format!("fault {} failed: {e}", f.describe()));
+                }
+            }
+        }));
+    }
+    for r in running {
+        r.await.map_err(|e| format!("fault failed: {e}"))?;
+    }
+    match (Arc::try_unwrap(tables), Arc::try_unwrap(disk)) {
+        (Ok(m), Ok(d)) => Ok((m.into_inner(), d)),
+        _ => Err("fault tasks still hold the tables".into()),
+    }
+}
+
+/// Kills table `k` and starts it again with a clock offset, marking it down meanwhile
+/// and splitting it off again if the LAN is split.
+async fn restart(
+    day: &Arc<Day>,
+    tables: &tokio::sync::Mutex<Vec<TableProc>>,
+    k: usize,
+    down_until: Option<f64>,
+    offset_ms: i64,
+) -> Result<(), String> {
+    let was = day.slots[k].mode();
+    day.slots[k].set_mode(TableMode::Down);
+    {
+        let mut t = tables.lock().await;
+        t[k].kill();
+    }
+    if let Some(until) = down_until {
+        day.clock.sleep_until(until).await;
+    }
+    {
+        let mut t = tables.lock().await;
+        let proc_ = &mut t[k];
+        tokio::task::block_in_place(|| proc_.start(offset_ms))?;
+    }
+    *day.slots[k].token.lock().await = None;
+    let split = day.split.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(group) = split {
+        apply_split(day, Some(&group), Some(k)).await?;
+    }
+    day.slots[k].set_mode(if was == TableMode::Paper {
+        TableMode::Paper
+    } else {
+        TableMode::Up
+    });
+    Ok(())
+}
+
+/// Tells each table (or only `only`) whom to stop talking to; `None` heals the split.
+async fn apply_split(
+    day: &Arc<Day>,
+    group: Option<&[usize]>,
+    only: Option<usize>,
+) -> Result<(), String> {
+    for (i, s) in day.slots.iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
+        let blocked: Vec<&str> = match group {
+            None => Vec::new(),
+            Some(g) => {
+                let mine = g.contains(&i);
+                day.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| g.contains(j) != mine)
+                    .map(|(_, o)| o.device.as_str())
+                    .collect()
+            }
+        };
+        let mut ok = false;
+        for _ in 0..20 {
+            if let Ok((200, _)) = client::post(
+                &day.http,
+                &s.url,
+                "/api/test/partition",
+                json!({ "blocked": blocked }),
+            )
+            .await
+            {
+                ok = true;
+                break;
+            }
+            if day.slots[i].mode() == TableMode::Down {
+                // It is being restarted; the restart splits it again.
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !ok {
+            return Err(format!("table {} did not take the split", i + 1));
+        }
+    }
+    Ok(())
+}
+
+async fn one_fault(
+    day: &Arc<Day>,
+    f: &Fault,
+    tables: &tokio::sync::Mutex<Vec<TableProc>>,
+    disk: &Option<(usize, SmallDisk)>,
+) -> Result<String, String> {
+    let k = f.tables.first().copied().unwrap_or(0);
+    match f.kind {
+        FaultKind::Kill => {
+            restart(day, tables, k, Some(f.end), 0).await?;
+            Ok("startede igen".into())
+        }
+        FaultKind::Split => {
+            *day.split.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.tables.clone());
+            apply_split(day, Some(&f.tables), None).await?;
+            // A few voters checked in during the split go straight to a table across
+            // it to vote again: neither side can know.
+            day.clock.sleep_until(f.start + 5.0).await;
+            let recent: Vec<(usize, usize, f64)> = {
+                let l = day.ledger();
+                l.greens
+                    .iter()
+                    .rev()
+                    .take_while(|g| g.sim > f.start + 1.0)
+                    .filter(|g| g.method == "card" && !l.current_card.contains_key(&g.voter))
+                    .take(3)
+                    .map(|g| (g.voter, g.table, g.sim))
+                    .collect()
+            };
+            for (voter, table, _) in &recent {
+                day.schedule_repeat(*voter, *table, day.clock.now(), true);
+            }
+            day.clock.sleep_until(f.end).await;
+            *day.split.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            apply_split(day, None, None).await?;
+            Ok(format!("{} vælgere sendt over skellet", recent.len()))
+        }
+        FaultKind::Clock => {
+            restart(day, tables, k, None, 3_600_000).await?;
+            // Halfway: what the other tables' status bars say about its clock.
+            day.clock.sleep_until((f.start + f.end) / 2.0).await;
+            let other = (k + 1) % day.slots.len();
+            let mut seen = None;
+            if other != k
+                && let Ok((_, s)) =
+                    client::get(&day.http, &day.slots[other].url, "/api/screen").await
+            {
+                seen = s["peers"].as_array().and_then(|ps| {
+                    ps.iter()
+                        .find(|p| p["url"] == day.slots[k].url.as_str())
+                        .and_then(|p| p["clock_skew_ms"].as_i64())
+                });
+            }
+            day.ledger().clock_skew_seen_ms = seen;
+            day.clock.sleep_until(f.end).await;
+            restart(day, tables, k, None, 0).await?;
+            Ok(match seen {
+                Some(ms) => format!(
+                    "bord {} så uret {:+.0} s forkert",
+                    other + 1,
+                    ms as f64 / 1e3
+                ),
+                None => "afvigelsen blev ikke aflæst".into(),
+            })
+        }
+        FaultKind::Disk => {
+            let Some((d, small)) = disk.as_ref().filter(|(d, _)| *d == k) else {
+                return Ok("SPRUNGET OVER: ingen lille disk (se ovenfor)".into());
+            };
+            let bytes = small.fill(&tables.lock().await[*d].db)?;
+            day.clock.sleep_until(f.end).await;
+            small.free();
+            // The valgsekretær has made room; the table is used again.
+            day.slots[*d].set_mode(TableMode::Up);
+            let n = day.ledger().disk_not_stored;
+            Ok(format!(
+                "{} MB fyldt; {n} bekræftelser afvist med \"IKKE GEMT\"",
+                bytes >> 20
+            ))
+        }
+        FaultKind::Paper => {
+            let from_ms = crate::store::now_ms();
+            let voted: HashSet<usize> = day.ledger().greens.iter().map(|g| g.voter).collect();
+            day.paper
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(k, (voted, Vec::new()));
+            day.slots[k].set_mode(TableMode::Paper);
+            {
+                let mut t = tables.lock().await;
+                t[k].kill();
+            }
+            day.clock.sleep_until(f.end).await;
+            restart(day, tables, k, None, 0).await?;
+            let marks = day
+                .paper
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&k)
+                .map(|(_, m)| m)
+                .unwrap_or_default();
+            day.slots[k].set_mode(TableMode::Up);
+            enter_paper(day, k, &marks, from_ms).await
+        }
+        FaultKind::Central => Ok("SPRUNGET OVER: ingen central endnu".into()),
+    }
+}
+
+/// The valgsekretær enters the paper marks at the table that was down.
+async fn enter_paper(
+    day: &Arc<Day>,
+    k: usize,
+    marks: &[usize],
+    from_ms: i64,
+) -> Result<String, String> {
+    let list_nos: Vec<u32> = marks.iter().map(|&m| day.voters[m].list_no).collect();
+    let body = json!({
+        "list_nos": list_nos,
+        "table_no": k + 1,
+        "from_ms": from_ms,
+        "to_ms": crate::store::now_ms(),
+    });
+    let (status, r) = day
+        .secretary(k, "/api/secretary/paper", Some(body))
+        .await
+        .map_err(|e| format!("paper entry got no answer: {}", e.0))?;
+    if status != 200 {
+        return Err(format!("paper entry refused ({status}): {r}"));
+    }
+    let by_id: HashMap<&str, usize> = marks
+        .iter()
+        .map(|&m| (day.voters[m].id.as_str(), m))
+        .collect();
+    let mut entered = 0;
+    let dummy = Visit {
+        errand: Errand::Vote { voter: 0 },
+        repeats: false,
+        avoid: Vec::new(),
+        attempts: 0,
+        unsure: false,
+        new_code: None,
+    };
+    let conflicts = r["conflicts"].as_array().cloned().unwrap_or_default();
+    for id in r["entered"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str())
+        .chain(conflicts.iter().filter_map(|c| c["voter_id"].as_str()))
+    {
+        match by_id.get(id) {
+            Some(&m) => {
+                day.green(m, k, "paper", &dummy);
+                entered += 1;
+            }
+            None => day.violation(format!("paper entry entered {id}, which was not marked")),
+        }
+    }
+    for what in ["refused", "unknown"] {
+        if r[what].as_array().is_some_and(|a| !a.is_empty()) {
+            day.violation(format!("paper entry {what}: {}", r[what]));
+        }
+    }
+    {
+        let mut l = day.ledger();
+        l.paper_marks += marks.len();
+        l.paper_conflicts += conflicts.len();
+    }
+    if entered != marks.len() {
+        day.violation(format!("{} paper marks, {entered} entered", marks.len()));
+    }
+    Ok(format!(
+        "{} mærker på papir indtastet, {} konflikter (dobbeltregistreringer)",
+        marks.len(),
+        conflicts.len()
+    ))
+}
+
+/// Percent-encoding of a query value.
+fn percent(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Serving a table's HTTP on the LAN so that slow or hostile clients cannot starve it.
+//!
+//! `axum::serve` sets no timeouts: a client that opens connections and never finishes
+//! its headers (slowloris), or sends a body a byte a minute, holds a connection and a
+//! file descriptor for ever; enough of them and the table can no longer accept the
+//! screen's or its peers' requests. Here every connection must deliver its request
+//! head within [`HEADER_READ_TIMEOUT`] (also between requests on a kept-alive
+//! connection), every request must be answered within [`REQUEST_TIMEOUT`] (a slow body
+//! included; a streamed answer such as the screen's SSE counts only until its head), a
+//! body larger than its path allows is refused from its declared length at once,
+//! one address may hold at most [`PER_ADDRESS`] connections, and all addresses together
+//! at most [`MAX_CONNECTIONS`] (well below the default limit of 1024 open files).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// A request head must arrive within this. Browsers and the sync client send it in
+/// one go; only a slow or hostile client needs longer.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request (body and handler) must be answered within this. The slowest real
+/// request, the paper valgliste of a large polling place, takes about a second.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Connections one address may hold: a screen's browser uses about six, a peer table
+/// a few; a hostile host on the LAN gets no more.
+pub const PER_ADDRESS: usize = 128;
+/// A request head (request line and headers) may be this large; hyper's default of
+/// about 400 KiB a connection would let a few hundred slow clients hold 100 MiB.
+pub const MAX_HEAD: usize = 64 * 1024;
+
+/// Bodies larger than this are refused from their declared length, before a byte is
+/// read: axum's default for the table's API (2 MiB).
+pub const API_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The largest body a path may declare: sync pages are larger than anything else.
+fn body_limit(path: &str) -> usize {
+    if path.starts_with("/sync/") {
+        crate::sync::server::BODY_LIMIT
+    } else {
+        API_BODY_LIMIT
+    }
+}
+
+/// Connections in all, at most; fewer when the process may open fewer files (three
+/// quarters of its limit, the rest for the database, peers and logs).
+pub const MAX_CONNECTIONS: usize = 768;
+
+/// The connection cap for this process: [`MAX_CONNECTIONS`], or less under a low
+/// open-files limit (read from /proc/self/limits on Linux).
+fn connection_cap() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        });
+    match soft {
+        Some(n) => (n * 3 / 4).saturating_sub(32).clamp(16, MAX_CONNECTIONS),
+        None => MAX_CONNECTIONS,
+    }
+}
+
+/// Open connections per address, and how many were turned away (for the log).
+#[derive(Default)]
+struct Book {
+    open: HashMap<IpAddr, usize>,
+    refused: u64,
+}
+
+/// Gives the address's slot back when the connection ends.
+struct Held {
+    book: Arc<Mutex<Book>>,
+    ip: IpAddr,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut b = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = b.open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                b.open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accepts connections for ever and serves `app` on each (HTTP/1.1).
+pub async fn serve(listener: TcpListener, app: Router) {
+    let book = Arc::new(Mutex::new(Book::default()));
+    let cap = connection_cap();
+    tracing::debug!(cap, "connection cap");
+    let slots = Arc::new(Semaphore::new(cap));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors or a connection reset before accept: try
+                // again shortly rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let ip = peer.ip();
+        let held = {
+            let mut b = book.lock().unwrap_or_else(|e| e.into_inner());
+            let n = b.open.entry(ip).or_insert(0);
+            if *n >= PER_ADDRESS {
+                b.refused += 1;
+                // Said once, then every thousandth time: an attack must not fill the log.
+                if b.refused % 1000 == 1 {
+                    tracing::warn!(%ip, refused = b.refused, "too many connections from one address; closing new ones");
+                }
+                None
+            } else {
+                *n += 1;
+                Some(Held {
+                    book: book.clone(),
+                    ip,
+                })
+            }
+        };
+        let Some(held) = held else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                async move {
+                    let declared = req
+                        .headers()
+                        .get(axum::http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<usize>().ok());
+                    if declared.is_some_and(|n| n > body_limit(req.uri().path())) {
+                        tracing::warn!(%ip, path = %req.uri().path(), "request body too large; answered 413");
+                        return Ok(error_answer(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "Forespørgslen er for stor.",
+                            "request body too large",
+                        ));
+                    }
+                    let req = req.map(Body::new);
+                    match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(req)).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            tracing::warn!(%ip, "request not finished in time; answered 408");
+                            Ok(error_answer(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "Forespørgslen tog for lang tid.",
+                                "request not completed in time",
+                            ))
+                        }
+                    }
+                }
+            });
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_HEAD);
+            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%ip, error = %e, "connection ended with an error");
+            }
+            drop(held);
+            drop(permit);
+        });
+    }
+}
+
+/// An error answer in the API's shape: `{"error": Danish, "detail": English}`.
+fn error_answer(status: StatusCode, danish: &str, english: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": danish, "detail": english }).to_string();
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cap_leaves_files_for_the_database() {
+        let cap = super::connection_cap();
+        assert!((16..=super::MAX_CONNECTIONS).contains(&cap), "{cap}");
+    }
+}

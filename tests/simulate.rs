@@ -1,0 +1,69 @@
+//! `valgbord simulate` end to end, small: 3 real table daemons, 2,000 voters, every
+//! fault. The command checks the invariants itself and exits non-zero when one fails;
+//! here we also check that the report holds the figures and the chart.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
+
+#[test]
+fn a_small_polling_place_survives_a_day_of_every_fault() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args([
+            "simulate",
+            "--tables",
+            "3",
+            "--voters",
+            "2000",
+            "--faults",
+            "all",
+            "--seed",
+            "1",
+            "--day-seconds",
+            "20",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run valgbord simulate");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "simulate failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "Registreringer:",
+        "Svartid scan + bekræft",
+        "16-17",
+        "kill -9 af bord",
+        "LAN delt",
+        "ur 1 time foran",
+        "på papir, indtastet bagefter",
+        "fuld disk på bord",
+        "[OK] hver bekræftet registrering findes præcis én gang på hvert bord",
+        "[OK] hver dobbeltregistrering er markeret",
+        "[OK] ingen brevstemmer",
+    ] {
+        assert!(
+            report.contains(needle),
+            "report lacks {needle:?}:\n{report}"
+        );
+    }
+    assert!(!report.contains("[FEJL]"), "{report}");
+    let svg = std::fs::read_to_string(dir.path().join("rapport.svg")).expect("chart written");
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+}
+
+#[test]
+fn unknown_faults_are_refused_with_the_names_to_use() {
+    let out = Command::new(BIN)
+        .args(["simulate", "--faults", "kill,flood"])
+        .output()
+        .expect("run valgbord simulate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown fault \"flood\""), "{err}");
+    assert!(err.contains("kill,split,clock,disk,paper"), "{err}");
+}
