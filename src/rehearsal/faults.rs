@@ -142,7 +142,8 @@ pub fn schedule(kinds: &[FaultKind], tables: usize, seed: u64) -> Vec<Fault> {
         out.push(Fault {
             kind: FaultKind::Split,
             start,
-            end: start + 45.0,
+            // A simulated hour of the evening peak (issue 4: split, heal, converge).
+            end: start + 60.0,
             tables: (0..tables / 2).collect(),
         });
     }
