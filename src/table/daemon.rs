@@ -193,15 +193,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             cfg.is_test(),
             sync_trust,
         ));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "screen server stopped");
-        }
-    });
+    let (addr, server) = crate::web::serve(cfg.listen, app, "screen server").await?;
     tracing::info!(
         place = %cfg.place,
         table = cfg.table_no,

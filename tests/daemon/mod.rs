@@ -94,12 +94,35 @@ pub fn prepare_with(
         ]);
     }
     let config = dir.join(format!("table{table_no}.toml"));
-    let toml = format!(
+    let toml = table_toml(
+        &db,
+        &dir.join(format!("table{table_no}.key")),
+        "1",
+        table_no,
+        listen,
+        top_level,
+        sections,
+    );
+    std::fs::write(&config, toml).expect("write config");
+    config
+}
+
+/// A test-mode table's configuration: API scans, no debounce, the test PIN.
+pub fn table_toml(
+    db: &Path,
+    key: &Path,
+    place: &str,
+    table_no: u32,
+    listen: &str,
+    top_level: &str,
+    sections: &str,
+) -> String {
+    format!(
         r#"election = "kv-test"
 mode = "test"
 database = "{db}"
 key = "{key}"
-place = "1"
+place = "{place}"
 table_no = {table_no}
 contests = ["KV", "RV"]
 listen = "{listen}"
@@ -113,43 +136,72 @@ valgsekretaer = "{pin}"
 {sections}
 "#,
         db = db.display(),
-        key = dir.join(format!("table{table_no}.key")).display(),
+        key = key.display(),
         pin = pin_hash(PIN),
+    )
+}
+
+/// Starts `valgbord ROLE --config CONFIG` and waits for the line that says where it
+/// listens: (the process, its base URL).
+pub fn spawn_listening(role: &str, config: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([role, "--config", config.to_str().expect("utf8 path")])
+        .env(
+            "VALGBORD_LOG",
+            std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn valgbord");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let prefix = format!("valgbord {role} listening on ");
+    let base = loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(url) = l.strip_prefix(&prefix) {
+                    break url.trim().to_string();
+                }
+            }
+            _ => {
+                let status = child.wait().expect("wait");
+                panic!("{role} exited before listening: {status}");
+            }
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+/// Runs a browser script of tests/browser in node with `args`; returns its standard
+/// output after checking it succeeded and printed `passed`.
+pub fn run_browser_script(script: &str, args: &[&str]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci --prefix tests/browser` (and `apt-get install chromium`); .ci/run does both"
     );
-    std::fs::write(&config, toml).expect("write config");
-    config
+    let out = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser script {script} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("passed"), "{stdout}");
+    stdout
 }
 
 impl Table {
     /// Starts `valgbord table` and waits for the line that says where it listens.
     pub fn start(dir: &Path, config: &Path) -> Table {
-        let mut child = Command::new(BIN)
-            .args(["table", "--config", config.to_str().expect("utf8 path")])
-            .env(
-                "VALGBORD_LOG",
-                std::env::var("VALGBORD_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn table");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(url) = l.strip_prefix("valgbord table listening on ") {
-                        break url.trim().to_string();
-                    }
-                }
-                _ => {
-                    let status = child.wait().expect("wait");
-                    panic!("table exited before listening: {status}");
-                }
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let (child, base) = spawn_listening("table", config);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(20)))
