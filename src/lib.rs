@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map of the code.
 
 pub mod bench;
+pub mod bench_central;
 pub mod central;
 pub mod cli;
 pub mod election;

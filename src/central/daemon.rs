@@ -58,6 +58,11 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
         .check_binding(&cfg.election, mode)
         .map_err(|e| e.to_string())?;
     snapshots::ensure_schema(&writer.conn).map_err(|e| e.to_string())?;
+    // Checkpoints run beside the writer (see `checkpointer`), not inside a commit.
+    writer
+        .conn
+        .pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| e.to_string())?;
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
     let tables = cfg.known_tables()?;
     let trust = Trust {
@@ -104,6 +109,7 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
         tokio::spawn(client.run(rx));
     }
     tokio::spawn(snapshot_clock(central.clone()));
+    tokio::spawn(checkpointer(cfg.database.clone()));
 
     let users = Arc::new(Users::new(cfg.users.clone()));
     let app = crate::web::central_router(central.clone(), users).merge(
@@ -143,6 +149,37 @@ async fn snapshot_clock(central: Arc<Central>) {
                 tracing::error!(error = %e, "turnout snapshot NOT taken");
             }
             Err(e) => tracing::error!(error = %e, "snapshot task failed"),
+        }
+    }
+}
+
+/// Copies the WAL back into the database every second on a connection of its own. By
+/// default SQLite does this inside whichever commit crosses 1,000 pages, holding up
+/// that push and every push queued behind it for the whole copy (seconds on a
+/// country's database); a passive checkpoint beside the writer never blocks it.
+async fn checkpointer(db: std::path::PathBuf) {
+    let conn = match rusqlite::Connection::open(&db) {
+        Ok(c) => std::sync::Arc::new(std::sync::Mutex::new(c)),
+        Err(e) => {
+            tracing::error!(error = %e, "no checkpoint connection; the WAL will grow");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let c = conn.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            c.lock().unwrap_or_else(|e| e.into_inner()).query_row(
+                "PRAGMA wal_checkpoint(PASSIVE)",
+                [],
+                |_| Ok(()),
+            )
+        })
+        .await;
+        if let Ok(Err(e)) = r {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
 }

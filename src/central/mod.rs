@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod export;
 pub mod metrics;
 pub mod mode;

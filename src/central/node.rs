@@ -17,7 +17,7 @@ use crate::sync::node::{PullPage, SyncNode};
 use crate::sync::protocol::{Hello, PushResponse, VersionVector, lag};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// What the central last heard from a table.
@@ -57,6 +57,8 @@ pub struct CentralNode {
     /// Devices of each polling place.
     by_place: BTreeMap<String, Vec<DevicePublic>>,
     vv: Mutex<VersionVector>,
+    /// Pushes waiting for the writer (group commit, see `ingest_grouped`).
+    queue: Mutex<Vec<Pending>>,
     contacts: Mutex<HashMap<DevicePublic, Contact>>,
     pub clock: Arc<Clock>,
     pub metrics: Metrics,
@@ -67,6 +69,14 @@ pub struct CentralNode {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+type Results = Vec<Result<Ingested, StoreError>>;
+
+/// A push waiting for the writer, and where its results go.
+struct Pending {
+    events: Vec<SignedEvent>,
+    done: Arc<(Mutex<Option<Results>>, Condvar)>,
 }
 
 /// The device and number of an event, read from its body without the rest.
@@ -99,6 +109,7 @@ impl CentralNode {
             by_key,
             by_place,
             vv: Mutex::new(vv),
+            queue: Mutex::new(Vec::new()),
             contacts: Mutex::new(HashMap::new()),
             clock,
             metrics: Metrics::default(),
@@ -136,6 +147,42 @@ impl CentralNode {
     /// The database answers (for the systemd watchdog).
     pub fn healthy(&self) -> bool {
         lock(&self.writer).meta("election").is_ok()
+    }
+
+    /// Stores a push together with every other push that queued up meanwhile, in one
+    /// transaction: one disk sync for all of them (group commit). With hundreds of tables
+    /// pushing at once, a sync per push would bound the central to the disk's sync rate.
+    /// Whoever gets the writer takes the whole queue, so when a caller gets the writer
+    /// its own push has been stored, by itself or by the one before.
+    fn ingest_grouped(&self, events: &[SignedEvent]) -> Results {
+        let slot = Arc::new((Mutex::new(None), Condvar::new()));
+        lock(&self.queue).push(Pending {
+            events: events.to_vec(),
+            done: slot.clone(),
+        });
+        {
+            let mut writer = lock(&self.writer);
+            let batch = std::mem::take(&mut *lock(&self.queue));
+            if !batch.is_empty() {
+                let all: Vec<SignedEvent> = batch
+                    .iter()
+                    .flat_map(|p| p.events.iter().cloned())
+                    .collect();
+                let mut results = writer.ingest_many(&all, &self.trust).into_iter();
+                for p in batch {
+                    let mine: Results = results.by_ref().take(p.events.len()).collect();
+                    *lock(&p.done.0) = Some(mine);
+                    p.done.1.notify_all();
+                }
+            }
+        }
+        let mut done = lock(&slot.0);
+        loop {
+            if let Some(r) = done.take() {
+                return r;
+            }
+            done = slot.1.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     fn touch(&self, device: DevicePublic, lag_now: Option<u64>) {
@@ -198,7 +245,7 @@ impl SyncNode for CentralNode {
         self.metrics
             .received
             .fetch_add(events.len() as u64, Ordering::Relaxed);
-        let results = lock(&self.writer).ingest_many(events, &self.trust);
+        let results = self.ingest_grouped(events);
         let mut seen: Vec<DevicePublic> = Vec::new();
         for (ev, result) in events.iter().zip(results) {
             match result {

@@ -52,8 +52,11 @@ pub fn run(a: DemoArgs) -> CmdResult {
     }
     let bytes = std::fs::read(&list)?;
     let pin_hash = crate::table::pin::hash_pin(DEMO_PIN)?;
-    let ports = demo_ports(a.port, a.tables)?;
-    let urls: Vec<String> = ports
+    // The last port is the central tally's.
+    let ports = demo_ports(a.port, a.tables + 1)?;
+    let central_url = format!("http://127.0.0.1:{}", ports[a.tables as usize]);
+    let mut central_tables = Vec::new();
+    let urls: Vec<String> = ports[..a.tables as usize]
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
@@ -69,6 +72,15 @@ pub fn run(a: DemoArgs) -> CmdResult {
         }
         drop(store);
         let port = ports[t as usize - 1];
+        let key = dir.join(format!("bord-{t}.key"));
+        central_tables.push(crate::central::config::TableEntry {
+            place: generate::place_id(0),
+            table_no: t,
+            key: crate::store::keyfile::load_or_create(&key)?
+                .public()
+                .to_hex(),
+            url: None,
+        });
         let peers = urls
             .iter()
             .enumerate()
@@ -79,7 +91,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             election: "demo".into(),
             mode: "test".into(),
             database: db,
-            key: dir.join(format!("bord-{t}.key")),
+            key,
             place: generate::place_id(0),
             table_no: t,
             contests: vec![Contest::Kv, Contest::Rv],
@@ -94,7 +106,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             sync: SyncConfig {
                 peers,
                 keys: Vec::new(),
-                central: None,
+                central: Some(central_url.clone()),
             },
             clock_offset_ms: 0,
             printer: Some(crate::print::drivers::PrinterConfig::Simulated {
@@ -105,8 +117,16 @@ pub fn run(a: DemoArgs) -> CmdResult {
             election_date: None,
         });
     }
+    let central_cfg = crate::central::demo::config(
+        &dir,
+        "demo",
+        &bytes,
+        central_tables,
+        ports[a.tables as usize],
+    )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
+        let central = crate::central::daemon::start(central_cfg).await?;
         let mut running = Vec::new();
         for cfg in configs {
             let t = daemon::start(cfg).await?;
@@ -124,6 +144,12 @@ pub fn run(a: DemoArgs) -> CmdResult {
         for (i, t) in running.iter().enumerate() {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
+        println!(
+            "  valgkontoret (central tally): http://{}/  login {} / {}",
+            central.addr,
+            crate::central::demo::DEMO_USER,
+            crate::central::demo::DEMO_PASSWORD
+        );
         println!("The tables share every check-in (sync over loopback): a voter checked in at one is refused at the others.");
         println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {
