@@ -38,6 +38,27 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The central tally under a country's load: simulated tables push signed check-ins
+    /// over HTTP on loopback at a fixed rate; sustained events/s and push latency.
+    Central {
+        #[arg(long, default_value_t = 1_314)]
+        places: u32,
+        #[arg(long, default_value_t = 10_000)]
+        tables: u32,
+        #[arg(long, default_value_t = 4_300_000)]
+        voters: u64,
+        /// Check-ins pushed (each table also pushes its opening).
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Pushes per second, all tables together.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        /// Concurrent HTTP connections the tables' pushes share.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Scan → verdict and confirm → durable check-in latency at one table.
     Scan {
         #[arg(long, default_value_t = 25_000)]
@@ -58,6 +79,26 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             dir,
         } => bench_list(voters, lookups, searches, dir),
         BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
+        BenchCmd::Central {
+            places,
+            tables,
+            voters,
+            events,
+            rate,
+            connections,
+            dir,
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::bench_central::run(crate::bench_central::Args {
+                places,
+                tables,
+                voters,
+                events,
+                rate,
+                connections: connections.max(1),
+                dir,
+            }))
+        }
         BenchCmd::Sync {
             tables,
             checkins,

@@ -3,6 +3,8 @@
 //! See `ARCHITECTURE.md` for the map of the code.
 
 pub mod bench;
+pub mod bench_central;
+pub mod central;
 pub mod cli;
 pub mod election;
 pub mod fuzzing;

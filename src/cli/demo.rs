@@ -55,14 +55,15 @@ pub fn run(a: DemoArgs) -> CmdResult {
     }
     let bytes = std::fs::read(&list)?;
     let pin_hash = crate::table::pin::hash_pin(DEMO_PIN)?;
+    // The screen ports, then the central tally's; the sync (TLS) ports apart.
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = demo_ports(0, 2 * a.tables)?;
-        let sync = all.split_off(a.tables as usize);
+        let mut all = demo_ports(0, 2 * a.tables + 1)?;
+        let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
-            demo_ports(a.port, a.tables)?,
+            demo_ports(a.port, a.tables + 1)?,
             demo_ports(a.sync_port, a.tables)?,
         )
     };
@@ -72,11 +73,20 @@ pub fn run(a: DemoArgs) -> CmdResult {
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.
     let mut keys = Vec::new();
+    let mut central_tables = Vec::new();
     for t in 1..=a.tables {
         let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
             .map_err(|e| e.to_string())?;
         keys.push(key.public().to_hex());
+        central_tables.push(crate::central::config::TableEntry {
+            place: generate::place_id(0),
+            table_no: t,
+            key: key.public().to_hex(),
+            url: None,
+        });
     }
+    // The central tally only receives here: the tables push to it and pull from it.
+    let central_url = format!("http://127.0.0.1:{}", ports[a.tables as usize]);
     let urls: Vec<String> = sync_ports
         .iter()
         .map(|p| format!("https://127.0.0.1:{p}"))
@@ -118,6 +128,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             sync: SyncConfig {
                 peers,
                 keys: keys.clone(),
+                central: Some(central_url.clone()),
                 listen: Some(SocketAddr::from((
                     [127, 0, 0, 1],
                     sync_ports[t as usize - 1],
@@ -134,8 +145,16 @@ pub fn run(a: DemoArgs) -> CmdResult {
             fast_bordvalg: demo_shares(a.tables),
         });
     }
+    let central_cfg = crate::central::demo::config(
+        &dir,
+        "demo",
+        &bytes,
+        central_tables,
+        ports[a.tables as usize],
+    )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
+        let central = crate::central::daemon::start(central_cfg).await?;
         let mut running = Vec::new();
         for cfg in configs {
             let t = daemon::start(cfg).await?;
@@ -153,6 +172,12 @@ pub fn run(a: DemoArgs) -> CmdResult {
         for (i, t) in running.iter().enumerate() {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
+        println!(
+            "  valgkontoret (central tally): http://{}/  login {} / {}",
+            central.addr,
+            crate::central::demo::DEMO_USER,
+            crate::central::demo::DEMO_PASSWORD
+        );
         println!("The tables share every check-in (sync over TLS with the device keys, on loopback): a voter checked in at one is refused at the others.");
         println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {

@@ -1,5 +1,6 @@
 //! The command line: one binary, one subcommand per job.
 
+mod central;
 pub(crate) mod demo;
 mod destroy;
 mod election;
@@ -34,6 +35,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run one polling table (the daemon).
     Table(table::TableArgs),
+    /// Run the central tally of the election office (valgkontoret).
+    Central(central::CentralArgs),
     /// Voter lists: generate, import, look up, search.
     #[command(subcommand)]
     Voters(voters::VotersCmd),
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Table(a) => table::run(a),
+        Command::Central(a) => central::run(a),
         Command::Pin(c) => pin::run(c),
         Command::Paper(c) => paper::run(c),
         Command::Voters(c) => voters::run(c),

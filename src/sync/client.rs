@@ -374,6 +374,33 @@ impl SyncClient {
             .collect()
     }
 
+    /// Sends the central tally a page of what its pull answer shows it lacks. The central
+    /// may be unable to reach a table (NAT, or a WAN that was down while pushes were
+    /// dropped), so a table that was offline for hours catches it up this way, without
+    /// waiting for new check-ins.
+    async fn send_missing(&self, i: usize, theirs: &super::protocol::VersionVector) {
+        let node = self.node.clone();
+        let theirs = theirs.clone();
+        let page = tokio::task::spawn_blocking(move || node.pull_page(&theirs, MAX_PAGE)).await;
+        let Ok(Ok(page)) = page else { return };
+        if page.events.is_empty() {
+            return;
+        }
+        let n = page.events.len();
+        let req = PushRequest {
+            hello: self.hello.clone(),
+            events: page.events,
+        };
+        let url = format!("{}/sync/v1/push", self.peers[i].status.url);
+        match signed_post(&self.http, &url, &self.key, &req).send().await {
+            Ok(r) if r.status().is_success() => {
+                tracing::debug!(%url, events = n, "central caught up")
+            }
+            Ok(r) => tracing::debug!(%url, status = %r.status(), "catch-up push refused"),
+            Err(e) => tracing::debug!(%url, error = %e, "catch-up push failed"),
+        }
+    }
+
     /// Pulls pages from one peer until it has nothing more for us.
     async fn pull_from(&mut self, i: usize) {
         if self.peers[i]
@@ -467,6 +494,9 @@ impl SyncClient {
                 tracing::info!(%peer, "peer connected");
             }
             let central = self.peers[i].status.central;
+            if central && lag(&mine, &theirs) > 0 {
+                self.send_missing(i, &theirs).await;
+            }
             self.peers[i].status = PeerStatus {
                 url: peer.clone(),
                 state: PeerState::Connected,

@@ -14,6 +14,19 @@ pub trait SyncNode: Send + Sync + 'static {
     fn version_vector(&self) -> Result<VersionVector, StoreError>;
     /// What a peer with `theirs` lacks, at most `limit` events, in order per device.
     fn pull_page(&self, theirs: &VersionVector, limit: usize) -> Result<PullPage, StoreError>;
+    /// What the peer that sent `hello` may be sent. A table holds one polling place and
+    /// sends everything it has; the central tally holds every place and sends a table
+    /// only the events of its own place (the others it could not verify). It also learns
+    /// from the call that the peer is alive and how far behind it is.
+    fn pull_page_for(
+        &self,
+        peer: &super::protocol::Hello,
+        theirs: &VersionVector,
+        limit: usize,
+    ) -> Result<PullPage, StoreError> {
+        let _ = peer;
+        self.pull_page(theirs, limit)
+    }
     /// Verifies and stores a peer's events; refusals are reported in the answer.
     fn ingest(&self, events: &[SignedEvent]) -> PushResponse;
     /// The latest status of every peer, for whoever shows it.
@@ -53,14 +66,26 @@ pub fn store_pull_page(
     limit: usize,
 ) -> Result<PullPage, StoreError> {
     let have = store_version_vector(store)?;
+    let (events, more) = events_lacked(store, &have, theirs, limit)?;
+    Ok(PullPage { events, more, have })
+}
+
+/// The events of `have` that a peer with `theirs` lacks, device by device, at most
+/// `limit`; and whether more are waiting.
+pub fn events_lacked(
+    store: &Store,
+    have: &VersionVector,
+    theirs: &VersionVector,
+    limit: usize,
+) -> Result<(Vec<crate::election::event::SignedEvent>, bool), StoreError> {
     let mut events = Vec::new();
     let mut more = false;
-    for (device, mine) in &have {
+    for (device, mine) in have {
         let known = theirs.get(device).copied().unwrap_or(0);
         if *mine <= known {
             continue;
         }
-        let room = limit - events.len();
+        let room = limit.saturating_sub(events.len());
         if room == 0 {
             more = true;
             break;
@@ -71,5 +96,5 @@ pub fn store_pull_page(
         }
         events.extend(page);
     }
-    Ok(PullPage { events, more, have })
+    Ok((events, more))
 }

@@ -184,7 +184,7 @@ async fn pull(
     let hello = s.hello.clone();
     let limit = req.limit.clamp(1, MAX_PAGE);
     let result = tokio::task::spawn_blocking(move || {
-        let page = node.pull_page(&req.have, limit)?;
+        let page = node.pull_page_for(&req.hello, &req.have, limit)?;
         Ok::<_, crate::store::StoreError>(page.into_response(hello, node.wall_now()))
     })
     .await;

@@ -252,14 +252,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     let app = crate::web::table_router(core.clone(), screen.clone(), api_scan)
         .merge(crate::web::secretary_router(core.clone()))
         .merge(plain_sync);
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(async move {
-        crate::web::serve::serve(listener, app).await;
-        tracing::error!("screen server stopped");
-    });
+    let (addr, server) = crate::web::listen_and_serve(cfg.listen, app, "screen server").await?;
     tracing::info!(
         place = %cfg.place,
         table = cfg.table_no,

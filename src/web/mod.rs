@@ -1,10 +1,33 @@
-//! HTTP: the table screen (for the kiosk browser) and its JSON API.
+//! HTTP: the table screen (for the kiosk browser) and its JSON API; the election
+//! office's screen and API on the central tally.
 
 mod assets;
+mod central_api;
+mod central_assets;
 mod error;
 mod secretary_api;
 pub mod serve;
 mod table_api;
 
+pub use central_api::central_router;
 pub use secretary_api::secretary_router;
 pub use table_api::table_router;
+
+/// Binds `listen` and serves `app` on a task with the hardened server (timeouts,
+/// connection caps); returns the address bound (port 0 picks a free one) and the task,
+/// which ends only if the server fails.
+pub async fn listen_and_serve(
+    listen: std::net::SocketAddr,
+    app: axum::Router,
+    what: &'static str,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        serve::serve(listener, app).await;
+        tracing::error!("{what} stopped");
+    });
+    Ok((addr, server))
+}

@@ -3,7 +3,7 @@
 // step go to the folder given as second argument.
 //
 // Usage: node table_flow.mjs http://127.0.0.1:PORT OUT_DIR
-import { chromium } from "playwright-core";
+import { launch, fail } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
 const [base, out] = process.argv.slice(2);
@@ -13,18 +13,7 @@ if (!base || !out) {
 }
 mkdirSync(out, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-
-function fail(msg) {
-  console.error("FAIL: " + msg);
-  process.exitCode = 1;
-}
+const browser = await launch();
 
 async function textOf(page, sel) {
   return (await page.textContent(sel))?.trim() ?? "";

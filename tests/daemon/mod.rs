@@ -101,12 +101,35 @@ pub fn prepare_with(
         import(&list, &db);
     }
     let config = dir.join(format!("table{table_no}.toml"));
-    let toml = format!(
+    let toml = table_toml(
+        &db,
+        &dir.join(format!("table{table_no}.key")),
+        "1",
+        table_no,
+        listen,
+        top_level,
+        sections,
+    );
+    std::fs::write(&config, toml).expect("write config");
+    config
+}
+
+/// A test-mode table's configuration: API scans, no debounce, the test PIN.
+pub fn table_toml(
+    db: &Path,
+    key: &Path,
+    place: &str,
+    table_no: u32,
+    listen: &str,
+    top_level: &str,
+    sections: &str,
+) -> String {
+    format!(
         r#"election = "kv-test"
 mode = "test"
 database = "{db}"
 key = "{key}"
-place = "1"
+place = "{place}"
 table_no = {table_no}
 contests = ["KV", "RV"]
 listen = "{listen}"
@@ -120,11 +143,40 @@ valgsekretaer = "{pin}"
 {sections}
 "#,
         db = db.display(),
-        key = dir.join(format!("table{table_no}.key")).display(),
+        key = key.display(),
         pin = pin_hash(PIN),
+    )
+}
+
+/// Starts `valgbord ROLE --config CONFIG` and waits for the line that says where it
+/// listens: (the process, its base URL).
+pub fn spawn_listening(role: &str, config: &Path) -> (Child, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args([role, "--config", config.to_str().expect("utf8 path")]);
+    spawn_for(cmd, role).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs a browser script of tests/browser in node with `args`; returns its standard
+/// output after checking it succeeded and printed `passed`.
+pub fn run_browser_script(script: &str, args: &[&str]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci --prefix tests/browser` (and `apt-get install chromium`); .ci/run does both"
     );
-    std::fs::write(&config, toml).expect("write config");
-    config
+    let out = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser script {script} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("passed"), "{stdout}");
+    stdout
 }
 
 impl Table {
@@ -257,7 +309,12 @@ pub fn spawn(config: &Path) -> Result<(Child, String), String> {
 
 /// As [`spawn`], for a command that runs the table some other way (e.g. under `sh` with
 /// lower limits).
-pub fn spawn_command(mut cmd: Command) -> Result<(Child, String), String> {
+pub fn spawn_command(cmd: Command) -> Result<(Child, String), String> {
+    spawn_for(cmd, "table")
+}
+
+/// Starts `cmd` and waits for the line `valgbord ROLE listening on URL`.
+fn spawn_for(mut cmd: Command, role: &str) -> Result<(Child, String), String> {
     // The caller's log level and stderr (e.g. a log file) win.
     if !cmd.get_envs().any(|(k, _)| k == "VALGBORD_LOG") {
         cmd.env(
@@ -274,13 +331,13 @@ pub fn spawn_command(mut cmd: Command) -> Result<(Child, String), String> {
     let base = loop {
         match lines.next() {
             Some(Ok(l)) => {
-                if let Some(url) = l.strip_prefix("valgbord table listening on ") {
+                if let Some(url) = l.strip_prefix(&format!("valgbord {role} listening on ")) {
                     break url.trim().to_string();
                 }
             }
             _ => {
                 let status = child.wait().map_err(|e| e.to_string())?;
-                return Err(format!("table exited before listening: {status}"));
+                return Err(format!("{role} exited before listening: {status}"));
             }
         }
     };

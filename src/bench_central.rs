@@ -1,0 +1,385 @@
+//! `valgbord bench central`: the central tally under the load of a whole country.
+//!
+//! The central runs in this process on a real database with the whole voter list;
+//! simulated tables (each with its own key and hash chain) push signed check-ins over
+//! HTTP on 127.0.0.1, one event per push as a table does at each check-in, at a fixed
+//! rate (open loop, so a slow central shows as latency, not as a politely slower
+//! client). Reported: sustained events/s and the latency of each push (verify + store +
+//! answer), and the bytes each event takes on disk.
+
+use crate::bench::percentiles;
+use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
+use crate::cli::CmdResult;
+use crate::election::clock::Hlc;
+use crate::election::contest::Contest;
+use crate::election::event::{
+    self, CheckInMethod, EventBody, EventHash, EventKind, FORMAT_VERSION, SignedEvent,
+};
+use crate::election::keys::DeviceSecret;
+use crate::store::Store;
+use crate::store::generate;
+use crate::sync::protocol::{Hello, PushRequest};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub struct Args {
+    pub places: u32,
+    pub tables: u32,
+    pub voters: u64,
+    pub events: usize,
+    pub rate: u32,
+    pub connections: usize,
+    pub dir: Option<PathBuf>,
+}
+
+/// One simulated table: its key, place and the signed events it will push, in order.
+struct SimTable {
+    key: DeviceSecret,
+    events: Vec<SignedEvent>,
+}
+
+pub async fn run(a: Args) -> CmdResult {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("valgbord-bench-central-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("central.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    println!(
+        "valgbord bench central: {} voters in {} polling places, {} tables, {} check-ins at {} events/s",
+        a.voters, a.places, a.tables, a.events, a.rate
+    );
+
+    // The whole list in the central's database, as on election morning.
+    let t = Instant::now();
+    let mut bytes = Vec::new();
+    generate::write_list(
+        &mut bytes,
+        a.voters,
+        21,
+        a.places,
+        generate::DEFAULT_CONTESTS,
+    )?;
+    let mut store = Store::open(&db)?;
+    store.bind("bench", crate::store::binding::Mode::Test)?;
+    store
+        .import_file(&bytes, false, |_| {})
+        .map_err(|e| format!("list does not import: {e:?}"))?;
+    drop(bytes);
+    let list_sha = store.meta("list_sha256")?.unwrap_or_default();
+    // Voters who may vote in person, by place; each check-in is at a table of the place.
+    let mut by_place: std::collections::HashMap<String, Vec<String>> = Default::default();
+    {
+        let mut stmt = store.conn.prepare(
+            "SELECT place, id FROM voters WHERE brevstemme=0 AND struck IS NULL ORDER BY list_no LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([a.events as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (p, v) = row?;
+            by_place.entry(p).or_default().push(v);
+        }
+    }
+    drop(store);
+    let db_size = || -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let list_size = db_size();
+    // The list is imported the day before; its gigabyte must not still be on its way
+    // to the disk while the pushes are timed.
+    std::fs::File::open(&db)?.sync_all()?;
+    println!(
+        "  list generated and imported in {:.1} s ({:.0} MB)",
+        t.elapsed().as_secs_f64(),
+        list_size as f64 / 1e6
+    );
+
+    // Tables: spread over the places; each place's voters check in round-robin at its tables.
+    let t = Instant::now();
+    let places: Vec<String> = (0..a.places).map(generate::place_id).collect();
+    let mut tables: Vec<(String, u32, DeviceSecret)> = Vec::new();
+    for i in 0..a.tables {
+        let place = places[(i % a.places) as usize].clone();
+        let no = i / a.places + 1;
+        let mut seed = [0u8; 32];
+        seed[..4].copy_from_slice(&i.to_le_bytes());
+        seed[31] = 0xce;
+        tables.push((place, no, DeviceSecret::from_seed(seed)));
+    }
+    let sims = make_events(&tables, &by_place, a.events);
+    let total: usize = sims.iter().map(|s| s.events.len()).sum();
+    println!(
+        "  {total} events signed by {} tables in {:.1} s",
+        sims.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let cfg = CentralConfig {
+        election: "bench".into(),
+        mode: "test".into(),
+        database: db.clone(),
+        key: dir.join("central.key"),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        election_name: None,
+        election_date: None,
+        snapshots: Vec::new(),
+        clock_offset_ms: 0,
+        tables: tables
+            .iter()
+            .map(|(place, no, k)| TableEntry {
+                place: place.clone(),
+                table_no: *no,
+                key: k.public().to_hex(),
+                url: None,
+            })
+            .collect(),
+        users: vec![UserEntry {
+            name: "bench".into(),
+            password: crate::table::pin::hash_pin("bench")?,
+            role: Role::Read,
+        }],
+    };
+    let central = crate::central::daemon::start(cfg).await?;
+    let base = format!("http://{}", central.addr);
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.connections)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    // One worker per connection, each owning a share of the tables and pushing their
+    // events in order (a table's pushes are sequential, as in the client).
+    let mut shares: Vec<Vec<SimTable>> = (0..a.connections).map(|_| Vec::new()).collect();
+    for (i, s) in sims.into_iter().enumerate() {
+        shares[i % a.connections].push(s);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for share in shares {
+        // Each worker's share of the rate is its share of the events, so all finish
+        // together and the total rate is the one asked for.
+        let mine: usize = share.iter().map(|s| s.events.len()).sum();
+        let per_worker = a.rate as f64 * mine as f64 / total.max(1) as f64;
+        let http = http.clone();
+        let url = format!("{base}/sync/v1/push");
+        let hello = Hello {
+            election: "bench".into(),
+            list_sha256: list_sha.clone(),
+            software: env!("CARGO_PKG_VERSION").to_string(),
+            device: crate::election::keys::DevicePublic([0; 32]),
+            place: String::new(),
+            table_no: 0,
+        };
+        tasks.push(tokio::spawn(async move {
+            push_share(http, url, hello, share, per_worker).await
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut refused = 0usize;
+    for t in tasks {
+        let (l, r) = t.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        refused += r;
+    }
+    let elapsed = started.elapsed();
+    let sent = latencies.len();
+    let stored = central.central.node.stored();
+    let (p50, p99, max) = percentiles(latencies);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
+        sent as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+    );
+    println!(
+        "  push → verified and stored: p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    // The WAL holds what is not yet checkpointed; a checkpoint makes the size honest.
+    central
+        .central
+        .node
+        .writer()
+        .conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    let size = db_size();
+    let t = Instant::now();
+    let overview = central.central.overview().map_err(|e| e.to_string())?;
+    println!(
+        "  overview of {} places read in {:.0} ms (turnout {:.1} %)",
+        overview.places.len(),
+        t.elapsed().as_secs_f64() * 1000.0,
+        overview.total.percent
+    );
+    println!(
+        "  database {:.0} MB; {:.0} bytes on disk per event stored (event, signature, hash, indexes and projections)",
+        size as f64 / 1e6,
+        size.saturating_sub(list_size) as f64 / stored.max(1) as f64
+    );
+    if refused > 0 {
+        return Err(format!("{refused} pushes were refused").into());
+    }
+    Ok(())
+}
+
+/// Each table opens, then checks in its share of its place's voters; events are signed
+/// here, before the clock starts, on every core.
+fn make_events(
+    tables: &[(String, u32, DeviceSecret)],
+    by_place: &std::collections::HashMap<String, Vec<String>>,
+    events: usize,
+) -> Vec<SimTable> {
+    let mut per_place_tables: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (i, (p, _, _)) in tables.iter().enumerate() {
+        per_place_tables.entry(p.as_str()).or_default().push(i);
+    }
+    let mut assigned: Vec<Vec<String>> = vec![Vec::new(); tables.len()];
+    let mut n = 0;
+    for (place, voters) in by_place {
+        let Some(ts) = per_place_tables.get(place.as_str()) else {
+            continue;
+        };
+        for (j, v) in voters.iter().enumerate() {
+            if n >= events {
+                break;
+            }
+            assigned[ts[j % ts.len()]].push(v.clone());
+            n += 1;
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = tables.len().div_ceil(threads).max(1);
+    let now = crate::store::now_ms();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = tables
+            .chunks(chunk)
+            .zip(assigned.chunks(chunk))
+            .map(|(ts, vs)| {
+                s.spawn(move || {
+                    ts.iter()
+                        .zip(vs)
+                        .map(|((place, no, key), voters)| SimTable {
+                            key: key.clone(),
+                            events: chain(key, place, *no, voters, now),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn chain(
+    key: &DeviceSecret,
+    place: &str,
+    no: u32,
+    voters: &[String],
+    now: i64,
+) -> Vec<SignedEvent> {
+    let mut prev = EventHash::default();
+    let mut out = Vec::with_capacity(voters.len() + 1);
+    let opened = EventKind::TableOpened {
+        place: place.into(),
+        table_no: no,
+    };
+    let kinds = std::iter::once(opened).chain(voters.iter().map(|v| EventKind::CheckIn {
+        voter_id: v.clone(),
+        place: place.into(),
+        table_no: no,
+        card_code: None,
+        method: CheckInMethod::Card,
+        ballots: vec![Contest::Kv, Contest::Rv],
+    }));
+    for (i, kind) in kinds.enumerate() {
+        let wall = now + i as i64;
+        let body = EventBody {
+            v: FORMAT_VERSION,
+            election: "bench".into(),
+            device: key.public(),
+            seq: i as u64 + 1,
+            hlc: Hlc::new(wall as u64, 0),
+            wall_ms: wall,
+            prev,
+            test: true,
+            kind,
+        };
+        let ev = event::sign(&body, key);
+        prev = ev.hash;
+        out.push(ev.signed);
+    }
+    out
+}
+
+/// Pushes a share of the tables' events, one per request, at `rate` per second (open
+/// loop: each push is due at its time whether or not the previous one was slow, and
+/// its latency counts from when it was due). Returns latencies and refusals.
+async fn push_share(
+    http: reqwest::Client,
+    url: String,
+    hello: Hello,
+    mut share: Vec<SimTable>,
+    rate: f64,
+) -> (Vec<Duration>, usize) {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let start = tokio::time::Instant::now();
+    let mut latencies = Vec::new();
+    let mut refused = 0;
+    // Round-robin over the tables, each in its own order.
+    for s in share.iter_mut() {
+        s.events.reverse();
+    }
+    let mut k = 0u32;
+    loop {
+        let mut any = false;
+        for s in share.iter_mut() {
+            let Some(ev) = s.events.pop() else { continue };
+            any = true;
+            let due = start + interval * k;
+            k += 1;
+            tokio::time::sleep_until(due).await;
+            let mut h = hello.clone();
+            h.device = s.key.public();
+            let req = PushRequest {
+                hello: h,
+                events: vec![ev],
+            };
+            let body = serde_json::to_vec(&req).unwrap_or_default();
+            let sig = crate::sync::auth::sign_body(&s.key, &body);
+            let r = http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(crate::sync::auth::HEADER, sig)
+                .body(body)
+                .send()
+                .await;
+            latencies.push(due.elapsed());
+            match r {
+                Ok(r) if r.status().is_success() => {
+                    match r.json::<crate::sync::protocol::PushResponse>().await {
+                        Ok(p) if p.added == 1 => {}
+                        _ => refused += 1,
+                    }
+                }
+                _ => refused += 1,
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    (latencies, refused)
+}

@@ -1,0 +1,260 @@
+//! The central tally's configuration file (TOML). `config/central.toml` is the commented
+//! example.
+
+use crate::election::keys::DevicePublic;
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralConfig {
+    pub election: String,
+    /// "election" or "test".
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    pub database: PathBuf,
+    /// The central's own device key: it signs the central's sync requests, so every
+    /// table must list its public half in `[sync] keys` for the central's pulls.
+    pub key: PathBuf,
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    pub election_name: Option<String>,
+    /// The election day; snapshots are taken at `snapshots` on this day. Without it, the
+    /// day the central was started.
+    pub election_date: Option<NaiveDate>,
+    /// Local times ("HH:MM") of the turnout snapshots.
+    #[serde(default)]
+    pub snapshots: Vec<String>,
+    /// Test mode only: the central's clock runs this many milliseconds off.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+    /// Every table of the election: its polling place, number and public key; `url` when
+    /// the central should also pull from it.
+    #[serde(default)]
+    pub tables: Vec<TableEntry>,
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntry {
+    pub place: String,
+    pub table_no: u32,
+    /// The table's public key (hex), as `valgbord table` prints it in its health.
+    pub key: String,
+    /// Base URL the central pulls from ("http://10.3.0.12:8080"); without it the central
+    /// waits for the table's pushes.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads totals, snapshots and exports.
+    Read,
+    /// Also takes an extra snapshot on demand.
+    Admin,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    /// Argon2 hash of the password (`valgbord pin hash`).
+    pub password: String,
+    pub role: Role,
+}
+
+fn default_mode() -> String {
+    "election".into()
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8090))
+}
+
+/// A table as the central knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownTable {
+    pub place: String,
+    pub table_no: u32,
+    pub key: DevicePublic,
+    pub url: Option<String>,
+}
+
+impl CentralConfig {
+    pub fn load(path: &Path) -> Result<CentralConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let cfg: CentralConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        cfg.check()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    /// Every check that needs no file: each message names the key that is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.mode != "election" && self.mode != "test" {
+            return Err(format!(
+                "mode must be \"election\" or \"test\", not \"{}\"",
+                self.mode
+            ));
+        }
+        if self.clock_offset_ms != 0 && !self.is_test() {
+            return Err("clock_offset_ms is for rehearsals; it needs mode = \"test\"".into());
+        }
+        self.snapshot_times()?;
+        self.known_tables()?;
+        if self.users.is_empty() {
+            return Err("users is empty: nobody could log in to the election office screen".into());
+        }
+        let mut names = HashSet::new();
+        for u in &self.users {
+            if !names.insert(u.name.as_str()) {
+                return Err(format!("users: the name \"{}\" appears twice", u.name));
+            }
+            if argon2::password_hash::PasswordHash::new(&u.password).is_err() {
+                return Err(format!(
+                    "users: the password of \"{}\" is not an argon2 hash (make one with `valgbord pin hash`)",
+                    u.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_test(&self) -> bool {
+        self.mode == "test"
+    }
+
+    /// The snapshot times, sorted, with their labels.
+    pub fn snapshot_times(&self) -> Result<Vec<NaiveTime>, String> {
+        let mut out = Vec::new();
+        for s in &self.snapshots {
+            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+                format!("snapshots: \"{s}\" is not a time of day (expected HH:MM, e.g. \"09:00\")")
+            })?;
+            if out.contains(&t) {
+                return Err(format!("snapshots: \"{s}\" appears twice"));
+            }
+            out.push(t);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The tables, checked: valid keys, no key or (place, table) twice.
+    pub fn known_tables(&self) -> Result<Vec<KnownTable>, String> {
+        let mut keys = HashSet::new();
+        let mut seats = HashSet::new();
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            let key = DevicePublic::from_hex(t.key.trim())
+                .map_err(|e| format!("tables[{i}].key: \"{}\": {e}", t.key))?;
+            if !keys.insert(key) {
+                return Err(format!("tables[{i}].key: the key is listed twice"));
+            }
+            if !seats.insert((t.place.clone(), t.table_no)) {
+                return Err(format!(
+                    "tables[{i}]: polling place {} table {} is listed twice",
+                    t.place, t.table_no
+                ));
+            }
+            if let Some(u) = &t.url
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                return Err(format!(
+                    "tables[{i}].url: \"{u}\" must start with http:// or https://"
+                ));
+            }
+            out.push(KnownTable {
+                place: t.place.clone(),
+                table_no: t.table_no,
+                key,
+                url: t.url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Tables per polling place, for the screens.
+    pub fn tables_by_place(&self) -> BTreeMap<String, Vec<u32>> {
+        let mut m: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for t in &self.tables {
+            m.entry(t.place.clone()).or_default().push(t.table_no);
+        }
+        for v in m.values_mut() {
+            v.sort();
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/central.toml");
+        let cfg = CentralConfig::load(&path).unwrap();
+        assert!(!cfg.is_test());
+        assert_eq!(cfg.snapshot_times().unwrap().len(), 8);
+        let tables = cfg.known_tables().unwrap();
+        assert!(tables.len() >= 2);
+        assert!(tables.iter().any(|t| t.url.is_some()));
+        assert!(cfg.users.iter().any(|u| u.role == Role::Admin));
+        assert!(cfg.users.iter().any(|u| u.role == Role::Read));
+    }
+
+    fn base() -> String {
+        let h = crate::table::pin::hash_pin("x").unwrap();
+        format!(
+            "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\n\
+             [[users]]\nname = \"a\"\npassword = \"{h}\"\nrole = \"admin\"\n"
+        )
+    }
+
+    fn load(text: &str) -> Result<CentralConfig, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        CentralConfig::load(&p)
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(load(&base()).is_ok());
+        let key = "11".repeat(32);
+        let cases = [
+            ("snapshots = [\"9\"]\n", "snapshots"),
+            ("clock_offset_ms = 5\n", "clock_offset_ms"),
+            ("mode = \"prøve\"\n", "mode"),
+            ("tabels = []\n", "tabels"),
+        ];
+        for (extra, word) in cases {
+            let e = load(&format!("{extra}{}", base())).unwrap_err();
+            assert!(e.contains(word), "{extra}: {e}");
+        }
+        let twice = format!(
+            "{}[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{key}\"\n\
+             [[tables]]\nplace = \"1\"\ntable_no = 2\nkey = \"{key}\"\n",
+            base()
+        );
+        assert!(load(&twice).unwrap_err().contains("tables[1].key"));
+        let bad = format!(
+            "{}[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"xyz\"\n",
+            base()
+        );
+        assert!(load(&bad).unwrap_err().contains("tables[0].key"));
+        let nobody = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\n";
+        assert!(load(nobody).unwrap_err().contains("users"));
+        let plain = base().replace("$argon2", "plain");
+        assert!(load(&plain).unwrap_err().contains("argon2"));
+    }
+}

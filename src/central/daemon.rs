@@ -1,0 +1,185 @@
+//! Starting the central tally: open and check the database, load the key, trust the
+//! tables of the configuration, start the sync client, the snapshot clock and the server.
+
+use super::Central;
+use super::clock::Clock;
+use super::config::CentralConfig;
+use super::node::CentralNode;
+use super::snapshots;
+use super::users::Users;
+use crate::election::event::{SignedEvent, Trust};
+use crate::print::card::ElectionInfo;
+use crate::store::Store;
+use crate::store::binding::Mode;
+use crate::store::keyfile;
+use crate::sync::client::SyncClient;
+use crate::sync::control::SyncControl;
+use crate::sync::protocol::Hello;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub struct RunningCentral {
+    pub addr: SocketAddr,
+    pub central: Arc<Central>,
+    pub server: tokio::task::JoinHandle<()>,
+    /// Held so the sync client (which pushes only events made here: none) keeps running.
+    _local: mpsc::UnboundedSender<SignedEvent>,
+}
+
+/// The place name the central gives in its sync hello.
+pub const CENTRAL_PLACE: &str = "valgkontor";
+
+/// Opens everything and starts serving. Errors say what to do.
+pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
+    cfg.check()?;
+    let mode = if cfg.is_test() {
+        Mode::Test
+    } else {
+        Mode::Election
+    };
+    let db = &cfg.database;
+    let writer =
+        Store::open(db).map_err(|e| format!("cannot open database {}: {e}", db.display()))?;
+    if writer
+        .bound_election()
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!(
+            "the database {} holds no voter list; import the election's list with `valgbord voters import FILE --db {} --election {}`",
+            db.display(),
+            db.display(),
+            cfg.election
+        ));
+    }
+    writer
+        .check_binding(&cfg.election, mode)
+        .map_err(|e| e.to_string())?;
+    snapshots::ensure_schema(&writer.conn).map_err(|e| e.to_string())?;
+    // Checkpoints run beside the writer (see `checkpointer`), not inside a commit.
+    writer
+        .conn
+        .pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| e.to_string())?;
+    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
+    let tables = cfg.known_tables()?;
+    let trust = Trust {
+        election: cfg.election.clone(),
+        keys: Some(tables.iter().map(|t| t.key).collect()),
+        allow_test: cfg.is_test(),
+    };
+    let hello = Hello {
+        election: cfg.election.clone(),
+        list_sha256: writer
+            .meta("list_sha256")
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        software: env!("CARGO_PKG_VERSION").to_string(),
+        device: key.public(),
+        place: CENTRAL_PLACE.into(),
+        table_no: 0,
+    };
+    let election =
+        ElectionInfo::from_store(&writer, cfg.election_name.as_deref(), cfg.election_date)
+            .map_err(|e| e.to_string())?;
+    let open_reader =
+        || Store::open(db).map_err(|e| format!("cannot open database {}: {e}", db.display()));
+    let clock = Arc::new(Clock::new(cfg.clock_offset_ms, cfg.is_test()));
+    let pull_urls: Vec<String> = tables.iter().filter_map(|t| t.url.clone()).collect();
+    let node = Arc::new(
+        CentralNode::new(writer, open_reader()?, trust.clone(), tables, clock)
+            .map_err(|e| e.to_string())?,
+    );
+    let central = Arc::new(Central::new(node.clone(), open_reader()?, election, &cfg)?);
+
+    let control = Arc::new(SyncControl::default());
+    let (local, rx) = mpsc::unbounded_channel();
+    if !pull_urls.is_empty() {
+        let client = SyncClient::new(
+            node.clone(),
+            hello.clone(),
+            pull_urls,
+            None,
+            control.clone(),
+            key,
+            cfg.clock_offset_ms,
+        )?;
+        tokio::spawn(client.run(rx));
+    }
+    tokio::spawn(snapshot_clock(central.clone()));
+    tokio::spawn(checkpointer(cfg.database.clone()));
+
+    let users = Arc::new(Users::new(cfg.users.clone()));
+    let app = crate::web::central_router(central.clone(), users).merge(
+        crate::sync::server::router(node, hello, control, cfg.is_test(), trust),
+    );
+    let (addr, server) = crate::web::listen_and_serve(cfg.listen, app, "central server").await?;
+    tracing::info!(
+        election = %cfg.election,
+        tables = cfg.tables.len(),
+        %addr,
+        "central tally started"
+    );
+    Ok(RunningCentral {
+        addr,
+        central,
+        server,
+        _local: local,
+    })
+}
+
+/// Takes each scheduled snapshot when its time comes (checked twice a second, so a
+/// moved test clock is noticed at once).
+async fn snapshot_clock(central: Arc<Central>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let c = central.clone();
+        match tokio::task::spawn_blocking(move || c.take_due()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                central
+                    .node
+                    .metrics
+                    .errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(error = %e, "turnout snapshot NOT taken");
+            }
+            Err(e) => tracing::error!(error = %e, "snapshot task failed"),
+        }
+    }
+}
+
+/// Copies the WAL back into the database every second on a connection of its own. By
+/// default SQLite does this inside whichever commit crosses 1,000 pages, holding up
+/// that push and every push queued behind it for the whole copy (seconds on a
+/// country's database); a passive checkpoint beside the writer never blocks it.
+async fn checkpointer(db: std::path::PathBuf) {
+    let conn = match rusqlite::Connection::open(&db) {
+        Ok(c) => std::sync::Arc::new(std::sync::Mutex::new(c)),
+        Err(e) => {
+            tracing::error!(error = %e, "no checkpoint connection; the WAL will grow");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let c = conn.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            c.lock().unwrap_or_else(|e| e.into_inner()).query_row(
+                "PRAGMA wal_checkpoint(PASSIVE)",
+                [],
+                |_| Ok(()),
+            )
+        })
+        .await;
+        if let Ok(Err(e)) = r {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The central tally of `valgbord demo`: the demo's tables push to it and it shows the
+//! polling place on the election office screen.
+
+use super::config::{CentralConfig, Role, TableEntry, UserEntry};
+use crate::store::Store;
+use crate::store::binding::Mode;
+use std::path::Path;
+
+/// The demo's login on the election office screen (an administrator).
+pub const DEMO_USER: &str = "valgkontor";
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// A test-mode central for the demo in `dir` with the list imported, trusting `tables`.
+pub fn config(
+    dir: &Path,
+    election: &str,
+    list: &[u8],
+    tables: Vec<TableEntry>,
+    port: u16,
+) -> Result<CentralConfig, String> {
+    let database = dir.join("valgkontor.db");
+    let mut store = Store::open(&database).map_err(|e| e.to_string())?;
+    if store.bound_election().map_err(|e| e.to_string())?.is_none() {
+        store
+            .bind(election, Mode::Test)
+            .map_err(|e| e.to_string())?;
+        store
+            .import_file(list, false, |_| {})
+            .map_err(|e| format!("demo list does not import: {e:?}"))?;
+    }
+    Ok(CentralConfig {
+        election: election.into(),
+        mode: "test".into(),
+        database,
+        key: dir.join("valgkontor.key"),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
+        election_date: None,
+        snapshots: [
+            "09:00", "10:00", "12:00", "14:00", "16:00", "18:00", "19:00", "20:00",
+        ]
+        .map(String::from)
+        .to_vec(),
+        clock_offset_ms: 0,
+        tables,
+        users: vec![UserEntry {
+            name: DEMO_USER.into(),
+            password: crate::table::pin::hash_pin(DEMO_PASSWORD)?,
+            role: Role::Admin,
+        }],
+    })
+}

@@ -1,0 +1,747 @@
+//! The central tally (`valgbord central`) with real table daemons on loopback: totals and
+//! snapshots over the API, a table away for a simulated four hours catching up, late
+//! arrivals beside the snapshot they belong to, events of unknown keys refused, logins
+//! and roles, exports, metrics, the OpenAPI file, and the dashboard in Chromium.
+
+mod daemon;
+
+use daemon::{
+    HEADER, Table, eventually, free_ports, pin_hash, run_browser_script, run_ok, spawn_listening,
+    table_toml,
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
+use valgbord::election::clock::Hlc;
+use valgbord::election::event::{EventBody, EventHash, EventKind, FORMAT_VERSION, sign};
+use valgbord::election::keys::DeviceSecret;
+use valgbord::store::keyfile;
+
+const ADMIN: (&str, &str) = ("kontor", "hemmelig-1");
+const READER: (&str, &str) = ("presse", "presse-2");
+const HOUR: i64 = 3_600_000;
+const MINUTE: i64 = 60_000;
+
+/// Two polling places: 30 voters at Rådhushallen (3 brevstemmer), 50 at Vestre Skole
+/// (5 brevstemmer). Card codes are `P<place>-<løbenummer>`.
+fn write_list(dir: &Path) -> PathBuf {
+    let mut s = String::from(HEADER);
+    for (place, name, count, brev) in [(1, "Rådhushallen", 30, 3), (2, "Vestre Skole", 50, 5)] {
+        for n in 1..=count {
+            let brevstemme = if n > count - brev { "ja" } else { "nej" };
+            s.push_str(&format!(
+                "\nV{place}-{n};{n};A;Ærø {n};Østergård;0{d}-03-1980;K;Åvej {n};8000;Aarhus C;{place};{name};P{place}-{n};KV+RV;{brevstemme};",
+                d = 1 + n % 9
+            ));
+        }
+    }
+    let path = dir.join("list.csv");
+    std::fs::write(&path, s).expect("write list");
+    path
+}
+
+fn import(list: &Path, db: &Path) {
+    run_ok(&[
+        "voters",
+        "import",
+        list.to_str().expect("utf8"),
+        "--db",
+        db.to_str().expect("utf8"),
+        "--election",
+        "kv-test",
+    ]);
+}
+
+/// `NAME.db` in `dir` with the list imported (once).
+fn imported(dir: &Path, name: &str) -> PathBuf {
+    let db = dir.join(format!("{name}.db"));
+    if !db.exists() {
+        import(&dir.join("list.csv"), &db);
+    }
+    db
+}
+
+fn key(dir: &Path, name: &str) -> DeviceSecret {
+    keyfile::load_or_create(&dir.join(format!("{name}.key"))).expect("key")
+}
+
+fn hexes(keys: &[&DeviceSecret]) -> String {
+    keys.iter()
+        .map(|k| format!("\"{}\"", k.public().to_hex()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes a table's configuration (its database imported once) and returns its path.
+fn table_config(
+    dir: &Path,
+    name: &str,
+    place: &str,
+    table_no: u32,
+    port: u16,
+    offset_ms: i64,
+    sync: &str,
+) -> PathBuf {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        table_toml(
+            &imported(dir, name),
+            &dir.join(format!("{name}.key")),
+            place,
+            table_no,
+            &format!("127.0.0.1:{port}"),
+            &format!("clock_offset_ms = {offset_ms}"),
+            &format!("[sync]\n{sync}"),
+        ),
+    )
+    .expect("write table config");
+    config
+}
+
+/// The central's HTTP API as one logged-in user sees it.
+struct Api {
+    base: String,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+/// A running `valgbord central` and its API.
+struct Central {
+    child: Child,
+    api: Api,
+}
+
+impl std::ops::Deref for Central {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl std::ops::DerefMut for Central {
+    fn deref_mut(&mut self) -> &mut Api {
+        &mut self.api
+    }
+}
+
+impl Central {
+    /// Imports the list, writes the configuration and starts `valgbord central`.
+    fn start(dir: &Path, tables: &str, port: u16, offset_ms: i64) -> Central {
+        let db = imported(dir, "central");
+        let config = dir.join("central.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"election = "kv-test"
+mode = "test"
+database = "{db}"
+key = "{key}"
+listen = "127.0.0.1:{port}"
+election_name = "Kommunalvalg (test)"
+snapshots = ["09:00", "12:00"]
+clock_offset_ms = {offset_ms}
+{tables}
+[[users]]
+name = "{admin}"
+password = "{admin_hash}"
+role = "admin"
+
+[[users]]
+name = "{reader}"
+password = "{reader_hash}"
+role = "read"
+"#,
+                db = db.display(),
+                key = dir.join("central.key").display(),
+                admin = ADMIN.0,
+                admin_hash = pin_hash(ADMIN.1),
+                reader = READER.0,
+                reader_hash = pin_hash(READER.1),
+            ),
+        )
+        .expect("write central config");
+        let (child, base) = spawn_listening("central", &config);
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Central {
+            child,
+            api: Api {
+                base,
+                agent,
+                token: None,
+            },
+        }
+    }
+}
+
+impl Api {
+    fn login(&mut self, who: (&str, &str)) -> (u16, Value) {
+        let (status, v) = self.post("/api/login", json!({"user": who.0, "password": who.1}));
+        self.token = v["token"].as_str().map(str::to_string);
+        (status, v)
+    }
+
+    fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Vec<u8>, String) {
+        let url = format!("{}{path}", self.base);
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut res = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("authorization", a);
+                }
+                r.call()
+            }
+            (_, b) => {
+                let mut r = self.agent.post(&url);
+                if let Some(a) = &auth {
+                    r = r.header("authorization", a);
+                }
+                r.send_json(b.unwrap_or(json!({})))
+            }
+        }
+        .expect("request");
+        let status = res.status().as_u16();
+        let ctype = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = res.body_mut().read_to_vec().expect("body");
+        (status, bytes, ctype)
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let (s, b, _) = self.request("GET", path, None);
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, b, _) = self.request("POST", path, Some(body));
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    fn overview(&self) -> Value {
+        let (s, v) = self.get("/api/overview");
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    fn place(&self, id: &str) -> Value {
+        self.overview()["places"]
+            .as_array()
+            .expect("places")
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no place {id}"))
+    }
+
+    /// Moves the central's clock so it reads `at_ms` now.
+    fn set_clock(&self, at_ms: i64) {
+        let offset = at_ms - valgbord::store::now_ms();
+        let (s, v) = self.post("/api/test/clock", json!({ "offset_ms": offset }));
+        assert_eq!(s, 200, "{v}");
+    }
+
+    fn snapshot(&self, label: &str) -> Option<Value> {
+        let (_, v) = self.get("/api/snapshots");
+        v["taken"]
+            .as_array()?
+            .iter()
+            .find(|s| s["label"] == label)
+            .cloned()
+    }
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn check_in(t: &Table, codes: impl IntoIterator<Item = String>) {
+    for code in codes {
+        let s = t.scan(&code);
+        assert_eq!(s["view"]["kind"], "pending", "{code}: {s}");
+        assert_eq!(t.confirm()["view"]["kind"], "admitted", "{code}");
+    }
+}
+
+fn cards(place: u32, from: u32, to: u32) -> Vec<String> {
+    (from..=to).map(|n| format!("P{place}-{n}")).collect()
+}
+
+fn snapshot_place<'a>(snap: &'a Value, place: &str) -> &'a Value {
+    snap["places"]
+        .as_array()
+        .expect("places")
+        .iter()
+        .find(|p| p["place"] == place)
+        .expect("place in snapshot")
+}
+
+fn table_health(place: &Value, no: u32) -> &Value {
+    place["table_health"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["table_no"] == no)
+        .expect("table")
+}
+
+#[test]
+fn totals_snapshots_and_a_table_away_for_four_hours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let central_key = key(d, "central");
+    let (a1, a2, b1) = (key(d, "a1"), key(d, "a2"), key(d, "b1"));
+    let ports = free_ports(4);
+    let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    // Place 1 reaches the central only by its pull of table A1 (A2's events travel
+    // through A1); place 2's table B1 only pushes (and pulls from the central).
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\nurl = \"{}\"\n\
+         [[tables]]\nplace = \"1\"\ntable_no = 2\nkey = \"{}\"\n\
+         [[tables]]\nplace = \"2\"\ntable_no = 1\nkey = \"{}\"\n",
+        a1.public().to_hex(),
+        url(0),
+        a2.public().to_hex(),
+        b1.public().to_hex()
+    );
+    // The day starts at 08:30 for the central and the tables, half an hour before the
+    // first snapshot (the central takes any snapshot whose time has passed at start).
+    let morning = chrono::Local::now()
+        .date_naive()
+        .and_hms_opt(8, 30, 0)
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+        .expect("08:30 today")
+        .timestamp_millis();
+    let offset = morning - valgbord::store::now_ms();
+    let mut c = Central::start(d, &tables, ports[3], offset);
+    assert_eq!(c.get("/api/overview").0, 401, "figures without a login");
+    let (s, v) = c.login(("kontor", "forkert"));
+    assert_eq!(s, 401);
+    assert_eq!(v["error"], "Forkert brugernavn eller adgangskode.");
+    assert_eq!(c.login(ADMIN).0, 200);
+
+    let (_, sched) = c.get("/api/snapshots");
+    let at = |label: &str| {
+        sched["schedule"]
+            .as_array()
+            .expect("schedule")
+            .iter()
+            .find(|s| s["label"] == label)
+            .and_then(|s| s["at_ms"].as_i64())
+            .expect("scheduled time")
+    };
+    let (nine, noon) = (at("09:00"), at("12:00"));
+    assert_eq!(noon - nine, 3 * HOUR);
+    assert_eq!(nine - morning, 30 * MINUTE);
+    assert!(sched["schedule"][0]["taken"] == false, "{sched}");
+
+    let place1_keys = hexes(&[&a1, &a2, &central_key]);
+    let ta1 = Table::start(
+        d,
+        &table_config(
+            d,
+            "a1",
+            "1",
+            1,
+            ports[0],
+            offset,
+            &format!("peers = [\"{}\"]\nkeys = [{place1_keys}]", url(1)),
+        ),
+    );
+    let ta2 = Table::start(
+        d,
+        &table_config(
+            d,
+            "a2",
+            "1",
+            2,
+            ports[1],
+            offset,
+            &format!("peers = [\"{}\"]\nkeys = [{place1_keys}]", url(0)),
+        ),
+    );
+    let b1_sync = format!(
+        "central = \"{}\"\nkeys = [{}]",
+        c.base,
+        hexes(&[&b1, &central_key])
+    );
+    let mut tb1 = Table::start(
+        d,
+        &table_config(d, "b1", "2", 1, ports[2], offset, &b1_sync),
+    );
+    for t in [&ta1, &ta2, &tb1] {
+        t.open();
+    }
+    check_in(&ta1, cards(1, 1, 3));
+    check_in(&ta2, cards(1, 4, 5));
+    check_in(&tb1, cards(2, 1, 2));
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let o = c.overview();
+            o["places"][0]["figures"]["checked_in"] == 5
+                && o["places"][1]["figures"]["checked_in"] == 2
+        }),
+        "the central did not get the check-ins: {}",
+        c.overview()
+    );
+    let p1 = c.place("1");
+    assert_eq!(p1["name"], "Rådhushallen");
+    assert_eq!(p1["mode_text"], "frit bordvalg");
+    assert_eq!(p1["figures"]["eligible"], 30);
+    assert_eq!(p1["figures"]["brevstemmer"], 3);
+    assert_eq!(table_health(&p1, 1)["checkins"], 3);
+    assert_eq!(
+        table_health(&p1, 2)["checkins"],
+        2,
+        "A2 reached the central through A1"
+    );
+    assert_eq!(table_health(&p1, 1)["state"], "åben");
+    let kv = p1["per_contest"].as_array().expect("contests");
+    assert!(
+        kv.iter().any(|k| k["contest"] == "KV" && k["persons"] == 5),
+        "{kv:?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let p = c.place("2");
+            table_health(&p, 1)["health"] == "ok"
+                && table_health(&c.place("1"), 1)["health"] == "ok"
+        }),
+        "tables not shown in contact: {}",
+        c.overview()
+    );
+
+    // B1 loses the WAN. It checks in 20 voters at 08:31; A1 one more.
+    let (s, _) = c.post(
+        "/api/test/partition",
+        json!({ "blocked": [b1.public().to_hex()] }),
+    );
+    assert_eq!(s, 200);
+    check_in(&tb1, cards(2, 3, 22));
+    check_in(&ta1, cards(1, 6, 6));
+    assert!(eventually(
+        Duration::from_secs(10),
+        || c.place("1")["figures"]["checked_in"] == 6
+    ));
+
+    // 09:05 at the central: the 09:00 snapshot has what arrived, not B1's 20.
+    c.set_clock(nine + 5 * MINUTE);
+    assert!(eventually(Duration::from_secs(10), || c
+        .snapshot("09:00")
+        .is_some()));
+    let s9 = c.snapshot("09:00").expect("09:00");
+    assert_eq!(snapshot_place(&s9, "1")["figures"]["checked_in"], 6);
+    assert_eq!(snapshot_place(&s9, "2")["figures"]["checked_in"], 2);
+    assert_eq!(snapshot_place(&s9, "2")["late"], 0);
+    assert_eq!(s9["total"]["total"], 6 + 2 + 3 + 5);
+
+    // Four hours later B1 is still away (restarted with its clock at 12:31) and checks in
+    // ten more; the central's clock passes noon.
+    tb1.kill9();
+    let tb1 = Table::start(
+        d,
+        &table_config(d, "b1", "2", 1, ports[2], offset + 4 * HOUR, &b1_sync),
+    );
+    check_in(&tb1, cards(2, 23, 32));
+    c.set_clock(noon + 45 * MINUTE);
+    assert!(eventually(Duration::from_secs(10), || c
+        .snapshot("12:00")
+        .is_some()));
+    let s12 = c.snapshot("12:00").expect("12:00");
+    assert_eq!(snapshot_place(&s12, "2")["figures"]["checked_in"], 2);
+
+    // The WAN is back: B1 catches the central up completely, by itself.
+    c.post("/api/test/partition", json!({ "blocked": [] }));
+    assert!(
+        eventually(
+            Duration::from_secs(20),
+            || c.place("2")["figures"]["checked_in"] == 32
+        ),
+        "B1 did not catch up: {}",
+        c.place("2")
+    );
+    let p2 = c.place("2");
+    assert_eq!(table_health(&p2, 1)["checkins"], 32);
+    assert!(eventually(Duration::from_secs(10), || table_health(
+        &c.place("2"),
+        1
+    )["lag"]
+        == 0));
+
+    // The snapshots keep their figures; the late check-ins are shown beside them, each
+    // with the snapshot its time belongs to (the 12:31 ones belong to neither).
+    let s9 = c.snapshot("09:00").expect("09:00");
+    assert_eq!(snapshot_place(&s9, "2")["figures"]["checked_in"], 2);
+    assert_eq!(snapshot_place(&s9, "2")["late"], 20);
+    assert_eq!(snapshot_place(&s9, "1")["late"], 0);
+    assert_eq!(
+        s9["late_text"],
+        "+20 registreret før kl. 09:00, modtaget senere"
+    );
+    let s12 = c.snapshot("12:00").expect("12:00");
+    assert_eq!(snapshot_place(&s12, "2")["figures"]["checked_in"], 2);
+    assert_eq!(snapshot_place(&s12, "2")["late"], 20);
+
+    // Totals now: place 2 has 32 checked in + 5 brevstemmer of 50.
+    let o = c.overview();
+    assert_eq!(o["places"][1]["figures"]["total"], 37);
+    assert_eq!(o["places"][1]["figures"]["percent"], 74.0);
+    assert_eq!(o["total"]["eligible"], 80);
+    assert_eq!(o["total"]["total"], 6 + 32 + 8);
+    assert_eq!(o["total"]["percent"], 57.5);
+
+    // The chart's data: the curve rises to the total.
+    let (_, t) = c.get("/api/turnout");
+    let total: Vec<f64> = t["total"]["percent"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert_eq!(total.last().copied(), Some(57.5), "{t}");
+    assert!(total.windows(2).all(|w| w[0] <= w[1]), "{total:?}");
+
+    // Exports.
+    let (s, body, ctype) = c.request("GET", "/api/export/totals.csv", None);
+    assert_eq!(s, 200);
+    assert!(ctype.starts_with("text/csv"));
+    let text = String::from_utf8(body).expect("utf8");
+    assert!(text.starts_with('\u{feff}'), "no byte-order mark");
+    assert!(
+        text.contains("2;Vestre Skole;frit bordvalg;50;5;32;37;74,0;32;32;0;0"),
+        "{text}"
+    );
+    let (_, body, _) = c.request("GET", "/api/export/snapshots.csv", None);
+    let text = String::from_utf8(body).expect("utf8");
+    assert!(text.contains("09:00;"), "{text}");
+    assert!(text.contains(";2;Vestre Skole;50;5;2;7;14,0;20"), "{text}");
+    let (s, v) = c.get("/api/export/closing.json");
+    assert_eq!(s, 200);
+    assert_eq!(v["places"][1]["persons_per_contest"]["KV"], 32, "{v}");
+    let (_, body, _) = c.request("GET", "/api/export/closing.csv", None);
+    assert!(String::from_utf8_lossy(&body).contains("2;Vestre Skole;Kommunalvalg;32;5;50;0"));
+    let (s, pdf, ctype) = c.request("GET", "/api/export/closing/2", None);
+    assert_eq!((s, ctype.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(c.get("/api/export/closing/99").0, 404);
+
+    // Metrics in the exposition format, with a lag line per table.
+    let (s, body, ctype) = c.request("GET", "/metrics", None);
+    assert_eq!(s, 200);
+    assert!(ctype.starts_with("text/plain; version=0.0.4"));
+    let m = String::from_utf8(body).expect("utf8");
+    let added: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("valgbord_central_events_added_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("added counter");
+    assert!(added >= 6 + 32 + 3, "{m}");
+    assert!(
+        m.contains("valgbord_central_table_lag_events{place=\"2\",table=\"1\"} 0"),
+        "{m}"
+    );
+
+    // Roles: a reader sees but may not take a snapshot; an administrator may.
+    let mut press = Api {
+        base: c.base.clone(),
+        agent: c.agent.clone(),
+        token: None,
+    };
+    assert_eq!(press.login(READER).0, 200);
+    assert_eq!(press.get("/api/overview").0, 200);
+    assert_eq!(press.post("/api/snapshots", json!({})).0, 403);
+    assert_eq!(c.post("/api/snapshots", json!({})).0, 200);
+
+    // Every GET route the OpenAPI file lists answers (none is a stale entry).
+    let (_, spec) = c.get("/api/openapi.json");
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let path = path.replace("{place}", "1");
+        let (s, _, _) = c.request("GET", &path, None);
+        assert_eq!(s, 200, "GET {path}");
+    }
+    drop(ta2);
+    drop(ta1);
+    drop(tb1);
+}
+
+#[test]
+fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let central_key = key(d, "central");
+    let t1 = key(d, "t1");
+    let ports = free_ports(2);
+    let url = format!("http://127.0.0.1:{}", ports[0]);
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\nurl = \"{url}\"\n",
+        t1.public().to_hex()
+    );
+    let mut c = Central::start(d, &tables, ports[1], 0);
+    c.login(READER);
+    // The table does not list the central's key: it refuses the central's pulls, and the
+    // election office sees why.
+    let mut table = Table::start(
+        d,
+        &table_config(
+            d,
+            "t1",
+            "1",
+            1,
+            ports[0],
+            0,
+            &format!("keys = [{}]", hexes(&[&t1])),
+        ),
+    );
+    table.open();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let h = table_health(&c.place("1"), 1).clone();
+            h["health"] == "afvist"
+                && h["health_text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("afviser"))
+        }),
+        "{}",
+        c.overview()
+    );
+    assert_eq!(c.overview()["events_stored"], 0);
+
+    // A device the configuration does not list cannot even make a request.
+    let stranger = DeviceSecret::generate();
+    let (_, hello) = c.get("/sync/v1/hello");
+    let mut stranger_hello = hello.clone();
+    stranger_hello["device"] = json!(stranger.public().to_hex());
+    let event = |k: &DeviceSecret| {
+        let body = EventBody {
+            v: FORMAT_VERSION,
+            election: "kv-test".into(),
+            device: k.public(),
+            seq: 1,
+            hlc: Hlc::new(valgbord::store::now_ms() as u64, 0),
+            wall_ms: valgbord::store::now_ms(),
+            prev: EventHash::default(),
+            test: true,
+            kind: EventKind::TableOpened {
+                place: "1".into(),
+                table_no: 9,
+            },
+        };
+        serde_json::to_value(sign(&body, k).signed).expect("json")
+    };
+    let signed = |body: &Value, k: &DeviceSecret| {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let mut res = c
+            .agent
+            .post(&format!("{}/sync/v1/push", c.base))
+            .header("content-type", "application/json")
+            .header(
+                valgbord::sync::auth::HEADER,
+                &valgbord::sync::auth::sign_body(k, &bytes),
+            )
+            .send(&bytes[..])
+            .expect("push");
+        let status = res.status().as_u16();
+        (
+            status,
+            res.body_mut().read_json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let (s, v) = signed(
+        &json!({"hello": stranger_hello, "events": [event(&stranger)]}),
+        &stranger,
+    );
+    assert_eq!(s, 401, "{v}");
+    // A listed table relaying an event signed by an unknown key: the event is refused.
+    let mut t1_hello = hello.clone();
+    t1_hello["device"] = json!(t1.public().to_hex());
+    let (s, v) = signed(
+        &json!({"hello": t1_hello, "events": [event(&stranger)]}),
+        &t1,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["added"], 0);
+    assert!(
+        v["rejected"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("does not list")),
+        "{v}"
+    );
+    let (_, body, _) = c.request("GET", "/metrics", None);
+    assert!(
+        String::from_utf8_lossy(&body)
+            .contains("valgbord_central_events_rejected_total{reason=\"unknown_key\"} 1")
+    );
+    assert_eq!(c.overview()["events_stored"], 0);
+
+    // Listed, the central's pulls are accepted and the table's log arrives.
+    table.kill9();
+    let table = Table::start(
+        d,
+        &table_config(
+            d,
+            "t1",
+            "1",
+            1,
+            ports[0],
+            0,
+            &format!("keys = [{}]", hexes(&[&t1, &central_key])),
+        ),
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let p = c.place("1");
+            table_health(&p, 1)["health"] == "ok" && table_health(&p, 1)["state"] == "åben"
+        }),
+        "{}",
+        c.overview()
+    );
+    drop(table);
+}
+
+#[test]
+fn the_dashboard_in_headless_chromium_shows_totals_and_the_chart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let central_key = key(d, "central");
+    let t1 = key(d, "t1");
+    let ports = free_ports(2);
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n",
+        t1.public().to_hex()
+    );
+    let c = Central::start(d, &tables, ports[1], 0);
+    let sync = format!(
+        "central = \"{}\"\nkeys = [{}]",
+        c.base,
+        hexes(&[&t1, &central_key])
+    );
+    let table = Table::start(d, &table_config(d, "t1", "1", 1, ports[0], 0, &sync));
+    table.open();
+    check_in(&table, cards(1, 1, 4));
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts/browser");
+    let stdout = run_browser_script(
+        "central_dashboard.mjs",
+        &[&c.base, ADMIN.0, ADMIN.1, artifacts.to_str().expect("utf8")],
+    );
+    assert!(stdout.contains("dashboard passed"), "{stdout}");
+    let shot = std::fs::metadata(artifacts.join("central-dashboard.png")).expect("screenshot");
+    assert!(shot.len() > 1000);
+}
