@@ -304,8 +304,11 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
     write_list(d);
     let central_key = key(d, "central");
     let (a1, a2, b1) = (key(d, "a1"), key(d, "a2"), key(d, "b1"));
-    let ports = free_ports(4);
-    let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    let ports = free_ports(6);
+    // Place 1's tables sync over TLS on their own listeners, and the central pulls A1
+    // over TLS as its own device.
+    let url = |i: usize| format!("https://127.0.0.1:{}", ports[4 + i]);
+    let sync_listen = |i: usize| format!("listen = \"127.0.0.1:{}\"", ports[4 + i]);
     // Place 1 reaches the central only by its pull of table A1 (A2's events travel
     // through A1); place 2's table B1 only pushes (and pulls from the central).
     let tables = format!(
@@ -358,7 +361,11 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
             1,
             ports[0],
             offset,
-            &format!("peers = [\"{}\"]\nkeys = [{place1_keys}]", url(1)),
+            &format!(
+                "peers = [\"{}\"]\nkeys = [{place1_keys}]\n{}",
+                url(1),
+                sync_listen(0)
+            ),
         ),
     );
     let ta2 = Table::start(
@@ -370,7 +377,11 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
             2,
             ports[1],
             offset,
-            &format!("peers = [\"{}\"]\nkeys = [{place1_keys}]", url(0)),
+            &format!(
+                "peers = [\"{}\"]\nkeys = [{place1_keys}]\n{}",
+                url(0),
+                sync_listen(1)
+            ),
         ),
     );
     let b1_sync = format!(

@@ -97,6 +97,13 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
     let control = Arc::new(SyncControl::default());
     let (local, rx) = mpsc::unbounded_channel();
     if !pull_urls.is_empty() {
+        // Tables are pulled over mutual TLS as this device, and only the election's
+        // table keys are trusted; plain HTTP only in test mode.
+        let http = crate::sync::tls::http_client(
+            &key,
+            crate::sync::tls::TrustedKeys::from(&trust),
+            !cfg.is_test(),
+        )?;
         let client = SyncClient::new(
             node.clone(),
             hello.clone(),
@@ -105,7 +112,8 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             control.clone(),
             key,
             cfg.clock_offset_ms,
-        )?;
+        )?
+        .with_http(http);
         tokio::spawn(client.run(rx));
     }
     tokio::spawn(snapshot_clock(central.clone()));
