@@ -63,15 +63,6 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
         .conn
         .pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(|e| e.to_string())?;
-    // The central holds copies: every event stays in its table's log, and a table pushes
-    // whatever the central's answers show it lacks. So a commit here need not wait for
-    // the disk (WAL with synchronous=NORMAL stays consistent after a power cut, and
-    // loses at most the last moments, which the tables send again); the tables keep
-    // synchronous=FULL, where the screen's green depends on it.
-    writer
-        .conn
-        .pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| e.to_string())?;
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
     let tables = cfg.known_tables()?;
     let trust = Trust {
