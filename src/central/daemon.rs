@@ -123,7 +123,18 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
     let app = crate::web::central_router(central.clone(), users).merge(
         crate::sync::server::router(node, hello, control, cfg.is_test(), trust),
     );
-    let (addr, server) = crate::web::listen_and_serve(cfg.listen, app, "central server").await?;
+    // Not the tables' hardened server: its per-address connection cap would refuse the
+    // tables of a municipality that reach the central from behind one NAT address (and
+    // `bench central`, whose simulated tables all come from loopback).
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "central server stopped");
+        }
+    });
     tracing::info!(
         election = %cfg.election,
         tables = cfg.tables.len(),
