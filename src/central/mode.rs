@@ -2,64 +2,32 @@
 //! normal case with digital lists), *fast bordvalg* (each voter at a set table, the
 //! fallback when the tables cannot reach each other) or *papir* (paper lists).
 //!
-//! The valgsekretær switches it with `EventKind::PlaceModeChanged`; a place without such
-//! an event is in frit bordvalg. [`place_modes`] is the one place that maps that event:
-//! it reads it from the log by its kind name and JSON fields.
+//! The valgsekretær switches it with `EventKind::PlaceModeChanged`; the central ingests
+//! events into the same projections as a table, so the mode in force per place is the
+//! `place_mode` projection (latest switch by clock). A place without one is frit.
 
 use rusqlite::Connection;
-use serde::Serialize;
 use std::collections::HashMap;
 
-/// The `kind` column (`EventKind::name`) of the mode event.
-pub const MODE_EVENT_KIND: &str = "place_mode_changed";
+pub use crate::election::place_mode::PlaceMode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum PlaceMode {
-    #[default]
-    Frit,
-    Fast,
-    Papir,
-}
-
-impl PlaceMode {
-    pub fn parse(s: &str) -> Option<PlaceMode> {
-        match s.to_lowercase().as_str() {
-            "frit" | "free" | "frit_bordvalg" => Some(PlaceMode::Frit),
-            "fast" | "fixed" | "fast_bordvalg" => Some(PlaceMode::Fast),
-            "papir" | "paper" => Some(PlaceMode::Papir),
-            _ => None,
-        }
-    }
-
-    /// The words on the election office screen.
-    pub fn danish(self) -> &'static str {
-        match self {
-            PlaceMode::Frit => "frit bordvalg",
-            PlaceMode::Fast => "fast bordvalg",
-            PlaceMode::Papir => "papir",
-        }
+/// The words on the election office screen and in its exports.
+pub fn office_text(m: PlaceMode) -> &'static str {
+    match m {
+        PlaceMode::Frit => "frit bordvalg",
+        PlaceMode::Fast => "fast bordvalg",
+        PlaceMode::Papir => "papir",
     }
 }
 
-/// The mode of every place that has a mode event: the newest by clock wins.
+/// The mode of every place that has switched at least once.
 pub fn place_modes(conn: &Connection) -> rusqlite::Result<HashMap<String, PlaceMode>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT body FROM events WHERE kind=?1 ORDER BY hlc, device, seq")?;
-    let mut rows = stmt.query([MODE_EVENT_KIND])?;
+    let mut stmt = conn.prepare_cached("SELECT place, mode FROM place_mode")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = HashMap::new();
-    while let Some(r) = rows.next()? {
-        let body: String = r.get(0)?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) else {
-            continue;
-        };
-        let k = &v["kind"];
-        if let (Some(place), Some(mode)) = (
-            k["place"].as_str(),
-            k["mode"].as_str().and_then(PlaceMode::parse),
-        ) {
-            out.insert(place.to_string(), mode);
-        }
+    for row in rows {
+        let (place, mode) = row?;
+        out.insert(place, PlaceMode::parse(&mode).unwrap_or_default());
     }
     Ok(out)
 }
@@ -67,27 +35,60 @@ pub fn place_modes(conn: &Connection) -> rusqlite::Result<HashMap<String, PlaceM
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::election::event::{EventKind, Trust};
+    use crate::election::keys::DeviceSecret;
+    use crate::store::append::Author;
 
     #[test]
     fn frit_until_a_mode_event_and_the_newest_wins() {
-        let store = crate::store::Store::open_in_memory().unwrap();
+        let mut store = crate::store::Store::open_in_memory().unwrap();
         assert!(place_modes(&store.conn).unwrap().is_empty());
-        assert_eq!(PlaceMode::default().danish(), "frit bordvalg");
-        for (seq, hlc, mode) in [(1, 20, "papir"), (2, 10, "fast")] {
-            store
-                .conn
-                .execute(
-                    "INSERT INTO events(device, seq, hlc, wall_ms, kind, test, body, sig, hash, received_ms)
-                     VALUES('d', ?1, ?2, 0, ?3, 0, ?4, '', x'00', 0)",
-                    rusqlite::params![
-                        seq,
-                        hlc,
-                        MODE_EVENT_KIND,
-                        format!(r#"{{"kind":{{"type":"{MODE_EVENT_KIND}","place":"3","mode":"{mode}"}}}}"#)
-                    ],
-                )
-                .unwrap();
-        }
+        assert_eq!(office_text(PlaceMode::default()), "frit bordvalg");
+        let key = DeviceSecret::from_seed([4; 32]);
+        let author = Author {
+            key: &key,
+            election: "kv",
+            test: false,
+        };
+        // The later switch by clock wins, whatever order they are stored in.
+        let mut other = crate::store::Store::open_in_memory().unwrap();
+        let late = other
+            .append_local(
+                &author,
+                20,
+                EventKind::PlaceModeChanged {
+                    place: "3".into(),
+                    mode: PlaceMode::Papir,
+                    reason: String::new(),
+                },
+            )
+            .unwrap();
+        let early = DeviceSecret::from_seed([5; 32]);
+        let early_author = Author {
+            key: &early,
+            election: "kv",
+            test: false,
+        };
+        let early_ev = crate::store::Store::open_in_memory()
+            .unwrap()
+            .append_local(
+                &early_author,
+                10,
+                EventKind::PlaceModeChanged {
+                    place: "3".into(),
+                    mode: PlaceMode::Fast,
+                    reason: String::new(),
+                },
+            )
+            .unwrap();
+        let trust = Trust {
+            election: "kv".into(),
+            keys: Some([key.public(), early.public()].into_iter().collect()),
+            allow_test: false,
+        };
+        store.ingest(&late.signed, &trust).unwrap();
+        store.ingest(&early_ev.signed, &trust).unwrap();
         assert_eq!(place_modes(&store.conn).unwrap()["3"], PlaceMode::Papir);
+        assert_eq!(office_text(PlaceMode::Papir), "papir");
     }
 }

@@ -233,7 +233,7 @@ pub fn read(conn: &Connection, tables: &BTreeMap<String, Vec<u32>>) -> Result<Ta
             double_registrations: doubles.get(&id).map_or(0, |d| d.0),
             reissued_cards: reissued.get(&id).map_or(0, |d| d.0),
             mode,
-            mode_text: mode.danish(),
+            mode_text: mode::office_text(mode),
             tables,
             id,
             name,
