@@ -4,7 +4,8 @@
 
 use super::CmdResult;
 use crate::election::contest::parse_contests;
-use crate::provision::load::{Network, brevstemmer_of, load_package};
+use crate::election::list_change::BrevstemmeDigest;
+use crate::provision::load::{Network, load_package};
 use crate::provision::package::{
     CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
     SignedPackage, TableEntry, key_file, sha256_hex,
@@ -161,7 +162,7 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
             };
             let list_sig = hex::encode(import::sign_list(&bytes, &office));
             let sha = sha256_hex(&bytes);
-            let marks = brevstemmer_of(&parsed.voters);
+            let marks = BrevstemmeDigest::of_voters(&parsed.voters);
             for (place, place_name) in &parsed.places {
                 let n = per_place.get(place).copied().unwrap_or(tables);
                 let dir = out.join(format!("valgsted-{place}"));

@@ -205,12 +205,7 @@ pub fn make(a: MakeChangeArgs) -> CmdResult {
         issued: chrono::Local::now().to_rfc3339(),
         note: a.note.clone(),
         items: new_items,
-        brevstemmer: BrevstemmeDigest::of(
-            voters
-                .values()
-                .filter(|v| v.brevstemme)
-                .map(|v| v.id.as_str()),
-        ),
+        brevstemmer: BrevstemmeDigest::of_voters(voters.values()),
     };
     let signed = SignedListChange::sign(&change, &key);
     let text = serde_json::to_string_pretty(&signed).map_err(|e| e.to_string())?;

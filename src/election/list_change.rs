@@ -131,6 +131,16 @@ pub struct BrevstemmeDigest {
 }
 
 impl BrevstemmeDigest {
+    /// The marks of a list of voters (the brevstemmer among them).
+    pub fn of_voters<'a>(voters: impl IntoIterator<Item = &'a Voter>) -> Self {
+        Self::of(
+            voters
+                .into_iter()
+                .filter(|v| v.brevstemme)
+                .map(|v| v.id.as_str()),
+        )
+    }
+
     /// `ids` in any order.
     pub fn of<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
         let mut ids: Vec<&str> = ids.into_iter().collect();

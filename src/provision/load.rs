@@ -4,7 +4,6 @@
 
 use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage, key_file, sha256_hex};
 use crate::election::keys::DevicePublic;
-use crate::election::list_change::BrevstemmeDigest;
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::import::{self, ImportFailure};
@@ -247,14 +246,4 @@ fn config_text(
         "# Written by `valgbord election load` from the signed package of polling place {} ({}).\n# Load the package again rather than editing this file.\n{body}{hardware}",
         p.place.id, p.place.name
     ))
-}
-
-/// The marks of a parsed list, as a package states them.
-pub fn brevstemmer_of(voters: &[crate::election::voter::Voter]) -> BrevstemmeDigest {
-    BrevstemmeDigest::of(
-        voters
-            .iter()
-            .filter(|v| v.brevstemme)
-            .map(|v| v.id.as_str()),
-    )
 }

@@ -58,9 +58,7 @@ impl Store {
             )));
         }
         if mode == Mode::Election {
-            let test: i64 =
-                self.conn
-                    .query_row("SELECT COUNT(*) FROM events WHERE test=1", [], |r| r.get(0))?;
+            let test = self.test_event_count()?;
             let bound_mode = self.meta("mode")?;
             if test > 0 || bound_mode.as_deref() == Some("test") {
                 return Err(StoreError::Binding(format!(

@@ -8,7 +8,7 @@
 //! same change applied at two tables counts once, and a rebuild gives the same rows.
 
 use super::import::{INSERT_VOTER, insert_voter};
-use super::queries::{VOTER_COLUMNS, voter_from_row};
+use super::queries::voter_by_id;
 use super::{Result, Store, StoreError};
 use crate::election::event::EventBody;
 use crate::election::keys::DevicePublic;
@@ -93,14 +93,6 @@ pub(crate) fn open_change(c: &Connection, signed: &SignedListChange) -> Result<L
         .map_err(StoreError::ListChange)
 }
 
-fn voter_row(c: &Connection, id: &str) -> Result<Option<Voter>> {
-    Ok(
-        c.prepare_cached(&format!("SELECT {VOTER_COLUMNS} FROM voters WHERE id=?1"))?
-            .query_row([id], voter_from_row)
-            .optional()?,
-    )
-}
-
 /// The projection of a `ListChanged` event (from this table or any other).
 pub(crate) fn apply_event(
     c: &Connection,
@@ -169,7 +161,7 @@ fn recompute_voter(c: &Connection, id: &str) -> Result<()> {
         })?),
         Some(None) => None,
         None => {
-            let current = voter_row(c, id)?;
+            let current = voter_by_id(c, id)?;
             let json = match &current {
                 Some(v) => Some(serde_json::to_string(v).map_err(|e| {
                     StoreError::Invalid(format!("voter {id} does not serialise: {e}"))
@@ -314,7 +306,7 @@ impl Store {
         for (i, item) in change.items.iter().enumerate() {
             let n = i + 1;
             let id = item.voter_id();
-            let exists = added.contains(id) || voter_row(c, id)?.is_some();
+            let exists = added.contains(id) || voter_by_id(c, id)?.is_some();
             match item {
                 ChangeItem::Add { voter } => {
                     if exists {

@@ -10,6 +10,15 @@ use serde::Serialize;
 
 pub(crate) const VOTER_COLUMNS: &str = "id, list_no, list_part, first_names, last_name, birthdate, sex, address, postcode, town, place, card_code, contests, brevstemme, struck";
 
+/// The voter with this id, on a connection or inside a transaction.
+pub(crate) fn voter_by_id(c: &rusqlite::Connection, id: &str) -> Result<Option<Voter>> {
+    Ok(
+        c.prepare_cached(&format!("SELECT {VOTER_COLUMNS} FROM voters WHERE id=?1"))?
+            .query_row([id], voter_from_row)
+            .optional()?,
+    )
+}
+
 /// Reads a voter row selected with `VOTER_COLUMNS`.
 pub(crate) fn voter_from_row(r: &Row<'_>) -> rusqlite::Result<Voter> {
     let bad = |i: usize, what: String| {
@@ -70,11 +79,7 @@ pub struct TableCounts {
 
 impl Store {
     pub fn voter(&self, id: &str) -> Result<Option<Voter>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!("SELECT {VOTER_COLUMNS} FROM voters WHERE id=?1"))?
-            .query_row([id], voter_from_row)
-            .optional()?)
+        voter_by_id(&self.conn, id)
     }
 
     /// Resolves a scanned card code: a card valgbord reissued, or the card the national
