@@ -337,6 +337,7 @@ fn bench_table_config(
     t: u32,
     bytes: &[u8],
     port: u16,
+    sync_port: u16,
     peers: Vec<String>,
 ) -> Result<crate::table::config::TableConfig, crate::cli::Failure> {
     use crate::table::config::*;
@@ -366,8 +367,10 @@ fn bench_table_config(
         pins: PinConfig::default(),
         api_scan: true,
         debounce_ms: 0,
+        // Sync over mutual TLS on its own listener, as in an election.
         sync: SyncConfig {
             peers,
+            listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], sync_port))),
             ..SyncConfig::default()
         },
         clock_offset_ms: 0,
@@ -404,18 +407,20 @@ async fn bench_sync(
         .filter(|v| !v.brevstemme && v.struck.is_none())
         .map(|v| v.card_code.clone());
 
-    let ports: Vec<u16> = (0..=tables)
+    let ports: Vec<u16> = (0..=2 * tables + 1)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<Vec<_>, _>>()?
         .iter()
         .map(|l| l.local_addr().map(|a| a.port()))
         .collect::<Result<_, _>>()?;
-    let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    // Screen ports first, then the TLS sync ports.
+    let sync_port = |i: usize| ports[tables as usize + 1 + i];
+    let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
     let all = tables as usize + 1; // the last one joins later, for the catch-up figure
     let mut running = Vec::new();
     for (i, &port) in ports.iter().enumerate().take(tables as usize) {
         let peers = (0..all).filter(|&j| j != i).map(url).collect();
-        let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, peers)?;
+        let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
         let t = daemon::start(cfg).await?;
         lock(&t.core)
             .set_state(TableState::Open, "")
@@ -508,7 +513,7 @@ async fn bench_sync(
     let target = lock(&running[0].core).store().event_count()?;
     let i = tables as usize;
     let peers = (0..tables as usize).map(url).collect();
-    let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], peers)?;
+    let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], sync_port(i), peers)?;
     let t0 = Instant::now();
     let late = daemon::start(cfg).await?;
     let mut w = late.screen.clone();
