@@ -6,7 +6,7 @@
 mod daemon;
 
 use daemon::{
-    HEADER, Table, eventually, free_ports, pin_hash, run_browser_script, run_ok, spawn_listening,
+    HEADER, Table, eventually, free_ports, import, pin_hash, run_browser_script, spawn_listening,
     table_toml,
 };
 use serde_json::{Value, json};
@@ -39,18 +39,6 @@ fn write_list(dir: &Path) -> PathBuf {
     let path = dir.join("list.csv");
     std::fs::write(&path, s).expect("write list");
     path
-}
-
-fn import(list: &Path, db: &Path) {
-    run_ok(&[
-        "voters",
-        "import",
-        list.to_str().expect("utf8"),
-        "--db",
-        db.to_str().expect("utf8"),
-        "--election",
-        "kv-test",
-    ]);
 }
 
 /// `NAME.db` in `dir` with the list imported (once).

@@ -6,7 +6,7 @@
 
 mod daemon;
 
-use daemon::{HEADER, Table, call, eventually, login, outcome, place_in, run_ok, write_list};
+use daemon::{HEADER, Table, call, eventually, import_signed, login, outcome, place_in, run_ok};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,44 +19,11 @@ fn p(path: &Path) -> &str {
 
 /// The office's key and a signed list imported into `n` table databases.
 fn signed_place(dir: &Path, n: u32) -> (PathBuf, PathBuf) {
-    let list = write_list(dir);
-    let secret = dir.join("office.secret");
-    let public = dir.join("office.pub");
-    run_ok(&[
-        "office",
-        "keygen",
-        "--secret",
-        p(&secret),
-        "--public",
-        p(&public),
-    ]);
-    let sig = dir.join("list.sig");
-    run_ok(&[
-        "office",
-        "sign",
-        p(&list),
-        "--secret",
-        p(&secret),
-        "--out",
-        p(&sig),
-    ]);
+    let mut secret = PathBuf::new();
     for i in 1..=n {
-        let db = dir.join(format!("table{i}.db"));
-        run_ok(&[
-            "voters",
-            "import",
-            p(&list),
-            "--db",
-            p(&db),
-            "--election",
-            "kv-test",
-            "--signature",
-            p(&sig),
-            "--office-key",
-            p(&public),
-        ]);
+        secret = import_signed(dir, &dir.join(format!("table{i}.db")));
     }
-    (list, secret)
+    (dir.join("list.csv"), secret)
 }
 
 fn make_change(

@@ -5,7 +5,7 @@
 
 mod daemon;
 
-use daemon::{Table, eventually, free_ports, outcome, prepare_with, run_ok, write_list};
+use daemon::{Table, eventually, free_ports, import_signed, outcome, prepare_with};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -47,49 +47,6 @@ struct Place {
     /// Listed in every configuration but used by no table: a legitimate device for
     /// the test's own requests.
     spare: DeviceSecret,
-}
-
-/// Imports the test list, signed by a fresh election office key, into `db` (an
-/// election-mode table refuses an unsigned list).
-fn import_signed(dir: &Path, db: &Path) {
-    let list = write_list(dir);
-    let (secret, public, sig) = (
-        dir.join("office.key"),
-        dir.join("office.pub"),
-        dir.join("list.sig"),
-    );
-    if !public.exists() {
-        run_ok(&[
-            "office",
-            "keygen",
-            "--secret",
-            s(&secret),
-            "--public",
-            s(&public),
-        ]);
-        run_ok(&[
-            "office",
-            "sign",
-            s(&list),
-            "--secret",
-            s(&secret),
-            "--out",
-            s(&sig),
-        ]);
-    }
-    run_ok(&[
-        "voters",
-        "import",
-        s(&list),
-        "--db",
-        s(db),
-        "--election",
-        "kv-test",
-        "--signature",
-        s(&sig),
-        "--office-key",
-        s(&public),
-    ]);
 }
 
 fn s(p: &Path) -> &str {

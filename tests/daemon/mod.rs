@@ -463,3 +463,52 @@ pub fn call(t: &Table, token: &str, method: &str, path: &str, body: Option<Value
     let status = res.status().as_u16();
     (status, res.body_mut().read_json().expect("json"))
 }
+
+/// Imports the test list, signed by a fresh election office key, into `db` (an
+/// election-mode table refuses an unsigned list). The office key is made once per
+/// folder; returns the path of its secret, for signing list changes.
+pub fn import_signed(dir: &Path, db: &Path) -> PathBuf {
+    let list = write_list(dir);
+    let (secret, public, sig) = (
+        dir.join("office.key"),
+        dir.join("office.pub"),
+        dir.join("list.sig"),
+    );
+    if !public.exists() {
+        run_ok(&[
+            "office",
+            "keygen",
+            "--secret",
+            path_str(&secret),
+            "--public",
+            path_str(&public),
+        ]);
+        run_ok(&[
+            "office",
+            "sign",
+            path_str(&list),
+            "--secret",
+            path_str(&secret),
+            "--out",
+            path_str(&sig),
+        ]);
+    }
+    run_ok(&[
+        "voters",
+        "import",
+        path_str(&list),
+        "--db",
+        path_str(db),
+        "--election",
+        "kv-test",
+        "--signature",
+        path_str(&sig),
+        "--office-key",
+        path_str(&public),
+    ]);
+    secret
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf8 path")
+}
