@@ -161,6 +161,20 @@ pub async fn run(a: Args) -> CmdResult {
     for (i, s) in sims.into_iter().enumerate() {
         shares[i % a.connections].push(s);
     }
+    // The WAL must stay bounded under pushes without pause (see the central's
+    // checkpointer): its largest size is sampled and reported.
+    let wal_path = PathBuf::from(format!("{}-wal", db.display()));
+    let wal_max = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let wal_max = wal_max.clone();
+        tokio::spawn(async move {
+            loop {
+                let n = std::fs::metadata(&wal_path).map_or(0, |m| m.len());
+                wal_max.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     let started = Instant::now();
     let mut tasks = Vec::new();
     for share in shares {
@@ -190,6 +204,7 @@ pub async fn run(a: Args) -> CmdResult {
         refused += r;
     }
     let elapsed = started.elapsed();
+    sampler.abort();
     let sent = latencies.len();
     let stored = central.central.node.stored();
     let (p50, p99, max) = percentiles(latencies);
@@ -205,13 +220,27 @@ pub async fn run(a: Args) -> CmdResult {
         ms(p99),
         ms(max)
     );
+    println!(
+        "  largest write-ahead log during the pushes: {:.0} MB",
+        wal_max.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+    );
     // The WAL holds what is not yet checkpointed; a checkpoint makes the size honest.
-    central
-        .central
-        .node
-        .writer()
-        .conn
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    // It waits (busy) while the central's own checkpointer is copying.
+    let mut busy = 1;
+    for _ in 0..20 {
+        busy = central.central.node.writer().conn.query_row(
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if busy != 0 {
+        println!("  (the final checkpoint stayed busy: the size below includes the WAL)");
+    }
     let size = db_size();
     let t = Instant::now();
     let overview = central.central.overview().map_err(|e| e.to_string())?;

@@ -1,5 +1,5 @@
-//! `valgbord simulate` end to end, small: 3 real table daemons, 2,000 voters, every
-//! fault. The command checks the invariants itself and exits non-zero when one fails;
+//! `valgbord simulate` end to end, small: 3 real table daemons and the central tally,
+//! 2,000 voters, every fault. The command checks the invariants itself and exits non-zero when one fails;
 //! here we also check that the report holds the figures and the chart.
 
 use std::process::Command;
@@ -42,7 +42,11 @@ fn a_small_polling_place_survives_a_day_of_every_fault() {
         "ur 1 time foran",
         "på papir, indtastet bagefter",
         "fuld disk på bord",
-        "[OK] hver bekræftet registrering findes præcis én gang på hvert bord",
+        "centralen (valgkontoret) utilgængelig",
+        "centralen havde alle",
+        "[OK] hver bekræftet registrering findes præcis én gang på hvert bord og på centralen",
+        "[OK] valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes",
+        "[OK] alle databaser (borde og central) har de samme registreringer",
         "[OK] hver dobbeltregistrering er markeret",
         "[OK] ingen brevstemmer",
     ] {
@@ -65,5 +69,5 @@ fn unknown_faults_are_refused_with_the_names_to_use() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown fault \"flood\""), "{err}");
-    assert!(err.contains("kill,split,clock,disk,paper"), "{err}");
+    assert!(err.contains("kill,split,clock,disk,paper,central"), "{err}");
 }

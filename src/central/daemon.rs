@@ -62,6 +62,11 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
     writer
         .conn
         .pragma_update(None, "wal_autocheckpoint", 0)
+        .and_then(|_| {
+            writer
+                .conn
+                .pragma_update(None, "journal_size_limit", WAL_RESTART_BYTES as i64)
+        })
         .map_err(|e| e.to_string())?;
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
     let tables = cfg.known_tables()?;
@@ -117,7 +122,7 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
         tokio::spawn(client.run(rx));
     }
     tokio::spawn(snapshot_clock(central.clone()));
-    tokio::spawn(checkpointer(cfg.database.clone()));
+    tokio::spawn(checkpointer(cfg.database.clone(), node.clone()));
 
     let users = Arc::new(Users::new(cfg.users.clone()));
     let app = crate::web::central_router(central.clone(), users).merge(
@@ -172,11 +177,19 @@ async fn snapshot_clock(central: Arc<Central>) {
     }
 }
 
-/// Copies the WAL back into the database every second on a connection of its own. By
-/// default SQLite does this inside whichever commit crosses 1,000 pages, holding up
-/// that push and every push queued behind it for the whole copy (seconds on a
-/// country's database); a passive checkpoint beside the writer never blocks it.
-async fn checkpointer(db: std::path::PathBuf) {
+/// Keeps the write-ahead log small without holding up pushes.
+///
+/// By default SQLite checkpoints inside whichever commit crosses 1,000 pages, holding up
+/// that push and every push queued behind it for the whole copy (seconds on a country's
+/// database). So every second a passive checkpoint on a connection of its own copies
+/// the WAL back beside the writer. That alone never lets the WAL start over while
+/// tables push without pause (each copy ends behind the newest commit), and it grew by
+/// gigabytes an hour in `bench central`. So once the WAL passes [`WAL_RESTART_BYTES`],
+/// a second passive checkpoint runs while holding the writer: it copies only what came
+/// since the first (milliseconds), and the next commit then writes the WAL from its
+/// beginning. A reader on an old snapshot can still pin the WAL; that is tried again a
+/// second later.
+async fn checkpointer(db: std::path::PathBuf, node: Arc<CentralNode>) {
     let conn = match rusqlite::Connection::open(&db) {
         Ok(c) => std::sync::Arc::new(std::sync::Mutex::new(c)),
         Err(e) => {
@@ -184,21 +197,33 @@ async fn checkpointer(db: std::path::PathBuf) {
             return;
         }
     };
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let c = conn.clone();
+        let (c, node, wal) = (conn.clone(), node.clone(), wal.clone());
         let r = tokio::task::spawn_blocking(move || {
-            c.lock().unwrap_or_else(|e| e.into_inner()).query_row(
-                "PRAGMA wal_checkpoint(PASSIVE)",
-                [],
-                |_| Ok(()),
-            )
+            let c = c.lock().unwrap_or_else(|e| e.into_inner());
+            passive(&c)?;
+            let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+            if size > WAL_RESTART_BYTES {
+                let _writer = node.writer();
+                passive(&c)?;
+            }
+            Ok::<_, rusqlite::Error>(())
         })
         .await;
         if let Ok(Err(e)) = r {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
+}
+
+/// The WAL size past which the checkpointer makes the log start over (see
+/// [`checkpointer`]); also the size SQLite truncates the file to when it does.
+pub const WAL_RESTART_BYTES: u64 = 64 << 20;
+
+fn passive(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }

@@ -1,5 +1,5 @@
-//! The invariants of a rehearsed day, checked against every table's database after the
-//! tables have converged and stopped.
+//! The invariants of a rehearsed day, checked against every table's database and the
+//! central's after they have converged and stopped.
 
 use super::run::Ledger;
 use crate::election::voter::Voter;
@@ -7,9 +7,10 @@ use crate::store::Store;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// What one table's database holds at the end.
+/// What one database (a table's or the central's) holds at the end.
 pub struct TableAudit {
-    pub table_no: u32,
+    /// "table 3" or "central", for the messages.
+    pub who: String,
     /// Check-ins in force: (voter id, table number) → how many.
     pub rows: HashMap<(String, u32), usize>,
     /// Double registrations flagged for the valgsekretær.
@@ -19,9 +20,8 @@ pub struct TableAudit {
     pub events: u64,
 }
 
-pub fn audit(table_no: u32, db: &Path, place: &str) -> Result<TableAudit, String> {
-    let mut store =
-        Store::open(db).map_err(|e| format!("table {table_no}: {}: {e}", db.display()))?;
+pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
+    let mut store = Store::open(db).map_err(|e| format!("{who}: {}: {e}", db.display()))?;
     let mut rows = HashMap::new();
     {
         let mut stmt = store
@@ -48,7 +48,7 @@ pub fn audit(table_no: u32, db: &Path, place: &str) -> Result<TableAudit, String
     store.rebuild_projections().map_err(|e| e.to_string())?;
     let after = store.projection_dump().map_err(|e| e.to_string())?;
     Ok(TableAudit {
-        table_no,
+        who: who.to_string(),
         rows,
         flagged,
         rebuild_equal: before == after,
@@ -72,19 +72,51 @@ fn verdict(name: &'static str, failures: Vec<String>) -> Verdict {
     Verdict { name, failures }
 }
 
+/// What the election office's screen showed for the polling place at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfficeFigures {
+    pub checked_in: u64,
+    pub double_registrations: u64,
+}
+
 /// Checks every invariant. `converged` says whether the tables' health (event count and
-/// projection hash) became equal.
+/// projection hash) became equal and the central got every event; `office` is what the
+/// central's overview showed for the place.
 pub fn check(
     ledger: &Ledger,
     voters: &[Voter],
     place: &str,
     audits: &[TableAudit],
     converged: Result<(), String>,
+    office: Result<OfficeFigures, String>,
 ) -> Vec<Verdict> {
     let mut out = Vec::new();
     out.push(verdict(
-        "alle borde har samme log og samme optællinger (health: hændelser og projektionshash)",
+        "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og centralen har dem alle",
         converged.err().into_iter().collect(),
+    ));
+    // The persons the tables hold as checked in, against the office's screen.
+    let fail = match (office, audits.first()) {
+        (Err(e), _) => vec![e],
+        (Ok(_), None) => vec!["no database was read".into()],
+        (Ok(seen), Some(a)) => {
+            let persons: HashSet<&str> = a.rows.keys().map(|(v, _)| v.as_str()).collect();
+            let want = OfficeFigures {
+                checked_in: persons.len() as u64,
+                double_registrations: a.flagged.len() as u64,
+            };
+            if seen == want {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "the office screen showed {seen:?}, the tables hold {want:?}"
+                )]
+            }
+        }
+    };
+    out.push(verdict(
+        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes",
+        fail,
     ));
 
     // Expected rows per (voter, table): confirmed, plus confirms that got no answer.
@@ -107,22 +139,22 @@ pub fn check(
             let extra = unsure.get(key).copied().unwrap_or(0);
             if have < n || have > n + extra {
                 fail.push(format!(
-                    "table {}: {} checked in at table {} {have} times, confirmed {n} times",
-                    a.table_no, key.0, key.1
+                    "{}: {} checked in at table {} {have} times, confirmed {n} times",
+                    a.who, key.0, key.1
                 ));
             }
         }
         for (key, &have) in &a.rows {
             if !greens.contains_key(key) && have > unsure.get(key).copied().unwrap_or(0) {
                 fail.push(format!(
-                    "table {}: {} checked in at table {} without anyone being told",
-                    a.table_no, key.0, key.1
+                    "{}: {} checked in at table {} without anyone being told",
+                    a.who, key.0, key.1
                 ));
             }
         }
     }
     out.push(verdict(
-        "hver bekræftet registrering findes præcis én gang på hvert bord",
+        "hver bekræftet registrering findes præcis én gang på hvert bord og på centralen",
         fail,
     ));
 
@@ -139,24 +171,21 @@ pub fn check(
         for (v, n) in &per_voter {
             if *n > 1 && !a.flagged.contains(*v) {
                 fail.push(format!(
-                    "table {}: {v} checked in {n} times but not flagged",
-                    a.table_no
+                    "{}: {v} checked in {n} times but not flagged",
+                    a.who
                 ));
             }
         }
         for v in &a.flagged {
             if per_voter.get(v.as_str()).copied().unwrap_or(0) < 2 {
-                fail.push(format!(
-                    "table {}: {v} flagged with one check-in",
-                    a.table_no
-                ));
+                fail.push(format!("{}: {v} flagged with one check-in", a.who));
             }
         }
         for (v, n) in &confirmed_twice {
             if *n > 1 && !a.flagged.contains(*v) {
                 fail.push(format!(
-                    "table {}: {v} confirmed {n} times but not flagged",
-                    a.table_no
+                    "{}: {v} confirmed {n} times but not flagged",
+                    a.who
                 ));
             }
         }
@@ -169,16 +198,16 @@ pub fn check(
         for (v, _) in a.rows.keys() {
             match by_id.get(v.as_str()) {
                 Some(x) if x.brevstemme => {
-                    fail.push(format!("table {}: brevstemmer {v} checked in", a.table_no))
+                    fail.push(format!("{}: brevstemmer {v} checked in", a.who))
                 }
                 Some(x) if x.struck.is_some() => {
-                    fail.push(format!("table {}: struck voter {v} checked in", a.table_no))
+                    fail.push(format!("{}: struck voter {v} checked in", a.who))
                 }
                 Some(x) if x.place != place => fail.push(format!(
-                    "table {}: {v} of polling place {} checked in",
-                    a.table_no, x.place
+                    "{}: {v} of polling place {} checked in",
+                    a.who, x.place
                 )),
-                None => fail.push(format!("table {}: unknown voter {v}", a.table_no)),
+                None => fail.push(format!("{}: unknown voter {v}", a.who)),
                 _ => {}
             }
         }
@@ -189,11 +218,11 @@ pub fn check(
     ));
 
     out.push(verdict(
-        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord",
+        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på centralen",
         audits
             .iter()
             .filter(|a| !a.rebuild_equal)
-            .map(|a| format!("table {}: rebuild differs", a.table_no))
+            .map(|a| format!("{}: rebuild differs", a.who))
             .collect(),
     ));
     let counts: HashSet<u64> = audits.iter().map(|a| a.events).collect();
@@ -205,7 +234,10 @@ pub fn check(
     if rows.windows(2).any(|w| w[0] != w[1]) {
         fail.push("the tables' check-ins differ".into());
     }
-    out.push(verdict("alle databaser har de samme registreringer", fail));
+    out.push(verdict(
+        "alle databaser (borde og central) har de samme registreringer",
+        fail,
+    ));
     out.push(verdict(
         "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
         ledger.violations.clone(),

@@ -7,13 +7,10 @@
 //! the old card must then be refused), brevstemmer, struck voters, voters of another
 //! polling place, and some who try twice. Faults strike on a seeded schedule: kill -9
 //! and restart, a split LAN, a clock an hour off, a full disk, a table on paper whose
-//! marks are entered afterwards. At the end every table's database is checked against
-//! what the tilforordnede were told (the invariants in [`check`]), and a report with a
-//! chart is written.
-//!
-//! The central tally is not part of the rehearsal yet: [`faults::FaultKind::Central`]
-//! is the hook for "central unreachable for hours" once `valgbord central` exists (give
-//! the tables `[sync] central` in [`place::prepare`] and make the fault block it).
+//! marks are entered afterwards, the election office's central tally unreachable for
+//! hours. At the end every table's database and the central's are checked against what
+//! the tilforordnede were told (the invariants in [`check`]), the office's figures
+//! against the tables', and a report with a chart is written.
 
 pub mod check;
 pub mod client;
@@ -97,7 +94,9 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let place_for_day = place.clone();
-    let (day, audits, converged, times) = rt.block_on(async move {
+    let (day, audits, converged, office, times) = rt.block_on(async move {
+        let mut central = setup.central;
+        tokio::task::block_in_place(|| central.start())?;
         let mut tables = setup.tables;
         for t in tables.iter_mut() {
             tokio::task::block_in_place(|| t.start(0))?;
@@ -111,37 +110,59 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         }
         let setup_s = t0.elapsed().as_secs_f64();
         let clock = clock::SimClock::new(o.day_seconds / day::DAY_MINUTES, day::OPEN_MIN);
-        let (day, tables, disk) = run::run_day(
+        let (day, rig) = run::run_day(
             voters,
             place_for_day.clone(),
             arrivals,
             schedule,
             tables,
             setup.disk,
+            central,
             clock,
             PIN.into(),
         )
         .await?;
+        let run::Rig {
+            tables,
+            disk,
+            central,
+        } = rig;
         let day_s = day.clock.start.elapsed().as_secs_f64();
         let held_s = day.clock.paused_total().as_secs_f64();
         let t1 = Instant::now();
         let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
-        let converged = converge(&http, &urls, Duration::from_secs(180)).await;
+        let mut converged = converge(&http, &urls, Duration::from_secs(180)).await;
+        if converged.is_ok() {
+            converged = central_converge(&http, &central.url(), &urls[0]).await;
+        }
         let converge_s = t1.elapsed().as_secs_f64();
-        let dbs: Vec<(u32, PathBuf)> = tables.iter().map(|t| (t.no, t.db.clone())).collect();
-        // Stop every table (SIGKILL: what is confirmed is on disk) and read the files.
+        let office = office_figures(&http, &central.url(), &place_for_day).await;
+        let mut dbs: Vec<(String, PathBuf)> = tables
+            .iter()
+            .map(|t| (format!("table {}", t.no), t.db.clone()))
+            .collect();
+        dbs.push(("central".into(), central.db.clone()));
+        // Stop every table and the central (SIGKILL: what is confirmed is on disk) and
+        // read the files.
         drop(tables);
+        drop(central);
         let audits = tokio::task::block_in_place(|| {
             dbs.iter()
-                .map(|(no, db)| check::audit(*no, db, &place_for_day))
+                .map(|(who, db)| check::audit(who, db, &place_for_day))
                 .collect::<Result<Vec<_>, String>>()
         })?;
         drop(disk);
-        Ok::<_, String>((day, audits, converged, (setup_s, day_s, held_s, converge_s)))
+        Ok::<_, String>((
+            day,
+            audits,
+            converged,
+            office,
+            (setup_s, day_s, held_s, converge_s),
+        ))
     })?;
 
     let ledger = day.ledger.lock().unwrap_or_else(|e| e.into_inner());
-    let verdicts = check::check(&ledger, &day.voters, &place, &audits, converged);
+    let verdicts = check::check(&ledger, &day.voters, &place, &audits, converged, office);
     let ok = verdicts.iter().all(check::Verdict::held);
     let svg_path = o.dir.join("rapport.svg");
     let text_path = o.dir.join("rapport.txt");
@@ -216,4 +237,69 @@ async fn converge(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Waits (up to 60 s) until the central holds as many events as the converged tables.
+async fn central_converge(
+    http: &reqwest::Client,
+    central: &str,
+    table: &str,
+) -> Result<(), String> {
+    let until = Instant::now() + Duration::from_secs(60);
+    let events = |h: &serde_json::Value| h["events"].as_u64().unwrap_or(0);
+    let want = match client::get(http, table, "/api/health").await {
+        Ok((200, h)) => events(&h),
+        other => return Err(format!("table health: {other:?}")),
+    };
+    loop {
+        let have = match client::get(http, central, "/api/health").await {
+            Ok((200, h)) => events(&h),
+            _ => 0,
+        };
+        if have == want {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            return Err(format!(
+                "the central holds {have} events, the tables {want}, 60 s after the day"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the election office's screen shows for the place: logged in as the office.
+async fn office_figures(
+    http: &reqwest::Client,
+    central: &str,
+    place: &str,
+) -> Result<check::OfficeFigures, String> {
+    let (user, password) = place::OFFICE_USER;
+    let token = match client::post(
+        http,
+        central,
+        "/api/login",
+        serde_json::json!({ "user": user, "password": password }),
+    )
+    .await
+    {
+        Ok((200, v)) => v["token"].as_str().unwrap_or_default().to_string(),
+        other => return Err(format!("office login: {other:?}")),
+    };
+    let overview = client::send(
+        http.get(format!("{central}/api/overview"))
+            .bearer_auth(token),
+    )
+    .await
+    .map_err(|e| format!("office overview: {}", e.0))?;
+    let p = overview
+        .1
+        .get("places")
+        .and_then(|ps| ps.as_array())
+        .and_then(|ps| ps.iter().find(|p| p["id"] == place))
+        .ok_or_else(|| format!("place {place} not on the office screen: {}", overview.1))?;
+    Ok(check::OfficeFigures {
+        checked_in: p["figures"]["checked_in"].as_u64().unwrap_or(0),
+        double_registrations: p["double_registrations"].as_u64().unwrap_or(0),
+    })
 }

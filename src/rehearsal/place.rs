@@ -39,47 +39,13 @@ impl TableProc {
             format!("clock_offset_ms = {clock_offset_ms}\n{}", self.base_config),
         )
         .map_err(|e| format!("{}: {e}", self.config.display()))?;
-        let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| format!("{}: {e}", self.log.display()))?;
-        let mut child = Command::new(exe)
-            .arg("table")
-            .arg("--config")
-            .arg(&self.config)
-            .env("VALGBORD_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start table {}: {e}", self.no))?;
-        let stdout = child.stdout.take();
-        self.child = Some(child);
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(out) = stdout else { return };
-            let mut told = false;
-            // Read to the end so the daemon never blocks on a full pipe.
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if !told && line.starts_with("valgbord table listening on ") {
-                    told = true;
-                    let _ = tx.send(());
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                self.kill();
-                Err(format!(
-                    "table {} did not start within 60 s; see {}",
-                    self.no,
-                    self.log.display()
-                ))
-            }
-        }
+        self.child = Some(spawn_daemon(
+            "table",
+            &self.config,
+            &self.log,
+            &format!("table {}", self.no),
+        )?);
+        Ok(())
     }
 
     /// SIGKILL: no shutdown code runs, as in a power cut.
@@ -92,6 +58,127 @@ impl TableProc {
 }
 
 impl Drop for TableProc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `valgbord ROLE --config CONFIG` with its log appended to `log`, and returns
+/// once it prints the line saying where it listens (within 60 s).
+fn spawn_daemon(role: &str, config: &Path, log: &Path, who: &str) -> Result<Child, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut child = Command::new(exe)
+        .arg(role)
+        .arg("--config")
+        .arg(config)
+        .env("VALGBORD_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start {who}: {e}"))?;
+    let stdout = child.stdout.take();
+    let ready = format!("valgbord {role} listening on ");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(out) = stdout else { return };
+        let mut told = false;
+        // Read to the end so the daemon never blocks on a full pipe.
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if !told && line.starts_with(&ready) {
+                told = true;
+                let _ = tx.send(());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) => Ok(child),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "{who} did not start within 60 s; see {}",
+                log.display()
+            ))
+        }
+    }
+}
+
+/// The election office's central tally (`valgbord central`), which every table pushes
+/// to and which pulls from table 1, as over the WAN on the day.
+pub struct CentralProc {
+    pub port: u16,
+    pub db: PathBuf,
+    pub config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    /// Frozen by SIGSTOP: the WAN to the office is a black hole (connections are
+    /// accepted by the kernel and never answered), the worst kind of "unreachable".
+    stopped: bool,
+}
+
+/// The rehearsal's login at the central's office screen.
+pub const OFFICE_USER: (&str, &str) = ("valgkontor", "generalproeve");
+
+impl CentralProc {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn start(&mut self) -> Result<(), String> {
+        self.child = Some(spawn_daemon(
+            "central",
+            &self.config,
+            &self.log,
+            "the central",
+        )?);
+        self.stopped = false;
+        Ok(())
+    }
+
+    fn signal(&mut self, sig: rustix::process::Signal) -> Result<(), String> {
+        let Some(c) = &self.child else {
+            return Err("the central is not running".into());
+        };
+        let pid = i32::try_from(c.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or("the central has no process id")?;
+        rustix::process::kill_process(pid, sig)
+            .map_err(|e| format!("signal {sig:?} to the central: {e}"))
+    }
+
+    /// The WAN to the office goes dead: the process is frozen (SIGSTOP).
+    pub fn freeze(&mut self) -> Result<(), String> {
+        self.signal(rustix::process::Signal::STOP)?;
+        self.stopped = true;
+        Ok(())
+    }
+
+    /// The WAN is back (SIGCONT).
+    pub fn thaw(&mut self) -> Result<(), String> {
+        self.signal(rustix::process::Signal::CONT)?;
+        self.stopped = false;
+        Ok(())
+    }
+
+    pub fn kill(&mut self) {
+        if self.stopped {
+            let _ = self.thaw();
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for CentralProc {
     fn drop(&mut self) {
         self.kill();
     }
@@ -171,6 +258,7 @@ impl Drop for SmallDisk {
 /// table (all listed in every configuration), ports, configurations.
 pub struct Setup {
     pub tables: Vec<TableProc>,
+    pub central: CentralProc,
     pub disk: Option<(usize, SmallDisk)>,
     /// Why the small disk could not be made, when it was wanted.
     pub disk_problem: Option<String>,
@@ -198,7 +286,12 @@ pub fn prepare(
             .map_err(|e| format!("the generated list does not import: {e:?}"))?;
     }
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
-    let ports = crate::cli::demo::demo_ports(0, tables)?;
+    // One port more, for the central.
+    let mut ports = crate::cli::demo::demo_ports(0, tables + 1)?;
+    let central_port = ports.pop().ok_or("no port for the central")?;
+    let central_key = keyfile::load_or_create(&dir.join("central.key"))
+        .map(|k| k.public().to_hex())
+        .map_err(|e| e.to_string())?;
     let keys = (1..=tables)
         .map(|t| {
             keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
@@ -217,6 +310,7 @@ pub fn prepare(
     }
     let key_list = keys
         .iter()
+        .chain([&central_key])
         .map(|k| format!("\"{k}\""))
         .collect::<Vec<_>>()
         .join(", ");
@@ -254,6 +348,7 @@ pub fn prepare(
              valgsekretaer = \"{pin_hash}\"\n\
              [sync]\n\
              peers = [{peers}]\n\
+             central = \"http://127.0.0.1:{central_port}\"\n\
              keys = [{key_list}]\n",
             db = db.display(),
             key = dir.join(format!("bord-{t}.key")).display(),
@@ -269,9 +364,64 @@ pub fn prepare(
             base_config,
         });
     }
+    let central = prepare_central(dir, &master, place, central_port, &keys, &ports)?;
     Ok(Setup {
         tables: out,
+        central,
         disk,
         disk_problem,
+    })
+}
+
+/// The central's database (the same list), key and configuration: every table's key,
+/// and table 1's address to pull from besides the tables' pushes.
+fn prepare_central(
+    dir: &Path,
+    master: &Path,
+    place: &str,
+    port: u16,
+    keys: &[String],
+    ports: &[u16],
+) -> Result<CentralProc, String> {
+    let db = dir.join("central.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
+    let password = crate::table::pin::hash_pin(OFFICE_USER.1)?;
+    let mut config = format!(
+        "# Written by `valgbord simulate`.\n\
+         election = \"{ELECTION}\"\n\
+         mode = \"test\"\n\
+         database = \"{db}\"\n\
+         key = \"{key}\"\n\
+         listen = \"127.0.0.1:{port}\"\n\
+         election_name = \"Generalprøve\"\n\
+         [[users]]\n\
+         name = \"{user}\"\n\
+         password = \"{password}\"\n\
+         role = \"read\"\n",
+        db = db.display(),
+        key = dir.join("central.key").display(),
+        user = OFFICE_USER.0,
+    );
+    for (i, (key, p)) in keys.iter().zip(ports).enumerate() {
+        config.push_str(&format!(
+            "[[tables]]\nplace = \"{place}\"\ntable_no = {}\nkey = \"{key}\"\n",
+            i + 1
+        ));
+        if i == 0 {
+            config.push_str(&format!("url = \"http://127.0.0.1:{p}\"\n"));
+        }
+    }
+    let path = dir.join("central.toml");
+    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(CentralProc {
+        port,
+        db,
+        config: path,
+        log: dir.join("central.log"),
+        child: None,
+        stopped: false,
     })
 }

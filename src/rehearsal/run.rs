@@ -8,7 +8,7 @@ use super::client::{self, NoAnswer};
 use super::clock::SimClock;
 use super::day::{Arrival, Errand, hhmm};
 use super::faults::{Fault, FaultKind};
-use super::place::{SmallDisk, TableProc};
+use super::place::{CentralProc, SmallDisk, TableProc};
 use crate::election::voter::Voter;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -334,9 +334,10 @@ pub async fn run_day(
     faults: Vec<Fault>,
     tables: Vec<TableProc>,
     disk: Option<(usize, SmallDisk)>,
+    central: CentralProc,
     clock: SimClock,
     pin: String,
-) -> Result<(Arc<Day>, Vec<TableProc>, Option<(usize, SmallDisk)>), String> {
+) -> Result<(Arc<Day>, Rig), String> {
     let http = client::http()?;
     let mut slots = Vec::new();
     let mut inboxes = Vec::new();
@@ -371,7 +372,15 @@ pub async fn run_day(
         .enumerate()
         .map(|(k, rx)| tokio::spawn(worker(day.clone(), k, rx)))
         .collect();
-    let fault_task = tokio::spawn(run_faults(day.clone(), faults, tables, disk));
+    let fault_task = tokio::spawn(run_faults(
+        day.clone(),
+        faults,
+        Rig {
+            tables,
+            disk,
+            central,
+        },
+    ));
     // The clock stands still while the lines are long (more than two voters a table
     // waiting): the day stretches to what this machine can serve.
     let keeper = {
@@ -408,7 +417,7 @@ pub async fn run_day(
         });
     }
     day.done.notified().await;
-    let (tables, disk) = fault_task
+    let rig = fault_task
         .await
         .map_err(|e| format!("fault task failed: {e}"))??;
     keeper.abort();
@@ -416,7 +425,14 @@ pub async fn run_day(
     for w in workers {
         w.abort();
     }
-    Ok((day, tables, disk))
+    Ok((day, rig))
+}
+
+/// The rehearsal's processes and the small disk, handed to the faults for the day.
+pub struct Rig {
+    pub tables: Vec<TableProc>,
+    pub disk: Option<(usize, SmallDisk)>,
+    pub central: CentralProc,
 }
 
 async fn worker(day: Arc<Day>, k: usize, mut rx: mpsc::UnboundedReceiver<Visit>) {
@@ -742,30 +758,30 @@ fn on_paper(day: &Arc<Day>, k: usize, v: &Visit) -> bool {
 }
 
 /// The faults, each at its time. Owns the table processes; gives them back at the end.
-async fn run_faults(
-    day: Arc<Day>,
-    faults: Vec<Fault>,
-    tables: Vec<TableProc>,
-    disk: Option<(usize, SmallDisk)>,
-) -> Result<(Vec<TableProc>, Option<(usize, SmallDisk)>), String> {
-    let tables = Arc::new(tokio::sync::Mutex::new(tables));
-    let disk = Arc::new(disk);
+async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, String> {
+    let tables = Arc::new(tokio::sync::Mutex::new(rig.tables));
+    let disk = Arc::new(rig.disk);
+    let central = Arc::new(tokio::sync::Mutex::new(rig.central));
     let mut running = Vec::new();
     for f in faults {
         day.clock.sleep_until(f.start).await;
-        let (day, tables, disk) = (day.clone(), tables.clone(), disk.clone());
+        let (day, tables, disk, central) =
+            (day.clone(), tables.clone(), disk.clone(), central.clone());
         running.push(tokio::spawn(async move {
             // Disturbed from now until it is over (a repeat voter admitted meanwhile
-            // is no broken rule: the tables could not know).
-            let at = {
+            // is no broken rule: the tables could not know). Not so while only the
+            // central is away: the tables must not notice that at all.
+            let at = (f.kind != FaultKind::Central).then(|| {
                 let mut l = day.ledger();
                 l.disturbed.push((f.start, f64::INFINITY));
                 l.disturbed.len() - 1
-            };
-            let r = one_fault(&day, &f, &tables, &disk).await;
+            });
+            let r = one_fault(&day, &f, &tables, &disk, &central).await;
             let mut l = day.ledger();
             // A few simulated minutes more, for what was pushed but not yet taken.
-            l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
+            if let Some(at) = at {
+                l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
+            }
             match r {
                 Ok(what) => l.fault_log.push(format!("{} — {what}", f.describe())),
                 Err(e) => {
@@ -779,8 +795,16 @@ async fn run_faults(
     for r in running {
         r.await.map_err(|e| format!("fault failed: {e}"))?;
     }
-    match (Arc::try_unwrap(tables), Arc::try_unwrap(disk)) {
-        (Ok(m), Ok(d)) => Ok((m.into_inner(), d)),
+    match (
+        Arc::try_unwrap(tables),
+        Arc::try_unwrap(disk),
+        Arc::try_unwrap(central),
+    ) {
+        (Ok(t), Ok(disk), Ok(c)) => Ok(Rig {
+            tables: t.into_inner(),
+            disk,
+            central: c.into_inner(),
+        }),
         _ => Err("fault tasks still hold the tables".into()),
     }
 }
@@ -875,6 +899,7 @@ async fn one_fault(
     f: &Fault,
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     disk: &Option<(usize, SmallDisk)>,
+    central: &tokio::sync::Mutex<CentralProc>,
 ) -> Result<String, String> {
     let k = f.tables.first().copied().unwrap_or(0);
     match f.kind {
@@ -974,8 +999,66 @@ async fn one_fault(
             day.slots[k].set_mode(TableMode::Up);
             enter_paper(day, k, &marks, from_ms).await
         }
-        FaultKind::Central => Ok("SPRUNGET OVER: ingen central endnu".into()),
+        FaultKind::Central => central_away(day, f, central).await,
     }
+}
+
+/// The central is frozen for the fault's hours, then thawed; returns how the tables
+/// served meanwhile and how long the central took to catch up.
+async fn central_away(
+    day: &Arc<Day>,
+    f: &Fault,
+    central: &tokio::sync::Mutex<CentralProc>,
+) -> Result<String, String> {
+    let url = central.lock().await.url();
+    central.lock().await.freeze()?;
+    day.clock.sleep_until(f.end).await;
+    // What the tables hold now is what the central must catch up on.
+    let mut target = 0;
+    for s in &day.slots {
+        if let Ok((200, h)) = client::get(&day.http, &s.url, "/api/health").await {
+            target = target.max(h["events"].as_u64().unwrap_or(0));
+        }
+    }
+    central.lock().await.thaw()?;
+    let thawed = Instant::now();
+    let caught_up = loop {
+        if let Ok((200, h)) = client::get(&day.http, &url, "/api/health").await
+            && h["events"].as_u64().unwrap_or(0) >= target
+        {
+            break thawed.elapsed();
+        }
+        if thawed.elapsed() > Duration::from_secs(120) {
+            return Err(format!(
+                "the central had not caught up on {target} events 120 s after the WAN came back"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (during, p99) = {
+        let l = day.ledger();
+        let during = l
+            .greens
+            .iter()
+            .filter(|g| g.sim >= f.start && g.sim < f.end)
+            .count();
+        let mut ms: Vec<f64> = l
+            .latency
+            .iter()
+            .filter(|(sim, _, _)| *sim >= f.start && *sim < f.end)
+            .map(|(_, scan, confirm)| scan + confirm)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        let p99 = ms
+            .get((ms.len() * 99 / 100).min(ms.len().saturating_sub(1)))
+            .copied();
+        (during, p99)
+    };
+    Ok(format!(
+        "{during} registreringer imens (scan + bekræft p99 {}); centralen havde alle {target} hændelser {:.1} s efter",
+        p99.map_or("—".into(), |v| format!("{v:.0} ms")),
+        caught_up.as_secs_f64()
+    ))
 }
 
 /// The valgsekretær enters the paper marks at the table that was down.
