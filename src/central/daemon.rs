@@ -181,14 +181,14 @@ async fn snapshot_clock(central: Arc<Central>) {
 ///
 /// By default SQLite checkpoints inside whichever commit crosses 1,000 pages, holding up
 /// that push and every push queued behind it for the whole copy (seconds on a country's
-/// database). So every second a passive checkpoint on a connection of its own copies
+/// database). So twice a second a passive checkpoint on a connection of its own copies
 /// the WAL back beside the writer. That alone never lets the WAL start over while
 /// tables push without pause (each copy ends behind the newest commit), and it grew by
-/// gigabytes an hour in `bench central`. So once the WAL passes [`WAL_RESTART_BYTES`],
-/// a second passive checkpoint runs while holding the writer: it copies only what came
-/// since the first (milliseconds), and the next commit then writes the WAL from its
-/// beginning. A reader on an old snapshot can still pin the WAL; that is tried again a
-/// second later.
+/// gigabytes an hour in `bench central`. So once the WAL holds more than
+/// [`WAL_RESTART_BYTES`], passive checkpoints repeat until what is left to copy is
+/// small, and a last one runs while holding the writer: it copies only that tail
+/// (milliseconds), after which the next commit writes the WAL from its beginning. A
+/// reader on an old snapshot can still pin the WAL; that is tried again next time.
 async fn checkpointer(db: std::path::PathBuf, node: Arc<CentralNode>) {
     let conn = match rusqlite::Connection::open(&db) {
         Ok(c) => std::sync::Arc::new(std::sync::Mutex::new(c)),
@@ -197,17 +197,25 @@ async fn checkpointer(db: std::path::PathBuf, node: Arc<CentralNode>) {
             return;
         }
     };
-    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let (c, node, wal) = (conn.clone(), node.clone(), wal.clone());
+        let (c, node) = (conn.clone(), node.clone());
         let r = tokio::task::spawn_blocking(move || {
             let c = c.lock().unwrap_or_else(|e| e.into_inner());
-            passive(&c)?;
-            let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
-            if size > WAL_RESTART_BYTES {
+            let page = c.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))?;
+            let mut wal = passive(&c)?;
+            if wal.frames * page < WAL_RESTART_BYTES as i64 {
+                return Ok(());
+            }
+            for _ in 0..8 {
+                if wal.left() * page <= WAL_TAIL_BYTES {
+                    break;
+                }
+                wal = passive(&c)?;
+            }
+            if wal.left() * page <= WAL_TAIL_BYTES {
                 let _writer = node.writer();
                 passive(&c)?;
             }
@@ -222,8 +230,28 @@ async fn checkpointer(db: std::path::PathBuf, node: Arc<CentralNode>) {
 
 /// The WAL size past which the checkpointer makes the log start over (see
 /// [`checkpointer`]); also the size SQLite truncates the file to when it does.
-pub const WAL_RESTART_BYTES: u64 = 64 << 20;
+pub const WAL_RESTART_BYTES: u64 = 32 << 20;
 
-fn passive(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+/// What may be left to copy while the writer waits.
+const WAL_TAIL_BYTES: i64 = 1 << 20;
+
+/// Frames in the WAL and frames copied back, after a checkpoint.
+struct WalState {
+    frames: i64,
+    copied: i64,
+}
+
+impl WalState {
+    fn left(&self) -> i64 {
+        (self.frames - self.copied).max(0)
+    }
+}
+
+fn passive(c: &rusqlite::Connection) -> rusqlite::Result<WalState> {
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok(WalState {
+            frames: r.get(1)?,
+            copied: r.get(2)?,
+        })
+    })
 }

@@ -54,7 +54,7 @@ pub enum Command {
     /// The valgsekretær PIN.
     #[command(subcommand)]
     Pin(pin::PinCmd),
-    /// Rehearse an election day: real tables, voters on the hourly curve, faults, invariants.
+    /// Rehearse an election day: real tables and central, voters on the hourly curve, faults, invariants.
     Simulate(simulate::SimulateArgs),
     /// Measure performance and print figures.
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! `valgbord simulate`: an election-day rehearsal with real table daemons and faults.
+//! `valgbord simulate`: an election-day rehearsal with real table daemons, the central tally and faults.
 
 use super::CmdResult;
 use crate::rehearsal::{self, Options, faults};
@@ -13,7 +13,7 @@ pub struct SimulateArgs {
     /// Voters on the polling place's list.
     #[arg(long, default_value_t = 25_000)]
     pub voters: u64,
-    /// Faults: all, none, or some of kill,split,clock,disk,paper (comma-separated).
+    /// Faults: all, none, or some of kill,split,clock,disk,paper,central (comma-separated).
     #[arg(long, default_value = "all")]
     pub faults: String,
     /// Seed of the list, the arrivals and the fault schedule.
