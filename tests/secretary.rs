@@ -377,3 +377,148 @@ fn paper_marks_from_the_command_line() {
     let s = t.get("/api/screen").1;
     assert_eq!(s["double_registrations"][0]["voter_id"], "V1");
 }
+
+/// Makes `path` a FIFO whose buffer is full and whose reader never reads: a USB
+/// printer out of paper, as the table sees it (writes would block for ever). Returns
+/// the reader end, which must stay open.
+fn stuck_printer(path: &std::path::Path) -> std::fs::File {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .expect("reader end");
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .expect("writer end");
+    let block = [0u8; 4096];
+    loop {
+        match writer.write(&block) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("filling the FIFO: {e}"),
+        }
+    }
+    reader
+}
+
+#[test]
+fn a_printer_that_takes_no_data_never_holds_up_check_ins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lp = dir.path().join("lp0");
+    let reader = stuck_printer(&lp);
+    let config = prepare(
+        dir.path(),
+        1,
+        &format!(
+            "[printer]\nkind = \"usb\"\npath = \"{}\"\nstall_seconds = 5\n",
+            lp.display()
+        ),
+    );
+    let t = std::sync::Arc::new(Table::start(dir.path(), &config));
+    t.open();
+    let token = login(&t);
+
+    // The valgsekretær reprints a lost card; the printer takes no data.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    {
+        let (t, token) = (t.clone(), token.clone());
+        std::thread::spawn(move || {
+            let r = call(
+                &t,
+                &token,
+                "POST",
+                "/api/secretary/reissue",
+                Some(json!({"voter_id": "V7"})),
+            );
+            let _ = done_tx.send(r);
+        });
+    }
+    assert!(
+        daemon::eventually(std::time::Duration::from_secs(10), || t
+            .get("/api/screen")
+            .1["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("udskrives"))),
+        "the reissue did not reach the printer"
+    );
+    // Meanwhile the table checks voters in as always.
+    for card in ["CARD-NORMAL", "CARD-RVONLY", "CARD-THIRD"] {
+        let started = std::time::Instant::now();
+        assert_eq!(outcome(&t.scan(card)), "pending");
+        assert_eq!(outcome(&t.confirm()), "admitted", "{card}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{card} took {:?} while the printer was stuck",
+            started.elapsed()
+        );
+    }
+    assert!(
+        done.try_recv().is_err(),
+        "the reissue answered before the printer's 5 s were up"
+    );
+    // After 5 s the job fails: the card is issued all the same, and the screen says
+    // it was not printed and why.
+    let (status, r) = done
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the reissue answered");
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["printed"], false, "{r}");
+    let notice = r["notice"].as_str().expect("notice");
+    assert!(notice.contains("IKKE udskrevet"), "{notice}");
+    assert!(
+        notice.contains("ikke taget imod data i 5 sekunder"),
+        "{notice}"
+    );
+    let code = r["new_code"].as_str().expect("code");
+    let s = t.get("/api/screen").1;
+    assert_eq!(s["status"]["printer_ok"], false, "{s}");
+    assert_eq!(outcome(&t.scan("CARD-SECOND")), "card_superseded");
+    assert_eq!(outcome(&t.scan(code)), "pending");
+    t.post("/api/cancel", json!({}));
+
+    // Paper is put in: the printer drains its buffer, and printing again works
+    // without a restart.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drain = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut reader = reader;
+            let mut buf = [0u8; 65536];
+            let mut got = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match reader.read(&mut buf) {
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::yield_now()
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            got
+        })
+    };
+    let (status, r) = call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/print",
+        Some(json!({"voter_id": "V7"})),
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["printed"], true, "{r}");
+    assert!(
+        drain.join().expect("drain") > 65_536,
+        "the card did not reach the printer"
+    );
+    assert_eq!(t.get("/api/screen").1["status"]["printer_ok"], true);
+}

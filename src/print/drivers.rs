@@ -23,7 +23,13 @@ use std::time::Duration;
 pub enum PrinterConfig {
     /// A USB printer through the kernel's usblp driver (`/dev/usb/lp0`; better a stable
     /// udev link).
-    Usb { path: PathBuf },
+    Usb {
+        path: PathBuf,
+        /// Seconds the printer may take no data (out of paper, lid open) before the job
+        /// fails with a message on the screen; usblp itself would wait for ever.
+        #[serde(default = "default_stall_seconds")]
+        stall_seconds: u64,
+    },
     /// A printer on a serial line (RS-232 adapter or USB CDC-ACM), 8N1.
     Serial {
         path: PathBuf,
@@ -42,6 +48,10 @@ fn default_baud() -> u32 {
     19_200
 }
 
+fn default_stall_seconds() -> u64 {
+    20
+}
+
 impl FromStr for PrinterConfig {
     type Err = String;
     /// `usb:PATH`, `serial:PATH[@BAUD]`, `tcp:HOST:PORT`, `file:PATH`, `sim:DIR`.
@@ -53,7 +63,10 @@ impl FromStr for PrinterConfig {
             return Err(format!("printer \"{s}\": nothing after \"{kind}:\""));
         }
         Ok(match kind {
-            "usb" => PrinterConfig::Usb { path: rest.into() },
+            "usb" => PrinterConfig::Usb {
+                path: rest.into(),
+                stall_seconds: default_stall_seconds(),
+            },
             "serial" => match rest.rsplit_once('@') {
                 Some((p, b)) => PrinterConfig::Serial {
                     path: p.into(),
@@ -84,7 +97,13 @@ impl FromStr for PrinterConfig {
 /// switched on later); `status()` says whether it is there.
 pub fn open_printer(cfg: &PrinterConfig) -> Box<dyn Printer> {
     match cfg {
-        PrinterConfig::Usb { path } => Box::new(DeviceFilePrinter::new(path, Transport::Usb)),
+        PrinterConfig::Usb {
+            path,
+            stall_seconds,
+        } => Box::new(DeviceFilePrinter::new(
+            path,
+            Transport::Usb(Duration::from_secs(*stall_seconds)),
+        )),
         PrinterConfig::File { path } => Box::new(DeviceFilePrinter::new(path, Transport::File)),
         PrinterConfig::Serial { path, baud } => Box::new(SerialPrinter {
             path: path.clone(),
@@ -148,7 +167,8 @@ fn status_of(last: &LastError, reachable: Result<(), String>, what: &str) -> Pri
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Transport {
-    Usb,
+    /// With how long the device may refuse data.
+    Usb(Duration),
     File,
 }
 
@@ -173,16 +193,72 @@ impl DeviceFilePrinter {
             target: self.path.display().to_string(),
             source,
         };
-        let mut opts = OpenOptions::new();
         match self.transport {
-            // A character device: write, never create a regular file in /dev by mistake.
-            Transport::Usb => opts.write(true),
-            Transport::File => opts.create(true).append(true),
-        };
-        let mut f = opts.open(&self.path).map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.flush().map_err(io)
+            Transport::Usb(limit) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                // A character device: write, never create a regular file in /dev by
+                // mistake; non-blocking, so a printer out of paper cannot hold the
+                // job (and the printer's queue) for ever.
+                let f = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+                    .open(&self.path)
+                    .map_err(io)?;
+                write_within(&f, bytes, limit).map_err(|e| match e {
+                    Stall::Timeout => PrintError::Stalled {
+                        target: self.path.display().to_string(),
+                        seconds: limit.as_secs(),
+                    },
+                    Stall::Io(e) => io(e),
+                })
+            }
+            Transport::File => {
+                let mut f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)
+                    .map_err(io)?;
+                f.write_all(bytes).map_err(io)?;
+                f.flush().map_err(io)
+            }
+        }
     }
+}
+
+enum Stall {
+    Timeout,
+    Io(std::io::Error),
+}
+
+/// Writes all of `bytes` to a non-blocking file, waiting (poll) while it takes none,
+/// for at most `limit` in all.
+fn write_within(mut f: &std::fs::File, bytes: &[u8], limit: Duration) -> Result<(), Stall> {
+    use rustix::event::{PollFd, PollFlags};
+    use std::io::ErrorKind;
+    let deadline = std::time::Instant::now() + limit;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match f.write(rest) {
+            Ok(0) => return Err(Stall::Io(ErrorKind::WriteZero.into())),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err(Stall::Timeout);
+                }
+                let timeout = rustix::time::Timespec::try_from(left)
+                    .map_err(|_| Stall::Io(ErrorKind::InvalidInput.into()))?;
+                let mut fds = [PollFd::new(&f, PollFlags::OUT)];
+                match rustix::event::poll(&mut fds, Some(&timeout)) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(Stall::Io(e.into())),
+                }
+            }
+            Err(e) => return Err(Stall::Io(e)),
+        }
+    }
+    Ok(())
 }
 
 impl Printer for DeviceFilePrinter {
@@ -192,14 +268,14 @@ impl Printer for DeviceFilePrinter {
 
     fn describe(&self) -> String {
         match self.transport {
-            Transport::Usb => format!("ESC/POS USB {}", self.path.display()),
+            Transport::Usb(_) => format!("ESC/POS USB {}", self.path.display()),
             Transport::File => format!("ESC/POS file {}", self.path.display()),
         }
     }
 
     fn status(&self) -> PrinterStatus {
         let reachable = match (self.transport, self.path.exists()) {
-            (Transport::Usb, false) => Err(format!("{} findes ikke", self.path.display())),
+            (Transport::Usb(_), false) => Err(format!("{} findes ikke", self.path.display())),
             _ => Ok(()),
         };
         status_of(&self.last, reachable, &self.describe())
@@ -389,7 +465,8 @@ mod tests {
         assert_eq!(
             "usb:/dev/usb/lp0".parse::<PrinterConfig>().unwrap(),
             PrinterConfig::Usb {
-                path: "/dev/usb/lp0".into()
+                path: "/dev/usb/lp0".into(),
+                stall_seconds: 20
             }
         );
         assert_eq!(
@@ -441,6 +518,7 @@ mod tests {
     fn usb_printer_that_is_missing_says_so_in_danish() {
         let p = open_printer(&PrinterConfig::Usb {
             path: "/nonexistent/lp9".into(),
+            stall_seconds: 1,
         });
         let st = p.status();
         assert!(!st.ok);

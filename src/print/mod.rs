@@ -25,6 +25,7 @@ pub mod pdf;
 pub mod receipt;
 pub mod report;
 pub mod sign;
+pub mod spool;
 pub mod valgliste;
 
 pub use drivers::{PrinterConfig, open_printer};
@@ -63,6 +64,8 @@ pub enum PrintError {
     },
     #[error("printer {target}: {detail}")]
     Device { target: String, detail: String },
+    #[error("printer {target} took no data for {seconds} s (out of paper, lid open?)")]
+    Stalled { target: String, seconds: u64 },
     #[error("cannot write {path}: {source}")]
     Output {
         path: String,
@@ -89,6 +92,9 @@ impl PrintError {
             PrintError::Encode(e) => e.danish(),
             PrintError::Io { target, .. } | PrintError::Device { target, .. } => format!(
                 "Printeren ({target}) svarer ikke. Tjek at den er tændt, har papir og er sluttet til."
+            ),
+            PrintError::Stalled { target, seconds } => format!(
+                "Printeren ({target}) har ikke taget imod data i {seconds} sekunder. Tjek papiret og at låget er lukket, og udskriv igen."
             ),
             PrintError::Output { path, .. } => format!("Filen {path} kan ikke skrives."),
             PrintError::Pdf(_) => "PDF-filen kunne ikke laves.".into(),

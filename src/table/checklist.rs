@@ -267,16 +267,19 @@ impl TableCore {
         true
     }
 
-    /// Prints the test card; the result counts as the printer test.
-    pub fn print_test_card(&mut self) -> Result<(), TableError> {
-        let Some(printer) = &self.id.printer else {
-            return Err(TableError::Refused(
-                "Bordet har ingen kvitteringsprinter. Udskriv testkortet som PDF.".into(),
-            ));
-        };
-        let result = printer.print(&self.test_card()).map_err(|e| e.danish());
+    /// Queues the test card on the printer; its outcome, reported with
+    /// [`Self::test_card_printed`], counts as the printer test.
+    pub fn queue_test_card(&self) -> Result<crate::print::spool::Ticket, TableError> {
+        self.queue(
+            self.test_card(),
+            "Bordet har ingen kvitteringsprinter. Udskriv testkortet som PDF.",
+        )
+        .map_err(TableError::Refused)
+    }
+
+    pub fn test_card_printed(&mut self, result: Result<(), String>) -> Result<(), TableError> {
         self.self_test.printer = Some(result.clone());
-        self.publish()?;
+        self.printed(&result)?;
         result.map_err(TableError::Refused)
     }
 
@@ -292,14 +295,16 @@ impl TableCore {
         r
     }
 
-    /// The "klar til åbning" receipt, for the afstemningsbog.
-    pub fn print_checklist(&mut self) -> Result<Checklist, TableError> {
+    /// Queues the "klar til åbning" receipt, for the afstemningsbog.
+    pub fn queue_checklist(
+        &mut self,
+    ) -> Result<(Checklist, crate::print::spool::Ticket), TableError> {
         let c = self.checklist()?;
-        let Some(printer) = &self.id.printer else {
+        if self.id.printer.is_none() {
             return Err(TableError::Refused(
                 "Bordet har ingen kvitteringsprinter.".into(),
             ));
-        };
+        }
         let mut r = Receipt::new("Klar til åbning");
         r.styled(
             if c.ready {
@@ -326,9 +331,9 @@ impl TableCore {
         r.line("Underskrift valgstyrer:");
         r.push(Item::Feed(3));
         r.push(Item::Cut);
-        printer
-            .print(&r)
-            .map_err(|e| TableError::Refused(e.danish()))?;
-        Ok(c)
+        let ticket = self
+            .queue(r, "Bordet har ingen kvitteringsprinter.")
+            .map_err(TableError::Refused)?;
+        Ok((c, ticket))
     }
 }

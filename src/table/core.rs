@@ -34,6 +34,10 @@ struct Pending {
     method: CheckInMethod,
 }
 
+/// A receipt handed to the printer's thread, or why it could not be (no printer, the
+/// card could not be made), in Danish.
+pub type Queued = Result<crate::print::spool::Ticket, String>;
+
 /// Identity and settings of this table.
 pub struct TableIdentity {
     pub election: String,
@@ -47,8 +51,9 @@ pub struct TableIdentity {
     pub trust: Trust,
     /// Added to the wall clock (test mode: a table whose clock is off).
     pub clock_offset_ms: i64,
-    /// The receipt printer, when the table has one.
-    pub printer: Option<Box<dyn crate::print::Printer>>,
+    /// The receipt printer, when the table has one, on its own thread: nothing prints
+    /// under the table's lock.
+    pub printer: Option<crate::print::spool::Spool>,
     /// Name and date printed on cards.
     pub election_name: Option<String>,
     pub election_date: Option<chrono::NaiveDate>,
@@ -576,8 +581,14 @@ impl TableCore {
     }
 
     /// Issues a replacement valgkort: a new code that supersedes every earlier card of
-    /// the voter on every table. Printing it is the printer's job.
-    pub fn reissue_card(&mut self, voter_id: &str, _by: &Secretary) -> Result<String, TableError> {
+    /// the voter on every table. The new card is queued on the printer; the caller
+    /// waits for it outside the table's lock and reports with [`Self::card_print_done`].
+    /// Returns the new code, the voter's name and the queued print.
+    pub fn reissue_card(
+        &mut self,
+        voter_id: &str,
+        _by: &Secretary,
+    ) -> Result<(String, String, Queued), TableError> {
         let voter = self
             .store
             .voter(voter_id)?
@@ -588,19 +599,30 @@ impl TableCore {
             new_code: new_code.clone(),
         })?;
         tracing::info!("valgkort reissued");
-        let printed = self.print_card(&voter.id);
-        self.notice = Some(match &printed {
-            Ok(()) => format!(
-                "Nyt valgkort udstedt og udskrevet til {}. Tidligere kort er ugyldige.",
-                voter.full_name()
-            ),
+        let queued = self.queue_card(&voter.id);
+        self.notice = Some(format!(
+            "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige. Kortet udskrives …",
+            voter.full_name()
+        ));
+        self.publish()?;
+        Ok((new_code, voter.full_name(), queued))
+    }
+
+    /// Says on the screen whether the reissued card of `name` was printed.
+    pub fn card_print_done(
+        &mut self,
+        name: &str,
+        printed: &Result<(), String>,
+    ) -> Result<Screen, TableError> {
+        self.notice = Some(match printed {
+            Ok(()) => {
+                format!("Nyt valgkort udstedt og udskrevet til {name}. Tidligere kort er ugyldige.")
+            }
             Err(why) => format!(
-                "Nyt valgkort udstedt til {} (tidligere kort er ugyldige), men IKKE udskrevet: {why}",
-                voter.full_name()
+                "Nyt valgkort udstedt til {name} (tidligere kort er ugyldige), men IKKE udskrevet: {why}"
             ),
         });
-        self.publish()?;
-        Ok(new_code)
+        self.printed(printed)
     }
 
     /// Applies an election-day list change from the office at this table; the event
@@ -657,22 +679,33 @@ impl TableCore {
         )
     }
 
-    /// Prints the voter's current card on the receipt printer; the Danish reason when
-    /// it could not be printed (the card is valid all the same: print it again, or as
-    /// PDF on an office printer).
-    pub fn print_card(&mut self, voter_id: &str) -> Result<(), String> {
+    /// Queues the voter's current card on the receipt printer; the Danish reason when
+    /// it cannot be (the card is valid all the same: print it again, or as PDF on an
+    /// office printer).
+    pub fn queue_card(&self, voter_id: &str) -> Queued {
         let Some(printer) = &self.id.printer else {
             return Err("bordet har ingen printer (udskriv kortet som PDF)".into());
         };
         let card = self.card(voter_id).map_err(|e| e.danish())?;
-        let result = printer.print(&card.to_receipt()).map_err(|e| {
-            tracing::error!(error = %e, "card not printed");
-            e.danish()
-        });
-        let st = printer.status();
-        self.status.printer = format!("{}: {}", printer.describe(), st.text);
-        self.status.printer_ok = st.ok && result.is_ok();
-        result
+        Ok(printer.submit(card.to_receipt()))
+    }
+
+    /// Queues any receipt on the printer.
+    pub fn queue(&self, receipt: crate::print::Receipt, none: &str) -> Queued {
+        match &self.id.printer {
+            Some(p) => Ok(p.submit(receipt)),
+            None => Err(none.to_string()),
+        }
+    }
+
+    /// Shows how the last print went in the status bar.
+    pub fn printed(&mut self, result: &Result<(), String>) -> Result<Screen, TableError> {
+        if let Some(printer) = &self.id.printer {
+            let st = printer.status();
+            self.status.printer = format!("{}: {}", printer.describe(), st.text);
+            self.status.printer_ok = st.ok && result.is_ok();
+        }
+        self.publish()
     }
 
     pub fn set_scanner_status(&mut self, ok: bool, detail: &str) -> Result<Screen, TableError> {

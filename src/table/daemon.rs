@@ -119,7 +119,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         printer: cfg
             .printer
             .as_ref()
-            .map(crate::print::drivers::open_printer),
+            .map(|p| crate::print::spool::Spool::new(crate::print::drivers::open_printer(p))),
         election_name: cfg.election_name.clone(),
         election_date: cfg.election_date,
         shares: cfg.fast_shares()?,

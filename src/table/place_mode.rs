@@ -169,11 +169,9 @@ impl TableCore {
         if first || mode != PlaceMode::Fast {
             return;
         }
-        let Some(printer) = &self.id.printer else {
-            return;
-        };
-        if let Err(e) = printer.print(&self.sign()) {
-            tracing::error!(error = %e, "fast bordvalg sign not printed");
+        if let Some(printer) = &self.id.printer {
+            // Never waited for: a failure is logged, and the A4 signs are there as PDF.
+            printer.submit(self.sign()).detach();
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::assets;
 use super::error::ApiError;
-use super::table_api::with_core;
+use super::table_api::{with_core, with_core_printing};
 use crate::table::daemon::SharedCore;
 use crate::table::secretary::{SearchHit, Secretary};
 use axum::extract::{Query, State};
@@ -194,14 +194,23 @@ async fn reissue(
 ) -> Result<Json<Value>, ApiError> {
     let sec = session(&s, &headers)?;
     let id = b.voter_id.clone();
-    let (code, notice) = with_core(&s.core, move |c| {
-        let code = c.reissue_card(&b.voter_id, &sec)?;
-        Ok((code, c.screen()?.notice))
-    })
-    .await?;
-    Ok(Json(
-        json!({ "voter_id": id, "new_code": code, "notice": notice }),
-    ))
+    with_core_printing(
+        &s.core,
+        move |c| {
+            let (code, name, queued) = c.reissue_card(&b.voter_id, &sec)?;
+            Ok(((code, name), queued))
+        },
+        move |c, (code, name), printed| {
+            let notice = c.card_print_done(&name, &printed)?.notice;
+            Ok(Json(json!({
+                "voter_id": id,
+                "new_code": code,
+                "printed": printed.is_ok(),
+                "notice": notice,
+            })))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -252,7 +261,15 @@ async fn print_again(
     Json(b): Json<Reissue>,
 ) -> Result<Json<Value>, ApiError> {
     let _sec = session(&s, &headers)?;
-    let printed = with_core(&s.core, move |c| Ok(c.print_card(&b.voter_id))).await?;
+    let printed = with_core_printing(
+        &s.core,
+        move |c| Ok(((), c.queue_card(&b.voter_id))),
+        |c, (), printed| {
+            c.printed(&printed)?;
+            Ok(printed)
+        },
+    )
+    .await?;
     match printed {
         Ok(()) => Ok(Json(json!({ "printed": true }))),
         Err(why) => Err(ApiError {

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::scan::clean::clean_scan;
-use crate::table::core::{Reconciliation, TableCore, TableError};
+use crate::table::core::{Queued, Reconciliation, TableCore, TableError};
 use crate::table::daemon::{SharedCore, lock};
 use crate::table::screen::Screen;
 use axum::extract::State;
@@ -70,6 +70,22 @@ pub(super) async fn with_core<T: Send + 'static>(
             english: format!("table operation failed: {e}"),
         }),
     }
+}
+
+/// Runs `before` under the table's lock (it queues a print), waits for the print with
+/// the lock released, so scans go on meanwhile, then runs `after` under the lock with
+/// the outcome.
+pub(super) async fn with_core_printing<T: Send + 'static, U: Send + 'static>(
+    core: &SharedCore,
+    before: impl FnOnce(&mut TableCore) -> Result<(T, Queued), TableError> + Send + 'static,
+    after: impl FnOnce(&mut TableCore, T, Result<(), String>) -> Result<U, TableError> + Send + 'static,
+) -> Result<U, ApiError> {
+    let (t, queued) = with_core(core, before).await?;
+    let printed = match queued {
+        Ok(ticket) => ticket.wait(crate::print::spool::WAIT).await,
+        Err(why) => Err(why),
+    };
+    with_core(core, move |c| after(c, t, printed)).await
 }
 
 async fn screen_now(State(s): State<AppState>) -> Json<Screen> {
@@ -182,10 +198,14 @@ async fn checklist(
 async fn print_test_card(
     State(s): State<AppState>,
 ) -> Result<Json<crate::table::checklist::Checklist>, ApiError> {
-    with_core(&s.core, |c| {
-        c.print_test_card()?;
-        c.checklist()
-    })
+    with_core_printing(
+        &s.core,
+        |c| Ok(((), Ok(c.queue_test_card()?))),
+        |c, (), printed| {
+            c.test_card_printed(printed)?;
+            c.checklist()
+        },
+    )
     .await
     .map(Json)
 }
@@ -194,7 +214,17 @@ async fn print_test_card(
 async fn print_checklist(
     State(s): State<AppState>,
 ) -> Result<Json<crate::table::checklist::Checklist>, ApiError> {
-    with_core(&s.core, |c| c.print_checklist()).await.map(Json)
+    with_core_printing(
+        &s.core,
+        |c| c.queue_checklist().map(|(list, ticket)| (list, Ok(ticket))),
+        |c, list, printed| {
+            c.printed(&printed)?;
+            printed.map_err(TableError::Refused)?;
+            Ok(list)
+        },
+    )
+    .await
+    .map(Json)
 }
 
 async fn pause(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
@@ -266,6 +296,10 @@ struct ReissueBody {
 struct Reissued {
     voter_id: String,
     new_code: String,
+    /// Whether the new card came out of the receipt printer.
+    printed: bool,
+    /// The screen's notice: issued, and printed or why not.
+    notice: Option<String>,
 }
 
 async fn reissue(
@@ -273,12 +307,25 @@ async fn reissue(
     Json(b): Json<ReissueBody>,
 ) -> Result<Json<Reissued>, ApiError> {
     let voter_id = b.voter_id.clone();
-    let new_code = with_core(&s.core, move |c| {
-        let by = c.authorize(&b.pin)?;
-        c.reissue_card(&b.voter_id, &by)
-    })
-    .await?;
-    Ok(Json(Reissued { voter_id, new_code }))
+    with_core_printing(
+        &s.core,
+        move |c| {
+            let by = c.authorize(&b.pin)?;
+            let (code, name, queued) = c.reissue_card(&b.voter_id, &by)?;
+            Ok(((code, name), queued))
+        },
+        move |c, (new_code, name), printed| {
+            let screen = c.card_print_done(&name, &printed)?;
+            Ok(Reissued {
+                voter_id,
+                new_code,
+                printed: printed.is_ok(),
+                notice: screen.notice,
+            })
+        },
+    )
+    .await
+    .map(Json)
 }
 
 #[derive(Serialize)]
