@@ -144,8 +144,11 @@ pub fn read(conn: &Connection, tables: &BTreeMap<String, Vec<u32>>) -> Result<Ta
     )?;
     let doubles = grouped(
         &tx,
-        "SELECT s.place, COUNT(*), 0 FROM voter_status s WHERE s.active > 1
-         AND NOT EXISTS(SELECT 1 FROM double_resolved d WHERE d.voter_id=s.voter_id) GROUP BY s.place",
+        &format!(
+            "SELECT s.place, COUNT(*), 0 FROM voter_status s WHERE s.active > 1 AND {}
+             GROUP BY s.place",
+            crate::store::queries::UNRESOLVED
+        ),
     )?;
     let reissued = grouped(
         &tx,

@@ -80,6 +80,12 @@ pub enum EventKind {
     DoubleRegistrationResolved {
         voter_id: String,
         note: String,
+        /// How many check-ins of the voter were in force when it was resolved: one
+        /// more arriving later (a third table, a paper mark, a table that was cut off)
+        /// is a new double registration and is flagged again. Absent in events of
+        /// earlier versions, which resolve whatever comes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkins: Option<u32>,
     },
     /// The valgsekretær switched how the polling place registers voters.
     PlaceModeChanged {

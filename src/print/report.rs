@@ -96,11 +96,11 @@ impl ClosingReport {
             persons: one(
                 "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id WHERE v.place=?1",
             )?,
-            double_registrations: one(
+            double_registrations: one(&format!(
                 "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id
-                 WHERE v.place=?1 AND s.active > 1
-                 AND NOT EXISTS(SELECT 1 FROM double_resolved d WHERE d.voter_id=s.voter_id)",
-            )?,
+                 WHERE v.place=?1 AND s.active > 1 AND {}",
+                crate::store::queries::UNRESOLVED
+            ))?,
             reissued_cards: one(
                 "SELECT COUNT(*) FROM cards c JOIN voters v ON v.id=c.voter_id WHERE v.place=?1",
             )?,

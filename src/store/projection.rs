@@ -172,14 +172,19 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
                 params![place, *table_no, hlc, dev, seq, b.wall_ms, ho, re],
             )?;
         }
-        EventKind::DoubleRegistrationResolved { voter_id, note } => {
+        EventKind::DoubleRegistrationResolved {
+            voter_id,
+            note,
+            checkins,
+        } => {
             c.execute(
-                "INSERT INTO double_resolved(voter_id, hlc, device, seq, note) VALUES(?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO double_resolved(voter_id, hlc, device, seq, note, checkins)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
-                   seq=excluded.seq, note=excluded.note
+                   seq=excluded.seq, note=excluded.note, checkins=excluded.checkins
                  WHERE (excluded.hlc, excluded.device, excluded.seq)
                      > (double_resolved.hlc, double_resolved.device, double_resolved.seq)",
-                params![voter_id, hlc, dev, seq, note],
+                params![voter_id, hlc, dev, seq, note, checkins],
             )?;
         }
     }

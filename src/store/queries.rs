@@ -77,6 +77,12 @@ pub struct TableCounts {
     pub checkins: i64,
 }
 
+/// SQL condition on `voter_status s`: its double registration is not resolved. A
+/// resolution covers the check-ins in force when it was made; one more is flagged again.
+pub const UNRESOLVED: &str =
+    "NOT EXISTS(SELECT 1 FROM double_resolved d WHERE d.voter_id=s.voter_id
+     AND (d.checkins IS NULL OR d.checkins >= s.active))";
+
 impl Store {
     pub fn voter(&self, id: &str) -> Result<Option<Voter>> {
         voter_by_id(&self.conn, id)
@@ -237,11 +243,10 @@ impl Store {
 
     /// Voters whose check-in is in force on more than one table and not yet resolved.
     pub fn double_registrations(&self, place: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT s.voter_id FROM voter_status s WHERE s.place=?1 AND s.active > 1
-             AND NOT EXISTS(SELECT 1 FROM double_resolved d WHERE d.voter_id=s.voter_id)
-             ORDER BY s.voter_id",
-        )?;
+             AND {UNRESOLVED} ORDER BY s.voter_id"
+        ))?;
         let rows = stmt.query_map([place], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

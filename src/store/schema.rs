@@ -165,6 +165,10 @@ const MIGRATIONS: &[&str] = &[
         wall_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: what a resolved double registration covered (NULL: any number of check-ins).
+    r#"
+    ALTER TABLE double_resolved ADD COLUMN checkins INTEGER;
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,

@@ -148,6 +148,7 @@ impl TableCore {
         self.append(EventKind::DoubleRegistrationResolved {
             voter_id: voter_id.to_string(),
             note: note.trim().to_string(),
+            checkins: Some(active),
         })?;
         self.publish()?;
         Ok(())
