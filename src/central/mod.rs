@@ -57,6 +57,7 @@ pub struct Central {
     pub schedule: Vec<Due>,
     tables_by_place: BTreeMap<String, Vec<u32>>,
     cache: Mutex<Option<(u64, Instant, Arc<Tally>)>>,
+    electorate: tally::ElectorateCache,
 }
 
 /// One table on the election office screen.
@@ -136,6 +137,7 @@ impl Central {
             day,
             tables_by_place: cfg.tables_by_place(),
             cache: Mutex::new(None),
+            electorate: tally::ElectorateCache::default(),
         })
     }
 
@@ -154,10 +156,20 @@ impl Central {
                 return Ok(t.clone());
             }
         }
-        let t = Arc::new(tally::read(&self.reader().conn, &self.tables_by_place)?);
+        let t = Arc::new(tally::read(
+            &self.reader().conn,
+            &self.tables_by_place,
+            &self.electorate,
+        )?);
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((generation, Instant::now(), t.clone()));
         Ok(t)
+    }
+
+    /// The tally read from the database now, past the cache (for `bench central`).
+    pub fn tally_fresh(&self) -> Result<Arc<Tally>, StoreError> {
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.tally()
     }
 
     pub fn overview(&self) -> Result<Overview, StoreError> {
@@ -224,7 +236,7 @@ impl Central {
         };
         let (from, until) = (at(7), at(21));
         let now = self.node.clock.now_ms().clamp(from, until);
-        tally::turnout(&self.reader().conn, from, now)
+        tally::turnout(&self.reader().conn, from, now, &self.electorate)
     }
 
     pub fn snapshots(&self) -> Result<SnapshotsView, StoreError> {
@@ -262,7 +274,7 @@ impl Central {
 
     /// Takes a snapshot at `at_ms` now: the figures are read, then stored unchanged.
     pub fn take(&self, label: &str, at_ms: i64, scheduled: bool) -> Result<(), StoreError> {
-        let figures = snapshots::figures_at(&self.reader().conn, at_ms)?;
+        let figures = snapshots::figures_at(&self.reader().conn, at_ms, &self.electorate)?;
         let taken = self.node.clock.now_ms();
         if snapshots::insert(
             &self.node.writer().conn,

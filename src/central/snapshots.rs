@@ -8,7 +8,7 @@
 //! the WAN) is shown beside the snapshot as a late arrival, computed when read, so the
 //! snapshot's own figures stay what was reported at the time.
 
-use super::tally::{Figures, electorate, place_order};
+use super::tally::{Figures, place_order};
 use crate::store::StoreError;
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -93,13 +93,17 @@ pub fn checked_in_before(
 }
 
 /// The figures of every place at `at_ms`, read in one transaction on `reader`.
-pub fn figures_at(reader: &Connection, at_ms: i64) -> Result<Vec<(String, Figures)>, StoreError> {
+pub fn figures_at(
+    reader: &Connection,
+    at_ms: i64,
+    cache: &super::tally::ElectorateCache,
+) -> Result<Vec<(String, Figures)>, StoreError> {
     let tx = reader.unchecked_transaction()?;
     let places: Vec<String> = tx
         .prepare_cached("SELECT id FROM places")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let electorate = electorate(&tx)?;
+    let electorate = cache.get(&tx)?;
     let checked = checked_in_before(&tx, at_ms)?;
     tx.finish()?;
     let mut out: Vec<(String, Figures)> = places
