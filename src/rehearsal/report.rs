@@ -166,7 +166,10 @@ pub fn text(f: &Figures, l: &Ledger, verdicts: &[Verdict], svg: &str) -> String 
     if l.fault_log.is_empty() {
         let _ = writeln!(s, "  ingen");
     }
-    for line in &l.fault_log {
+    // Logged as each fault ended; read in the order they began ("HH:MM–…" sorts so).
+    let mut faults: Vec<&String> = l.fault_log.iter().collect();
+    faults.sort();
+    for line in faults {
         let _ = writeln!(s, "  {line}");
     }
     let _ = writeln!(s, "\nInvarianter:");
