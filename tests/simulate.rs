@@ -44,6 +44,7 @@ fn a_small_polling_place_survives_a_day_of_every_fault() {
         "fuld disk på bord",
         "centralen (valgkontoret) utilgængelig",
         "centralen havde alle",
+        "statuslinjen",
         "[OK] hver bekræftet registrering findes præcis én gang på hvert bord og på centralen",
         "[OK] valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes",
         "[OK] alle databaser (borde og central) har de samme registreringer",

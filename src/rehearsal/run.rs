@@ -1012,7 +1012,27 @@ async fn central_away(
 ) -> Result<String, String> {
     let url = central.lock().await.url();
     central.lock().await.freeze()?;
-    day.clock.sleep_until(f.end).await;
+    // The tables must show it on the status bar, and nowhere else.
+    let frozen = Instant::now();
+    let mut shown = None;
+    while day.clock.now() < f.end {
+        if shown.is_none()
+            && let Some(s) = day.slots.iter().find(|s| s.mode() == TableMode::Up)
+            && let Ok((200, v)) = client::get(&day.http, &s.url, "/api/screen").await
+            && v["status"]["central_ok"] == false
+        {
+            shown = Some(frozen.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let away = frozen.elapsed();
+    // A table gives up a request to the central after 5 s; give it three times that.
+    if shown.is_none() && away > Duration::from_secs(15) {
+        day.ledger().violations.push(format!(
+            "the central was away {:.0} s, and no table's status bar said so",
+            away.as_secs_f64()
+        ));
+    }
     // What the tables hold now is what the central must catch up on.
     let mut target = 0;
     for s in &day.slots {
@@ -1055,8 +1075,18 @@ async fn central_away(
         (during, p99)
     };
     Ok(format!(
-        "{during} registreringer imens (scan + bekræft p99 {}); centralen havde alle {target} hændelser {:.1} s efter",
+        "{during} registreringer imens (scan + bekræft p99 {}); {}; centralen havde alle {target} hændelser {:.1} s efter",
         p99.map_or("—".into(), |v| format!("{v:.0} ms")),
+        match shown {
+            Some(d) => format!(
+                "statuslinjen viste \"Centralen: ikke forbundet\" efter {:.0} s",
+                d.as_secs_f64()
+            ),
+            None => format!(
+                "statuslinjen nåede ikke at vise det på {:.0} s",
+                away.as_secs_f64()
+            ),
+        },
         caught_up.as_secs_f64()
     ))
 }
