@@ -65,6 +65,29 @@ pub struct SyncClient {
     /// Peers found while running (mDNS), added between rounds.
     added_tx: mpsc::UnboundedSender<NewPeer>,
     added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
+    /// Pulls under way, by peer URL: each runs as a task of its own, so a peer that
+    /// answers slowly or never (a WAN to the central that swallows packets) holds up
+    /// neither the pulls from the other tables nor the pushes of new check-ins.
+    in_flight: std::collections::HashSet<String>,
+    pulled_tx: mpsc::UnboundedSender<Pulled>,
+    pulled_rx: Option<mpsc::UnboundedReceiver<Pulled>>,
+}
+
+/// What one pull learnt of a peer.
+struct Pulled {
+    url: String,
+    device: Option<DevicePublic>,
+    status: PeerStatus,
+}
+
+/// What a pull task needs of the client.
+#[derive(Clone)]
+struct PullContext {
+    node: Arc<dyn SyncNode>,
+    hello: Hello,
+    http: reqwest::Client,
+    key: DeviceSecret,
+    clock_offset_ms: i64,
 }
 
 /// One peer: where it is, what we know of it, and its push queue.
@@ -190,6 +213,7 @@ impl SyncClient {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         let (added_tx, added_rx) = mpsc::unbounded_channel();
+        let (pulled_tx, pulled_rx) = mpsc::unbounded_channel();
         Ok(SyncClient {
             node,
             hello,
@@ -202,6 +226,9 @@ impl SyncClient {
             clock_offset_ms,
             added_tx,
             added_rx: Some(added_rx),
+            in_flight: Default::default(),
+            pulled_tx,
+            pulled_rx: Some(pulled_rx),
         })
     }
 
@@ -289,7 +316,8 @@ impl SyncClient {
             let pusher = self.spawn_pusher(&self.peers[i].status.url);
             self.peers[i].pusher = Some(pusher);
         }
-        let Some(mut added) = self.added_rx.take() else {
+        let (Some(mut added), Some(mut pulled)) = (self.added_rx.take(), self.pulled_rx.take())
+        else {
             tracing::error!("sync client started twice");
             return;
         };
@@ -307,6 +335,8 @@ impl SyncClient {
                 }
                 // The client holds a sender itself, so this channel never closes.
                 Some(new) = added.recv() => self.add_peer(new),
+                // The client holds a sender itself, so this channel never closes either.
+                Some(p) = pulled.recv() => self.take_pulled(p),
                 _ = tick.tick() => self.anti_entropy().await,
             }
         }
@@ -329,10 +359,48 @@ impl SyncClient {
         }
     }
 
-    /// This table's wall clock, read without taking the table lock: a long ingest must
-    /// not delay the reading and distort the measured skew.
-    fn wall_now(&self) -> i64 {
-        crate::store::now_ms() + self.clock_offset_ms
+    fn context(&self) -> PullContext {
+        PullContext {
+            node: self.node.clone(),
+            hello: self.hello.clone(),
+            http: self.http.clone(),
+            key: self.key.clone(),
+            clock_offset_ms: self.clock_offset_ms,
+        }
+    }
+
+    /// Starts a pull from peer `i` as a task of its own, unless one is under way.
+    fn start_pull(&mut self, i: usize) {
+        let p = &mut self.peers[i];
+        if p.device.is_some_and(|d| self.control.is_blocked(&d)) {
+            p.status.state = PeerState::Lost;
+            return;
+        }
+        if !self.in_flight.insert(p.status.url.clone()) {
+            return;
+        }
+        let (device, status) = (p.device, p.status.clone());
+        let (ctx, tx) = (self.context(), self.pulled_tx.clone());
+        tokio::spawn(async move {
+            let url = status.url.clone();
+            let (device, status) = ctx.pull(device, status).await;
+            let _ = tx.send(Pulled {
+                url,
+                device,
+                status,
+            });
+        });
+    }
+
+    /// Takes what a pull learnt (the peer may have been dropped meanwhile).
+    fn take_pulled(&mut self, p: Pulled) {
+        self.in_flight.remove(&p.url);
+        if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == p.url) {
+            if p.device.is_some() {
+                peer.device = p.device;
+            }
+            peer.status = p.status;
+        }
     }
 
     async fn anti_entropy(&mut self) {
@@ -346,7 +414,7 @@ impl SyncClient {
             }
         }
         for i in chosen {
-            self.pull_from(i).await;
+            self.start_pull(i);
         }
         self.drop_duplicates();
         let now = self.summary();
@@ -373,12 +441,14 @@ impl SyncClient {
             })
             .collect()
     }
+}
 
+impl PullContext {
     /// Sends the central tally a page of what its pull answer shows it lacks. The central
     /// may be unable to reach a table (NAT, or a WAN that was down while pushes were
     /// dropped), so a table that was offline for hours catches it up this way, without
     /// waiting for new check-ins.
-    async fn send_missing(&self, i: usize, theirs: &super::protocol::VersionVector) {
+    async fn send_missing(&self, peer: &str, theirs: &super::protocol::VersionVector) {
         let node = self.node.clone();
         let theirs = theirs.clone();
         let page = tokio::task::spawn_blocking(move || node.pull_page(&theirs, MAX_PAGE)).await;
@@ -391,7 +461,7 @@ impl SyncClient {
             hello: self.hello.clone(),
             events: page.events,
         };
-        let url = format!("{}/sync/v1/push", self.peers[i].status.url);
+        let url = format!("{peer}/sync/v1/push");
         match signed_post(&self.http, &url, &self.key, &req).send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(%url, events = n, "central caught up")
@@ -401,22 +471,26 @@ impl SyncClient {
         }
     }
 
-    /// Pulls pages from one peer until it has nothing more for us.
-    async fn pull_from(&mut self, i: usize) {
-        if self.peers[i]
-            .device
-            .is_some_and(|d| self.control.is_blocked(&d))
-        {
-            self.peers[i].status.state = PeerState::Lost;
-            return;
-        }
-        let peer = self.peers[i].status.url.clone();
+    /// This table's wall clock, read without taking the table lock: a long ingest must
+    /// not delay the reading and distort the measured skew.
+    fn wall_now(&self) -> i64 {
+        crate::store::now_ms() + self.clock_offset_ms
+    }
+
+    /// Pulls pages from one peer until it has nothing more for us; returns what was
+    /// learnt of it (its device key and status), starting from what was known.
+    async fn pull(
+        &self,
+        mut device: Option<DevicePublic>,
+        mut status: PeerStatus,
+    ) -> (Option<DevicePublic>, PeerStatus) {
+        let peer = status.url.clone();
         let url = format!("{peer}/sync/v1/pull");
         for _ in 0..100 {
             let node = self.node.clone();
             let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
                 Ok(Ok(v)) => v,
-                _ => return,
+                _ => return (device, status),
             };
             let req = PullRequest {
                 hello: self.hello.clone(),
@@ -427,13 +501,13 @@ impl SyncClient {
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if self.peers[i].status.state == PeerState::Connected {
+                    if status.state == PeerState::Connected {
                         tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
                     } else {
                         tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
                     }
-                    self.peers[i].status.state = PeerState::Lost;
-                    return;
+                    status.state = PeerState::Lost;
+                    return (device, status);
                 }
             };
             if res.status() == reqwest::StatusCode::CONFLICT
@@ -445,28 +519,28 @@ impl SyncClient {
                     .ok()
                     .and_then(|v| v["error"].as_str().map(str::to_string))
                     .unwrap_or_else(|| "forkert opsætning".into());
-                self.peers[i].status.state = PeerState::WrongConfig(why);
-                return;
+                status.state = PeerState::WrongConfig(why);
+                return (device, status);
             }
             let body: PullResponse = match res.error_for_status() {
                 Ok(r) => match r.json().await {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::warn!(%peer, error = %e, "unreadable pull answer");
-                        self.peers[i].status.state = PeerState::Lost;
-                        return;
+                        status.state = PeerState::Lost;
+                        return (device, status);
                     }
                 },
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "pull refused");
-                    self.peers[i].status.state = PeerState::Lost;
-                    return;
+                    status.state = PeerState::Lost;
+                    return (device, status);
                 }
             };
-            self.peers[i].device = Some(body.hello.device);
+            device = Some(body.hello.device);
             if let Some(why) = self.hello.mismatch(&body.hello) {
-                self.peers[i].status.state = PeerState::WrongConfig(why);
-                return;
+                status.state = PeerState::WrongConfig(why);
+                return (device, status);
             }
             let received = self.wall_now();
             let skew = body.wall_ms - (sent + received) / 2;
@@ -488,16 +562,16 @@ impl SyncClient {
             }
             let mine = match mine {
                 Ok(Ok(v)) => v,
-                _ => return,
+                _ => return (device, status),
             };
-            if self.peers[i].status.state != PeerState::Connected {
+            if status.state != PeerState::Connected {
                 tracing::info!(%peer, "peer connected");
             }
-            let central = self.peers[i].status.central;
+            let central = status.central;
             if central && lag(&mine, &theirs) > 0 {
-                self.send_missing(i, &theirs).await;
+                self.send_missing(&peer, &theirs).await;
             }
-            self.peers[i].status = PeerStatus {
+            status = PeerStatus {
                 url: peer.clone(),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
@@ -507,9 +581,10 @@ impl SyncClient {
                 central,
             };
             if !more {
-                return;
+                return (device, status);
             }
         }
+        (device, status)
     }
 }
 
