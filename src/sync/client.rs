@@ -413,7 +413,22 @@ impl SyncClient {
                 chosen.push(i);
             }
         }
+        // At most FANOUT pulls from reachable peers at a time, as when a round pulled
+        // them one after another: on a loaded machine the rounds then slow down rather
+        // than pile up. Unreachable peers cost no work here and never wait for them.
+        let mut busy = self
+            .peers
+            .iter()
+            .filter(|p| p.status.state == PeerState::Connected)
+            .filter(|p| self.in_flight.contains(&p.status.url))
+            .count();
         for i in chosen {
+            if self.peers[i].status.state == PeerState::Connected {
+                if busy >= FANOUT || self.in_flight.contains(&self.peers[i].status.url) {
+                    continue;
+                }
+                busy += 1;
+            }
             self.start_pull(i);
         }
         self.drop_duplicates();
