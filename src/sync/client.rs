@@ -65,29 +65,6 @@ pub struct SyncClient {
     /// Peers found while running (mDNS), added between rounds.
     added_tx: mpsc::UnboundedSender<NewPeer>,
     added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
-    /// Pulls under way, by peer URL: each runs as a task of its own, so a peer that
-    /// answers slowly or never (a WAN to the central that swallows packets) holds up
-    /// neither the pulls from the other tables nor the pushes of new check-ins.
-    in_flight: std::collections::HashSet<String>,
-    pulled_tx: mpsc::UnboundedSender<Pulled>,
-    pulled_rx: Option<mpsc::UnboundedReceiver<Pulled>>,
-}
-
-/// What one pull learnt of a peer.
-struct Pulled {
-    url: String,
-    device: Option<DevicePublic>,
-    status: PeerStatus,
-}
-
-/// What a pull task needs of the client.
-#[derive(Clone)]
-struct PullContext {
-    node: Arc<dyn SyncNode>,
-    hello: Hello,
-    http: reqwest::Client,
-    key: DeviceSecret,
-    clock_offset_ms: i64,
 }
 
 /// One peer: where it is, what we know of it, and its push queue.
@@ -213,7 +190,6 @@ impl SyncClient {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         let (added_tx, added_rx) = mpsc::unbounded_channel();
-        let (pulled_tx, pulled_rx) = mpsc::unbounded_channel();
         Ok(SyncClient {
             node,
             hello,
@@ -226,9 +202,6 @@ impl SyncClient {
             clock_offset_ms,
             added_tx,
             added_rx: Some(added_rx),
-            in_flight: Default::default(),
-            pulled_tx,
-            pulled_rx: Some(pulled_rx),
         })
     }
 
@@ -316,8 +289,7 @@ impl SyncClient {
             let pusher = self.spawn_pusher(&self.peers[i].status.url);
             self.peers[i].pusher = Some(pusher);
         }
-        let (Some(mut added), Some(mut pulled)) = (self.added_rx.take(), self.pulled_rx.take())
-        else {
+        let Some(mut added) = self.added_rx.take() else {
             tracing::error!("sync client started twice");
             return;
         };
@@ -335,8 +307,6 @@ impl SyncClient {
                 }
                 // The client holds a sender itself, so this channel never closes.
                 Some(new) = added.recv() => self.add_peer(new),
-                // The client holds a sender itself, so this channel never closes either.
-                Some(p) = pulled.recv() => self.take_pulled(p),
                 _ = tick.tick() => self.anti_entropy().await,
             }
         }
@@ -359,48 +329,10 @@ impl SyncClient {
         }
     }
 
-    fn context(&self) -> PullContext {
-        PullContext {
-            node: self.node.clone(),
-            hello: self.hello.clone(),
-            http: self.http.clone(),
-            key: self.key.clone(),
-            clock_offset_ms: self.clock_offset_ms,
-        }
-    }
-
-    /// Starts a pull from peer `i` as a task of its own, unless one is under way.
-    fn start_pull(&mut self, i: usize) {
-        let p = &mut self.peers[i];
-        if p.device.is_some_and(|d| self.control.is_blocked(&d)) {
-            p.status.state = PeerState::Lost;
-            return;
-        }
-        if !self.in_flight.insert(p.status.url.clone()) {
-            return;
-        }
-        let (device, status) = (p.device, p.status.clone());
-        let (ctx, tx) = (self.context(), self.pulled_tx.clone());
-        tokio::spawn(async move {
-            let url = status.url.clone();
-            let (device, status) = ctx.pull(device, status).await;
-            let _ = tx.send(Pulled {
-                url,
-                device,
-                status,
-            });
-        });
-    }
-
-    /// Takes what a pull learnt (the peer may have been dropped meanwhile).
-    fn take_pulled(&mut self, p: Pulled) {
-        self.in_flight.remove(&p.url);
-        if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == p.url) {
-            if p.device.is_some() {
-                peer.device = p.device;
-            }
-            peer.status = p.status;
-        }
+    /// This table's wall clock, read without taking the table lock: a long ingest must
+    /// not delay the reading and distort the measured skew.
+    fn wall_now(&self) -> i64 {
+        crate::store::now_ms() + self.clock_offset_ms
     }
 
     async fn anti_entropy(&mut self) {
@@ -413,23 +345,8 @@ impl SyncClient {
                 chosen.push(i);
             }
         }
-        // At most FANOUT pulls from reachable peers at a time, as when a round pulled
-        // them one after another: on a loaded machine the rounds then slow down rather
-        // than pile up. Unreachable peers cost no work here and never wait for them.
-        let mut busy = self
-            .peers
-            .iter()
-            .filter(|p| p.status.state == PeerState::Connected)
-            .filter(|p| self.in_flight.contains(&p.status.url))
-            .count();
         for i in chosen {
-            if self.peers[i].status.state == PeerState::Connected {
-                if busy >= FANOUT || self.in_flight.contains(&self.peers[i].status.url) {
-                    continue;
-                }
-                busy += 1;
-            }
-            self.start_pull(i);
+            self.pull_from(i).await;
         }
         self.drop_duplicates();
         let now = self.summary();
@@ -456,14 +373,12 @@ impl SyncClient {
             })
             .collect()
     }
-}
 
-impl PullContext {
     /// Sends the central tally a page of what its pull answer shows it lacks. The central
     /// may be unable to reach a table (NAT, or a WAN that was down while pushes were
     /// dropped), so a table that was offline for hours catches it up this way, without
     /// waiting for new check-ins.
-    async fn send_missing(&self, peer: &str, theirs: &super::protocol::VersionVector) {
+    async fn send_missing(&self, i: usize, theirs: &super::protocol::VersionVector) {
         let node = self.node.clone();
         let theirs = theirs.clone();
         let page = tokio::task::spawn_blocking(move || node.pull_page(&theirs, MAX_PAGE)).await;
@@ -476,7 +391,7 @@ impl PullContext {
             hello: self.hello.clone(),
             events: page.events,
         };
-        let url = format!("{peer}/sync/v1/push");
+        let url = format!("{}/sync/v1/push", self.peers[i].status.url);
         match signed_post(&self.http, &url, &self.key, &req).send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(%url, events = n, "central caught up")
@@ -486,26 +401,22 @@ impl PullContext {
         }
     }
 
-    /// This table's wall clock, read without taking the table lock: a long ingest must
-    /// not delay the reading and distort the measured skew.
-    fn wall_now(&self) -> i64 {
-        crate::store::now_ms() + self.clock_offset_ms
-    }
-
-    /// Pulls pages from one peer until it has nothing more for us; returns what was
-    /// learnt of it (its device key and status), starting from what was known.
-    async fn pull(
-        &self,
-        mut device: Option<DevicePublic>,
-        mut status: PeerStatus,
-    ) -> (Option<DevicePublic>, PeerStatus) {
-        let peer = status.url.clone();
+    /// Pulls pages from one peer until it has nothing more for us.
+    async fn pull_from(&mut self, i: usize) {
+        if self.peers[i]
+            .device
+            .is_some_and(|d| self.control.is_blocked(&d))
+        {
+            self.peers[i].status.state = PeerState::Lost;
+            return;
+        }
+        let peer = self.peers[i].status.url.clone();
         let url = format!("{peer}/sync/v1/pull");
         for _ in 0..100 {
             let node = self.node.clone();
             let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
                 Ok(Ok(v)) => v,
-                _ => return (device, status),
+                _ => return,
             };
             let req = PullRequest {
                 hello: self.hello.clone(),
@@ -516,13 +427,13 @@ impl PullContext {
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if status.state == PeerState::Connected {
+                    if self.peers[i].status.state == PeerState::Connected {
                         tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
                     } else {
                         tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
                     }
-                    status.state = PeerState::Lost;
-                    return (device, status);
+                    self.peers[i].status.state = PeerState::Lost;
+                    return;
                 }
             };
             if res.status() == reqwest::StatusCode::CONFLICT
@@ -534,28 +445,28 @@ impl PullContext {
                     .ok()
                     .and_then(|v| v["error"].as_str().map(str::to_string))
                     .unwrap_or_else(|| "forkert opsætning".into());
-                status.state = PeerState::WrongConfig(why);
-                return (device, status);
+                self.peers[i].status.state = PeerState::WrongConfig(why);
+                return;
             }
             let body: PullResponse = match res.error_for_status() {
                 Ok(r) => match r.json().await {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::warn!(%peer, error = %e, "unreadable pull answer");
-                        status.state = PeerState::Lost;
-                        return (device, status);
+                        self.peers[i].status.state = PeerState::Lost;
+                        return;
                     }
                 },
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "pull refused");
-                    status.state = PeerState::Lost;
-                    return (device, status);
+                    self.peers[i].status.state = PeerState::Lost;
+                    return;
                 }
             };
-            device = Some(body.hello.device);
+            self.peers[i].device = Some(body.hello.device);
             if let Some(why) = self.hello.mismatch(&body.hello) {
-                status.state = PeerState::WrongConfig(why);
-                return (device, status);
+                self.peers[i].status.state = PeerState::WrongConfig(why);
+                return;
             }
             let received = self.wall_now();
             let skew = body.wall_ms - (sent + received) / 2;
@@ -577,16 +488,16 @@ impl PullContext {
             }
             let mine = match mine {
                 Ok(Ok(v)) => v,
-                _ => return (device, status),
+                _ => return,
             };
-            if status.state != PeerState::Connected {
+            if self.peers[i].status.state != PeerState::Connected {
                 tracing::info!(%peer, "peer connected");
             }
-            let central = status.central;
+            let central = self.peers[i].status.central;
             if central && lag(&mine, &theirs) > 0 {
-                self.send_missing(&peer, &theirs).await;
+                self.send_missing(i, &theirs).await;
             }
-            status = PeerStatus {
+            self.peers[i].status = PeerStatus {
                 url: peer.clone(),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
@@ -596,10 +507,9 @@ impl PullContext {
                 central,
             };
             if !more {
-                return (device, status);
+                return;
             }
         }
-        (device, status)
     }
 }
 
