@@ -774,17 +774,15 @@ async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, 
             // a table's sync loop waits up to 5 s (the request timeout), pushes
             // included, and a voter was admitted twice 30 simulated minutes apart
             // (README, Reliability). Until that is fixed it counts as a fault here too.
-            let at = Some({
+            let at = {
                 let mut l = day.ledger();
                 l.disturbed.push((f.start, f64::INFINITY));
                 l.disturbed.len() - 1
-            });
+            };
             let r = one_fault(&day, &f, &tables, &disk, &central).await;
             let mut l = day.ledger();
             // A few simulated minutes more, for what was pushed but not yet taken.
-            if let Some(at) = at {
-                l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
-            }
+            l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
             match r {
                 Ok(what) => l.fault_log.push(format!("{} — {what}", f.describe())),
                 Err(e) => {
