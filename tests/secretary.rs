@@ -409,8 +409,22 @@ fn stuck_printer(path: &std::path::Path) -> std::fs::File {
     reader
 }
 
+/// Waits until the FIFO has data, or 50 ms pass (so the caller can look at its stop
+/// flag), without spinning a core the table under test needs.
+fn wait_readable(f: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    let mut fds = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut fds, 1, 50) };
+}
+
 #[test]
 fn a_printer_that_takes_no_data_never_holds_up_check_ins() {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let lp = dir.path().join("lp0");
     let reader = stuck_printer(&lp);
@@ -489,16 +503,31 @@ fn a_printer_that_takes_no_data_never_holds_up_check_ins() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let drain = {
         let stop = stop.clone();
+        // A writer end of our own, so an empty FIFO reads as "would block" rather than
+        // as end of file whenever the table has closed the printer.
+        let keep_open = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&lp)
+            .expect("writer end");
         std::thread::spawn(move || {
             use std::io::Read;
+            let _keep_open = keep_open;
             let mut reader = reader;
             let mut buf = [0u8; 65536];
             let mut got = 0usize;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            loop {
                 match reader.read(&mut buf) {
                     Ok(n) => got += n,
+                    // Empty: once the print call has returned, everything it wrote is
+                    // in the FIFO, so an empty FIFO after `stop` means all was read.
+                    // Reading on until then matters on a loaded machine, where the
+                    // tail of the card can still sit in the pipe when the call returns.
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::yield_now()
+                        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                        wait_readable(&reader);
                     }
                     Err(e) => panic!("{e}"),
                 }
