@@ -382,3 +382,51 @@ fn an_unreachable_central_tally_is_shown_and_never_waited_for() {
     assert_eq!(outcome(&t.confirm()), "admitted");
     assert_eq!(screen(&t)["status"]["central_ok"], false);
 }
+
+/// The WAN to the office swallows packets: the central accepts connections (the
+/// kernel does, into the listen backlog) and never answers. Each request to it hangs
+/// until its 5 s timeout. The tables must still learn of each other's check-ins at
+/// once, as when the central is simply down.
+#[test]
+fn a_central_that_never_answers_holds_up_no_table() {
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", black_hole.local_addr().expect("local address"));
+    let p = daemon::place_with_sync(
+        tempfile::tempdir().expect("tempdir"),
+        2,
+        all_but(2),
+        |_| String::new(),
+        &format!("central = \"{url}\"\n"),
+    );
+    assert!(converged(&p.tables, Duration::from_secs(10)));
+    // The first pulls from the central have hung and timed out: it is shown as lost.
+    for t in &p.tables {
+        assert!(
+            eventually(Duration::from_secs(15), || screen(t)["status"]["central"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("ikke forbundet"))),
+            "{}",
+            screen(t)["status"]
+        );
+    }
+    // Every check-in reaches the other table within a second, round after round of
+    // hanging pulls from the central.
+    for (i, card) in ["CARD-NORMAL", "CARD-RVONLY", "CARD-THIRD"]
+        .iter()
+        .enumerate()
+    {
+        let (at, other) = (&p.tables[i % 2], &p.tables[(i + 1) % 2]);
+        assert_eq!(outcome(&at.scan(card)), "pending");
+        assert_eq!(outcome(&at.confirm()), "admitted");
+        let confirmed = Instant::now();
+        assert!(
+            eventually(
+                Duration::from_secs(1),
+                || screen(other)["persons_checked_in"] == i + 1
+            ),
+            "{card} reached the other table only after {:?}",
+            confirmed.elapsed()
+        );
+    }
+    drop(black_hole);
+}

@@ -1,5 +1,17 @@
 //! The active side of sync: push new events at once, pull what is missing about every
 //! 300 ms from a few peers at random, and keep the status of every peer for the screen.
+//!
+//! No peer can hold up another. The loop that takes new check-ins never awaits the
+//! network: each push goes to a per-peer queue with a task of its own, and each pull
+//! runs as a task of its own whose result comes back as a message. The pulls from
+//! connected peers are still paced as one after another (a round of [`FANOUT`] peers,
+//! the next pull starting when the previous one ends), because that pacing is what
+//! keeps sync cheap on a loaded table: running the pulls of a round side by side made a
+//! full rehearsal 2.5 times slower, as every table then pulled three peers at a time
+//! whatever its load. A pull that has not ended within [`STALL`] stops pacing the round
+//! (it runs on, and its peer is not pulled again until it ends), so a peer that accepts
+//! and never answers costs the round at most that. A peer that is not connected is not
+//! part of any round: it is probed on its own, one request at a time, with back-off.
 
 use super::auth;
 use super::control::SyncControl;
@@ -14,13 +26,21 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 /// How often missing events are pulled. Pushes make the common case faster; this
 /// bounds how long a lost push can delay a table.
 pub const ANTI_ENTROPY: Duration = Duration::from_millis(300);
 /// Peers pulled from in one round.
 const FANOUT: usize = 3;
+/// A pull from a connected peer that has not ended by then no longer paces its round.
+/// On a LAN a pull takes a few ms (tens under load); this is far above that and far
+/// below the 5 s a silent peer holds a request.
+pub const STALL: Duration = Duration::from_millis(500);
+/// The longest wait between two probes of a peer that is not connected: a healed link
+/// or a restarted table is noticed within this, plus one request.
+pub const PROBE_MAX: Duration = Duration::from_secs(2);
 
 /// What the status bar shows of each peer, to tell when it changed.
 type Summary = Vec<(String, PeerState, u64, u64, i64)>;
@@ -56,8 +76,6 @@ pub struct SyncClient {
     http: reqwest::Client,
     rng: ChaCha8Rng,
     control: Arc<SyncControl>,
-    /// What the status bar was last told, so it is told again only on a change.
-    reported: Option<Summary>,
     /// Signs every request, so peers know it comes from a device of the polling place.
     key: DeviceSecret,
     /// This table's clock offset (test mode), so skew is measured as the table sees time.
@@ -65,6 +83,18 @@ pub struct SyncClient {
     /// Peers found while running (mDNS), added between rounds.
     added_tx: mpsc::UnboundedSender<NewPeer>,
     added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
+    /// What each pull task learnt, back to the loop that owns the peers.
+    pulled_tx: mpsc::UnboundedSender<Pulled>,
+    pulled_rx: Option<mpsc::UnboundedReceiver<Pulled>>,
+    /// Connected peers (by URL) still to be pulled in this round, one after another.
+    round: Vec<String>,
+    /// The pull that paces the round, and when it began.
+    pacing: Option<(String, Instant)>,
+    /// The status bar's feed; a task of its own applies the latest, so a busy table
+    /// lock never holds up this loop.
+    report: watch::Sender<Option<Vec<PeerStatus>>>,
+    /// What the status bar was last told, so it is told again only on a change.
+    reported: Option<Summary>,
 }
 
 /// One peer: where it is, what we know of it, and its push queue.
@@ -77,6 +107,16 @@ struct Peer {
     /// Found at run time rather than configured: dropped again if it turns out to be a
     /// configured peer under another address.
     discovered: bool,
+    /// A pull from this peer is under way (at most one at a time).
+    in_flight: bool,
+    /// When a peer that is not connected is probed next, and the wait after that.
+    next_probe: Instant,
+    backoff: Duration,
+    /// A new address announced for this (discovered) peer: it moves there only once a
+    /// pull there succeeds and the answer comes from this peer's device, so a forged
+    /// announcement cannot lead a table away from a working peer. The flag says whether
+    /// that pull has begun.
+    candidate: Option<(String, bool)>,
 }
 
 impl Peer {
@@ -94,8 +134,34 @@ impl Peer {
             device,
             pusher: None,
             discovered,
+            in_flight: false,
+            next_probe: Instant::now(),
+            backoff: ANTI_ENTROPY,
+            candidate: None,
         }
     }
+
+    fn connected(&self) -> bool {
+        self.status.state == PeerState::Connected
+    }
+}
+
+/// What one pull learnt of a peer.
+struct Pulled {
+    /// The URL pulled: the peer's own, or a candidate address of it.
+    url: String,
+    device: Option<DevicePublic>,
+    status: PeerStatus,
+}
+
+/// What a pull task needs of the client.
+#[derive(Clone)]
+struct PullContext {
+    node: Arc<dyn SyncNode>,
+    hello: Hello,
+    http: reqwest::Client,
+    key: DeviceSecret,
+    clock_offset_ms: i64,
 }
 
 /// A peer to add while the client runs.
@@ -190,6 +256,7 @@ impl SyncClient {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         let (added_tx, added_rx) = mpsc::unbounded_channel();
+        let (pulled_tx, pulled_rx) = mpsc::unbounded_channel();
         Ok(SyncClient {
             node,
             hello,
@@ -197,11 +264,16 @@ impl SyncClient {
             rng: ChaCha8Rng::from_seed(seed),
             control,
             peers,
-            reported: None,
             key,
             clock_offset_ms,
             added_tx,
             added_rx: Some(added_rx),
+            pulled_tx,
+            pulled_rx: Some(pulled_rx),
+            round: Vec::new(),
+            pacing: None,
+            report: watch::channel(None).0,
+            reported: None,
         })
     }
 
@@ -229,7 +301,8 @@ impl SyncClient {
     }
 
     /// Adds a peer found at run time, unless its URL or device is known already. A
-    /// discovered peer seen again at a new address (DHCP) moves there.
+    /// discovered peer announced at a new address (DHCP) is tried there, and moves only
+    /// once a pull there succeeds with its device.
     fn add_peer(&mut self, new: NewPeer) {
         let url = new.url.trim_end_matches('/').to_string();
         if self.peers.iter().any(|p| p.status.url == url) {
@@ -240,12 +313,10 @@ impl SyncClient {
                 return;
             }
             if let Some(i) = self.peers.iter().position(|p| p.device == Some(d)) {
-                if self.peers[i].discovered {
-                    tracing::info!(peer = %url, device = %d.short(), "discovered table moved to a new address");
-                    let pusher = self.spawn_pusher(&url);
-                    let p = &mut self.peers[i];
-                    p.status.url = url;
-                    p.pusher = Some(pusher);
+                let p = &mut self.peers[i];
+                if p.discovered && p.candidate.as_ref().is_none_or(|(c, _)| *c != url) {
+                    tracing::info!(peer = %p.status.url, new = %url, device = %d.short(), "discovered table announced at a new address; trying it");
+                    p.candidate = Some((url, false));
                 }
                 return;
             }
@@ -289,13 +360,16 @@ impl SyncClient {
             let pusher = self.spawn_pusher(&self.peers[i].status.url);
             self.peers[i].pusher = Some(pusher);
         }
-        let Some(mut added) = self.added_rx.take() else {
+        let (Some(mut added), Some(mut pulled)) = (self.added_rx.take(), self.pulled_rx.take())
+        else {
             tracing::error!("sync client started twice");
             return;
         };
+        tokio::spawn(report_peers(self.node.clone(), self.report.subscribe()));
         let mut tick = tokio::time::interval(ANTI_ENTROPY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let stalled = self.pacing.as_ref().map(|(_, since)| *since + STALL);
             tokio::select! {
                 ev = local.recv() => {
                     let Some(ev) = ev else { break };
@@ -305,9 +379,20 @@ impl SyncClient {
                     }
                     self.push_all(batch);
                 }
-                // The client holds a sender itself, so this channel never closes.
+                // The client holds a sender of both channels itself, so neither closes.
                 Some(new) = added.recv() => self.add_peer(new),
-                _ = tick.tick() => self.anti_entropy().await,
+                Some(p) = pulled.recv() => {
+                    self.take_pulled(p);
+                    self.next_in_round();
+                    self.report_if_changed();
+                }
+                _ = tokio::time::sleep_until(stalled.unwrap_or_else(Instant::now)), if stalled.is_some() => {
+                    if let Some((url, _)) = self.pacing.take() {
+                        tracing::debug!(peer = %url, "pull slower than {STALL:?}; the round goes on without it");
+                    }
+                    self.next_in_round();
+                }
+                _ = tick.tick() => self.anti_entropy(),
             }
         }
     }
@@ -329,32 +414,155 @@ impl SyncClient {
         }
     }
 
-    /// This table's wall clock, read without taking the table lock: a long ingest must
-    /// not delay the reading and distort the measured skew.
-    fn wall_now(&self) -> i64 {
-        crate::store::now_ms() + self.clock_offset_ms
+    fn context(&self) -> PullContext {
+        PullContext {
+            node: self.node.clone(),
+            hello: self.hello.clone(),
+            http: self.http.clone(),
+            key: self.key.clone(),
+            clock_offset_ms: self.clock_offset_ms,
+        }
     }
 
-    async fn anti_entropy(&mut self) {
-        let mut order: Vec<usize> = (0..self.peers.len()).collect();
-        order.shuffle(&mut self.rng);
-        // Peers not heard from are tried too, so a healed link is noticed within a round.
-        let mut chosen: Vec<usize> = order.iter().copied().take(FANOUT).collect();
-        for &i in &order[chosen.len().min(order.len())..] {
-            if self.peers[i].status.state != PeerState::Connected {
-                chosen.push(i);
+    /// Starts a pull from peer `i` (at `at`, a candidate address, when given) as a task
+    /// of its own; its result comes back through `pulled`.
+    fn start_pull(&mut self, i: usize, at: Option<String>) {
+        let p = &mut self.peers[i];
+        let mut status = p.status.clone();
+        let device = p.device;
+        match at {
+            Some(url) => {
+                // A candidate address: a fresh contact, checked against the device.
+                status.url = url;
+                status.state = PeerState::Lost;
             }
+            None => p.in_flight = true,
         }
-        for i in chosen {
-            self.pull_from(i).await;
+        let (ctx, tx) = (self.context(), self.pulled_tx.clone());
+        tokio::spawn(async move {
+            let url = status.url.clone();
+            let (device, status) = ctx.pull(device, status).await;
+            let _ = tx.send(Pulled {
+                url,
+                device,
+                status,
+            });
+        });
+    }
+
+    /// Takes what a pull learnt (the peer may have been dropped meanwhile).
+    fn take_pulled(&mut self, p: Pulled) {
+        if self.pacing.as_ref().is_some_and(|(url, _)| *url == p.url) {
+            self.pacing = None;
+        }
+        if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == p.url) {
+            peer.in_flight = false;
+            if p.device.is_some() {
+                peer.device = p.device;
+            }
+            let was = peer.status.state.clone();
+            peer.status = p.status;
+            if peer.connected() {
+                peer.backoff = ANTI_ENTROPY;
+            } else {
+                // Probed again after a wait that doubles up to PROBE_MAX; the first
+                // failure after a loss is retried at once at the next tick.
+                peer.next_probe = Instant::now()
+                    + if was == PeerState::Connected {
+                        Duration::ZERO
+                    } else {
+                        peer.backoff
+                    };
+                peer.backoff = (peer.backoff * 2).min(PROBE_MAX);
+            }
+            return;
+        }
+        let Some(i) = self
+            .peers
+            .iter()
+            .position(|x| x.candidate.as_ref().is_some_and(|(c, _)| *c == p.url))
+        else {
+            return;
+        };
+        let peer = &mut self.peers[i];
+        peer.candidate = None;
+        if p.status.state == PeerState::Connected && p.device.is_some() && p.device == peer.device {
+            tracing::info!(peer = %p.url, old = %peer.status.url, "discovered table moved to a new address");
+            peer.status = p.status;
+            peer.in_flight = false;
+            peer.backoff = ANTI_ENTROPY;
+            let pusher = self.spawn_pusher(&p.url);
+            self.peers[i].pusher = Some(pusher);
+        } else {
+            tracing::warn!(peer = %peer.status.url, announced = %p.url, "an announced address of a table did not answer as that table; ignored");
+        }
+    }
+
+    /// Starts the next pull of the round, unless one is pacing it.
+    fn next_in_round(&mut self) {
+        while self.pacing.is_none() {
+            let Some(url) = self.round.pop() else { return };
+            let Some(i) = self.peers.iter().position(|p| p.status.url == url) else {
+                continue;
+            };
+            if !self.peers[i].connected() || self.peers[i].in_flight || self.blocked(i) {
+                continue;
+            }
+            self.start_pull(i, None);
+            self.pacing = Some((url, Instant::now()));
+        }
+    }
+
+    /// A peer the test-mode LAN split hides: it counts as lost and is never contacted.
+    fn blocked(&mut self, i: usize) -> bool {
+        let blocked = self.peers[i]
+            .device
+            .is_some_and(|d| self.control.is_blocked(&d));
+        if blocked {
+            self.peers[i].status.state = PeerState::Lost;
+        }
+        blocked
+    }
+
+    /// One tick: probe the peers that are due, begin a new round once the last one
+    /// ended, and tell the status bar what changed.
+    fn anti_entropy(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.peers.len() {
+            let p = &self.peers[i];
+            if let Some((url, false)) = &p.candidate {
+                let url = url.clone();
+                self.peers[i].candidate = Some((url.clone(), true));
+                self.start_pull(i, Some(url));
+            }
+            let p = &self.peers[i];
+            if p.connected() || p.in_flight || p.next_probe > now || self.blocked(i) {
+                continue;
+            }
+            self.start_pull(i, None);
+        }
+        if self.round.is_empty() && self.pacing.is_none() {
+            let mut ready: Vec<String> = self
+                .peers
+                .iter()
+                .filter(|p| p.connected() && !p.in_flight)
+                .map(|p| p.status.url.clone())
+                .collect();
+            ready.shuffle(&mut self.rng);
+            ready.truncate(FANOUT);
+            self.round = ready;
+            self.next_in_round();
         }
         self.drop_duplicates();
+        self.report_if_changed();
+    }
+
+    fn report_if_changed(&mut self) {
         let now = self.summary();
         if self.reported.as_ref() != Some(&now) {
             self.reported = Some(now);
-            let node = self.node.clone();
             let status = self.peers.iter().map(|p| p.status.clone()).collect();
-            let _ = tokio::task::spawn_blocking(move || node.set_peers(status)).await;
+            self.report.send_replace(Some(status));
         }
     }
 
@@ -373,12 +581,32 @@ impl SyncClient {
             })
             .collect()
     }
+}
+
+/// Gives the node the latest peer status, as often as it can take it: a status that
+/// changed again meanwhile replaces the one not yet given.
+async fn report_peers(node: Arc<dyn SyncNode>, mut rx: watch::Receiver<Option<Vec<PeerStatus>>>) {
+    while rx.changed().await.is_ok() {
+        let Some(status) = rx.borrow_and_update().clone() else {
+            continue;
+        };
+        let node = node.clone();
+        let _ = tokio::task::spawn_blocking(move || node.set_peers(status)).await;
+    }
+}
+
+impl PullContext {
+    /// This table's wall clock, read without taking the table lock: a long ingest must
+    /// not delay the reading and distort the measured skew.
+    fn wall_now(&self) -> i64 {
+        crate::store::now_ms() + self.clock_offset_ms
+    }
 
     /// Sends the central tally a page of what its pull answer shows it lacks. The central
     /// may be unable to reach a table (NAT, or a WAN that was down while pushes were
     /// dropped), so a table that was offline for hours catches it up this way, without
     /// waiting for new check-ins.
-    async fn send_missing(&self, i: usize, theirs: &super::protocol::VersionVector) {
+    async fn send_missing(&self, peer: &str, theirs: &super::protocol::VersionVector) {
         let node = self.node.clone();
         let theirs = theirs.clone();
         let page = tokio::task::spawn_blocking(move || node.pull_page(&theirs, MAX_PAGE)).await;
@@ -391,7 +619,7 @@ impl SyncClient {
             hello: self.hello.clone(),
             events: page.events,
         };
-        let url = format!("{}/sync/v1/push", self.peers[i].status.url);
+        let url = format!("{peer}/sync/v1/push");
         match signed_post(&self.http, &url, &self.key, &req).send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(%url, events = n, "central caught up")
@@ -401,22 +629,20 @@ impl SyncClient {
         }
     }
 
-    /// Pulls pages from one peer until it has nothing more for us.
-    async fn pull_from(&mut self, i: usize) {
-        if self.peers[i]
-            .device
-            .is_some_and(|d| self.control.is_blocked(&d))
-        {
-            self.peers[i].status.state = PeerState::Lost;
-            return;
-        }
-        let peer = self.peers[i].status.url.clone();
+    /// Pulls pages from one peer until it has nothing more for us; returns what was
+    /// learnt of it (its device key and status), starting from what was known.
+    async fn pull(
+        &self,
+        mut device: Option<DevicePublic>,
+        mut status: PeerStatus,
+    ) -> (Option<DevicePublic>, PeerStatus) {
+        let peer = status.url.clone();
         let url = format!("{peer}/sync/v1/pull");
         for _ in 0..100 {
             let node = self.node.clone();
             let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
                 Ok(Ok(v)) => v,
-                _ => return,
+                _ => return (device, status),
             };
             let req = PullRequest {
                 hello: self.hello.clone(),
@@ -427,13 +653,13 @@ impl SyncClient {
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if self.peers[i].status.state == PeerState::Connected {
+                    if status.state == PeerState::Connected {
                         tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
                     } else {
                         tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
                     }
-                    self.peers[i].status.state = PeerState::Lost;
-                    return;
+                    status.state = PeerState::Lost;
+                    return (device, status);
                 }
             };
             if res.status() == reqwest::StatusCode::CONFLICT
@@ -445,28 +671,28 @@ impl SyncClient {
                     .ok()
                     .and_then(|v| v["error"].as_str().map(str::to_string))
                     .unwrap_or_else(|| "forkert opsætning".into());
-                self.peers[i].status.state = PeerState::WrongConfig(why);
-                return;
+                status.state = PeerState::WrongConfig(why);
+                return (device, status);
             }
             let body: PullResponse = match res.error_for_status() {
                 Ok(r) => match r.json().await {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::warn!(%peer, error = %e, "unreadable pull answer");
-                        self.peers[i].status.state = PeerState::Lost;
-                        return;
+                        status.state = PeerState::Lost;
+                        return (device, status);
                     }
                 },
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "pull refused");
-                    self.peers[i].status.state = PeerState::Lost;
-                    return;
+                    status.state = PeerState::Lost;
+                    return (device, status);
                 }
             };
-            self.peers[i].device = Some(body.hello.device);
+            device = Some(body.hello.device);
             if let Some(why) = self.hello.mismatch(&body.hello) {
-                self.peers[i].status.state = PeerState::WrongConfig(why);
-                return;
+                status.state = PeerState::WrongConfig(why);
+                return (device, status);
             }
             let received = self.wall_now();
             let skew = body.wall_ms - (sent + received) / 2;
@@ -488,16 +714,16 @@ impl SyncClient {
             }
             let mine = match mine {
                 Ok(Ok(v)) => v,
-                _ => return,
+                _ => return (device, status),
             };
-            if self.peers[i].status.state != PeerState::Connected {
+            if status.state != PeerState::Connected {
                 tracing::info!(%peer, "peer connected");
             }
-            let central = self.peers[i].status.central;
+            let central = status.central;
             if central && lag(&mine, &theirs) > 0 {
-                self.send_missing(i, &theirs).await;
+                self.send_missing(&peer, &theirs).await;
             }
-            self.peers[i].status = PeerStatus {
+            status = PeerStatus {
                 url: peer.clone(),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
@@ -507,9 +733,10 @@ impl SyncClient {
                 central,
             };
             if !more {
-                return;
+                return (device, status);
             }
         }
+        (device, status)
     }
 }
 
@@ -602,6 +829,30 @@ mod tests {
             url: "https://10.0.0.44:8443".into(),
             device: Some(d4),
         });
+        // It is only a candidate until a pull there answers as table 4.
+        assert_eq!(urls(&c)[2..], ["https://10.0.0.4:8443"]);
+        let answered = |url: &str, device| Pulled {
+            url: url.into(),
+            device: Some(device),
+            status: PeerStatus {
+                url: url.into(),
+                state: PeerState::Connected,
+                we_lack: 0,
+                they_lack: 0,
+                last_contact_ms: Some(1),
+                clock_skew_ms: 0,
+                central: false,
+            },
+        };
+        // A forged announcement: another listed device answers there. Nothing moves.
+        c.take_pulled(answered("https://10.0.0.44:8443", d3));
+        assert_eq!(urls(&c)[2..], ["https://10.0.0.4:8443"]);
+        assert!(c.peers[2].candidate.is_none());
+        c.add_peer(NewPeer {
+            url: "https://10.0.0.44:8443".into(),
+            device: Some(d4),
+        });
+        c.take_pulled(answered("https://10.0.0.44:8443", d4));
         assert_eq!(urls(&c)[2..], ["https://10.0.0.44:8443"]);
         // Table 3 is configured by name and found by address: once its answers name its
         // device, the discovered copy goes and the configured one stays.

@@ -406,6 +406,17 @@ pub fn place_in(
     links: impl Fn(usize) -> Vec<usize>,
     top_level: impl Fn(usize) -> String,
 ) -> Place {
+    place_with_sync(dir, n, links, top_level, "")
+}
+
+/// As `place_in`, with `sync_extra` added to every table's `[sync]` section.
+pub fn place_with_sync(
+    dir: tempfile::TempDir,
+    n: usize,
+    links: impl Fn(usize) -> Vec<usize>,
+    top_level: impl Fn(usize) -> String,
+    sync_extra: &str,
+) -> Place {
     let ports = free_ports(n);
     let keys: Vec<DeviceSecret> = (0..n)
         .map(|i| {
@@ -429,7 +440,7 @@ pub fn place_in(
             i as u32 + 1,
             &format!("127.0.0.1:{}", ports[i]),
             &top_level(i),
-            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n"),
+            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n{sync_extra}"),
         );
         tables.push(Table::start(dir.path(), &config));
     }
