@@ -6,6 +6,7 @@
 //!
 //! No master: every table holds every event and can serve any other.
 
+pub mod admission;
 pub mod auth;
 pub mod client;
 pub mod control;

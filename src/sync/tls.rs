@@ -310,57 +310,85 @@ pub fn http_client(
     trusted: TrustedKeys,
     https_only: bool,
 ) -> Result<reqwest::Client, String> {
+    http_client_from(key, trusted, https_only, None)
+}
+
+/// As [`http_client`], with connections leaving from `source` when given: a table whose
+/// sync listener has an address of its own speaks from that address, so its peers see
+/// one address per device (the one their admission control learns).
+pub fn http_client_from(
+    key: &DeviceSecret,
+    trusted: TrustedKeys,
+    https_only: bool,
+    source: Option<std::net::IpAddr>,
+) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(client_config(key, trusted)?)
         .https_only(https_only)
+        .local_address(source)
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| format!("cannot make the sync HTTP client: {e}"))
 }
 
-/// Open connections served at once; more wait in the kernel's queue. A polling place
-/// has a few dozen devices at most.
-const MAX_CONNECTIONS: usize = 128;
-/// A client that has not finished its TLS handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that has not finished its TLS handshake by then is dropped. A handshake on
+/// a LAN takes milliseconds (tens on a loaded Pi); a connection that sends nothing is
+/// let go after this, so a host holding connections open gains little.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves `app` over mutual TLS on `listener` until the task is dropped. Each request
-/// carries the connected device as a [`TlsPeer`] extension.
+/// carries the connected device as a [`TlsPeer`] extension. `gate` decides who may hold
+/// a connection ([`super::admission`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
     app: axum::Router,
+    gate: Arc<super::admission::Gate>,
 ) {
     use tower::ServiceExt;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut quiet = tokio::time::interval(Duration::from_secs(5));
     loop {
-        let (tcp, remote) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::error!(error = %e, "sync listener cannot accept");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::error!(error = %e, "sync listener cannot accept");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = quiet.tick() => {
+                gate.tick();
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%remote, "too many sync connections; one refused");
-            continue;
+        let mut ticket = match gate.admit(remote.ip()) {
+            Ok(t) => t,
+            Err(why) => {
+                // Closed at once; the gate counts it and reports a flood.
+                tracing::debug!(%remote, ?why, "sync connection refused");
+                continue;
+            }
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let gate = gate.clone();
         tokio::spawn(async move {
-            let _permit = permit;
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
+                // Both count towards a flood (garbage, or connections held open). The
+                // verifier has already logged a device whose key is not listed.
                 Ok(Err(e)) => {
-                    tracing::warn!(%remote, error = %error_chain(&e), "TLS handshake refused");
+                    tracing::debug!(%remote, error = %error_chain(&e), "TLS handshake refused");
+                    gate.handshake_failed(remote.ip());
                     return;
                 }
                 Err(_) => {
-                    tracing::warn!(%remote, "TLS handshake timed out");
+                    tracing::debug!(%remote, "TLS handshake timed out");
+                    gate.handshake_failed(remote.ip());
                     return;
                 }
             };
@@ -375,6 +403,7 @@ pub async fn serve(
                 tracing::warn!(%remote, "TLS peer without a device certificate");
                 return;
             };
+            ticket.listed_device();
             let service = hyper::service::service_fn(
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(TlsPeer(peer));
@@ -388,6 +417,7 @@ pub async fn serve(
             {
                 tracing::debug!(%remote, error = %e, "sync connection ended");
             }
+            drop(ticket);
         });
     }
 }

@@ -782,6 +782,14 @@ impl TableCore {
 
     /// New status of the peers (and of the central tally, when configured), for the
     /// status bar.
+    /// Shows (or clears) a flood of the sync port on the status bar.
+    pub fn set_sync_flood(&mut self, text: Option<String>) {
+        if self.status.sync_flood != text {
+            self.status.sync_flood = text;
+            let _ = self.publish();
+        }
+    }
+
     pub fn set_peers(&mut self, all: Vec<PeerStatus>) {
         let (central, peers): (Vec<PeerStatus>, Vec<PeerStatus>) =
             all.into_iter().partition(|p| p.central);

@@ -190,10 +190,14 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             sync_key.clone(),
             cfg.clock_offset_ms,
         )?
-        .with_http(tls::http_client(
+        .with_http(tls::http_client_from(
             &sync_key,
             trusted.clone(),
             !cfg.is_test(),
+            cfg.sync
+                .listen
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
         )?);
         let discovery = match (cfg.sync.mdns, sync_addr) {
             (true, Some(at)) => {
@@ -239,7 +243,9 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         crate::sync::server::router(node, hello, control, cfg.is_test(), sync_trust.clone())
             .merge(crate::provision::serve::router(package_dir, sync_trust));
     if let (Some((listener, config)), Some(at)) = (tls_listener, sync_addr) {
-        tokio::spawn(tls::serve(listener, config, sync_app.clone()));
+        let gate = crate::sync::admission::Gate::new();
+        tokio::spawn(show_floods(gate.floods(), core.clone()));
+        tokio::spawn(tls::serve(listener, config, sync_app.clone(), gate));
         tracing::info!(%at, "sync served over TLS");
     }
     // The screen listener serves sync in plain HTTP only in test mode (existing
@@ -467,5 +473,17 @@ impl crate::sync::node::SyncNode for TableNode {
 
     fn wall_now(&self) -> i64 {
         crate::store::now_ms() + self.clock_offset_ms
+    }
+}
+
+/// Puts a flood of the sync port on the status bar, and takes it off when it is over.
+async fn show_floods(
+    mut floods: tokio::sync::watch::Receiver<Option<crate::sync::admission::Flood>>,
+    core: SharedCore,
+) {
+    while floods.changed().await.is_ok() {
+        let text = floods.borrow_and_update().as_ref().map(|f| f.danish());
+        let core = core.clone();
+        let _ = tokio::task::spawn_blocking(move || lock(&core).set_sync_flood(text)).await;
     }
 }

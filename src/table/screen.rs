@@ -106,6 +106,8 @@ pub struct StatusBar {
     pub central: String,
     pub central_ok: bool,
     pub signals: String,
+    /// Set while a host floods the sync port ([`crate::sync::admission`]).
+    pub sync_flood: Option<String>,
 }
 
 pub fn clock(wall_ms: i64) -> String {

@@ -104,6 +104,9 @@ function render(s) {
   stat("st-printer", "Printer: " + bar.printer, bar.printer_ok);
   stat("st-peers", "Borde: " + bar.peers, bar.peers_ok);
   stat("st-central", "Valgkontor: " + bar.central, bar.central_ok);
+  const flood = $("st-flood");
+  flood.hidden = !bar.sync_flood;
+  if (bar.sync_flood) stat("st-flood", bar.sync_flood, false);
 }
 
 function tick() {
