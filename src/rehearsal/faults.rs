@@ -32,6 +32,21 @@ impl FaultKind {
         FaultKind::Central,
     ];
 
+    /// Whether this fault, hitting `hit`, keeps tables `a` and `b` from learning of each
+    /// other's check-ins: only then may a voter be admitted at both. A table down (kill,
+    /// its restart with another clock, a full disk, paper) parts it from every other;
+    /// a split parts the two sides. The central's outage parts no tables: they never
+    /// wait for it.
+    pub fn parts(self, a: usize, b: usize, hit: &[usize]) -> bool {
+        match self {
+            FaultKind::Central => false,
+            FaultKind::Split => hit.contains(&a) != hit.contains(&b),
+            FaultKind::Kill | FaultKind::Clock | FaultKind::Disk | FaultKind::Paper => {
+                hit.contains(&a) || hit.contains(&b)
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Kill => "kill",

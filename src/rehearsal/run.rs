@@ -99,8 +99,8 @@ pub struct Ledger {
     pub paper_conflicts: usize,
     pub disk_not_stored: usize,
     pub clock_skew_seen_ms: Option<i64>,
-    /// Simulated (start, end) of every fault, to judge an admitted repeat.
-    pub disturbed: Vec<(f64, f64)>,
+    /// Every fault with its simulated (start, end), to judge an admitted repeat.
+    pub disturbed: Vec<(Fault, f64, f64)>,
     /// Card in force per voter, after a reissue.
     pub current_card: HashMap<usize, String>,
 }
@@ -559,11 +559,11 @@ async fn serve(day: &Arc<Day>, k: usize, v: &mut Visit) -> Step {
                 "pending" => {
                     let now = day.clock.now();
                     let disturbed = across_split
-                        || day
-                            .ledger()
-                            .disturbed
-                            .iter()
-                            .any(|&(s, e)| s <= now && e >= first_sim - 1.0);
+                        || day.ledger().disturbed.iter().any(|(f, s, e)| {
+                            *s <= now
+                                && *e >= first_sim - 1.0
+                                && f.kind.parts(first_table, k, &f.tables)
+                        });
                     if !disturbed {
                         client::cancel(&day.http, &url).await;
                         day.violation(format!(
@@ -768,21 +768,18 @@ async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, 
         let (day, tables, disk, central) =
             (day.clone(), tables.clone(), disk.clone(), central.clone());
         running.push(tokio::spawn(async move {
-            // Disturbed from now until it is over (a repeat voter admitted meanwhile
-            // is no broken rule: the tables could not know). The central's outage
-            // should not disturb the tables at all, but it does: while its pulls hang,
-            // a table's sync loop waits up to 5 s (the request timeout), pushes
-            // included, and a voter was admitted twice 30 simulated minutes apart
-            // (README, Reliability). Until that is fixed it counts as a fault here too.
+            // Disturbed from now until it is over: a repeat voter admitted meanwhile
+            // is no broken rule if this fault kept the two tables apart (the tables
+            // could not know); see `FaultKind::parts`.
             let at = {
                 let mut l = day.ledger();
-                l.disturbed.push((f.start, f64::INFINITY));
+                l.disturbed.push((f.clone(), f.start, f64::INFINITY));
                 l.disturbed.len() - 1
             };
             let r = one_fault(&day, &f, &tables, &disk, &central).await;
             let mut l = day.ledger();
             // A few simulated minutes more, for what was pushed but not yet taken.
-            l.disturbed[at].1 = day.clock.now().max(f.end) + 5.0;
+            l.disturbed[at].2 = day.clock.now().max(f.end) + 5.0;
             match r {
                 Ok(what) => l.fault_log.push(format!("{} — {what}", f.describe())),
                 Err(e) => {
