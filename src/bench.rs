@@ -59,6 +59,25 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The promise under real network faults, every table checking in at once:
+    /// confirmed at one table -> refused at another, per condition (needs root: it
+    /// makes a network namespace of its own and drops packets with nftables).
+    Promise {
+        #[arg(long, default_value_t = 10)]
+        tables: u32,
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+        /// Measured seconds per condition.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Check-ins per second at every table.
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = crate::bench_promise::Condition::ALL)]
+        conditions: Vec<crate::bench_promise::Condition>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Scan → verdict and confirm → durable check-in latency at one table.
     Scan {
         #[arg(long, default_value_t = 25_000)]
@@ -79,6 +98,21 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             dir,
         } => bench_list(voters, lookups, searches, dir),
         BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
+        BenchCmd::Promise {
+            tables,
+            voters,
+            seconds,
+            rate,
+            conditions,
+            dir,
+        } => crate::bench_promise::run(crate::bench_promise::Args {
+            tables,
+            voters,
+            seconds,
+            rate,
+            conditions,
+            dir,
+        }),
         BenchCmd::Central {
             places,
             tables,
@@ -125,7 +159,7 @@ pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
     (at(0.50), at(0.99), d[d.len() - 1])
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -332,7 +366,7 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
 
 /// Makes the configuration of table `t` of a benchmark polling place, its database
 /// holding `bytes` as the list.
-fn bench_table_config(
+pub(crate) fn bench_table_config(
     dir: &std::path::Path,
     t: u32,
     bytes: &[u8],
@@ -536,7 +570,7 @@ async fn bench_sync(
     Ok(())
 }
 
-fn tempdir() -> std::io::Result<PathBuf> {
+pub(crate) fn tempdir() -> std::io::Result<PathBuf> {
     let d = std::env::temp_dir().join(format!("valgbord-bench-{}", std::process::id()));
     std::fs::create_dir_all(&d)?;
     Ok(d)

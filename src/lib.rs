@@ -4,11 +4,13 @@
 
 pub mod bench;
 pub mod bench_central;
+pub mod bench_promise;
 pub mod central;
 pub mod cli;
 pub mod election;
 pub mod fuzzing;
 pub mod logging;
+pub mod netfault;
 pub mod print;
 pub mod provision;
 pub mod rehearsal;

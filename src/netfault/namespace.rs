@@ -1,0 +1,41 @@
+//! A network namespace of the calling process's own, so the faults made in it touch
+//! nothing else on the machine.
+
+/// Moves this process into a new, empty network namespace with loopback up. Must run
+/// before any other thread starts: a namespace is per thread, and only threads started
+/// afterwards inherit it. The whole of 127.0.0.0/8 is local there, so each simulated
+/// device gets an address of its own (127.0.1.N) that the firewall can tell apart.
+pub fn enter_private() -> Result<(), String> {
+    // SAFETY: only the network namespace is unshared, never the file table, so no
+    // thread can be left with descriptors it cannot use.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }.map_err(
+        |e| {
+            format!(
+                "cannot make a network namespace ({e}): this needs root (CAP_SYS_ADMIN), as in CI"
+            )
+        },
+    )?;
+    let out = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .output()
+        .map_err(|e| format!("cannot run `ip` (Debian package iproute2): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip link set lo up: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Raises the open-file limit to its hard maximum: a flood holds thousands of sockets.
+pub fn raise_file_limit() {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let raised = rustix::process::Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Nofile, raised) {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+    }
+}
