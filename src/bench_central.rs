@@ -146,6 +146,7 @@ pub async fn run(a: Args) -> CmdResult {
             password: crate::table::pin::hash_pin("bench")?,
             role: Role::Read,
         }],
+        centrals: Vec::new(),
     };
     let central = crate::central::daemon::start(cfg).await?;
     let base = format!("http://{}", central.addr);

@@ -176,7 +176,13 @@ async fn run_async(args: Args) -> CmdResult {
                 url: None,
             })
             .collect(),
-        users: Vec::new(),
+        // Nobody logs in; the central wants a user all the same.
+        users: vec![crate::central::config::UserEntry {
+            name: "bench".into(),
+            password: crate::table::pin::hash_pin("bench")?,
+            role: crate::central::config::Role::Read,
+        }],
+        centrals: Vec::new(),
     })
     .await?;
     let proxy = FaultProxy::start(
@@ -196,7 +202,7 @@ async fn run_async(args: Args) -> CmdResult {
             .collect();
         let mut cfg = super::bench::bench_table_config(&dir, i as u32 + 1, &bytes, 0, 0, peers)?;
         cfg.sync.listen = Some(sync_addr(i));
-        cfg.sync.central = Some(central_url.clone());
+        cfg.sync.central = vec![central_url.clone()];
         dbs.push(cfg.database.clone());
         let t = daemon::start(cfg).await?;
         lock(&t.core)

@@ -37,6 +37,20 @@ pub struct CentralConfig {
     pub tables: Vec<TableEntry>,
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// The office's other central tallies (an office that cannot lose its tally runs
+    /// two, in two places): each is pulled from like a table, and may pull from this
+    /// one, so either holds every event the other got.
+    #[serde(default)]
+    pub centrals: Vec<OtherCentral>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherCentral {
+    /// Base URL of the other central's sync ("http://kontor2:8090").
+    pub url: String,
+    /// Its device key (hex): the `device` of its `GET /sync/v1/hello`.
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +124,7 @@ impl CentralConfig {
         }
         self.snapshot_times()?;
         self.known_tables()?;
+        self.other_centrals()?;
         if self.users.is_empty() {
             return Err("users is empty: nobody could log in to the election office screen".into());
         }
@@ -180,6 +195,25 @@ impl CentralConfig {
             });
         }
         Ok(out)
+    }
+
+    /// The other centrals, checked: a URL and a valid key each.
+    pub fn other_centrals(&self) -> Result<Vec<(String, DevicePublic)>, String> {
+        self.centrals
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+                    return Err(format!(
+                        "centrals[{i}].url: \"{}\" must start with http:// or https://",
+                        c.url
+                    ));
+                }
+                let key = DevicePublic::from_hex(c.key.trim())
+                    .map_err(|e| format!("centrals[{i}].key: \"{}\": {e}", c.key))?;
+                Ok((c.url.trim_end_matches('/').to_string(), key))
+            })
+            .collect()
     }
 
     /// Tables per polling place, for the screens.

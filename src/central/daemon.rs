@@ -70,9 +70,17 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
         .map_err(|e| e.to_string())?;
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
     let tables = cfg.known_tables()?;
+    let others = cfg.other_centrals()?;
+    // The other centrals may ask for events (they author none; they relay the tables').
     let trust = Trust {
         election: cfg.election.clone(),
-        keys: Some(tables.iter().map(|t| t.key).collect()),
+        keys: Some(
+            tables
+                .iter()
+                .map(|t| t.key)
+                .chain(others.iter().map(|(_, k)| *k))
+                .collect(),
+        ),
         allow_test: cfg.is_test(),
     };
     let hello = Hello {
@@ -92,7 +100,11 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
     let open_reader =
         || Store::open(db).map_err(|e| format!("cannot open database {}: {e}", db.display()));
     let clock = Arc::new(Clock::new(cfg.clock_offset_ms, cfg.is_test()));
-    let pull_urls: Vec<String> = tables.iter().filter_map(|t| t.url.clone()).collect();
+    let pull_urls: Vec<String> = tables
+        .iter()
+        .filter_map(|t| t.url.clone())
+        .chain(others.into_iter().map(|(url, _)| url))
+        .collect();
     let node = Arc::new(
         CentralNode::new(writer, open_reader()?, trust.clone(), tables, clock)
             .map_err(|e| e.to_string())?,
@@ -113,7 +125,7 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             node.clone(),
             hello.clone(),
             pull_urls,
-            None,
+            Vec::new(),
             control.clone(),
             key,
             cfg.clock_offset_ms,

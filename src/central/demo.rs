@@ -48,5 +48,6 @@ pub fn config(
             password: crate::table::pin::hash_pin(DEMO_PASSWORD)?,
             role: Role::Admin,
         }],
+        centrals: Vec::new(),
     })
 }

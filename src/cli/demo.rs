@@ -128,7 +128,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             sync: SyncConfig {
                 peers,
                 keys: keys.clone(),
-                central: Some(central_url.clone()),
+                central: vec![central_url.clone()],
                 listen: Some(SocketAddr::from((
                     [127, 0, 0, 1],
                     sync_ports[t as usize - 1],

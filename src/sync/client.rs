@@ -229,14 +229,14 @@ async fn push_worker(
 }
 
 impl SyncClient {
-    /// `central`, when given, is pulled from and pushed to like a peer; tables never
-    /// wait for it. The HTTP client speaks plain HTTP only until [`Self::with_http`] gives
+    /// Each of `centrals` (the office's central tallies) is pulled from and pushed to
+    /// like a peer; tables never wait for any. The HTTP client speaks plain HTTP only until [`Self::with_http`] gives
     /// it one for TLS ([`super::tls::http_client`]).
     pub fn new(
         node: Arc<dyn SyncNode>,
         hello: Hello,
         peers: Vec<String>,
-        central: Option<String>,
+        centrals: Vec<String>,
         control: Arc<SyncControl>,
         key: DeviceSecret,
         clock_offset_ms: i64,
@@ -249,7 +249,7 @@ impl SyncClient {
         let tables = peers.len();
         let peers = peers
             .into_iter()
-            .chain(central)
+            .chain(centrals)
             .enumerate()
             .map(|(i, url)| Peer::new(url, None, i >= tables, false))
             .collect();
@@ -788,7 +788,7 @@ mod tests {
             Arc::new(Nothing),
             hello,
             peers.iter().map(|p| p.to_string()).collect(),
-            None,
+            Vec::new(),
             Arc::default(),
             key,
             0,

@@ -128,9 +128,10 @@ pub struct SyncConfig {
     #[serde(default)]
     pub keys: Vec<String>,
     /// Base URL of the central tally (valgkontoret), reached over the WAN when it is
-    /// up. It gets every event like a peer; the table never waits for it.
-    #[serde(default)]
-    pub central: Option<String>,
+    /// up, or a list of them: an office that cannot lose its tally runs two, in two
+    /// places. Each gets every event like a peer; the table never waits for any.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub central: Vec<String>,
     /// Where this table serves sync to its peers, over mutual TLS with the device keys
     /// ("0.0.0.0:8443"). None: no TLS listener (a table that only connects out, or test
     /// mode, where the screen listener also serves sync in plain HTTP).
@@ -140,6 +141,20 @@ pub struct SyncConfig {
     /// mDNS. Needs `listen`.
     #[serde(default)]
     pub mdns: bool,
+}
+
+/// A string or a list of strings, as a list.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 impl SyncConfig {

@@ -793,18 +793,34 @@ impl TableCore {
     pub fn set_peers(&mut self, all: Vec<PeerStatus>) {
         let (central, peers): (Vec<PeerStatus>, Vec<PeerStatus>) =
             all.into_iter().partition(|p| p.central);
-        if let Some(c) = central.first() {
-            self.status.central_ok = c.state == PeerState::Connected;
-            self.status.central = match (&c.state, c.last_contact_ms) {
-                (PeerState::Connected, _) if c.they_lack > 0 => {
-                    format!("forbundet, sender {}", c.they_lack)
-                }
-                (PeerState::Connected, _) => "forbundet".into(),
-                (PeerState::WrongConfig(why), _) => format!("forkert opsætning: {why}"),
-                (PeerState::Lost, Some(t)) => {
-                    format!("ikke forbundet (sidst kl. {})", super::screen::clock(t))
-                }
-                (PeerState::Lost, None) => "ikke forbundet".into(),
+        let central_text = |c: &PeerStatus| match (&c.state, c.last_contact_ms) {
+            (PeerState::Connected, _) if c.they_lack > 0 => {
+                format!("forbundet, sender {}", c.they_lack)
+            }
+            (PeerState::Connected, _) => "forbundet".to_string(),
+            (PeerState::WrongConfig(why), _) => format!("forkert opsætning: {why}"),
+            (PeerState::Lost, Some(t)) => {
+                format!("ikke forbundet (sidst kl. {})", super::screen::clock(t))
+            }
+            (PeerState::Lost, None) => "ikke forbundet".into(),
+        };
+        if !central.is_empty() {
+            let up = central
+                .iter()
+                .filter(|c| c.state == PeerState::Connected)
+                .count();
+            self.status.central_ok = up == central.len();
+            self.status.central = match central.as_slice() {
+                [one] => central_text(one),
+                // Two centrals (an office that cannot lose its tally): each by address.
+                all => format!(
+                    "{up} af {} forbundet — {}",
+                    all.len(),
+                    all.iter()
+                        .map(|c| format!("{}: {}", c.url, central_text(c)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
             };
         }
         let connected = peers

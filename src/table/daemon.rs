@@ -178,7 +178,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
         Some((l, _)) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
-    if !cfg.sync.peers.is_empty() || cfg.sync.central.is_some() || cfg.sync.mdns {
+    if !cfg.sync.peers.is_empty() || !cfg.sync.central.is_empty() || cfg.sync.mdns {
         let (tx, rx) = mpsc::unbounded_channel();
         lock(&core).set_append_hook(tx);
         let client = SyncClient::new(
