@@ -4,13 +4,15 @@
 //! are encrypted, and tables find each other by mDNS (in network namespaces).
 
 mod daemon;
+mod netlab;
 
 use daemon::{Table, eventually, free_ports, import_signed, outcome, prepare_with};
+use netlab::{Lab, NetTable};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use valgbord::election::keys::{DevicePublic, DeviceSecret};
@@ -532,87 +534,10 @@ fn sync_traffic_is_encrypted_on_the_wire() {
 
 // ---- mDNS discovery between tables in network namespaces --------------------------
 
-/// Network namespaces made by a test, deleted when dropped (also when the test fails).
-struct Netns {
-    names: Vec<String>,
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in self.names.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", n]).status();
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `ip` (Debian package iproute2, and the test needs root): {e}")
-    });
-    assert!(
-        out.status.success(),
-        "ip {}: {} (network namespaces need root and iproute2)",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A LAN of `n` hosts: a bridge in a hub namespace and one namespace per host with a
-/// veth into the bridge, addresses 192.0.2.(i+1)/24 (TEST-NET-1, never routed).
-fn lan(n: usize) -> Netns {
-    let tag = std::process::id() % 100_000;
-    let hub = format!("vbhub{tag}");
-    let mut ns = Netns {
-        names: vec![hub.clone()],
-    };
-    ip(&["netns", "add", &hub]);
-    ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
-    ip(&["-n", &hub, "link", "set", "br0", "up"]);
-    for i in 0..n {
-        let name = format!("vbt{tag}-{i}");
-        ip(&["netns", "add", &name]);
-        ns.names.push(name.clone());
-        let (a, b) = ("eth0", format!("p{i}"));
-        ip(&[
-            "link", "add", a, "netns", &name, "type", "veth", "peer", "name", &b, "netns", &hub,
-        ]);
-        ip(&["-n", &hub, "link", "set", &b, "master", "br0", "up"]);
-        ip(&[
-            "-n",
-            &name,
-            "addr",
-            "add",
-            &format!("192.0.2.{}/24", i + 1),
-            "dev",
-            a,
-        ]);
-        ip(&["-n", &name, "link", "set", a, "up"]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-    }
-    ns
-}
-
-/// Runs `f` on a thread that has entered namespace `ns`, so its sockets live there.
-fn in_ns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    use std::os::fd::AsRawFd;
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let file = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns file");
-                // SAFETY: setns on a namespace file we opened; it affects only this thread.
-                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-                f()
-            })
-            .join()
-            .expect("thread in namespace")
-    })
-}
-
 #[test]
 fn tables_find_each_other_by_mdns_and_ignore_another_polling_place() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ns = lan(3);
+    let lab = Lab::new(&["t1", "t2", "t3"]);
     // Tables 1 and 2 of polling place 1 and a table of polling place 2, all keys listed,
     // no peers configured: only mDNS can connect them.
     let specs = [spec("1", &[]), spec("1", &[]), spec("2", &[])];
@@ -626,26 +551,17 @@ fn tables_find_each_other_by_mdns_and_ignore_another_polling_place() {
     let logs: Vec<PathBuf> = (0..3)
         .map(|i| dir.path().join(format!("table{}.log", i + 1)))
         .collect();
-    let tables: Vec<Table> = configs
+    let tables: Vec<NetTable> = configs
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &ns.names[i + 1], daemon::BIN])
-                .env("VALGBORD_LOG", "info")
-                .stderr(Stdio::from(
-                    std::fs::File::create(&logs[i]).expect("log file"),
-                ));
-            Table::start_command(dir.path(), c, cmd)
-        })
+        .map(|(i, c)| NetTable::start(lab.host(i), dir.path(), c, &logs[i]))
         .collect();
-    let on = |i: usize| ns.names[i + 1].clone();
-    for (i, t) in tables.iter().enumerate() {
-        in_ns(&on(i), || t.open());
+    for t in &tables {
+        t.at(|t| t.open());
     }
-    let log = |i: usize| std::fs::read_to_string(&logs[i]).unwrap_or_default();
+    let log = |i: usize| tables[i].log_text();
     for (i, t) in tables.iter().enumerate().take(2) {
-        let peers = || in_ns(&on(i), || peers_text(t));
+        let peers = || t.at(peers_text);
         assert!(
             eventually(Duration::from_secs(20), || peers()
                 .starts_with("1 af 1 forbundet")),
@@ -667,22 +583,18 @@ fn tables_find_each_other_by_mdns_and_ignore_another_polling_place() {
     }
     assert!(log(0).contains("https://192.0.2.2:8443"), "{}", log(0));
     // A check-in at table 1 is refused at table 2.
-    in_ns(&on(0), || {
-        assert_eq!(outcome(&tables[0].scan("CARD-NORMAL")), "pending");
-        assert_eq!(outcome(&tables[0].confirm()), "admitted");
+    tables[0].at(|t| {
+        assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
+        assert_eq!(outcome(&t.confirm()), "admitted");
     });
     assert!(
-        eventually(Duration::from_secs(5), || in_ns(&on(1), || screen(
-            &tables[1]
-        )["persons_checked_in"]
-            == 1)),
+        eventually(Duration::from_secs(5), || tables[1]
+            .at(|t| screen(t)["persons_checked_in"] == 1)),
         "table 2 did not learn of the check-in"
     );
-    in_ns(&on(1), || {
-        assert_eq!(outcome(&tables[1].scan("CARD-NORMAL")), "already_voted")
-    });
+    tables[1].at(|t| assert_eq!(outcome(&t.scan("CARD-NORMAL")), "already_voted"));
     // Still one peer each; the other polling place's table has none.
-    assert!(in_ns(&on(0), || peers_text(&tables[0])).starts_with("1 af 1"));
-    assert!(!in_ns(&on(2), || peers_text(&tables[2])).starts_with("1 af"));
+    assert!(tables[0].at(peers_text).starts_with("1 af 1"));
+    assert!(!tables[2].at(peers_text).starts_with("1 af"));
     drop(tables);
 }

@@ -36,9 +36,18 @@ pub struct Table {
 }
 
 pub fn write_list(dir: &Path) -> PathBuf {
+    write_list_with(dir, &[])
+}
+
+/// As [`write_list`], with `extra` voter lines after the test voters.
+pub fn write_list_with(dir: &Path, extra: &[String]) -> PathBuf {
     let path = dir.join("list.csv");
     let mut s = String::from(HEADER);
-    for v in VOTERS {
+    for v in VOTERS
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+    {
         s.push('\n');
         s.push_str(v);
     }
@@ -479,7 +488,13 @@ pub fn call(t: &Table, token: &str, method: &str, path: &str, body: Option<Value
 /// election-mode table refuses an unsigned list). The office key is made once per
 /// folder; returns the path of its secret, for signing list changes.
 pub fn import_signed(dir: &Path, db: &Path) -> PathBuf {
-    let list = write_list(dir);
+    import_signed_with(dir, db, &[])
+}
+
+/// As [`import_signed`], with `extra` voter lines in the list; give the same lines for
+/// every database of the folder (the list is signed once).
+pub fn import_signed_with(dir: &Path, db: &Path, extra: &[String]) -> PathBuf {
+    let list = write_list_with(dir, extra);
     let (secret, public, sig) = (
         dir.join("office.key"),
         dir.join("office.pub"),
