@@ -117,8 +117,14 @@ impl std::ops::DerefMut for Central {
 impl Central {
     /// Imports the list, writes the configuration and starts `valgbord central`.
     fn start(dir: &Path, tables: &str, port: u16, offset_ms: i64) -> Central {
-        let db = imported(dir, "central");
-        let config = dir.join("central.toml");
+        Central::start_named(dir, "central", tables, port, offset_ms)
+    }
+
+    /// As [`Central::start`], with database, key and configuration named `name`;
+    /// `tables` may also hold `[[centrals]]`.
+    fn start_named(dir: &Path, name: &str, tables: &str, port: u16, offset_ms: i64) -> Central {
+        let db = imported(dir, name);
+        let config = dir.join(format!("{name}.toml"));
         std::fs::write(
             &config,
             format!(
@@ -142,7 +148,7 @@ password = "{reader_hash}"
 role = "read"
 "#,
                 db = db.display(),
-                key = dir.join("central.key").display(),
+                key = dir.join(format!("{name}.key")).display(),
                 admin = ADMIN.0,
                 admin_hash = pin_hash(ADMIN.1),
                 reader = READER.0,
@@ -743,4 +749,111 @@ fn the_dashboard_in_headless_chromium_shows_totals_and_the_chart() {
     assert!(stdout.contains("dashboard passed"), "{stdout}");
     let shot = std::fs::metadata(artifacts.join("central-dashboard.png")).expect("screenshot");
     assert!(shot.len() > 1000);
+}
+
+/// An office that cannot lose its tally runs two centrals, in two places. Table 1 pushes
+/// to both; table 2 (place 2) reaches only central B, so central A learns of place 2
+/// only by pulling B, a central as its peer. Central A then stalls (SIGSTOP: its
+/// connections are accepted and never answered) while both tables check voters in:
+/// central B holds every check-in of the municipality throughout, the tables go on
+/// as before, and after it resumes central A catches up.
+#[test]
+fn two_centrals_each_hold_the_whole_municipality_while_the_other_is_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let (ka, kb) = (key(d, "central-a"), key(d, "central-b"));
+    let (t1, t2) = (key(d, "t1"), key(d, "t2"));
+    let ports = free_ports(4);
+    let central_url = |i: usize| format!("http://127.0.0.1:{}", ports[2 + i]);
+    let tables = |other: usize, other_key: &DeviceSecret| {
+        format!(
+            "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n\
+             [[tables]]\nplace = \"2\"\ntable_no = 1\nkey = \"{}\"\n\
+             [[centrals]]\nurl = \"{}\"\nkey = \"{}\"\n",
+            t1.public().to_hex(),
+            t2.public().to_hex(),
+            central_url(other),
+            other_key.public().to_hex()
+        )
+    };
+    let mut a = Central::start_named(d, "central-a", &tables(1, &kb), ports[2], 0);
+    let mut b = Central::start_named(d, "central-b", &tables(0, &ka), ports[3], 0);
+    a.login(READER);
+    b.login(READER);
+    let table = |name: &str, place: &str, port: u16, own: &DeviceSecret, centrals: &str| {
+        let mut t = Table::start(
+            d,
+            &table_config(
+                d,
+                name,
+                place,
+                1,
+                port,
+                0,
+                &format!(
+                    "keys = [{}]\ncentral = [{centrals}]",
+                    hexes(&[own, &ka, &kb])
+                ),
+            ),
+        );
+        t.open();
+        t
+    };
+    let both = format!("\"{}\", \"{}\"", central_url(0), central_url(1));
+    let only_b = format!("\"{}\"", central_url(1));
+    let tab1 = table("t1", "1", ports[0], &t1, &both);
+    let tab2 = table("t2", "2", ports[1], &t2, &only_b);
+    let holds = |c: &Central, p1: i64, p2: i64| {
+        eventually(Duration::from_secs(10), || {
+            c.place("1")["figures"]["checked_in"] == p1
+                && c.place("2")["figures"]["checked_in"] == p2
+        })
+    };
+    check_in(&tab1, cards(1, 1, 3));
+    check_in(&tab2, cards(2, 1, 2));
+    assert!(holds(&b, 3, 2), "central B: {}", b.overview());
+    assert!(
+        holds(&a, 3, 2),
+        "central A learns place 2 only from central B: {}",
+        a.overview()
+    );
+
+    // Central A stalls.
+    let pid = a.child.id().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    for n in 4..=7 {
+        check_in(&tab1, cards(1, n, n));
+        check_in(&tab2, cards(2, n - 1, n - 1));
+        // B holds every check-in throughout, a few seconds at most behind.
+        assert!(
+            holds(&b, n as i64, n as i64 - 1),
+            "central B: {}",
+            b.overview()
+        );
+    }
+    // The table that pushes to both shows the stalled one as lost, and goes on.
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            tab1.get("/api/screen").1["status"]["central"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("1 af 2 forbundet"))
+        }),
+        "{}",
+        tab1.get("/api/screen").1["status"]
+    );
+    signal("-CONT");
+    assert!(
+        holds(&a, 7, 6),
+        "central A after it resumed: {}",
+        a.overview()
+    );
 }

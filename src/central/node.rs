@@ -218,7 +218,13 @@ impl SyncNode for CentralNode {
         limit: usize,
     ) -> Result<PullPage, StoreError> {
         let Some(&i) = self.by_key.get(&peer.device) else {
-            return self.pull_page(theirs, limit);
+            // Not a table: another central of the office (only listed keys get this
+            // far). It is sent every event, so either central holds the whole
+            // municipality when the other could not reach some tables.
+            let have = lock(&self.vv).clone();
+            let (events, more) =
+                crate::sync::node::events_lacked(&lock(&self.sync_reader), &have, theirs, limit)?;
+            return Ok(PullPage { events, more, have });
         };
         let place = &self.tables[i].place;
         let devices = self.by_place.get(place).cloned().unwrap_or_default();
