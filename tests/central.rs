@@ -782,7 +782,7 @@ fn two_centrals_each_hold_the_whole_municipality_while_the_other_is_stopped() {
     a.login(READER);
     b.login(READER);
     let table = |name: &str, place: &str, port: u16, own: &DeviceSecret, centrals: &str| {
-        let mut t = Table::start(
+        let t = Table::start(
             d,
             &table_config(
                 d,
