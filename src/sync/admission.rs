@@ -34,6 +34,8 @@ const FLOOD_COUNT: u64 = 20;
 const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// A flood is reported over when nothing was refused for this long.
 const FLOOD_QUIET: Duration = Duration::from_secs(30);
+/// How often the log says again that a flood goes on.
+const FLOOD_REMINDER: Duration = Duration::from_secs(60);
 /// Known addresses remembered at most (a polling place has far fewer devices).
 const MAX_KNOWN: usize = 1024;
 
@@ -74,6 +76,8 @@ struct State {
     recent: HashMap<IpAddr, (u64, Instant)>,
     last_refusal: Option<Instant>,
     flood: Option<Flood>,
+    /// When the log last said the flood goes on.
+    last_reminder: Option<Instant>,
 }
 
 /// The listener's admission control; shared by the accept loop and its connections.
@@ -165,10 +169,14 @@ impl Gate {
         }
         entry.0 += 1;
         let from_ip = entry.0;
+        let remind = s
+            .last_reminder
+            .is_none_or(|t| now.duration_since(t) >= FLOOD_REMINDER);
         if let Some(f) = &mut s.flood {
             f.refused += 1;
-            if f.refused % 1000 == 0 {
+            if remind {
                 tracing::warn!(from = %f.from, refused = f.refused, "sync port flooded: still refusing connections");
+                s.last_reminder = Some(now);
             }
             // Published at most every 50 refusals: the status bar need not count each.
             if f.refused % 50 == 0 {
@@ -179,6 +187,7 @@ impl Gate {
             let flood = Flood { from: ip, refused };
             tracing::warn!(from = %ip, refused, "sync port flooded: connections from this address are refused or never finish their TLS handshake; the listed devices keep their own slots");
             s.flood = Some(flood.clone());
+            s.last_reminder = Some(now);
             self.flood_tx.send_replace(Some(flood));
         }
         if s.recent.len() > MAX_KNOWN {
