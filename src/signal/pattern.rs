@@ -243,7 +243,16 @@ mod tests {
         tx.send(Command::Light(Light::Green)).unwrap();
         tx.send(Command::Buzz(Buzz::Ok)).unwrap();
         assert!(sent.elapsed() < 50 * MS);
-        std::thread::sleep(300 * MS);
+        // Wait until the worker has played the buzz and switched it off, green still on.
+        let played = || {
+            let log = log.lock().unwrap();
+            log.contains(&[true, false, true]) && log.contains(&[true, false, false])
+        };
+        let deadline = Instant::now() + 10_000 * MS;
+        while !played() {
+            assert!(Instant::now() < deadline, "the buzz did not play");
+            std::thread::sleep(MS);
+        }
         tx.send(Command::Light(Light::Red)).unwrap();
         drop(tx);
         worker.join().unwrap();
