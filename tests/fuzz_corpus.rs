@@ -127,7 +127,7 @@ fn every_target_survives_its_corpus_and_seeded_mutations() {
 
 /// Writes the seeds into `fuzz/corpus/` (run once when a seed changes).
 #[test]
-#[ignore]
+#[ignore = "a tool, not a check: rewrites fuzz/corpus/ when a seed changes"]
 fn write_seed_corpus() {
     for (name, _) in TARGETS {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
