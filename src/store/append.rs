@@ -114,6 +114,19 @@ impl Store {
                 }
                 r
             });
+            // A full disk (or an I/O error) can make SQLite roll the whole transaction
+            // back by itself. Then nothing of the page is stored, and going on would
+            // store the rest outside any transaction: every event is refused instead,
+            // with the reason, and the peer sends them again later.
+            if let Err(e) = &r
+                && tx.is_autocommit()
+            {
+                let why = e.to_string();
+                return events
+                    .iter()
+                    .map(|_| Err(StoreError::Invalid(why.clone())))
+                    .collect();
+            }
             results.push(r);
         }
         if let Err(e) = tx.commit() {

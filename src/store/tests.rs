@@ -800,3 +800,48 @@ fn equal_clocks_on_two_devices_project_the_same_in_any_order() {
     y.rebuild_projections().unwrap();
     assert_eq!(dx, y.projection_dump().unwrap(), "rebuild");
 }
+
+/// A disk that fills up in the middle of a page of a peer's events: SQLite may roll the
+/// whole transaction back by itself. What the answer says was added must be exactly
+/// what is stored, and once there is room the same page stores everything.
+#[test]
+fn a_full_disk_in_the_middle_of_a_page_stores_what_it_says() {
+    let (ka, _, trust) = two_devices();
+    let mut a = Store::open_in_memory().unwrap();
+    let page: Vec<SignedEvent> = (0..400)
+        .map(|i| {
+            a.append_local(&author(&ka), T0 + i, check_in(&format!("V{i}"), 1))
+                .unwrap()
+                .signed
+        })
+        .collect();
+    let mut b = Store::open_in_memory().unwrap();
+    let pages: i64 = b
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    // Room for a few events, not for the page.
+    b.conn
+        .pragma_update(None, "max_page_count", pages + 4)
+        .unwrap();
+    let results = b.ingest_many(&page, &trust);
+    let added = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Ingested::Added)))
+        .count() as u64;
+    assert!(added < 400, "the disk was not full");
+    assert!(
+        results.iter().any(|r| r.is_err()),
+        "a full disk must be reported"
+    );
+    assert_eq!(b.event_count().unwrap(), added, "said added != stored");
+    // Room again: the same page again stores the rest.
+    b.conn
+        .pragma_update(None, "max_page_count", 1_000_000_i64)
+        .unwrap();
+    for r in b.ingest_many(&page, &trust) {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(b.event_count().unwrap(), 400);
+    assert_eq!(b.persons_checked_in("1").unwrap(), 400);
+}
