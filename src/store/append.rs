@@ -144,9 +144,18 @@ impl Store {
 
     /// The highest sequence number held for each device: the version vector.
     pub fn version_vector(&self) -> Result<Vec<(DevicePublic, u64)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT device, MAX(seq) FROM events GROUP BY device")?;
+        // A skip scan over the (device, seq) key: one seek per device. `GROUP BY device`
+        // read every event with its body, and this runs at every pull a table makes or
+        // answers (a third of a loaded table's CPU in the full rehearsal).
+        let mut stmt = self.conn.prepare_cached(
+            "WITH RECURSIVE d(dev) AS (
+                 SELECT (SELECT MIN(device) FROM events)
+                 UNION ALL
+                 SELECT (SELECT MIN(device) FROM events WHERE device > d.dev)
+                 FROM d WHERE d.dev IS NOT NULL)
+             SELECT dev, (SELECT MAX(seq) FROM events WHERE device = d.dev)
+             FROM d WHERE dev IS NOT NULL",
+        )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {

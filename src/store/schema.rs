@@ -169,6 +169,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE double_resolved ADD COLUMN checkins INTEGER;
     "#,
+    // 5: the screen's counts (persons checked in, double registrations) read an index
+    // range instead of every voter's status; a table builds its screen at every event.
+    r#"
+    CREATE INDEX voter_status_place ON voter_status(place, active);
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
