@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// Polling tables (each a `valgbord table` process on a loopback port).
+    /// Polling tables (each a `valgbord table` process; as root on an address of its own
+    /// in a network namespace of the rehearsal's own).
     #[arg(long, default_value_t = 10)]
     pub tables: u32,
     /// Voters on the polling place's list.
@@ -29,6 +30,9 @@ pub struct SimulateArgs {
 
 pub fn run(a: SimulateArgs) -> CmdResult {
     let faults = faults::parse_faults(&a.faults)?;
+    // First of all, while this process has one thread: a namespace is per thread, and
+    // the runtime's threads and the tables' processes must all be in it.
+    let network = rehearsal::net::Network::choose();
     let dir = match a.dir {
         Some(d) => d,
         None => {
@@ -45,6 +49,7 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         seed: a.seed,
         day_seconds: a.day_seconds,
         dir,
+        network,
     })?;
     println!("{}", outcome.report);
     println!("Rapport: {}", outcome.text.display());

@@ -17,6 +17,7 @@ pub mod client;
 pub mod clock;
 pub mod day;
 pub mod faults;
+pub mod net;
 pub mod place;
 pub mod report;
 pub mod run;
@@ -36,6 +37,8 @@ pub struct Options {
     /// Real seconds for the day from 08:00 to 20:00.
     pub day_seconds: f64,
     pub dir: PathBuf,
+    /// What the devices talk over ([`net::Network::choose`], before any thread).
+    pub network: net::Network,
 }
 
 pub struct Outcome {
@@ -76,7 +79,17 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .find(|f| f.kind == FaultKind::Disk)
         .and_then(|f| f.tables.first().copied());
     let pin_hash = crate::table::pin::hash_pin(PIN)?;
-    let setup = place::prepare(&o.dir, &bytes, o.tables, &place, &pin_hash, disk_table)?;
+    let namespaced = o.network.firewall().is_some();
+    if namespaced && o.tables > net::MAX_TABLES {
+        return Err(format!(
+            "at most {} tables, each on an address of its own",
+            net::MAX_TABLES
+        ));
+    }
+    let setup = place::prepare(
+        &o.dir, &bytes, o.tables, &place, &pin_hash, disk_table, namespaced,
+    )?;
+    let network_line = o.network.line();
     let mut notes = Vec::new();
     if let Some(p) = &setup.disk_problem {
         notes.push(format!("fuld disk sprunget over: {p}"));
@@ -120,6 +133,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
             central,
             clock,
             PIN.into(),
+            o.network,
         )
         .await?;
         let run::Rig {
@@ -186,6 +200,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         converge_s: times.3,
         total_s: t0.elapsed().as_secs_f64(),
         doubles: audits.first().map_or(0, |a| a.flagged.len()),
+        network: &network_line,
         notes: &notes,
     };
     let text = report::text(
