@@ -1,14 +1,15 @@
 //! `valgbord simulate`: an election-day rehearsal (generalprøve) of a whole polling
 //! place on one machine, compressed in time.
 //!
-//! Real table daemons (this binary as `valgbord table --config`, on loopback ports)
-//! serve a day of voters arriving on the hourly curve of a Danish election: voters with
+//! Real table daemons (this binary as `valgbord table --config`, their screens on
+//! loopback ports; as root each also on an address of its own in a network namespace
+//! of the rehearsal's own, see [`net`]) serve a day of voters arriving on the hourly curve of a Danish election: voters with
 //! cards, without cards (found by the valgsekretær's search), with lost cards (reprinted;
 //! the old card must then be refused), brevstemmer, struck voters, voters of another
 //! polling place, and some who try twice. Faults strike on a seeded schedule: kill -9
 //! and restart, a split LAN, a clock an hour off, a full disk, a table on paper whose
 //! marks are entered afterwards, the election office's central tally unreachable for
-//! hours. At the end every table's database and the central's are checked against what
+//! hours, a host that is not ours flooding the tables' sync ports. At the end every table's database and the central's are checked against what
 //! the tilforordnede were told (the invariants in [`check`]), the office's figures
 //! against the tables', and a report with a chart is written.
 

@@ -7,8 +7,8 @@
 use super::client::{self, NoAnswer};
 use super::clock::SimClock;
 use super::day::{Arrival, Errand, hhmm};
-use super::faults::{Fault, FaultKind};
-use super::net::Network;
+use super::faults::{FLOOD_CONNECTIONS, Fault, FaultKind};
+use super::net::{self, Network};
 use super::place::{CentralProc, SmallDisk, TableProc};
 use crate::election::voter::Voter;
 use serde_json::json;
@@ -1073,6 +1073,7 @@ async fn one_fault(
             enter_paper(day, k, &marks, from_ms).await
         }
         FaultKind::Central => central_away(day, f, central).await,
+        FaultKind::Flood => flood(day, f).await,
     }
 }
 
@@ -1160,6 +1161,90 @@ async fn peer_state(day: &Day, at: usize, of: usize) -> Option<String> {
         // A variant with data ({"wrong_config": "…"}).
         other => other.to_string(),
     })
+}
+
+/// How long a flood is held past its hour if no status bar has shown it yet: on a day
+/// compressed into seconds the hour may be over before a table could have said so.
+const FLOOD_SHOWN_WITHIN: Duration = Duration::from_secs(15);
+
+/// A host on the LAN that is not ours floods every table's sync port for the fault's
+/// hour. The tables must go on serving voters and syncing with each other, and at
+/// least one status bar must say what is going on (otherwise nobody calls IT).
+async fn flood(day: &Arc<Day>, f: &Fault) -> Result<String, String> {
+    if let Network::Loopback { why } = &day.network {
+        // On shared loopback the flooder has no address of its own to be told apart
+        // by: what the listener does with strangers would not be rehearsed.
+        return Ok(format!(
+            "IKKE KØRT: kræver generalprøvens eget netværksnavnerum ({why})"
+        ));
+    }
+    let targets: Vec<SocketAddr> = day.slots.iter().filter_map(|s| s.sync_addr).collect();
+    let flooder = crate::netfault::flood::Flood::start(net::FLOODER, &targets, FLOOD_CONNECTIONS);
+    let began = Instant::now();
+    let mut shown: Option<(usize, Duration, String)> = None;
+    loop {
+        if day.clock.now() >= f.end && (shown.is_some() || began.elapsed() > FLOOD_SHOWN_WITHIN) {
+            break;
+        }
+        if shown.is_none() {
+            for (i, s) in day.slots.iter().enumerate() {
+                if s.mode() != TableMode::Up {
+                    continue;
+                }
+                if let Ok((200, v)) = client::get(&day.http, &s.url, "/api/screen").await
+                    && let Some(text) = v["status"]["sync_flood"].as_str()
+                {
+                    shown = Some((i, began.elapsed(), text.to_string()));
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Sync between the working tables as their status bars show it, the flood still on.
+    let up: Vec<usize> = (0..day.slots.len())
+        .filter(|&i| day.slots[i].mode() == TableMode::Up)
+        .collect();
+    let (mut connected, mut pairs) = (0, 0);
+    for &a in &up {
+        for &b in up.iter().filter(|&&b| b != a) {
+            pairs += 1;
+            if peer_state(day, a, b).await.as_deref() == Some("connected") {
+                connected += 1;
+            }
+        }
+    }
+    let opened = flooder.opened.load(Ordering::Relaxed);
+    let held = began.elapsed();
+    drop(flooder);
+    let (during, p99) = served_during(day, f.start, f.end);
+    if shown.is_none() {
+        day.violation(format!(
+            "the sync ports were flooded for {:.0} s and no table's status bar said so",
+            held.as_secs_f64()
+        ));
+    }
+    if during == 0 {
+        day.violation("no check-in during the flood of the sync ports".into());
+    }
+    if pairs > 0 && connected == 0 {
+        day.violation(format!(
+            "during the flood no working table was in sync with another ({pairs} pairs)"
+        ));
+    }
+    Ok(format!(
+        "{during} registreringer imens (scan + bekræft p99 {}); {}; {opened} forbindelser åbnet på {:.0} s; kørende borde forbundet med hinanden: {connected} af {pairs}",
+        p99.map_or("—".into(), |v| format!("{v:.0} ms")),
+        match &shown {
+            Some((i, d, text)) => format!(
+                "statuslinjen på bord {} viste \"{text}\" efter {:.1} s",
+                i + 1,
+                d.as_secs_f64()
+            ),
+            None => "ingen statuslinje viste det".into(),
+        },
+        held.as_secs_f64()
+    ))
 }
 
 /// Check-ins confirmed between simulated minutes `from` and `to`, and the p99 of their
