@@ -7,13 +7,14 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// Polling tables (each a `valgbord table` process on a loopback port).
+    /// Polling tables (each a `valgbord table` process; as root on an address of its own
+    /// in a network namespace of the rehearsal's own).
     #[arg(long, default_value_t = 10)]
     pub tables: u32,
     /// Voters on the polling place's list.
     #[arg(long, default_value_t = 25_000)]
     pub voters: u64,
-    /// Faults: all, none, or some of kill,split,clock,disk,paper,central (comma-separated).
+    /// Faults: all, none, or some of kill,split,clock,disk,paper,central,flood (comma-separated).
     #[arg(long, default_value = "all")]
     pub faults: String,
     /// Seed of the list, the arrivals and the fault schedule.
@@ -29,6 +30,9 @@ pub struct SimulateArgs {
 
 pub fn run(a: SimulateArgs) -> CmdResult {
     let faults = faults::parse_faults(&a.faults)?;
+    // First of all, while this process has one thread: a namespace is per thread, and
+    // the runtime's threads and the tables' processes must all be in it.
+    let network = rehearsal::net::Network::choose();
     let dir = match a.dir {
         Some(d) => d,
         None => {
@@ -45,6 +49,7 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         seed: a.seed,
         day_seconds: a.day_seconds,
         dir,
+        network,
     })?;
     println!("{}", outcome.report);
     println!("Rapport: {}", outcome.text.display());

@@ -74,6 +74,29 @@ impl Firewall {
         ))
     }
 
+    /// A split LAN: nothing from `a` reaches `b` and nothing from `b` reaches `a`, while
+    /// each side keeps talking within itself and to every other address (the WAN).
+    /// Packets are dropped, not refused, so each side sees the other time out, as
+    /// behind a dead switch. Addresses of either family; a pair of mixed families has
+    /// no packets to drop.
+    pub fn partition(&self, a: &[IpAddr], b: &[IpAddr]) -> Result<(), String> {
+        for f in ["ip", "ip6"] {
+            let set = |side: &[IpAddr]| {
+                let v: Vec<String> = side
+                    .iter()
+                    .filter(|ip| family(**ip) == f)
+                    .map(IpAddr::to_string)
+                    .collect();
+                (!v.is_empty()).then(|| format!("{{ {} }}", v.join(", ")))
+            };
+            if let (Some(sa), Some(sb)) = (set(a), set(b)) {
+                self.rule(&format!("{f} saddr {sa} {f} daddr {sb} drop"))?;
+                self.rule(&format!("{f} saddr {sb} {f} daddr {sa} drop"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every rule removed: the network is whole again.
     pub fn heal(&self) -> Result<(), String> {
         nft(&format!("flush chain inet {} input\n", self.table))

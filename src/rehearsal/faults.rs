@@ -20,26 +20,33 @@ pub enum FaultKind {
     /// pushes hang rather than fail fast): the tables must not notice beyond the status
     /// bar, and the central must catch up completely afterwards.
     Central,
+    /// A host on the LAN that is not ours holds hundreds of half-open connections
+    /// against every table's sync port for an hour: the tables must go on syncing and
+    /// serving voters, and their status bars must say so. Needs the rehearsal's own
+    /// network namespace (the flooder needs an address of its own).
+    Flood,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 7] = [
         FaultKind::Kill,
         FaultKind::Split,
         FaultKind::Clock,
         FaultKind::Disk,
         FaultKind::Paper,
         FaultKind::Central,
+        FaultKind::Flood,
     ];
 
     /// Whether this fault, hitting `hit`, keeps tables `a` and `b` from learning of each
     /// other's check-ins: only then may a voter be admitted at both. A table down (kill,
     /// its restart with another clock, a full disk, paper) parts it from every other;
     /// a split parts the two sides. The central's outage parts no tables: they never
-    /// wait for it.
+    /// wait for it. Nor does a flood: the sync listener keeps its slots for the tables,
+    /// so a repeat voter admitted during one is a broken rule.
     pub fn parts(self, a: usize, b: usize, hit: &[usize]) -> bool {
         match self {
-            FaultKind::Central => false,
+            FaultKind::Central | FaultKind::Flood => false,
             FaultKind::Split => hit.contains(&a) != hit.contains(&b),
             FaultKind::Kill | FaultKind::Clock | FaultKind::Disk | FaultKind::Paper => {
                 hit.contains(&a) || hit.contains(&b)
@@ -55,6 +62,7 @@ impl FaultKind {
             FaultKind::Disk => "disk",
             FaultKind::Paper => "paper",
             FaultKind::Central => "central",
+            FaultKind::Flood => "flood",
         }
     }
 }
@@ -74,7 +82,7 @@ pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
             .find(|k| k.name() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper,central"
+                    "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper,central,flood"
                 )
             })?;
         if !out.contains(&k) {
@@ -83,6 +91,9 @@ pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
     }
     Ok(out)
 }
+
+/// Connections the flooding host holds against each table's sync port.
+pub const FLOOD_CONNECTIONS: usize = 300;
 
 /// One planned fault: from `start` to `end` (simulated minutes since midnight).
 #[derive(Debug, Clone)]
@@ -109,6 +120,10 @@ impl Fault {
             FaultKind::Disk => format!("fuld disk på bord {}", t(&self.tables)),
             FaultKind::Paper => format!("bord {} på papir, indtastet bagefter", t(&self.tables)),
             FaultKind::Central => "centralen (valgkontoret) utilgængelig".into(),
+            FaultKind::Flood => format!(
+                "en fremmed vært ({}) holder {FLOOD_CONNECTIONS} halvåbne forbindelser mod hvert bords synkroniseringsport",
+                super::net::FLOODER
+            ),
         };
         format!("{}–{} {what}", hhmm(self.start), hhmm(self.end))
     }
@@ -186,6 +201,17 @@ pub fn schedule(kinds: &[FaultKind], tables: usize, seed: u64) -> Vec<Fault> {
             tables: Vec::new(),
         });
     }
+    if kinds.contains(&FaultKind::Flood) {
+        // After the central, for the same reason. Early afternoon, hours before the
+        // split, so each shows its own effect on sync.
+        let start = 13.0 * 60.0 + rng.random_range(0.0..30.0);
+        out.push(Fault {
+            kind: FaultKind::Flood,
+            start,
+            end: start + 60.0,
+            tables: Vec::new(),
+        });
+    }
     out.sort_by(|a, b| a.start.total_cmp(&b.start));
     out
 }
@@ -196,7 +222,7 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(parse_faults("all").unwrap().len(), 6);
+        assert_eq!(parse_faults("all").unwrap().len(), 7);
         assert!(parse_faults("none").unwrap().is_empty());
         assert_eq!(
             parse_faults("kill, split").unwrap(),
@@ -204,17 +230,34 @@ mod tests {
         );
         assert!(parse_faults("kil").unwrap_err().contains("unknown fault"));
         assert_eq!(parse_faults("central").unwrap(), vec![FaultKind::Central]);
+        assert_eq!(parse_faults("flood").unwrap(), vec![FaultKind::Flood]);
+    }
+
+    #[test]
+    fn only_a_fault_that_keeps_two_tables_apart_excuses_a_repeat() {
+        assert!(FaultKind::Split.parts(0, 2, &[0, 1]));
+        assert!(!FaultKind::Split.parts(0, 1, &[0, 1]));
+        assert!(FaultKind::Kill.parts(0, 2, &[2]));
+        assert!(!FaultKind::Central.parts(0, 2, &[]));
+        assert!(!FaultKind::Flood.parts(0, 2, &[]));
     }
 
     #[test]
     fn every_fault_lies_within_the_day_and_table_faults_do_not_overlap() {
         for seed in 0..50 {
             let s = schedule(&FaultKind::ALL, 3, seed);
-            assert_eq!(s.len(), 8);
+            assert_eq!(s.len(), 9);
             for f in &s {
                 assert!(f.start >= OPEN_MIN && f.end <= 19.5 * 60.0, "{f:?}");
             }
-            let outs: Vec<&Fault> = s.iter().filter(|f| f.kind != FaultKind::Split).collect();
+            let split = s.iter().find(|f| f.kind == FaultKind::Split).unwrap();
+            let flood = s.iter().find(|f| f.kind == FaultKind::Flood).unwrap();
+            assert!(flood.end <= split.start, "{flood:?} {split:?}");
+            // The faults that take a table out.
+            let outs: Vec<&Fault> = s
+                .iter()
+                .filter(|f| !f.tables.is_empty() && f.kind != FaultKind::Split)
+                .collect();
             for a in &outs {
                 for b in &outs {
                     if std::ptr::eq(*a, *b) || a.tables != b.tables {

@@ -1,14 +1,15 @@
 //! `valgbord simulate`: an election-day rehearsal (generalprøve) of a whole polling
 //! place on one machine, compressed in time.
 //!
-//! Real table daemons (this binary as `valgbord table --config`, on loopback ports)
-//! serve a day of voters arriving on the hourly curve of a Danish election: voters with
+//! Real table daemons (this binary as `valgbord table --config`, their screens on
+//! loopback ports; as root each also on an address of its own in a network namespace
+//! of the rehearsal's own, see [`net`]) serve a day of voters arriving on the hourly curve of a Danish election: voters with
 //! cards, without cards (found by the valgsekretær's search), with lost cards (reprinted;
 //! the old card must then be refused), brevstemmer, struck voters, voters of another
 //! polling place, and some who try twice. Faults strike on a seeded schedule: kill -9
 //! and restart, a split LAN, a clock an hour off, a full disk, a table on paper whose
 //! marks are entered afterwards, the election office's central tally unreachable for
-//! hours. At the end every table's database and the central's are checked against what
+//! hours, a host that is not ours flooding the tables' sync ports. At the end every table's database and the central's are checked against what
 //! the tilforordnede were told (the invariants in [`check`]), the office's figures
 //! against the tables', and a report with a chart is written.
 
@@ -17,6 +18,7 @@ pub mod client;
 pub mod clock;
 pub mod day;
 pub mod faults;
+pub mod net;
 pub mod place;
 pub mod report;
 pub mod run;
@@ -36,6 +38,8 @@ pub struct Options {
     /// Real seconds for the day from 08:00 to 20:00.
     pub day_seconds: f64,
     pub dir: PathBuf,
+    /// What the devices talk over ([`net::Network::choose`], before any thread).
+    pub network: net::Network,
 }
 
 pub struct Outcome {
@@ -76,7 +80,17 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .find(|f| f.kind == FaultKind::Disk)
         .and_then(|f| f.tables.first().copied());
     let pin_hash = crate::table::pin::hash_pin(PIN)?;
-    let setup = place::prepare(&o.dir, &bytes, o.tables, &place, &pin_hash, disk_table)?;
+    let namespaced = o.network.firewall().is_some();
+    if namespaced && o.tables > net::MAX_TABLES {
+        return Err(format!(
+            "at most {} tables, each on an address of its own",
+            net::MAX_TABLES
+        ));
+    }
+    let setup = place::prepare(
+        &o.dir, &bytes, o.tables, &place, &pin_hash, disk_table, namespaced,
+    )?;
+    let network_line = o.network.line();
     let mut notes = Vec::new();
     if let Some(p) = &setup.disk_problem {
         notes.push(format!("fuld disk sprunget over: {p}"));
@@ -120,6 +134,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
             central,
             clock,
             PIN.into(),
+            o.network,
         )
         .await?;
         let run::Rig {
@@ -186,6 +201,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         converge_s: times.3,
         total_s: t0.elapsed().as_secs_f64(),
         doubles: audits.first().map_or(0, |a| a.flagged.len()),
+        network: &network_line,
         notes: &notes,
     };
     let text = report::text(

@@ -1,6 +1,8 @@
 //! The rehearsed polling place on this machine: a database, a key and a configuration
-//! per table, and each table a real `valgbord table --config` process on a loopback
-//! port, which the faults kill -9 and start again.
+//! per table, and each table a real `valgbord table --config` process with its screen
+//! on a loopback port, which the faults kill -9 and start again. In a network namespace
+//! of the rehearsal's own ([`super::net`]) each table also serves sync over TLS on an
+//! address of its own.
 
 use crate::store::Store;
 use crate::store::binding::Mode;
@@ -20,6 +22,11 @@ pub struct TableProc {
     pub db: PathBuf,
     pub config: PathBuf,
     pub device: String,
+    /// Where the other tables reach it for sync, as their configurations name it (and
+    /// their status bars report it).
+    pub peer_url: String,
+    /// Its TLS sync listener, in a namespace of the rehearsal's own.
+    pub sync_addr: Option<std::net::SocketAddr>,
     log: PathBuf,
     child: Option<Child>,
     /// What the configuration holds besides the clock offset.
@@ -271,6 +278,7 @@ pub fn prepare(
     place: &str,
     pin_hash: &str,
     disk_table: Option<usize>,
+    tls: bool,
 ) -> Result<Setup, String> {
     let master = dir.join("valgliste.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -326,12 +334,21 @@ pub fn prepare(
         }
         std::fs::copy(&master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
         let port = ports[t as usize - 1];
-        let peers = ports
-            .iter()
-            .filter(|&&p| p != port)
-            .map(|p| format!("\"http://127.0.0.1:{p}\""))
+        // Each table on an address of its own, over TLS, when the rehearsal has a
+        // network of its own; otherwise in plain HTTP on the screen ports (test mode).
+        let peer_url = |i: usize| match tls {
+            true => format!("https://{}", super::net::sync_addr(i)),
+            false => format!("http://127.0.0.1:{}", ports[i]),
+        };
+        let peers = (0..tables as usize)
+            .filter(|&i| i + 1 != t as usize)
+            .map(|i| format!("\"{}\"", peer_url(i)))
             .collect::<Vec<_>>()
             .join(", ");
+        let sync_addr = tls.then(|| super::net::sync_addr(t as usize - 1));
+        let listen_sync = sync_addr
+            .map(|a| format!("listen = \"{a}\"\n"))
+            .unwrap_or_default();
         let base_config = format!(
             "# Written by `valgbord simulate`.\n\
              election = \"{ELECTION}\"\n\
@@ -349,7 +366,8 @@ pub fn prepare(
              [sync]\n\
              peers = [{peers}]\n\
              central = \"http://127.0.0.1:{central_port}\"\n\
-             keys = [{key_list}]\n",
+             keys = [{key_list}]\n\
+             {listen_sync}",
             db = db.display(),
             key = dir.join(format!("bord-{t}.key")).display(),
         );
@@ -359,6 +377,8 @@ pub fn prepare(
             db,
             config: dir.join(format!("bord-{t}.toml")),
             device: keys[t as usize - 1].clone(),
+            peer_url: peer_url(t as usize - 1),
+            sync_addr,
             log: dir.join(format!("bord-{t}.log")),
             child: None,
             base_config,

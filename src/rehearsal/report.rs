@@ -72,6 +72,8 @@ pub struct Figures<'a> {
     pub total_s: f64,
     /// Double registrations flagged on the tables at the end.
     pub doubles: usize,
+    /// Which network the devices talked over ([`super::net::Network::line`]).
+    pub network: &'a str,
     pub notes: &'a [String],
 }
 
@@ -89,6 +91,7 @@ pub fn text(f: &Figures, l: &Ledger, verdicts: &[Verdict], svg: &str) -> String 
         "Tid: opsætning {:.1} s, valgdag 08–20 på {:.0} s (kørte {:.1} s, heraf stod uret stille {:.1} s mens køerne var lange), samstemning {:.1} s, i alt {:.1} s",
         f.setup_s, f.day_seconds, f.day_s, f.held_s, f.converge_s, f.total_s
     );
+    let _ = writeln!(s, "{}", f.network);
     for n in f.notes {
         let _ = writeln!(s, "Bemærk: {n}");
     }

@@ -7,11 +7,13 @@
 use super::client::{self, NoAnswer};
 use super::clock::SimClock;
 use super::day::{Arrival, Errand, hhmm};
-use super::faults::{Fault, FaultKind};
+use super::faults::{FLOOD_CONNECTIONS, Fault, FaultKind};
+use super::net::{self, Network};
 use super::place::{CentralProc, SmallDisk, TableProc};
 use crate::election::voter::Voter;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +35,10 @@ pub enum TableMode {
 pub struct Slot {
     pub url: String,
     pub device: String,
+    /// How the other tables name it (the `url` of their status bars' peers).
+    pub peer_url: String,
+    /// Its TLS sync listener, in the rehearsal's own network namespace.
+    pub sync_addr: Option<SocketAddr>,
     mode: AtomicU8,
     queued: AtomicUsize,
     tx: mpsc::UnboundedSender<Visit>,
@@ -124,6 +130,8 @@ pub struct Day {
     paper: Mutex<HashMap<usize, PaperList>>,
     /// The split in force, so a table restarted during it is split again.
     split: Mutex<Option<Vec<usize>>>,
+    /// What the devices talk over; with a firewall, a split is real.
+    network: Network,
 }
 
 impl Day {
@@ -337,6 +345,7 @@ pub async fn run_day(
     central: CentralProc,
     clock: SimClock,
     pin: String,
+    network: Network,
 ) -> Result<(Arc<Day>, Rig), String> {
     let http = client::http()?;
     let mut slots = Vec::new();
@@ -346,6 +355,8 @@ pub async fn run_day(
         slots.push(Slot {
             url: t.url(),
             device: t.device.clone(),
+            peer_url: t.peer_url.clone(),
+            sync_addr: t.sync_addr,
             mode: AtomicU8::new(TableMode::Up as u8),
             queued: AtomicUsize::new(0),
             tx,
@@ -366,6 +377,7 @@ pub async fn run_day(
         done: tokio::sync::Notify::new(),
         paper: Mutex::new(HashMap::new()),
         split: Mutex::new(None),
+        network,
     });
     let workers: Vec<_> = inboxes
         .into_iter()
@@ -832,7 +844,11 @@ async fn restart(
     }
     *day.slots[k].token.lock().await = None;
     let split = day.split.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some(group) = split {
+    // The test filter is the daemon's memory and is lost with it; firewall rules are
+    // by address and outlive the process.
+    if let Some(group) = split
+        && day.network.firewall().is_none()
+    {
         apply_split(day, Some(&group), Some(k)).await?;
     }
     day.slots[k].set_mode(if was == TableMode::Paper {
@@ -843,12 +859,28 @@ async fn restart(
     Ok(())
 }
 
-/// Tells each table (or only `only`) whom to stop talking to; `None` heals the split.
+/// Splits the LAN between `group` and the other tables; `None` heals it. In the
+/// rehearsal's own namespace the firewall drops the packets between the two halves;
+/// otherwise each table (or only `only`) is told whom to stop talking to.
 async fn apply_split(
     day: &Arc<Day>,
     group: Option<&[usize]>,
     only: Option<usize>,
 ) -> Result<(), String> {
+    if let Some(fw) = day.network.firewall() {
+        let ip = |i: usize| day.slots[i].sync_addr.map(|a| a.ip());
+        let (a, b): (Vec<usize>, Vec<usize>) =
+            (0..day.slots.len()).partition(|i| group.is_some_and(|g| g.contains(i)));
+        let a: Vec<IpAddr> = a.into_iter().filter_map(ip).collect();
+        let b: Vec<IpAddr> = b.into_iter().filter_map(ip).collect();
+        return tokio::task::block_in_place(|| {
+            fw.heal()?;
+            match group {
+                Some(_) => fw.partition(&a, &b),
+                None => Ok(()),
+            }
+        });
+    }
     for (i, s) in day.slots.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
             continue;
@@ -908,6 +940,26 @@ async fn one_fault(
         FaultKind::Split => {
             *day.split.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.tables.clone());
             apply_split(day, Some(&f.tables), None).await?;
+            let split_at = Instant::now();
+            // How the split shows: the first table of one half sees the first of the
+            // other half lost (with real packet drops, once its requests time out).
+            let across = (0..day.slots.len()).find(|i| !f.tables.contains(i));
+            let watch = across.map(|j| {
+                let (day, until) = (day.clone(), f.end);
+                let at = f.tables.first().copied().unwrap_or(0);
+                tokio::spawn(async move {
+                    while day.clock.now() < until {
+                        if peer_state(&day, at, j)
+                            .await
+                            .is_some_and(|s| s != "connected")
+                        {
+                            return Some((at, j, split_at.elapsed()));
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    None
+                })
+            });
             // A few voters checked in during the split go straight to a table across
             // it to vote again: neither side can know.
             day.clock.sleep_until(f.start + 5.0).await;
@@ -928,7 +980,30 @@ async fn one_fault(
             day.clock.sleep_until(f.end).await;
             *day.split.lock().unwrap_or_else(|e| e.into_inner()) = None;
             apply_split(day, None, None).await?;
-            Ok(format!("{} vælgere sendt over skellet", recent.len()))
+            let seen = match watch {
+                Some(w) => w.await.ok().flatten(),
+                None => None,
+            };
+            let how = match day.network.firewall() {
+                Some(_) => "pakker imellem tabt af nftables",
+                None => "test-filter",
+            };
+            Ok(format!(
+                "{how}; {}; {} vælgere sendt over skellet",
+                match seen {
+                    Some((a, b, d)) => format!(
+                        "bord {} så bord {} som tabt efter {:.1} s",
+                        a + 1,
+                        b + 1,
+                        d.as_secs_f64()
+                    ),
+                    None => format!(
+                        "intet bord nåede at se den anden halvdel som tabt på {:.1} s",
+                        split_at.elapsed().as_secs_f64()
+                    ),
+                },
+                recent.len()
+            ))
         }
         FaultKind::Clock => {
             restart(day, tables, k, None, 3_600_000).await?;
@@ -942,7 +1017,7 @@ async fn one_fault(
             {
                 seen = s["peers"].as_array().and_then(|ps| {
                     ps.iter()
-                        .find(|p| p["url"] == day.slots[k].url.as_str())
+                        .find(|p| p["url"] == day.slots[k].peer_url.as_str())
                         .and_then(|p| p["clock_skew_ms"].as_i64())
                 });
             }
@@ -998,6 +1073,7 @@ async fn one_fault(
             enter_paper(day, k, &marks, from_ms).await
         }
         FaultKind::Central => central_away(day, f, central).await,
+        FaultKind::Flood => flood(day, f).await,
     }
 }
 
@@ -1053,25 +1129,7 @@ async fn central_away(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let (during, p99) = {
-        let l = day.ledger();
-        let during = l
-            .greens
-            .iter()
-            .filter(|g| g.sim >= f.start && g.sim < f.end)
-            .count();
-        let mut ms: Vec<f64> = l
-            .latency
-            .iter()
-            .filter(|(sim, _, _)| *sim >= f.start && *sim < f.end)
-            .map(|(_, scan, confirm)| scan + confirm)
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        let p99 = ms
-            .get((ms.len() * 99 / 100).min(ms.len().saturating_sub(1)))
-            .copied();
-        (during, p99)
-    };
+    let (during, p99) = served_during(day, f.start, f.end);
     Ok(format!(
         "{during} registreringer imens (scan + bekræft p99 {}); {}; centralen havde alle {target} hændelser {:.1} s efter",
         p99.map_or("—".into(), |v| format!("{v:.0} ms")),
@@ -1087,6 +1145,128 @@ async fn central_away(
         },
         caught_up.as_secs_f64()
     ))
+}
+
+/// Table `at`'s status bar on peer `of`: "connected", "lost", … (`None`: no answer).
+async fn peer_state(day: &Day, at: usize, of: usize) -> Option<String> {
+    let (_, s) = client::get(&day.http, &day.slots[at].url, "/api/screen")
+        .await
+        .ok()?;
+    let p = s["peers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["url"] == day.slots[of].peer_url.as_str())?;
+    Some(match &p["state"] {
+        serde_json::Value::String(v) => v.clone(),
+        // A variant with data ({"wrong_config": "…"}).
+        other => other.to_string(),
+    })
+}
+
+/// How long a flood is held past its hour if no status bar has shown it yet: on a day
+/// compressed into seconds the hour may be over before a table could have said so.
+const FLOOD_SHOWN_WITHIN: Duration = Duration::from_secs(15);
+
+/// A host on the LAN that is not ours floods every table's sync port for the fault's
+/// hour. The tables must go on serving voters and syncing with each other, and at
+/// least one status bar must say what is going on (otherwise nobody calls IT).
+async fn flood(day: &Arc<Day>, f: &Fault) -> Result<String, String> {
+    if let Network::Loopback { why } = &day.network {
+        // On shared loopback the flooder has no address of its own to be told apart
+        // by: what the listener does with strangers would not be rehearsed.
+        return Ok(format!(
+            "IKKE KØRT: kræver generalprøvens eget netværksnavnerum ({why})"
+        ));
+    }
+    let targets: Vec<SocketAddr> = day.slots.iter().filter_map(|s| s.sync_addr).collect();
+    let flooder = crate::netfault::flood::Flood::start(net::FLOODER, &targets, FLOOD_CONNECTIONS);
+    let began = Instant::now();
+    let mut shown: Option<(usize, Duration, String)> = None;
+    loop {
+        if day.clock.now() >= f.end && (shown.is_some() || began.elapsed() > FLOOD_SHOWN_WITHIN) {
+            break;
+        }
+        if shown.is_none() {
+            for (i, s) in day.slots.iter().enumerate() {
+                if s.mode() != TableMode::Up {
+                    continue;
+                }
+                if let Ok((200, v)) = client::get(&day.http, &s.url, "/api/screen").await
+                    && let Some(text) = v["status"]["sync_flood"].as_str()
+                {
+                    shown = Some((i, began.elapsed(), text.to_string()));
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Sync between the working tables as their status bars show it, the flood still on.
+    let up: Vec<usize> = (0..day.slots.len())
+        .filter(|&i| day.slots[i].mode() == TableMode::Up)
+        .collect();
+    let (mut connected, mut pairs) = (0, 0);
+    for &a in &up {
+        for &b in up.iter().filter(|&&b| b != a) {
+            pairs += 1;
+            if peer_state(day, a, b).await.as_deref() == Some("connected") {
+                connected += 1;
+            }
+        }
+    }
+    let opened = flooder.opened.load(Ordering::Relaxed);
+    let held = began.elapsed();
+    drop(flooder);
+    let (during, p99) = served_during(day, f.start, f.end);
+    if shown.is_none() {
+        day.violation(format!(
+            "the sync ports were flooded for {:.0} s and no table's status bar said so",
+            held.as_secs_f64()
+        ));
+    }
+    if during == 0 {
+        day.violation("no check-in during the flood of the sync ports".into());
+    }
+    if pairs > 0 && connected == 0 {
+        day.violation(format!(
+            "during the flood no working table was in sync with another ({pairs} pairs)"
+        ));
+    }
+    Ok(format!(
+        "{during} registreringer imens (scan + bekræft p99 {}); {}; {opened} forbindelser åbnet på {:.0} s; kørende borde forbundet med hinanden: {connected} af {pairs}",
+        p99.map_or("—".into(), |v| format!("{v:.0} ms")),
+        match &shown {
+            Some((i, d, text)) => format!(
+                "statuslinjen på bord {} viste \"{text}\" efter {:.1} s",
+                i + 1,
+                d.as_secs_f64()
+            ),
+            None => "ingen statuslinje viste det".into(),
+        },
+        held.as_secs_f64()
+    ))
+}
+
+/// Check-ins confirmed between simulated minutes `from` and `to`, and the p99 of their
+/// scan + confirm in ms.
+fn served_during(day: &Day, from: f64, to: f64) -> (usize, Option<f64>) {
+    let l = day.ledger();
+    let during = l
+        .greens
+        .iter()
+        .filter(|g| g.sim >= from && g.sim < to)
+        .count();
+    let mut ms: Vec<f64> = l
+        .latency
+        .iter()
+        .filter(|(sim, _, _)| *sim >= from && *sim < to)
+        .map(|(_, scan, confirm)| scan + confirm)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let p99 = ms
+        .get((ms.len() * 99 / 100).min(ms.len().saturating_sub(1)))
+        .copied();
+    (during, p99)
 }
 
 /// The valgsekretær enters the paper marks at the table that was down.
