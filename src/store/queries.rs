@@ -216,6 +216,13 @@ impl Store {
         })
     }
 
+    /// List changes applied: what the list looks like can only differ when this does.
+    pub fn list_change_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM list_changes", [], |r| r.get(0))?)
+    }
+
     /// Persons checked in (each once, however many tables registered them).
     pub fn persons_checked_in(&self, place: &str) -> Result<i64> {
         Ok(self.conn.query_row(

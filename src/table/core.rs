@@ -81,7 +81,20 @@ pub struct TableCore {
     pub(super) last_mode: Option<crate::election::place_mode::PlaceMode>,
     /// What the scanner and printer self-tests have shown since start.
     pub(super) self_test: super::checklist::SelfTest,
+    /// When the screen was last built, and whether events from peers have changed it
+    /// since: a busy polling place pushes each table dozens of events a second, and
+    /// building the screen (counts over the list) for each would cost more than the
+    /// events themselves. See [`TableCore::publish_soon`].
+    last_publish: Option<std::time::Instant>,
+    publish_pending: bool,
+    /// The place's electorate, with the number of list changes it was counted at: it
+    /// changes only with a list change.
+    eligible: std::cell::Cell<Option<(i64, i64)>>,
 }
+
+/// Events from peers rebuild the screen at most this often (the rest wait for
+/// [`TableCore::flush_publish`]); a scan or confirm here always rebuilds it at once.
+pub const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
@@ -196,6 +209,9 @@ impl TableCore {
             peers: Vec::new(),
             last_mode: None,
             self_test: Default::default(),
+            last_publish: None,
+            publish_pending: false,
+            eligible: std::cell::Cell::new(None),
         };
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
@@ -775,13 +791,32 @@ impl TableCore {
             }
         }
         if r.added > 0 {
-            let _ = self.publish();
+            self.publish_soon();
         }
         r
     }
 
-    /// New status of the peers (and of the central tally, when configured), for the
-    /// status bar.
+    /// Rebuilds the screen for events from peers: at once when it was last built more
+    /// than [`PUBLISH_EVERY`] ago, otherwise at the next [`Self::flush_publish`].
+    fn publish_soon(&mut self) {
+        if self
+            .last_publish
+            .is_some_and(|t| t.elapsed() < PUBLISH_EVERY)
+        {
+            self.publish_pending = true;
+        } else {
+            let _ = self.publish();
+        }
+    }
+
+    /// Rebuilds the screen if events from peers changed it since it was last built;
+    /// the daemon calls this every [`PUBLISH_EVERY`].
+    pub fn flush_publish(&mut self) {
+        if self.publish_pending {
+            let _ = self.publish();
+        }
+    }
+
     /// Shows (or clears) a flood of the sync port on the status bar.
     pub fn set_sync_flood(&mut self, text: Option<String>) {
         if self.status.sync_flood != text {
@@ -790,6 +825,8 @@ impl TableCore {
         }
     }
 
+    /// New status of the peers (and of the central tally, when configured), for the
+    /// status bar.
     pub fn set_peers(&mut self, all: Vec<PeerStatus>) {
         let (central, peers): (Vec<PeerStatus>, Vec<PeerStatus>) =
             all.into_iter().partition(|p| p.central);
@@ -912,10 +949,25 @@ impl TableCore {
     /// Rebuilds the screen and pushes it to every open browser.
     pub fn publish(&mut self) -> Result<Screen, TableError> {
         self.version += 1;
+        self.last_publish = Some(std::time::Instant::now());
+        self.publish_pending = false;
         let s = self.build_screen()?;
         self.on_mode_seen(s.mode.mode);
         self.screen_tx.send_replace(s.clone());
         Ok(s)
+    }
+
+    /// The place's electorate, counted again only after a list change.
+    fn eligible(&self) -> Result<i64, TableError> {
+        let changes = self.store.list_change_count()?;
+        if let Some((at, n)) = self.eligible.get()
+            && at == changes
+        {
+            return Ok(n);
+        }
+        let n = self.store.voter_count(Some(&self.id.place))?;
+        self.eligible.set(Some((changes, n)));
+        Ok(n)
     }
 
     fn build_screen(&self) -> Result<Screen, TableError> {
@@ -933,7 +985,7 @@ impl TableCore {
                 .store
                 .checkins_at_table(&self.id.place, self.id.table_no)?,
             persons_checked_in: self.store.persons_checked_in(&self.id.place)?,
-            eligible: self.store.voter_count(Some(&self.id.place))?,
+            eligible: self.eligible()?,
             status: self.status.clone(),
             test_mode: self.id.test,
             double_registrations: self.double_registration_list()?,

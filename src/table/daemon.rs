@@ -155,6 +155,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
     scanner.spawn(tx);
     tokio::spawn(route_scans(rx, core.clone()));
     tokio::spawn(route_button(signals.button(), core.clone()));
+    tokio::spawn(flush_screen(core.clone()));
     tracing::info!(scanner = %described, signals = %signals.describe(), "drivers started");
 
     let control = Arc::new(SyncControl::default());
@@ -485,5 +486,23 @@ async fn show_floods(
         let text = floods.borrow_and_update().as_ref().map(|f| f.danish());
         let core = core.clone();
         let _ = tokio::task::spawn_blocking(move || lock(&core).set_sync_flood(text)).await;
+    }
+}
+
+/// Rebuilds the screen for events from peers that arrived since it was last built
+/// ([`crate::table::core::TableCore::publish_soon`]), every
+/// [`crate::table::core::PUBLISH_EVERY`].
+async fn flush_screen(core: SharedCore) {
+    let mut every = tokio::time::interval(crate::table::core::PUBLISH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let core = core.clone();
+        if tokio::task::spawn_blocking(move || lock(&core).flush_publish())
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
 }
