@@ -382,8 +382,14 @@ impl SyncClient {
                 // The client holds a sender of both channels itself, so neither closes.
                 Some(new) = added.recv() => self.add_peer(new),
                 Some(p) = pulled.recv() => {
+                    // A probe that found a peer with events we lack starts a round at
+                    // once (a table that restarts catches up without waiting a tick).
+                    let lacking = p.status.state == PeerState::Connected && p.status.we_lack > 0;
                     self.take_pulled(p);
                     self.next_in_round();
+                    if lacking {
+                        self.begin_round();
+                    }
                     self.report_if_changed();
                 }
                 _ = tokio::time::sleep_until(stalled.unwrap_or_else(Instant::now)), if stalled.is_some() => {
@@ -425,8 +431,11 @@ impl SyncClient {
     }
 
     /// Starts a pull from peer `i` (at `at`, a candidate address, when given) as a task
-    /// of its own; its result comes back through `pulled`.
-    fn start_pull(&mut self, i: usize, at: Option<String>) {
+    /// of its own; its result comes back through `pulled`. A `probe` asks for one event
+    /// only: it finds out whether the peer answers and what it has, and the rounds do
+    /// the catch-up one peer after another. (Probes of every peer at once each pulling
+    /// everything made a table that restarts fetch the same events from all of them.)
+    fn start_pull(&mut self, i: usize, at: Option<String>, probe: bool) {
         let p = &mut self.peers[i];
         let mut status = p.status.clone();
         let device = p.device;
@@ -441,7 +450,7 @@ impl SyncClient {
         let (ctx, tx) = (self.context(), self.pulled_tx.clone());
         tokio::spawn(async move {
             let url = status.url.clone();
-            let (device, status) = ctx.pull(device, status).await;
+            let (device, status) = ctx.pull(device, status, probe).await;
             let _ = tx.send(Pulled {
                 url,
                 device,
@@ -508,7 +517,7 @@ impl SyncClient {
             if !self.peers[i].connected() || self.peers[i].in_flight || self.blocked(i) {
                 continue;
             }
-            self.start_pull(i, None);
+            self.start_pull(i, None, false);
             self.pacing = Some((url, Instant::now()));
         }
     }
@@ -533,28 +542,35 @@ impl SyncClient {
             if let Some((url, false)) = &p.candidate {
                 let url = url.clone();
                 self.peers[i].candidate = Some((url.clone(), true));
-                self.start_pull(i, Some(url));
+                self.start_pull(i, Some(url), true);
             }
             let p = &self.peers[i];
             if p.connected() || p.in_flight || p.next_probe > now || self.blocked(i) {
                 continue;
             }
-            self.start_pull(i, None);
+            self.start_pull(i, None, true);
         }
-        if self.round.is_empty() && self.pacing.is_none() {
-            let mut ready: Vec<String> = self
-                .peers
-                .iter()
-                .filter(|p| p.connected() && !p.in_flight)
-                .map(|p| p.status.url.clone())
-                .collect();
-            ready.shuffle(&mut self.rng);
-            ready.truncate(FANOUT);
-            self.round = ready;
-            self.next_in_round();
-        }
+        self.begin_round();
         self.drop_duplicates();
         self.report_if_changed();
+    }
+
+    /// Begins a round of up to [`FANOUT`] random connected peers, unless one is under
+    /// way.
+    fn begin_round(&mut self) {
+        if !self.round.is_empty() || self.pacing.is_some() {
+            return;
+        }
+        let mut ready: Vec<String> = self
+            .peers
+            .iter()
+            .filter(|p| p.connected() && !p.in_flight)
+            .map(|p| p.status.url.clone())
+            .collect();
+        ready.shuffle(&mut self.rng);
+        ready.truncate(FANOUT);
+        self.round = ready;
+        self.next_in_round();
     }
 
     fn report_if_changed(&mut self) {
@@ -629,12 +645,14 @@ impl PullContext {
         }
     }
 
-    /// Pulls pages from one peer until it has nothing more for us; returns what was
-    /// learnt of it (its device key and status), starting from what was known.
+    /// Pulls pages from one peer until it has nothing more for us (a `probe`: one
+    /// event); returns what was learnt of it (its device key and status), starting from
+    /// what was known.
     async fn pull(
         &self,
         mut device: Option<DevicePublic>,
         mut status: PeerStatus,
+        probe: bool,
     ) -> (Option<DevicePublic>, PeerStatus) {
         let peer = status.url.clone();
         let url = format!("{peer}/sync/v1/pull");
@@ -647,7 +665,7 @@ impl PullContext {
             let req = PullRequest {
                 hello: self.hello.clone(),
                 have,
-                limit: MAX_PAGE,
+                limit: if probe { 1 } else { MAX_PAGE },
             };
             let sent = self.wall_now();
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
@@ -732,7 +750,7 @@ impl PullContext {
                 clock_skew_ms: if body.wall_ms == 0 { 0 } else { skew },
                 central,
             };
-            if !more {
+            if !more || probe {
                 return (device, status);
             }
         }
