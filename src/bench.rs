@@ -62,22 +62,7 @@ pub enum BenchCmd {
     /// The promise under real network faults, every table checking in at once:
     /// confirmed at one table -> refused at another, per condition (needs root: it
     /// makes a network namespace of its own and drops packets with nftables).
-    Promise {
-        #[arg(long, default_value_t = 10)]
-        tables: u32,
-        #[arg(long, default_value_t = 25_000)]
-        voters: u64,
-        /// Measured seconds per condition.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Check-ins per second at every table.
-        #[arg(long, default_value_t = 1.0)]
-        rate: f64,
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = crate::bench_promise::Condition::ALL)]
-        conditions: Vec<crate::bench_promise::Condition>,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
+    Promise(crate::bench_promise::Args),
     /// Scan → verdict and confirm → durable check-in latency at one table.
     Scan {
         #[arg(long, default_value_t = 25_000)]
@@ -98,21 +83,7 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             dir,
         } => bench_list(voters, lookups, searches, dir),
         BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
-        BenchCmd::Promise {
-            tables,
-            voters,
-            seconds,
-            rate,
-            conditions,
-            dir,
-        } => crate::bench_promise::run(crate::bench_promise::Args {
-            tables,
-            voters,
-            seconds,
-            rate,
-            conditions,
-            dir,
-        }),
+        BenchCmd::Promise(args) => crate::bench_promise::run(args),
         BenchCmd::Central {
             places,
             tables,

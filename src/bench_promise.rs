@@ -65,14 +65,22 @@ impl Condition {
     }
 }
 
+#[derive(clap::Args)]
 pub struct Args {
+    #[arg(long, default_value_t = 10)]
     pub tables: u32,
+    #[arg(long, default_value_t = 25_000)]
     pub voters: u64,
     /// Measured seconds per condition.
+    #[arg(long, default_value_t = 20)]
     pub seconds: u64,
-    /// Check-ins per second at each table.
+    /// Check-ins per second at every table.
+    #[arg(long, default_value_t = 1.0)]
     pub rate: f64,
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Condition::ALL)]
     pub conditions: Vec<Condition>,
+    /// Work directory (a temporary one when not given).
+    #[arg(long)]
     pub dir: Option<PathBuf>,
 }
 

@@ -13,9 +13,8 @@
 mod daemon;
 mod netlab;
 
-use daemon::{Table, eventually, import_signed_with, outcome, prepare_with};
+use daemon::{Table, eventually, import_signed_with, outcome, peers_text, prepare_with, screen};
 use netlab::{Lab, NetTable};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use valgbord::election::keys::{DevicePublic, DeviceSecret};
@@ -152,17 +151,6 @@ fn start(lab: Lab, n: usize, peers: bool, extra: &str, other_keys: &[DevicePubli
 
 fn log_path(dir: &Path, i: usize) -> PathBuf {
     dir.join(format!("table{}.log", i + 1))
-}
-
-fn screen(t: &Table) -> Value {
-    t.get("/api/screen").1
-}
-
-fn peers_text(t: &Table) -> String {
-    screen(t)["status"]["peers"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn checked_in(t: &NetTable) -> i64 {

@@ -6,7 +6,7 @@
 
 mod daemon;
 
-use daemon::{Place, Table, call, eventually, login, outcome, place_in};
+use daemon::{Place, Table, call, eventually, login, outcome, place_in, screen};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,10 +49,6 @@ fn split(p: &Place, alone: usize, on: bool) {
         let (status, r) = t.post("/api/test/partition", json!({ "blocked": blocked }));
         assert_eq!(status, 200, "{r}");
     }
-}
-
-fn screen(t: &Table) -> Value {
-    t.get("/api/screen").1
 }
 
 fn check_in(t: &Table, card: &str) {

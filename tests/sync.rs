@@ -3,7 +3,7 @@
 
 mod daemon;
 
-use daemon::{PIN, Table, eventually, free_ports, outcome, place, prepare_with};
+use daemon::{PIN, Table, eventually, free_ports, outcome, place, prepare_with, screen};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use valgbord::election::clock::Hlc;
@@ -12,10 +12,6 @@ use valgbord::election::keys::DeviceSecret;
 
 fn all_but(n: usize) -> impl Fn(usize) -> Vec<usize> {
     move |i| (0..n).filter(|&j| j != i).collect()
-}
-
-fn screen(t: &Table) -> Value {
-    t.get("/api/screen").1
 }
 
 fn health(t: &Table) -> Value {

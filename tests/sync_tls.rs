@@ -6,7 +6,9 @@
 mod daemon;
 mod netlab;
 
-use daemon::{Table, eventually, free_ports, import_signed, outcome, prepare_with};
+use daemon::{
+    Table, eventually, free_ports, import_signed, outcome, peers_text, prepare_with, screen,
+};
 use netlab::{Lab, NetTable};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -157,17 +159,6 @@ fn all_others(i: usize, ports: &[u16]) -> Vec<String> {
         .filter(|&j| j != i)
         .map(|j| https(ports[j]))
         .collect()
-}
-
-fn screen(t: &Table) -> Value {
-    t.get("/api/screen").1
-}
-
-fn peers_text(t: &Table) -> String {
-    screen(t)["status"]["peers"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// A sync request as a peer device sends it, over TLS as `key`, trusting `trusted`.

@@ -89,6 +89,10 @@ pub(super) async fn with_core_printing<T: Send + 'static, U: Send + 'static>(
 }
 
 async fn screen_now(State(s): State<AppState>) -> Json<Screen> {
+    // Events from peers rebuild the screen at most every 100 ms for the live stream; a
+    // reader of the API gets it as it is now.
+    let core = s.core.clone();
+    let _ = tokio::task::spawn_blocking(move || lock(&core).flush_publish()).await;
     Json(s.screen.borrow().clone())
 }
 

@@ -538,3 +538,16 @@ pub fn import_signed_with(dir: &Path, db: &Path, extra: &[String]) -> PathBuf {
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf8 path")
 }
+
+/// What the table's screen shows now (`GET /api/screen`).
+pub fn screen(t: &Table) -> Value {
+    t.get("/api/screen").1
+}
+
+/// The status bar's line about the other tables ("2 af 2 forbundet …").
+pub fn peers_text(t: &Table) -> String {
+    screen(t)["status"]["peers"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
