@@ -14,7 +14,7 @@ pub struct SimulateArgs {
     /// Voters on the polling place's list.
     #[arg(long, default_value_t = 25_000)]
     pub voters: u64,
-    /// Faults: all, none, or some of kill,split,clock,disk,paper,central,flood (comma-separated).
+    /// Faults: all, none, or some of kill,split,clock,disk,paper,central,flood,wan (comma-separated).
     #[arg(long, default_value = "all")]
     pub faults: String,
     /// Seed of the list, the arrivals and the fault schedule.

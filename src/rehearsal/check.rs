@@ -18,6 +18,9 @@ pub struct TableAudit {
     /// Projections rebuilt from the log equal the incremental ones.
     pub rebuild_equal: bool,
     pub events: u64,
+    /// SHA-256 over every event's device, sequence number and signature, in that
+    /// order: two databases with the same hash hold the same signed events.
+    pub log_sha256: String,
 }
 
 pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
@@ -44,6 +47,7 @@ pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
         .into_iter()
         .collect();
     let events = store.event_count().map_err(|e| e.to_string())?;
+    let log_sha256 = log_hash(&store).map_err(|e| format!("{who}: {e}"))?;
     let before = store.projection_dump().map_err(|e| e.to_string())?;
     store.rebuild_projections().map_err(|e| e.to_string())?;
     let after = store.projection_dump().map_err(|e| e.to_string())?;
@@ -53,7 +57,27 @@ pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
         flagged,
         rebuild_equal: before == after,
         events,
+        log_sha256,
     })
+}
+
+/// The hash of the whole event log by content (see [`TableAudit::log_sha256`]). The
+/// signature covers every field of an event, so equal signatures are equal events.
+fn log_hash(store: &Store) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut stmt = store
+        .conn
+        .prepare("SELECT device, seq, sig FROM events ORDER BY device, seq")
+        .map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
+        let device: String = r.get(0).map_err(|e| e.to_string())?;
+        let seq: i64 = r.get(1).map_err(|e| e.to_string())?;
+        let sig: String = r.get(2).map_err(|e| e.to_string())?;
+        h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes());
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// One invariant and whether it held, with what broke it.
@@ -88,34 +112,35 @@ pub fn check(
     place: &str,
     audits: &[TableAudit],
     converged: Result<(), String>,
-    office: Result<OfficeFigures, String>,
+    office: Vec<(&str, Result<OfficeFigures, String>)>,
 ) -> Vec<Verdict> {
     let mut out = Vec::new();
     out.push(verdict(
-        "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og centralen har dem alle",
+        "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og begge centraler har dem alle",
         converged.err().into_iter().collect(),
     ));
-    // The persons the tables hold as checked in, against the office's screen.
-    let fail = match (office, audits.first()) {
-        (Err(e), _) => vec![e],
-        (Ok(_), None) => vec!["no database was read".into()],
-        (Ok(seen), Some(a)) => {
-            let persons: HashSet<&str> = a.rows.keys().map(|(v, _)| v.as_str()).collect();
-            let want = OfficeFigures {
-                checked_in: persons.len() as u64,
-                double_registrations: a.flagged.len() as u64,
-            };
-            if seen == want {
-                Vec::new()
-            } else {
-                vec![format!(
-                    "the office screen showed {seen:?}, the tables hold {want:?}"
-                )]
+    // The persons the tables hold as checked in, against each central's office screen.
+    let mut fail = Vec::new();
+    for (central, shown) in office {
+        match (shown, audits.first()) {
+            (Err(e), _) => fail.push(format!("{central}: {e}")),
+            (Ok(_), None) => fail.push("no database was read".into()),
+            (Ok(seen), Some(a)) => {
+                let persons: HashSet<&str> = a.rows.keys().map(|(v, _)| v.as_str()).collect();
+                let want = OfficeFigures {
+                    checked_in: persons.len() as u64,
+                    double_registrations: a.flagged.len() as u64,
+                };
+                if seen != want {
+                    fail.push(format!(
+                        "{central}: the office screen showed {seen:?}, the tables hold {want:?}"
+                    ));
+                }
             }
         }
-    };
+    }
     out.push(verdict(
-        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes",
+        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
         fail,
     ));
 
@@ -154,7 +179,7 @@ pub fn check(
         }
     }
     out.push(verdict(
-        "hver bekræftet registrering findes præcis én gang på hvert bord og på centralen",
+        "hver bekræftet registrering findes præcis én gang på hvert bord og på begge centraler",
         fail,
     ));
 
@@ -218,24 +243,35 @@ pub fn check(
     ));
 
     out.push(verdict(
-        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på centralen",
+        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på begge centraler",
         audits
             .iter()
             .filter(|a| !a.rebuild_equal)
             .map(|a| format!("{}: rebuild differs", a.who))
             .collect(),
     ));
-    let counts: HashSet<u64> = audits.iter().map(|a| a.events).collect();
-    let rows: Vec<&HashMap<(String, u32), usize>> = audits.iter().map(|a| &a.rows).collect();
+    // By content: every database's whole signed log, and the check-ins it projects.
     let mut fail = Vec::new();
-    if counts.len() > 1 {
-        fail.push(format!("event counts differ: {counts:?}"));
-    }
-    if rows.windows(2).any(|w| w[0] != w[1]) {
-        fail.push("the tables' check-ins differ".into());
+    if let Some(first) = audits.first() {
+        for a in &audits[1..] {
+            if a.log_sha256 != first.log_sha256 {
+                fail.push(format!(
+                    "{} holds another log than {} ({} events, sha256 {}…; {} events, sha256 {}…)",
+                    a.who,
+                    first.who,
+                    a.events,
+                    &a.log_sha256[..12],
+                    first.events,
+                    &first.log_sha256[..12]
+                ));
+            }
+            if a.rows != first.rows {
+                fail.push(format!("{}'s check-ins differ from {}'s", a.who, first.who));
+            }
+        }
     }
     out.push(verdict(
-        "alle databaser (borde og central) har de samme registreringer",
+        "alle databaser (borde og begge centraler) har den samme log (sha256 over hændelserne) og de samme registreringer",
         fail,
     ));
     out.push(verdict(

@@ -25,10 +25,15 @@ pub enum FaultKind {
     /// serving voters, and their status bars must say so. Needs the rehearsal's own
     /// network namespace (the flooder needs an address of its own).
     Flood,
+    /// The WAN to the office's central turns slow and lossy for an hour (300 ms each
+    /// way, 5 % of packets lost): the tables must not notice beyond the status bar,
+    /// and the central must keep up or catch up. Needs the rehearsal's own network
+    /// namespace (the loss is nftables').
+    Wan,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Kill,
         FaultKind::Split,
         FaultKind::Clock,
@@ -36,17 +41,18 @@ impl FaultKind {
         FaultKind::Paper,
         FaultKind::Central,
         FaultKind::Flood,
+        FaultKind::Wan,
     ];
 
     /// Whether this fault, hitting `hit`, keeps tables `a` and `b` from learning of each
     /// other's check-ins: only then may a voter be admitted at both. A table down (kill,
     /// its restart with another clock, a full disk, paper) parts it from every other;
-    /// a split parts the two sides. The central's outage parts no tables: they never
-    /// wait for it. Nor does a flood: the sync listener keeps its slots for the tables,
-    /// so a repeat voter admitted during one is a broken rule.
+    /// a split parts the two sides. The central's outage or slow WAN parts no tables:
+    /// they never wait for it. Nor does a flood: the sync listener keeps its slots for
+    /// the tables, so a repeat voter admitted during one is a broken rule.
     pub fn parts(self, a: usize, b: usize, hit: &[usize]) -> bool {
         match self {
-            FaultKind::Central | FaultKind::Flood => false,
+            FaultKind::Central | FaultKind::Flood | FaultKind::Wan => false,
             FaultKind::Split => hit.contains(&a) != hit.contains(&b),
             FaultKind::Kill | FaultKind::Clock | FaultKind::Disk | FaultKind::Paper => {
                 hit.contains(&a) || hit.contains(&b)
@@ -63,6 +69,7 @@ impl FaultKind {
             FaultKind::Paper => "paper",
             FaultKind::Central => "central",
             FaultKind::Flood => "flood",
+            FaultKind::Wan => "wan",
         }
     }
 }
@@ -82,7 +89,7 @@ pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
             .find(|k| k.name() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper,central,flood"
+                    "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper,central,flood,wan"
                 )
             })?;
         if !out.contains(&k) {
@@ -91,6 +98,10 @@ pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
     }
     Ok(out)
 }
+
+/// The slow, lossy WAN of the `wan` fault.
+pub const WAN_DELAY_MS: u64 = 300;
+pub const WAN_LOSS_PERCENT: u32 = 5;
 
 /// Connections the flooding host holds against each table's sync port.
 pub const FLOOD_CONNECTIONS: usize = 300;
@@ -119,7 +130,13 @@ impl Fault {
             FaultKind::Clock => format!("bord {}s ur 1 time foran", t(&self.tables)),
             FaultKind::Disk => format!("fuld disk på bord {}", t(&self.tables)),
             FaultKind::Paper => format!("bord {} på papir, indtastet bagefter", t(&self.tables)),
-            FaultKind::Central => "centralen (valgkontoret) utilgængelig".into(),
+            FaultKind::Central => {
+                "centralen (valgkontoret) utilgængelig; reservecentralen kører videre".into()
+            }
+            FaultKind::Wan => format!(
+                "WAN til centralen langsom og tabsramt ({} ms hver vej, {} % tab)",
+                WAN_DELAY_MS, WAN_LOSS_PERCENT
+            ),
             FaultKind::Flood => format!(
                 "en fremmed vært ({}) holder {FLOOD_CONNECTIONS} halvåbne forbindelser mod hvert bords synkroniseringsport",
                 super::net::FLOODER
@@ -212,6 +229,16 @@ pub fn schedule(kinds: &[FaultKind], tables: usize, seed: u64) -> Vec<Fault> {
             tables: Vec::new(),
         });
     }
+    if kinds.contains(&FaultKind::Wan) {
+        // After the flood, for the same reason; ends before the evening's split.
+        let start = 15.0 * 60.0 + 40.0 + rng.random_range(0.0..15.0);
+        out.push(Fault {
+            kind: FaultKind::Wan,
+            start,
+            end: start + 60.0,
+            tables: Vec::new(),
+        });
+    }
     out.sort_by(|a, b| a.start.total_cmp(&b.start));
     out
 }
@@ -222,7 +249,7 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(parse_faults("all").unwrap().len(), 7);
+        assert_eq!(parse_faults("all").unwrap().len(), 8);
         assert!(parse_faults("none").unwrap().is_empty());
         assert_eq!(
             parse_faults("kill, split").unwrap(),
@@ -231,6 +258,7 @@ mod tests {
         assert!(parse_faults("kil").unwrap_err().contains("unknown fault"));
         assert_eq!(parse_faults("central").unwrap(), vec![FaultKind::Central]);
         assert_eq!(parse_faults("flood").unwrap(), vec![FaultKind::Flood]);
+        assert_eq!(parse_faults("wan").unwrap(), vec![FaultKind::Wan]);
     }
 
     #[test]
@@ -240,19 +268,26 @@ mod tests {
         assert!(FaultKind::Kill.parts(0, 2, &[2]));
         assert!(!FaultKind::Central.parts(0, 2, &[]));
         assert!(!FaultKind::Flood.parts(0, 2, &[]));
+        assert!(!FaultKind::Wan.parts(0, 2, &[]));
     }
 
     #[test]
     fn every_fault_lies_within_the_day_and_table_faults_do_not_overlap() {
         for seed in 0..50 {
             let s = schedule(&FaultKind::ALL, 3, seed);
-            assert_eq!(s.len(), 9);
+            assert_eq!(s.len(), 10);
             for f in &s {
                 assert!(f.start >= OPEN_MIN && f.end <= 19.5 * 60.0, "{f:?}");
             }
             let split = s.iter().find(|f| f.kind == FaultKind::Split).unwrap();
             let flood = s.iter().find(|f| f.kind == FaultKind::Flood).unwrap();
+            let wan = s.iter().find(|f| f.kind == FaultKind::Wan).unwrap();
+            let central = s.iter().find(|f| f.kind == FaultKind::Central).unwrap();
             assert!(flood.end <= split.start, "{flood:?} {split:?}");
+            assert!(
+                central.end <= wan.start && wan.end <= split.start,
+                "{wan:?}"
+            );
             // The faults that take a table out.
             let outs: Vec<&Fault> = s
                 .iter()

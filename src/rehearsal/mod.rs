@@ -9,7 +9,8 @@
 //! polling place, and some who try twice. Faults strike on a seeded schedule: kill -9
 //! and restart, a split LAN, a clock an hour off, a full disk, a table on paper whose
 //! marks are entered afterwards, the election office's central tally unreachable for
-//! hours, a host that is not ours flooding the tables' sync ports. At the end every table's database and the central's are checked against what
+//! hours (its reserve, a second central, must hold everything meanwhile), a slow and
+//! lossy WAN to the central, a host that is not ours flooding the tables' sync ports. At the end every table's database and the central's are checked against what
 //! the tilforordnede were told (the invariants in [`check`]), the office's figures
 //! against the tables', and a report with a chart is written.
 
@@ -23,8 +24,10 @@ pub mod place;
 pub mod report;
 pub mod run;
 
+use crate::netfault::proxy::FaultProxy;
 use crate::store::{generate, import};
 use faults::FaultKind;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -109,8 +112,21 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .map_err(|e| e.to_string())?;
     let place_for_day = place.clone();
     let (day, audits, converged, office, times) = rt.block_on(async move {
-        let mut central = setup.central;
-        tokio::task::block_in_place(|| central.start())?;
+        let mut centrals = setup.centrals;
+        for c in centrals.iter_mut() {
+            tokio::task::block_in_place(|| c.start())?;
+        }
+        // The WAN to the office's central, through a proxy the `wan` fault slows down.
+        let wan = match namespaced {
+            true => Some(
+                FaultProxy::start(
+                    SocketAddr::new(net::CENTRAL_FRONT, centrals[0].port),
+                    SocketAddr::from(([127, 0, 0, 1], centrals[0].port)),
+                )
+                .await?,
+            ),
+            false => None,
+        };
         let mut tables = setup.tables;
         for t in tables.iter_mut() {
             tokio::task::block_in_place(|| t.start(0))?;
@@ -131,36 +147,45 @@ pub fn run(o: Options) -> Result<Outcome, String> {
             schedule,
             tables,
             setup.disk,
-            central,
+            centrals,
             clock,
             PIN.into(),
             o.network,
+            wan,
         )
         .await?;
         let run::Rig {
             tables,
             disk,
-            central,
+            centrals,
         } = rig;
         let day_s = day.clock.start.elapsed().as_secs_f64();
         let held_s = day.clock.paused_total().as_secs_f64();
         let t1 = Instant::now();
         let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
         let mut converged = converge(&http, &urls, Duration::from_secs(180)).await;
-        if converged.is_ok() {
-            converged = central_converge(&http, &central.url(), &urls[0]).await;
+        for c in &centrals {
+            if converged.is_ok() {
+                converged = central_converge(&http, c, &urls[0]).await;
+            }
         }
         let converge_s = t1.elapsed().as_secs_f64();
-        let office = office_figures(&http, &central.url(), &place_for_day).await;
+        let mut office = Vec::new();
+        for c in &centrals {
+            office.push((
+                c.name,
+                office_figures(&http, &c.url(), &place_for_day).await,
+            ));
+        }
         let mut dbs: Vec<(String, PathBuf)> = tables
             .iter()
             .map(|t| (format!("table {}", t.no), t.db.clone()))
             .collect();
-        dbs.push(("central".into(), central.db.clone()));
-        // Stop every table and the central (SIGKILL: what is confirmed is on disk) and
+        dbs.extend(centrals.iter().map(|c| (c.name.to_string(), c.db.clone())));
+        // Stop every table and the centrals (SIGKILL: what is confirmed is on disk) and
         // read the files.
         drop(tables);
-        drop(central);
+        drop(centrals);
         let audits = tokio::task::block_in_place(|| {
             dbs.iter()
                 .map(|(who, db)| check::audit(who, db, &place_for_day))
@@ -255,12 +280,13 @@ async fn converge(
     }
 }
 
-/// Waits (up to 60 s) until the central holds as many events as the converged tables.
+/// Waits (up to 60 s) until a central holds as many events as the converged tables.
 async fn central_converge(
     http: &reqwest::Client,
-    central: &str,
+    c: &place::CentralProc,
     table: &str,
 ) -> Result<(), String> {
+    let central = &c.url();
     let until = Instant::now() + Duration::from_secs(60);
     let events = |h: &serde_json::Value| h["events"].as_u64().unwrap_or(0);
     let want = match client::get(http, table, "/api/health").await {
@@ -277,7 +303,8 @@ async fn central_converge(
         }
         if Instant::now() > until {
             return Err(format!(
-                "the central holds {have} events, the tables {want}, 60 s after the day"
+                "{} holds {have} events, the tables {want}, 60 s after the day",
+                c.name
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

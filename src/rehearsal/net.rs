@@ -19,6 +19,10 @@ use std::net::{IpAddr, SocketAddr};
 pub const SYNC_PORT: u16 = 8443;
 /// The host on the LAN that is not ours, for the flood fault.
 pub const FLOODER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 3, 1));
+/// Where the tables reach the office's central over the WAN in the namespace: a proxy
+/// (`crate::netfault::proxy`) on an address of its own, so the `wan` fault can make
+/// that one link slow (the proxy's delay) and lossy (nftables drops) and nothing else.
+pub const CENTRAL_FRONT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 2, 1));
 /// Tables on addresses of their own: 127.0.1.1 up to 127.0.1.250.
 pub const MAX_TABLES: u32 = 250;
 

@@ -116,9 +116,12 @@ fn spawn_daemon(role: &str, config: &Path, log: &Path, who: &str) -> Result<Chil
     }
 }
 
-/// The election office's central tally (`valgbord central`), which every table pushes
-/// to and which pulls from table 1, as over the WAN on the day.
+/// One of the election office's two central tallies (`valgbord central`): every table
+/// pushes to both, each pulls from one table and from the other central, as over the
+/// WAN on the day (an office that cannot lose its tally runs two, in two places).
 pub struct CentralProc {
+    /// "centralen" or "reservecentralen", for the report and the errors.
+    pub name: &'static str,
     pub port: u16,
     pub db: PathBuf,
     pub config: PathBuf,
@@ -138,26 +141,21 @@ impl CentralProc {
     }
 
     pub fn start(&mut self) -> Result<(), String> {
-        self.child = Some(spawn_daemon(
-            "central",
-            &self.config,
-            &self.log,
-            "the central",
-        )?);
+        self.child = Some(spawn_daemon("central", &self.config, &self.log, self.name)?);
         self.stopped = false;
         Ok(())
     }
 
     fn signal(&mut self, sig: rustix::process::Signal) -> Result<(), String> {
         let Some(c) = &self.child else {
-            return Err("the central is not running".into());
+            return Err(format!("{} is not running", self.name));
         };
         let pid = i32::try_from(c.id())
             .ok()
             .and_then(rustix::process::Pid::from_raw)
-            .ok_or("the central has no process id")?;
+            .ok_or_else(|| format!("{} has no process id", self.name))?;
         rustix::process::kill_process(pid, sig)
-            .map_err(|e| format!("signal {sig:?} to the central: {e}"))
+            .map_err(|e| format!("signal {sig:?} to {}: {e}", self.name))
     }
 
     /// The WAN to the office goes dead: the process is frozen (SIGSTOP).
@@ -265,7 +263,8 @@ impl Drop for SmallDisk {
 /// table (all listed in every configuration), ports, configurations.
 pub struct Setup {
     pub tables: Vec<TableProc>,
-    pub central: CentralProc,
+    /// The office's central and its reserve (see [`CentralProc`]).
+    pub centrals: Vec<CentralProc>,
     pub disk: Option<(usize, SmallDisk)>,
     /// Why the small disk could not be made, when it was wanted.
     pub disk_problem: Option<String>,
@@ -294,12 +293,28 @@ pub fn prepare(
             .map_err(|e| format!("the generated list does not import: {e:?}"))?;
     }
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
-    // One port more, for the central.
-    let mut ports = crate::cli::demo::demo_ports(0, tables + 1)?;
-    let central_port = ports.pop().ok_or("no port for the central")?;
-    let central_key = keyfile::load_or_create(&dir.join("central.key"))
-        .map(|k| k.public().to_hex())
-        .map_err(|e| e.to_string())?;
+    // Two ports more, for the centrals.
+    let mut ports = crate::cli::demo::demo_ports(0, tables + 2)?;
+    let central_ports = ports.split_off(tables as usize);
+    let central_keys = CENTRALS
+        .iter()
+        .map(|(file, _)| {
+            keyfile::load_or_create(&dir.join(format!("{file}.key")))
+                .map(|k| k.public().to_hex())
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The tables reach the office's central over the WAN: in a namespace of the
+    // rehearsal's own, through the proxy on an address of its own that the `wan`
+    // fault makes slow and lossy (see `super::net::CENTRAL_FRONT`).
+    let central_urls: Vec<String> = central_ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match (i, tls) {
+            (0, true) => format!("http://{}:{p}", super::net::CENTRAL_FRONT),
+            _ => format!("http://127.0.0.1:{p}"),
+        })
+        .collect();
     let keys = (1..=tables)
         .map(|t| {
             keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
@@ -318,7 +333,7 @@ pub fn prepare(
     }
     let key_list = keys
         .iter()
-        .chain([&central_key])
+        .chain(&central_keys)
         .map(|k| format!("\"{k}\""))
         .collect::<Vec<_>>()
         .join(", ");
@@ -365,11 +380,16 @@ pub fn prepare(
              valgsekretaer = \"{pin_hash}\"\n\
              [sync]\n\
              peers = [{peers}]\n\
-             central = \"http://127.0.0.1:{central_port}\"\n\
+             central = [{centrals}]\n\
              keys = [{key_list}]\n\
              {listen_sync}",
             db = db.display(),
             key = dir.join(format!("bord-{t}.key")).display(),
+            centrals = central_urls
+                .iter()
+                .map(|u| format!("\"{u}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
         out.push(TableProc {
             no: t,
@@ -384,26 +404,51 @@ pub fn prepare(
             base_config,
         });
     }
-    let central = prepare_central(dir, &master, place, central_port, &keys, &ports)?;
+    let mut centrals = Vec::new();
+    for (i, port) in central_ports.iter().enumerate() {
+        // Each pulls from a table of its own and from the other central, directly.
+        let other = 1 - i;
+        centrals.push(prepare_central(
+            dir,
+            &master,
+            place,
+            i,
+            *port,
+            &keys,
+            &ports,
+            (
+                &format!("http://127.0.0.1:{}", central_ports[other]),
+                &central_keys[other],
+            ),
+        )?);
+    }
     Ok(Setup {
         tables: out,
-        central,
+        centrals,
         disk,
         disk_problem,
     })
 }
 
-/// The central's database (the same list), key and configuration: every table's key,
-/// and table 1's address to pull from besides the tables' pushes.
+/// The two centrals: file name and name in the report.
+const CENTRALS: [(&str, &str); 2] = [("central", "centralen"), ("central-2", "reservecentralen")];
+
+/// Central `which`'s database (the same list), key and configuration: every table's
+/// key, one table's address to pull from besides the tables' pushes (table 1 for the
+/// first, the last table for the reserve), and the other central as a peer.
+#[allow(clippy::too_many_arguments)]
 fn prepare_central(
     dir: &Path,
     master: &Path,
     place: &str,
+    which: usize,
     port: u16,
     keys: &[String],
     ports: &[u16],
+    other: (&str, &str),
 ) -> Result<CentralProc, String> {
-    let db = dir.join("central.db");
+    let (file, name) = CENTRALS[which];
+    let db = dir.join(format!("{file}.db"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
@@ -422,25 +467,31 @@ fn prepare_central(
          password = \"{password}\"\n\
          role = \"read\"\n",
         db = db.display(),
-        key = dir.join("central.key").display(),
+        key = dir.join(format!("{file}.key")).display(),
         user = OFFICE_USER.0,
     );
+    config.push_str(&format!(
+        "[[centrals]]\nurl = \"{}\"\nkey = \"{}\"\n",
+        other.0, other.1
+    ));
+    let pulled = if which == 0 { 0 } else { keys.len() - 1 };
     for (i, (key, p)) in keys.iter().zip(ports).enumerate() {
         config.push_str(&format!(
             "[[tables]]\nplace = \"{place}\"\ntable_no = {}\nkey = \"{key}\"\n",
             i + 1
         ));
-        if i == 0 {
+        if i == pulled {
             config.push_str(&format!("url = \"http://127.0.0.1:{p}\"\n"));
         }
     }
-    let path = dir.join("central.toml");
+    let path = dir.join(format!("{file}.toml"));
     std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(CentralProc {
+        name,
         port,
         db,
         config: path,
-        log: dir.join("central.log"),
+        log: dir.join(format!("{file}.log")),
         child: None,
         stopped: false,
     })

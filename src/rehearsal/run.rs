@@ -11,6 +11,7 @@ use super::faults::{FLOOD_CONNECTIONS, Fault, FaultKind};
 use super::net::{self, Network};
 use super::place::{CentralProc, SmallDisk, TableProc};
 use crate::election::voter::Voter;
+use crate::netfault::proxy::{Behaviour, FaultProxy};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -132,6 +133,8 @@ pub struct Day {
     split: Mutex<Option<Vec<usize>>>,
     /// What the devices talk over; with a firewall, a split is real.
     network: Network,
+    /// The WAN from the tables to the office's central (in a namespace only).
+    wan: Option<FaultProxy>,
 }
 
 impl Day {
@@ -342,10 +345,11 @@ pub async fn run_day(
     faults: Vec<Fault>,
     tables: Vec<TableProc>,
     disk: Option<(usize, SmallDisk)>,
-    central: CentralProc,
+    centrals: Vec<CentralProc>,
     clock: SimClock,
     pin: String,
     network: Network,
+    wan: Option<FaultProxy>,
 ) -> Result<(Arc<Day>, Rig), String> {
     let http = client::http()?;
     let mut slots = Vec::new();
@@ -378,6 +382,7 @@ pub async fn run_day(
         paper: Mutex::new(HashMap::new()),
         split: Mutex::new(None),
         network,
+        wan,
     });
     let workers: Vec<_> = inboxes
         .into_iter()
@@ -390,7 +395,7 @@ pub async fn run_day(
         Rig {
             tables,
             disk,
-            central,
+            centrals,
         },
     ));
     // The clock stands still while the lines are long (more than two voters a table
@@ -444,7 +449,8 @@ pub async fn run_day(
 pub struct Rig {
     pub tables: Vec<TableProc>,
     pub disk: Option<(usize, SmallDisk)>,
-    pub central: CentralProc,
+    /// The office's central and its reserve.
+    pub centrals: Vec<CentralProc>,
 }
 
 async fn worker(day: Arc<Day>, k: usize, mut rx: mpsc::UnboundedReceiver<Visit>) {
@@ -773,7 +779,7 @@ fn on_paper(day: &Arc<Day>, k: usize, v: &Visit) -> bool {
 async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, String> {
     let tables = Arc::new(tokio::sync::Mutex::new(rig.tables));
     let disk = Arc::new(rig.disk);
-    let central = Arc::new(tokio::sync::Mutex::new(rig.central));
+    let central = Arc::new(tokio::sync::Mutex::new(rig.centrals));
     let mut running = Vec::new();
     for f in faults {
         day.clock.sleep_until(f.start).await;
@@ -813,7 +819,7 @@ async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, 
         (Ok(t), Ok(disk), Ok(c)) => Ok(Rig {
             tables: t.into_inner(),
             disk,
-            central: c.into_inner(),
+            centrals: c.into_inner(),
         }),
         _ => Err("fault tasks still hold the tables".into()),
     }
@@ -929,7 +935,7 @@ async fn one_fault(
     f: &Fault,
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     disk: &Option<(usize, SmallDisk)>,
-    central: &tokio::sync::Mutex<CentralProc>,
+    central: &tokio::sync::Mutex<Vec<CentralProc>>,
 ) -> Result<String, String> {
     let k = f.tables.first().copied().unwrap_or(0);
     match f.kind {
@@ -1074,22 +1080,39 @@ async fn one_fault(
         }
         FaultKind::Central => central_away(day, f, central).await,
         FaultKind::Flood => flood(day, f).await,
+        FaultKind::Wan => slow_wan(day, f, central).await,
     }
 }
 
-/// The central is frozen for the fault's hours, then thawed; returns how the tables
-/// served meanwhile and how long the central took to catch up.
+/// How long the central is held frozen past its hours if no status bar has shown it
+/// yet: a table calls a central lost once a request has gone unanswered for its
+/// timeout (5 s), and a day compressed into seconds may end the hours before that.
+const CENTRAL_SHOWN_WITHIN: Duration = Duration::from_secs(15);
+
+/// How far behind the tables the reserve central may be while the office's central is
+/// away: it gets every table's pushes, so only what is on its way (a push, a page).
+const RESERVE_BEHIND: Duration = Duration::from_secs(5);
+
+/// The office's central is frozen for the fault's hours (held until a status bar says
+/// so), then thawed. Meanwhile the reserve central must hold every event the tables
+/// hold, checked over and over; afterwards the central must catch up. Returns how the
+/// tables served meanwhile, how far behind the reserve was, and the catch-up time.
 async fn central_away(
     day: &Arc<Day>,
     f: &Fault,
-    central: &tokio::sync::Mutex<CentralProc>,
+    centrals: &tokio::sync::Mutex<Vec<CentralProc>>,
 ) -> Result<String, String> {
-    let url = central.lock().await.url();
-    central.lock().await.freeze()?;
+    let (url, reserve) = {
+        let mut c = centrals.lock().await;
+        c[0].freeze()?;
+        (c[0].url(), c.get(1).map(CentralProc::url))
+    };
     // The tables must show it on the status bar, and nowhere else.
     let frozen = Instant::now();
     let mut shown = None;
-    while day.clock.now() < f.end {
+    let mut behind = Duration::ZERO;
+    let mut checks = 0;
+    while day.clock.now() < f.end || (shown.is_none() && frozen.elapsed() < CENTRAL_SHOWN_WITHIN) {
         if shown.is_none()
             && let Some(s) = day.slots.iter().find(|s| s.mode() == TableMode::Up)
             && let Ok((200, v)) = client::get(&day.http, &s.url, "/api/screen").await
@@ -1097,41 +1120,26 @@ async fn central_away(
         {
             shown = Some(frozen.elapsed());
         }
+        if let Some(r) = &reserve {
+            behind = behind.max(reserve_lag(day, r).await?);
+            checks += 1;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let away = frozen.elapsed();
-    // A table gives up a request to the central after 5 s; give it three times that.
-    if shown.is_none() && away > Duration::from_secs(15) {
-        day.ledger().violations.push(format!(
+    if shown.is_none() {
+        day.violation(format!(
             "the central was away {:.0} s, and no table's status bar said so",
             away.as_secs_f64()
         ));
     }
     // What the tables hold now is what the central must catch up on.
-    let mut target = 0;
-    for s in &day.slots {
-        if let Ok((200, h)) = client::get(&day.http, &s.url, "/api/health").await {
-            target = target.max(h["events"].as_u64().unwrap_or(0));
-        }
-    }
-    central.lock().await.thaw()?;
-    let thawed = Instant::now();
-    let caught_up = loop {
-        if let Ok((200, h)) = client::get(&day.http, &url, "/api/health").await
-            && h["events"].as_u64().unwrap_or(0) >= target
-        {
-            break thawed.elapsed();
-        }
-        if thawed.elapsed() > Duration::from_secs(120) {
-            return Err(format!(
-                "the central had not caught up on {target} events 120 s after the WAN came back"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let target = tables_hold(day).await;
+    centrals.lock().await[0].thaw()?;
+    let caught_up = caught_up(day, &url, target, 120, "the WAN came back").await?;
     let (during, p99) = served_during(day, f.start, f.end);
     Ok(format!(
-        "{during} registreringer imens (scan + bekræft p99 {}); {}; centralen havde alle {target} hændelser {:.1} s efter",
+        "{during} registreringer imens (scan + bekræft p99 {}); {}; {}; centralen havde alle {target} hændelser {:.1} s efter",
         p99.map_or("—".into(), |v| format!("{v:.0} ms")),
         match shown {
             Some(d) => format!(
@@ -1143,6 +1151,128 @@ async fn central_away(
                 away.as_secs_f64()
             ),
         },
+        match reserve {
+            Some(_) => format!(
+                "reservecentralen havde hele tiden bordenes hændelser ({checks} kontroller, højst {:.1} s bagud)",
+                behind.as_secs_f64()
+            ),
+            None => "ingen reservecentral".into(),
+        },
+        caught_up.as_secs_f64()
+    ))
+}
+
+/// The most events any working table holds (the others may be catching up).
+async fn tables_hold(day: &Day) -> u64 {
+    let mut most = 0;
+    for s in &day.slots {
+        if let Ok((200, h)) = client::get(&day.http, &s.url, "/api/health").await {
+            most = most.max(h["events"].as_u64().unwrap_or(0));
+        }
+    }
+    most
+}
+
+/// How long the central at `url` took to hold as many events as the tables held when
+/// asked; over [`RESERVE_BEHIND`] is a broken promise (an office with two centrals
+/// must lose nothing while one is away).
+async fn reserve_lag(day: &Day, url: &str) -> Result<Duration, String> {
+    let target = tables_hold(day).await;
+    let (lag, have) = holds(day, url, target, RESERVE_BEHIND).await;
+    lag.or_else(|waited| {
+        day.violation(format!(
+            "while the central was away the reserve held {have} events, the tables {target}, for more than {} s",
+            RESERVE_BEHIND.as_secs()
+        ));
+        Ok(waited)
+    })
+}
+
+/// How long the central at `url` took to hold `target` events after `what`; more than
+/// `limit` seconds is a failed fault.
+async fn caught_up(
+    day: &Day,
+    url: &str,
+    target: u64,
+    limit: u64,
+    what: &str,
+) -> Result<Duration, String> {
+    match holds(day, url, target, Duration::from_secs(limit)).await {
+        (Ok(d), _) => Ok(d),
+        (Err(_), have) => Err(format!(
+            "the central held {have} of {target} events {limit} s after {what}"
+        )),
+    }
+}
+
+/// Waits until the central at `url` holds `target` events: `Ok(how long)`, or
+/// `Err(how long)` once `limit` has passed; with the events it held last.
+async fn holds(
+    day: &Day,
+    url: &str,
+    target: u64,
+    limit: Duration,
+) -> (Result<Duration, Duration>, u64) {
+    let asked = Instant::now();
+    loop {
+        let have = match client::get(&day.http, url, "/api/health").await {
+            Ok((200, h)) => h["events"].as_u64().unwrap_or(0),
+            _ => 0,
+        };
+        if have >= target {
+            return (Ok(asked.elapsed()), have);
+        }
+        if asked.elapsed() > limit {
+            return (Err(asked.elapsed()), have);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The WAN to the office's central is slow and lossy for the fault's hour. The tables
+/// must serve as before (they never wait for the central), and the central must hold
+/// every event soon after the WAN is good again.
+async fn slow_wan(
+    day: &Arc<Day>,
+    f: &Fault,
+    centrals: &tokio::sync::Mutex<Vec<CentralProc>>,
+) -> Result<String, String> {
+    let (Some(proxy), Some(_)) = (&day.wan, day.network.firewall()) else {
+        return Ok(match &day.network {
+            Network::Loopback { why } => {
+                format!("IKKE KØRT: kræver generalprøvens eget netværksnavnerum ({why})")
+            }
+            Network::Namespace(_) => "IKKE KØRT: ingen WAN-proxy".into(),
+        });
+    };
+    // A firewall of its own, so its end removes its rules and no other fault's.
+    let lossy = crate::netfault::firewall::Firewall::new("simulate_wan")?;
+    proxy.set(Behaviour::Delay(Duration::from_millis(
+        super::faults::WAN_DELAY_MS,
+    )));
+    lossy.lossy(net::CENTRAL_FRONT, super::faults::WAN_LOSS_PERCENT)?;
+    let url = centrals.lock().await[0].url();
+    let began = Instant::now();
+    // How far behind the tables the central was, sampled over the hour.
+    let mut behind = Duration::ZERO;
+    let mut samples = 0;
+    while day.clock.now() < f.end {
+        let target = tables_hold(day).await;
+        let (lag, _) = holds(day, &url, target, Duration::from_secs(30)).await;
+        behind = behind.max(lag.unwrap_or_else(|waited| waited));
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(lossy);
+    proxy.set(Behaviour::Pass);
+    let target = tables_hold(day).await;
+    let caught_up = caught_up(day, &url, target, 60, "the WAN was good again").await?;
+    let (during, p99) = served_during(day, f.start, f.end);
+    Ok(format!(
+        "{during} registreringer imens (scan + bekræft p99 {}); centralen højst {:.1} s bagud i WAN-timen ({samples} målinger over {:.0} s); havde alle {target} hændelser {:.1} s efter",
+        p99.map_or("—".into(), |v| format!("{v:.0} ms")),
+        behind.as_secs_f64(),
+        began.elapsed().as_secs_f64(),
         caught_up.as_secs_f64()
     ))
 }
