@@ -1,12 +1,14 @@
 //! Printing, checked from outside with tools we did not write: the paper valgliste of a
 //! 25,000-voter polling place read back with poppler's `pdftotext`, and a replacement
-//! valgkort rendered with `pdftoppm` and decoded with zbar's `zbarimg`.
+//! valgkort rendered with `pdftoppm` and decoded with zbar's `zbarimg`, and the same
+//! card's ESC/POS bytes printed by the test's own printer (`escpos/`) and read by zbar.
 //!
 //! Needs Debian's poppler-utils and zbar-tools; a missing tool fails the test with the
 //! package to install, never a silent pass.
 
 mod common;
 mod daemon;
+mod escpos;
 
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
@@ -18,7 +20,6 @@ use valgbord::election::contest::{Contest, parse_contests};
 use valgbord::election::event::{CheckInMethod, EventKind};
 use valgbord::election::keys::DeviceSecret;
 use valgbord::print::card_payload::verify_card_payload;
-use valgbord::print::code128::Code128;
 use valgbord::store::Store;
 use valgbord::store::append::Author;
 
@@ -551,59 +552,6 @@ fn card_pdf_decodes_to_the_new_code_and_a_signed_qr_and_the_old_card_is_supersed
     assert!(old.superseded_at_ms.is_some());
 }
 
-/// The data of the first `GS k 73` (Code 128) command, decoded by the Epson rules:
-/// `{B`/`{C` select a code set, `{{` is a brace, bytes in set C are digit pairs.
-fn escpos_code128(bytes: &[u8]) -> (String, u8) {
-    let at = bytes
-        .windows(3)
-        .position(|w| w == [0x1d, b'k', 73])
-        .expect("a GS k 73 command");
-    let n = bytes[at + 3] as usize;
-    let data = &bytes[at + 4..at + 4 + n];
-    let module = bytes[..at]
-        .windows(2)
-        .rposition(|w| w == [0x1d, b'w'])
-        .map(|i| bytes[i + 2])
-        .expect("GS w before the barcode");
-    let mut out = String::new();
-    let mut set = None;
-    let mut i = 0;
-    while i < data.len() {
-        match (data[i], data.get(i + 1)) {
-            (b'{', Some(b'B')) => set = Some('B'),
-            (b'{', Some(b'C')) => set = Some('C'),
-            (b'{', Some(b'{')) => out.push('{'),
-            (b, _) => {
-                match set {
-                    Some('B') => out.push(char::from(b)),
-                    Some('C') => out.push_str(&format!("{b:02}")),
-                    _ => panic!("data before a code set: {data:?}"),
-                }
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
-    (out, module)
-}
-
-/// The data stored by `GS ( k … 49 80 48` (QR store) and the module size.
-fn escpos_qr(bytes: &[u8]) -> (String, u8) {
-    let size = bytes
-        .windows(8)
-        .find(|w| w[..7] == [0x1d, b'(', b'k', 3, 0, 49, 67])
-        .map(|w| w[7])
-        .expect("QR module size (GS ( k … 49 67 n)");
-    let store = bytes
-        .windows(8)
-        .position(|w| w[..3] == [0x1d, b'(', b'k'] && w[5..] == [49, 80, 48])
-        .expect("QR store command");
-    let len = bytes[store + 3] as usize + 256 * bytes[store + 4] as usize - 3;
-    let data = &bytes[store + 8..store + 8 + len];
-    (String::from_utf8(data.to_vec()).expect("ASCII"), size)
-}
-
 #[test]
 fn card_escpos_carries_code128_and_the_signed_qr_on_80mm_paper() {
     let f = fixture();
@@ -613,24 +561,24 @@ fn card_escpos_carries_code128_and_the_signed_qr_on_80mm_paper() {
         bytes.starts_with(&[0x1b, b'@', 0x1b, b't', 5]),
         "PC865 selected"
     );
-
-    let (code, module) = escpos_code128(&bytes);
-    assert_eq!(code, REISSUED);
-    let width = Code128::new(&code).expect("code").modules_with_quiet_zone() * module as usize;
-    assert!(width <= 576, "barcode {width} dots wide on 576-dot paper");
-
-    let (qr, qr_module) = escpos_qr(&bytes);
-    let p = verify_card_payload(&qr, &trusted(f), ELECTION).expect("QR verifies");
-    assert_eq!(p.code, REISSUED);
-
     // The name in code page 865.
     let name = valgbord::print::escpos::pc865(&f.card_voter.name);
     assert!(bytes.windows(name.len()).any(|w| w == name.as_slice()));
 
-    // Rasterise what the printer was told (bars at GS w dots, QR at its module size)
-    // and let zbarimg read it back.
+    // Print the bytes on the test's own ESC/POS printer (its own Code 128 table and
+    // check digit; every command must be one it knows, every symbol within 576 dots)
+    // and let zbarimg read the paper.
+    let (paper, printed) = escpos::render(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(printed.barcodes, vec![REISSUED.to_string()]);
+    assert_eq!(printed.qr.len(), 1, "{printed:?}");
+    assert_eq!(printed.cuts, 1, "{printed:?}");
+    let qr = &printed.qr[0];
+    let p = verify_card_payload(qr, &trusted(f), ELECTION).expect("QR verifies");
+    assert_eq!(p.code, REISSUED);
     let png = f.dir.join("receipt.png");
-    rasterise(&code, module, &qr, qr_module, &png);
+    paper.save(&png).expect("save png");
+    let _ = std::fs::create_dir_all(ARTIFACTS);
+    let _ = std::fs::copy(&png, Path::new(ARTIFACTS).join("valgkort-escpos.png"));
     let decoded = zbar(&png);
     assert!(
         decoded.contains(&format!("CODE-128:{REISSUED}")),
@@ -639,42 +587,8 @@ fn card_escpos_carries_code128_and_the_signed_qr_on_80mm_paper() {
     assert!(decoded.contains(&format!("QR-Code:{qr}")), "{decoded:?}");
 }
 
-/// A 576-dot-wide image of the receipt's two symbols, as a printer would print them.
-fn rasterise(code: &str, module: u8, qr: &str, qr_module: u8, out: &Path) {
-    let m = module as u32;
-    let c = Code128::new(code).expect("code");
-    let q =
-        qrcode::QrCode::with_error_correction_level(qr.as_bytes(), qrcode::EcLevel::M).expect("qr");
-    let qm = qr_module as u32;
-    let qw = q.width() as u32;
-    let width = 576u32;
-    let bar_h = 100u32;
-    let height = 40 + bar_h + 40 + qw * qm + 40;
-    let mut img = image::GrayImage::from_pixel(width, height, image::Luma([255]));
-    let left = (width - c.modules_with_quiet_zone() as u32 * m) / 2 + 10 * m;
-    for (x, w) in c.bars() {
-        for dx in 0..(w as u32 * m) {
-            for y in 40..40 + bar_h {
-                img.put_pixel(left + x as u32 * m + dx, y, image::Luma([0]));
-            }
-        }
-    }
-    let top = 40 + bar_h + 40;
-    let qleft = (width - qw * qm) / 2;
-    let colors = q.to_colors();
-    for row in 0..qw {
-        for col in 0..qw {
-            if colors[(row * qw + col) as usize] == qrcode::Color::Dark {
-                for dy in 0..qm {
-                    for dx in 0..qm {
-                        img.put_pixel(qleft + col * qm + dx, top + row * qm + dy, image::Luma([0]));
-                    }
-                }
-            }
-        }
-    }
-    img.save(out).expect("save png");
-}
+/// Where the printed receipt is kept for a person to look at.
+const ARTIFACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-artifacts");
 
 #[test]
 fn closing_report_counts_what_the_log_holds() {
