@@ -954,7 +954,9 @@ async fn one_fault(
                 let (day, until) = (day.clone(), f.end);
                 let at = f.tables.first().copied().unwrap_or(0);
                 tokio::spawn(async move {
-                    while day.clock.now() < until {
+                    // Past the hour if need be: on a day compressed into seconds the
+                    // hour may end before a request across could time out.
+                    while day.clock.now() < until || split_at.elapsed() < SPLIT_SHOWN_WITHIN {
                         if peer_state(&day, at, j)
                             .await
                             .is_some_and(|s| s != "connected")
@@ -984,12 +986,19 @@ async fn one_fault(
                 day.schedule_repeat(*voter, *table, day.clock.now(), true);
             }
             day.clock.sleep_until(f.end).await;
-            *day.split.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            apply_split(day, None, None).await?;
+            // The split lasts until a status bar shows it (or the watch gives up).
             let seen = match watch {
                 Some(w) => w.await.ok().flatten(),
                 None => None,
             };
+            *day.split.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            apply_split(day, None, None).await?;
+            if seen.is_none() && across.is_some() {
+                day.violation(format!(
+                    "the LAN was split for {:.0} s and no table's status bar showed the other half as lost",
+                    split_at.elapsed().as_secs_f64()
+                ));
+            }
             let how = match day.network.firewall() {
                 Some(_) => "pakker imellem tabt af nftables",
                 None => "test-filter",
@@ -1292,6 +1301,11 @@ async fn peer_state(day: &Day, at: usize, of: usize) -> Option<String> {
         other => other.to_string(),
     })
 }
+
+/// How long a split is held past its hour if no status bar has shown it yet: a peer
+/// across a split is lost once a request to it has timed out (5 s) and the next probe
+/// has failed.
+const SPLIT_SHOWN_WITHIN: Duration = Duration::from_secs(15);
 
 /// How long a flood is held past its hour if no status bar has shown it yet: on a day
 /// compressed into seconds the hour may be over before a table could have said so.
