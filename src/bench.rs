@@ -1,6 +1,7 @@
 //! `valgbord bench …`: performance figures, printed. Benchmarks measure; tests do not
 //! time anything.
 
+use crate::bench_proc as proc;
 use crate::cli::CmdResult;
 use crate::store::Store;
 use crate::store::generate;
@@ -63,7 +64,15 @@ pub enum BenchCmd {
     /// confirmed at one table -> refused at another, per condition (needs root: it
     /// makes a network namespace of its own and drops packets with nftables).
     Promise(crate::bench_promise::Args),
-    /// Scan → verdict and confirm → durable check-in latency at one table.
+    /// The marked paper valgliste of a polling place as `valgbord list print` makes it.
+    Paper {
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Scan → verdict and confirm → durable check-in latency at one table: in
+    /// process, then over HTTP on a table daemon process.
     Scan {
         #[arg(long, default_value_t = 25_000)]
         voters: u64,
@@ -84,6 +93,7 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
         } => bench_list(voters, lookups, searches, dir),
         BenchCmd::Scan { voters, scans, dir } => bench_scan(voters, scans, dir),
         BenchCmd::Promise(args) => crate::bench_promise::run(args),
+        BenchCmd::Paper { voters, dir } => crate::bench_paper::run(voters, dir),
         BenchCmd::Central {
             places,
             tables,
@@ -130,6 +140,47 @@ pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
     (at(0.50), at(0.99), d[d.len() - 1])
 }
 
+/// The two latencies of a table's check-in: scan to verdict, confirm to stored.
+pub(crate) fn print_scan_confirm(scan_times: Vec<Duration>, confirm_times: Vec<Duration>) {
+    let admitted = confirm_times.len();
+    let (p50, p99, max) = percentiles(scan_times);
+    println!(
+        "  scan -> verdict    p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    let (p50, p99, max) = percentiles(confirm_times);
+    println!(
+        "  confirm -> stored  p50 {}  p99 {}  max {}  ({admitted} check-ins, fsync included)",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+}
+
+/// A new database at `db` (any old one removed) holding the list in `bytes`, bound to
+/// the benchmark's test election.
+pub(crate) fn import_list(db: &std::path::Path, bytes: &[u8]) -> Result<Store, String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+    store
+        .bind("bench", crate::store::binding::Mode::Test)
+        .map_err(|e| e.to_string())?;
+    store
+        .import_file(bytes, false, |_| {})
+        .map_err(|e| format!("list does not import: {e:?}"))?;
+    Ok(store)
+}
+
+/// A path as the text of a command's argument.
+fn path_str(p: &std::path::Path) -> Result<&str, String> {
+    p.to_str()
+        .ok_or_else(|| format!("{}: not UTF-8", p.display()))
+}
+
 pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
@@ -151,32 +202,61 @@ fn bench_list(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    println!("valgbord bench list: {voters} voters");
-
-    let t = Instant::now();
-    let f = std::fs::File::create(&file)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    generate::write_list(&mut w, voters, 1, 10, generate::DEFAULT_CONTESTS)?;
-    std::io::Write::flush(&mut w)?;
-    drop(w);
-    let gen_time = t.elapsed();
-
-    let t = Instant::now();
+    println!(
+        "valgbord bench list: {voters} voters; each step is the command a user runs, as a process (start-up, file, fsync)"
+    );
+    let (file_s, db_s) = (path_str(&file)?, path_str(&db)?);
+    let (secret, public, sig) = (
+        dir.join("office.secret"),
+        dir.join("office.pub"),
+        dir.join("bench-voters.csv.sig"),
+    );
+    let (secret_s, public_s, sig_s) = (path_str(&secret)?, path_str(&public)?, path_str(&sig)?);
+    for f in [&secret, &public] {
+        let _ = std::fs::remove_file(f);
+    }
+    let count = voters.to_string();
+    let generated = proc::run(&[
+        "voters", "generate", "--count", &count, "--seed", "1", "--places", "10", "--out", file_s,
+    ])?;
+    proc::run(&[
+        "office", "keygen", "--secret", secret_s, "--public", public_s,
+    ])?;
+    let signed = proc::run(&[
+        "office", "sign", file_s, "--secret", secret_s, "--out", sig_s,
+    ])?;
+    let imported = proc::run(&[
+        "voters",
+        "import",
+        file_s,
+        "--db",
+        db_s,
+        "--election",
+        "bench",
+        "--signature",
+        sig_s,
+        "--office-key",
+        public_s,
+    ])?;
+    let line = |what: &str, r: &proc::Ran| {
+        println!(
+            "  {what:<38} {:>7.2} s  (peak memory {})",
+            r.took.as_secs_f64(),
+            proc::mb(r.peak_kib)
+        )
+    };
+    line("valgbord voters generate", &generated);
+    line("valgbord office sign (at the office)", &signed);
+    line("valgbord voters import --signature …", &imported);
+    println!(
+        "  generate + import                      {:>7.2} s",
+        (generated.took + imported.took).as_secs_f64()
+    );
     let bytes = std::fs::read(&file)?;
-    let mut store = Store::open(&db)?;
-    store.bind("bench", crate::store::binding::Mode::Test)?;
-    store
-        .import_file(&bytes, false, |_| {})
-        .map_err(|e| format!("generated list does not import: {e:?}"))?;
-    let import_time = t.elapsed();
+    let store = Store::open(&db)?;
     let list = import::parse(&bytes, |_| {})
         .map_err(|e| format!("generated list does not parse: {}", e[0]))?;
-    println!("  generate           {:>8.2} s", gen_time.as_secs_f64());
-    println!("  import (check+write){:>7.2} s", import_time.as_secs_f64());
-    println!(
-        "  generate + import  {:>8.2} s",
-        (gen_time + import_time).as_secs_f64()
-    );
+    println!("  lookups and searches below: in this process, on the imported database");
 
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let mut times = Vec::with_capacity(lookups);
@@ -258,17 +338,9 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         None => tempdir()?,
     };
     std::fs::create_dir_all(&dir)?;
-    let db = dir.join("bench-scan.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
-    let mut store = Store::open(&db)?;
-    store.bind("bench", crate::store::binding::Mode::Test)?;
-    store
-        .import_file(&bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))?;
+    let store = import_list(&dir.join("bench-scan.db"), &bytes)?;
     let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let id = TableIdentity {
         election: "bench".into(),
@@ -302,10 +374,10 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     println!(
         "valgbord bench scan: {voters} voters, {scans} scans on a file database (WAL, synchronous=FULL)"
     );
+    println!("  in this process, the table's core without HTTP:");
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut scan_times = Vec::with_capacity(scans);
     let mut confirm_times = Vec::with_capacity(scans);
-    let mut admitted = 0usize;
     for _ in 0..scans {
         let v = &list.voters[rng.random_range(0..list.voters.len())];
         let t = Instant::now();
@@ -315,23 +387,10 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
             let t = Instant::now();
             core.confirm().map_err(|e| e.to_string())?;
             confirm_times.push(t.elapsed());
-            admitted += 1;
         }
     }
-    let (p50, p99, max) = percentiles(scan_times);
-    println!(
-        "  scan -> verdict    p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
-    let (p50, p99, max) = percentiles(confirm_times);
-    println!(
-        "  confirm -> stored  p50 {}  p99 {}  max {}  ({admitted} check-ins, fsync included)",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
+    print_scan_confirm(scan_times, confirm_times);
+    crate::bench_scan_http::run(&dir, &bytes, &list.voters, scans)?;
     Ok(())
 }
 

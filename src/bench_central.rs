@@ -148,6 +148,7 @@ pub async fn run(a: Args) -> CmdResult {
         }],
         centrals: Vec::new(),
     };
+    let before = crate::bench_proc::rss_kib(std::process::id());
     let central = crate::central::daemon::start(cfg).await?;
     let base = format!("http://{}", central.addr);
 
@@ -262,6 +263,18 @@ pub async fn run(a: Args) -> CmdResult {
         size as f64 / 1e6,
         size.saturating_sub(list_size) as f64 / stored.max(1) as f64
     );
+    // The central runs in this process beside the simulated tables: its memory is
+    // what the process holds now beyond what it held before the central started (the
+    // tables' signed events were made before; the list's generation has been freed).
+    let after = crate::bench_proc::rss_kib(std::process::id());
+    if let (Some(b), Some(a)) = (before, after) {
+        println!(
+            "  resident memory: {} before the central started, {} now: the central ≈ {}",
+            crate::bench_proc::mb(Some(b)),
+            crate::bench_proc::mb(Some(a)),
+            crate::bench_proc::mb(Some(a.saturating_sub(b)))
+        );
+    }
     if refused > 0 {
         return Err(format!("{refused} pushes were refused").into());
     }

@@ -17,7 +17,7 @@ use crate::central::config::{CentralConfig, TableEntry};
 use crate::cli::CmdResult;
 use crate::election::checkin::TableState;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
-use crate::store::{Store, generate, import, keyfile};
+use crate::store::{generate, import, keyfile};
 use crate::table::daemon::{self, RunningTable, lock};
 use crate::table::screen::View;
 use rand::{Rng, SeedableRng};
@@ -122,20 +122,6 @@ struct Samples {
     not_seen: usize,
 }
 
-fn import_list(db: &Path, bytes: &[u8]) -> Result<(), String> {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
-    store
-        .bind("bench", crate::store::binding::Mode::Test)
-        .map_err(|e| e.to_string())?;
-    store
-        .import_file(bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))?;
-    Ok(())
-}
-
 async fn run_async(args: Args) -> CmdResult {
     let dir = match args.dir {
         Some(d) => d,
@@ -156,7 +142,7 @@ async fn run_async(args: Args) -> CmdResult {
 
     // The central: a real one, behind a proxy that plays its WAN.
     let central_db = dir.join("central.db");
-    import_list(&central_db, &bytes)?;
+    super::bench::import_list(&central_db, &bytes)?;
     let keys: Vec<String> = (0..n)
         .map(|i| {
             keyfile::load_or_create(&dir.join(format!("sync-{}.key", i + 1)))

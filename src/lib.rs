@@ -4,7 +4,10 @@
 
 pub mod bench;
 pub mod bench_central;
+pub mod bench_paper;
+pub mod bench_proc;
 pub mod bench_promise;
+pub mod bench_scan_http;
 pub mod central;
 pub mod cli;
 pub mod election;

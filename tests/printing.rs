@@ -261,8 +261,9 @@ fn read_voters(db: &Path) -> Vec<V> {
     .expect("rows")
 }
 
-/// Prints the list and returns (pdftotext -layout text, seconds the command took).
-fn print_list(f: &Fixture, name: &str, extra: &[&str]) -> (String, f64) {
+/// Prints the list (the time it took goes to stderr) and returns its text as
+/// `pdftotext -layout` reads it.
+fn print_list(f: &Fixture, name: &str, extra: &[&str]) -> String {
     need("pdftotext", "poppler-utils");
     let out = f.dir.join(name);
     let mut args = vec![
@@ -282,8 +283,7 @@ fn print_list(f: &Fixture, name: &str, extra: &[&str]) -> (String, f64) {
         "list print {extra:?}: {} ({secs:.2} s wall)",
         r.stdout.trim()
     );
-    let text = run_tool("pdftotext", &["-layout", out.to_str().unwrap(), "-"]);
-    (text, secs)
+    run_tool("pdftotext", &["-layout", out.to_str().unwrap(), "-"])
 }
 
 /// The marks expected after the birthdate: one per contest of the day.
@@ -362,8 +362,9 @@ fn cover_value<'a>(cover: &'a str, label: &str) -> &'a str {
 #[test]
 fn paper_list_of_25000_voters_reads_back_with_marks_counts_and_page_numbers() {
     let f = fixture();
-    let (text, secs) = print_list(f, "list.pdf", &["--contests", "KV+RV"]);
-    assert!(secs < 10.0, "the paper list took {secs:.2} s (goal < 3 s)");
+    // How long it took is printed, not asserted: `valgbord bench paper` measures it
+    // (release build, the command as a process) against the goal of 3 s.
+    let text = print_list(f, "list.pdf", &["--contests", "KV+RV"]);
 
     let pages: Vec<&str> = text
         .split('\x0c')
@@ -416,7 +417,7 @@ fn paper_list_of_25000_voters_reads_back_with_marks_counts_and_page_numbers() {
 #[test]
 fn blank_list_marks_no_one_as_checked_in() {
     let f = fixture();
-    let (text, _) = print_list(f, "blank.pdf", &["--blank"]);
+    let text = print_list(f, "blank.pdf", &["--blank"]);
     check_rows(&text, &f.voters, true);
     let cover = text.split('\x0c').next().unwrap_or("");
     assert!(cover.contains("Blank liste"), "{cover}");

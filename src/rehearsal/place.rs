@@ -72,7 +72,12 @@ impl Drop for TableProc {
 
 /// Starts `valgbord ROLE --config CONFIG` with its log appended to `log`, and returns
 /// once it prints the line saying where it listens (within 60 s).
-fn spawn_daemon(role: &str, config: &Path, log: &Path, who: &str) -> Result<Child, String> {
+pub(crate) fn spawn_daemon(
+    role: &str,
+    config: &Path,
+    log: &Path,
+    who: &str,
+) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
     let log_file = std::fs::OpenOptions::new()
         .create(true)
