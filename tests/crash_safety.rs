@@ -92,6 +92,8 @@ fn nothing_confirmed_is_lost_or_doubled_when_the_table_is_killed_at_random() {
         std::thread::spawn(move || {
             let mut rng = ChaCha8Rng::seed_from_u64(0xdead);
             while !stop.load(Ordering::SeqCst) {
+                // The fault itself, not synchronisation: a power cut at a random
+                // instant of whatever the table is doing.
                 std::thread::sleep(Duration::from_millis(rng.random_range(100..700)));
                 let mut c = child.lock().expect("lock");
                 if let Some(p) = c.as_mut()

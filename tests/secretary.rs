@@ -463,7 +463,9 @@ fn a_printer_that_takes_no_data_never_holds_up_check_ins() {
             .is_some_and(|n| n.contains("udskrives"))),
         "the reissue did not reach the printer"
     );
-    // Meanwhile the table checks voters in as always.
+    // Meanwhile the table checks voters in as always. The 2 s bound is the product's
+    // promise (a confirm is never held up by the printer, whose stall here lasts 5 s);
+    // unloaded a check-in takes milliseconds, so it holds on a busy CI machine too.
     for card in ["CARD-NORMAL", "CARD-RVONLY", "CARD-THIRD"] {
         let started = std::time::Instant::now();
         assert_eq!(outcome(&t.scan(card)), "pending");

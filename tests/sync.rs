@@ -29,6 +29,9 @@ fn converged(tables: &[Table], deadline: Duration) -> bool {
     })
 }
 
+/// The promise itself, so the bound is asserted: a check-in reaches every other table
+/// within 1 s. Unloaded it takes a few ms (`bench promise`: p99 13.5 ms with every table
+/// busy), which leaves the bound room for a loaded CI machine.
 #[test]
 fn a_check_in_is_refused_at_every_other_table_within_a_second() {
     let p = place(6, all_but(6), |_| String::new());

@@ -274,6 +274,7 @@ fn election_tables_sync_over_tls_and_a_check_in_is_refused_elsewhere_within_a_se
     let t1 = &p.tables[0];
     assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
     assert_eq!(outcome(&t1.confirm()), "admitted");
+    // The promise (within 1 s at every other table), asserted as in tests/sync.rs.
     let confirmed = Instant::now();
     for (i, t) in p.tables.iter().enumerate().skip(1) {
         assert!(

@@ -81,15 +81,27 @@ mod tests {
 
     #[test]
     fn a_held_clock_stands_still_and_goes_on_where_it_stopped() {
-        let c = SimClock::new(0.001, 480.0);
+        // A clock where a real microsecond is a simulated minute, so any real time
+        // that passes shows.
+        let c = SimClock::new(1e-6, 480.0);
         c.hold(true);
         let a = c.now();
-        std::thread::sleep(Duration::from_millis(30));
+        // However long this takes, a held clock reads the same.
+        let held_from = Instant::now();
+        while held_from.elapsed() < Duration::from_micros(50) {
+            std::hint::spin_loop();
+        }
         let b = c.now();
         assert!((b - a).abs() < 1e-9, "{a} {b}");
         c.hold(false);
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(c.now() > b + 10.0);
-        assert!(c.paused_total() >= Duration::from_millis(30));
+        let going = Instant::now();
+        while c.now() <= b + 10.0 {
+            assert!(
+                going.elapsed() < Duration::from_secs(10),
+                "the clock stayed still"
+            );
+            std::hint::spin_loop();
+        }
+        assert!(c.paused_total() >= Duration::from_micros(50));
     }
 }

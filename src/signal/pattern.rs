@@ -239,10 +239,10 @@ mod tests {
         let log = rec.log.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let worker = std::thread::spawn(move || run(rx, rec));
-        let sent = Instant::now();
+        // The check-in path only sends on an unbounded channel: it never waits for
+        // the buzzer (no time is asserted; a loaded machine may pause any thread).
         tx.send(Command::Light(Light::Green)).unwrap();
         tx.send(Command::Buzz(Buzz::Ok)).unwrap();
-        assert!(sent.elapsed() < 50 * MS);
         // Wait until the worker has played the buzz and switched it off, green still on.
         let played = || {
             let log = log.lock().unwrap();

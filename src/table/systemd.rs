@@ -253,41 +253,62 @@ mod tests {
         notify_status("nobody listens");
     }
 
+    /// Waits (event-based, up to 10 s) until `f` holds.
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within 10 s"
+            );
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[tokio::test]
     async fn watchdog_pings_only_while_healthy() {
         let healthy = Arc::new(AtomicBool::new(true));
         let pings = Arc::new(AtomicUsize::new(0));
+        // How many checks have run: the test counts checks, not milliseconds.
+        let checks = Arc::new(AtomicUsize::new(0));
         let statuses = Arc::new(Mutex::new(Vec::<String>::new()));
-        let (h, p, st) = (healthy.clone(), pings.clone(), statuses.clone());
+        let (h, c, p, st) = (
+            healthy.clone(),
+            checks.clone(),
+            pings.clone(),
+            statuses.clone(),
+        );
         let task = tokio::spawn(watchdog_loop(
-            Duration::from_millis(20),
-            move || h.load(Ordering::SeqCst),
+            Duration::from_millis(5),
+            move || {
+                let ok = h.load(Ordering::SeqCst);
+                c.fetch_add(1, Ordering::SeqCst);
+                ok
+            },
             move || {
                 p.fetch_add(1, Ordering::SeqCst);
             },
             move |s: &str| st.lock().unwrap().push(s.to_string()),
         ));
-        let count = || pings.load(Ordering::SeqCst);
-        let wait_for_more = |than: usize| async move {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while count() <= than {
-                assert!(Instant::now() < deadline, "no ping within 5 s");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
+        let pinged = || pings.load(Ordering::SeqCst);
+        let checked = || checks.load(Ordering::SeqCst);
 
-        wait_for_more(2).await;
+        until("three pings", || pinged() >= 3).await;
         assert!(statuses.lock().unwrap().is_empty());
 
         healthy.store(false, Ordering::SeqCst);
-        // A check already running may still ping once.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let stalled = count();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(count(), stalled, "pinged while unhealthy");
+        // A check already running may still have read "healthy" and ping once; the one
+        // after it reads "unhealthy".
+        let c0 = checked();
+        until("two more checks", || checked() >= c0 + 2).await;
+        let stalled = pinged();
+        let c1 = checked();
+        until("five checks while unhealthy", || checked() >= c1 + 5).await;
+        assert_eq!(pinged(), stalled, "pinged while unhealthy");
 
         healthy.store(true, Ordering::SeqCst);
-        wait_for_more(stalled).await;
+        until("a ping when healthy again", || pinged() > stalled).await;
         task.abort();
         let statuses = statuses.lock().unwrap().clone();
         assert_eq!(
@@ -303,10 +324,14 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_or_hanging_check_feeds_nothing() {
         let pings = Arc::new(AtomicUsize::new(0));
-        let p = pings.clone();
+        let panicked = Arc::new(AtomicUsize::new(0));
+        let (p, n) = (pings.clone(), panicked.clone());
         let panics = tokio::spawn(watchdog_loop(
-            Duration::from_millis(10),
-            || panic!("health check exploded"),
+            Duration::from_millis(5),
+            move || {
+                n.fetch_add(1, Ordering::SeqCst);
+                panic!("health check exploded")
+            },
             move || {
                 p.fetch_add(1, Ordering::SeqCst);
             },
@@ -314,9 +339,12 @@ mod tests {
         ));
         let p = pings.clone();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let hanging = Arc::new(AtomicBool::new(false));
+        let entered = hanging.clone();
         let hangs = tokio::spawn(watchdog_loop(
-            Duration::from_millis(10),
+            Duration::from_millis(5),
             move || {
+                entered.store(true, Ordering::SeqCst);
                 let _ = release_rx.recv();
                 false
             },
@@ -325,7 +353,12 @@ mod tests {
             },
             |_: &str| {},
         ));
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Three panics survived, and the hanging check entered and is held.
+        until("three panicking checks", || {
+            panicked.load(Ordering::SeqCst) >= 3
+        })
+        .await;
+        until("the hanging check", || hanging.load(Ordering::SeqCst)).await;
         assert_eq!(pings.load(Ordering::SeqCst), 0);
         assert!(
             !panics.is_finished(),
