@@ -71,6 +71,7 @@ function render(s) {
   } else {
     $("ready").querySelector("h1").textContent = "Scan valgkortet";
   }
+  $("ready").querySelector(".hint").hidden = s.table_state !== "open";
   if (v.kind === "ready" && s.table_state !== "open") showChecklist();
   else $("checklist").hidden = true;
   const voter = v.voter || null;
@@ -83,7 +84,7 @@ function render(s) {
     text("list-no", voter.list_no);
   }
   $("ask").hidden = v.kind !== "pending";
-  $("actions").hidden = v.kind !== "pending";
+  $("actionbar").hidden = v.kind !== "pending";
   if (v.kind === "pending") {
     text("title", "Kontrollér vælgeren");
     text("detail", "");
