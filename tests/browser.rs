@@ -74,3 +74,14 @@ fn every_table_state_and_banner_fits_at_800x480_1024x600_and_1280x800() {
         assert!(meta.len() > 1000, "{shot} is empty");
     }
 }
+
+/// Issue 20, problem 7: page-wide keys no focused element can steal; a stray Enter
+/// after the menu opens nothing.
+#[test]
+fn enter_and_numeric_pad_keys_reach_the_pending_voter_whatever_has_the_focus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    let table = Table::start(dir.path(), &config);
+    let stdout = run_browser_script("table_keys.mjs", &[&table.base]);
+    assert!(stdout.contains("keys passed"), "{stdout}");
+}
