@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 let current = null;
+let shownPending = null;
 
 async function post(path, body) {
   const res = await fetch(path, {
@@ -71,6 +72,7 @@ function render(s) {
   } else {
     $("ready").querySelector("h1").textContent = "Scan valgkortet";
   }
+  $("ready").querySelector(".hint").hidden = s.table_state !== "open";
   if (v.kind === "ready" && s.table_state !== "open") showChecklist();
   else $("checklist").hidden = true;
   const voter = v.voter || null;
@@ -83,7 +85,13 @@ function render(s) {
     text("list-no", voter.list_no);
   }
   $("ask").hidden = v.kind !== "pending";
-  $("actions").hidden = v.kind !== "pending";
+  $("actionbar").hidden = v.kind !== "pending";
+  // A voter scanned while the menu is open: the menu shuts, so the voter is seen and the
+  // next Enter is for the voter, never for a button of the menu ("Åbn bordet" drops the
+  // pending voter).
+  const pendingNow = v.kind === "pending" && voter ? `${voter.list_no}|${voter.name}` : null;
+  if (pendingNow && pendingNow !== shownPending && $("menu").open) $("menu").close();
+  shownPending = pendingNow;
   if (v.kind === "pending") {
     text("title", "Kontrollér vælgeren");
     text("detail", "");
@@ -128,14 +136,50 @@ async function act(path, body) {
   catch (e) { const n = $("notice"); n.hidden = false; n.textContent = e.message; }
 }
 
-$("confirm").addEventListener("click", () => act("/api/confirm"));
-$("cancel").addEventListener("click", () => act("/api/cancel"));
+// Godkend and Annullér, by touch or key; one at a time, so a double press or a held key
+// sends one request, not two.
+const isPending = () => current !== null && current.view.kind === "pending";
+let deciding = false;
+async function decide(path) {
+  if (deciding || !isPending()) return;
+  deciding = true;
+  try { await act(path); } finally { deciding = false; }
+}
+$("confirm").addEventListener("click", () => decide("/api/confirm"));
+$("cancel").addEventListener("click", () => decide("/api/cancel"));
+
+// Page-wide keys (issue 20), handled before any focused element sees them: while a voter
+// is pending, Enter (also the numeric pad's) approves, and Esc or minus cancels (most
+// numeric pads have no Esc; minus is the numeric pad's top right key). A focused button
+// never gets Enter: the screen is worked by touch, and a button left focused (Menu,
+// "Åbn bordet") must not catch the Enter meant for the voter. Only a text field with
+// something typed in it keeps Enter and minus (the demo scanner's code), and the open
+// menu keeps its keys, except Enter on its buttons while a voter waits.
+const isApproveKey = (e) => e.key === "Enter" || e.code === "NumpadEnter";
+const isCancelKey = (e) => e.key === "Escape" || e.key === "-" || e.code === "NumpadSubtract";
+function typedInto(el) {
+  return el !== null && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.value !== ""));
+}
 document.addEventListener("keydown", (e) => {
-  if (document.activeElement && ["INPUT", "TEXTAREA"].includes(document.activeElement.tagName)) return;
-  if ($("menu").open) return;
-  if (e.key === "Enter" && current && current.view.kind === "pending") { e.preventDefault(); act("/api/confirm"); }
-  if (e.key === "Escape" && current && current.view.kind === "pending") { e.preventDefault(); act("/api/cancel"); }
-});
+  const approve = isApproveKey(e);
+  const cancel = !approve && isCancelKey(e);
+  if (!approve && !cancel) return;
+  const el = document.activeElement;
+  const onButton = el !== null && el.tagName === "BUTTON";
+  if ($("menu").open) {
+    if (approve && onButton && isPending()) { e.preventDefault(); e.stopPropagation(); }
+    return;
+  }
+  if (!isPending()) {
+    if (approve && onButton) { e.preventDefault(); e.stopPropagation(); }
+    return;
+  }
+  if (typedInto(el) && e.key !== "Escape") return;
+  e.preventDefault();
+  e.stopPropagation();
+  if (e.repeat) return;
+  decide(approve ? "/api/confirm" : "/api/cancel");
+}, true);
 
 // Menu: table state, reconciliation, undo.
 $("menu-btn").addEventListener("click", () => {
@@ -150,6 +194,12 @@ $("menu-btn").addEventListener("click", () => {
   $("menu").showModal();
 });
 $("menu-close").addEventListener("click", () => $("menu").close());
+// However the menu shuts (Luk menu, Esc, a scan), the focus goes back to the page itself,
+// not to the Menu button, where a stray Enter would open the menu again.
+$("menu").addEventListener("close", () => {
+  const el = document.activeElement;
+  if (el && el !== document.body) el.blur();
+});
 for (const b of document.querySelectorAll("[data-state]")) {
   b.addEventListener("click", async () => {
     const s = b.dataset.state;
