@@ -1,15 +1,16 @@
 //! Degraded modes as a polling-place state, with real table daemons: the valgsekretær
 //! switches to fast bordvalg when the LAN splits, every table shows its share and prints
 //! its sign, a voter outside a table's share is sent to the right table (so no double
-//! registration is possible without sync), and going back to frit bordvalg waits for
-//! every table to be reached and then shows the conflicts made before the switch.
+//! registration is possible without sync), and going back to frit bordvalg asks every
+//! table at once: it goes through on a healthy LAN however quiet, is refused naming the
+//! table that does not answer, and shows the conflicts made before the switch.
 
 mod daemon;
 
-use daemon::{Place, Table, call, eventually, login, outcome, place_in, screen};
+use daemon::{Place, Table, call, eventually, login, outcome, peers_text, place_in, screen};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SHARES: &str = "[fast_bordvalg]\n1 = \"A-H\"\n2 = \"I-P\"\n3 = \"Q-Å\"\n";
 
@@ -84,8 +85,10 @@ fn fast_bordvalg_during_a_split_and_back_to_frit_with_the_conflicts() {
     let p = start();
     let root = p.dir.path().to_path_buf();
 
-    // The LAN splits: table 3 is alone. Before anyone notices, one person is checked in
-    // on both sides.
+    // Every table has answered the others (so each knows their numbers). Then the LAN
+    // splits: table 3 is alone. Before anyone notices, one person is checked in on both
+    // sides.
+    wait_in_step(&p);
     split(&p, 2, true);
     check_in(&p.tables[0], "CARD-THIRD");
     check_in(&p.tables[2], "CARD-THIRD");
@@ -152,7 +155,7 @@ fn fast_bordvalg_during_a_split_and_back_to_frit_with_the_conflicts() {
         r["error"]
             .as_str()
             .expect("error")
-            .contains("ikke forbundet"),
+            .contains("bord 3 er ikke forbundet"),
         "{r}"
     );
     assert_eq!(screen(&p.tables[0])["mode"]["mode"], "fast");
@@ -177,14 +180,7 @@ fn fast_bordvalg_during_a_split_and_back_to_frit_with_the_conflicts() {
         last["text"],
         "Frit bordvalg igen. 1 dobbeltregistrering skal afklares."
     );
-    for t in &p.tables {
-        assert!(
-            eventually(Duration::from_secs(5), || screen(t)["mode"]["mode"]
-                == "frit"),
-            "{} back in frit bordvalg",
-            t.base
-        );
-    }
+    all_in_mode(&p, "frit");
     // In frit bordvalg any table registers anyone again.
     assert_eq!(outcome(&p.tables[2].scan("CARD-NORMAL")), "pending");
 }
@@ -244,4 +240,114 @@ fn pdftotext(file: &std::path::Path) -> String {
         .output()
         .expect("pdftotext (Debian package poppler-utils) is needed");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until every table shows both others connected, with nothing to fetch.
+fn wait_in_step(p: &Place) {
+    let in_step = || p.tables.iter().all(|t| peers_text(t) == "2 af 2 forbundet");
+    assert!(
+        eventually(Duration::from_secs(10), in_step),
+        "{:?}",
+        p.tables.iter().map(peers_text).collect::<Vec<_>>()
+    );
+}
+
+/// Waits until every table shows the polling place in `mode`.
+fn all_in_mode(p: &Place, mode: &str) {
+    for t in &p.tables {
+        assert!(
+            eventually(Duration::from_secs(5), || screen(t)["mode"]["mode"] == mode),
+            "{} shows mode {mode}",
+            t.base
+        );
+    }
+}
+
+/// Switches the place to fast bordvalg at table 1 and waits until every table shows it
+/// and is in step again; returns table 1's session token.
+fn fast_and_settled(p: &Place) -> String {
+    wait_in_step(p);
+    let token = login(&p.tables[0]);
+    let (status, r) = switch(&p.tables[0], &token, "fast", false);
+    assert_eq!(status, 200, "{r}");
+    all_in_mode(p, "fast");
+    wait_in_step(p);
+    token
+}
+
+/// Issue 20: on a healthy polling place that has been quiet for a few seconds, the
+/// switch back to frit bordvalg was refused ("… har ikke svaret i 2 sekunder") because
+/// the last contact the table decided by was only updated when a peer's summary
+/// changed. It must go through at once, without forcing.
+#[test]
+fn back_to_frit_on_a_quiet_healthy_lan_goes_through_at_once() {
+    let p = start();
+    let token = fast_and_settled(&p);
+
+    // A quiet LAN: no check-in, nothing new to sync. Nothing happens that the test
+    // could wait for; this sleep is the quiet period itself, longer than the 2 s within
+    // which a peer had to have been heard from.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let asked = Instant::now();
+    let (status, r) = switch(&p.tables[0], &token, "frit", false);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r["text"],
+        "Frit bordvalg igen. Alle borde er ajour; ingen dobbeltregistreringer."
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the answer took {:?}",
+        asked.elapsed()
+    );
+    all_in_mode(&p, "frit");
+}
+
+/// A table that really cannot be reached is named by its number in the refusal: one
+/// that accepts connections and never answers (frozen) within the ask's deadline, one
+/// that is gone at once; and the status bar names it too.
+#[test]
+fn back_to_frit_is_refused_naming_the_table_that_does_not_answer() {
+    let mut p = start();
+    let token = fast_and_settled(&p);
+
+    // Table 3 freezes (SIGSTOP): its kernel still accepts connections, nothing answers.
+    let pid = p.tables[2].child.id().to_string();
+    let ok = std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -STOP {pid}");
+    let asked = Instant::now();
+    let (status, r) = switch(&p.tables[0], &token, "frit", false);
+    let took = asked.elapsed();
+    assert_eq!(status, 422, "{r}");
+    let error = r["error"].as_str().expect("error");
+    assert!(
+        error.contains("bord 3 svarede ikke inden for 2 sekunder"),
+        "{error}"
+    );
+    assert!(!error.contains("bord 2"), "{error}");
+    assert!(
+        !error.contains("http"),
+        "tables by number, not URL: {error}"
+    );
+    assert!(took < Duration::from_secs(4), "the refusal took {took:?}");
+    assert_eq!(screen(&p.tables[0])["mode"]["mode"], "fast");
+
+    // Gone altogether: refused at once, and the status bar says which table.
+    p.tables[2].kill9();
+    let (status, r) = switch(&p.tables[0], &token, "frit", false);
+    assert_eq!(status, 422, "{r}");
+    let error = r["error"].as_str().expect("error");
+    assert!(error.contains("bord 3 er ikke forbundet"), "{error}");
+    assert!(
+        eventually(Duration::from_secs(10), || peers_text(&p.tables[0])
+            == "1 af 2 forbundet — ikke forbundet: bord 3"),
+        "{}",
+        peers_text(&p.tables[0])
+    );
+    assert_eq!(screen(&p.tables[0])["mode"]["mode"], "fast");
 }

@@ -12,6 +12,12 @@
 //! (it runs on, and its peer is not pulled again until it ends), so a peer that accepts
 //! and never answers costs the round at most that. A peer that is not connected is not
 //! part of any round: it is probed on its own, one request at a time, with back-off.
+//!
+//! Every answer a peer gives (a pull, a probe, a push's reply) is contact with it, and
+//! the status the table shows and decides by is told of each one: a quiet network must
+//! not make a healthy peer look silent. A decision that needs to know the peers are
+//! there *now* (going back to frit bordvalg) asks them all at once ([`PeerAsker`]) rather
+//! than trusting how recent the last contact happens to be.
 
 use super::auth;
 use super::control::SyncControl;
@@ -26,7 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 /// How often missing events are pulled. Pushes make the common case faster; this
@@ -41,9 +47,10 @@ pub const STALL: Duration = Duration::from_millis(500);
 /// The longest wait between two probes of a peer that is not connected: a healed link
 /// or a restarted table is noticed within this, plus one request.
 pub const PROBE_MAX: Duration = Duration::from_secs(2);
-
-/// What the status bar shows of each peer, to tell when it changed.
-type Summary = Vec<(String, PeerState, u64, u64, i64)>;
+/// How long a peer asked on demand ([`PeerAsker::ask_tables`]) has to answer. On a
+/// healthy LAN it answers in milliseconds; a person waits for the verdict, so a silent
+/// peer must not hold it up for the 5 s of an ordinary request.
+pub const ASK_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -54,9 +61,12 @@ pub enum PeerState {
     WrongConfig(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PeerStatus {
     pub url: String,
+    /// The peer's table number, from the hello of its first answer (mutual TLS with a
+    /// listed device key, unlike an mDNS announcement); `None` until it has answered.
+    pub table_no: Option<u32>,
     pub state: PeerState,
     /// Events the peer has that we lack, at the last contact.
     pub we_lack: u64,
@@ -67,6 +77,53 @@ pub struct PeerStatus {
     pub clock_skew_ms: i64,
     /// This peer is the central tally (shown apart in the status bar).
     pub central: bool,
+}
+
+impl PeerStatus {
+    /// How a person is told of this peer: "bord 2" once its answers have named its
+    /// number (people know their tables by number, not by address), its URL until then
+    /// and for a central tally.
+    pub fn name(&self) -> String {
+        match self.table_no {
+            Some(n) if !self.central => format!("bord {n}"),
+            _ => self.url.clone(),
+        }
+    }
+
+    /// Whether a screen shows `other` as it shows this: everything but the time of the
+    /// last contact (which changes with every answer) and a skew within the same second.
+    pub fn shows_as(&self, other: &PeerStatus) -> bool {
+        let plain = |s: &PeerStatus| PeerStatus {
+            last_contact_ms: None,
+            clock_skew_ms: s.clock_skew_ms / 1000,
+            ..s.clone()
+        };
+        plain(self) == plain(other)
+    }
+}
+
+/// What asking one table right now found ([`PeerAsker::ask_tables`]).
+#[derive(Debug, Clone)]
+pub struct Asked {
+    /// Its status after the answer; when it was silent, the status known before.
+    pub status: PeerStatus,
+    /// It did not answer within [`ASK_DEADLINE`].
+    pub silent: bool,
+}
+
+/// Asks every table peer of a running [`SyncClient`] at once.
+#[derive(Clone)]
+pub struct PeerAsker(mpsc::UnboundedSender<oneshot::Sender<Vec<Asked>>>);
+
+impl PeerAsker {
+    /// Pulls a page from every table peer now, side by side, each within
+    /// [`ASK_DEADLINE`]; the answers also update the status bar. `None` when the client
+    /// has stopped.
+    pub async fn ask_tables(&self) -> Option<Vec<Asked>> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(tx).ok()?;
+        rx.await.ok()
+    }
 }
 
 pub struct SyncClient {
@@ -83,9 +140,12 @@ pub struct SyncClient {
     /// Peers found while running (mDNS), added between rounds.
     added_tx: mpsc::UnboundedSender<NewPeer>,
     added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
-    /// What each pull task learnt, back to the loop that owns the peers.
-    pulled_tx: mpsc::UnboundedSender<Pulled>,
-    pulled_rx: Option<mpsc::UnboundedReceiver<Pulled>>,
+    /// What each pull, ask and push learnt, back to the loop that owns the peers.
+    heard_tx: mpsc::UnboundedSender<Heard>,
+    heard_rx: Option<mpsc::UnboundedReceiver<Heard>>,
+    /// Requests to ask every table now ([`PeerAsker`]).
+    ask_tx: mpsc::UnboundedSender<oneshot::Sender<Vec<Asked>>>,
+    ask_rx: Option<mpsc::UnboundedReceiver<oneshot::Sender<Vec<Asked>>>>,
     /// Connected peers (by URL) still to be pulled in this round, one after another.
     round: Vec<String>,
     /// The pull that paces the round, and when it began.
@@ -93,8 +153,10 @@ pub struct SyncClient {
     /// The status bar's feed; a task of its own applies the latest, so a busy table
     /// lock never holds up this loop.
     report: watch::Sender<Option<Vec<PeerStatus>>>,
-    /// What the status bar was last told, so it is told again only on a change.
-    reported: Option<Summary>,
+    /// What the status bar was last told, so it is told again only on a change. The
+    /// time of the last contact is part of it: a status told only when its summary
+    /// changed went stale on a quiet network.
+    reported: Option<Vec<PeerStatus>>,
 }
 
 /// One peer: where it is, what we know of it, and its push queue.
@@ -124,6 +186,7 @@ impl Peer {
         Peer {
             status: PeerStatus {
                 url: url.trim_end_matches('/').to_string(),
+                table_no: None,
                 state: PeerState::Lost,
                 we_lack: 0,
                 they_lack: 0,
@@ -144,6 +207,50 @@ impl Peer {
     fn connected(&self) -> bool {
         self.status.state == PeerState::Connected
     }
+
+    /// Takes the status an answer (or a failure to get one) showed.
+    fn learn(&mut self, p: Pulled) {
+        if p.device.is_some() {
+            self.device = p.device;
+        }
+        let was = self.status.state.clone();
+        self.status = p.status;
+        if self.connected() {
+            self.backoff = ANTI_ENTROPY;
+        } else {
+            // Probed again after a wait that doubles up to PROBE_MAX; the first failure
+            // after a loss is retried at once at the next tick.
+            self.next_probe = Instant::now()
+                + if was == PeerState::Connected {
+                    Duration::ZERO
+                } else {
+                    self.backoff
+                };
+            self.backoff = (self.backoff * 2).min(PROBE_MAX);
+        }
+    }
+}
+
+/// What the loop hears back from the tasks that talk to peers.
+enum Heard {
+    /// A pull of a round or a probe ended (the peer is free for the next one).
+    Pulled(Pulled),
+    /// A peer answered an ask ([`PeerAsker`]); the rounds and probes go on as they were.
+    Asked(Pulled),
+    /// A peer accepted a push (its base URL): contact, as good as an answered pull.
+    PushAnswered(String),
+}
+
+/// How much a pull fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pull {
+    /// One event: does the peer answer, and what does it have?
+    Probe,
+    /// One full page, so the answer comes within [`ASK_DEADLINE`] and still says how
+    /// much is lacking after it.
+    Page,
+    /// Page after page until nothing is lacking.
+    All,
 }
 
 /// What one pull learnt of a peer.
@@ -207,8 +314,10 @@ async fn push_worker(
     hello: Hello,
     key: DeviceSecret,
     mut rx: mpsc::UnboundedReceiver<Arc<Vec<SignedEvent>>>,
+    heard: mpsc::UnboundedSender<Heard>,
 ) {
-    let url = format!("{url}/sync/v1/push");
+    let base = url;
+    let url = format!("{base}/sync/v1/push");
     while let Some(first) = rx.recv().await {
         let mut events: Vec<SignedEvent> = first.as_ref().clone();
         while let Ok(more) = rx.try_recv() {
@@ -220,7 +329,10 @@ async fn push_worker(
                 events: page.to_vec(),
             };
             match signed_post(&http, &url, &key, &req).send().await {
-                Ok(r) if r.status().is_success() => {}
+                Ok(r) if r.status().is_success() => {
+                    // The loop holds a receiver as long as it runs.
+                    let _ = heard.send(Heard::PushAnswered(base.clone()));
+                }
                 Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
                 Err(e) => tracing::debug!(%url, error = %e, "push failed"),
             }
@@ -256,7 +368,8 @@ impl SyncClient {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
         let (added_tx, added_rx) = mpsc::unbounded_channel();
-        let (pulled_tx, pulled_rx) = mpsc::unbounded_channel();
+        let (heard_tx, heard_rx) = mpsc::unbounded_channel();
+        let (ask_tx, ask_rx) = mpsc::unbounded_channel();
         Ok(SyncClient {
             node,
             hello,
@@ -268,8 +381,10 @@ impl SyncClient {
             clock_offset_ms,
             added_tx,
             added_rx: Some(added_rx),
-            pulled_tx,
-            pulled_rx: Some(pulled_rx),
+            heard_tx,
+            heard_rx: Some(heard_rx),
+            ask_tx,
+            ask_rx: Some(ask_rx),
             round: Vec::new(),
             pacing: None,
             report: watch::channel(None).0,
@@ -288,6 +403,11 @@ impl SyncClient {
         PeerAdder(self.added_tx.clone())
     }
 
+    /// A handle that asks every table peer now.
+    pub fn peer_asker(&self) -> PeerAsker {
+        PeerAsker(self.ask_tx.clone())
+    }
+
     fn spawn_pusher(&self, url: &str) -> mpsc::UnboundedSender<Arc<Vec<SignedEvent>>> {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(push_worker(
@@ -296,6 +416,7 @@ impl SyncClient {
             self.hello.clone(),
             self.key.clone(),
             rx,
+            self.heard_tx.clone(),
         ));
         tx
     }
@@ -360,8 +481,11 @@ impl SyncClient {
             let pusher = self.spawn_pusher(&self.peers[i].status.url);
             self.peers[i].pusher = Some(pusher);
         }
-        let (Some(mut added), Some(mut pulled)) = (self.added_rx.take(), self.pulled_rx.take())
-        else {
+        let (Some(mut added), Some(mut heard), Some(mut asks)) = (
+            self.added_rx.take(),
+            self.heard_rx.take(),
+            self.ask_rx.take(),
+        ) else {
             tracing::error!("sync client started twice");
             return;
         };
@@ -379,19 +503,27 @@ impl SyncClient {
                     }
                     self.push_all(batch);
                 }
-                // The client holds a sender of both channels itself, so neither closes.
+                // The client holds a sender of these channels itself, so none closes.
                 Some(new) = added.recv() => self.add_peer(new),
-                Some(p) = pulled.recv() => {
-                    // A probe that found a peer with events we lack starts a round at
-                    // once (a table that restarts catches up without waiting a tick).
-                    let lacking = p.status.state == PeerState::Connected && p.status.we_lack > 0;
-                    self.take_pulled(p);
-                    self.next_in_round();
-                    if lacking {
-                        self.begin_round();
+                Some(h) = heard.recv() => {
+                    match h {
+                        Heard::Pulled(p) => {
+                            // A probe that found a peer with events we lack starts a round
+                            // at once (a table that restarts catches up without waiting a
+                            // tick).
+                            let lacking = p.status.state == PeerState::Connected && p.status.we_lack > 0;
+                            self.take_pulled(p);
+                            self.next_in_round();
+                            if lacking {
+                                self.begin_round();
+                            }
+                        }
+                        Heard::Asked(p) => self.take_asked(p),
+                        Heard::PushAnswered(url) => self.take_push_answer(&url),
                     }
                     self.report_if_changed();
                 }
+                Some(reply) = asks.recv() => self.ask_tables(reply),
                 _ = tokio::time::sleep_until(stalled.unwrap_or_else(Instant::now)), if stalled.is_some() => {
                     if let Some((url, _)) = self.pacing.take() {
                         tracing::debug!(peer = %url, "pull slower than {STALL:?}; the round goes on without it");
@@ -431,7 +563,7 @@ impl SyncClient {
     }
 
     /// Starts a pull from peer `i` (at `at`, a candidate address, when given) as a task
-    /// of its own; its result comes back through `pulled`. A `probe` asks for one event
+    /// of its own; its result comes back through `heard`. A `probe` asks for one event
     /// only: it finds out whether the peer answers and what it has, and the rounds do
     /// the catch-up one peer after another. (Probes of every peer at once each pulling
     /// everything made a table that restarts fetch the same events from all of them.)
@@ -447,15 +579,82 @@ impl SyncClient {
             }
             None => p.in_flight = true,
         }
-        let (ctx, tx) = (self.context(), self.pulled_tx.clone());
+        let (ctx, tx) = (self.context(), self.heard_tx.clone());
+        let how = if probe { Pull::Probe } else { Pull::All };
         tokio::spawn(async move {
             let url = status.url.clone();
-            let (device, status) = ctx.pull(device, status, probe).await;
-            let _ = tx.send(Pulled {
+            let (device, status) = ctx.pull(device, status, how).await;
+            let _ = tx.send(Heard::Pulled(Pulled {
                 url,
                 device,
                 status,
+            }));
+        });
+    }
+
+    /// Asks every table peer now, side by side, each for one page within
+    /// [`ASK_DEADLINE`], and sends `reply` what each answered. A peer the test-mode split
+    /// hides is not asked: it counts as not connected. The answers also come back to the
+    /// loop, so the status bar and the rounds know of them.
+    fn ask_tables(&mut self, reply: oneshot::Sender<Vec<Asked>>) {
+        // Every table is in the answer: one whose task failed counts as silent.
+        let mut all = Vec::new();
+        let mut asks = tokio::task::JoinSet::new();
+        for i in 0..self.peers.len() {
+            if self.peers[i].status.central {
+                continue;
+            }
+            let blocked = self.blocked(i);
+            all.push((
+                i,
+                Asked {
+                    status: self.peers[i].status.clone(),
+                    silent: !blocked,
+                },
+            ));
+            if blocked {
+                continue;
+            }
+            let (ctx, device, before) = (
+                self.context(),
+                self.peers[i].device,
+                self.peers[i].status.clone(),
+            );
+            asks.spawn(async move {
+                let url = before.url.clone();
+                let asked = tokio::time::timeout(
+                    ASK_DEADLINE,
+                    ctx.pull(device, before.clone(), Pull::Page),
+                )
+                .await;
+                match asked {
+                    Ok((device, status)) => (i, url, device, status, false),
+                    Err(_) => {
+                        tracing::warn!(peer = %url, "asked peer did not answer within {ASK_DEADLINE:?}");
+                        (i, url, device, before, true)
+                    }
+                }
             });
+        }
+        let heard = self.heard_tx.clone();
+        tokio::spawn(async move {
+            while let Some(done) = asks.join_next().await {
+                let Ok((i, url, device, status, silent)) = done else {
+                    continue;
+                };
+                if !silent {
+                    let _ = heard.send(Heard::Asked(Pulled {
+                        url,
+                        device,
+                        status: status.clone(),
+                    }));
+                }
+                if let Some((_, a)) = all.iter_mut().find(|(j, _)| *j == i) {
+                    *a = Asked { status, silent };
+                }
+            }
+            // In the order of the configuration, so a refusal reads the same each time.
+            let _ = reply.send(all.into_iter().map(|(_, a)| a).collect());
         });
     }
 
@@ -466,24 +665,7 @@ impl SyncClient {
         }
         if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == p.url) {
             peer.in_flight = false;
-            if p.device.is_some() {
-                peer.device = p.device;
-            }
-            let was = peer.status.state.clone();
-            peer.status = p.status;
-            if peer.connected() {
-                peer.backoff = ANTI_ENTROPY;
-            } else {
-                // Probed again after a wait that doubles up to PROBE_MAX; the first
-                // failure after a loss is retried at once at the next tick.
-                peer.next_probe = Instant::now()
-                    + if was == PeerState::Connected {
-                        Duration::ZERO
-                    } else {
-                        peer.backoff
-                    };
-                peer.backoff = (peer.backoff * 2).min(PROBE_MAX);
-            }
+            peer.learn(p);
             return;
         }
         let Some(i) = self
@@ -504,6 +686,25 @@ impl SyncClient {
             self.peers[i].pusher = Some(pusher);
         } else {
             tracing::warn!(peer = %peer.status.url, announced = %p.url, "an announced address of a table did not answer as that table; ignored");
+        }
+    }
+
+    /// Takes what an ask learnt, leaving the peer's pulls and probes as they were.
+    fn take_asked(&mut self, p: Pulled) {
+        if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == p.url) {
+            peer.learn(p);
+        }
+    }
+
+    /// A peer accepted a push: it is there now. A connected peer's last contact moves
+    /// on; a lost one is probed at the next tick rather than after its back-off.
+    fn take_push_answer(&mut self, url: &str) {
+        if let Some(peer) = self.peers.iter_mut().find(|x| x.status.url == url) {
+            if peer.connected() {
+                peer.status.last_contact_ms = Some(crate::store::now_ms());
+            } else {
+                peer.next_probe = Instant::now();
+            }
         }
     }
 
@@ -573,29 +774,14 @@ impl SyncClient {
         self.next_in_round();
     }
 
+    /// Tells the status bar the peers' status when any of it changed, the time of the
+    /// last contact included. (The node decides what is worth redrawing a screen for.)
     fn report_if_changed(&mut self) {
-        let now = self.summary();
+        let now: Vec<PeerStatus> = self.peers.iter().map(|p| p.status.clone()).collect();
         if self.reported.as_ref() != Some(&now) {
-            self.reported = Some(now);
-            let status = self.peers.iter().map(|p| p.status.clone()).collect();
-            self.report.send_replace(Some(status));
+            self.reported = Some(now.clone());
+            self.report.send_replace(Some(now));
         }
-    }
-
-    fn summary(&self) -> Summary {
-        self.peers
-            .iter()
-            .map(|p| &p.status)
-            .map(|s| {
-                (
-                    s.url.clone(),
-                    s.state.clone(),
-                    s.we_lack,
-                    s.they_lack,
-                    s.clock_skew_ms / 1000,
-                )
-            })
-            .collect()
     }
 }
 
@@ -645,14 +831,13 @@ impl PullContext {
         }
     }
 
-    /// Pulls pages from one peer until it has nothing more for us (a `probe`: one
-    /// event); returns what was learnt of it (its device key and status), starting from
-    /// what was known.
+    /// Pulls from one peer as much as `how` says; returns what was learnt of it (its
+    /// device key and status), starting from what was known.
     async fn pull(
         &self,
         mut device: Option<DevicePublic>,
         mut status: PeerStatus,
-        probe: bool,
+        how: Pull,
     ) -> (Option<DevicePublic>, PeerStatus) {
         let peer = status.url.clone();
         let url = format!("{peer}/sync/v1/pull");
@@ -665,7 +850,7 @@ impl PullContext {
             let req = PullRequest {
                 hello: self.hello.clone(),
                 have,
-                limit: if probe { 1 } else { MAX_PAGE },
+                limit: if how == Pull::Probe { 1 } else { MAX_PAGE },
             };
             let sent = self.wall_now();
             let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
@@ -708,6 +893,7 @@ impl PullContext {
                 }
             };
             device = Some(body.hello.device);
+            status.table_no = Some(body.hello.table_no);
             if let Some(why) = self.hello.mismatch(&body.hello) {
                 status.state = PeerState::WrongConfig(why);
                 return (device, status);
@@ -743,6 +929,7 @@ impl PullContext {
             }
             status = PeerStatus {
                 url: peer.clone(),
+                table_no: Some(body.hello.table_no),
                 state: PeerState::Connected,
                 we_lack: lag(&theirs, &mine),
                 they_lack: lag(&mine, &theirs),
@@ -750,7 +937,7 @@ impl PullContext {
                 clock_skew_ms: if body.wall_ms == 0 { 0 } else { skew },
                 central,
             };
-            if !more || probe {
+            if !more || how != Pull::All {
                 return (device, status);
             }
         }
@@ -818,6 +1005,32 @@ mod tests {
         c.peers.iter().map(|p| p.status.url.as_str()).collect()
     }
 
+    #[test]
+    fn a_table_is_named_by_its_number_once_it_answered_and_contact_alone_shows_nothing_new() {
+        let c = client(&["https://10.0.0.2:8443"]);
+        let mut s = c.peers[0].status.clone();
+        assert_eq!(s.name(), "https://10.0.0.2:8443");
+        s.table_no = Some(2);
+        assert_eq!(s.name(), "bord 2");
+        let later = PeerStatus {
+            last_contact_ms: Some(5_000),
+            clock_skew_ms: 300,
+            ..s.clone()
+        };
+        assert!(later.shows_as(&s));
+        assert_ne!(later, s, "the status bar is still told of the contact");
+        let behind = PeerStatus {
+            we_lack: 1,
+            ..s.clone()
+        };
+        assert!(!behind.shows_as(&s));
+        let central = PeerStatus {
+            central: true,
+            ..s.clone()
+        };
+        assert_eq!(central.name(), "https://10.0.0.2:8443");
+    }
+
     #[tokio::test]
     async fn discovered_peers_never_duplicate_a_known_url_or_device() {
         let mut c = client(&["https://10.0.0.2:8443/", "https://bord3.local:8443"]);
@@ -854,6 +1067,7 @@ mod tests {
             device: Some(device),
             status: PeerStatus {
                 url: url.into(),
+                table_no: Some(4),
                 state: PeerState::Connected,
                 we_lack: 0,
                 they_lack: 0,

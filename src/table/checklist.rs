@@ -173,7 +173,7 @@ impl TableCore {
         let skewed: Vec<String> = peers
             .iter()
             .filter(|p| p.state == PeerState::Connected && p.clock_skew_ms.abs() > 2_000)
-            .map(|p| format!("{} ({:+} s)", p.url, p.clock_skew_ms / 1000))
+            .map(|p| format!("{} ({:+} s)", p.name(), p.clock_skew_ms / 1000))
             .collect();
         items.push(item(
             "ur",

@@ -18,7 +18,7 @@ use crate::scan::clean::Debouncer;
 use crate::signal::{Buzz, Light, Signals};
 use crate::store::append::{Author, Ingested};
 use crate::store::{Store, StoreError, now_ms};
-use crate::sync::client::{PeerState, PeerStatus};
+use crate::sync::client::{PeerAsker, PeerState, PeerStatus};
 use crate::sync::protocol::PushResponse;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -77,6 +77,8 @@ pub struct TableCore {
     /// New local events go here, to be pushed to the peers at once.
     on_append: Option<tokio::sync::mpsc::UnboundedSender<SignedEvent>>,
     pub(super) peers: Vec<PeerStatus>,
+    /// Asks the other tables now (the sync client's handle); `None` without sync.
+    pub(super) asker: Option<PeerAsker>,
     /// The polling place's mode at the last publish, to notice a switch.
     pub(super) last_mode: Option<crate::election::place_mode::PlaceMode>,
     /// What the scanner and printer self-tests have shown since start.
@@ -207,6 +209,7 @@ impl TableCore {
             screen_tx: watch::channel(placeholder_screen()).0,
             on_append: None,
             peers: Vec::new(),
+            asker: None,
             last_mode: None,
             self_test: Default::default(),
             last_publish: None,
@@ -766,6 +769,11 @@ impl TableCore {
         self.on_append = Some(tx);
     }
 
+    /// Lets a switch back to frit bordvalg ask the other tables through the sync client.
+    pub fn set_peer_asker(&mut self, asker: PeerAsker) {
+        self.asker = Some(asker);
+    }
+
     /// Takes in events from a peer, in order. Each is verified (signature, key, election,
     /// chain); a refused one is logged and reported, never silently dropped.
     pub fn ingest_events(&mut self, events: &[SignedEvent]) -> PushResponse {
@@ -826,8 +834,11 @@ impl TableCore {
     }
 
     /// New status of the peers (and of the central tally, when configured), for the
-    /// status bar.
+    /// status bar. It comes with every answer a peer gives, so the last contact kept here
+    /// is current; the screen is rebuilt only when what it shows changed (a rebuild
+    /// counts over the list, and answers come several times a second).
     pub fn set_peers(&mut self, all: Vec<PeerStatus>) {
+        let shown = self.status.clone();
         let (central, peers): (Vec<PeerStatus>, Vec<PeerStatus>) =
             all.into_iter().partition(|p| p.central);
         let central_text = |c: &PeerStatus| match (&c.state, c.last_contact_ms) {
@@ -854,7 +865,7 @@ impl TableCore {
                     "{up} af {} forbundet — {}",
                     all.len(),
                     all.iter()
-                        .map(|c| format!("{}: {}", c.url, central_text(c)))
+                        .map(|c| format!("{}: {}", c.name(), central_text(c)))
                         .collect::<Vec<_>>()
                         .join("; ")
                 ),
@@ -873,13 +884,22 @@ impl TableCore {
         let wrong: Vec<String> = peers
             .iter()
             .filter_map(|p| match &p.state {
-                PeerState::WrongConfig(why) => Some(format!("{}: {why}", p.url)),
+                PeerState::WrongConfig(why) => Some(format!("{}: {why}", p.name())),
                 _ => None,
             })
+            .collect();
+        let lost: Vec<String> = peers
+            .iter()
+            .filter(|p| p.state == PeerState::Lost)
+            .map(PeerStatus::name)
             .collect();
         let mut text = format!("{connected} af {} forbundet", peers.len());
         if lacking > 0 {
             text.push_str(&format!(", henter {lacking}"));
+        }
+        // Which tables, so the valgsekretær knows where to look.
+        if !lost.is_empty() {
+            text.push_str(&format!(" — ikke forbundet: {}", lost.join(", ")));
         }
         if !wrong.is_empty() {
             text.push_str(&format!(" — forkert opsætning: {}", wrong.join("; ")));
@@ -889,15 +909,20 @@ impl TableCore {
         let skewed: Vec<String> = peers
             .iter()
             .filter(|p| p.state == PeerState::Connected && p.clock_skew_ms.abs() > 2_000)
-            .map(|p| format!("{} ({:+} s)", p.url, p.clock_skew_ms / 1000))
+            .map(|p| format!("{} ({:+} s)", p.name(), p.clock_skew_ms / 1000))
             .collect();
         if !skewed.is_empty() {
             text.push_str(&format!(" — URET AFVIGER: {}", skewed.join(", ")));
         }
         self.status.peers = text;
         self.status.peers_ok = connected == peers.len() && skewed.is_empty();
+        let same = self.status == shown
+            && self.peers.len() == peers.len()
+            && self.peers.iter().zip(&peers).all(|(a, b)| a.shows_as(b));
         self.peers = peers;
-        let _ = self.publish();
+        if !same {
+            let _ = self.publish();
+        }
     }
 
     fn refuse(&mut self, verdict: &Verdict, voter: Option<VoterView>) {

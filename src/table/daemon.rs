@@ -200,6 +200,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
                 .map(|a| a.ip())
                 .filter(|ip| !ip.is_unspecified()),
         )?);
+        lock(&core).set_peer_asker(client.peer_asker());
         let discovery = match (cfg.sync.mdns, sync_addr) {
             (true, Some(at)) => {
                 let me = discovery::Announce {

@@ -9,12 +9,8 @@ use super::secretary::Secretary;
 use crate::election::event::EventKind;
 use crate::election::place_mode::{PlaceMode, Share};
 use crate::print::receipt::{Align, Item, Receipt, Size};
-use crate::sync::client::PeerState;
+use crate::sync::client::{ASK_DEADLINE, Asked, PeerAsker, PeerState};
 use serde::Serialize;
-
-/// A peer counts as reached when it answered within this many milliseconds (the sync
-/// client asks every peer about three times a second).
-const FRESH_MS: i64 = 2_000;
 
 /// What every screen of the polling place shows about the mode.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -61,43 +57,69 @@ impl TableCore {
         })
     }
 
-    /// Why this table cannot yet go back to frit bordvalg: a peer it cannot reach, or
-    /// one that holds registrations this table lacks. Empty when consolidated.
-    fn not_consolidated(&self) -> Vec<String> {
-        let now = crate::store::now_ms();
-        self.peers
+    /// The handle to ask the other tables with, when switching to `mode` needs them
+    /// asked first: back to frit bordvalg from another mode, not forced, with peers.
+    /// The asking happens outside the table lock ([`PeerAsker::ask_tables`]), and its
+    /// answers go to [`Self::set_place_mode`].
+    pub fn asker_for(&self, mode: PlaceMode, force: bool) -> Result<Option<PeerAsker>, TableError> {
+        if mode != PlaceMode::Frit || force {
+            return Ok(None);
+        }
+        if self.store().place_mode(&self.id.place)?.mode == PlaceMode::Frit {
+            return Ok(None);
+        }
+        Ok(self.asker.clone())
+    }
+
+    /// Why this table cannot yet go back to frit bordvalg, from what every other table
+    /// answered when asked just now: one that did not answer, or one that holds
+    /// registrations this table lacks. Empty when consolidated. (A time of last contact
+    /// is no evidence here: on a quiet network it is as old as the last answer, and a
+    /// link that broke a moment ago must not pass as connected.) `None`: the tables
+    /// could not be asked.
+    fn not_consolidated(&self, asked: Option<&[Asked]>) -> Vec<String> {
+        let Some(asked) = asked else {
+            if self.peers.is_empty() {
+                return Vec::new();
+            }
+            return vec!["de andre borde kunne ikke spørges (synkroniseringen kører ikke)".into()];
+        };
+        asked
             .iter()
-            .filter(|p| !p.central)
-            .filter_map(|p| match &p.state {
-                // Heard from within the last anti-entropy rounds: a link that broke a
-                // moment ago must not pass as connected.
-                PeerState::Connected if p.last_contact_ms.is_none_or(|t| now - t > FRESH_MS) => {
-                    Some(format!(
-                        "{} har ikke svaret i {} sekunder",
-                        p.url,
-                        FRESH_MS / 1000
-                    ))
+            .filter(|a| !a.status.central)
+            .filter_map(|a| {
+                let p = &a.status;
+                let name = p.name();
+                if a.silent {
+                    return Some(format!(
+                        "{name} svarede ikke inden for {} sekunder",
+                        ASK_DEADLINE.as_secs()
+                    ));
                 }
-                PeerState::Connected if p.we_lack == 0 => None,
-                PeerState::Connected => Some(format!(
-                    "{} har {} registreringer, dette bord mangler",
-                    p.url, p.we_lack
-                )),
-                PeerState::Lost => Some(format!("{} er ikke forbundet", p.url)),
-                PeerState::WrongConfig(why) => Some(format!("{}: {why}", p.url)),
+                match &p.state {
+                    PeerState::Connected if p.we_lack == 0 => None,
+                    PeerState::Connected => Some(format!(
+                        "{name} har {} registreringer, dette bord mangler",
+                        p.we_lack
+                    )),
+                    PeerState::Lost => Some(format!("{name} er ikke forbundet")),
+                    PeerState::WrongConfig(why) => Some(format!("{name}: {why}")),
+                }
             })
             .collect()
     }
 
     /// The valgsekretær switches the polling place's mode. Back to frit bordvalg only
-    /// once every table is reached and nothing is missing (unless `force`), and the
-    /// answer lists the double registrations made meanwhile.
+    /// when every other table answered just now (`asked`, see [`Self::asker_for`]) and
+    /// nothing is missing (unless `force`), and the answer lists the double
+    /// registrations made meanwhile.
     pub fn set_place_mode(
         &mut self,
         mode: PlaceMode,
         reason: &str,
         force: bool,
         _by: &Secretary,
+        asked: Option<&[Asked]>,
     ) -> Result<ModeSwitch, TableError> {
         let current = self.store().place_mode(&self.id.place)?.mode;
         if mode == PlaceMode::Fast && self.my_share().is_none() {
@@ -107,7 +129,7 @@ impl TableCore {
             ));
         }
         if mode == PlaceMode::Frit && current != PlaceMode::Frit && !force {
-            let missing = self.not_consolidated();
+            let missing = self.not_consolidated(asked);
             if !missing.is_empty() {
                 return Err(TableError::Refused(format!(
                     "Kan ikke vende tilbage til frit bordvalg endnu: {}. Vent til alle borde er forbundet og ajour, eller gennemtving skiftet.",

@@ -82,6 +82,8 @@ pub struct Screen {
     /// "Dobbeltregistrering": one person checked in at two tables (possible while the
     /// LAN was split), until the valgsekretær resolves it.
     pub double_registrations: Vec<DoubleRegistration>,
+    /// The other tables as the screen was last rebuilt: their last contact may be older
+    /// than the one the table holds (answers alone do not rebuild the screen).
     pub peers: Vec<crate::sync::client::PeerStatus>,
     /// Frit / fast bordvalg / papir, with what it means at this table.
     pub mode: super::place_mode::ModeBanner,
@@ -95,7 +97,7 @@ pub struct DoubleRegistration {
     pub at: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
 pub struct StatusBar {
     pub scanner: String,
     pub scanner_ok: bool,

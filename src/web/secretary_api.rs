@@ -422,8 +422,16 @@ async fn set_mode(
             format!("unknown mode \"{}\"", b.mode),
         )
     })?;
+    // Back to frit bordvalg asks every other table first, outside the table lock, so the
+    // answer is definite at once: never a verdict on how recent a last contact is.
+    let force = b.force;
+    let asker = with_core(&s.core, move |c| c.asker_for(mode, force)).await?;
+    let asked = match asker {
+        Some(a) => a.ask_tables().await,
+        None => None,
+    };
     with_core(&s.core, move |c| {
-        c.set_place_mode(mode, &b.reason, b.force, &sec)
+        c.set_place_mode(mode, &b.reason, b.force, &sec, asked.as_deref())
     })
     .await
     .map(Json)
