@@ -304,6 +304,10 @@ pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
+        // Shorter than the daemons' keep-alive (`HEADER_READ_TIMEOUT`, 10 s): a pooled
+        // connection the daemon has just closed would fail the next POST ("Peer
+        // disconnected"), which ureq does not retry. A browser retries such a request.
+        .max_idle_age(Duration::from_secs(5))
         .build()
         .new_agent()
 }
