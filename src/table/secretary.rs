@@ -32,6 +32,14 @@ pub struct SearchHit {
     pub contests: String,
 }
 
+/// A search and, when it found nobody, what to tell the valgsekretær.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchReport {
+    pub hits: Vec<SearchHit>,
+    /// "Intet fundet for: Tvaergade. …" when nothing was found.
+    pub message: Option<String>,
+}
+
 impl TableCore {
     /// Checks the valgsekretær's PIN.
     pub fn authorize(&self, pin: &str) -> Result<Secretary, TableError> {
@@ -48,7 +56,24 @@ impl TableCore {
     }
 
     /// Searches the whole municipality list by any mix of name, birthdate and address.
-    pub fn search(&self, text: &str, _by: &Secretary) -> Result<Vec<SearchHit>, TableError> {
+    pub fn search(&self, text: &str, by: &Secretary) -> Result<Vec<SearchHit>, TableError> {
+        Ok(self.search_report(text, by)?.hits)
+    }
+
+    /// A search, and when it finds nobody, which words found nothing ("Intet fundet
+    /// for: …"), in Danish for the screen.
+    pub fn search_report(&self, text: &str, _by: &Secretary) -> Result<SearchReport, TableError> {
+        let hits = self.search_hits(text)?;
+        let message = if hits.is_empty() && !text.trim().is_empty() {
+            let unmatched = self.store().unmatched_words(text, None)?;
+            Some(crate::store::search::nothing_found_text(&unmatched))
+        } else {
+            None
+        };
+        Ok(SearchReport { hits, message })
+    }
+
+    fn search_hits(&self, text: &str) -> Result<Vec<SearchHit>, TableError> {
         let q = SearchQuery::parse_free(text);
         let today = chrono::Local::now().date_naive();
         let store = self.store();
