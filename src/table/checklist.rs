@@ -342,6 +342,10 @@ impl TableCore {
         for i in &c.items {
             r.bold(format!("[{}] {}", if i.ok { "OK" } else { "!!" }, i.title));
             r.line(format!("     {}", i.detail));
+            // Paper for the afstemningsbog: the list hash and the key belong on it.
+            if let Some(t) = &i.technical {
+                r.line(format!("     {t}"));
+            }
         }
         r.push(Item::Rule);
         r.line("Underskrift valgstyrer:");

@@ -34,7 +34,9 @@ try {
   // A native dialog (prompt, confirm) is a failure: it speaks the browser's language
   // and its Cancel used to close the table all the same.
   page.on("dialog", async (d) => { fail(`native ${d.type()} shown: "${d.message()}"`); await d.dismiss(); });
+  // The page's clock moves only when the test says (runFor), never by itself.
   await page.clock.install();
+  await page.clock.pauseAt(Date.now() + 1000);
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("place").textContent !== "…");
   const kind = () => page.$eval("main", (m) => m.dataset.kind);
