@@ -85,3 +85,23 @@ fn enter_and_numeric_pad_keys_reach_the_pending_voter_whatever_has_the_focus() {
     let stdout = run_browser_script("table_keys.mjs", &[&table.base]);
     assert!(stdout.contains("keys passed"), "{stdout}");
 }
+
+/// Issue 20, problems 8, 9 and 10: verdicts return to "Scan valgkortet" on a constant
+/// timeout (driven by page.clock), pause and close ask in the page and "Nej" changes
+/// nothing, and the texts are Danish sentences with technical detail behind "Detaljer".
+#[test]
+fn verdicts_return_pause_and_close_ask_in_the_page_and_texts_are_plain_danish() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let printed = dir.path().join("printed");
+    let config = prepare(
+        dir.path(),
+        1,
+        &format!(
+            "[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
+            printed.display()
+        ),
+    );
+    let table = Table::start(dir.path(), &config);
+    let stdout = run_browser_script("table_texts.mjs", &[&table.base]);
+    assert!(stdout.contains("texts passed"), "{stdout}");
+}

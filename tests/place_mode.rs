@@ -137,7 +137,7 @@ fn fast_bordvalg_during_a_split_and_back_to_frit_with_the_conflicts() {
     assert_eq!(s["view"]["title"], "GÅ TIL BORD 1");
     assert_eq!(
         s["view"]["detail"],
-        "Fast bordvalg: bord 1 tager efternavne A–H."
+        "Fast bordvalg: bord 1 tager efternavne A–H. Henvis vælgeren til bord 1."
     );
     // Østergaard belongs to table 3, which still registers its own share.
     check_in(&p.tables[2], "CARD-RVONLY");

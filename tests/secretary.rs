@@ -553,3 +553,41 @@ fn a_printer_that_takes_no_data_never_holds_up_check_ins() {
     );
     assert_eq!(t.get("/api/screen").1["status"]["printer_ok"], true);
 }
+
+/// Issue 20, problem 5 over HTTP: surname with birth year, and a full address with
+/// postcode and town, find the voter; words that find nobody are named in Danish.
+#[test]
+fn search_reads_years_postcodes_and_towns_and_names_what_found_nothing() {
+    let (_dir, t) = started();
+    let token = login(&t);
+    let id = |hits: &[Value]| -> Vec<String> {
+        hits.iter()
+            .map(|h| h["voter"]["id"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    assert_eq!(id(&search(&t, &token, "Jensen 1975")), ["V5"]);
+    assert!(search(&t, &token, "Jensen 1976").is_empty());
+    assert_eq!(
+        id(&search(&t, &token, "Storegade 5, 8000 Aarhus C")),
+        ["V7"]
+    );
+    assert_eq!(id(&search(&t, &token, "Storegade 6 Aarhus")), ["V8"]);
+    assert_eq!(id(&search(&t, &token, "Nielsen Aarhus")), ["V8"]);
+
+    let (status, r) = call(
+        &t,
+        &token,
+        "GET",
+        &format!(
+            "/api/secretary/search/report?q={}",
+            percent("Nielsen Xyzzyvej 6")
+        ),
+        None,
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["hits"], json!([]));
+    assert_eq!(
+        r["message"],
+        "Intet fundet for: Xyzzyvej. Kontrollér stavningen, eller søg uden det."
+    );
+}

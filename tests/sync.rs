@@ -156,6 +156,10 @@ fn a_split_lan_heals_to_one_log_and_flags_the_double_registration() {
 
     // The valgsekretær resolves it at table 2 with a note; every table stops flagging it.
     let t2 = &p.tables[1];
+    let name = screen(t2)["double_registrations"][0]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let (_, login) = t2.post("/api/secretary/login", json!({ "pin": PIN }));
     let token = login["token"].as_str().expect("token");
     let mut res = t2
@@ -175,6 +179,44 @@ fn a_split_lan_heals_to_one_log_and_flags_the_double_registration() {
         assert_eq!(screen(t)["double_registrations"], json!([]));
         assert_eq!(screen(t)["persons_checked_in"], 3);
     }
+
+    // The search shows it resolved, with the time, and it cannot be resolved again
+    // (issue 20, problem 10).
+    let hits: serde_json::Value = t2
+        .agent
+        .get(&format!("{}/api/secretary/search", t2.base))
+        .query("q", &name)
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("search")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    let hit = hits
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["voter"]["id"] == "V7"))
+        .cloned();
+    let hit = hit.unwrap_or_else(|| panic!("V7 not found: {hits}"));
+    assert_eq!(hit["double_registration"], false, "{hit}");
+    let resolved = hit["resolved"].as_str().unwrap_or_default();
+    assert!(resolved.starts_with("Løst kl. "), "{hit}");
+    assert!(
+        hit["status"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("løst kl."),
+        "{hit}"
+    );
+    let again = t2
+        .agent
+        .post(&format!("{}/api/secretary/resolve", t2.base))
+        .header("authorization", &format!("Bearer {token}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(json!({"voter_id": "V7", "note": "igen"}))
+        .expect("resolve again");
+    assert_eq!(again.status().as_u16(), 422);
 }
 
 #[test]

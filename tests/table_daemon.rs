@@ -313,3 +313,46 @@ fn a_serial_scanner_on_a_pseudo_terminal_checks_voters_in() {
     let _ = socat.kill();
     let _ = socat.wait();
 }
+
+/// Issue 20, problem 10: the page's timer sends the verdict it showed back; the daemon
+/// returns to "Scan valgkortet" only if that verdict is still the one on screen, and
+/// never while a voter waits. Problem 9: the screen's sentences and the day's contests.
+#[test]
+fn a_verdict_is_dismissed_only_while_it_is_shown_and_never_a_pending_voter() {
+    let (_dir, t) = started("");
+    t.open();
+    let s = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "pending");
+    assert_eq!(s["table_state_sentence"], "Bordet er åbent");
+    assert_eq!(
+        s["contests"],
+        json!([{"code": "KV", "name": "Kommunalvalg"}, {"code": "RV", "name": "Regionsrådsvalg"}])
+    );
+    let (status, d) = t.post("/api/dismiss", json!({"view_id": s["view_id"]}));
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(outcome(&d), "pending", "a pending voter was dismissed");
+
+    let green = t.confirm();
+    assert_eq!(outcome(&green), "admitted");
+    // A timer of an older view changes nothing.
+    let (_, d) = t.post("/api/dismiss", json!({"view_id": s["view_id"]}));
+    assert_eq!(outcome(&d), "admitted");
+    let (_, d) = t.post("/api/dismiss", json!({"view_id": green["view_id"]}));
+    assert_eq!(d["view"]["kind"], "ready", "{d}");
+    assert!(d["view"].get("voter").is_none());
+
+    // The same refusal twice is two views: the first one's timer leaves the second.
+    let red1 = t.scan("CARD-NORMAL");
+    let red2 = t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&red2), "already_voted");
+    assert_ne!(red1["view_id"], red2["view_id"]);
+    let (_, d) = t.post("/api/dismiss", json!({"view_id": red1["view_id"]}));
+    assert_eq!(outcome(&d), "already_voted");
+    let (_, d) = t.post("/api/dismiss", json!({"view_id": red2["view_id"]}));
+    assert_eq!(d["view"]["kind"], "ready");
+
+    let (_, p) = t.post("/api/table/pause", json!({}));
+    assert_eq!(p["table_state_sentence"], "Bordet holder pause");
+    let refused = t.scan("CARD-SECOND");
+    assert_eq!(refused["view"]["title"], "BORDET HOLDER PAUSE");
+}

@@ -120,8 +120,14 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
         }
         VotersCmd::Search { db, query } => {
             let store = open_existing(&db)?;
-            let q = SearchQuery::parse_free(&query.join(" "));
-            for v in store.search(&q, 50)? {
+            let text = query.join(" ");
+            let q = SearchQuery::parse_free(&text);
+            let hits = store.search(&q, 50)?;
+            if hits.is_empty() {
+                let unmatched = store.unmatched_words(&text, None)?;
+                eprintln!("{}", crate::store::search::nothing_found_text(&unmatched));
+            }
+            for v in hits {
                 println!(
                     "{}\t{}\t{}\t{}, {} {}\tvalgsted {}",
                     v.id,

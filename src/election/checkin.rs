@@ -30,6 +30,17 @@ impl TableState {
             TableState::Closed => "lukket",
         }
     }
+
+    /// "Bordet er åbent", "Bordet holder pause": the state as a whole Danish sentence
+    /// (neuter "bordet" takes "åbent"; a pause is held, not been).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            TableState::NotOpened => "Bordet er ikke åbnet",
+            TableState::Open => "Bordet er åbent",
+            TableState::Paused => "Bordet holder pause",
+            TableState::Closed => "Bordet er lukket",
+        }
+    }
 }
 
 /// An earlier check-in of the person, on any table.

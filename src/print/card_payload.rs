@@ -54,7 +54,7 @@ impl CardError {
     pub fn danish(&self) -> String {
         match self {
             CardError::NotACardPayload | CardError::Malformed(_) => {
-                "QR-koden er ikke et valgkort fra valgbord.".into()
+                "QR-koden er ikke et valgkort fra valgbord. Scan valgkortets stregkode, eller tilkald valgsekretæren.".into()
             }
             CardError::BadSignature => {
                 "FALSK KORT: QR-kodens underskrift passer ikke. Tilkald valgsekretæren.".into()
@@ -63,7 +63,7 @@ impl CardError {
                 "FALSK KORT: kortet er underskrevet af en ukendt enhed ({d}). Tilkald valgsekretæren."
             ),
             CardError::OtherElection { found, .. } => {
-                format!("Kortet hører til et andet valg ({found}).")
+                format!("Kortet hører til et andet valg ({found}). Bed om dagens valgkort, eller tilkald valgsekretæren.")
             }
         }
     }

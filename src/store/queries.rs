@@ -258,6 +258,20 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// When the voter's double registration was resolved (the resolving event's wall
+    /// clock), if a resolution covers the `active` check-ins in force.
+    pub fn double_resolved_at(&self, voter_id: &str, active: u32) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT e.wall_ms FROM double_resolved d
+                 JOIN events e ON e.device = d.device AND e.seq = d.seq
+                 WHERE d.voter_id = ?1 AND (d.checkins IS NULL OR d.checkins >= ?2)",
+            )?
+            .query_row(params![voter_id, active], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn brevstemmer(&self, place: &str) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT COUNT(*) FROM voters WHERE place=?1 AND brevstemme=1",

@@ -32,6 +32,9 @@ pub struct CheckItem {
     /// Opening is refused while this fails (election mode).
     pub blocking: bool,
     pub detail: String,
+    /// Hashes, keys, paths, settings: behind "Detaljer" on the screen (English terms
+    /// allowed), never in the sentence the tilforordnede read.
+    pub technical: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +63,19 @@ fn item(id: &'static str, title: &str, ok: bool, blocking: bool, detail: String)
         ok,
         blocking,
         detail,
+        technical: None,
     }
+}
+
+fn with_technical(mut i: CheckItem, technical: String) -> CheckItem {
+    i.technical = Some(technical);
+    i
+}
+
+/// "58,2 GB fri": free disk in gigabytes with one decimal, Danish decimal comma.
+pub fn free_text(bytes: u64) -> String {
+    let gb = bytes as f64 / 1e9;
+    format!("{gb:.1} GB fri").replace('.', ",")
 }
 
 fn free_bytes(path: &std::path::Path) -> Option<u64> {
@@ -91,35 +106,39 @@ impl TableCore {
         ));
         let signed = store.meta("list_signed")?.as_deref() == Some("yes");
         let sha = store.meta("list_sha256")?.unwrap_or_default();
-        items.push(item(
-            "valgliste",
-            "Valglisten er kontrolleret",
-            signed,
-            election_mode,
-            format!(
-                "{} vælgere på valgstedet, {} i alt, SHA-256 {}{}",
-                store.voter_count(Some(&self.id.place))?,
-                store.voter_count(None)?,
-                sha.get(..16).unwrap_or(&sha),
-                if signed {
-                    ", underskrevet af valgkontoret"
-                } else {
-                    ", IKKE underskrevet (kun prøve)"
-                }
+        items.push(with_technical(
+            item(
+                "valgliste",
+                "Valglisten er kontrolleret",
+                signed,
+                election_mode,
+                format!(
+                    "{} vælgere på valgstedet, {} i alt{}",
+                    store.voter_count(Some(&self.id.place))?,
+                    store.voter_count(None)?,
+                    if signed {
+                        ", underskrevet af valgkontoret"
+                    } else {
+                        ", IKKE underskrevet (kun prøve)"
+                    }
+                ),
             ),
+            format!("SHA-256 {sha}"),
         ));
         let marks = store.brevstemme_marks()?;
-        items.push(item(
-            "brevstemmer",
-            "Brevstemmer markeret",
-            true,
-            false,
-            format!(
-                "{} på valgstedet ({} i alt, kontrolsum {})",
-                store.brevstemmer(&self.id.place)?,
-                marks.count,
-                marks.sha256.get(..12).unwrap_or("")
+        items.push(with_technical(
+            item(
+                "brevstemmer",
+                "Brevstemmer markeret",
+                true,
+                false,
+                format!(
+                    "{} på valgstedet ({} i alt)",
+                    store.brevstemmer(&self.id.place)?,
+                    marks.count,
+                ),
             ),
+            format!("kontrolsum (SHA-256) {}", marks.sha256),
         ));
         let test_events = store.test_event_count()?;
         items.push(item(
@@ -139,20 +158,19 @@ impl TableCore {
             .keys
             .as_ref()
             .is_some_and(|k| k.contains(&self.device()));
-        items.push(item(
-            "noegle",
-            "Bordets nøgle er registreret",
-            registered,
-            election_mode,
-            format!(
-                "{}{}",
-                self.device().short(),
+        items.push(with_technical(
+            item(
+                "noegle",
+                "Bordets nøgle er registreret",
+                registered,
+                election_mode,
                 if registered {
-                    " står i valgstedets liste"
+                    "bordet står i valgstedets liste over borde".into()
                 } else {
-                    " står IKKE i valgstedets liste ([sync] keys)"
-                }
+                    "bordet står IKKE i valgstedets liste over borde: tilkald teknikeren".into()
+                },
             ),
+            format!("device {} · config: [sync] keys", self.device().to_hex()),
         ));
         let peers: Vec<_> = self.peers.iter().filter(|p| !p.central).collect();
         let connected = peers
@@ -206,15 +224,13 @@ impl TableCore {
             ),
             (Some(_), Some(Ok(()))) => (true, "testudskrift lykkedes".into()),
             (Some(_), Some(Err(why))) => (false, format!("testudskrift fejlede: {why}")),
-            (Some(p), None) => (false, format!("{}: udskriv testkortet", p.describe())),
+            (Some(_), None) => (false, "udskriv testkortet".into()),
         };
-        items.push(item(
-            "printer",
-            "Printertest",
-            printer_ok,
-            false,
-            printer_detail,
-        ));
+        let printer_item = item("printer", "Printertest", printer_ok, false, printer_detail);
+        items.push(match &self.id.printer {
+            Some(p) => with_technical(printer_item, p.describe()),
+            None => printer_item,
+        });
         let free = free_bytes(store.path());
         items.push(item(
             "disk",
@@ -222,7 +238,7 @@ impl TableCore {
             free.is_none_or(|b| b >= DISK_MIN_BYTES),
             true,
             match free {
-                Some(b) => format!("{} MB fri", b / (1024 * 1024)),
+                Some(b) => free_text(b),
                 None => "kunne ikke måles".into(),
             },
         ));
@@ -326,6 +342,10 @@ impl TableCore {
         for i in &c.items {
             r.bold(format!("[{}] {}", if i.ok { "OK" } else { "!!" }, i.title));
             r.line(format!("     {}", i.detail));
+            // Paper for the afstemningsbog: the list hash and the key belong on it.
+            if let Some(t) = &i.technical {
+                r.line(format!("     {t}"));
+            }
         }
         r.push(Item::Rule);
         r.line("Underskrift valgstyrer:");
@@ -335,5 +355,17 @@ impl TableCore {
             .queue(r, "Bordet har ingen kvitteringsprinter.")
             .map_err(TableError::Refused)?;
         Ok((c, ticket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20, problem 9: "58,2 GB fri", not "60691 MB fri".
+    #[test]
+    fn free_disk_reads_in_gigabytes_with_one_decimal() {
+        assert_eq!(free_text(60_691 * 1024 * 1024), "63,6 GB fri");
+        assert_eq!(free_text(260_000_000), "0,3 GB fri");
     }
 }

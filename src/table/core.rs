@@ -69,6 +69,8 @@ pub struct TableCore {
     pending: Option<Pending>,
     debouncer: Debouncer,
     view: View,
+    /// Bumped with every view shown: see [`Screen::view_id`].
+    view_id: u64,
     pub(super) notice: Option<String>,
     version: u64,
     status: StatusBar,
@@ -177,17 +179,18 @@ impl TableCore {
             .place_name(&id.place)?
             .unwrap_or_else(|| id.place.clone());
         let debounce = id.debounce;
-        let (printer, printer_ok) = match &id.printer {
+        let (printer, printer_ok, printer_detail) = match &id.printer {
             Some(p) => {
                 let st = p.status();
-                (format!("{}: {}", p.describe(), st.text), st.ok)
+                (printer_short(&st), st.ok, printer_detail(p, &st))
             }
-            None => ("ingen printer".to_string(), false),
+            None => ("ingen printer".to_string(), false, String::new()),
         };
         let status = StatusBar {
             scanner: "ingen scanner".into(),
             printer,
             printer_ok,
+            printer_detail,
             peers: "ingen andre borde".into(),
             peers_ok: true,
             central: "ikke opsat".into(),
@@ -202,6 +205,7 @@ impl TableCore {
             pending: None,
             debouncer: Debouncer::new(debounce),
             view: View::Ready,
+            view_id: 0,
             notice: None,
             version: 0,
             status,
@@ -246,6 +250,7 @@ impl TableCore {
         }
         if scanned.starts_with(super::checklist::TEST_PREFIX) && self.scanner_self_test(scanned) {
             self.pending = None;
+            self.view_id += 1;
             self.view = View::Ready;
             self.notice = Some(format!(
                 "Scannertest: {} læst.",
@@ -270,6 +275,7 @@ impl TableCore {
                 Err(e) => {
                     tracing::warn!(error = %e, "card QR refused");
                     self.pending = None;
+                    self.view_id += 1;
                     self.view = View::Refused {
                         code: "forged_card".into(),
                         title: "FALSK VALGKORT".into(),
@@ -349,6 +355,7 @@ impl TableCore {
             card_code,
             method,
         });
+        self.view_id += 1;
         self.view = View::Pending {
             voter: VoterView::new(voter, self.today()),
             ballots_text: ballots_text(&ballots, &self.id.contests),
@@ -460,6 +467,7 @@ impl TableCore {
                         tracing::error!(error = %e.to_string(), voter = %voter.id, "check-in NOT stored");
                         // Nothing was stored: keep the voter pending so it can be retried.
                         self.pending = Some(p);
+                        self.view_id += 1;
                         self.view = View::Refused {
                             code: "store_error".into(),
                             title: "IKKE GEMT".into(),
@@ -473,6 +481,7 @@ impl TableCore {
                 };
                 tracing::info!(seq = ev.body.seq, "check-in stored");
                 tracing::debug!(voter = %voter.id, "checked in");
+                self.view_id += 1;
                 self.view = View::Admitted {
                     voter: VoterView::new(&voter, today),
                     ballots_text: ballots_text(&ballots, &self.id.contests),
@@ -486,8 +495,25 @@ impl TableCore {
         self.publish()
     }
 
+    /// The page's timer ran out on a verdict ([`Screen::view_id`]): back to "Scan
+    /// valgkortet", so the next voter does not read the previous one's data. Nothing
+    /// happens when a newer view is shown meanwhile, or while a voter is pending (a
+    /// check-in that could not be stored stays until it is retried or cancelled).
+    pub fn dismiss(&mut self, view_id: u64) -> Result<Screen, TableError> {
+        let verdict = matches!(self.view, View::Admitted { .. } | View::Refused { .. });
+        if view_id != self.view_id || !verdict || self.pending.is_some() {
+            return self.screen();
+        }
+        self.view_id += 1;
+        self.view = View::Ready;
+        self.notice = None;
+        self.signals.light(Light::Off);
+        self.publish()
+    }
+
     pub fn cancel(&mut self) -> Result<Screen, TableError> {
         self.notice = self.pending.take().map(|_| "Annulleret.".to_string());
+        self.view_id += 1;
         self.view = View::Ready;
         self.signals.light(Light::Off);
         self.publish()
@@ -514,6 +540,7 @@ impl TableCore {
         };
         self.append(kind)?;
         self.pending = None;
+        self.view_id += 1;
         self.view = View::Ready;
         self.notice = None;
         self.signals.light(Light::Off);
@@ -595,6 +622,7 @@ impl TableCore {
             reason: reason.trim().to_string(),
         })?;
         self.notice = Some(format!("Registreringen af vælger {voter_id} er fortrudt."));
+        self.view_id += 1;
         self.view = View::Ready;
         self.publish()
     }
@@ -721,7 +749,8 @@ impl TableCore {
     pub fn printed(&mut self, result: &Result<(), String>) -> Result<Screen, TableError> {
         if let Some(printer) = &self.id.printer {
             let st = printer.status();
-            self.status.printer = format!("{}: {}", printer.describe(), st.text);
+            self.status.printer = printer_short(&st);
+            self.status.printer_detail = printer_detail(printer, &st);
             self.status.printer_ok = st.ok && result.is_ok();
         }
         self.publish()
@@ -933,6 +962,7 @@ impl TableCore {
         };
         let store = &self.store;
         let (code, title, detail) = refusal(verdict, |p| store.place_name(p).ok().flatten());
+        self.view_id += 1;
         self.view = View::Refused {
             code,
             title,
@@ -1004,7 +1034,18 @@ impl TableCore {
             table_no: self.id.table_no,
             table_state: state,
             table_state_text: state.danish().into(),
+            table_state_sentence: state.sentence().into(),
             view: self.view.clone(),
+            view_id: self.view_id,
+            contests: self
+                .id
+                .contests
+                .iter()
+                .map(|c| super::screen::ContestView {
+                    code: c.code().to_string(),
+                    name: c.danish_name().to_string(),
+                })
+                .collect(),
             notice: self.notice.clone(),
             checkins_here: self
                 .store
@@ -1031,6 +1072,26 @@ fn new_card_code() -> Result<String, String> {
     ))
 }
 
+/// The printer in a few Danish words for the status bar; the device and its path go
+/// behind "Detaljer" ([`printer_detail`]).
+fn printer_short(st: &crate::print::PrinterStatus) -> String {
+    if st.ok {
+        if st.text.contains("simuleret") {
+            "simuleret (intet papir)".into()
+        } else {
+            "klar".into()
+        }
+    } else if st.text.starts_with("Printer mangler") {
+        "ikke fundet — se Detaljer i menuen".into()
+    } else {
+        "fejl — se Detaljer i menuen".into()
+    }
+}
+
+fn printer_detail(p: &crate::print::spool::Spool, st: &crate::print::PrinterStatus) -> String {
+    format!("{} · {}", p.describe(), st.text)
+}
+
 fn verdict_code(v: &Verdict) -> &'static str {
     match v {
         Verdict::Admit { .. } => "admit",
@@ -1055,7 +1116,10 @@ fn placeholder_screen() -> Screen {
         table_no: 0,
         table_state: TableState::NotOpened,
         table_state_text: String::new(),
+        table_state_sentence: String::new(),
         view: View::Ready,
+        view_id: 0,
+        contests: Vec::new(),
         notice: None,
         checkins_here: 0,
         persons_checked_in: 0,

@@ -71,7 +71,14 @@ pub struct Screen {
     pub table_no: u32,
     pub table_state: TableState,
     pub table_state_text: String,
+    /// "Bordet er åbent", "Bordet holder pause".
+    pub table_state_sentence: String,
     pub view: View,
+    /// Changes whenever a new view is shown (also the same verdict again), so the page
+    /// can return a verdict to "Scan valgkortet" after a while without hiding a newer one.
+    pub view_id: u64,
+    /// The contests of the day, for the ballot count.
+    pub contests: Vec<ContestView>,
     /// A short notice above the view ("Forrige scanning annulleret").
     pub notice: Option<String>,
     pub checkins_here: i64,
@@ -90,6 +97,12 @@ pub struct Screen {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContestView {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DoubleRegistration {
     pub voter_id: String,
     pub name: String,
@@ -103,6 +116,8 @@ pub struct StatusBar {
     pub scanner_ok: bool,
     pub printer: String,
     pub printer_ok: bool,
+    /// The printer's device and full state (paths): behind "Detaljer".
+    pub printer_detail: String,
     pub peers: String,
     pub peers_ok: bool,
     pub central: String,
@@ -154,7 +169,7 @@ pub fn refusal(
         Verdict::Brevstemme => (
             "brevstemme",
             "BREVSTEMME MODTAGET".into(),
-            "Vælgerens brevstemme er godkendt. Vælgeren kan ikke stemme på valgdagen.".into(),
+            "Vælgerens brevstemme er modtaget og tæller. Udlevér ikke stemmesedler; forklar vælgeren, at der ikke kan stemmes igen.".into(),
         ),
         Verdict::Struck { reason } => (
             "struck",
@@ -168,7 +183,7 @@ pub fn refusal(
             "wrong_place",
             "IKKE PÅ VALGLISTEN HER".into(),
             format!(
-                "Vælgerens valgsted er {}.",
+                "Vælgerens valgsted er {}. Udlevér ikke stemmesedler; henvis vælgeren dertil (adressen står på valgkortet), eller tilkald valgsekretæren.",
                 place_name
                     .clone()
                     .unwrap_or_else(|| format!("afstemningsområde {place_id}"))
@@ -182,12 +197,12 @@ pub fn refusal(
         Verdict::CardSuperseded { reissued_at_ms } => (
             "card_superseded",
             format!("KORT ERSTATTET kl. {}", clock(*reissued_at_ms)),
-            "Der er udskrevet et nyt valgkort til vælgeren. Dette kort gælder ikke.".into(),
+            "Der er udskrevet et nyt valgkort til vælgeren, så dette kort gælder ikke. Scan det nye kort, eller tilkald valgsekretæren.".into(),
         ),
         Verdict::NotEntitled => (
             "not_entitled",
             "IKKE STEMMERET".into(),
-            "Vælgeren har ikke stemmeret til dagens valg.".into(),
+            "Vælgeren har ikke stemmeret til dagens valg. Udlevér ikke stemmesedler; tilkald valgsekretæren, hvis vælgeren mener at have stemmeret.".into(),
         ),
         Verdict::OtherTable { table_no, share } => (
             "other_table",
@@ -196,7 +211,10 @@ pub fn refusal(
                 None => "IKKE DETTE BORD".into(),
             },
             match share {
-                Some(s) => format!("Fast bordvalg: bord {} tager {s}.", table_no.unwrap_or(0)),
+                Some(s) => format!(
+                    "Fast bordvalg: bord {n} tager {s}. Henvis vælgeren til bord {n}.",
+                    n = table_no.unwrap_or(0)
+                ),
                 None => {
                     "Fast bordvalg: ingen borde tager denne vælger. Tilkald valgsekretæren.".into()
                 }
@@ -209,7 +227,7 @@ pub fn refusal(
         ),
         Verdict::TableNotOpen { state } => (
             "table_not_open",
-            format!("BORDET ER {}", state.danish().to_uppercase()),
+            state.sentence().to_uppercase(),
             "Åbn bordet for at registrere vælgere.".into(),
         ),
     };
@@ -231,5 +249,78 @@ mod tests {
             ballots_text(&[Contest::Rv], &today),
             "Udlevér KUN: Regionsrådsvalg"
         );
+    }
+
+    /// Issue 20, problem 10: every refusal ends with what the tilforordnede do next.
+    #[test]
+    fn every_refusal_says_what_to_do_next() {
+        use crate::election::checkin::PriorCheckIn;
+        let next = [
+            "Udlevér ikke",
+            "Henvis vælgeren",
+            "Tilkald valgsekretæren",
+            "tilkald valgsekretæren",
+            "Scan det nye kort",
+            "Åbn bordet",
+            "Sæt kryds",
+            "Søg vælgeren frem",
+        ];
+        let verdicts = [
+            Verdict::AlreadyVoted {
+                prior: PriorCheckIn {
+                    place: "1".into(),
+                    table_no: 2,
+                    wall_ms: 0,
+                },
+            },
+            Verdict::Brevstemme,
+            Verdict::Struck {
+                reason: "død".into(),
+            },
+            Verdict::WrongPlace {
+                place_id: "2".into(),
+                place_name: Some("Vestre Skole".into()),
+            },
+            Verdict::WrongPlace {
+                place_id: "2".into(),
+                place_name: None,
+            },
+            Verdict::UnknownCard,
+            Verdict::CardSuperseded { reissued_at_ms: 0 },
+            Verdict::NotEntitled,
+            Verdict::OtherTable {
+                table_no: Some(1),
+                share: Some("efternavne A–H".into()),
+            },
+            Verdict::OtherTable {
+                table_no: None,
+                share: None,
+            },
+            Verdict::PaperMode,
+            Verdict::TableNotOpen {
+                state: TableState::Paused,
+            },
+        ];
+        for v in &verdicts {
+            let (code, _, detail) = refusal(v, |_| None);
+            assert!(
+                next.iter().any(|n| detail.contains(n)),
+                "{code}: no next step in {detail:?}"
+            );
+        }
+    }
+
+    /// Issue 20, problem 9: "Bordet er åbent" (neuter), "Bordet holder pause".
+    #[test]
+    fn table_states_read_as_danish_sentences() {
+        assert_eq!(TableState::Open.sentence(), "Bordet er åbent");
+        assert_eq!(TableState::Paused.sentence(), "Bordet holder pause");
+        let (_, title, _) = refusal(
+            &Verdict::TableNotOpen {
+                state: TableState::Paused,
+            },
+            |_| None,
+        );
+        assert_eq!(title, "BORDET HOLDER PAUSE");
     }
 }

@@ -26,10 +26,21 @@ pub struct SearchHit {
     /// "Har stemt ved bord 2 kl. 10:42", "Brevstemme modtaget", "Slettet: død", "Ikke stemt".
     pub status: String,
     pub may_vote: bool,
+    /// Checked in at two tables and not yet resolved.
     pub double_registration: bool,
+    /// "Løst kl. 10:52": a double registration the valgsekretær resolved.
+    pub resolved: Option<String>,
     /// The card in force (a reissued one, or the posted one).
     pub card_code: String,
     pub contests: String,
+}
+
+/// A search and, when it found nobody, what to tell the valgsekretær.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchReport {
+    pub hits: Vec<SearchHit>,
+    /// "Intet fundet for: Tvaergade. …" when nothing was found.
+    pub message: Option<String>,
 }
 
 impl TableCore {
@@ -48,7 +59,24 @@ impl TableCore {
     }
 
     /// Searches the whole municipality list by any mix of name, birthdate and address.
-    pub fn search(&self, text: &str, _by: &Secretary) -> Result<Vec<SearchHit>, TableError> {
+    pub fn search(&self, text: &str, by: &Secretary) -> Result<Vec<SearchHit>, TableError> {
+        Ok(self.search_report(text, by)?.hits)
+    }
+
+    /// A search, and when it finds nobody, which words found nothing ("Intet fundet
+    /// for: …"), in Danish for the screen.
+    pub fn search_report(&self, text: &str, _by: &Secretary) -> Result<SearchReport, TableError> {
+        let hits = self.search_hits(text)?;
+        let message = if hits.is_empty() && !text.trim().is_empty() {
+            let unmatched = self.store().unmatched_words(text, None)?;
+            Some(crate::store::search::nothing_found_text(&unmatched))
+        } else {
+            None
+        };
+        Ok(SearchReport { hits, message })
+    }
+
+    fn search_hits(&self, text: &str) -> Result<Vec<SearchHit>, TableError> {
         let q = SearchQuery::parse_free(text);
         let today = chrono::Local::now().date_naive();
         let store = self.store();
@@ -73,12 +101,25 @@ impl TableCore {
             } else {
                 ("Ikke stemt".to_string(), true)
             };
+            let active = status.as_ref().map(|s| s.active).unwrap_or(0);
+            let resolved = if active > 1 {
+                store
+                    .double_resolved_at(&v.id, active)?
+                    .map(|at| format!("Løst kl. {}", clock(at)))
+            } else {
+                None
+            };
+            let text = match &resolved {
+                Some(r) => format!("{text} · Dobbeltregistrering {}", r.to_lowercase()),
+                None => text,
+            };
             out.push(SearchHit {
                 place_name: store
                     .place_name(&v.place)?
                     .unwrap_or_else(|| v.place.clone()),
                 here: v.place == self.id.place,
-                double_registration: status.as_ref().is_some_and(|s| s.active > 1),
+                double_registration: active > 1 && resolved.is_none(),
+                resolved,
                 card_code: store.current_card(&v)?,
                 contests: crate::election::contest::format_contests(&v.contests),
                 place: v.place.clone(),
@@ -143,6 +184,12 @@ impl TableCore {
         if active < 2 {
             return Err(TableError::Refused(format!(
                 "Vælger {voter_id} er ikke dobbeltregistreret."
+            )));
+        }
+        if let Some(at) = self.store().double_resolved_at(voter_id, active)? {
+            return Err(TableError::Refused(format!(
+                "Dobbeltregistreringen er allerede løst kl. {}. Der er intet at gøre.",
+                clock(at)
             )));
         }
         self.append(EventKind::DoubleRegistrationResolved {

@@ -5,7 +5,7 @@ use super::assets;
 use super::error::ApiError;
 use super::table_api::{with_core, with_core_printing};
 use crate::table::daemon::SharedCore;
-use crate::table::secretary::{SearchHit, Secretary};
+use crate::table::secretary::{SearchHit, SearchReport, Secretary};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -36,6 +36,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/login", post(login))
         .route("/api/secretary/logout", post(logout))
         .route("/api/secretary/search", get(search))
+        .route("/api/secretary/search/report", get(search_report))
         .route("/api/secretary/checkin", post(checkin))
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
@@ -134,6 +135,19 @@ async fn search(
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
     let sec = session(&s, &headers)?;
     with_core(&s.core, move |c| c.search(&p.q, &sec))
+        .await
+        .map(Json)
+}
+
+/// The search with what found nothing ("Intet fundet for: …"); the plain search above
+/// keeps its shape for the page as it is.
+async fn search_report(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<SearchReport>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| c.search_report(&p.q, &sec))
         .await
         .map(Json)
 }

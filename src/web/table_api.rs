@@ -41,6 +41,7 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
         .route("/api/scan", post(scan))
         .route("/api/confirm", post(confirm))
         .route("/api/cancel", post(cancel))
+        .route("/api/dismiss", post(dismiss))
         .route("/api/manual", post(manual))
         .route("/api/table/open", post(open))
         .route("/api/table/pause", post(pause))
@@ -169,6 +170,22 @@ async fn confirm(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
 
 async fn cancel(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
     with_core(&s.core, |c| c.cancel()).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct DismissBody {
+    view_id: u64,
+}
+
+/// The page's timer ran out on a verdict: back to "Scan valgkortet" (see
+/// [`TableCore::dismiss`]).
+async fn dismiss(
+    State(s): State<AppState>,
+    Json(b): Json<DismissBody>,
+) -> Result<Json<Screen>, ApiError> {
+    with_core(&s.core, move |c| c.dismiss(b.view_id))
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]

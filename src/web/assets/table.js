@@ -6,6 +6,30 @@ const $ = (id) => document.getElementById(id);
 let current = null;
 let shownPending = null;
 
+// How long a verdict stays before the screen returns to "Scan valgkortet", so the next
+// voter in the queue does not read the previous one's name, birthdate and address. Red
+// stays longer: the tilforordnede must read what to do. A pending voter never goes (the
+// daemon refuses), and the next scan replaces a verdict at once.
+const VERDICT_MS = { admitted: 8000, refused: 15000 };
+let verdictTimer = null;
+let verdictFor = null;
+function scheduleReturn(s) {
+  const ms = VERDICT_MS[s.view.kind];
+  if (ms === undefined) {
+    clearTimeout(verdictTimer);
+    verdictTimer = null;
+    verdictFor = null;
+    return;
+  }
+  if (verdictFor === s.view_id) return;
+  clearTimeout(verdictTimer);
+  verdictFor = s.view_id;
+  const id = s.view_id;
+  verdictTimer = setTimeout(() => {
+    post("/api/dismiss", { view_id: id }).then(render).catch(() => {});
+  }, ms);
+}
+
 async function post(path, body) {
   const res = await fetch(path, {
     method: "POST",
@@ -40,6 +64,7 @@ function beep() {
 function render(s) {
   if (s.view.kind === "refused" && s.version !== beeped && current) { beeped = s.version; beep(); }
   current = s;
+  scheduleReturn(s);
   text("place", s.place_name);
   text("table", "Bord " + s.table_no);
   const st = $("state");
@@ -68,12 +93,13 @@ function render(s) {
   $("ready").hidden = v.kind !== "ready";
   $("voter-box").hidden = v.kind === "ready";
   if (v.kind === "ready" && s.table_state !== "open") {
-    $("ready").querySelector("h1").textContent = "Bordet er " + s.table_state_text;
+    $("ready").querySelector("h1").textContent = s.table_state_sentence;
   } else {
     $("ready").querySelector("h1").textContent = "Scan valgkortet";
   }
   $("ready").querySelector(".hint").hidden = s.table_state !== "open";
-  if (v.kind === "ready" && s.table_state !== "open") showChecklist();
+  // The checklist is for before opening; a paused or closed table does not show it.
+  if (v.kind === "ready" && s.table_state === "not_opened") showChecklist();
   else $("checklist").hidden = true;
   const voter = v.voter || null;
   $("voter").hidden = !voter;
@@ -110,6 +136,8 @@ function render(s) {
   const stat = (id, label, ok) => { const e = $(id); e.textContent = label; e.className = ok ? "ok" : "bad"; };
   stat("st-scanner", "Scanner: " + bar.scanner, bar.scanner_ok);
   stat("st-printer", "Printer: " + bar.printer, bar.printer_ok);
+  $("st-printer").title = bar.printer_detail || "";
+  text("tech-printer", bar.printer_detail ? "Printer: " + bar.printer_detail : "");
   stat("st-peers", "Borde: " + bar.peers, bar.peers_ok);
   stat("st-central", "Valgkontor: " + bar.central, bar.central_ok);
   const flood = $("st-flood");
@@ -185,12 +213,23 @@ document.addEventListener("keydown", (e) => {
 $("menu-btn").addEventListener("click", () => {
   const f = $("recon-fields");
   f.innerHTML = "";
-  for (const name of ["KV", "RV", "FV", "FA", "EP"]) {
+  // Only the contests of the day.
+  for (const c of (current && current.contests) || []) {
     const row = document.createElement("div");
-    row.innerHTML = `<label>${name} udleveret <input name="ho_${name}" type="number" min="0" inputmode="numeric"></label>
-      <label>returneret <input name="re_${name}" type="number" min="0" inputmode="numeric"></label>`;
+    row.className = "recon-row";
+    const label = (t, name) => {
+      const l = document.createElement("label");
+      l.append(t + " ");
+      const i = document.createElement("input");
+      i.name = name; i.type = "number"; i.min = "0"; i.inputMode = "numeric";
+      l.appendChild(i);
+      return l;
+    };
+    row.append(label(c.name + ": udleveret", "ho_" + c.code), " ", label("returneret", "re_" + c.code));
     f.appendChild(row);
   }
+  hideStateConfirm();
+  $("state-msg").textContent = "";
   $("menu").showModal();
 });
 $("menu-close").addEventListener("click", () => $("menu").close());
@@ -200,15 +239,51 @@ $("menu").addEventListener("close", () => {
   const el = document.activeElement;
   if (el && el !== document.body) el.blur();
 });
+// Opening needs no question; pause and close ask in the page, and "Nej" changes nothing.
+const STATE_ASK = {
+  pause: { q: "Skal bordet holde pause? Der kan ikke registreres vælgere under pausen.", yes: "Ja, hold pause" },
+  close: { q: "Skal bordet lukkes for i dag? Der kan ikke registreres flere vælgere ved bordet.", yes: "Ja, luk bordet" },
+};
+let askedState = null;
+function hideStateConfirm() {
+  askedState = null;
+  $("state-confirm").hidden = true;
+  $("close-reason").value = "";
+}
+function stateMsg(t) {
+  const m = $("state-msg");
+  m.textContent = t;
+  m.scrollIntoView({ block: "nearest" });
+}
+async function setState(s, body) {
+  try { render(await post("/api/table/" + s, body)); stateMsg(current.table_state_sentence + "."); }
+  catch (e) { stateMsg(e.message); }
+}
 for (const b of document.querySelectorAll("[data-state]")) {
-  b.addEventListener("click", async () => {
+  b.addEventListener("click", () => {
     const s = b.dataset.state;
-    let body;
-    if (s === "close") body = { reason: prompt("Årsag til lukning (valgfri)") || "" };
-    try { render(await post("/api/table/" + s, body)); $("menu-msg").textContent = "Bordet er " + current.table_state_text; }
-    catch (e) { $("menu-msg").textContent = e.message; }
+    const ask = STATE_ASK[s];
+    if (!ask) { hideStateConfirm(); setState(s); return; }
+    askedState = s;
+    text("state-q", ask.q);
+    text("state-yes", ask.yes);
+    $("close-reason-row").hidden = s !== "close";
+    $("state-confirm").hidden = false;
+    stateMsg("");
+    $("state-confirm").scrollIntoView({ block: "nearest" });
   });
 }
+$("state-yes").addEventListener("click", () => {
+  const s = askedState;
+  if (!s) return;
+  const body = s === "close" ? { reason: $("close-reason").value.trim() } : undefined;
+  hideStateConfirm();
+  setState(s, body);
+});
+$("state-no").addEventListener("click", () => {
+  hideStateConfirm();
+  stateMsg("Intet er ændret. " + (current ? current.table_state_sentence + "." : ""));
+});
 $("recon-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const fd = new FormData(e.target);
@@ -284,6 +359,15 @@ async function showChecklist() {
       const li = document.createElement("li");
       li.className = (i.ok ? "ok" : "fail") + (i.blocking ? " blocking" : "");
       li.textContent = `${i.title}: ${i.detail}`;
+      if (i.technical) {
+        const d = document.createElement("details");
+        const sum = document.createElement("summary");
+        sum.textContent = "Detaljer";
+        const p = document.createElement("code");
+        p.textContent = i.technical;
+        d.append(sum, p);
+        li.appendChild(d);
+      }
       ul.appendChild(li);
     }
     $("checklist").hidden = false;
