@@ -105,3 +105,16 @@ fn verdicts_return_pause_and_close_ask_in_the_page_and_texts_are_plain_danish() 
     let stdout = run_browser_script("table_texts.mjs", &[&table.base]);
     assert!(stdout.contains("texts passed"), "{stdout}");
 }
+
+/// Issue 20, problems 3, 4 and 6, on the screen: the valgsekretær's screen reached from
+/// the table's menu in the kiosk's one window, touch-sized, PDFs in the page; undo and
+/// check-in without card started from a voter found by search.
+#[test]
+fn the_secretary_screen_is_reached_from_the_table_and_acts_on_a_found_voter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    let table = Table::start(dir.path(), &config);
+    table.open();
+    let stdout = run_browser_script("secretary_screen.mjs", &[&table.base, PIN]);
+    assert!(stdout.contains("secretary screen passed"), "{stdout}");
+}

@@ -3,8 +3,9 @@
 
 mod daemon;
 
-use daemon::{PIN, Table, call, login, outcome, prepare};
+use daemon::{PIN, Table, call, eventually, login, outcome, place, prepare, screen};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn started() -> (tempfile::TempDir, Table) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -103,16 +104,17 @@ fn check_in_without_a_card_and_a_replacement_card() {
         &token,
         "POST",
         "/api/secretary/checkin",
-        Some(json!({"voter_id": "V8", "table_no": 2})),
+        Some(json!({"voter_id": "V8", "table_no": 1})),
     );
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r["admitted"], true);
+    assert_eq!(r["sent"], true);
+    assert_eq!(outcome(&t.confirm()), "admitted");
     let hit = &search(&t, &token, "Peter Nielsen")[0];
     assert!(
         hit["status"]
             .as_str()
             .expect("s")
-            .starts_with("Har stemt ved bord 2 kl. ")
+            .starts_with("Har stemt ved bord 1 kl. ")
     );
     assert_eq!(outcome(&t.scan("CARD-THIRD")), "already_voted");
     // A second check-in without a card is refused with the reason.
@@ -123,7 +125,7 @@ fn check_in_without_a_card_and_a_replacement_card() {
         "/api/secretary/checkin",
         Some(json!({"voter_id": "V8", "table_no": 1})),
     );
-    assert_eq!(r["admitted"], false);
+    assert_eq!(r["sent"], false);
     assert_eq!(r["title"], "HAR ALLEREDE STEMT");
 
     let (status, r) = call(
@@ -345,7 +347,7 @@ fn paper_marks_from_the_command_line() {
             .args(["paper", "enter", "--config"])
             .arg(&config)
             .args([
-                "--table", "2", "--from", "10:00", "--to", "11:30", "1", "2", "99",
+                "--table", "1", "--from", "10:00", "--to", "11:30", "1", "2", "99",
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -590,4 +592,103 @@ fn search_reads_years_postcodes_and_towns_and_names_what_found_nothing() {
         r["message"],
         "Intet fundet for: Xyzzyvej. Kontrollér stavningen, eller søg uden det."
     );
+}
+
+/// Issue 20, problem 6: a voter without a card is sent to a table chosen among the
+/// tables that exist, and that table shows the voter as an ordinary pending voter (the
+/// verdict of a scan: an RV-only voter gets KUN); a table number that is no table of the
+/// place is refused.
+#[test]
+fn a_voter_without_a_card_is_pending_on_the_chosen_table_only() {
+    let p = place(2, |i| vec![1 - i], |_| String::new());
+    let (t1, t2) = (&p.tables[0], &p.tables[1]);
+    let token = login(t1);
+    // Table 1 knows table 2 once its opening has arrived.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            call(t1, &token, "GET", "/api/secretary/tables", None).1["tables"] == json!([1, 2])
+        }),
+        "table 1 does not know table 2"
+    );
+    let (status, r) = call(
+        t1,
+        &token,
+        "POST",
+        "/api/secretary/checkin",
+        Some(json!({"voter_id": "V2", "table_no": 2})),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["sent"], true, "{r}");
+    assert!(
+        eventually(Duration::from_secs(10), || screen(t2)["view"]["kind"]
+            == "pending"),
+        "table 2 does not show the voter sent to it: {}",
+        screen(t2)
+    );
+    let s2 = screen(t2);
+    assert_eq!(s2["view"]["voter"]["list_no"], 2, "{s2}");
+    assert_eq!(s2["view"]["ballots_text"], "Udlevér KUN: Regionsrådsvalg");
+    // Nothing is registered until table 2 approves, and table 1's screen is untouched.
+    assert_eq!(screen(t1)["view"]["kind"], "ready");
+    assert_eq!(search(t1, &token, "Østergaard")[0]["status"], "Ikke stemt");
+    assert_eq!(outcome(&t2.confirm()), "admitted");
+    assert!(
+        eventually(Duration::from_secs(10), || search(t1, &token, "Østergaard")
+            [0]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Har stemt ved bord 2"))),
+        "the check-in at table 2 did not reach table 1"
+    );
+    // A table that does not exist: refused in Danish, nothing sent.
+    let (status, r) = call(
+        t1,
+        &token,
+        "POST",
+        "/api/secretary/checkin",
+        Some(json!({"voter_id": "V1", "table_no": 7})),
+    );
+    assert_eq!(status, 422, "{r}");
+    assert_eq!(
+        r["error"],
+        "Bord 7 findes ikke på Rådhushallen. Vælg et af bordene: 1, 2."
+    );
+    assert_eq!(screen(t1)["view"]["kind"], "ready");
+}
+
+/// Issue 20, problem 4: undo is started from a voter found by search (the API takes the
+/// id the search gave) and its answer names the voter; the search then shows the voter
+/// as not voted.
+#[test]
+fn undo_of_a_voter_found_by_search_names_the_voter() {
+    let (_dir, t) = started();
+    t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&t.confirm()), "admitted");
+    let token = login(&t);
+    let hit = search(&t, &token, "Møller 15-03-1980")[0].clone();
+    assert_eq!(hit["checked_in"], true, "{hit}");
+    let (status, r) = call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/undo",
+        Some(json!({"voter_id": hit["voter"]["id"], "reason": "forkert vælger godkendt"})),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r["text"],
+        "Registreringen af Jørgen Åge Møller-Aagaard er fortrudt."
+    );
+    let hit = &search(&t, &token, "Møller 15-03-1980")[0];
+    assert_eq!(hit["checked_in"], false);
+    assert_eq!(hit["status"], "Ikke stemt");
+    // A voter who is not checked in: the refusal names the voter, not an internal id.
+    let (status, r) = call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/undo",
+        Some(json!({"voter_id": "V2", "reason": "x"})),
+    );
+    assert_eq!(status, 422, "{r}");
+    assert_eq!(r["error"], "Signe Østergaard er ikke registreret som mødt.");
 }

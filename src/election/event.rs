@@ -93,6 +93,14 @@ pub enum EventKind {
         mode: super::place_mode::PlaceMode,
         reason: String,
     },
+    /// The valgsekretær found a voter without a card and sent them to a table of the
+    /// place: that table shows the voter as pending, to approve or cancel as after a
+    /// scan. Nothing is registered by this event; the check-in is the table's own.
+    ManualCheckInSent {
+        voter_id: String,
+        place: String,
+        table_no: u32,
+    },
     /// A change to the voter list from the election office, applied at this table. The
     /// office's signed text is carried verbatim so every receiver checks the office
     /// signature itself.
@@ -118,6 +126,7 @@ impl EventKind {
             EventKind::DoubleRegistrationResolved { .. } => "double_registration_resolved",
             EventKind::ListChanged { .. } => "list_changed",
             EventKind::PlaceModeChanged { .. } => "place_mode_changed",
+            EventKind::ManualCheckInSent { .. } => "manual_check_in_sent",
         }
     }
 }

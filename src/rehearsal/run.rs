@@ -678,7 +678,8 @@ async fn card_checkin(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize, cod
     }
 }
 
-/// The valgsekretær searches by name and birthdate and checks the voter in here.
+/// The valgsekretær searches by name and birthdate and sends the voter to this table,
+/// whose tilforordnet approves.
 async fn without_card(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize) -> Step {
     let who = &day.voters[voter];
     let q = format!(
@@ -717,10 +718,32 @@ async fn without_card(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize) -> 
     }
     let body = json!({ "voter_id": who.id, "table_no": k + 1 });
     match day.secretary(k, "/api/secretary/checkin", Some(body)).await {
-        Ok((200, r)) if r["admitted"] == true => {
-            day.outcome(v.errand.label(), "admitted");
-            day.green(voter, k, "manual", v);
-            Step::Done
+        // Sent: the table shows the voter as pending; its tilforordnet approves.
+        Ok((200, r)) if r["sent"] == true => {
+            let url = day.slots[k].url.clone();
+            match client::confirm(&day.http, &url).await {
+                Ok(c) if c == "admitted" => {
+                    day.outcome(v.errand.label(), "admitted");
+                    day.green(voter, k, "manual", v);
+                    Step::Done
+                }
+                Ok(other) => {
+                    client::cancel(&day.http, &url).await;
+                    day.outcome(v.errand.label(), &other);
+                    if !v.unsure {
+                        day.violation(format!(
+                            "check-in without card of {} refused at confirm: {other}",
+                            who.id
+                        ));
+                    }
+                    Step::Done
+                }
+                Err(_) => {
+                    v.unsure = true;
+                    day.ledger().unsure.push((voter, k));
+                    Step::MoveOn
+                }
+            }
         }
         Ok((200, r)) => {
             day.outcome(v.errand.label(), r["title"].as_str().unwrap_or("refused"));

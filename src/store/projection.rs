@@ -172,6 +172,8 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
                 params![place, *table_no, hlc, dev, seq, b.wall_ms, ho, re],
             )?;
         }
+        // A request to a table's screen: nothing in the projection changes.
+        EventKind::ManualCheckInSent { .. } => {}
         EventKind::DoubleRegistrationResolved {
             voter_id,
             note,

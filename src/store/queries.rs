@@ -179,6 +179,15 @@ impl Store {
         })
     }
 
+    /// The table numbers of a place that have opened, paused or closed (in the log).
+    pub fn tables(&self, place: &str) -> Result<Vec<u32>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT DISTINCT table_no FROM table_state WHERE place=?1 ORDER BY table_no",
+        )?;
+        let rows = st.query_map([place], |r| r.get::<_, u32>(0))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
     pub fn place_name(&self, id: &str) -> Result<Option<String>> {
         Ok(self
             .conn

@@ -67,6 +67,9 @@ pub struct TableCore {
     pub(super) id: TableIdentity,
     pub(super) place_name: String,
     pending: Option<Pending>,
+    /// Voters the valgsekretær sent to this table while another voter was pending: each
+    /// is shown when the one before is approved or cancelled.
+    handed_over: std::collections::VecDeque<String>,
     debouncer: Debouncer,
     view: View,
     /// Bumped with every view shown: see [`Screen::view_id`].
@@ -203,6 +206,7 @@ impl TableCore {
             id,
             place_name,
             pending: None,
+            handed_over: std::collections::VecDeque::new(),
             debouncer: Debouncer::new(debounce),
             view: View::Ready,
             view_id: 0,
@@ -396,7 +400,17 @@ impl TableCore {
         &self,
         voter: &crate::election::voter::Voter,
     ) -> Result<Verdict, TableError> {
-        let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
+        self.decide_voter_at(voter, self.id.table_no)
+    }
+
+    /// The verdict table `table_no` of this place would give the voter (its state as
+    /// the log has it, its share in fast bordvalg).
+    pub(super) fn decide_voter_at(
+        &self,
+        voter: &crate::election::voter::Voter,
+        table_no: u32,
+    ) -> Result<Verdict, TableError> {
+        let (state, _) = self.store.table_state(&self.id.place, table_no)?;
         let prior = self.store.status(&voter.id)?.map(|s| s.prior);
         let right_place = if voter.place != self.id.place {
             self.store.place_name(&voter.place)?
@@ -412,7 +426,7 @@ impl TableCore {
             prior: prior.as_ref(),
             right_place_name: right_place.as_deref(),
             mode,
-            table_no: self.id.table_no,
+            table_no,
             shares: &self.id.shares,
         };
         Ok(decide_for_voter(&input, voter, None))
@@ -432,6 +446,9 @@ impl TableCore {
     /// Returns when it is on disk; only then does the screen turn green.
     pub fn confirm(&mut self) -> Result<Screen, TableError> {
         let Some(p) = self.pending.take() else {
+            if let Some(next) = self.handed_over.pop_front() {
+                return self.stage_manual(&next);
+            }
             self.notice = Some("Der er ingen vælger at godkende. Scan et valgkort.".into());
             return self.publish();
         };
@@ -482,13 +499,20 @@ impl TableCore {
                 tracing::info!(seq = ev.body.seq, "check-in stored");
                 tracing::debug!(voter = %voter.id, "checked in");
                 self.view_id += 1;
+                let text = ballots_text(&ballots, &self.id.contests);
                 self.view = View::Admitted {
                     voter: VoterView::new(&voter, today),
-                    ballots_text: ballots_text(&ballots, &self.id.contests),
+                    ballots_text: text.clone(),
                     ballots,
                 };
                 self.signals.light(Light::Green);
                 self.signals.buzz(Buzz::Ok);
+                if let Some(next) = self.handed_over.pop_front() {
+                    // The valgsekretær sent the next voter meanwhile: shown at once, with
+                    // this voter's ballots kept in the notice.
+                    self.stage_manual(&next)?;
+                    self.notice = Some(format!("Godkendt: {}. {text}", voter.full_name()));
+                }
             }
             other => self.refuse(&other, Some(VoterView::new(&voter, today))),
         }
@@ -512,10 +536,36 @@ impl TableCore {
     }
 
     pub fn cancel(&mut self) -> Result<Screen, TableError> {
-        self.notice = self.pending.take().map(|_| "Annulleret.".to_string());
+        let cancelled = self.pending.take().is_some();
+        if let Some(next) = self.handed_over.pop_front() {
+            self.stage_manual(&next)?;
+            if cancelled {
+                self.notice = Some("Annulleret. Næste vælger er sendt af valgsekretæren.".into());
+            }
+            return self.publish();
+        }
+        self.notice = cancelled.then(|| "Annulleret.".to_string());
         self.view_id += 1;
         self.view = View::Ready;
         self.signals.light(Light::Off);
+        self.publish()
+    }
+
+    /// The valgsekretær sent a voter without a card to this table: shown as pending,
+    /// exactly as after a scan, or after the voter now pending.
+    pub(super) fn receive_sent(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+        if self.pending.is_none() {
+            return self.stage_manual(voter_id);
+        }
+        let name = self
+            .store
+            .voter(voter_id)?
+            .map(|v| v.full_name())
+            .unwrap_or_else(|| voter_id.to_string());
+        self.handed_over.push_back(voter_id.to_string());
+        self.notice = Some(format!(
+            "Valgsekretæren har sendt {name} til bordet. Vælgeren vises, når den nuværende er godkendt eller annulleret."
+        ));
         self.publish()
     }
 
@@ -611,9 +661,15 @@ impl TableCore {
                 "Angiv en årsag til fortrydelsen.".into(),
             ));
         }
-        let status = self.store.status(voter_id)?.ok_or_else(|| {
-            TableError::Refused(format!("Vælger {voter_id} er ikke registreret."))
-        })?;
+        let name = self
+            .store
+            .voter(voter_id)?
+            .map(|v| v.full_name())
+            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
+        let status = self
+            .store
+            .status(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
         let target = DevicePublic::from_hex(&status.device).map_err(StoreError::Invalid)?;
         self.append(EventKind::CheckInUndone {
             voter_id: voter_id.to_string(),
@@ -621,7 +677,7 @@ impl TableCore {
             target_seq: status.seq,
             reason: reason.trim().to_string(),
         })?;
-        self.notice = Some(format!("Registreringen af vælger {voter_id} er fortrudt."));
+        self.notice = Some(format!("Registreringen af {name} er fortrudt."));
         self.view_id += 1;
         self.view = View::Ready;
         self.publish()
@@ -780,6 +836,10 @@ impl TableCore {
         Ok(ev)
     }
 
+    pub fn table_no(&self) -> u32 {
+        self.id.table_no
+    }
+
     pub fn place(&self) -> &str {
         &self.id.place
     }
@@ -811,9 +871,18 @@ impl TableCore {
             duplicates: 0,
             rejected: Vec::new(),
         };
-        for result in self.store.ingest_many(events, &self.id.trust) {
+        let mut sent = Vec::new();
+        for (ev, result) in events
+            .iter()
+            .zip(self.store.ingest_many(events, &self.id.trust))
+        {
             match result {
-                Ok(Ingested::Added) => r.added += 1,
+                Ok(Ingested::Added) => {
+                    r.added += 1;
+                    if let Some(voter_id) = self.sent_here(ev) {
+                        sent.push(voter_id);
+                    }
+                }
                 Ok(Ingested::Duplicate) => r.duplicates += 1,
                 Err(e) => {
                     // A gap is normal when a push overtakes a lost one (the next pull
@@ -827,10 +896,44 @@ impl TableCore {
                 }
             }
         }
+        for voter_id in sent {
+            tracing::info!("voter without card sent to this table");
+            if let Err(e) = self.receive_sent(&voter_id) {
+                tracing::warn!(error = %e, "voter sent to this table not shown");
+            }
+        }
         if r.added > 0 {
             self.publish_soon();
         }
         r
+    }
+
+    /// The voter of a [`EventKind::ManualCheckInSent`] to this table (the cheap text
+    /// test first: a busy place ingests thousands of other events).
+    fn sent_here(&self, ev: &SignedEvent) -> Option<String> {
+        if !ev.body.contains("\"manual_check_in_sent\"") {
+            return None;
+        }
+        let body: crate::election::event::EventBody = serde_json::from_str(&ev.body).ok()?;
+        match body.kind {
+            EventKind::ManualCheckInSent {
+                voter_id,
+                place,
+                table_no,
+            } if place == self.id.place && table_no == self.id.table_no => Some(voter_id),
+            _ => None,
+        }
+    }
+
+    /// The table numbers of this polling place: this table, every table whose opening
+    /// is in the log, and every table given a share for fast bordvalg.
+    pub fn known_tables(&self) -> Result<Vec<u32>, TableError> {
+        let mut all = self.store.tables(&self.id.place)?;
+        all.push(self.id.table_no);
+        all.extend(self.id.shares.iter().map(|(n, _)| *n));
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
     }
 
     /// Rebuilds the screen for events from peers: at once when it was last built more

@@ -7,7 +7,7 @@
 use super::core::{TableCore, TableError};
 use super::screen::{VoterView, clock};
 use crate::election::checkin::Verdict;
-use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::event::EventKind;
 use crate::store::search::SearchQuery;
 use serde::Serialize;
 
@@ -26,6 +26,8 @@ pub struct SearchHit {
     /// "Har stemt ved bord 2 kl. 10:42", "Brevstemme modtaget", "Slettet: død", "Ikke stemt".
     pub status: String,
     pub may_vote: bool,
+    /// Has a check-in that can be undone.
+    pub checked_in: bool,
     /// Checked in at two tables and not yet resolved.
     pub double_registration: bool,
     /// "Løst kl. 10:52": a double registration the valgsekretær resolved.
@@ -120,6 +122,7 @@ impl TableCore {
                 here: v.place == self.id.place,
                 double_registration: active > 1 && resolved.is_none(),
                 resolved,
+                checked_in: status.is_some(),
                 card_code: store.current_card(&v)?,
                 contests: crate::election::contest::format_contests(&v.contests),
                 place: v.place.clone(),
@@ -131,37 +134,65 @@ impl TableCore {
         Ok(out)
     }
 
-    /// Checks in a voter who has no card, at the table where the ballots are handed out.
-    /// The rules are the same as for a scan; the identity was checked by the valgsekretær
-    /// (birthdate, address).
-    pub fn check_in_without_card(
+    /// Sends a voter who has no card to a table of this place, where the ballots are
+    /// handed out: that table shows the voter as pending, with the same verdict and the
+    /// same approve/cancel as after a scan. The identity was checked by the valgsekretær
+    /// (birthdate, address). A table number that is not a table of the place is refused:
+    /// nothing is sent to a table that does not exist. Returns the verdict the chosen
+    /// table gives and the voter's name.
+    pub fn send_without_card(
         &mut self,
         voter_id: &str,
         table_no: u32,
         _by: &Secretary,
-    ) -> Result<Verdict, TableError> {
+    ) -> Result<(Verdict, String), TableError> {
+        self.known_table(table_no)?;
         let voter = self
             .store()
             .voter(voter_id)?
-            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
-        let verdict = self.decide_voter(&voter)?;
-        if let Verdict::Admit { ballots } = &verdict {
-            self.append(EventKind::CheckIn {
+            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
+        let verdict = self.decide_voter_at(&voter, table_no)?;
+        if verdict.is_admit() {
+            self.append(EventKind::ManualCheckInSent {
                 voter_id: voter.id.clone(),
                 place: self.id.place.clone(),
                 table_no,
-                card_code: None,
-                method: CheckInMethod::Manual,
-                ballots: ballots.clone(),
             })?;
-            tracing::info!(table = table_no, "check-in without card");
-            self.notice = Some(format!(
-                "{} registreret uden kort ved bord {table_no}.",
-                voter.full_name()
-            ));
-            self.publish()?;
+            tracing::info!(table = table_no, "voter without card sent to a table");
+            if table_no == self.id.table_no {
+                self.receive_sent(&voter.id)?;
+            }
         }
-        Ok(verdict)
+        Ok((verdict, voter.full_name()))
+    }
+
+    /// Refuses a table number that is no table of this place (a typo must not make a
+    /// table the central then shows).
+    fn known_table(&self, table_no: u32) -> Result<(), TableError> {
+        let tables = self.known_tables()?;
+        if tables.contains(&table_no) {
+            return Ok(());
+        }
+        let list = tables
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(TableError::Refused(format!(
+            "Bord {table_no} findes ikke på {}. Vælg et af bordene: {list}.",
+            self.place_name
+        )))
+    }
+
+    /// Undoes a voter's check-in found by search; returns the sentence naming the voter.
+    pub fn undo_checkin(
+        &mut self,
+        voter_id: &str,
+        reason: &str,
+        by: &Secretary,
+    ) -> Result<String, TableError> {
+        self.undo(voter_id, reason, by)?;
+        Ok(self.notice.clone().unwrap_or_default())
     }
 
     /// Closes a double registration with the valgsekretær's note (for the afstemningsbog).
@@ -243,6 +274,7 @@ impl TableCore {
                 "Papirperiodens slutning ligger før dens begyndelse.".into(),
             ));
         }
+        self.known_table(table_no)?;
         let mut report = PaperReport::default();
         for &n in list_nos {
             let Some(v) = self.store().voter_by_list_no(&self.id.place, n)? else {

@@ -38,6 +38,8 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/search", get(search))
         .route("/api/secretary/search/report", get(search_report))
         .route("/api/secretary/checkin", post(checkin))
+        .route("/api/secretary/tables", get(tables))
+        .route("/api/secretary/undo", post(undo))
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
         .route("/api/secretary/paper", post(paper))
@@ -160,40 +162,79 @@ struct CheckIn {
 
 #[derive(Serialize)]
 struct CheckInResult {
-    admitted: bool,
+    /// Sent: the chosen table now shows the voter as pending.
+    sent: bool,
+    table_no: u32,
     ballots: Vec<crate::election::contest::Contest>,
     title: String,
     detail: String,
 }
 
+/// Sends a voter without a card to a table of the place (see
+/// [`crate::table::core::TableCore::send_without_card`]).
 async fn checkin(
     State(s): State<SecState>,
     headers: HeaderMap,
     Json(b): Json<CheckIn>,
 ) -> Result<Json<CheckInResult>, ApiError> {
     let sec = session(&s, &headers)?;
-    let (verdict, names) = with_core(&s.core, move |c| {
-        let v = c.check_in_without_card(&b.voter_id, b.table_no, &sec)?;
+    let table_no = b.table_no;
+    let (verdict, name, refusal) = with_core(&s.core, move |c| {
+        let (v, name) = c.send_without_card(&b.voter_id, b.table_no, &sec)?;
         let store = c.store();
-        let names = crate::table::screen::refusal(&v, |p| store.place_name(p).ok().flatten());
-        Ok((v, names))
+        let refusal = crate::table::screen::refusal(&v, |p| store.place_name(p).ok().flatten());
+        Ok((v, name, refusal))
     })
     .await?;
-    let (_, title, detail) = names;
+    let (_, title, detail) = refusal;
     Ok(Json(match verdict {
         crate::election::checkin::Verdict::Admit { ballots } => CheckInResult {
-            admitted: true,
-            title: "Registreret".into(),
-            detail: crate::table::screen::ballots_text(&ballots, &ballots),
+            sent: true,
+            table_no,
+            title: format!("Sendt til bord {table_no}"),
+            detail: format!(
+                "{name} vises nu på bord {table_no}. Bordet godkender eller annullerer som efter en scanning."
+            ),
             ballots,
         },
         _ => CheckInResult {
-            admitted: false,
+            sent: false,
+            table_no,
             ballots: Vec::new(),
             title,
             detail,
         },
     }))
+}
+
+/// The tables of this polling place, for the buttons of a check-in without card.
+async fn tables(State(s): State<SecState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    session(&s, &headers)?;
+    with_core(&s.core, |c| {
+        Ok(json!({ "tables": c.known_tables()?, "this_table": c.table_no() }))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct Undo {
+    voter_id: String,
+    reason: String,
+}
+
+/// Undoes the check-in of a voter found by search; the answer names the voter.
+async fn undo(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Undo>,
+) -> Result<Json<Value>, ApiError> {
+    let sec = session(&s, &headers)?;
+    let text = with_core(&s.core, move |c| {
+        c.undo_checkin(&b.voter_id, &b.reason, &sec)
+    })
+    .await?;
+    Ok(Json(json!({ "undone": true, "text": text })))
 }
 
 #[derive(Deserialize)]

@@ -16,3 +16,16 @@ export function fail(msg) {
   console.error("FAIL: " + msg);
   process.exitCode = 1;
 }
+
+// POSTs JSON to a table's API (with a valgsekretær token when given); the answer, or an
+// error naming the path and status.
+export function poster(base) {
+  return async function api(path, body, token) {
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    const res = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body ?? {}) });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(data)}`);
+    return data;
+  };
+}

@@ -4,7 +4,7 @@
 // voter, and a stray Enter after using the menu opens nothing.
 //
 // Usage: node table_keys.mjs http://127.0.0.1:PORT
-import { launch, fail } from "./chromium.mjs";
+import { launch, fail, poster } from "./chromium.mjs";
 
 const [base] = process.argv.slice(2);
 if (!base) {
@@ -12,14 +12,7 @@ if (!base) {
   process.exit(2);
 }
 
-async function api(path, body) {
-  const res = await fetch(base + path, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
-  });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
+const api = poster(base);
 
 const browser = await launch();
 // The four test voters this table may admit.

@@ -9,7 +9,7 @@
 // [fast_bordvalg] share covering every fresh card CARD-L01 … CARD-L12.
 //
 // Usage: node table_layout.mjs http://127.0.0.1:PORT PEER_KEY_HEX PIN OUT_DIR
-import { launch, fail } from "./chromium.mjs";
+import { launch, fail, poster } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
 const [base, peerKey, pin, out] = process.argv.slice(2);
@@ -20,14 +20,7 @@ if (!base || !peerKey || !pin || !out) {
 const SIZES = [[800, 480], [1024, 600], [1280, 800]];
 for (const [w, h] of SIZES) mkdirSync(`${out}/${w}x${h}`, { recursive: true });
 
-async function api(path, body, token) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = "Bearer " + token;
-  const res = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body ?? {}) });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
+const api = poster(base);
 
 // Where each element is and what is on top of its centre, measured in the page.
 function measure(ids) {

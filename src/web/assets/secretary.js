@@ -1,13 +1,18 @@
-// The valgsekretær's screen: search without a card, check in at a chosen table, print a
-// replacement card, resolve a double registration. Locks itself (server side) after five
-// idle minutes; a 401 brings the PIN screen back.
+// The valgsekretær's screen, reached from the table's menu in the same window: search a
+// voter, then act on the voter found (send without card to a table, undo a check-in, new
+// card, resolve a double registration), each confirmed in the page with the voter's
+// name. PDFs open in the page. Locks itself (server side) after five idle minutes; a 401
+// brings the PIN screen back.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let token = null;
+let tables = [];
+let thisTable = null;
 
 function lock(message) {
   token = null;
+  closeViewer();
   $("work").hidden = true;
   $("lock").hidden = false;
   $("logout").hidden = true;
@@ -28,6 +33,60 @@ async function call(method, path, body) {
   return data;
 }
 
+// In-page confirmation: resolves to the typed text (or "" without a field) on OK, to null
+// on "Tilbage". A required field must be filled before OK is accepted.
+function ask(text, okLabel, field) {
+  const d = $("ask");
+  $("ask-text").textContent = text;
+  $("ask-ok").textContent = okLabel;
+  $("ask-msg").textContent = "";
+  const input = $("ask-input");
+  input.hidden = !field;
+  input.value = "";
+  input.placeholder = field || "";
+  return new Promise((resolve) => {
+    const done = (v) => { d.close(); $("ask-form").onsubmit = null; $("ask-no").onclick = null; resolve(v); };
+    $("ask-form").onsubmit = (e) => {
+      e.preventDefault();
+      if (field && !input.value.trim()) { $("ask-msg").textContent = "Udfyld feltet først."; input.focus(); return; }
+      done(field ? input.value.trim() : "");
+    };
+    $("ask-no").onclick = () => done(null);
+    d.showModal();
+    (field ? input : $("ask-ok")).focus();
+  });
+}
+
+// PDFs in the page, never in a new window.
+function showPdf(title, url) {
+  $("viewer-title").textContent = title;
+  $("viewer-frame").src = url;
+  $("viewer").hidden = false;
+}
+function closeViewer() {
+  $("viewer").hidden = true;
+  $("viewer-frame").removeAttribute("src");
+}
+$("viewer-close").addEventListener("click", closeViewer);
+$("list-btn").addEventListener("click", () => showPdf("Afkrydset valgliste", `/api/secretary/valgliste.pdf?token=${token}`));
+$("blank-btn").addEventListener("click", () => showPdf("Blank valgliste", `/api/secretary/valgliste.pdf?token=${token}&blank=true`));
+$("signs-btn").addEventListener("click", () => showPdf("Skilte til fast bordvalg", `/api/secretary/skilte.pdf?token=${token}`));
+
+async function loadTables() {
+  const r = await call("GET", "/api/secretary/tables");
+  tables = r.tables;
+  thisTable = r.this_table;
+  const sel = $("paper-table");
+  sel.innerHTML = "";
+  for (const n of tables) {
+    const o = document.createElement("option");
+    o.value = String(n);
+    o.textContent = `Bord ${n}`;
+    o.selected = n === thisTable;
+    sel.appendChild(o);
+  }
+}
+
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const res = await fetch("/api/secretary/login", {
@@ -37,12 +96,10 @@ $("login-form").addEventListener("submit", async (e) => {
   const data = await res.json().catch(() => ({}));
   if (!res.ok) { $("lock-msg").textContent = data.error || "Forkert PIN."; return; }
   token = data.token;
-  $("list-link").href = `/api/secretary/valgliste.pdf?token=${token}`;
-  $("blank-link").href = `/api/secretary/valgliste.pdf?token=${token}&blank=true`;
-  $("signs-link").href = `/api/secretary/skilte.pdf?token=${token}`;
   $("lock").hidden = true;
   $("work").hidden = false;
   $("logout").hidden = false;
+  try { await loadTables(); } catch (err) { $("msg").textContent = err.message; }
   $("q").focus();
 });
 
@@ -59,6 +116,22 @@ function cell(tr, text, cls) {
   return td;
 }
 
+function button(label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+// The voter as a person recognises them: name, birthdate, list number.
+const who = (v) => `${v.name}, født ${v.birthdate}, løbenr. ${v.list_no}`;
+
+async function act(run) {
+  try { $("msg").textContent = await run(); await search(); }
+  catch (err) { $("msg").textContent = err.message; }
+}
+
 async function search() {
   const q = $("q").value.trim();
   if (!q) return;
@@ -67,60 +140,58 @@ async function search() {
     const tb = $("results").querySelector("tbody");
     tb.innerHTML = "";
     $("results").hidden = hits.length === 0;
-    $("msg").textContent = hits.length === 0 ? "Ingen vælgere fundet." : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
-    for (const h of hits) {
-      const tr = document.createElement("tr");
-      cell(tr, `${h.voter.name} (løbenr. ${h.voter.list_no})`);
-      cell(tr, `${h.voter.birthdate} (${h.voter.age} år)`);
-      cell(tr, h.voter.address);
-      cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
-      cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
-      const actions = cell(tr, "");
-      if (h.may_vote) {
-        const sel = document.createElement("input");
-        sel.type = "number"; sel.min = "1"; sel.value = "1"; sel.style.width = "4em";
-        sel.setAttribute("aria-label", "Bord");
-        const b = document.createElement("button");
-        b.textContent = "Registrér uden kort ved bord";
-        b.addEventListener("click", async () => {
-          if (!confirm(`Har du kontrolleret fødselsdato og adresse for ${h.voter.name}?`)) return;
-          try {
-            const r = await call("POST", "/api/secretary/checkin", { voter_id: h.voter.id, table_no: Number(sel.value) });
-            $("msg").textContent = `${r.title}: ${r.detail}`;
-            search();
-          } catch (err) { $("msg").textContent = err.message; }
-        });
-        actions.append(b, " ", sel);
-      }
-      const p = document.createElement("button");
-      p.textContent = "Nyt valgkort";
-      p.addEventListener("click", async () => {
-        if (!confirm(`Udskriv nyt valgkort til ${h.voter.name}? Alle tidligere kort bliver ugyldige.`)) return;
-        try {
-          const r = await call("POST", "/api/secretary/reissue", { voter_id: h.voter.id });
-          $("msg").textContent = `${r.notice || ""} Kortkode ${r.new_code}. `;
-          const a = document.createElement("a");
-          a.href = `/api/secretary/card.pdf?voter_id=${encodeURIComponent(h.voter.id)}&token=${token}`;
-          a.target = "_blank";
-          a.textContent = "Åbn kortet som PDF";
-          $("msg").appendChild(a);
-        } catch (err) { $("msg").textContent = err.message; }
-      });
-      actions.append(" ", p);
-      if (h.double_registration) {
-        const d = document.createElement("button");
-        d.textContent = "Løs dobbeltregistrering";
-        d.addEventListener("click", async () => {
-          const note = prompt("Bemærkning til afstemningsbogen:");
-          if (!note) return;
-          try { await call("POST", "/api/secretary/resolve", { voter_id: h.voter.id, note }); search(); }
-          catch (err) { $("msg").textContent = err.message; }
-        });
-        actions.append(" ", d);
-      }
-      tb.appendChild(tr);
-    }
+    const found = hits.length === 0 ? "Ingen vælgere fundet." : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
+    if (!$("msg").textContent) $("msg").textContent = found;
+    for (const h of hits) tb.appendChild(row(h));
   } catch (err) { $("msg").textContent = err.message; }
+}
+
+function row(h) {
+  const v = h.voter;
+  const tr = document.createElement("tr");
+  cell(tr, `${v.name} (løbenr. ${v.list_no})`);
+  cell(tr, `${v.birthdate} (${v.age} år)`);
+  cell(tr, v.address);
+  cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
+  cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
+  const actions = cell(tr, "", "actions");
+  if (h.may_vote) {
+    actions.append("Uden kort til:");
+    for (const n of tables) {
+      actions.append(button(n === thisTable ? `Bord ${n} (dette bord)` : `Bord ${n}`, () => act(async () => {
+        const ok = await ask(`Har du kontrolleret fødselsdato og adresse for ${who(v)}? Vælgeren vises på bord ${n}, som godkender eller annullerer.`, `Send til bord ${n}`);
+        if (ok === null) return "";
+        const r = await call("POST", "/api/secretary/checkin", { voter_id: v.id, table_no: n });
+        return `${r.title}: ${r.detail}`;
+      })));
+    }
+  }
+  if (h.checked_in) {
+    actions.append(button("Fortryd registrering", () => act(async () => {
+      const reason = await ask(`Fortryd registreringen af ${who(v)}? (${h.status})`, "Fortryd registreringen", "Årsag, fx forkert vælger godkendt");
+      if (reason === null) return "";
+      const r = await call("POST", "/api/secretary/undo", { voter_id: v.id, reason });
+      return r.text;
+    })));
+  }
+  actions.append(button("Nyt valgkort", async () => {
+    try {
+      const ok = await ask(`Udskriv nyt valgkort til ${who(v)}? Alle tidligere kort bliver ugyldige.`, "Udskriv nyt valgkort");
+      if (ok === null) return;
+      const r = await call("POST", "/api/secretary/reissue", { voter_id: v.id });
+      $("msg").textContent = `${r.notice || ""} Kortkode ${r.new_code}. `;
+      $("msg").appendChild(button("Vis kortet (PDF)", () => showPdf(`Valgkort til ${v.name}`, `/api/secretary/card.pdf?voter_id=${encodeURIComponent(v.id)}&token=${token}`)));
+    } catch (err) { $("msg").textContent = err.message; }
+  }));
+  if (h.double_registration) {
+    actions.append(button("Løs dobbeltregistrering", () => act(async () => {
+      const note = await ask(`Dobbeltregistrering af ${who(v)}. Bemærkning til afstemningsbogen:`, "Løs", "Bemærkning");
+      if (note === null) return "";
+      await call("POST", "/api/secretary/resolve", { voter_id: v.id, note });
+      return `Dobbeltregistreringen af ${v.name} er løst.`;
+    })));
+  }
+  return tr;
 }
 
 function todayAt(hhmm) {
@@ -192,6 +263,6 @@ $("mode-form").addEventListener("submit", async (e) => {
   } catch (err) { p(err.message, "no"); }
 });
 
-$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); $("msg").textContent = ""; search(); });
 fetch("/api/screen").then((r) => r.json()).then((s) => { $("where").textContent = `${s.place_name}, bord ${s.table_no}`; }).catch(() => {});
 lock();

@@ -209,7 +209,8 @@ document.addEventListener("keydown", (e) => {
   decide(approve ? "/api/confirm" : "/api/cancel");
 }, true);
 
-// Menu: table state, reconciliation, undo.
+// Menu: table state, reconciliation, and the way to the valgsekretær's screen (same
+// window: a kiosk has no other).
 $("menu-btn").addEventListener("click", () => {
   const f = $("recon-fields");
   f.innerHTML = "";
@@ -308,13 +309,6 @@ $("recon-form").addEventListener("submit", async (e) => {
     $("menu-msg").textContent = r.matches ? "Optællingen stemmer." : "Forskel fundet — bordet kan lukkes, mens den findes.";
   } catch (err) { $("menu-msg").textContent = err.message; }
 });
-$("undo-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const fd = Object.fromEntries(new FormData(e.target).entries());
-  try { render(await post("/api/undo", fd)); $("menu-msg").textContent = "Fortrudt."; e.target.reset(); }
-  catch (err) { $("menu-msg").textContent = err.message; }
-});
-
 // Demo panel: a simulated scanner (only in test mode).
 async function setupDemo() {
   const res = await fetch("/api/demo/cards");

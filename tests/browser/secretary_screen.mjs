@@ -1,0 +1,106 @@
+// The valgsekretær's screen in real headless Chromium, as a table's kiosk reaches it
+// (issue 20, problems 3, 4 and 6): from the table screen's menu in the same window, PIN,
+// touch-sized controls, PDFs inside the page, "Tilbage til bordet"; undo started from a
+// voter found by search and confirmed with the voter's name; a voter without a card sent
+// to a table by a button and shown there as pending, with the same verdict as a scan.
+//
+// Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN
+import { launch, fail, poster } from "./chromium.mjs";
+
+const [base, pin] = process.argv.slice(2);
+if (!base || !pin) {
+  console.error("usage: node secretary_screen.mjs BASE_URL PIN");
+  process.exit(2);
+}
+
+const api = poster(base);
+
+const browser = await launch();
+try {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 600 }, locale: "da-DK" });
+  const page = await context.newPage();
+  // A native dialog (alert/confirm/prompt) would be a desktop pop-up: none is expected.
+  page.on("dialog", (d) => { fail(`native dialog: ${d.message()}`); d.dismiss(); });
+  // A voter checked in at this table, to be undone from the search.
+  await api("/api/scan", { code: "CARD-NORMAL" });
+  await api("/api/confirm");
+
+  // Problem 3: reached from the table screen's menu, in the same window.
+  await page.goto(base + "/");
+  await page.waitForFunction(() => document.getElementById("place").textContent !== "…");
+  await page.click("#menu-btn");
+  await page.getByRole("link", { name: /Valgsekretær/ }).click({ timeout: 3000 });
+  await page.waitForURL(base + "/sekretaer");
+  if (context.pages().length !== 1) fail(`${context.pages().length} windows after opening the valgsekretær screen`);
+  await page.fill("#pin", pin);
+  await page.click("#login-form button");
+  await page.waitForSelector("#work:not([hidden])");
+
+  // Touch-sized: every visible control at least 44 × 44 px (a radio button through its
+  // label counts only if the button itself is that big).
+  for (const sel of ["#paper", "#mode"]) await page.$eval(sel, (d) => { d.open = true; });
+  const small = await page.evaluate(() => [...document.querySelectorAll("button, input, select, a, summary")]
+    .filter((el) => el.offsetParent !== null)
+    .map((el) => { const r = el.getBoundingClientRect(); return { el: el.outerHTML.slice(0, 60), w: r.width, h: r.height }; })
+    .filter((b) => b.w < 44 || b.h < 44));
+  if (small.length) fail(`controls smaller than 44 px: ${JSON.stringify(small)}`);
+  const blank = await page.$$eval("[target=_blank]", (els) => els.map((e) => e.outerHTML.slice(0, 80)));
+  if (blank.length) fail(`links that open a new window: ${blank}`);
+
+  // PDFs inside the page, with a way back.
+  await page.getByRole("button", { name: /afkrydsede valgliste/ }).click({ timeout: 3000 });
+  await page.waitForSelector("#viewer:not([hidden])", { timeout: 3000 });
+  const src = await page.$eval("#viewer-frame", (f) => f.getAttribute("src") || "");
+  if (!src.includes("/api/secretary/valgliste.pdf")) fail(`the viewer shows ${src}`);
+  const pdf = await page.request.get(base + src);
+  if ((await pdf.headers())["content-type"] !== "application/pdf") fail("the viewer's document is no PDF");
+  if (context.pages().length !== 1) fail("the PDF opened a new window");
+  await page.click("#viewer-close");
+  await page.waitForSelector("#viewer", { state: "hidden" });
+
+  // Problem 4: undo from the voter found by search, confirmed with name, birthdate and
+  // list number; the result names the voter.
+  await page.fill("#q", "Møller");
+  await page.click("#search-form button");
+  await page.getByRole("button", { name: "Fortryd registrering" }).click({ timeout: 3000 });
+  const question = await page.textContent("#ask-text");
+  for (const part of ["Jørgen Åge Møller-Aagaard", "15-03-1980", "løbenr. 1"]) {
+    if (!question.includes(part)) fail(`the undo question does not name ${part}: "${question}"`);
+  }
+  await page.fill("#ask-input", "forkert vælger godkendt");
+  await page.click("#ask-ok");
+  await page.waitForFunction(() => document.getElementById("msg").textContent.includes("fortrudt"), null, { timeout: 3000 });
+  const said = await page.textContent("#msg");
+  if (said !== "Registreringen af Jørgen Åge Møller-Aagaard er fortrudt.") fail(`undo said "${said}"`);
+  const status = await page.textContent("#results tbody tr td:nth-child(5)");
+  if (status !== "Ikke stemt") fail(`after the undo the status is "${status}"`);
+
+  // Problem 6: without a card, sent by a table's button; the table shows the voter as
+  // pending with the verdict of a scan (an RV-only voter: KUN).
+  await page.fill("#q", "Østergaard");
+  await page.click("#search-form button");
+  const buttons = await page.$$eval("#results td.actions button", (bs) => bs.map((b) => b.textContent));
+  if (!buttons.includes("Bord 1 (dette bord)")) fail(`no button for this table: ${buttons}`);
+  if (buttons.some((b) => /^Bord (?!1\b)/.test(b))) fail(`buttons for tables that do not exist: ${buttons}`);
+  if (await page.$("#results input[type=number]")) fail("the table number is still typed in");
+  await page.getByRole("button", { name: "Bord 1 (dette bord)" }).click({ timeout: 3000 });
+  await page.click("#ask-ok");
+  await page.waitForFunction(() => document.getElementById("msg").textContent.startsWith("Sendt til bord 1"), null, { timeout: 3000 });
+
+  // Back to the table: the voter waits there, to approve like after a scan.
+  await page.getByRole("link", { name: "Tilbage til bordet" }).click({ timeout: 3000 });
+  await page.waitForURL(base + "/");
+  await page.waitForFunction(() => document.querySelector("main").dataset.kind === "pending", null, { timeout: 3000 });
+  const ballots = await page.textContent("#ballots");
+  if (ballots !== "Udlevér KUN: Regionsrådsvalg") fail(`pending voter's ballots: "${ballots}"`);
+  const name = await page.textContent("#name");
+  if (!name.includes("Østergaard")) fail(`pending voter: "${name}"`);
+  await page.click("#confirm");
+  await page.waitForFunction(() => document.querySelector("main").dataset.kind === "admitted", null, { timeout: 3000 });
+
+  if (!process.exitCode) console.log("secretary screen passed: reached from the menu, touch-sized, PDFs in the page, undo and check-in without card from the search");
+} catch (e) {
+  fail(e.stack || String(e));
+} finally {
+  await browser.close();
+}
