@@ -58,6 +58,13 @@ try {
   await page.click("#viewer-close");
   await page.waitForSelector("#viewer", { state: "hidden" });
 
+  // Problem 5 on this screen: a search that finds nobody names the word that did not match.
+  await page.fill("#q", "Møller Xyzzyvej");
+  await page.click("#search-form button");
+  await page.waitForFunction(() => document.getElementById("msg").textContent.includes("Intet fundet for: Xyzzyvej"), null, { timeout: 3000 })
+    .catch(async () => fail("a search for nobody said: " + (await page.textContent("#msg"))));
+  await page.evaluate(() => { document.getElementById("msg").textContent = ""; });
+
   // Problem 4: undo from the voter found by search, confirmed with name, birthdate and
   // list number; the result names the voter.
   await page.fill("#q", "Møller");

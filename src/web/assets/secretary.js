@@ -136,11 +136,13 @@ async function search() {
   const q = $("q").value.trim();
   if (!q) return;
   try {
-    const hits = await call("GET", "/api/secretary/search?q=" + encodeURIComponent(q));
+    // The report names the words that found nobody, so a typo is seen as one.
+    const report = await call("GET", "/api/secretary/search/report?q=" + encodeURIComponent(q));
+    const hits = report.hits || [];
     const tb = $("results").querySelector("tbody");
     tb.innerHTML = "";
     $("results").hidden = hits.length === 0;
-    const found = hits.length === 0 ? "Ingen vælgere fundet." : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
+    const found = hits.length === 0 ? (report.message || "Ingen vælgere fundet.") : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
     if (!$("msg").textContent) $("msg").textContent = found;
     for (const h of hits) tb.appendChild(row(h));
   } catch (err) { $("msg").textContent = err.message; }
