@@ -77,7 +77,7 @@ fn log_hash(store: &Store) -> Result<String, String> {
         let sig: String = r.get(2).map_err(|e| e.to_string())?;
         h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes());
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(h.finalize()))
 }
 
 /// One invariant and whether it held, with what broke it.

@@ -40,6 +40,31 @@ pub async fn get(http: &reqwest::Client, url: &str, path: &str) -> Result<(u16, 
     send(http.get(format!("{url}{path}"))).await
 }
 
+/// Waits until the device at `url` holds `target` events (its `/api/health`):
+/// `Ok(how long)`, or `Err(how long)` once `limit` has passed; with the events it held
+/// last.
+pub async fn holds_events(
+    http: &reqwest::Client,
+    url: &str,
+    target: u64,
+    limit: Duration,
+) -> (Result<Duration, Duration>, u64) {
+    let asked = std::time::Instant::now();
+    loop {
+        let have = match get(http, url, "/api/health").await {
+            Ok((200, h)) => h["events"].as_u64().unwrap_or(0),
+            _ => 0,
+        };
+        if have >= target {
+            return (Ok(asked.elapsed()), have);
+        }
+        if asked.elapsed() > limit {
+            return (Err(asked.elapsed()), have);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The refusal code of a screen, or the kind of its view.
 pub fn outcome(screen: &Value) -> String {
     let view = &screen["view"];

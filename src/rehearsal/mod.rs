@@ -286,28 +286,16 @@ async fn central_converge(
     c: &place::CentralProc,
     table: &str,
 ) -> Result<(), String> {
-    let central = &c.url();
-    let until = Instant::now() + Duration::from_secs(60);
-    let events = |h: &serde_json::Value| h["events"].as_u64().unwrap_or(0);
     let want = match client::get(http, table, "/api/health").await {
-        Ok((200, h)) => events(&h),
+        Ok((200, h)) => h["events"].as_u64().unwrap_or(0),
         other => return Err(format!("table health: {other:?}")),
     };
-    loop {
-        let have = match client::get(http, central, "/api/health").await {
-            Ok((200, h)) => events(&h),
-            _ => 0,
-        };
-        if have == want {
-            return Ok(());
-        }
-        if Instant::now() > until {
-            return Err(format!(
-                "{} holds {have} events, the tables {want}, 60 s after the day",
-                c.name
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    match client::holds_events(http, &c.url(), want, Duration::from_secs(60)).await {
+        (Ok(_), have) if have == want => Ok(()),
+        (_, have) => Err(format!(
+            "{} holds {have} events, the tables {want}, 60 s after the day",
+            c.name
+        )),
     }
 }
 

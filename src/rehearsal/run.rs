@@ -1210,7 +1210,7 @@ async fn tables_hold(day: &Day) -> u64 {
 /// must lose nothing while one is away).
 async fn reserve_lag(day: &Day, url: &str) -> Result<Duration, String> {
     let target = tables_hold(day).await;
-    let (lag, have) = holds(day, url, target, RESERVE_BEHIND).await;
+    let (lag, have) = client::holds_events(&day.http, url, target, RESERVE_BEHIND).await;
     lag.or_else(|waited| {
         day.violation(format!(
             "while the central was away the reserve held {have} events, the tables {target}, for more than {} s",
@@ -1229,35 +1229,11 @@ async fn caught_up(
     limit: u64,
     what: &str,
 ) -> Result<Duration, String> {
-    match holds(day, url, target, Duration::from_secs(limit)).await {
+    match client::holds_events(&day.http, url, target, Duration::from_secs(limit)).await {
         (Ok(d), _) => Ok(d),
         (Err(_), have) => Err(format!(
             "the central held {have} of {target} events {limit} s after {what}"
         )),
-    }
-}
-
-/// Waits until the central at `url` holds `target` events: `Ok(how long)`, or
-/// `Err(how long)` once `limit` has passed; with the events it held last.
-async fn holds(
-    day: &Day,
-    url: &str,
-    target: u64,
-    limit: Duration,
-) -> (Result<Duration, Duration>, u64) {
-    let asked = Instant::now();
-    loop {
-        let have = match client::get(&day.http, url, "/api/health").await {
-            Ok((200, h)) => h["events"].as_u64().unwrap_or(0),
-            _ => 0,
-        };
-        if have >= target {
-            return (Ok(asked.elapsed()), have);
-        }
-        if asked.elapsed() > limit {
-            return (Err(asked.elapsed()), have);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -1290,7 +1266,7 @@ async fn slow_wan(
     let mut samples = 0;
     while day.clock.now() < f.end {
         let target = tables_hold(day).await;
-        let (lag, _) = holds(day, &url, target, Duration::from_secs(30)).await;
+        let (lag, _) = client::holds_events(&day.http, &url, target, Duration::from_secs(30)).await;
         behind = behind.max(lag.unwrap_or_else(|waited| waited));
         samples += 1;
         tokio::time::sleep(Duration::from_millis(200)).await;
