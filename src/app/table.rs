@@ -7,7 +7,6 @@ use crate::sync::client::SyncClient;
 use crate::sync::control::SyncControl;
 use crate::sync::discovery;
 use crate::sync::node::SyncNode;
-use crate::sync::protocol::Hello;
 use crate::sync::tls::{self, TrustedKeys};
 use crate::table::config::{ScannerConfig, TableConfig};
 use crate::table::drivers::make_scanner;
