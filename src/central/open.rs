@@ -1,6 +1,6 @@
 //! Opening the central tally: open and check the database, load the key, trust the
 //! tables of the configuration and build the sync node and the tally on top of them.
-//! Serving them is the composition layer's part (`crate::app::central`); this file knows
+//! Serving them is the composition layer's part (`app/central.rs`); this file knows
 //! nothing of HTTP.
 
 use super::Central;

@@ -1,6 +1,6 @@
 //! The central's background work while it runs: turnout snapshots when they are due and
 //! keeping the write-ahead log small. Started by the composition layer
-//! (`crate::app::central`).
+//! (`app/central.rs`).
 
 use super::Central;
 use super::node::CentralNode;

@@ -1,6 +1,6 @@
 //! The table: the check-in rules between scanner, store, screen and signals, and the
-//! table's state (open, paused, closed). No HTTP here: `crate::app::table` assembles the
-//! running daemon and `crate::web` serves its screens.
+//! table's state (open, paused, closed). No HTTP here: the composition layer
+//! (`app/table.rs`) assembles the running daemon and the `web` module serves its screens.
 
 pub mod admin;
 pub mod checkin;

@@ -1,5 +1,5 @@
 //! Opening a table: open and check the database, load the key, and build the table's
-//! identity and core. Shared by the running daemon (`crate::app::table`) and by commands
+//! identity and core. Shared by the running daemon (`app/table.rs`) and by commands
 //! that work on a stopped table.
 
 use super::config::TableConfig;

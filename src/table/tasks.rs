@@ -1,6 +1,6 @@
 //! The table's background work while it runs: scans and button presses routed into the
 //! core, the screen rebuilt for peers' events, floods of the sync port shown, the paper
-//! valgliste written. Started by the composition layer (`crate::app::table`).
+//! valgliste written. Started by the composition layer (`app/table.rs`).
 
 use super::shared::{SharedCore, lock};
 use crate::scan::ScanEvent;
