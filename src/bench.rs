@@ -453,8 +453,8 @@ async fn bench_sync(
     dir: Option<PathBuf>,
 ) -> CmdResult {
     use crate::election::checkin::TableState;
-    use crate::table::daemon::{self, lock};
     use crate::table::screen::View;
+    use crate::table::shared::lock;
 
     let dir = match dir {
         Some(d) => d,
@@ -485,7 +485,7 @@ async fn bench_sync(
     for (i, &port) in ports.iter().enumerate().take(tables as usize) {
         let peers = (0..all).filter(|&j| j != i).map(url).collect();
         let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
-        let t = daemon::start(cfg).await?;
+        let t = crate::app::table::start(cfg).await?;
         lock(&t.core)
             .set_state(TableState::Open, "")
             .map_err(|e| e.to_string())?;
@@ -579,7 +579,7 @@ async fn bench_sync(
     let peers = (0..tables as usize).map(url).collect();
     let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], sync_port(i), peers)?;
     let t0 = Instant::now();
-    let late = daemon::start(cfg).await?;
+    let late = crate::app::table::start(cfg).await?;
     let mut w = late.screen.clone();
     let expected = lock(&running[0].core)
         .store()

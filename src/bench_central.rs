@@ -143,13 +143,13 @@ pub async fn run(a: Args) -> CmdResult {
             .collect(),
         users: vec![UserEntry {
             name: "bench".into(),
-            password: crate::table::pin::hash_pin("bench")?,
+            password: crate::password::hash_pin("bench")?,
             role: Role::Read,
         }],
         centrals: Vec::new(),
     };
     let before = crate::bench_proc::rss_kib(std::process::id());
-    let central = crate::central::daemon::start(cfg).await?;
+    let central = crate::app::central::start(cfg).await?;
     let base = format!("http://{}", central.addr);
 
     let http = reqwest::Client::builder()

@@ -13,13 +13,14 @@
 //! HTTP and the browser (a check-in is the table's own scan + confirm), the scanner, and
 //! a second machine (the flooder and the tables share the same two cores).
 
+use crate::app::table::RunningTable;
 use crate::central::config::{CentralConfig, TableEntry};
 use crate::cli::CmdResult;
 use crate::election::checkin::TableState;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
 use crate::store::{generate, import, keyfile};
-use crate::table::daemon::{self, RunningTable, lock};
 use crate::table::screen::View;
+use crate::table::shared::lock;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -150,7 +151,7 @@ async fn run_async(args: Args) -> CmdResult {
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
-    let central = crate::central::daemon::start(CentralConfig {
+    let central = crate::app::central::start(CentralConfig {
         election: "bench".into(),
         mode: "test".into(),
         database: central_db,
@@ -173,7 +174,7 @@ async fn run_async(args: Args) -> CmdResult {
         // Nobody logs in; the central wants a user all the same.
         users: vec![crate::central::config::UserEntry {
             name: "bench".into(),
-            password: crate::table::pin::hash_pin("bench")?,
+            password: crate::password::hash_pin("bench")?,
             role: crate::central::config::Role::Read,
         }],
         centrals: Vec::new(),
@@ -198,7 +199,7 @@ async fn run_async(args: Args) -> CmdResult {
         cfg.sync.listen = Some(sync_addr(i));
         cfg.sync.central = vec![central_url.clone()];
         dbs.push(cfg.database.clone());
-        let t = daemon::start(cfg).await?;
+        let t = crate::app::table::start(cfg).await?;
         lock(&t.core)
             .set_state(TableState::Open, "")
             .map_err(|e| e.to_string())?;

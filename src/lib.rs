@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of the code.
 
+pub mod app;
 pub mod bench;
 pub mod bench_central;
 pub mod bench_paper;
@@ -14,6 +15,7 @@ pub mod election;
 pub mod fuzzing;
 pub mod logging;
 pub mod netfault;
+pub mod password;
 pub mod print;
 pub mod provision;
 pub mod rehearsal;
@@ -21,5 +23,6 @@ pub mod scan;
 pub mod signal;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod table;
 pub mod web;

@@ -247,7 +247,7 @@ mod tests {
     }
 
     fn base() -> String {
-        let h = crate::table::pin::hash_pin("x").unwrap();
+        let h = crate::password::hash_pin("x").unwrap();
         format!(
             "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\n\
              [[users]]\nname = \"a\"\npassword = \"{h}\"\nrole = \"admin\"\n"

@@ -45,7 +45,7 @@ pub fn config(
         tables,
         users: vec![UserEntry {
             name: DEMO_USER.into(),
-            password: crate::table::pin::hash_pin(DEMO_PASSWORD)?,
+            password: crate::password::hash_pin(DEMO_PASSWORD)?,
             role: Role::Admin,
         }],
         centrals: Vec::new(),

@@ -6,14 +6,15 @@
 
 pub mod clock;
 pub mod config;
-pub mod daemon;
 pub mod demo;
 pub mod export;
 pub mod metrics;
 pub mod mode;
 pub mod node;
+pub mod open;
 pub mod snapshots;
 pub mod tally;
+pub mod tasks;
 pub mod users;
 
 use crate::print::card::ElectionInfo;

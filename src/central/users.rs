@@ -35,7 +35,7 @@ impl Users {
         let user = self.users.iter().find(|u| u.name == name);
         // Verify against some hash even for an unknown user, so both take as long.
         let hash = user.map_or(DUMMY_HASH, |u| u.password.as_str());
-        let ok = crate::table::pin::verify_pin(password, hash);
+        let ok = crate::password::verify_pin(password, hash);
         let user = user.filter(|_| ok)?;
         let mut raw = [0u8; 24];
         getrandom::getrandom(&mut raw).ok()?;
@@ -79,7 +79,7 @@ mod tests {
     fn right_password_opens_a_session_wrong_does_not() {
         let u = Users::new(vec![UserEntry {
             name: "kontor".into(),
-            password: crate::table::pin::hash_pin("hemmelig").unwrap(),
+            password: crate::password::hash_pin("hemmelig").unwrap(),
             role: Role::Read,
         }]);
         assert!(u.login("kontor", "forkert").is_none());

@@ -2,7 +2,6 @@
 
 use super::CmdResult;
 use crate::central::config::CentralConfig;
-use crate::central::daemon;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -17,22 +16,22 @@ pub fn run(a: CentralArgs) -> CmdResult {
     let cfg = CentralConfig::load(&a.config)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let c = daemon::start(cfg).await?;
+        let c = crate::app::central::start(cfg).await?;
         // Tests and supervisors read this line to find the port.
         println!("valgbord central listening on http://{}", c.addr);
-        crate::table::systemd::notify_ready(&format!("valgkontor: http://{}", c.addr));
+        crate::systemd::notify_ready(&format!("valgkontor: http://{}", c.addr));
         // Fed only while the database answers: a tally that cannot store is restarted.
         let node = c.central.node.clone();
-        let _watchdog = crate::table::systemd::spawn_watchdog(move || node.healthy());
+        let _watchdog = crate::systemd::spawn_watchdog(move || node.healthy());
         let mut server = c.server;
         tokio::select! {
             _ = super::table::wait_for_shutdown() => {}
             _ = &mut server => {
-                crate::table::systemd::notify_stopping();
+                crate::systemd::notify_stopping();
                 return Err("the central server stopped".to_string());
             }
         }
-        crate::table::systemd::notify_stopping();
+        crate::systemd::notify_stopping();
         tracing::info!("stopping");
         Ok::<(), String>(())
     })?;

@@ -7,7 +7,7 @@ use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::generate;
 use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig};
-use crate::table::daemon::{self, lock};
+use crate::table::shared::lock;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,7 +54,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
         std::io::Write::flush(&mut f)?;
     }
     let bytes = std::fs::read(&list)?;
-    let pin_hash = crate::table::pin::hash_pin(DEMO_PIN)?;
+    let pin_hash = crate::password::hash_pin(DEMO_PIN)?;
     // The screen ports, then the central tally's; the sync (TLS) ports apart.
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
@@ -154,10 +154,10 @@ pub fn run(a: DemoArgs) -> CmdResult {
     )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let central = crate::central::daemon::start(central_cfg).await?;
+        let central = crate::app::central::start(central_cfg).await?;
         let mut running = Vec::new();
         for cfg in configs {
-            let t = daemon::start(cfg).await?;
+            let t = crate::app::table::start(cfg).await?;
             {
                 let mut core = lock(&t.core);
                 let (state, _) = core.store().table_state(&generate::place_id(0), core.screen().map_err(|e| e.to_string())?.table_no).map_err(|e| e.to_string())?;

@@ -11,7 +11,7 @@ use crate::election::voter::Voter;
 use crate::store::import;
 use crate::store::keyfile;
 use crate::table::config::TableConfig;
-use crate::table::daemon::open_table;
+use crate::table::open::open_table;
 use clap::Args;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

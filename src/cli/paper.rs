@@ -3,7 +3,7 @@
 
 use super::CmdResult;
 use crate::table::config::TableConfig;
-use crate::table::daemon::open_table;
+use crate::table::open::open_table;
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};
 use clap::Subcommand;
 use std::io::BufRead;

@@ -19,7 +19,7 @@ pub fn run(cmd: PinCmd) -> CmdResult {
             if pin.len() < 4 {
                 return Err("a PIN has at least 4 characters".into());
             }
-            println!("{}", crate::table::pin::hash_pin(pin)?);
+            println!("{}", crate::password::hash_pin(pin)?);
             Ok(())
         }
     }

@@ -2,7 +2,7 @@
 
 use super::CmdResult;
 use crate::table::config::TableConfig;
-use crate::table::daemon;
+use crate::table::shared::lock;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -18,28 +18,27 @@ pub fn run(a: TableArgs) -> CmdResult {
     let status = format!("bord {}, valgsted {}", cfg.table_no, cfg.place);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let table = daemon::start(cfg).await?;
+        let table = crate::app::table::start(cfg).await?;
         // Tests and supervisors read this line to find the port.
         println!("valgbord table listening on http://{}", table.addr);
         if let Some(at) = table.sync_addr {
             println!("valgbord sync listening on https://{at}");
         }
-        crate::table::systemd::notify_ready(&format!("{status}: http://{}", table.addr));
+        crate::systemd::notify_ready(&format!("{status}: http://{}", table.addr));
         // The watchdog is fed only while the database answers: a table that cannot
         // store check-ins is restarted by systemd rather than left showing a screen.
         let core = table.core.clone();
-        let _watchdog = crate::table::systemd::spawn_watchdog(move || {
-            daemon::lock(&core).store().event_count().is_ok()
-        });
+        let _watchdog =
+            crate::systemd::spawn_watchdog(move || lock(&core).store().event_count().is_ok());
         let mut server = table.server;
         tokio::select! {
             _ = wait_for_shutdown() => {}
             _ = &mut server => {
-                crate::table::systemd::notify_stopping();
+                crate::systemd::notify_stopping();
                 return Err("the screen server stopped".to_string());
             }
         }
-        crate::table::systemd::notify_stopping();
+        crate::systemd::notify_stopping();
         tracing::info!("stopping");
         Ok::<(), String>(())
     })?;

@@ -13,6 +13,7 @@ pub mod projection;
 pub mod queries;
 pub mod schema;
 pub mod search;
+pub mod wal;
 
 pub use error::{Result, StoreError};
 

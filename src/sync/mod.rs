@@ -12,6 +12,7 @@ pub mod client;
 pub mod control;
 pub mod discovery;
 pub mod node;
+pub mod peer_status;
 pub mod protocol;
 pub mod server;
 pub mod tls;

@@ -2,7 +2,7 @@
 //! both hold a store of signed events; the server and client are written against this
 //! trait so one protocol serves both roles.
 
-use super::client::PeerStatus;
+use super::peer_status::PeerStatus;
 use super::protocol::{PullResponse, PushResponse, VersionVector};
 use crate::election::event::SignedEvent;
 use crate::store::{Store, StoreError};

@@ -6,7 +6,7 @@
 
 use super::core::{TableCore, TableError};
 use crate::print::receipt::{Align, Item, Receipt, Size};
-use crate::sync::client::PeerState;
+use crate::sync::peer_status::PeerState;
 use serde::Serialize;
 
 /// The test card's codes: one printed as QR, one as Code 128, so both symbologies the
@@ -47,15 +47,6 @@ pub struct Checklist {
     pub election: String,
 }
 
-/// What the scanner self-test has seen since the daemon started.
-#[derive(Debug, Clone, Default)]
-pub struct SelfTest {
-    pub qr: bool,
-    pub code128: bool,
-    /// The last test print on the receipt printer, if any: Ok or the Danish reason.
-    pub printer: Option<Result<(), String>>,
-}
-
 fn item(id: &'static str, title: &str, ok: bool, blocking: bool, detail: String) -> CheckItem {
     CheckItem {
         id,
@@ -86,8 +77,23 @@ fn free_bytes(path: &std::path::Path) -> Option<u64> {
 
 impl TableCore {
     pub fn checklist(&self) -> Result<Checklist, TableError> {
-        let store = self.store();
         let election_mode = !self.id.test;
+        let mut items = self.setup_items(election_mode)?;
+        items.extend(self.peer_items());
+        items.extend(self.device_items());
+        let ready = !election_mode || items.iter().all(|i| i.ok || !i.blocking);
+        Ok(Checklist {
+            items,
+            ready,
+            test_mode: self.id.test,
+            election: self.id.election.clone(),
+        })
+    }
+
+    /// The election, the list, the brevstemmer, test data and the table's key: what the
+    /// set-up brought onto this table.
+    fn setup_items(&self, election_mode: bool) -> Result<Vec<CheckItem>, TableError> {
+        let store = self.store();
         let mut items = Vec::new();
         items.push(item(
             "valg",
@@ -172,12 +178,17 @@ impl TableCore {
             ),
             format!("device {} · config: [sync] keys", self.device().to_hex()),
         ));
+        Ok(items)
+    }
+
+    /// The other tables: seen, and with clocks that agree.
+    fn peer_items(&self) -> [CheckItem; 2] {
         let peers: Vec<_> = self.peers.iter().filter(|p| !p.central).collect();
         let connected = peers
             .iter()
             .filter(|p| p.state == PeerState::Connected)
             .count();
-        items.push(item(
+        let borde = item(
             "borde",
             "Andre borde set",
             connected == peers.len(),
@@ -187,13 +198,13 @@ impl TableCore {
             } else {
                 format!("{connected} af {} forbundet", peers.len())
             },
-        ));
+        );
         let skewed: Vec<String> = peers
             .iter()
             .filter(|p| p.state == PeerState::Connected && p.clock_skew_ms.abs() > 2_000)
             .map(|p| format!("{} ({:+} s)", p.name(), p.clock_skew_ms / 1000))
             .collect();
-        items.push(item(
+        let ur = item(
             "ur",
             "Uret stemmer med de andre borde",
             skewed.is_empty(),
@@ -203,9 +214,14 @@ impl TableCore {
             } else {
                 format!("afviger: {}", skewed.join(", "))
             },
-        ));
+        );
+        [borde, ur]
+    }
+
+    /// The scanner and printer self-tests and the free disk.
+    fn device_items(&self) -> [CheckItem; 3] {
         let st = &self.self_test;
-        items.push(item(
+        let scanner = item(
             "scanner",
             "Scannertest",
             st.qr && st.code128,
@@ -216,7 +232,7 @@ impl TableCore {
                 (false, true) => "stregkoden er læst; scan også QR-koden".into(),
                 (false, false) => "scan testkortets QR-kode og stregkode".into(),
             },
-        ));
+        );
         let (printer_ok, printer_detail) = match (&self.id.printer, &st.printer) {
             (None, _) => (
                 true,
@@ -227,12 +243,12 @@ impl TableCore {
             (Some(_), None) => (false, "udskriv testkortet".into()),
         };
         let printer_item = item("printer", "Printertest", printer_ok, false, printer_detail);
-        items.push(match &self.id.printer {
+        let printer = match &self.id.printer {
             Some(p) => with_technical(printer_item, p.describe()),
             None => printer_item,
-        });
-        let free = free_bytes(store.path());
-        items.push(item(
+        };
+        let free = free_bytes(self.store().path());
+        let disk = item(
             "disk",
             "Diskplads",
             free.is_none_or(|b| b >= DISK_MIN_BYTES),
@@ -241,14 +257,8 @@ impl TableCore {
                 Some(b) => free_text(b),
                 None => "kunne ikke måles".into(),
             },
-        ));
-        let ready = !election_mode || items.iter().all(|i| i.ok || !i.blocking);
-        Ok(Checklist {
-            items,
-            ready,
-            test_mode: self.id.test,
-            election: self.id.election.clone(),
-        })
+        );
+        [scanner, printer, disk]
     }
 
     /// Refuses opening while a blocking item fails (election mode only).

@@ -1,12 +1,19 @@
-//! The table daemon: wires scanner → check-in rules → store → screen and signals, and
-//! keeps the table's state (open, paused, closed).
+//! The table: the check-in rules between scanner, store, screen and signals, and the
+//! table's state (open, paused, closed). No HTTP here: the composition layer
+//! (`app/table.rs`) assembles the running daemon and the `web` module serves its screens.
 
+pub mod admin;
+pub mod checkin;
 pub mod checklist;
 pub mod config;
 pub mod core;
-pub mod daemon;
-pub mod pin;
+pub mod drivers;
+pub mod open;
+pub mod peers;
 pub mod place_mode;
+pub mod printing;
 pub mod screen;
 pub mod secretary;
-pub mod systemd;
+pub mod shared;
+pub mod sync_node;
+pub mod tasks;

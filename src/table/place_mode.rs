@@ -4,22 +4,14 @@
 //! the right table.
 
 use super::core::{TableCore, TableError};
-use super::screen::DoubleRegistration;
+use super::screen::{DoubleRegistration, ModeBanner};
 use super::secretary::Secretary;
 use crate::election::event::EventKind;
 use crate::election::place_mode::{PlaceMode, Share};
 use crate::print::receipt::{Align, Item, Receipt, Size};
-use crate::sync::client::{ASK_DEADLINE, Asked, PeerAsker, PeerState};
+use crate::sync::client::{ASK_DEADLINE, Asked, PeerAsker};
+use crate::sync::peer_status::PeerState;
 use serde::Serialize;
-
-/// What every screen of the polling place shows about the mode.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-pub struct ModeBanner {
-    pub mode: PlaceMode,
-    /// "FAST BORDVALG · dette bord: efternavne A–H"; empty in frit bordvalg.
-    pub text: String,
-    pub reason: String,
-}
 
 /// The answer to a switch.
 #[derive(Debug, Clone, Serialize)]

@@ -91,9 +91,9 @@ pub struct Screen {
     pub double_registrations: Vec<DoubleRegistration>,
     /// The other tables as the screen was last rebuilt: their last contact may be older
     /// than the one the table holds (answers alone do not rebuild the screen).
-    pub peers: Vec<crate::sync::client::PeerStatus>,
+    pub peers: Vec<crate::sync::peer_status::PeerStatus>,
     /// Frit / fast bordvalg / papir, with what it means at this table.
-    pub mode: super::place_mode::ModeBanner,
+    pub mode: ModeBanner,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -232,6 +232,15 @@ pub fn refusal(
         ),
     };
     (code.to_string(), title, detail)
+}
+
+/// What every screen of the polling place shows about the mode.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ModeBanner {
+    pub mode: crate::election::place_mode::PlaceMode,
+    /// "FAST BORDVALG · dette bord: efternavne A–H"; empty in frit bordvalg.
+    pub text: String,
+    pub reason: String,
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
 //! The valgsekretær's work at a table: find a voter without a card, check them in at a
-//! chosen table, issue a replacement valgkort, resolve a double registration.
+//! chosen table, issue a replacement valgkort, undo a check-in, resolve a double
+//! registration, enter the paper marks.
 //!
 //! Every such action needs a [`Secretary`], which only [`TableCore::authorize`] makes
 //! (from the PIN): the compiler, not a convention, keeps these actions behind the PIN.
 
 use super::core::{TableCore, TableError};
-use super::screen::{VoterView, clock};
+use super::printing::Queued;
+use super::screen::{Screen, View, VoterView, clock};
 use crate::election::checkin::Verdict;
 use crate::election::event::EventKind;
+use crate::election::keys::DevicePublic;
+use crate::store::StoreError;
 use crate::store::search::SearchQuery;
 use serde::Serialize;
 
@@ -53,7 +57,7 @@ impl TableCore {
                 "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
             ));
         };
-        if !super::pin::verify_pin(pin, hash) {
+        if !crate::password::verify_pin(pin, hash) {
             tracing::warn!("valgsekretær PIN refused");
             return Err(TableError::Refused("Forkert PIN.".into()));
         }
@@ -322,4 +326,79 @@ impl TableCore {
         self.publish()?;
         Ok(report)
     }
+}
+
+impl TableCore {
+    /// Undoes a voter's check-in (valgsekretær PIN and a reason required).
+    pub fn undo(
+        &mut self,
+        voter_id: &str,
+        reason: &str,
+        _by: &Secretary,
+    ) -> Result<Screen, TableError> {
+        if reason.trim().is_empty() {
+            return Err(TableError::Refused(
+                "Angiv en årsag til fortrydelsen.".into(),
+            ));
+        }
+        let name = self
+            .store
+            .voter(voter_id)?
+            .map(|v| v.full_name())
+            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
+        let status = self
+            .store
+            .status(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
+        let target = DevicePublic::from_hex(&status.device).map_err(StoreError::Invalid)?;
+        self.append(EventKind::CheckInUndone {
+            voter_id: voter_id.to_string(),
+            target_device: target,
+            target_seq: status.seq,
+            reason: reason.trim().to_string(),
+        })?;
+        self.notice = Some(format!("Registreringen af {name} er fortrudt."));
+        self.view_id += 1;
+        self.view = View::Ready;
+        self.publish()
+    }
+
+    /// Issues a replacement valgkort: a new code that supersedes every earlier card of
+    /// the voter on every table. The new card is queued on the printer; the caller
+    /// waits for it outside the table's lock and reports with [`Self::card_print_done`].
+    /// Returns the new code, the voter's name and the queued print.
+    pub fn reissue_card(
+        &mut self,
+        voter_id: &str,
+        _by: &Secretary,
+    ) -> Result<(String, String, Queued), TableError> {
+        let voter = self
+            .store
+            .voter(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        let new_code = new_card_code().map_err(TableError::Refused)?;
+        self.append(EventKind::CardReissued {
+            voter_id: voter.id.clone(),
+            new_code: new_code.clone(),
+        })?;
+        tracing::info!("valgkort reissued");
+        let queued = self.queue_card(&voter.id);
+        self.notice = Some(format!(
+            "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige. Kortet udskrives …",
+            voter.full_name()
+        ));
+        self.publish()?;
+        Ok((new_code, voter.full_name(), queued))
+    }
+}
+
+/// A replacement card code: "VB" and 12 random digits, so it can never collide with
+/// the national system's numbering by accident and people see it came from valgbord.
+fn new_card_code() -> Result<String, String> {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).map_err(|e| format!("Ingen tilfældighedskilde: {e}"))?;
+    Ok(format!(
+        "VB{:012}",
+        u64::from_le_bytes(b) % 1_000_000_000_000
+    ))
 }

@@ -4,8 +4,8 @@
 use super::assets;
 use super::error::ApiError;
 use super::table_api::{with_core, with_core_printing};
-use crate::table::daemon::SharedCore;
 use crate::table::secretary::{SearchHit, SearchReport, Secretary};
+use crate::table::shared::SharedCore;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -427,7 +427,7 @@ async fn valgliste_pdf(
 async fn list_change(
     State(s): State<SecState>,
     body: axum::body::Bytes,
-) -> Result<Json<crate::table::core::ListChangeOutcome>, ApiError> {
+) -> Result<Json<crate::table::admin::ListChangeOutcome>, ApiError> {
     let signed = crate::election::list_change::SignedListChange::from_json(&body)
         .map_err(|e| ApiError::bad_request(e.danish, e.english))?;
     with_core(&s.core, move |c| c.apply_list_change(&signed))

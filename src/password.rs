@@ -1,4 +1,6 @@
-//! The valgsekretær's PIN, stored only as an argon2 hash.
+//! PINs and passwords, stored only as argon2 hashes: the valgsekretær's PIN at a table
+//! and the election office's logins at the central share one way of hashing, kept low
+//! so both can use it without one depending on the other.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -1,0 +1,382 @@
+//! The check-in flow: scan → decision → pending → confirm → durable check-in, and the
+//! ways back to "Scan valgkortet" (cancel, dismiss). A voter the valgsekretær sends
+//! without a card enters the same flow.
+
+use super::core::{Pending, TableCore, TableError};
+use super::screen::{Screen, View, VoterView, ballots_text, refusal};
+use crate::election::checkin::{CardFinding, CheckInInput, Verdict, decide, decide_for_voter};
+use crate::election::contest::Contest;
+use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::keys::DevicePublic;
+use crate::print::card_payload;
+use crate::signal::{Buzz, Light};
+use std::collections::HashSet;
+use std::time::Instant;
+
+impl TableCore {
+    /// A card was scanned.
+    pub fn scan(&mut self, scanned: &str) -> Result<Screen, TableError> {
+        if !self.debouncer.accept(scanned, Instant::now()) {
+            // The same card read twice in a row: already on the screen.
+            return self.screen();
+        }
+        if scanned.starts_with(super::checklist::TEST_PREFIX) && self.scanner_self_test(scanned) {
+            return self.show_test_card_read(scanned);
+        }
+        // The QR of a card valgbord printed carries its code, signed by the printing
+        // device: a forged or altered one is refused before anything is looked up.
+        let qr_code;
+        let code = if scanned.starts_with(card_payload::PREFIX) {
+            match self.verify_card_qr(scanned) {
+                Ok(c) => {
+                    qr_code = c;
+                    qr_code.as_str()
+                }
+                Err(e) => return self.refuse_forged_card(&e),
+            }
+        } else {
+            scanned
+        };
+        self.notice = self
+            .pending
+            .take()
+            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
+        let lookup = self.store.lookup_card(code)?;
+        let prior = match &lookup {
+            Some(l) => self.store.status(&l.voter.id)?.map(|s| s.prior),
+            None => None,
+        };
+        let right_place = match &lookup {
+            Some(l) if l.voter.place != self.id.place => self.store.place_name(&l.voter.place)?,
+            _ => None,
+        };
+        let finding = match &lookup {
+            Some(l) => CardFinding::Voter {
+                voter: &l.voter,
+                superseded_at_ms: l.superseded_at_ms,
+            },
+            None => CardFinding::Unknown,
+        };
+        let mode = self.store.place_mode(&self.id.place)?.mode;
+        let input = CheckInInput {
+            table_state: state,
+            place: &self.id.place,
+            contests_today: &self.id.contests,
+            finding,
+            prior: prior.as_ref(),
+            right_place_name: right_place.as_deref(),
+            mode,
+            table_no: self.id.table_no,
+            shares: &self.id.shares,
+        };
+        let verdict = decide(&input);
+        // Who voted when is in the signed log; the system log (which outlives `destroy`
+        // on some set-ups) gets the verdict only, the voter id at debug level.
+        tracing::info!(verdict = verdict_code(&verdict), "scan");
+        tracing::debug!(
+            voter = lookup.as_ref().map(|l| l.voter.id.as_str()).unwrap_or("-"),
+            "scanned voter"
+        );
+        let voter = lookup.as_ref().map(|l| &l.voter);
+        match verdict {
+            Verdict::Admit { ballots } => {
+                let v = voter.ok_or_else(|| TableError::Refused("intern fejl".into()))?;
+                self.stage(v, Some(code.to_string()), CheckInMethod::Card, ballots);
+            }
+            other => self.refuse(&other, voter.map(|v| VoterView::new(v, self.today()))),
+        }
+        self.publish()
+    }
+
+    /// A test card's code was read: the scanner self-test notes it, nobody is looked up.
+    fn show_test_card_read(&mut self, scanned: &str) -> Result<Screen, TableError> {
+        self.pending = None;
+        self.view_id += 1;
+        self.view = View::Ready;
+        self.notice = Some(format!(
+            "Scannertest: {} læst.",
+            if scanned.contains("-QR-") {
+                "QR-koden"
+            } else {
+                "stregkoden"
+            }
+        ));
+        self.signals.light(Light::Green);
+        self.publish()
+    }
+
+    /// A card QR whose signature or key does not hold: refused before any lookup.
+    fn refuse_forged_card(&mut self, e: &card_payload::CardError) -> Result<Screen, TableError> {
+        tracing::warn!(error = %e, "card QR refused");
+        self.pending = None;
+        self.view_id += 1;
+        self.view = View::Refused {
+            code: "forged_card".into(),
+            title: "FALSK VALGKORT".into(),
+            detail: e.danish(),
+            voter: None,
+        };
+        self.signals.light(Light::Red);
+        self.signals.buzz(Buzz::Refused);
+        self.publish()
+    }
+
+    /// An admissible voter waits for the tilforordnet's confirm: nothing is stored yet.
+    fn stage(
+        &mut self,
+        voter: &crate::election::voter::Voter,
+        card_code: Option<String>,
+        method: CheckInMethod,
+        ballots: Vec<Contest>,
+    ) {
+        self.pending = Some(Pending {
+            voter_id: voter.id.clone(),
+            card_code,
+            method,
+        });
+        self.view_id += 1;
+        self.view = View::Pending {
+            voter: VoterView::new(voter, self.today()),
+            ballots_text: ballots_text(&ballots, &self.id.contests),
+            ballots,
+        };
+        self.signals.light(Light::Pending);
+    }
+
+    /// The scanner read something that cannot be a card.
+    pub fn unreadable(&mut self, why: &str) -> Result<Screen, TableError> {
+        tracing::warn!(reason = why, "unreadable scan");
+        self.pending = None;
+        self.refuse(&Verdict::UnknownCard, None);
+        self.publish()
+    }
+
+    /// Stages a check-in without a card, for a voter the valgsekretær found by search.
+    pub fn stage_manual(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+        let voter = self
+            .store
+            .voter(voter_id)?
+            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        self.notice = self
+            .pending
+            .take()
+            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        let verdict = self.decide_voter(&voter)?;
+        match verdict {
+            Verdict::Admit { ballots } => {
+                self.stage(&voter, None, CheckInMethod::Manual, ballots);
+            }
+            other => self.refuse(&other, Some(VoterView::new(&voter, self.today()))),
+        }
+        self.publish()
+    }
+
+    pub(super) fn decide_voter(
+        &self,
+        voter: &crate::election::voter::Voter,
+    ) -> Result<Verdict, TableError> {
+        self.decide_voter_at(voter, self.id.table_no)
+    }
+
+    /// The verdict table `table_no` of this place would give the voter (its state as
+    /// the log has it, its share in fast bordvalg).
+    pub(super) fn decide_voter_at(
+        &self,
+        voter: &crate::election::voter::Voter,
+        table_no: u32,
+    ) -> Result<Verdict, TableError> {
+        let (state, _) = self.store.table_state(&self.id.place, table_no)?;
+        let prior = self.store.status(&voter.id)?.map(|s| s.prior);
+        let right_place = if voter.place != self.id.place {
+            self.store.place_name(&voter.place)?
+        } else {
+            None
+        };
+        let mode = self.store.place_mode(&self.id.place)?.mode;
+        let input = CheckInInput {
+            table_state: state,
+            place: &self.id.place,
+            contests_today: &self.id.contests,
+            finding: CardFinding::Unknown,
+            prior: prior.as_ref(),
+            right_place_name: right_place.as_deref(),
+            mode,
+            table_no,
+            shares: &self.id.shares,
+        };
+        Ok(decide_for_voter(&input, voter, None))
+    }
+
+    /// Verifies a valgbord card QR against the polling place's device keys (in test mode,
+    /// against the key it claims: any device of the election, signature still checked).
+    fn verify_card_qr(&self, text: &str) -> Result<String, card_payload::CardError> {
+        let trusted: HashSet<DevicePublic> = match &self.id.trust.keys {
+            Some(keys) => keys.clone(),
+            None => card_payload::claimed_device(text).into_iter().collect(),
+        };
+        card_payload::verify_card_payload(text, &trusted, &self.id.election).map(|p| p.code)
+    }
+
+    /// The tilforordnet confirmed (touch, Enter, or the button): store the check-in.
+    /// Returns when it is on disk; only then does the screen turn green.
+    pub fn confirm(&mut self) -> Result<Screen, TableError> {
+        let Some(p) = self.pending.take() else {
+            if let Some(next) = self.handed_over.pop_front() {
+                return self.stage_manual(&next);
+            }
+            self.notice = Some("Der er ingen vælger at godkende. Scan et valgkort.".into());
+            return self.publish();
+        };
+        self.notice = None;
+        let voter = self
+            .store
+            .voter(&p.voter_id)?
+            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke længere.".into()))?;
+        // Decide again: another table may have checked the voter in, or a new card may
+        // have been printed, while the birthdate was asked.
+        let mut verdict = self.decide_voter(&voter)?;
+        if let (Verdict::Admit { .. }, Some(code)) = (&verdict, &p.card_code)
+            && let Some(l) = self.store.lookup_card(code)?
+            && let Some(at) = l.superseded_at_ms
+        {
+            verdict = Verdict::CardSuperseded { reissued_at_ms: at };
+        }
+        let today = self.today();
+        match verdict {
+            Verdict::Admit { ballots } => {
+                let kind = EventKind::CheckIn {
+                    voter_id: voter.id.clone(),
+                    place: self.id.place.clone(),
+                    table_no: self.id.table_no,
+                    card_code: p.card_code.clone(),
+                    method: p.method,
+                    ballots: ballots.clone(),
+                };
+                let ev = self.append(kind);
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        tracing::error!(error = %e.to_string(), voter = %voter.id, "check-in NOT stored");
+                        // Nothing was stored: keep the voter pending so it can be retried.
+                        self.pending = Some(p);
+                        self.view_id += 1;
+                        self.view = View::Refused {
+                            code: "store_error".into(),
+                            title: "IKKE GEMT".into(),
+                            detail: format!("{} Prøv igen.", e.danish()),
+                            voter: Some(VoterView::new(&voter, today)),
+                        };
+                        self.signals.light(Light::Red);
+                        self.signals.buzz(Buzz::Refused);
+                        return self.publish();
+                    }
+                };
+                tracing::info!(seq = ev.body.seq, "check-in stored");
+                tracing::debug!(voter = %voter.id, "checked in");
+                self.view_id += 1;
+                let text = ballots_text(&ballots, &self.id.contests);
+                self.view = View::Admitted {
+                    voter: VoterView::new(&voter, today),
+                    ballots_text: text.clone(),
+                    ballots,
+                };
+                self.signals.light(Light::Green);
+                self.signals.buzz(Buzz::Ok);
+                if let Some(next) = self.handed_over.pop_front() {
+                    // The valgsekretær sent the next voter meanwhile: shown at once, with
+                    // this voter's ballots kept in the notice.
+                    self.stage_manual(&next)?;
+                    self.notice = Some(format!("Godkendt: {}. {text}", voter.full_name()));
+                }
+            }
+            other => self.refuse(&other, Some(VoterView::new(&voter, today))),
+        }
+        self.publish()
+    }
+
+    /// The page's timer ran out on a verdict ([`Screen::view_id`]): back to "Scan
+    /// valgkortet", so the next voter does not read the previous one's data. Nothing
+    /// happens when a newer view is shown meanwhile, or while a voter is pending (a
+    /// check-in that could not be stored stays until it is retried or cancelled).
+    pub fn dismiss(&mut self, view_id: u64) -> Result<Screen, TableError> {
+        let verdict = matches!(self.view, View::Admitted { .. } | View::Refused { .. });
+        if view_id != self.view_id || !verdict || self.pending.is_some() {
+            return self.screen();
+        }
+        self.view_id += 1;
+        self.view = View::Ready;
+        self.notice = None;
+        self.signals.light(Light::Off);
+        self.publish()
+    }
+
+    pub fn cancel(&mut self) -> Result<Screen, TableError> {
+        let cancelled = self.pending.take().is_some();
+        if let Some(next) = self.handed_over.pop_front() {
+            self.stage_manual(&next)?;
+            if cancelled {
+                self.notice = Some("Annulleret. Næste vælger er sendt af valgsekretæren.".into());
+            }
+            return self.publish();
+        }
+        self.notice = cancelled.then(|| "Annulleret.".to_string());
+        self.view_id += 1;
+        self.view = View::Ready;
+        self.signals.light(Light::Off);
+        self.publish()
+    }
+
+    /// The valgsekretær sent a voter without a card to this table: shown as pending,
+    /// exactly as after a scan, or after the voter now pending.
+    pub(super) fn receive_sent(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+        if self.pending.is_none() {
+            return self.stage_manual(voter_id);
+        }
+        let name = self
+            .store
+            .voter(voter_id)?
+            .map(|v| v.full_name())
+            .unwrap_or_else(|| voter_id.to_string());
+        self.handed_over.push_back(voter_id.to_string());
+        self.notice = Some(format!(
+            "Valgsekretæren har sendt {name} til bordet. Vælgeren vises, når den nuværende er godkendt eller annulleret."
+        ));
+        self.publish()
+    }
+
+    fn refuse(&mut self, verdict: &Verdict, voter: Option<VoterView>) {
+        // A table that is not open shows nobody's data: the screen may face the queue.
+        let voter = match verdict {
+            Verdict::TableNotOpen { .. } => None,
+            _ => voter,
+        };
+        let store = &self.store;
+        let (code, title, detail) = refusal(verdict, |p| store.place_name(p).ok().flatten());
+        self.view_id += 1;
+        self.view = View::Refused {
+            code,
+            title,
+            detail,
+            voter,
+        };
+        self.signals.light(Light::Red);
+        self.signals.buzz(Buzz::Refused);
+    }
+}
+
+fn verdict_code(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Admit { .. } => "admit",
+        Verdict::AlreadyVoted { .. } => "already_voted",
+        Verdict::Brevstemme => "brevstemme",
+        Verdict::Struck { .. } => "struck",
+        Verdict::WrongPlace { .. } => "wrong_place",
+        Verdict::UnknownCard => "unknown_card",
+        Verdict::CardSuperseded { .. } => "card_superseded",
+        Verdict::NotEntitled => "not_entitled",
+        Verdict::TableNotOpen { .. } => "table_not_open",
+        Verdict::OtherTable { .. } => "other_table",
+        Verdict::PaperMode => "paper_mode",
+    }
+}

@@ -1,0 +1,139 @@
+//! Opening a table: open and check the database, load the key, and build the table's
+//! identity and core. Shared by the running daemon (`app/table.rs`) and by commands
+//! that work on a stopped table.
+
+use super::config::TableConfig;
+use super::core::{TableCore, TableIdentity};
+use super::drivers::make_signals;
+use super::screen::Screen;
+use crate::election::event::Trust;
+use crate::election::keys::DevicePublic;
+use crate::signal::Signals;
+use crate::store::Store;
+use crate::store::binding::Mode;
+use crate::store::keyfile;
+use crate::sync::protocol::Hello;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What a table is made of before its drivers and server start.
+pub struct OpenedTable {
+    pub core: TableCore,
+    pub screen: watch::Receiver<Screen>,
+    pub signals: Arc<dyn Signals>,
+    pub hello: Hello,
+    pub trust: Trust,
+    pub key: crate::election::keys::DeviceSecret,
+}
+
+/// Opens and checks the database, the key and the identity of a table (no drivers, no
+/// server): shared by the daemon and by commands that work on a stopped table.
+pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
+    let mode = if cfg.is_test() {
+        Mode::Test
+    } else {
+        Mode::Election
+    };
+    let store = Store::open(&cfg.database)
+        .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
+    match store.bound_election().map_err(|e| e.to_string())? {
+        None => {
+            return Err(format!(
+                "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {}`",
+                cfg.database.display(),
+                cfg.database.display(),
+                cfg.election
+            ));
+        }
+        Some(_) => store
+            .check_binding(&cfg.election, mode)
+            .map_err(|e| e.to_string())?,
+    }
+    let voters = store
+        .voter_count(Some(&cfg.place))
+        .map_err(|e| e.to_string())?;
+    if voters == 0 {
+        return Err(format!(
+            "the voter list in {} has no voters for polling place {}",
+            cfg.database.display(),
+            cfg.place
+        ));
+    }
+    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
+    if store.meta("device").map_err(|e| e.to_string())?.is_none() {
+        store
+            .set_meta("device", &key.public().to_hex())
+            .map_err(|e| e.to_string())?;
+    }
+    let signals = make_signals(&cfg.signals);
+    let trust = make_trust(cfg, key.public())?;
+    let hello = Hello {
+        election: cfg.election.clone(),
+        list_sha256: store
+            .meta("list_sha256")
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        software: env!("CARGO_PKG_VERSION").to_string(),
+        device: key.public(),
+        place: cfg.place.clone(),
+        table_no: cfg.table_no,
+    };
+    let id = TableIdentity {
+        election: cfg.election.clone(),
+        test: cfg.is_test(),
+        place: cfg.place.clone(),
+        table_no: cfg.table_no,
+        contests: cfg.contests.clone(),
+        pin_hash: cfg.pins.valgsekretaer.clone(),
+        debounce: std::time::Duration::from_millis(cfg.debounce_ms),
+        trust: trust.clone(),
+        clock_offset_ms: cfg.clock_offset_ms,
+        printer: cfg
+            .printer
+            .as_ref()
+            .map(|p| crate::print::spool::Spool::new(crate::print::drivers::open_printer(p))),
+        election_name: cfg.election_name.clone(),
+        election_date: cfg.election_date,
+        shares: cfg.fast_shares()?,
+    };
+    let sync_key = key.clone();
+    let (core, screen) =
+        TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
+    Ok(OpenedTable {
+        core,
+        screen,
+        signals,
+        hello,
+        trust,
+        key: sync_key,
+    })
+}
+
+/// The keys whose events this table accepts: the polling place's devices from the
+/// configuration. Only a test-mode table may run without a list (it then accepts any
+/// key of its own election, for demos and rehearsals).
+fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
+    let mut keys = HashSet::new();
+    for k in &cfg.sync.keys {
+        keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
+    }
+    if keys.is_empty() && !cfg.is_test() {
+        // mDNS too: it would find tables and then refuse every one of them as unlisted.
+        if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
+            return Err(
+                "sync.keys is empty: list the public key of every device of the polling place"
+                    .into(),
+            );
+        }
+        keys.insert(own);
+    }
+    if !keys.is_empty() {
+        keys.insert(own);
+    }
+    Ok(Trust {
+        election: cfg.election.clone(),
+        keys: if keys.is_empty() { None } else { Some(keys) },
+        allow_test: cfg.is_test(),
+    })
+}
