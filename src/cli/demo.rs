@@ -1,6 +1,6 @@
 //! `valgbord demo`: a whole polling place on one machine, with simulated hardware.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::store::Store;
@@ -58,13 +58,13 @@ pub fn run(a: DemoArgs) -> CmdResult {
     // The screen ports, then the central tally's; the sync (TLS) ports apart.
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = demo_ports(0, 2 * a.tables + 1)?;
+        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
         let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
-            demo_ports(a.port, a.tables + 1)?,
-            demo_ports(a.sync_port, a.tables)?,
+            crate::ports::ports(a.port, a.tables + 1)?,
+            crate::ports::ports(a.sync_port, a.tables)?,
         )
     };
     if ports.iter().any(|p| sync_ports.contains(p)) {
@@ -188,22 +188,6 @@ pub fn run(a: DemoArgs) -> CmdResult {
         Ok::<(), String>(())
     })?;
     Ok(())
-}
-
-/// Ports for the tables: consecutive from `first`, or free ones when `first` is 0 (all
-/// reserved at once so they differ, then released for the tables to bind).
-pub(crate) fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
-    if first != 0 {
-        return Ok((0..tables as u16).map(|i| first + i).collect());
-    }
-    let listeners = (0..tables)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("no free port: {e}"))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
-        .collect()
 }
 
 /// The demo's fast bordvalg: the surnames split evenly over the tables.

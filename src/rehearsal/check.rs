@@ -26,20 +26,8 @@ pub struct TableAudit {
 pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
     let mut store = Store::open(db).map_err(|e| format!("{who}: {}: {e}", db.display()))?;
     let mut rows = HashMap::new();
-    {
-        let mut stmt = store
-            .conn
-            .prepare(
-                "SELECT voter_id, table_no FROM checkins k WHERE NOT EXISTS(
-                   SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)",
-            )
-            .map_err(|e| e.to_string())?;
-        let found = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
-            .map_err(|e| e.to_string())?;
-        for row in found {
-            *rows.entry(row.map_err(|e| e.to_string())?).or_insert(0) += 1;
-        }
+    for row in store.live_checkins().map_err(|e| e.to_string())? {
+        *rows.entry(row).or_insert(0) += 1;
     }
     let flagged = store
         .double_registrations(place)
@@ -66,17 +54,11 @@ pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
 fn log_hash(store: &Store) -> Result<String, String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let mut stmt = store
-        .conn
-        .prepare("SELECT device, seq, sig FROM events ORDER BY device, seq")
+    store
+        .each_event_signature(|device, seq, sig| {
+            h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes())
+        })
         .map_err(|e| e.to_string())?;
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-        let device: String = r.get(0).map_err(|e| e.to_string())?;
-        let seq: i64 = r.get(1).map_err(|e| e.to_string())?;
-        let sig: String = r.get(2).map_err(|e| e.to_string())?;
-        h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes());
-    }
     Ok(hex::encode(h.finalize()))
 }
 

@@ -235,8 +235,7 @@ impl SmallDisk {
         {
             let store = Store::open(db).map_err(|e| e.to_string())?;
             store
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .checkpoint_truncate()
                 .map_err(|e| format!("checkpoint of {}: {e}", db.display()))?;
         }
         let mut f = std::fs::File::create(self.filler()).map_err(|e| e.to_string())?;
@@ -299,7 +298,7 @@ pub fn prepare(
     }
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
     // Two ports more, for the centrals.
-    let mut ports = crate::cli::demo::demo_ports(0, tables + 2)?;
+    let mut ports = crate::ports::ports(0, tables + 2)?;
     let central_ports = ports.split_off(tables as usize);
     let central_keys = CENTRALS
         .iter()
