@@ -1,7 +1,7 @@
 //! The invariants of a rehearsed day, checked against every table's database and the
 //! central's after they have converged and stopped.
 
-use super::run::Ledger;
+use super::ledger::Ledger;
 use crate::election::voter::Voter;
 use crate::store::Store;
 use std::collections::{HashMap, HashSet};

@@ -18,11 +18,16 @@ pub mod check;
 pub mod client;
 pub mod clock;
 pub mod day;
+pub mod fault_driver;
 pub mod faults;
+pub mod ledger;
 pub mod net;
 pub mod place;
 pub mod report;
 pub mod run;
+pub mod tilforordnet;
+pub mod valglokale;
+pub mod valgsekretaer;
 
 use crate::netfault::proxy::FaultProxy;
 use crate::store::{generate, import};
@@ -154,7 +159,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
             wan,
         )
         .await?;
-        let run::Rig {
+        let fault_driver::Rig {
             tables,
             disk,
             centrals,
