@@ -101,7 +101,50 @@ pub fn check(
         "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og begge centraler har dem alle",
         converged.err().into_iter().collect(),
     ));
-    // The persons the tables hold as checked in, against each central's office screen.
+    out.push(verdict(
+        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
+        office_agrees(audits, office),
+    ));
+
+    out.push(verdict(
+        "hver bekræftet registrering findes præcis én gang på hvert bord og på begge centraler",
+        confirmed_once(ledger, voters, audits),
+    ));
+
+    out.push(verdict(
+        "hver dobbeltregistrering er markeret",
+        doubles_flagged(ledger, voters, audits),
+    ));
+
+    out.push(verdict(
+        "ingen brevstemmer, slettede eller vælgere fra andre valgsteder registreret",
+        only_admissible(voters, place, audits),
+    ));
+
+    out.push(verdict(
+        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på begge centraler",
+        audits
+            .iter()
+            .filter(|a| !a.rebuild_equal)
+            .map(|a| format!("{}: rebuild differs", a.who))
+            .collect(),
+    ));
+    out.push(verdict(
+        "alle databaser (borde og begge centraler) har den samme log (sha256 over hændelserne) og de samme registreringer",
+        same_log(audits),
+    ));
+    out.push(verdict(
+        "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
+        ledger.violations.clone(),
+    ));
+    out
+}
+
+/// The persons the tables hold as checked in, against each central's office screen.
+fn office_agrees(
+    audits: &[TableAudit],
+    office: Vec<(&str, Result<OfficeFigures, String>)>,
+) -> Vec<String> {
     let mut fail = Vec::new();
     for (central, shown) in office {
         match (shown, audits.first()) {
@@ -121,12 +164,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
-        fail,
-    ));
+    fail
+}
 
-    // Expected rows per (voter, table): confirmed, plus confirms that got no answer.
+/// Expected rows per (voter, table): confirmed, plus confirms that got no answer.
+fn confirmed_once(ledger: &Ledger, voters: &[Voter], audits: &[TableAudit]) -> Vec<String> {
     let mut greens: HashMap<(String, u32), usize> = HashMap::new();
     for g in &ledger.greens {
         *greens
@@ -160,11 +202,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "hver bekræftet registrering findes præcis én gang på hvert bord og på begge centraler",
-        fail,
-    ));
+    fail
+}
 
+/// A voter checked in (or confirmed) more than once is flagged, and only such a voter.
+fn doubles_flagged(ledger: &Ledger, voters: &[Voter], audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     let mut confirmed_twice: HashMap<&str, usize> = HashMap::new();
     for g in &ledger.greens {
@@ -197,8 +239,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict("hver dobbeltregistrering er markeret", fail));
+    fail
+}
 
+/// Nobody checked in who may not vote here.
+fn only_admissible(voters: &[Voter], place: &str, audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     let by_id: HashMap<&str, &Voter> = voters.iter().map(|v| (v.id.as_str(), v)).collect();
     for a in audits {
@@ -219,20 +264,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "ingen brevstemmer, slettede eller vælgere fra andre valgsteder registreret",
-        fail,
-    ));
+    fail
+}
 
-    out.push(verdict(
-        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på begge centraler",
-        audits
-            .iter()
-            .filter(|a| !a.rebuild_equal)
-            .map(|a| format!("{}: rebuild differs", a.who))
-            .collect(),
-    ));
-    // By content: every database's whole signed log, and the check-ins it projects.
+/// By content: every database's whole signed log, and the check-ins it projects.
+fn same_log(audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     if let Some(first) = audits.first() {
         for a in &audits[1..] {
@@ -252,13 +288,5 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "alle databaser (borde og begge centraler) har den samme log (sha256 over hændelserne) og de samme registreringer",
-        fail,
-    ));
-    out.push(verdict(
-        "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
-        ledger.violations.clone(),
-    ));
-    out
+    fail
 }
