@@ -3,12 +3,6 @@
 //! See `ARCHITECTURE.md` for the map of the code.
 
 pub mod app;
-pub mod bench;
-pub mod bench_central;
-pub mod bench_paper;
-pub mod bench_proc;
-pub mod bench_promise;
-pub mod bench_scan_http;
 pub mod central;
 pub mod cli;
 pub mod election;
@@ -16,6 +10,7 @@ pub mod fuzzing;
 pub mod logging;
 pub mod netfault;
 pub mod password;
+pub mod ports;
 pub mod print;
 pub mod provision;
 pub mod rehearsal;

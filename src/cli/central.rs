@@ -1,6 +1,6 @@
 //! `valgbord central --config FILE`: run the central tally of the election office.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::central::config::CentralConfig;
 use clap::Args;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `valgbord demo`: a whole polling place on one machine, with simulated hardware.
 
-use super::CmdResult;
+use super::failure::{CmdResult, Failure};
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::store::Store;
@@ -10,7 +10,7 @@ use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, SyncConfig, 
 use crate::table::shared::lock;
 use clap::Args;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The demo's valgsekretær PIN, printed at start.
 pub const DEMO_PIN: &str = "1234";
@@ -37,39 +37,10 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> CmdResult {
-    let dir = match &a.dir {
-        Some(d) => d.clone(),
-        None => {
-            let d = std::env::temp_dir().join("valgbord-demo");
-            // Our own scratch folder: start from nothing so old demo runs do not linger.
-            let _ = std::fs::remove_dir_all(&d);
-            d
-        }
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let list = dir.join("valgliste.csv");
-    if !list.exists() {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
-        generate::write_list(&mut f, a.voters, a.seed, 2, generate::DEFAULT_CONTESTS)?;
-        std::io::Write::flush(&mut f)?;
-    }
-    let bytes = std::fs::read(&list)?;
+    let dir = demo_dir(&a)?;
+    let bytes = demo_list(&dir, &a)?;
     let pin_hash = crate::password::hash_pin(DEMO_PIN)?;
-    // The screen ports, then the central tally's; the sync (TLS) ports apart.
-    let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
-        // Reserved at once, so the two sets cannot share a port.
-        let mut all = demo_ports(0, 2 * a.tables + 1)?;
-        let sync = all.split_off(a.tables as usize + 1);
-        (all, sync)
-    } else {
-        (
-            demo_ports(a.port, a.tables + 1)?,
-            demo_ports(a.sync_port, a.tables)?,
-        )
-    };
-    if ports.iter().any(|p| sync_ports.contains(p)) {
-        return Err("--port and --sync-port ranges overlap".into());
-    }
+    let (ports, sync_ports) = demo_ports(&a)?;
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.
     let mut keys = Vec::new();
@@ -93,57 +64,32 @@ pub fn run(a: DemoArgs) -> CmdResult {
         .collect();
     let mut configs = Vec::new();
     for t in 1..=a.tables {
-        let db = dir.join(format!("bord-{t}.db"));
-        let mut store = Store::open(&db)?;
-        if store.bound_election()?.is_none() {
-            store.bind("demo", Mode::Test)?;
-            store
-                .import_file(&bytes, false, |_| {})
-                .map_err(|e| format!("demo list does not import: {e:?}"))?;
-        }
-        drop(store);
-        let port = ports[t as usize - 1];
+        let db = demo_database(&dir, t, &bytes)?;
         let peers = urls
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != t as usize - 1)
             .map(|(_, u)| u.clone())
             .collect();
-        configs.push(TableConfig {
-            election: "demo".into(),
-            mode: "test".into(),
-            database: db,
-            key: dir.join(format!("bord-{t}.key")),
-            place: generate::place_id(0),
-            table_no: t,
-            contests: vec![Contest::Kv, Contest::Rv],
-            listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            scanner: ScannerConfig::Simulated,
-            signals: SignalsConfig::Simulated,
-            pins: PinConfig {
-                valgsekretaer: Some(pin_hash.clone()),
-            },
-            api_scan: true,
-            debounce_ms: 2_000,
-            sync: SyncConfig {
-                peers,
-                keys: keys.clone(),
-                central: vec![central_url.clone()],
-                listen: Some(SocketAddr::from((
-                    [127, 0, 0, 1],
-                    sync_ports[t as usize - 1],
-                ))),
-                ..SyncConfig::default()
-            },
-            clock_offset_ms: 0,
-            printer: Some(crate::print::drivers::PrinterConfig::Simulated {
-                dir: dir.join(format!("printer-{t}")),
-            }),
-            paper_list_dir: Some(dir.join(format!("papirliste-{t}"))),
-            election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
-            election_date: None,
-            fast_bordvalg: demo_shares(a.tables),
-        });
+        let sync = SyncConfig {
+            peers,
+            keys: keys.clone(),
+            central: vec![central_url.clone()],
+            listen: Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                sync_ports[t as usize - 1],
+            ))),
+            ..SyncConfig::default()
+        };
+        configs.push(table_config(
+            &dir,
+            t,
+            a.tables,
+            db,
+            ports[t as usize - 1],
+            sync,
+            &pin_hash,
+        ));
     }
     let central_cfg = crate::central::demo::config(
         &dir,
@@ -190,20 +136,101 @@ pub fn run(a: DemoArgs) -> CmdResult {
     Ok(())
 }
 
-/// Ports for the tables: consecutive from `first`, or free ones when `first` is 0 (all
-/// reserved at once so they differ, then released for the tables to bind).
-pub(crate) fn demo_ports(first: u16, tables: u32) -> Result<Vec<u16>, String> {
-    if first != 0 {
-        return Ok((0..tables as u16).map(|i| first + i).collect());
+/// The demo's data folder: the one given, or a fresh one under the temp folder.
+fn demo_dir(a: &DemoArgs) -> Result<PathBuf, String> {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            let d = std::env::temp_dir().join("valgbord-demo");
+            // Our own scratch folder: start from nothing so old demo runs do not linger.
+            let _ = std::fs::remove_dir_all(&d);
+            d
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The demo's voter list: generated into the folder the first time, then reused.
+fn demo_list(dir: &Path, a: &DemoArgs) -> Result<Vec<u8>, Failure> {
+    let list = dir.join("valgliste.csv");
+    if !list.exists() {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
+        generate::write_list(&mut f, a.voters, a.seed, 2, generate::DEFAULT_CONTESTS)?;
+        std::io::Write::flush(&mut f)?;
     }
-    let listeners = (0..tables)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("no free port: {e}"))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
-        .collect()
+    Ok(std::fs::read(&list)?)
+}
+
+/// The screen ports (the tables', then the central tally's) and the sync (TLS) ports.
+fn demo_ports(a: &DemoArgs) -> Result<(Vec<u16>, Vec<u16>), Failure> {
+    let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
+        // Reserved at once, so the two sets cannot share a port.
+        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
+        let sync = all.split_off(a.tables as usize + 1);
+        (all, sync)
+    } else {
+        (
+            crate::ports::ports(a.port, a.tables + 1)?,
+            crate::ports::ports(a.sync_port, a.tables)?,
+        )
+    };
+    if ports.iter().any(|p| sync_ports.contains(p)) {
+        return Err("--port and --sync-port ranges overlap".into());
+    }
+    Ok((ports, sync_ports))
+}
+
+/// Table `t`'s database, bound to the demo election and holding the list (kept from
+/// an earlier run in the same folder).
+fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> Result<PathBuf, Failure> {
+    let db = dir.join(format!("bord-{t}.db"));
+    let mut store = Store::open(&db)?;
+    if store.bound_election()?.is_none() {
+        store.bind("demo", Mode::Test)?;
+        store
+            .import_file(bytes, false, |_| {})
+            .map_err(|e| format!("demo list does not import: {e:?}"))?;
+    }
+    Ok(db)
+}
+
+/// Table `t`'s configuration: simulated hardware and printer, the demo PIN.
+fn table_config(
+    dir: &Path,
+    t: u32,
+    tables: u32,
+    database: PathBuf,
+    port: u16,
+    sync: SyncConfig,
+    pin_hash: &str,
+) -> TableConfig {
+    TableConfig {
+        election: "demo".into(),
+        mode: "test".into(),
+        database,
+        key: dir.join(format!("bord-{t}.key")),
+        place: generate::place_id(0),
+        table_no: t,
+        contests: vec![Contest::Kv, Contest::Rv],
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        scanner: ScannerConfig::Simulated,
+        signals: SignalsConfig::Simulated,
+        pins: PinConfig {
+            valgsekretaer: Some(pin_hash.to_string()),
+        },
+        api_scan: true,
+        debounce_ms: 2_000,
+        sync,
+        clock_offset_ms: 0,
+        printer: Some(crate::print::drivers::PrinterConfig::Simulated {
+            dir: dir.join(format!("printer-{t}")),
+        }),
+        paper_list_dir: Some(dir.join(format!("papirliste-{t}"))),
+        election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
+        election_date: None,
+        fast_bordvalg: demo_shares(tables),
+    }
 }
 
 /// The demo's fast bordvalg: the surnames split evenly over the tables.

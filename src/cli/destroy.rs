@@ -1,6 +1,6 @@
 //! `valgbord destroy`: the end of the complaint period.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::store::binding;
 use crate::store::keyfile;
 use clap::Args;

@@ -2,7 +2,7 @@
 //! polling place) and `valgbord election load` (a table takes its package from a USB
 //! stick).
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::election::list_change::BrevstemmeDigest;
 use crate::provision::load::{Network, load_package};
@@ -11,283 +11,300 @@ use crate::provision::package::{
     SignedPackage, TableEntry, key_file, sha256_hex,
 };
 use crate::store::{import, keyfile};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ElectionCmd {
     /// Make an election: a signed package per polling place, with a device key per table.
-    New {
-        /// Short id, bound into every event and database ("kv2025").
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        name: String,
-        /// YYYY-MM-DD.
-        #[arg(long)]
-        date: chrono::NaiveDate,
-        /// Contests held, e.g. KV+RV.
-        #[arg(long)]
-        contests: String,
-        /// The voter list (the municipality's file, with brevstemme marks).
-        #[arg(long)]
-        list: PathBuf,
-        /// The office's secret key (`valgbord office keygen`).
-        #[arg(long)]
-        office_secret: PathBuf,
-        /// Tables per polling place; `--tables-at PLACE=N` overrides it for one place.
-        #[arg(long, default_value_t = 3)]
-        tables: u32,
-        #[arg(long)]
-        tables_at: Vec<String>,
-        /// The valgsekretær PIN's argon2 hash (`valgbord pin hash`).
-        #[arg(long)]
-        pin_hash: String,
-        /// PLACE:TABLE=URL: where a table answers its peers (its TLS sync listener,
-        /// https://HOST:PORT).
-        #[arg(long)]
-        address: Vec<String>,
-        /// The central tally's URL and public key file.
-        #[arg(long, requires = "central_key")]
-        central: Option<String>,
-        #[arg(long)]
-        central_key: Option<PathBuf>,
-        /// The folder that gets one sub-folder per polling place (copy it to the USB stick).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    New(NewArgs),
     /// Load a polling place's package (e.g. from a USB stick) as one of its tables.
-    Load {
-        /// The package folder of the polling place (e.g. on the USB stick).
-        #[arg(long, required_unless_present = "from_peer")]
-        package: Option<PathBuf>,
-        /// Or fetch it over the LAN from a loaded table of the polling place
-        /// (its sync URL, https://HOST:PORT); needs `--key`.
-        #[arg(long, requires = "key", conflicts_with = "package")]
-        from_peer: Option<String>,
-        /// This table's device key (for `--from-peer`; on a USB stick it is in the package).
-        #[arg(long)]
-        key: Option<PathBuf>,
-        #[arg(long)]
-        table: u32,
-        /// The office's public key, installed on the Pi with the software.
-        #[arg(long)]
-        office_key: PathBuf,
-        /// Where the table keeps its database, key and configuration.
-        #[arg(long)]
-        state: PathBuf,
-        /// The screen's listen address (default 127.0.0.1:8080).
-        #[arg(long)]
-        listen: Option<String>,
-        /// The TLS sync listen address (default 0.0.0.0 and the port of the table's
-        /// planned address, or 8443).
-        #[arg(long)]
-        sync_listen: Option<String>,
-        /// The peers' URLs (default: the addresses in the package).
-        #[arg(long, num_args = 0..)]
-        peer: Option<Vec<String>>,
-        /// This Pi's [scanner], [signals] and [printer] sections (TOML), added to the
-        /// configuration; without it the scanner and lights are simulated.
-        #[arg(long)]
-        hardware: Option<PathBuf>,
-    },
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// Short id, bound into every event and database ("kv2025").
+    #[arg(long)]
+    pub id: String,
+    #[arg(long)]
+    pub name: String,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub date: chrono::NaiveDate,
+    /// Contests held, e.g. KV+RV.
+    #[arg(long)]
+    pub contests: String,
+    /// The voter list (the municipality's file, with brevstemme marks).
+    #[arg(long)]
+    pub list: PathBuf,
+    /// The office's secret key (`valgbord office keygen`).
+    #[arg(long)]
+    pub office_secret: PathBuf,
+    /// Tables per polling place; `--tables-at PLACE=N` overrides it for one place.
+    #[arg(long, default_value_t = 3)]
+    pub tables: u32,
+    #[arg(long)]
+    pub tables_at: Vec<String>,
+    /// The valgsekretær PIN's argon2 hash (`valgbord pin hash`).
+    #[arg(long)]
+    pub pin_hash: String,
+    /// PLACE:TABLE=URL: where a table answers its peers (its TLS sync listener,
+    /// https://HOST:PORT).
+    #[arg(long)]
+    pub address: Vec<String>,
+    /// The central tally's URL and public key file.
+    #[arg(long, requires = "central_key")]
+    pub central: Option<String>,
+    #[arg(long)]
+    pub central_key: Option<PathBuf>,
+    /// The folder that gets one sub-folder per polling place (copy it to the USB stick).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// The package folder of the polling place (e.g. on the USB stick).
+    #[arg(long, required_unless_present = "from_peer")]
+    pub package: Option<PathBuf>,
+    /// Or fetch it over the LAN from a loaded table of the polling place
+    /// (its sync URL, https://HOST:PORT); needs `--key`.
+    #[arg(long, requires = "key", conflicts_with = "package")]
+    pub from_peer: Option<String>,
+    /// This table's device key (for `--from-peer`; on a USB stick it is in the package).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    #[arg(long)]
+    pub table: u32,
+    /// The office's public key, installed on the Pi with the software.
+    #[arg(long)]
+    pub office_key: PathBuf,
+    /// Where the table keeps its database, key and configuration.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The screen's listen address (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// The TLS sync listen address (default 0.0.0.0 and the port of the table's
+    /// planned address, or 8443).
+    #[arg(long)]
+    pub sync_listen: Option<String>,
+    /// The peers' URLs (default: the addresses in the package).
+    #[arg(long, num_args = 0..)]
+    pub peer: Option<Vec<String>>,
+    /// This Pi's [scanner], [signals] and [printer] sections (TOML), added to the
+    /// configuration; without it the scanner and lights are simulated.
+    #[arg(long)]
+    pub hardware: Option<PathBuf>,
 }
 
 pub fn run(cmd: ElectionCmd) -> CmdResult {
     match cmd {
-        ElectionCmd::New {
-            id,
-            name,
-            date,
-            contests,
-            list,
-            office_secret,
-            tables,
-            tables_at,
-            pin_hash,
-            address,
-            central,
-            central_key,
-            out,
-        } => {
-            let office = keyfile::load(&office_secret)?;
-            let contests = parse_contests(&contests).map_err(|e| format!("--contests: {e}"))?;
-            let bytes =
-                std::fs::read(&list).map_err(|e| format!("cannot read {}: {e}", list.display()))?;
-            let parsed = import::parse(&bytes, |_| {}).map_err(|errors| {
-                format!(
-                    "{} has {} error(s); the first: {}",
-                    list.display(),
-                    errors.len(),
-                    errors.first().map(|e| e.to_string()).unwrap_or_default()
-                )
-            })?;
-            let mut per_place: BTreeMap<String, u32> = BTreeMap::new();
-            for (place, _) in &parsed.places {
-                per_place.insert(place.clone(), tables);
-            }
-            for t in &tables_at {
-                let (p, n) = t
-                    .split_once('=')
-                    .ok_or_else(|| format!("--tables-at \"{t}\": expected PLACE=N"))?;
-                let n: u32 = n
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--tables-at \"{t}\": N is not a number"))?;
-                let slot = per_place.get_mut(p.trim()).ok_or_else(|| {
-                    format!("--tables-at \"{t}\": the list has no polling place {p}")
-                })?;
-                *slot = n;
-            }
-            let mut addresses: BTreeMap<(String, u32), String> = BTreeMap::new();
-            for a in &address {
-                let parsed = a.split_once('=').and_then(|(pt, url)| {
-                    let (p, t) = pt.split_once(':')?;
-                    Some((
-                        (p.trim().to_string(), t.trim().parse().ok()?),
-                        url.trim().to_string(),
-                    ))
-                });
-                let (k, v) =
-                    parsed.ok_or_else(|| format!("--address \"{a}\": expected PLACE:TABLE=URL"))?;
-                addresses.insert(k, v);
-            }
-            let central = match (central, central_key) {
-                (Some(url), Some(key)) => Some(CentralEntry {
-                    url,
-                    device: keyfile::load_public(&key)?,
-                }),
-                _ => None,
-            };
-            let list_sig = hex::encode(import::sign_list(&bytes, &office));
-            let sha = sha256_hex(&bytes);
-            let marks = BrevstemmeDigest::of_voters(&parsed.voters);
-            for (place, place_name) in &parsed.places {
-                let n = per_place.get(place).copied().unwrap_or(tables);
-                let dir = out.join(format!("valgsted-{place}"));
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-                let mut entries = Vec::new();
-                for t in 1..=n {
-                    let key = keyfile::load_or_create(&dir.join(key_file(t)))?;
-                    entries.push(TableEntry {
-                        table_no: t,
-                        device: key.public(),
-                        address: addresses.get(&(place.clone(), t)).cloned(),
-                    });
-                }
-                let package = Package {
-                    format: FORMAT.into(),
-                    election: ElectionInfo {
-                        id: id.clone(),
-                        name: name.clone(),
-                        date,
-                        contests: contests.clone(),
-                    },
-                    place: PlaceInfo {
-                        id: place.clone(),
-                        name: place_name.clone(),
-                    },
-                    tables: entries,
-                    central: central.clone(),
-                    list: ListInfo {
-                        sha256: sha.clone(),
-                        signature: list_sig.clone(),
-                        voters: parsed.voters.len() as u64,
-                        voters_here: parsed.voters.iter().filter(|v| &v.place == place).count()
-                            as u64,
-                        brevstemmer: marks.clone(),
-                    },
-                    pin_hash: pin_hash.clone(),
-                    created: chrono::Local::now().to_rfc3339(),
-                };
-                let signed = SignedPackage::sign(&package, &office)?;
-                let json = serde_json::to_string_pretty(&signed).map_err(|e| e.to_string())?;
-                std::fs::write(dir.join(PACKAGE_FILE), json + "\n")
-                    .map_err(|e| format!("cannot write the package: {e}"))?;
-                std::fs::write(dir.join(LIST_FILE), &bytes)
-                    .map_err(|e| format!("cannot write the list: {e}"))?;
-                println!(
-                    "polling place {place} ({place_name}): {n} tables, {} voters here -> {}",
-                    package.list.voters_here,
-                    dir.display()
-                );
-            }
-            println!(
-                "election {id}: {} voters, {} brevstemmer, list SHA-256 {sha}",
-                parsed.voters.len(),
-                marks.count
-            );
-            Ok(())
-        }
-        ElectionCmd::Load {
-            package,
-            from_peer,
-            key,
-            table,
-            office_key,
-            state,
-            listen,
-            sync_listen,
-            peer,
-            hardware,
-        } => {
-            let office = keyfile::load_public(&office_key)?;
-            let hardware = match hardware {
-                Some(h) => Some(
-                    std::fs::read_to_string(&h)
-                        .map_err(|e| format!("cannot read {}: {e}", h.display()))?,
-                ),
-                None => None,
-            };
-            let incoming = state.join(".incoming");
-            let package = match (package, from_peer, key) {
-                (Some(p), _, _) => p,
-                (None, Some(peer), Some(key)) => {
-                    let key = keyfile::load(&key)?;
-                    let rt = tokio::runtime::Runtime::new()?;
-                    rt.block_on(crate::provision::serve::fetch(
-                        &peer, &key, table, &incoming,
-                    ))?;
-                    println!("fetched the package from {peer}");
-                    incoming.clone()
-                }
-                _ => return Err("give --package DIR, or --from-peer URL with --key".into()),
-            };
-            let result = load_package(
-                &package,
-                table,
-                office,
-                &state,
-                &Network {
-                    listen,
-                    sync_listen,
-                    peers: peer,
-                    hardware,
-                },
-            );
-            if incoming.exists() {
-                let _ = std::fs::remove_dir_all(&incoming);
-            }
-            let loaded = result?;
-            let p = &loaded.package;
-            println!(
-                "loaded election {} ({}), polling place {} ({}), table {}: {} voters, {} brevstemmer, list SHA-256 {}",
-                p.election.id,
-                p.election.name,
-                p.place.id,
-                p.place.name,
-                loaded.table_no,
-                loaded.voters,
-                p.list.brevstemmer.count,
-                p.list.sha256
-            );
-            println!(
-                "start it with: valgbord table --config {}",
-                loaded.paths.config.display()
-            );
-            Ok(())
-        }
+        ElectionCmd::New(a) => new(a),
+        ElectionCmd::Load(a) => load(a),
     }
+}
+
+/// `election new`: reads and checks the list, then writes each polling place's
+/// signed package beside a copy of the list.
+fn new(a: NewArgs) -> CmdResult {
+    let office = keyfile::load(&a.office_secret)?;
+    let contests = parse_contests(&a.contests).map_err(|e| format!("--contests: {e}"))?;
+    let bytes =
+        std::fs::read(&a.list).map_err(|e| format!("cannot read {}: {e}", a.list.display()))?;
+    let parsed = import::parse(&bytes, |_| {}).map_err(|errors| {
+        format!(
+            "{} has {} error(s); the first: {}",
+            a.list.display(),
+            errors.len(),
+            errors.first().map(|e| e.to_string()).unwrap_or_default()
+        )
+    })?;
+    let per_place = tables_per_place(&parsed.places, a.tables, &a.tables_at)?;
+    let addresses = planned_addresses(&a.address)?;
+    let central = match (&a.central, &a.central_key) {
+        (Some(url), Some(key)) => Some(CentralEntry {
+            url: url.clone(),
+            device: keyfile::load_public(key)?,
+        }),
+        _ => None,
+    };
+    let list = ListInfo {
+        sha256: sha256_hex(&bytes),
+        signature: hex::encode(import::sign_list(&bytes, &office)),
+        voters: parsed.voters.len() as u64,
+        voters_here: 0,
+        brevstemmer: BrevstemmeDigest::of_voters(&parsed.voters),
+    };
+    let election = ElectionInfo {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        date: a.date,
+        contests,
+    };
+    for (place, place_name) in &parsed.places {
+        let n = per_place.get(place).copied().unwrap_or(a.tables);
+        let dir = a.out.join(format!("valgsted-{place}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        let mut entries = Vec::new();
+        for t in 1..=n {
+            let key = keyfile::load_or_create(&dir.join(key_file(t)))?;
+            entries.push(TableEntry {
+                table_no: t,
+                device: key.public(),
+                address: addresses.get(&(place.clone(), t)).cloned(),
+            });
+        }
+        let package = Package {
+            format: FORMAT.into(),
+            election: election.clone(),
+            place: PlaceInfo {
+                id: place.clone(),
+                name: place_name.clone(),
+            },
+            tables: entries,
+            central: central.clone(),
+            list: ListInfo {
+                voters_here: parsed.voters.iter().filter(|v| &v.place == place).count() as u64,
+                ..list.clone()
+            },
+            pin_hash: a.pin_hash.clone(),
+            created: chrono::Local::now().to_rfc3339(),
+        };
+        write_package(&dir, &package, &office, &bytes)?;
+        println!(
+            "polling place {place} ({place_name}): {n} tables, {} voters here -> {}",
+            package.list.voters_here,
+            dir.display()
+        );
+    }
+    println!(
+        "election {}: {} voters, {} brevstemmer, list SHA-256 {}",
+        a.id,
+        parsed.voters.len(),
+        list.brevstemmer.count,
+        list.sha256
+    );
+    Ok(())
+}
+
+/// Tables at each polling place of the list: `tables`, or N where `--tables-at PLACE=N`
+/// says so.
+fn tables_per_place(
+    places: &[(String, String)],
+    tables: u32,
+    tables_at: &[String],
+) -> Result<BTreeMap<String, u32>, String> {
+    let mut per_place: BTreeMap<String, u32> = BTreeMap::new();
+    for (place, _) in places {
+        per_place.insert(place.clone(), tables);
+    }
+    for t in tables_at {
+        let (p, n) = t
+            .split_once('=')
+            .ok_or_else(|| format!("--tables-at \"{t}\": expected PLACE=N"))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("--tables-at \"{t}\": N is not a number"))?;
+        let slot = per_place
+            .get_mut(p.trim())
+            .ok_or_else(|| format!("--tables-at \"{t}\": the list has no polling place {p}"))?;
+        *slot = n;
+    }
+    Ok(per_place)
+}
+
+/// The `--address PLACE:TABLE=URL` arguments by (place, table).
+fn planned_addresses(address: &[String]) -> Result<BTreeMap<(String, u32), String>, String> {
+    let mut addresses = BTreeMap::new();
+    for a in address {
+        let parsed = a.split_once('=').and_then(|(pt, url)| {
+            let (p, t) = pt.split_once(':')?;
+            Some((
+                (p.trim().to_string(), t.trim().parse().ok()?),
+                url.trim().to_string(),
+            ))
+        });
+        let (k, v) =
+            parsed.ok_or_else(|| format!("--address \"{a}\": expected PLACE:TABLE=URL"))?;
+        addresses.insert(k, v);
+    }
+    Ok(addresses)
+}
+
+/// Signs `package` and writes it with the list into the polling place's folder.
+fn write_package(
+    dir: &std::path::Path,
+    package: &Package,
+    office: &crate::election::keys::DeviceSecret,
+    list: &[u8],
+) -> CmdResult {
+    let signed = SignedPackage::sign(package, office)?;
+    let json = serde_json::to_string_pretty(&signed).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(PACKAGE_FILE), json + "\n")
+        .map_err(|e| format!("cannot write the package: {e}"))?;
+    std::fs::write(dir.join(LIST_FILE), list).map_err(|e| format!("cannot write the list: {e}"))?;
+    Ok(())
+}
+
+/// `election load`: a table takes its polling place's package, from a folder or from a
+/// loaded peer over the LAN.
+fn load(a: LoadArgs) -> CmdResult {
+    let office = keyfile::load_public(&a.office_key)?;
+    let hardware = match a.hardware {
+        Some(h) => Some(
+            std::fs::read_to_string(&h).map_err(|e| format!("cannot read {}: {e}", h.display()))?,
+        ),
+        None => None,
+    };
+    let incoming = a.state.join(".incoming");
+    let package = match (a.package, a.from_peer, a.key) {
+        (Some(p), _, _) => p,
+        (None, Some(peer), Some(key)) => {
+            let key = keyfile::load(&key)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::provision::serve::fetch(
+                &peer, &key, a.table, &incoming,
+            ))?;
+            println!("fetched the package from {peer}");
+            incoming.clone()
+        }
+        _ => return Err("give --package DIR, or --from-peer URL with --key".into()),
+    };
+    let result = load_package(
+        &package,
+        a.table,
+        office,
+        &a.state,
+        &Network {
+            listen: a.listen,
+            sync_listen: a.sync_listen,
+            peers: a.peer,
+            hardware,
+        },
+    );
+    if incoming.exists() {
+        let _ = std::fs::remove_dir_all(&incoming);
+    }
+    let loaded = result?;
+    let p = &loaded.package;
+    println!(
+        "loaded election {} ({}), polling place {} ({}), table {}: {} voters, {} brevstemmer, list SHA-256 {}",
+        p.election.id,
+        p.election.name,
+        p.place.id,
+        p.place.name,
+        loaded.table_no,
+        loaded.voters,
+        p.list.brevstemmer.count,
+        p.list.sha256
+    );
+    println!(
+        "start it with: valgbord table --config {}",
+        loaded.paths.config.display()
+    );
+    Ok(())
 }

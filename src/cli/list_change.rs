@@ -2,7 +2,7 @@
 //! (`office change`), a stopped table applies one (`list change`). A running table takes
 //! the same file at the valgsekretær screen or as `POST /api/list/changes`.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::election::list_change::{
     BrevstemmeDigest, ChangeItem, FORMAT, ListChange, SignedListChange,

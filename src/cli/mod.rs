@@ -1,9 +1,11 @@
 //! The command line: one binary, one subcommand per job.
 
+pub mod bench;
 mod central;
-pub(crate) mod demo;
+mod demo;
 mod destroy;
 mod election;
+mod failure;
 mod list_change;
 mod office;
 mod paper;
@@ -14,6 +16,7 @@ pub mod table;
 mod voters;
 
 use clap::{Parser, Subcommand};
+use failure::Failure;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -58,22 +61,11 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Measure performance and print figures.
     #[command(subcommand)]
-    Bench(crate::bench::BenchCmd),
+    Bench(bench::BenchCmd),
     /// Printing: `list print` (the paper valgliste), `card print` (a valgkort), `report print`.
     #[command(flatten)]
     Print(print::PrintCmds),
 }
-
-/// A failure the command reports to the person running it; already formatted.
-pub struct Failure(pub String);
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure(e.to_string())
-    }
-}
-
-pub type CmdResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -94,7 +86,7 @@ pub fn main() -> ExitCode {
         Command::Office(c) => office::run(c),
         Command::Election(c) => election::run(c),
         Command::Destroy(a) => destroy::run(a),
-        Command::Bench(c) => crate::bench::run(c),
+        Command::Bench(c) => bench::run(c),
         Command::Simulate(a) => simulate::run(a),
         Command::Print(c) => print::run(c),
     };

@@ -1,6 +1,6 @@
 //! The election office's key: make it, sign voter lists with it.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::store::import::sign_list;
 use crate::store::keyfile;
 use clap::Subcommand;

@@ -1,7 +1,7 @@
 //! `valgbord paper enter`: the paper list's marks entered after a fallback, from the
 //! command line (the valgsekretær screen does the same at /sekretaer).
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::table::config::TableConfig;
 use crate::table::open::open_table;
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};

@@ -1,6 +1,6 @@
 //! `valgbord pin hash`: make the hash that goes into a table's configuration.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use clap::Subcommand;
 use std::io::BufRead;
 

@@ -2,7 +2,7 @@
 //! valgliste, a voter's valgkort and the closing report, from the command line of any
 //! table (the paper fallback must work when the daemon or its screen does not).
 
-use super::{CmdResult, Failure};
+use super::failure::{CmdResult, Failure};
 use crate::election::contest::parse_contests;
 use crate::print::card::{Card, ElectionInfo};
 use crate::print::report::ClosingReport;

@@ -1,6 +1,6 @@
 //! `valgbord simulate`: an election-day rehearsal with real table daemons, the central tally and faults.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::rehearsal::{self, Options, faults};
 use clap::Args;
 use std::path::PathBuf;

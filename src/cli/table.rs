@@ -1,6 +1,6 @@
 //! `valgbord table --config FILE`: run one polling table.
 
-use super::CmdResult;
+use super::failure::CmdResult;
 use crate::table::config::TableConfig;
 use crate::table::shared::lock;
 use clap::Args;

@@ -1,6 +1,6 @@
 //! `valgbord voters …`: the voter list from file to database.
 
-use super::{CmdResult, Failure};
+use super::failure::{CmdResult, Failure};
 use crate::store::binding::Mode;
 use crate::store::generate;
 use crate::store::import::{self, ImportFailure, ListError};

@@ -1,7 +1,7 @@
 //! The invariants of a rehearsed day, checked against every table's database and the
 //! central's after they have converged and stopped.
 
-use super::run::Ledger;
+use super::ledger::Ledger;
 use crate::election::voter::Voter;
 use crate::store::Store;
 use std::collections::{HashMap, HashSet};
@@ -26,20 +26,8 @@ pub struct TableAudit {
 pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
     let mut store = Store::open(db).map_err(|e| format!("{who}: {}: {e}", db.display()))?;
     let mut rows = HashMap::new();
-    {
-        let mut stmt = store
-            .conn
-            .prepare(
-                "SELECT voter_id, table_no FROM checkins k WHERE NOT EXISTS(
-                   SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)",
-            )
-            .map_err(|e| e.to_string())?;
-        let found = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
-            .map_err(|e| e.to_string())?;
-        for row in found {
-            *rows.entry(row.map_err(|e| e.to_string())?).or_insert(0) += 1;
-        }
+    for row in store.live_checkins().map_err(|e| e.to_string())? {
+        *rows.entry(row).or_insert(0) += 1;
     }
     let flagged = store
         .double_registrations(place)
@@ -66,17 +54,11 @@ pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
 fn log_hash(store: &Store) -> Result<String, String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let mut stmt = store
-        .conn
-        .prepare("SELECT device, seq, sig FROM events ORDER BY device, seq")
+    store
+        .each_event_signature(|device, seq, sig| {
+            h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes())
+        })
         .map_err(|e| e.to_string())?;
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-        let device: String = r.get(0).map_err(|e| e.to_string())?;
-        let seq: i64 = r.get(1).map_err(|e| e.to_string())?;
-        let sig: String = r.get(2).map_err(|e| e.to_string())?;
-        h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes());
-    }
     Ok(hex::encode(h.finalize()))
 }
 
@@ -119,7 +101,50 @@ pub fn check(
         "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og begge centraler har dem alle",
         converged.err().into_iter().collect(),
     ));
-    // The persons the tables hold as checked in, against each central's office screen.
+    out.push(verdict(
+        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
+        office_agrees(audits, office),
+    ));
+
+    out.push(verdict(
+        "hver bekræftet registrering findes præcis én gang på hvert bord og på begge centraler",
+        confirmed_once(ledger, voters, audits),
+    ));
+
+    out.push(verdict(
+        "hver dobbeltregistrering er markeret",
+        doubles_flagged(ledger, voters, audits),
+    ));
+
+    out.push(verdict(
+        "ingen brevstemmer, slettede eller vælgere fra andre valgsteder registreret",
+        only_admissible(voters, place, audits),
+    ));
+
+    out.push(verdict(
+        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på begge centraler",
+        audits
+            .iter()
+            .filter(|a| !a.rebuild_equal)
+            .map(|a| format!("{}: rebuild differs", a.who))
+            .collect(),
+    ));
+    out.push(verdict(
+        "alle databaser (borde og begge centraler) har den samme log (sha256 over hændelserne) og de samme registreringer",
+        same_log(audits),
+    ));
+    out.push(verdict(
+        "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
+        ledger.violations.clone(),
+    ));
+    out
+}
+
+/// The persons the tables hold as checked in, against each central's office screen.
+fn office_agrees(
+    audits: &[TableAudit],
+    office: Vec<(&str, Result<OfficeFigures, String>)>,
+) -> Vec<String> {
     let mut fail = Vec::new();
     for (central, shown) in office {
         match (shown, audits.first()) {
@@ -139,12 +164,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
-        fail,
-    ));
+    fail
+}
 
-    // Expected rows per (voter, table): confirmed, plus confirms that got no answer.
+/// Expected rows per (voter, table): confirmed, plus confirms that got no answer.
+fn confirmed_once(ledger: &Ledger, voters: &[Voter], audits: &[TableAudit]) -> Vec<String> {
     let mut greens: HashMap<(String, u32), usize> = HashMap::new();
     for g in &ledger.greens {
         *greens
@@ -178,11 +202,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "hver bekræftet registrering findes præcis én gang på hvert bord og på begge centraler",
-        fail,
-    ));
+    fail
+}
 
+/// A voter checked in (or confirmed) more than once is flagged, and only such a voter.
+fn doubles_flagged(ledger: &Ledger, voters: &[Voter], audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     let mut confirmed_twice: HashMap<&str, usize> = HashMap::new();
     for g in &ledger.greens {
@@ -215,8 +239,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict("hver dobbeltregistrering er markeret", fail));
+    fail
+}
 
+/// Nobody checked in who may not vote here.
+fn only_admissible(voters: &[Voter], place: &str, audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     let by_id: HashMap<&str, &Voter> = voters.iter().map(|v| (v.id.as_str(), v)).collect();
     for a in audits {
@@ -237,20 +264,11 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "ingen brevstemmer, slettede eller vælgere fra andre valgsteder registreret",
-        fail,
-    ));
+    fail
+}
 
-    out.push(verdict(
-        "optællingerne genopbygget fra loggen er lig de løbende på hvert bord og på begge centraler",
-        audits
-            .iter()
-            .filter(|a| !a.rebuild_equal)
-            .map(|a| format!("{}: rebuild differs", a.who))
-            .collect(),
-    ));
-    // By content: every database's whole signed log, and the check-ins it projects.
+/// By content: every database's whole signed log, and the check-ins it projects.
+fn same_log(audits: &[TableAudit]) -> Vec<String> {
     let mut fail = Vec::new();
     if let Some(first) = audits.first() {
         for a in &audits[1..] {
@@ -270,13 +288,5 @@ pub fn check(
             }
         }
     }
-    out.push(verdict(
-        "alle databaser (borde og begge centraler) har den samme log (sha256 over hændelserne) og de samme registreringer",
-        fail,
-    ));
-    out.push(verdict(
-        "reglerne holdt ved bordene (brevstemme, slettet, forkert valgsted, erstattet kort, gentagne forsøg, søgning)",
-        ledger.violations.clone(),
-    ));
-    out
+    fail
 }

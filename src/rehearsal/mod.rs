@@ -18,11 +18,16 @@ pub mod check;
 pub mod client;
 pub mod clock;
 pub mod day;
+pub mod fault_driver;
 pub mod faults;
+pub mod ledger;
 pub mod net;
 pub mod place;
 pub mod report;
 pub mod run;
+pub mod tilforordnet;
+pub mod valglokale;
+pub mod valgsekretaer;
 
 use crate::netfault::proxy::FaultProxy;
 use crate::store::{generate, import};
@@ -110,109 +115,17 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let place_for_day = place.clone();
-    let (day, audits, converged, office, times) = rt.block_on(async move {
-        let mut centrals = setup.centrals;
-        for c in centrals.iter_mut() {
-            tokio::task::block_in_place(|| c.start())?;
-        }
-        // The WAN to the office's central, through a proxy the `wan` fault slows down.
-        let wan = match namespaced {
-            true => Some(
-                FaultProxy::start(
-                    SocketAddr::new(net::CENTRAL_FRONT, centrals[0].port),
-                    SocketAddr::from(([127, 0, 0, 1], centrals[0].port)),
-                )
-                .await?,
-            ),
-            false => None,
-        };
-        let mut tables = setup.tables;
-        for t in tables.iter_mut() {
-            tokio::task::block_in_place(|| t.start(0))?;
-        }
-        let http = client::http()?;
-        for t in &tables {
-            match client::post(&http, &t.url(), "/api/table/open", serde_json::json!({})).await {
-                Ok((200, _)) => {}
-                other => return Err(format!("table {} does not open: {other:?}", t.no)),
-            }
-        }
-        let setup_s = t0.elapsed().as_secs_f64();
-        let clock = clock::SimClock::new(o.day_seconds / day::DAY_MINUTES, day::OPEN_MIN);
-        let (day, rig) = run::run_day(
-            voters,
-            place_for_day.clone(),
-            arrivals,
-            schedule,
-            tables,
-            setup.disk,
-            centrals,
-            clock,
-            PIN.into(),
-            o.network,
-            wan,
-        )
-        .await?;
-        let run::Rig {
-            tables,
-            disk,
-            centrals,
-        } = rig;
-        let day_s = day.clock.start.elapsed().as_secs_f64();
-        let held_s = day.clock.paused_total().as_secs_f64();
-        let t1 = Instant::now();
-        let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
-        let mut converged = converge(&http, &urls, Duration::from_secs(180)).await;
-        for c in &centrals {
-            if converged.is_ok() {
-                converged = central_converge(&http, c, &urls[0]).await;
-            }
-        }
-        let converge_s = t1.elapsed().as_secs_f64();
-        let mut office = Vec::new();
-        for c in &centrals {
-            office.push((
-                c.name,
-                office_figures(&http, &c.url(), &place_for_day).await,
-            ));
-        }
-        let mut dbs: Vec<(String, PathBuf)> = tables
-            .iter()
-            .map(|t| (format!("table {}", t.no), t.db.clone()))
-            .collect();
-        dbs.extend(centrals.iter().map(|c| (c.name.to_string(), c.db.clone())));
-        // Stop every table and the centrals (SIGKILL: what is confirmed is on disk) and
-        // read the files.
-        drop(tables);
-        drop(centrals);
-        let audits = tokio::task::block_in_place(|| {
-            dbs.iter()
-                .map(|(who, db)| check::audit(who, db, &place_for_day))
-                .collect::<Result<Vec<_>, String>>()
-        })?;
-        drop(disk);
-        Ok::<_, String>((
-            day,
-            audits,
-            converged,
-            office,
-            (setup_s, day_s, held_s, converge_s),
-        ))
-    })?;
-
-    let ledger = day.ledger.lock().unwrap_or_else(|e| e.into_inner());
-    let verdicts = check::check(&ledger, &day.voters, &place, &audits, converged, office);
-    let ok = verdicts.iter().all(check::Verdict::held);
-    let svg_path = o.dir.join("rapport.svg");
-    let text_path = o.dir.join("rapport.txt");
-    let hourly = report::hourly(&ledger);
-    let title = format!(
-        "Generalprøve: {} borde, {} vælgere — registreringer og svartid pr. time",
-        o.tables, electorate
-    );
-    std::fs::write(&svg_path, report::svg(&hourly, &title))
-        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    let plan = Plan {
+        voters,
+        place: place.clone(),
+        arrivals,
+        schedule,
+        day_seconds: o.day_seconds,
+        network: o.network,
+        namespaced,
+        t0,
+    };
+    let held = rt.block_on(hold_day(setup, plan))?;
     let figures = report::Figures {
         tables: o.tables,
         electorate,
@@ -220,15 +133,180 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         list_size,
         seed: o.seed,
         day_seconds: o.day_seconds,
-        setup_s: times.0,
-        day_s: times.1,
-        held_s: times.2,
-        converge_s: times.3,
-        total_s: t0.elapsed().as_secs_f64(),
-        doubles: audits.first().map_or(0, |a| a.flagged.len()),
+        setup_s: held.times.0,
+        day_s: held.times.1,
+        held_s: held.times.2,
+        converge_s: held.times.3,
+        total_s: 0.0,
+        doubles: held.audits.first().map_or(0, |a| a.flagged.len()),
         network: &network_line,
         notes: &notes,
     };
+    write_report(&o.dir, &place, held, figures, t0)
+}
+
+/// Everything the day needs besides the processes: who comes when, the faults, the
+/// network.
+struct Plan {
+    voters: Vec<crate::election::voter::Voter>,
+    place: String,
+    arrivals: Vec<day::Arrival>,
+    schedule: Vec<faults::Fault>,
+    day_seconds: f64,
+    network: net::Network,
+    namespaced: bool,
+    /// When the rehearsal began, for the set-up time.
+    t0: Instant,
+}
+
+/// What the day left to check: the ledger, every database read after the processes
+/// were stopped, whether they converged, the office's screen, and the times (set-up,
+/// day, held, convergence) in seconds.
+struct Held {
+    day: std::sync::Arc<valglokale::Day>,
+    audits: Vec<check::TableAudit>,
+    converged: Result<(), String>,
+    office: Vec<(&'static str, Result<check::OfficeFigures, String>)>,
+    times: (f64, f64, f64, f64),
+}
+
+/// Starts the centrals, the WAN proxy and the tables, opens the tables, and runs the
+/// day; then waits for convergence and reads every database.
+async fn hold_day(setup: place::Setup, plan: Plan) -> Result<Held, String> {
+    let mut centrals = setup.centrals;
+    for c in centrals.iter_mut() {
+        tokio::task::block_in_place(|| c.start())?;
+    }
+    // The WAN to the office's central, through a proxy the `wan` fault slows down.
+    let wan = match plan.namespaced {
+        true => Some(
+            FaultProxy::start(
+                SocketAddr::new(net::CENTRAL_FRONT, centrals[0].port),
+                SocketAddr::from(([127, 0, 0, 1], centrals[0].port)),
+            )
+            .await?,
+        ),
+        false => None,
+    };
+    let mut tables = setup.tables;
+    for t in tables.iter_mut() {
+        tokio::task::block_in_place(|| t.start(0))?;
+    }
+    let http = client::http()?;
+    for t in &tables {
+        match client::post(&http, &t.url(), "/api/table/open", serde_json::json!({})).await {
+            Ok((200, _)) => {}
+            other => return Err(format!("table {} does not open: {other:?}", t.no)),
+        }
+    }
+    let setup_s = plan.t0.elapsed().as_secs_f64();
+    let clock = clock::SimClock::new(plan.day_seconds / day::DAY_MINUTES, day::OPEN_MIN);
+    let (day, rig) = run::run_day(
+        plan.voters,
+        plan.place.clone(),
+        plan.arrivals,
+        plan.schedule,
+        tables,
+        setup.disk,
+        centrals,
+        clock,
+        PIN.into(),
+        plan.network,
+        wan,
+    )
+    .await?;
+    let day_s = day.clock.start.elapsed().as_secs_f64();
+    let held_s = day.clock.paused_total().as_secs_f64();
+    let (audits, converged, office, converge_s) = after_day(&http, rig, &plan.place).await?;
+    Ok(Held {
+        day,
+        audits,
+        converged,
+        office,
+        times: (setup_s, day_s, held_s, converge_s),
+    })
+}
+
+/// What [`after_day`] read: the audits, whether all converged, the office's figures per
+/// central, and how long convergence took in seconds.
+type AfterDay = (
+    Vec<check::TableAudit>,
+    Result<(), String>,
+    Vec<(&'static str, Result<check::OfficeFigures, String>)>,
+    f64,
+);
+
+/// After the day: waits until the tables and the centrals hold the same, reads the
+/// office's screen, stops every process and reads the databases.
+async fn after_day(
+    http: &reqwest::Client,
+    rig: fault_driver::Rig,
+    place: &str,
+) -> Result<AfterDay, String> {
+    let fault_driver::Rig {
+        tables,
+        disk,
+        centrals,
+    } = rig;
+    let t1 = Instant::now();
+    let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
+    let mut converged = converge(http, &urls, Duration::from_secs(180)).await;
+    for c in &centrals {
+        if converged.is_ok() {
+            converged = central_converge(http, c, &urls[0]).await;
+        }
+    }
+    let converge_s = t1.elapsed().as_secs_f64();
+    let mut office = Vec::new();
+    for c in &centrals {
+        office.push((c.name, office_figures(http, &c.url(), place).await));
+    }
+    let mut dbs: Vec<(String, PathBuf)> = tables
+        .iter()
+        .map(|t| (format!("table {}", t.no), t.db.clone()))
+        .collect();
+    dbs.extend(centrals.iter().map(|c| (c.name.to_string(), c.db.clone())));
+    // Stop every table and the centrals (SIGKILL: what is confirmed is on disk) and
+    // read the files.
+    drop(tables);
+    drop(centrals);
+    let audits = tokio::task::block_in_place(|| {
+        dbs.iter()
+            .map(|(who, db)| check::audit(who, db, place))
+            .collect::<Result<Vec<_>, String>>()
+    })?;
+    drop(disk);
+    Ok((audits, converged, office, converge_s))
+}
+
+/// Checks the invariants and writes the report (text and chart) into `dir`.
+fn write_report(
+    dir: &std::path::Path,
+    place: &str,
+    held: Held,
+    mut figures: report::Figures,
+    t0: Instant,
+) -> Result<Outcome, String> {
+    let Held {
+        day,
+        audits,
+        converged,
+        office,
+        ..
+    } = held;
+    let ledger = day.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let verdicts = check::check(&ledger, &day.voters, place, &audits, converged, office);
+    let ok = verdicts.iter().all(check::Verdict::held);
+    let svg_path = dir.join("rapport.svg");
+    let text_path = dir.join("rapport.txt");
+    let hourly = report::hourly(&ledger);
+    let title = format!(
+        "Generalprøve: {} borde, {} vælgere — registreringer og svartid pr. time",
+        figures.tables, figures.electorate
+    );
+    std::fs::write(&svg_path, report::svg(&hourly, &title))
+        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    figures.total_s = t0.elapsed().as_secs_f64();
     let text = report::text(
         &figures,
         &ledger,

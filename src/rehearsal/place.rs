@@ -235,8 +235,7 @@ impl SmallDisk {
         {
             let store = Store::open(db).map_err(|e| e.to_string())?;
             store
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .checkpoint_truncate()
                 .map_err(|e| format!("checkpoint of {}: {e}", db.display()))?;
         }
         let mut f = std::fs::File::create(self.filler()).map_err(|e| e.to_string())?;
@@ -284,31 +283,12 @@ pub fn prepare(
     disk_table: Option<usize>,
     tls: bool,
 ) -> Result<Setup, String> {
-    let master = dir.join("valgliste.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", master.display()));
-    }
-    {
-        let mut store = Store::open(&master).map_err(|e| e.to_string())?;
-        store
-            .bind(ELECTION, Mode::Test)
-            .map_err(|e| e.to_string())?;
-        store
-            .import_file(list, false, |_| {})
-            .map_err(|e| format!("the generated list does not import: {e:?}"))?;
-    }
+    let master = master_list(dir, list)?;
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
     // Two ports more, for the centrals.
-    let mut ports = crate::cli::demo::demo_ports(0, tables + 2)?;
+    let mut ports = crate::ports::ports(0, tables + 2)?;
     let central_ports = ports.split_off(tables as usize);
-    let central_keys = CENTRALS
-        .iter()
-        .map(|(file, _)| {
-            keyfile::load_or_create(&dir.join(format!("{file}.key")))
-                .map(|k| k.public().to_hex())
-                .map_err(|e| e.to_string())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let central_keys = device_keys(dir, CENTRALS.iter().map(|(file, _)| file.to_string()))?;
     // The tables reach the office's central over the WAN: in a namespace of the
     // rehearsal's own, through the proxy on an address of its own that the `wan`
     // fault makes slow and lossy (see `super::net::CENTRAL_FRONT`).
@@ -320,13 +300,7 @@ pub fn prepare(
             _ => format!("http://127.0.0.1:{p}"),
         })
         .collect();
-    let keys = (1..=tables)
-        .map(|t| {
-            keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
-                .map(|k| k.public().to_hex())
-                .map_err(|e| e.to_string())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = device_keys(dir, (1..=tables).map(|t| format!("bord-{t}")))?;
     let mut disk = None;
     let mut disk_problem = None;
     if let Some(d) = disk_table {
@@ -336,78 +310,25 @@ pub fn prepare(
             Err(e) => disk_problem = Some(e),
         }
     }
-    let key_list = keys
-        .iter()
-        .chain(&central_keys)
-        .map(|k| format!("\"{k}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let shared = Shared {
+        dir,
+        master: &master,
+        place,
+        pin_hash,
+        ports: &ports,
+        tables,
+        tls,
+        keys: &keys,
+        key_list: quoted(keys.iter().chain(&central_keys)),
+        centrals: quoted(central_urls.iter()),
+    };
     let mut out = Vec::new();
     for t in 1..=tables {
         let folder = match &disk {
             Some((d, m)) if *d + 1 == t as usize => m.dir.clone(),
             _ => dir.to_path_buf(),
         };
-        let db = folder.join(format!("bord-{t}.db"));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-        std::fs::copy(&master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
-        let port = ports[t as usize - 1];
-        // Each table on an address of its own, over TLS, when the rehearsal has a
-        // network of its own; otherwise in plain HTTP on the screen ports (test mode).
-        let peer_url = |i: usize| match tls {
-            true => format!("https://{}", super::net::sync_addr(i)),
-            false => format!("http://127.0.0.1:{}", ports[i]),
-        };
-        let peers = (0..tables as usize)
-            .filter(|&i| i + 1 != t as usize)
-            .map(|i| format!("\"{}\"", peer_url(i)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sync_addr = tls.then(|| super::net::sync_addr(t as usize - 1));
-        let listen_sync = sync_addr
-            .map(|a| format!("listen = \"{a}\"\n"))
-            .unwrap_or_default();
-        let base_config = format!(
-            "# Written by `valgbord simulate`.\n\
-             election = \"{ELECTION}\"\n\
-             mode = \"test\"\n\
-             database = \"{db}\"\n\
-             key = \"{key}\"\n\
-             place = \"{place}\"\n\
-             table_no = {t}\n\
-             contests = [\"KV\", \"RV\"]\n\
-             listen = \"127.0.0.1:{port}\"\n\
-             api_scan = true\n\
-             debounce_ms = 0\n\
-             [pins]\n\
-             valgsekretaer = \"{pin_hash}\"\n\
-             [sync]\n\
-             peers = [{peers}]\n\
-             central = [{centrals}]\n\
-             keys = [{key_list}]\n\
-             {listen_sync}",
-            db = db.display(),
-            key = dir.join(format!("bord-{t}.key")).display(),
-            centrals = central_urls
-                .iter()
-                .map(|u| format!("\"{u}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        out.push(TableProc {
-            no: t,
-            port,
-            db,
-            config: dir.join(format!("bord-{t}.toml")),
-            device: keys[t as usize - 1].clone(),
-            peer_url: peer_url(t as usize - 1),
-            sync_addr,
-            log: dir.join(format!("bord-{t}.log")),
-            child: None,
-            base_config,
-        });
+        out.push(prepare_table(&shared, t, &folder)?);
     }
     let mut centrals = Vec::new();
     for (i, port) in central_ports.iter().enumerate() {
@@ -432,6 +353,124 @@ pub fn prepare(
         centrals,
         disk,
         disk_problem,
+    })
+}
+
+/// The list imported once into a database of its own, copied for every device.
+fn master_list(dir: &Path, list: &[u8]) -> Result<PathBuf, String> {
+    let master = dir.join("valgliste.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", master.display()));
+    }
+    let mut store = Store::open(&master).map_err(|e| e.to_string())?;
+    store
+        .bind(ELECTION, Mode::Test)
+        .map_err(|e| e.to_string())?;
+    store
+        .import_file(list, false, |_| {})
+        .map_err(|e| format!("the generated list does not import: {e:?}"))?;
+    Ok(master)
+}
+
+/// The public keys (hex) of the devices whose key files are `NAME.key` in `dir`, made
+/// when missing.
+fn device_keys(dir: &Path, names: impl Iterator<Item = String>) -> Result<Vec<String>, String> {
+    names
+        .map(|name| {
+            keyfile::load_or_create(&dir.join(format!("{name}.key")))
+                .map(|k| k.public().to_hex())
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Quoted and comma-separated, as a TOML array's items.
+fn quoted<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    items
+        .map(|k| format!("\"{k}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What every table's configuration shares.
+struct Shared<'a> {
+    dir: &'a Path,
+    master: &'a Path,
+    place: &'a str,
+    pin_hash: &'a str,
+    /// The tables' screen ports.
+    ports: &'a [u16],
+    tables: u32,
+    tls: bool,
+    /// The tables' device keys.
+    keys: &'a [String],
+    /// Every device key, quoted, for the configuration's `keys`.
+    key_list: String,
+    /// The centrals' URLs, quoted.
+    centrals: String,
+}
+
+/// Table `t`'s database (a copy of the list's, in `folder`) and configuration.
+fn prepare_table(s: &Shared, t: u32, folder: &Path) -> Result<TableProc, String> {
+    let (dir, tables, tls, ports) = (s.dir, s.tables, s.tls, s.ports);
+    let db = folder.join(format!("bord-{t}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(s.master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
+    let port = ports[t as usize - 1];
+    // Each table on an address of its own, over TLS, when the rehearsal has a
+    // network of its own; otherwise in plain HTTP on the screen ports (test mode).
+    let peer_url = |i: usize| match tls {
+        true => format!("https://{}", super::net::sync_addr(i)),
+        false => format!("http://127.0.0.1:{}", ports[i]),
+    };
+    let peers = (0..tables as usize)
+        .filter(|&i| i + 1 != t as usize)
+        .map(|i| format!("\"{}\"", peer_url(i)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sync_addr = tls.then(|| super::net::sync_addr(t as usize - 1));
+    let listen_sync = sync_addr
+        .map(|a| format!("listen = \"{a}\"\n"))
+        .unwrap_or_default();
+    let base_config = format!(
+        "# Written by `valgbord simulate`.\n\
+         election = \"{ELECTION}\"\n\
+         mode = \"test\"\n\
+         database = \"{db}\"\n\
+         key = \"{key}\"\n\
+         place = \"{place}\"\n\
+         table_no = {t}\n\
+         contests = [\"KV\", \"RV\"]\n\
+         listen = \"127.0.0.1:{port}\"\n\
+         api_scan = true\n\
+         debounce_ms = 0\n\
+         [pins]\n\
+         valgsekretaer = \"{pin_hash}\"\n\
+         [sync]\n\
+         peers = [{peers}]\n\
+         central = [{centrals}]\n\
+         keys = [{key_list}]\n\
+         {listen_sync}",
+        db = db.display(),
+        key = dir.join(format!("bord-{t}.key")).display(),
+        place = s.place,
+        pin_hash = s.pin_hash,
+        centrals = s.centrals,
+        key_list = s.key_list,
+    );
+    Ok(TableProc {
+        no: t,
+        port,
+        db,
+        config: dir.join(format!("bord-{t}.toml")),
+        device: s.keys[t as usize - 1].clone(),
+        peer_url: peer_url(t as usize - 1),
+        sync_addr,
+        log: dir.join(format!("bord-{t}.log")),
+        child: None,
+        base_config,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::check::Verdict;
 use super::day::{DAY_MINUTES, OPEN_MIN};
-use super::run::Ledger;
+use super::ledger::Ledger;
 use std::collections::HashSet;
 use std::fmt::Write;
 

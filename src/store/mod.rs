@@ -6,6 +6,7 @@ pub mod binding;
 pub mod error;
 pub mod generate;
 pub mod import;
+pub mod inspect;
 pub mod keyfile;
 pub mod list_changes;
 pub mod place_mode;

@@ -6,8 +6,8 @@
 //! printer's own speed (a laser printer takes minutes for 482 pages; the table prints
 //! the pages of its own letters first, see the README).
 
-use crate::bench_proc;
-use crate::cli::CmdResult;
+use super::proc as bench_proc;
+use crate::cli::failure::CmdResult;
 use crate::election::event::{CheckInMethod, EventKind};
 use crate::store::append::Author;
 use crate::store::{generate, import};
@@ -16,16 +16,16 @@ use std::path::PathBuf;
 pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
     let dir = match dir {
         Some(d) => d,
-        None => crate::bench::tempdir()?,
+        None => super::setup::tempdir()?,
     };
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("bench-paper.db");
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 1, 1, generate::DEFAULT_CONTESTS)?;
     let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
-    let mut store = crate::bench::import_list(&db, &bytes)?;
+    let mut store = super::setup::import_list(&db, &bytes)?;
     // Setting the scene is not timed: no fsync per check-in here.
-    store.conn.execute_batch("PRAGMA synchronous=OFF")?;
+    store.without_fsync()?;
     let key = crate::election::keys::DeviceSecret::generate();
     let author = Author {
         key: &key,

@@ -13,14 +13,15 @@
 //! HTTP and the browser (a check-in is the table's own scan + confirm), the scanner, and
 //! a second machine (the flooder and the tables share the same two cores).
 
-use crate::app::table::RunningTable;
 use crate::central::config::{CentralConfig, TableEntry};
-use crate::cli::CmdResult;
+use crate::cli::failure::{CmdResult, Failure};
 use crate::election::checkin::TableState;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
+use crate::store::inspect::Watcher;
 use crate::store::{generate, import, keyfile};
-use crate::table::screen::View;
+use crate::app::table::RunningTable;
 use crate::table::shared::lock;
+use crate::table::screen::View;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -126,7 +127,7 @@ struct Samples {
 async fn run_async(args: Args) -> CmdResult {
     let dir = match args.dir {
         Some(d) => d,
-        None => super::bench::tempdir()?,
+        None => super::setup::tempdir()?,
     };
     std::fs::create_dir_all(&dir)?;
     let n = args.tables.max(2) as usize;
@@ -143,7 +144,88 @@ async fn run_async(args: Args) -> CmdResult {
 
     // The central: a real one, behind a proxy that plays its WAN.
     let central_db = dir.join("central.db");
-    super::bench::import_list(&central_db, &bytes)?;
+    super::setup::import_list(&central_db, &bytes)?;
+    let central = crate::app::central::start(central_config(&dir, central_db, n)?).await?;
+    let proxy = FaultProxy::start(
+        SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
+        central.addr,
+    )
+    .await?;
+    let central_url = format!("http://{}", proxy.addr);
+
+    let sync_addr = |i: usize| SocketAddr::new(table_ip(i), SYNC_PORT);
+    let mut tables: Vec<RunningTable> = Vec::new();
+    let mut dbs = Vec::new();
+    for i in 0..n {
+        let peers = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| format!("https://{}", sync_addr(j)))
+            .collect();
+        let mut cfg = super::setup::bench_table_config(&dir, i as u32 + 1, &bytes, 0, 0, peers)?;
+        cfg.sync.listen = Some(sync_addr(i));
+        cfg.sync.central = vec![central_url.clone()];
+        dbs.push(cfg.database.clone());
+        let t = crate::app::table::start(cfg).await?;
+        lock(&t.core)
+            .set_state(TableState::Open, "")
+            .map_err(|e| e.to_string())?;
+        tables.push(t);
+    }
+    let tables = Arc::new(tables);
+    let firewall = Firewall::new("bench")?;
+    println!(
+        "valgbord bench promise: {n} tables + the central in a network namespace of their own, {} voters, {} check-ins/s at every table, {} s per condition",
+        args.voters, args.rate, args.seconds
+    );
+    println!(
+        "  confirmed at table A -> refused at table B (B's database holds it; polled every {} ms)",
+        POLL.as_millis()
+    );
+
+    for condition in args.conditions {
+        // Start from a whole network where every table holds every event.
+        firewall.heal()?;
+        proxy.set(Behaviour::Pass);
+        converge(&dbs, Duration::from_secs(60)).await?;
+        let cut = (condition == Condition::TableCut).then_some(n - 1);
+        let flood = impose(condition, &firewall, &proxy, n)?;
+        // Let the fault take hold (pulls to the central hang, the cut table is lost)
+        // before measuring: the worst moment is while it is in force, not as it begins.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let cpu0 = cpu_seconds();
+        let wall0 = Instant::now();
+        let samples = measure(&tables, &dbs, &queue, cut, args.rate, args.seconds).await?;
+        let cpu = cpu_seconds() - cpu0;
+        let reported = if condition == Condition::Flood {
+            let shown = tables
+                .iter()
+                .filter(|t| t.screen.borrow().status.sync_flood.is_some())
+                .count();
+            format!(", flood on {shown} of {n} status bars")
+        } else {
+            String::new()
+        };
+        drop(flood);
+        let count = samples.visible.len();
+        let (p50, p99, max) = super::measure::percentiles(samples.visible);
+        println!(
+            "  {:<34} p50 {:>7}  p99 {:>7}  max {:>7}  (n={count}, not seen in {} s: {}, CPU {:.0} %{reported})",
+            condition.describe(),
+            super::measure::ms(p50),
+            super::measure::ms(p99),
+            super::measure::ms(max),
+            GIVE_UP.as_secs(),
+            samples.not_seen,
+            100.0 * cpu / wall0.elapsed().as_secs_f64()
+        );
+    }
+    firewall.heal()?;
+    drop(central);
+    Ok(())
+}
+
+/// The central's configuration: the bench's tables known by their keys, one user.
+fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> Result<CentralConfig, Failure> {
     let keys: Vec<String> = (0..n)
         .map(|i| {
             keyfile::load_or_create(&dir.join(format!("sync-{}.key", i + 1)))
@@ -151,7 +233,7 @@ async fn run_async(args: Args) -> CmdResult {
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;
-    let central = crate::app::central::start(CentralConfig {
+    Ok(CentralConfig {
         election: "bench".into(),
         mode: "test".into(),
         database: central_db,
@@ -179,97 +261,33 @@ async fn run_async(args: Args) -> CmdResult {
         }],
         centrals: Vec::new(),
     })
-    .await?;
-    let proxy = FaultProxy::start(
-        SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
-        central.addr,
-    )
-    .await?;
-    let central_url = format!("http://{}", proxy.addr);
+}
 
-    let sync_addr = |i: usize| SocketAddr::new(table_ip(i), SYNC_PORT);
-    let mut tables: Vec<RunningTable> = Vec::new();
-    let mut dbs = Vec::new();
-    for i in 0..n {
-        let peers = (0..n)
-            .filter(|&j| j != i)
-            .map(|j| format!("https://{}", sync_addr(j)))
-            .collect();
-        let mut cfg = super::bench::bench_table_config(&dir, i as u32 + 1, &bytes, 0, 0, peers)?;
-        cfg.sync.listen = Some(sync_addr(i));
-        cfg.sync.central = vec![central_url.clone()];
-        dbs.push(cfg.database.clone());
-        let t = crate::app::table::start(cfg).await?;
-        lock(&t.core)
-            .set_state(TableState::Open, "")
-            .map_err(|e| e.to_string())?;
-        tables.push(t);
-    }
-    let tables = Arc::new(tables);
-    let firewall = Firewall::new("bench")?;
-    println!(
-        "valgbord bench promise: {n} tables + the central in a network namespace of their own, {} voters, {} check-ins/s at every table, {} s per condition",
-        args.voters, args.rate, args.seconds
-    );
-    println!(
-        "  confirmed at table A -> refused at table B (B's database holds it; polled every {} ms)",
-        POLL.as_millis()
-    );
-
-    for condition in args.conditions {
-        // Start from a whole network where every table holds every event.
-        firewall.heal()?;
-        proxy.set(Behaviour::Pass);
-        converge(&dbs, Duration::from_secs(60)).await?;
-        let cut = (condition == Condition::TableCut).then_some(n - 1);
-        let mut flood = None;
-        match condition {
-            Condition::Healthy => {}
-            Condition::CentralDropped => firewall.drop_to(IpAddr::from(CENTRAL_FRONT))?,
-            Condition::CentralSilent => proxy.set(Behaviour::Stall),
-            Condition::TableCut => firewall.cut(table_ip(n - 1))?,
-            Condition::Flood => {
-                let targets: Vec<SocketAddr> = (0..n).map(sync_addr).collect();
-                flood = Some(Flood::start(IpAddr::from(FLOODER), &targets, 500));
-            }
-            Condition::SlowWan => {
-                proxy.set(Behaviour::Delay(Duration::from_millis(300)));
-                firewall.lossy(IpAddr::from(CENTRAL_FRONT), 5)?;
-            }
+/// Puts `condition` in force on the network; the flooder, when it is the flood, is
+/// held until dropped.
+fn impose(
+    condition: Condition,
+    firewall: &Firewall,
+    proxy: &FaultProxy,
+    n: usize,
+) -> Result<Option<Flood>, Failure> {
+    match condition {
+        Condition::Healthy => {}
+        Condition::CentralDropped => firewall.drop_to(IpAddr::from(CENTRAL_FRONT))?,
+        Condition::CentralSilent => proxy.set(Behaviour::Stall),
+        Condition::TableCut => firewall.cut(table_ip(n - 1))?,
+        Condition::Flood => {
+            let targets: Vec<SocketAddr> = (0..n)
+                .map(|i| SocketAddr::new(table_ip(i), SYNC_PORT))
+                .collect();
+            return Ok(Some(Flood::start(IpAddr::from(FLOODER), &targets, 500)));
         }
-        // Let the fault take hold (pulls to the central hang, the cut table is lost)
-        // before measuring: the worst moment is while it is in force, not as it begins.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let cpu0 = cpu_seconds();
-        let wall0 = Instant::now();
-        let samples = measure(&tables, &dbs, &queue, cut, args.rate, args.seconds).await?;
-        let cpu = cpu_seconds() - cpu0;
-        let reported = if condition == Condition::Flood {
-            let shown = tables
-                .iter()
-                .filter(|t| t.screen.borrow().status.sync_flood.is_some())
-                .count();
-            format!(", flood on {shown} of {n} status bars")
-        } else {
-            String::new()
-        };
-        drop(flood);
-        let count = samples.visible.len();
-        let (p50, p99, max) = super::bench::percentiles(samples.visible);
-        println!(
-            "  {:<34} p50 {:>7}  p99 {:>7}  max {:>7}  (n={count}, not seen in {} s: {}, CPU {:.0} %{reported})",
-            condition.describe(),
-            super::bench::ms(p50),
-            super::bench::ms(p99),
-            super::bench::ms(max),
-            GIVE_UP.as_secs(),
-            samples.not_seen,
-            100.0 * cpu / wall0.elapsed().as_secs_f64()
-        );
+        Condition::SlowWan => {
+            proxy.set(Behaviour::Delay(Duration::from_millis(300)));
+            firewall.lossy(IpAddr::from(CENTRAL_FRONT), 5)?;
+        }
     }
-    firewall.heal()?;
-    drop(central);
-    Ok(())
+    Ok(None)
 }
 
 /// Every table checks voters in at `rate` a second for `seconds`; each check-in is
@@ -351,17 +369,9 @@ async fn measure(
 
 /// How long after its confirm B's database held the check-in; `None` past [`GIVE_UP`].
 fn visible_after(db: &Path, w: &Watch) -> Option<Duration> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .ok()?;
+    let watcher = Watcher::open(db).ok()?;
     loop {
-        let held: bool = conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM voter_status WHERE voter_id = ?1 AND active = 1)",
-                [&w.voter_id],
-                |r| r.get(0),
-            )
-            .unwrap_or(false);
+        let held = watcher.holds_checkin(&w.voter_id).unwrap_or(false);
         let elapsed = w.confirmed.elapsed();
         if held {
             return Some(elapsed);
@@ -382,12 +392,9 @@ async fn converge(dbs: &[PathBuf], within: Duration) -> Result<(), String> {
         let counts = tokio::task::spawn_blocking(move || {
             dbs.iter()
                 .map(|db| {
-                    rusqlite::Connection::open_with_flags(
-                        db,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                    )
-                    .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)))
-                    .unwrap_or(-1i64)
+                    Watcher::open(db)
+                        .and_then(|w| w.event_count())
+                        .unwrap_or(-1i64)
                 })
                 .collect::<Vec<i64>>()
         })

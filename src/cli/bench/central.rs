@@ -7,9 +7,9 @@
 //! client). Reported: sustained events/s and the latency of each push (verify + store +
 //! answer), and the bytes each event takes on disk.
 
-use crate::bench::percentiles;
+use super::measure::percentiles;
 use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
-use crate::cli::CmdResult;
+use crate::cli::failure::{CmdResult, Failure};
 use crate::election::clock::Hlc;
 use crate::election::contest::Contest;
 use crate::election::event::{
@@ -19,7 +19,7 @@ use crate::election::keys::DeviceSecret;
 use crate::store::Store;
 use crate::store::generate;
 use crate::sync::protocol::{Hello, PushRequest};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub struct Args {
@@ -53,7 +53,71 @@ pub async fn run(a: Args) -> CmdResult {
         a.voters, a.places, a.tables, a.events, a.rate
     );
 
-    // The whole list in the central's database, as on election morning.
+    let (list_sha, by_place, list_size) = central_list(&db, &a)?;
+    // Tables: spread over the places; each place's voters check in round-robin at its tables.
+    let t = Instant::now();
+    let tables = sim_tables(a.tables, a.places);
+    let sims = make_events(&tables, &by_place, a.events);
+    let total: usize = sims.iter().map(|s| s.events.len()).sum();
+    println!(
+        "  {total} events signed by {} tables in {:.1} s",
+        sims.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let cfg = central_config(&dir, &db, &tables)?;
+    let before = super::proc::rss_kib(std::process::id());
+    let central = crate::app::central::start(cfg).await?;
+    let base = format!("http://{}", central.addr);
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.connections)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let pushed = push_all(&a, http, &base, &list_sha, sims, total, &db).await?;
+    let (latencies, refused, elapsed, wal_max) = pushed;
+    let sent = latencies.len();
+    let stored = central.central.node.stored();
+    let (p50, p99, max) = percentiles(latencies);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
+        sent as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+    );
+    println!(
+        "  push → verified and stored: p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    println!(
+        "  largest write-ahead log during the pushes: {:.0} MB",
+        wal_max as f64 / 1e6
+    );
+    final_figures(&central.central, &db, list_size, stored, before).await?;
+    if refused > 0 {
+        return Err(format!("{refused} pushes were refused").into());
+    }
+    Ok(())
+}
+
+/// On-disk size of the database at `db` with its write-ahead log.
+fn db_size(db: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// The voters of the check-ins pushed, by polling place.
+type ByPlace = std::collections::HashMap<String, Vec<String>>;
+
+/// The whole list in the central's database, as on election morning: its SHA-256, the
+/// in-person voters checked in by place, and the database's size.
+fn central_list(db: &Path, a: &Args) -> Result<(String, ByPlace, u64), Failure> {
     let t = Instant::now();
     let mut bytes = Vec::new();
     generate::write_list(
@@ -63,7 +127,7 @@ pub async fn run(a: Args) -> CmdResult {
         a.places,
         generate::DEFAULT_CONTESTS,
     )?;
-    let mut store = Store::open(&db)?;
+    let mut store = Store::open(db)?;
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(&bytes, false, |_| {})
@@ -72,60 +136,48 @@ pub async fn run(a: Args) -> CmdResult {
     let list_sha = store.meta("list_sha256")?.unwrap_or_default();
     // Voters who may vote in person, by place; each check-in is at a table of the place.
     let mut by_place: std::collections::HashMap<String, Vec<String>> = Default::default();
-    {
-        let mut stmt = store.conn.prepare(
-            "SELECT place, id FROM voters WHERE brevstemme=0 AND struck IS NULL ORDER BY list_no LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([a.events as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (p, v) = row?;
-            by_place.entry(p).or_default().push(v);
-        }
+    for (p, v) in store.in_person_voters(a.events)? {
+        by_place.entry(p).or_default().push(v);
     }
     drop(store);
-    let db_size = || -> u64 {
-        ["", "-wal"]
-            .iter()
-            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
-            .map(|m| m.len())
-            .sum()
-    };
-    let list_size = db_size();
+    let list_size = db_size(db);
     // The list is imported the day before; its gigabyte must not still be on its way
     // to the disk while the pushes are timed.
-    std::fs::File::open(&db)?.sync_all()?;
+    std::fs::File::open(db)?.sync_all()?;
     println!(
         "  list generated and imported in {:.1} s ({:.0} MB)",
         t.elapsed().as_secs_f64(),
         list_size as f64 / 1e6
     );
 
-    // Tables: spread over the places; each place's voters check in round-robin at its tables.
-    let t = Instant::now();
-    let places: Vec<String> = (0..a.places).map(generate::place_id).collect();
-    let mut tables: Vec<(String, u32, DeviceSecret)> = Vec::new();
-    for i in 0..a.tables {
-        let place = places[(i % a.places) as usize].clone();
-        let no = i / a.places + 1;
+    Ok((list_sha, by_place, list_size))
+}
+
+/// The simulated tables, spread over the places, each with a key of its own.
+fn sim_tables(tables: u32, places: u32) -> Vec<(String, u32, DeviceSecret)> {
+    let ids: Vec<String> = (0..places).map(generate::place_id).collect();
+    let mut sims: Vec<(String, u32, DeviceSecret)> = Vec::new();
+    for i in 0..tables {
+        let place = ids[(i % places) as usize].clone();
+        let no = i / places + 1;
         let mut seed = [0u8; 32];
         seed[..4].copy_from_slice(&i.to_le_bytes());
         seed[31] = 0xce;
-        tables.push((place, no, DeviceSecret::from_seed(seed)));
+        sims.push((place, no, DeviceSecret::from_seed(seed)));
     }
-    let sims = make_events(&tables, &by_place, a.events);
-    let total: usize = sims.iter().map(|s| s.events.len()).sum();
-    println!(
-        "  {total} events signed by {} tables in {:.1} s",
-        sims.len(),
-        t.elapsed().as_secs_f64()
-    );
+    sims
+}
 
-    let cfg = CentralConfig {
+/// The central's configuration: every simulated table known, one reading user.
+fn central_config(
+    dir: &Path,
+    db: &Path,
+    tables: &[(String, u32, DeviceSecret)],
+) -> Result<CentralConfig, Failure> {
+    Ok(CentralConfig {
         election: "bench".into(),
         mode: "test".into(),
-        database: db.clone(),
+        database: db.to_path_buf(),
         key: dir.join("central.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         election_name: None,
@@ -147,16 +199,23 @@ pub async fn run(a: Args) -> CmdResult {
             role: Role::Read,
         }],
         centrals: Vec::new(),
-    };
-    let before = crate::bench_proc::rss_kib(std::process::id());
-    let central = crate::app::central::start(cfg).await?;
-    let base = format!("http://{}", central.addr);
+    })
+}
 
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(a.connections)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
+/// Latencies of the pushes, how many were refused, how long they took, and the largest
+/// write-ahead log seen meanwhile.
+type Pushed = (Vec<Duration>, usize, Duration, u64);
+
+/// Every simulated table's events pushed to the central at `base` at the asked rate.
+async fn push_all(
+    a: &Args,
+    http: reqwest::Client,
+    base: &str,
+    list_sha: &str,
+    sims: Vec<SimTable>,
+    total: usize,
+    db: &Path,
+) -> Result<Pushed, Failure> {
     // One worker per connection, each owning a share of the tables and pushing their
     // events in order (a table's pushes are sequential, as in the client).
     let mut shares: Vec<Vec<SimTable>> = (0..a.connections).map(|_| Vec::new()).collect();
@@ -188,7 +247,7 @@ pub async fn run(a: Args) -> CmdResult {
         let url = format!("{base}/sync/v1/push");
         let hello = Hello {
             election: "bench".into(),
-            list_sha256: list_sha.clone(),
+            list_sha256: list_sha.to_string(),
             software: env!("CARGO_PKG_VERSION").to_string(),
             device: crate::election::keys::DevicePublic([0; 32]),
             place: String::new(),
@@ -207,50 +266,44 @@ pub async fn run(a: Args) -> CmdResult {
     }
     let elapsed = started.elapsed();
     sampler.abort();
-    let sent = latencies.len();
-    let stored = central.central.node.stored();
-    let (p50, p99, max) = percentiles(latencies);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-    println!(
-        "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
-        sent as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64(),
-    );
-    println!(
-        "  push → verified and stored: p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
-    println!(
-        "  largest write-ahead log during the pushes: {:.0} MB",
-        wal_max.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
-    );
+    Ok((
+        latencies,
+        refused,
+        elapsed,
+        wal_max.load(std::sync::atomic::Ordering::Relaxed),
+    ))
+}
+
+/// After the pushes: the database's size per event (after a checkpoint), the office's
+/// overview time, and the central's memory.
+async fn final_figures(
+    central: &crate::central::Central,
+    db: &Path,
+    list_size: u64,
+    stored: u64,
+    before: Option<u64>,
+) -> CmdResult {
     // The WAL holds what is not yet checkpointed; a checkpoint makes the size honest.
     // It waits (busy) while the central's own checkpointer is copying.
-    let mut busy = 1;
+    let mut done = false;
     for _ in 0..20 {
-        busy = central.central.node.writer().conn.query_row(
-            "PRAGMA wal_checkpoint(TRUNCATE)",
-            [],
-            |r| r.get::<_, i64>(0),
-        )?;
-        if busy == 0 {
+        done = central.node.writer().checkpoint_truncate()?;
+        if done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    if busy != 0 {
+    if !done {
         println!("  (the final checkpoint stayed busy: the size below includes the WAL)");
     }
-    let size = db_size();
+    let size = db_size(db);
     let t = Instant::now();
-    let overview = central.central.overview().map_err(|e| e.to_string())?;
+    let overview = central.overview().map_err(|e| e.to_string())?;
     let first = t.elapsed();
     // Once more after the next event, as the dashboard does all day: the electorate
     // is counted only once.
     let t = Instant::now();
-    central.central.tally_fresh().map_err(|e| e.to_string())?;
+    central.tally_fresh().map_err(|e| e.to_string())?;
     println!(
         "  overview of {} places read in {:.0} ms the first time, then {:.0} ms (turnout {:.1} %)",
         overview.places.len(),
@@ -266,17 +319,14 @@ pub async fn run(a: Args) -> CmdResult {
     // The central runs in this process beside the simulated tables: its memory is
     // what the process holds now beyond what it held before the central started (the
     // tables' signed events were made before; the list's generation has been freed).
-    let after = crate::bench_proc::rss_kib(std::process::id());
+    let after = super::proc::rss_kib(std::process::id());
     if let (Some(b), Some(a)) = (before, after) {
         println!(
             "  resident memory: {} before the central started, {} now: the central ≈ {}",
-            crate::bench_proc::mb(Some(b)),
-            crate::bench_proc::mb(Some(a)),
-            crate::bench_proc::mb(Some(a.saturating_sub(b)))
+            super::proc::mb(Some(b)),
+            super::proc::mb(Some(a)),
+            super::proc::mb(Some(a.saturating_sub(b)))
         );
-    }
-    if refused > 0 {
-        return Err(format!("{refused} pushes were refused").into());
     }
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! Left out: the browser's own rendering, the scanner's keystrokes (USB HID at ~1 ms a
 //! character), and the sync to other tables (`bench promise`).
 
-use crate::bench::print_scan_confirm;
-use crate::bench_proc;
+use super::measure::print_scan_confirm;
+use super::proc as bench_proc;
 use crate::election::voter::Voter;
 use crate::rehearsal::client;
 use rand::{Rng, SeedableRng};
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> Result<(), String> {
     let db = dir.join("bench-scan-http.db");
-    drop(crate::bench::import_list(&db, list_bytes)?);
-    let port = crate::cli::demo::demo_ports(0, 1)?
+    drop(super::setup::import_list(&db, list_bytes)?);
+    let port = crate::ports::ports(0, 1)?
         .first()
         .copied()
         .ok_or("no free port")?;

@@ -1,0 +1,42 @@
+//! The figures every benchmark prints: percentiles of timed samples, in milliseconds.
+//! A leaf of its own so each benchmark file can use it without using the others.
+
+use std::time::Duration;
+
+/// p50, p99 and max of a set of durations.
+pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
+    if d.is_empty() {
+        return (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    }
+    d.sort();
+    let at = |q: f64| {
+        d[((d.len() as f64 * q).ceil() as usize)
+            .saturating_sub(1)
+            .min(d.len() - 1)]
+    };
+    (at(0.50), at(0.99), d[d.len() - 1])
+}
+
+/// The two latencies of a table's check-in: scan to verdict, confirm to stored.
+pub fn print_scan_confirm(scan_times: Vec<Duration>, confirm_times: Vec<Duration>) {
+    let admitted = confirm_times.len();
+    let (p50, p99, max) = percentiles(scan_times);
+    println!(
+        "  scan -> verdict    p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    let (p50, p99, max) = percentiles(confirm_times);
+    println!(
+        "  confirm -> stored  p50 {}  p99 {}  max {}  ({admitted} check-ins, fsync included)",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+}
+
+/// A duration as the benchmarks print it.
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}

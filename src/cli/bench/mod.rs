@@ -1,0 +1,130 @@
+//! `valgbord bench …`: performance figures, printed. Benchmarks measure; tests do not
+//! time anything.
+
+mod central;
+mod list;
+mod measure;
+mod paper;
+mod proc;
+mod promise;
+mod scan;
+mod scan_http;
+mod setup;
+mod sync;
+
+use crate::cli::failure::CmdResult;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Generate, import, then measure card lookups and searches on the imported list.
+    List {
+        #[arg(long, default_value_t = 1_000_000)]
+        voters: u64,
+        #[arg(long, default_value_t = 10_000)]
+        lookups: usize,
+        #[arg(long, default_value_t = 2_000)]
+        searches: usize,
+        /// Work directory (a temporary one when not given).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Cross-table visibility and catch-up with real table daemons on loopback.
+    Sync {
+        #[arg(long, default_value_t = 10)]
+        tables: u32,
+        #[arg(long, default_value_t = 300)]
+        checkins: usize,
+        /// Events made while one table is away, then caught up.
+        #[arg(long, default_value_t = 2_000)]
+        partition_events: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// The central tally under a country's load: simulated tables push signed check-ins
+    /// over HTTP on loopback at a fixed rate; sustained events/s and push latency.
+    Central {
+        #[arg(long, default_value_t = 1_314)]
+        places: u32,
+        #[arg(long, default_value_t = 10_000)]
+        tables: u32,
+        #[arg(long, default_value_t = 4_300_000)]
+        voters: u64,
+        /// Check-ins pushed (each table also pushes its opening).
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Pushes per second, all tables together.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        /// Concurrent HTTP connections the tables' pushes share.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// The promise under real network faults, every table checking in at once:
+    /// confirmed at one table -> refused at another, per condition (needs root: it
+    /// makes a network namespace of its own and drops packets with nftables).
+    Promise(promise::Args),
+    /// The marked paper valgliste of a polling place as `valgbord list print` makes it.
+    Paper {
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Scan → verdict and confirm → durable check-in latency at one table: in
+    /// process, then over HTTP on a table daemon process.
+    Scan {
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+        #[arg(long, default_value_t = 3_000)]
+        scans: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: BenchCmd) -> CmdResult {
+    match cmd {
+        BenchCmd::List {
+            voters,
+            lookups,
+            searches,
+            dir,
+        } => list::run(voters, lookups, searches, dir),
+        BenchCmd::Scan { voters, scans, dir } => scan::run(voters, scans, dir),
+        BenchCmd::Promise(args) => promise::run(args),
+        BenchCmd::Paper { voters, dir } => paper::run(voters, dir),
+        BenchCmd::Central {
+            places,
+            tables,
+            voters,
+            events,
+            rate,
+            connections,
+            dir,
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(central::run(central::Args {
+                places,
+                tables,
+                voters,
+                events,
+                rate,
+                connections: connections.max(1),
+                dir,
+            }))
+        }
+        BenchCmd::Sync {
+            tables,
+            checkins,
+            partition_events,
+            dir,
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(sync::run(tables, checkins, partition_events, dir))
+        }
+    }
+}

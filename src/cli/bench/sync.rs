@@ -1,0 +1,185 @@
+//! `valgbord bench sync`: cross-table visibility and catch-up with real table daemons
+//! syncing over TLS on loopback.
+
+use super::measure::{ms, percentiles};
+use super::setup::{bench_table_config, tempdir};
+use crate::cli::failure::{CmdResult, Failure};
+use crate::election::checkin::TableState;
+use crate::store::generate;
+use crate::store::import;
+use crate::table::config::TableConfig;
+use crate::app::table::RunningTable;
+use crate::table::shared::lock;
+use crate::table::screen::View;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub async fn run(
+    tables: u32,
+    checkins: usize,
+    partition_events: usize,
+    dir: Option<PathBuf>,
+) -> CmdResult {
+    let dir = match dir {
+        Some(d) => d,
+        None => tempdir()?,
+    };
+    std::fs::create_dir_all(&dir)?;
+    let voters = (checkins + partition_events) as u64 * 2 + 1_000;
+    let mut bytes = Vec::new();
+    generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
+    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let mut admissible = list
+        .voters
+        .iter()
+        .filter(|v| !v.brevstemme && v.struck.is_none())
+        .map(|v| v.card_code.clone());
+
+    let ports = crate::ports::ports(0, 2 * tables + 2)?;
+    // Screen ports first, then the TLS sync ports.
+    let sync_port = |i: usize| ports[tables as usize + 1 + i];
+    let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
+    let all = tables as usize + 1; // the last one joins later, for the catch-up figure
+    let mut running = Vec::new();
+    for (i, &port) in ports.iter().enumerate().take(tables as usize) {
+        let peers = (0..all).filter(|&j| j != i).map(url).collect();
+        let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
+        let t = crate::app::table::start(cfg).await?;
+        lock(&t.core)
+            .set_state(TableState::Open, "")
+            .map_err(|e| e.to_string())?;
+        running.push(t);
+    }
+    println!("valgbord bench sync: {tables} tables on loopback, {checkins} check-ins");
+
+    let (per_table, all_tables) = visibility(&running, &mut admissible, checkins).await?;
+    let (p50, p99, max) = percentiles(per_table);
+    println!(
+        "  visible at another table   p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    let (p50, p99, max) = percentiles(all_tables);
+    println!(
+        "  visible at every table     p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+
+    // Catch-up: events made while the last table is away, then it starts and pulls them.
+    let i = tables as usize;
+    let peers = (0..tables as usize).map(url).collect();
+    let late = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], sync_port(i), peers)?;
+    catch_up(&running, &mut admissible, partition_events, late).await?;
+    Ok(())
+}
+
+/// Each check-in at a table picked at random, timed until the other tables' screens
+/// count it: per table, and until the last of them.
+async fn visibility(
+    running: &[RunningTable],
+    admissible: &mut impl Iterator<Item = String>,
+    checkins: usize,
+) -> Result<(Vec<Duration>, Vec<Duration>), Failure> {
+    let mut per_table = Vec::new();
+    let mut all_tables = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut done = 0i64;
+    for _ in 0..checkins {
+        let at = rng.random_range(0..running.len());
+        let code = admissible.next().ok_or("list too small")?;
+        let mut watchers: Vec<_> = running
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, t)| t.screen.clone())
+            .collect();
+        let core = running[at].core.clone();
+        let t0 = Instant::now();
+        let ok = tokio::task::spawn_blocking(move || {
+            let mut c = lock(&core);
+            let s = c.scan(&code)?;
+            if matches!(s.view, View::Pending { .. }) {
+                c.confirm()?;
+                Ok::<bool, crate::table::core::TableError>(true)
+            } else {
+                Ok(false)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        if !ok {
+            continue;
+        }
+        done += 1;
+        let want = done;
+        let mut slowest = Duration::ZERO;
+        for w in watchers.iter_mut() {
+            let deadline = tokio::time::timeout(
+                Duration::from_secs(10),
+                w.wait_for(|s| s.persons_checked_in >= want),
+            )
+            .await;
+            if deadline.is_err() {
+                return Err("a table did not see a check-in within 10 s"
+                    .to_string()
+                    .into());
+            }
+            let d = t0.elapsed();
+            per_table.push(d);
+            slowest = slowest.max(d);
+        }
+        all_tables.push(slowest);
+    }
+    Ok((per_table, all_tables))
+}
+
+/// Check-ins made at table 1 while the late table is away; then it starts (`late`) and
+/// is timed until it holds them.
+async fn catch_up(
+    running: &[RunningTable],
+    admissible: &mut impl Iterator<Item = String>,
+    partition_events: usize,
+    cfg: TableConfig,
+) -> CmdResult {
+    let core = running[0].core.clone();
+    let codes: Vec<String> = admissible.take(partition_events).collect();
+    tokio::task::spawn_blocking(move || {
+        // One lock per check-in, as at a real table, so peers' pulls interleave.
+        for code in codes {
+            let mut c = lock(&core);
+            c.scan(&code)?;
+            c.confirm()?;
+        }
+        Ok::<(), crate::table::core::TableError>(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let target = lock(&running[0].core).store().event_count()?;
+    let t0 = Instant::now();
+    let late = crate::app::table::start(cfg).await?;
+    let mut w = late.screen.clone();
+    let expected = lock(&running[0].core)
+        .store()
+        .persons_checked_in(&generate::place_id(0))?;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        w.wait_for(|s| s.persons_checked_in >= expected),
+    )
+    .await
+    .map_err(|_| "the late table did not catch up within 60 s".to_string())?
+    .map_err(|e| e.to_string())?;
+    let caught = t0.elapsed();
+    let have = lock(&late.core).store().event_count()?;
+    println!(
+        "  catch-up of a table away for {partition_events} check-ins: {:.0} ms ({have} of {target} events, start included)",
+        caught.as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
