@@ -3,9 +3,9 @@
 
 use crate::bench_proc as proc;
 use crate::cli::CmdResult;
+use crate::election::voter_list;
 use crate::store::Store;
 use crate::store::generate;
-use crate::store::import;
 use crate::store::search::SearchQuery;
 use clap::Subcommand;
 use rand::{Rng, SeedableRng};
@@ -254,7 +254,7 @@ fn bench_list(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>
     );
     let bytes = std::fs::read(&file)?;
     let store = Store::open(&db)?;
-    let list = import::parse(&bytes, |_| {})
+    let list = voter_list::parse(&bytes, |_| {})
         .map_err(|e| format!("generated list does not parse: {}", e[0]))?;
     println!("  lookups and searches below: in this process, on the imported database");
 
@@ -341,7 +341,7 @@ fn bench_scan(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
     let store = import_list(&dir.join("bench-scan.db"), &bytes)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let id = TableIdentity {
         election: "bench".into(),
         test: true,
@@ -464,7 +464,7 @@ async fn bench_sync(
     let voters = (checkins + partition_events) as u64 * 2 + 1_000;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let mut admissible = list
         .voters
         .iter()

@@ -16,8 +16,9 @@
 use crate::central::config::{CentralConfig, TableEntry};
 use crate::cli::CmdResult;
 use crate::election::checkin::TableState;
+use crate::election::voter_list;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
-use crate::store::{generate, import, keyfile};
+use crate::store::{generate, keyfile};
 use crate::table::daemon::{self, RunningTable, lock};
 use crate::table::screen::View;
 use rand::{Rng, SeedableRng};
@@ -131,7 +132,7 @@ async fn run_async(args: Args) -> CmdResult {
     let n = args.tables.max(2) as usize;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, args.voters, 13, 1, generate::DEFAULT_CONTESTS)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let queue: VecDeque<(String, String)> = list
         .voters
         .iter()

@@ -5,12 +5,13 @@
 use super::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::election::list_change::BrevstemmeDigest;
+use crate::election::{list_signature, voter_list};
 use crate::provision::load::{Network, load_package};
 use crate::provision::package::{
     CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
     SignedPackage, TableEntry, key_file, sha256_hex,
 };
-use crate::store::{import, keyfile};
+use crate::store::keyfile;
 use clap::Subcommand;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -115,7 +116,7 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
             let contests = parse_contests(&contests).map_err(|e| format!("--contests: {e}"))?;
             let bytes =
                 std::fs::read(&list).map_err(|e| format!("cannot read {}: {e}", list.display()))?;
-            let parsed = import::parse(&bytes, |_| {}).map_err(|errors| {
+            let parsed = voter_list::parse(&bytes, |_| {}).map_err(|errors| {
                 format!(
                     "{} has {} error(s); the first: {}",
                     list.display(),
@@ -160,7 +161,7 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
                 }),
                 _ => None,
             };
-            let list_sig = hex::encode(import::sign_list(&bytes, &office));
+            let list_sig = hex::encode(list_signature::sign_list(&bytes, &office));
             let sha = sha256_hex(&bytes);
             let marks = BrevstemmeDigest::of_voters(&parsed.voters);
             for (place, place_name) in &parsed.places {
