@@ -7,6 +7,7 @@ pub mod error;
 pub mod generate;
 pub mod import;
 pub mod keyfile;
+pub mod list_change_projection;
 pub mod list_changes;
 pub mod place_mode;
 pub mod projection;
