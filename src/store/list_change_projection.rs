@@ -10,7 +10,7 @@
 use super::import::{INSERT_VOTER, insert_voter};
 use super::queries::voter_by_id;
 use super::{Result, StoreError};
-use crate::election::event::EventBody;
+use crate::election::event::{EventBody, EventKind};
 use crate::election::keys::DevicePublic;
 use crate::election::list_change::{
     BrevstemmeDigest, ChangeError, ChangeItem, ListChange, SignedListChange,
@@ -62,15 +62,25 @@ pub(crate) fn open_change(c: &Connection, signed: &SignedListChange) -> Result<L
 }
 
 /// The projection of a `ListChanged` event (from this table or any other).
-pub(crate) fn apply_event(
-    c: &Connection,
-    b: &EventBody,
-    change_id: &str,
-    serial: u64,
-    signed: &SignedListChange,
-) -> Result<()> {
+pub(crate) fn apply_event(c: &Connection, b: &EventBody) -> Result<()> {
+    let EventKind::ListChanged {
+        change_id,
+        serial,
+        body,
+        signature,
+    } = &b.kind
+    else {
+        return Ok(());
+    };
+    let (serial, signed) = (
+        *serial,
+        &SignedListChange {
+            body: body.clone(),
+            signature: signature.clone(),
+        },
+    );
     let change = open_change(c, signed)?;
-    if signed.id() != change_id || change.serial != serial {
+    if signed.id() != *change_id || change.serial != serial {
         return Err(refused(
             "the event's change id or serial does not match the change it carries",
             "hændelsens ændrings-id passer ikke til ændringen",

@@ -88,18 +88,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
         } => {
             super::place_mode::apply(c, place, *mode, reason, (hlc, &dev, seq), b.wall_ms)?;
         }
-        EventKind::ListChanged {
-            change_id,
-            serial,
-            body,
-            signature,
-        } => {
-            let signed = crate::election::list_change::SignedListChange {
-                body: body.clone(),
-                signature: signature.clone(),
-            };
-            super::list_change_projection::apply_event(c, b, change_id, *serial, &signed)?;
-        }
+        EventKind::ListChanged { .. } => super::list_change_projection::apply_event(c, b)?,
         EventKind::CardReissued { voter_id, new_code } => {
             c.execute(
                 "INSERT OR IGNORE INTO cards(code, voter_id, hlc, wall_ms) VALUES(?1, ?2, ?3, ?4)",
