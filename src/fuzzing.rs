@@ -11,10 +11,10 @@ use crate::election::event::{
     self, CheckInMethod, EventBody, EventHash, EventKind, FORMAT_VERSION, SignedEvent, Trust,
 };
 use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::election::{list_signature, voter_list};
 use crate::print::card_payload;
 use crate::scan::clean;
 use crate::store::Store;
-use crate::store::import;
 use crate::sync::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
 use std::collections::HashSet;
 
@@ -69,8 +69,8 @@ pub fn fuzz_card(data: &[u8]) {
 
 /// A voter-list file: the full check of the import (every row, duplicates).
 pub fn fuzz_import(data: &[u8]) {
-    let _ = import::read_signature(data);
-    match import::parse(data, |_| {}) {
+    let _ = list_signature::read_signature(data);
+    match voter_list::parse(data, |_| {}) {
         Ok(list) => {
             let mut ids = HashSet::new();
             for v in &list.voters {

@@ -47,9 +47,10 @@ fn nothing_confirmed_is_lost_or_doubled_when_the_table_is_killed_at_random() {
         list.to_str().expect("utf8"),
     ]);
     daemon::import(&list, &db);
-    let voters = valgbord::store::import::parse(&std::fs::read(&list).expect("list"), |_| {})
-        .expect("generated list parses")
-        .voters;
+    let voters =
+        valgbord::election::voter_list::parse(&std::fs::read(&list).expect("list"), |_| {})
+            .expect("generated list parses")
+            .voters;
     let cards: Vec<(String, String)> = voters
         .iter()
         .filter(|v| !v.brevstemme && v.struck.is_none())

@@ -58,7 +58,7 @@ pub struct Central {
     pub schedule: Vec<Due>,
     tables_by_place: BTreeMap<String, Vec<u32>>,
     cache: Mutex<Option<(u64, Instant, Arc<Tally>)>>,
-    electorate: tally::ElectorateCache,
+    electorate: crate::store::tally_queries::ElectorateCache,
 }
 
 /// One table on the election office screen.
@@ -138,7 +138,7 @@ impl Central {
             day,
             tables_by_place: cfg.tables_by_place(),
             cache: Mutex::new(None),
-            electorate: tally::ElectorateCache::default(),
+            electorate: crate::store::tally_queries::ElectorateCache::default(),
         })
     }
 
@@ -158,7 +158,7 @@ impl Central {
             }
         }
         let t = Arc::new(tally::read(
-            &self.reader().conn,
+            &self.reader(),
             &self.tables_by_place,
             &self.electorate,
         )?);
@@ -237,11 +237,11 @@ impl Central {
         };
         let (from, until) = (at(7), at(21));
         let now = self.node.clock.now_ms().clamp(from, until);
-        tally::turnout(&self.reader().conn, from, now, &self.electorate)
+        tally::turnout(&self.reader(), from, now, &self.electorate)
     }
 
     pub fn snapshots(&self) -> Result<SnapshotsView, StoreError> {
-        let taken = snapshots::list(&self.reader().conn)?;
+        let taken = snapshots::list(&self.reader())?;
         let schedule = self
             .schedule
             .iter()
@@ -262,7 +262,7 @@ impl Central {
     /// Returns how many were taken.
     pub fn take_due(&self) -> Result<usize, StoreError> {
         let now = self.node.clock.now_ms();
-        let done = snapshots::taken(&self.node.writer().conn)?;
+        let done = snapshots::taken(&self.node.writer())?;
         let mut n = 0;
         for d in &self.schedule {
             if d.at_ms <= now && !done.contains(&d.at_ms) {
@@ -275,10 +275,10 @@ impl Central {
 
     /// Takes a snapshot at `at_ms` now: the figures are read, then stored unchanged.
     pub fn take(&self, label: &str, at_ms: i64, scheduled: bool) -> Result<(), StoreError> {
-        let figures = snapshots::figures_at(&self.reader().conn, at_ms, &self.electorate)?;
+        let figures = snapshots::figures_at(&self.reader(), at_ms, &self.electorate)?;
         let taken = self.node.clock.now_ms();
         if snapshots::insert(
-            &self.node.writer().conn,
+            &self.node.writer(),
             label,
             at_ms,
             taken,

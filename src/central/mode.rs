@@ -6,9 +6,6 @@
 //! events into the same projections as a table, so the mode in force per place is the
 //! `place_mode` projection (latest switch by clock). A place without one is frit.
 
-use rusqlite::Connection;
-use std::collections::HashMap;
-
 pub use crate::election::place_mode::PlaceMode;
 
 /// The words on the election office screen and in its exports.
@@ -18,18 +15,6 @@ pub fn office_text(m: PlaceMode) -> &'static str {
         PlaceMode::Fast => "fast bordvalg",
         PlaceMode::Papir => "papir",
     }
-}
-
-/// The mode of every place that has switched at least once.
-pub fn place_modes(conn: &Connection) -> rusqlite::Result<HashMap<String, PlaceMode>> {
-    let mut stmt = conn.prepare_cached("SELECT place, mode FROM place_mode")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (place, mode) = row?;
-        out.insert(place, PlaceMode::parse(&mode).unwrap_or_default());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -42,7 +27,14 @@ mod tests {
     #[test]
     fn frit_until_a_mode_event_and_the_newest_wins() {
         let mut store = crate::store::Store::open_in_memory().unwrap();
-        assert!(place_modes(&store.conn).unwrap().is_empty());
+        assert!(
+            store
+                .read_snapshot()
+                .unwrap()
+                .place_modes()
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(office_text(PlaceMode::default()), "frit bordvalg");
         let key = DeviceSecret::from_seed([4; 32]);
         let author = Author {
@@ -88,7 +80,10 @@ mod tests {
         };
         store.ingest(&late.signed, &trust).unwrap();
         store.ingest(&early_ev.signed, &trust).unwrap();
-        assert_eq!(place_modes(&store.conn).unwrap()["3"], PlaceMode::Papir);
+        assert_eq!(
+            store.read_snapshot().unwrap().place_modes().unwrap()["3"],
+            PlaceMode::Papir
+        );
         assert_eq!(office_text(PlaceMode::Papir), "papir");
     }
 }

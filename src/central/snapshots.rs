@@ -9,44 +9,18 @@
 //! snapshot's own figures stay what was reported at the time.
 
 use super::tally::{Figures, place_order};
-use crate::store::StoreError;
+use crate::store::snapshot_table::{SnapshotHead, SnapshotRow};
+use crate::store::tally_queries::ElectorateCache;
+use crate::store::{Store, StoreError};
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The central's own tables, beside the store's schema in the same file. Only ever
-/// created here; a rebuild of the projections does not touch them.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS central_snapshot(
-    id INTEGER PRIMARY KEY,
-    label TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    taken_ms INTEGER NOT NULL,
-    scheduled INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS central_snapshot_due ON central_snapshot(at_ms) WHERE scheduled = 1;
-CREATE TABLE IF NOT EXISTS central_snapshot_place(
-    snapshot INTEGER NOT NULL REFERENCES central_snapshot(id),
-    place TEXT NOT NULL,
-    eligible INTEGER NOT NULL,
-    brevstemmer INTEGER NOT NULL,
-    checked_in INTEGER NOT NULL,
-    PRIMARY KEY(snapshot, place)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS central_snapshot_no_update BEFORE UPDATE ON central_snapshot
-BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
-CREATE TRIGGER IF NOT EXISTS central_snapshot_no_delete BEFORE DELETE ON central_snapshot
-BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
-CREATE TRIGGER IF NOT EXISTS central_snapshot_place_no_update BEFORE UPDATE ON central_snapshot_place
-BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
-CREATE TRIGGER IF NOT EXISTS central_snapshot_place_no_delete BEFORE DELETE ON central_snapshot_place
-BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
-"#;
-
+/// Creates the central's snapshot tables (their schema is `store::snapshot_table`);
+/// kept by this name for the central's daemon.
 pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(SCHEMA)?;
-    Ok(())
+    crate::store::snapshot_table::ensure_schema(conn)
 }
 
 /// A scheduled snapshot time on the election day, as ms since the epoch (local time).
@@ -76,39 +50,20 @@ pub fn schedule(day: NaiveDate, times: &[NaiveTime]) -> Vec<Due> {
         .collect()
 }
 
-/// Persons checked in per place by check-ins with a time before `at_ms` and not undone
-/// by an undo with a time before it.
-pub fn checked_in_before(
-    conn: &Connection,
-    at_ms: i64,
-) -> Result<HashMap<String, i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT k.place, COUNT(DISTINCT k.voter_id) FROM checkins k
-         WHERE k.wall_ms < ?1 AND NOT EXISTS(SELECT 1 FROM undone u
-           WHERE u.target_device=k.device AND u.target_seq=k.seq AND u.wall_ms < ?1)
-         GROUP BY k.place",
-    )?;
-    let rows = stmt.query_map([at_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// The figures of every place at `at_ms`, read in one transaction on `reader`.
 pub fn figures_at(
-    reader: &Connection,
+    reader: &Store,
     at_ms: i64,
-    cache: &super::tally::ElectorateCache,
+    cache: &ElectorateCache,
 ) -> Result<Vec<(String, Figures)>, StoreError> {
-    let tx = reader.unchecked_transaction()?;
-    let places: Vec<String> = tx
-        .prepare_cached("SELECT id FROM places")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let electorate = cache.get(&tx)?;
-    let checked = checked_in_before(&tx, at_ms)?;
-    tx.finish()?;
+    let snap = reader.read_snapshot()?;
+    let places = snap.places()?;
+    let electorate = cache.get(&snap)?;
+    let checked = snap.checked_in_before(at_ms)?;
+    snap.finish()?;
     let mut out: Vec<(String, Figures)> = places
         .into_iter()
-        .map(|p| {
+        .map(|(p, _)| {
             let (eligible, brev) = electorate.get(&p).copied().unwrap_or_default();
             let n = checked.get(&p).copied().unwrap_or_default();
             (p, Figures::new(eligible, brev, n))
@@ -121,48 +76,35 @@ pub fn figures_at(
 /// Stores a snapshot taken now. Returns `None` when this scheduled time was taken
 /// already (by an earlier run of the central).
 pub fn insert(
-    writer: &Connection,
+    writer: &Store,
     label: &str,
     at_ms: i64,
     taken_ms: i64,
     scheduled: bool,
     figures: &[(String, Figures)],
 ) -> Result<Option<i64>, StoreError> {
-    let tx = writer.unchecked_transaction()?;
-    if scheduled
-        && tx
-            .query_row(
-                "SELECT 1 FROM central_snapshot WHERE scheduled=1 AND at_ms=?1",
-                [at_ms],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some()
-    {
-        return Ok(None);
-    }
-    tx.execute(
-        "INSERT INTO central_snapshot(label, at_ms, taken_ms, scheduled) VALUES(?1, ?2, ?3, ?4)",
-        params![label, at_ms, taken_ms, scheduled],
-    )?;
-    let id = tx.last_insert_rowid();
-    for (place, f) in figures {
-        tx.execute(
-            "INSERT INTO central_snapshot_place(snapshot, place, eligible, brevstemmer, checked_in)
-             VALUES(?1, ?2, ?3, ?4, ?5)",
-            params![id, place, f.eligible, f.brevstemmer, f.checked_in],
-        )?;
-    }
-    tx.commit()?;
-    Ok(Some(id))
+    let head = SnapshotHead {
+        id: 0,
+        label: label.to_string(),
+        at_ms,
+        taken_ms,
+        scheduled,
+    };
+    let rows: Vec<SnapshotRow> = figures
+        .iter()
+        .map(|(place, f)| SnapshotRow {
+            place: place.clone(),
+            eligible: f.eligible,
+            brevstemmer: f.brevstemmer,
+            checked_in: f.checked_in,
+        })
+        .collect();
+    writer.insert_snapshot(&head, &rows)
 }
 
 /// The scheduled times already taken.
-pub fn taken(conn: &Connection) -> Result<Vec<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT at_ms FROM central_snapshot WHERE scheduled=1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+pub fn taken(writer: &Store) -> Result<Vec<i64>, StoreError> {
+    writer.scheduled_snapshots_taken()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,44 +133,22 @@ pub struct Snapshot {
 }
 
 /// Every snapshot taken, oldest first, with its late arrivals as of now.
-pub fn list(conn: &Connection) -> Result<Vec<Snapshot>, StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    let names: HashMap<String, String> = tx
-        .prepare_cached("SELECT id, name FROM places")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let heads: Vec<(i64, String, i64, i64, bool)> = tx
-        .prepare_cached(
-            "SELECT id, label, at_ms, taken_ms, scheduled FROM central_snapshot ORDER BY at_ms, id",
-        )?
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+pub fn list(reader: &Store) -> Result<Vec<Snapshot>, StoreError> {
+    let snap = reader.read_snapshot()?;
+    let names: HashMap<String, String> = snap.places()?.into_iter().collect();
     let mut out = Vec::new();
-    for (id, label, at_ms, taken_ms, scheduled) in heads {
-        let now_before = checked_in_before(&tx, at_ms)?;
-        let mut places: Vec<SnapshotPlace> = tx
-            .prepare_cached(
-                "SELECT place, eligible, brevstemmer, checked_in FROM central_snapshot_place WHERE snapshot=?1",
-            )?
-            .query_map([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?
-            .map(|row| {
-                row.map(|(place, e, b, c)| SnapshotPlace {
-                    name: names.get(&place).cloned().unwrap_or_default(),
-                    late: now_before.get(&place).copied().unwrap_or(0) - c,
-                    figures: Figures::new(e, b, c),
-                    place,
-                })
+    for head in snap.snapshot_heads()? {
+        let now_before = snap.checked_in_before(head.at_ms)?;
+        let mut places: Vec<SnapshotPlace> = snap
+            .snapshot_rows(head.id)?
+            .into_iter()
+            .map(|r| SnapshotPlace {
+                name: names.get(&r.place).cloned().unwrap_or_default(),
+                late: now_before.get(&r.place).copied().unwrap_or(0) - r.checked_in,
+                figures: Figures::new(r.eligible, r.brevstemmer, r.checked_in),
+                place: r.place,
             })
-            .collect::<rusqlite::Result<_>>()?;
+            .collect();
         places.sort_by_key(|p| place_order(&p.place));
         let mut total = Figures::default();
         for p in &places {
@@ -236,18 +156,18 @@ pub fn list(conn: &Connection) -> Result<Vec<Snapshot>, StoreError> {
         }
         let late = places.iter().map(|p| p.late).sum();
         out.push(Snapshot {
-            late_text: late_text(late, &label),
-            id,
-            label,
-            at_ms,
-            taken_ms,
-            scheduled,
+            late_text: late_text(late, &head.label),
+            id: head.id,
+            label: head.label,
+            at_ms: head.at_ms,
+            taken_ms: head.taken_ms,
+            scheduled: head.scheduled,
             places,
             total,
             late,
         });
     }
-    tx.finish()?;
+    snap.finish()?;
     Ok(out)
 }
 
@@ -263,31 +183,18 @@ pub fn late_text(late: i64, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     #[test]
-    fn a_snapshot_can_never_be_changed() {
+    fn a_snapshot_keeps_its_figures_and_shows_late_arrivals_beside_them() {
         let db = Store::open_in_memory().unwrap();
-        ensure_schema(&db.conn).unwrap();
-        ensure_schema(&db.conn).unwrap();
+        db.ensure_snapshot_tables().unwrap();
         let f = vec![("1".to_string(), Figures::new(100, 10, 20))];
-        let id = insert(&db.conn, "09:00", 1_000, 2_000, true, &f)
+        let id = insert(&db, "09:00", 1_000, 2_000, true, &f)
             .unwrap()
             .unwrap();
-        assert_eq!(
-            insert(&db.conn, "09:00", 1_000, 3_000, true, &f).unwrap(),
-            None
-        );
-        for sql in [
-            "UPDATE central_snapshot SET taken_ms=5",
-            "DELETE FROM central_snapshot",
-            "UPDATE central_snapshot_place SET checked_in=99",
-            "DELETE FROM central_snapshot_place",
-        ] {
-            let e = db.conn.execute(sql, []).unwrap_err();
-            assert!(e.to_string().contains("immutable"), "{sql}: {e}");
-        }
-        let l = list(&db.conn).unwrap();
+        assert_eq!(insert(&db, "09:00", 1_000, 3_000, true, &f).unwrap(), None);
+        assert_eq!(taken(&db).unwrap(), vec![1_000]);
+        let l = list(&db).unwrap();
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].id, id);
         assert_eq!(l[0].total.percent, 30.0);

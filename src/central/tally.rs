@@ -4,11 +4,11 @@
 
 use super::mode::{self, PlaceMode};
 use crate::election::contest::{Contest, parse_contests};
-use crate::store::StoreError;
-use rusqlite::Connection;
+use crate::store::read_snapshot::ReadSnapshot;
+use crate::store::tally_queries::ElectorateCache;
+use crate::store::{Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -101,130 +101,30 @@ pub fn place_order(id: &str) -> (u64, String) {
     (id.parse::<u64>().unwrap_or(u64::MAX), id.to_string())
 }
 
-fn grouped(conn: &Connection, sql: &str) -> Result<HashMap<String, (i64, i64)>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            (
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-            ),
-        ))
-    })?;
-    rows.collect()
-}
-
 /// The polling places of the list (id, name), in order.
-pub fn places(conn: &Connection) -> Result<Vec<(String, String)>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached("SELECT id, name FROM places")?;
-    let mut v: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+fn places(snap: &ReadSnapshot<'_>) -> Result<Vec<(String, String)>, StoreError> {
+    let mut v = snap.places()?;
     v.sort_by_key(|(id, _)| place_order(id));
     Ok(v)
-}
-
-/// The eligible voters and accepted brevstemmer of each place (from the list).
-fn electorate(conn: &Connection) -> Result<HashMap<String, (i64, i64)>, rusqlite::Error> {
-    grouped(
-        conn,
-        "SELECT place, COUNT(*), SUM(brevstemme) FROM voters WHERE struck IS NULL GROUP BY place",
-    )
-}
-
-/// The eligible voters and brevstemmer per place, counted again only after an office
-/// list change: counting a country's 4.3 M voters took 3.5 s of every overview.
-#[derive(Default)]
-pub struct ElectorateCache(std::sync::Mutex<Option<(i64, Arc<Electorate>)>>);
-
-pub type Electorate = HashMap<String, (i64, i64)>;
-
-impl ElectorateCache {
-    /// The electorate as `conn` (in its transaction) sees the list.
-    pub fn get(&self, conn: &Connection) -> Result<Arc<Electorate>, rusqlite::Error> {
-        let changes: i64 = conn.query_row("SELECT COUNT(*) FROM list_changes", [], |r| r.get(0))?;
-        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((n, e)) = c.as_ref()
-            && *n == changes
-        {
-            return Ok(e.clone());
-        }
-        let e = Arc::new(electorate(conn)?);
-        *c = Some((changes, e.clone()));
-        Ok(e)
-    }
 }
 
 /// Reads the tally. `tables` are the configured tables per place, so a table that has
 /// sent nothing yet is shown too.
 pub fn read(
-    conn: &Connection,
+    reader: &Store,
     tables: &BTreeMap<String, Vec<u32>>,
     cache: &ElectorateCache,
 ) -> Result<Tally, StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    let places = places(&tx)?;
-    let electorate = cache.get(&tx)?;
-    let checked = grouped(
-        &tx,
-        "SELECT place, COUNT(*), SUM(active > 1) FROM voter_status GROUP BY place",
-    )?;
-    let doubles = grouped(
-        &tx,
-        &format!(
-            "SELECT s.place, COUNT(*), 0 FROM voter_status s WHERE s.active > 1 AND {}
-             GROUP BY s.place",
-            crate::store::queries::UNRESOLVED
-        ),
-    )?;
-    let reissued = grouped(
-        &tx,
-        "SELECT v.place, COUNT(*), 0 FROM cards c JOIN voters v ON v.id=c.voter_id GROUP BY v.place",
-    )?;
-    // Persons per contest: the ballots of the check-in in force (a paper registration
-    // records none: every contest the voter may vote in).
-    let mut per_contest: HashMap<String, BTreeMap<Contest, i64>> = HashMap::new();
-    {
-        // Only the few paper registrations need the voter's row (a join over every
-        // check-in of a country took 3 s).
-        let mut stmt = tx.prepare_cached(
-            "SELECT place, ballots, COUNT(*) FROM voter_status WHERE ballots != ''
-             GROUP BY place, ballots
-             UNION ALL
-             SELECT s.place, v.contests, COUNT(*) FROM voter_status s
-             JOIN voters v ON v.id=s.voter_id WHERE s.ballots = '' GROUP BY s.place, v.contests",
-        )?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            let place: String = r.get(0)?;
-            let set: String = r.get(1)?;
-            let n: i64 = r.get(2)?;
-            let m = per_contest.entry(place).or_default();
-            for c in parse_contests(&set).map_err(StoreError::Invalid)? {
-                *m.entry(c).or_default() += n;
-            }
-        }
-    }
-    let mut table_rows: HashMap<(String, u32), TableFigures> = HashMap::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT place, table_no, SUM(checkins) FROM hourly GROUP BY place, table_no",
-        )?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            let (place, no, n): (String, u32, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            table_rows.entry((place, no)).or_default().checkins = n;
-        }
-        let mut stmt = tx.prepare_cached("SELECT place, table_no, state FROM table_state")?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            let (place, no, state): (String, u32, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            table_rows.entry((place, no)).or_default().state = state_text(&state).into();
-        }
-    }
-    let modes = mode::place_modes(&tx)?;
-    tx.finish()?;
+    let snap = reader.read_snapshot()?;
+    let places = places(&snap)?;
+    let electorate = cache.get(&snap)?;
+    let checked = snap.checked_in_per_place()?;
+    let doubles = snap.doubles_per_place()?;
+    let reissued = snap.reissued_per_place()?;
+    let mut per_contest = per_contest(&snap)?;
+    let mut table_rows = table_rows(&snap)?;
+    let modes = snap.place_modes()?;
+    snap.finish()?;
 
     let mut total = Figures::default();
     let mut total_contest: BTreeMap<Contest, i64> = BTreeMap::new();
@@ -238,24 +138,7 @@ pub fn read(
         for (c, n) in &contests {
             *total_contest.entry(*c).or_default() += n;
         }
-        let mut numbers: Vec<u32> = tables.get(&id).cloned().unwrap_or_default();
-        for (p, no) in table_rows.keys() {
-            if *p == id && !numbers.contains(no) {
-                numbers.push(*no);
-            }
-        }
-        numbers.sort();
-        let tables = numbers
-            .into_iter()
-            .map(|no| {
-                let mut t = table_rows.remove(&(id.clone(), no)).unwrap_or_default();
-                t.table_no = no;
-                if t.state.is_empty() {
-                    t.state = state_text("").into();
-                }
-                t
-            })
-            .collect();
+        let tables = place_tables(&id, tables, &mut table_rows);
         let mode = modes.get(&id).copied().unwrap_or_default();
         out.push(PlaceFigures {
             figures,
@@ -276,6 +159,60 @@ pub fn read(
         total,
         total_per_contest: counts(total_contest),
     })
+}
+
+/// Persons per contest and place: the ballots of the check-in in force (a paper
+/// registration records none: every contest the voter may vote in).
+fn per_contest(
+    snap: &ReadSnapshot<'_>,
+) -> Result<HashMap<String, BTreeMap<Contest, i64>>, StoreError> {
+    let mut per_contest: HashMap<String, BTreeMap<Contest, i64>> = HashMap::new();
+    for (place, set, n) in snap.persons_per_contest_set()? {
+        let m = per_contest.entry(place).or_default();
+        for c in parse_contests(&set).map_err(StoreError::Invalid)? {
+            *m.entry(c).or_default() += n;
+        }
+    }
+    Ok(per_contest)
+}
+
+/// Every table that has checked anyone in or has a state, by (place, table).
+fn table_rows(snap: &ReadSnapshot<'_>) -> Result<HashMap<(String, u32), TableFigures>, StoreError> {
+    let mut table_rows: HashMap<(String, u32), TableFigures> = HashMap::new();
+    for (key, n) in snap.checkins_per_table()? {
+        table_rows.entry(key).or_default().checkins = n;
+    }
+    for (place, no, state) in snap.table_states()? {
+        table_rows.entry((place, no)).or_default().state = state_text(&state).into();
+    }
+    Ok(table_rows)
+}
+
+/// The tables of place `id`: the configured ones and any other that reported, in
+/// number order.
+fn place_tables(
+    id: &str,
+    tables: &BTreeMap<String, Vec<u32>>,
+    table_rows: &mut HashMap<(String, u32), TableFigures>,
+) -> Vec<TableFigures> {
+    let mut numbers: Vec<u32> = tables.get(id).cloned().unwrap_or_default();
+    for (p, no) in table_rows.keys() {
+        if *p == id && !numbers.contains(no) {
+            numbers.push(*no);
+        }
+    }
+    numbers.sort();
+    numbers
+        .into_iter()
+        .map(|no| {
+            let mut t = table_rows.remove(&(id.to_string(), no)).unwrap_or_default();
+            t.table_no = no;
+            if t.state.is_empty() {
+                t.state = state_text("").into();
+            }
+            t
+        })
+        .collect()
 }
 
 fn counts(m: BTreeMap<Contest, i64>) -> Vec<ContestCount> {
@@ -316,25 +253,19 @@ pub struct Series {
 /// Reads the turnout curve from the hourly check-in counts, from `from_ms` to `to_ms`
 /// (the last point is `to_ms` itself). Brevstemmer count from opening.
 pub fn turnout(
-    conn: &Connection,
+    reader: &Store,
     from_ms: i64,
     to_ms: i64,
     cache: &ElectorateCache,
 ) -> Result<Turnout, StoreError> {
-    let tx = conn.unchecked_transaction()?;
-    let places = places(&tx)?;
-    let electorate = cache.get(&tx)?;
+    let snap = reader.read_snapshot()?;
+    let places = places(&snap)?;
+    let electorate = cache.get(&snap)?;
     let mut hourly: HashMap<String, BTreeMap<i64, i64>> = HashMap::new();
-    {
-        let mut stmt = tx
-            .prepare_cached("SELECT place, hour, SUM(checkins) FROM hourly GROUP BY place, hour")?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            let (place, hour, n): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            hourly.entry(place).or_default().insert(hour, n);
-        }
+    for (place, hour, n) in snap.checkins_per_hour()? {
+        hourly.entry(place).or_default().insert(hour, n);
     }
-    tx.finish()?;
+    snap.finish()?;
     let mut at_ms = Vec::new();
     let mut t = from_ms.div_euclid(HOUR_MS) * HOUR_MS;
     while t < to_ms && at_ms.len() < 48 {
@@ -399,37 +330,6 @@ mod tests {
         assert_eq!(percent(5, 0), 0.0);
         let f = Figures::new(200, 20, 30);
         assert_eq!((f.total, f.percent), (50, 25.0));
-    }
-
-    #[test]
-    fn the_electorate_is_counted_again_after_a_list_change() {
-        let mut store = crate::store::Store::open_in_memory().unwrap();
-        let mut list = Vec::new();
-        crate::store::generate::write_list(&mut list, 200, 7, 2, "KV+RV").unwrap();
-        store.import_file(&list, false, |_| {}).unwrap();
-        let cache = ElectorateCache::default();
-        let sum = |e: &Electorate| e.values().map(|e| e.0).sum::<i64>();
-        let before = cache.get(&store.conn).unwrap();
-        // Without a list change the cached counts stand, even if rows changed.
-        let struck = store
-            .conn
-            .execute(
-                "UPDATE voters SET struck='død' WHERE list_no=1 AND struck IS NULL",
-                [],
-            )
-            .unwrap();
-        assert!(struck > 0);
-        assert!(Arc::ptr_eq(&before, &cache.get(&store.conn).unwrap()));
-        // A list change (what struck the voters) makes it count again.
-        store
-            .conn
-            .execute(
-                "INSERT INTO list_changes VALUES('c1', 1, '2025-11-18', 'død', 'd', 1, 1, 1, 2)",
-                [],
-            )
-            .unwrap();
-        let after = cache.get(&store.conn).unwrap();
-        assert_eq!(sum(&after), sum(&before) - struck as i64);
     }
 
     #[test]

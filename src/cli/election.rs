@@ -5,12 +5,13 @@
 use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::election::list_change::BrevstemmeDigest;
+use crate::election::{list_signature, voter_list};
 use crate::provision::load::{Network, load_package};
 use crate::provision::package::{
     CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
     SignedPackage, TableEntry, key_file, sha256_hex,
 };
-use crate::store::{import, keyfile};
+use crate::store::keyfile;
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -114,7 +115,7 @@ fn new(a: NewArgs) -> CmdResult {
     let contests = parse_contests(&a.contests).map_err(|e| format!("--contests: {e}"))?;
     let bytes =
         std::fs::read(&a.list).map_err(|e| format!("cannot read {}: {e}", a.list.display()))?;
-    let parsed = import::parse(&bytes, |_| {}).map_err(|errors| {
+    let parsed = voter_list::parse(&bytes, |_| {}).map_err(|errors| {
         format!(
             "{} has {} error(s); the first: {}",
             a.list.display(),
@@ -133,7 +134,7 @@ fn new(a: NewArgs) -> CmdResult {
     };
     let list = ListInfo {
         sha256: sha256_hex(&bytes),
-        signature: hex::encode(import::sign_list(&bytes, &office)),
+        signature: hex::encode(list_signature::sign_list(&bytes, &office)),
         voters: parsed.voters.len() as u64,
         voters_here: 0,
         brevstemmer: BrevstemmeDigest::of_voters(&parsed.voters),

@@ -8,7 +8,7 @@ use crate::election::list_change::{
     BrevstemmeDigest, ChangeItem, FORMAT, ListChange, SignedListChange,
 };
 use crate::election::voter::Voter;
-use crate::store::import;
+use crate::election::voter_list;
 use crate::store::keyfile;
 use crate::table::config::TableConfig;
 use crate::table::open::open_table;
@@ -76,7 +76,7 @@ fn split_pair<'a>(arg: &'a str, flag: &str) -> Result<(&'a str, &'a str), String
 fn items(a: &MakeChangeArgs) -> Result<Vec<ChangeItem>, String> {
     let mut out = Vec::new();
     if let Some(path) = &a.add {
-        let list = import::parse(&read(path)?, |_| {}).map_err(|errors| {
+        let list = voter_list::parse(&read(path)?, |_| {}).map_err(|errors| {
             let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
             format!(
                 "{}: {} error(s): {}",
@@ -165,7 +165,7 @@ fn apply_items(
 
 pub fn make(a: MakeChangeArgs) -> CmdResult {
     let key = keyfile::load(&a.secret)?;
-    let list = import::parse(&read(&a.list)?, |_| {}).map_err(|errors| {
+    let list = voter_list::parse(&read(&a.list)?, |_| {}).map_err(|errors| {
         format!(
             "{} does not parse ({} errors); it must be the list the tables imported",
             a.list.display(),

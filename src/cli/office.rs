@@ -1,7 +1,7 @@
 //! The election office's key: make it, sign voter lists with it.
 
 use super::failure::CmdResult;
-use crate::store::import::sign_list;
+use crate::election::list_signature::sign_list;
 use crate::store::keyfile;
 use clap::Subcommand;
 use std::path::PathBuf;

@@ -1,9 +1,10 @@
 //! `valgbord voters …`: the voter list from file to database.
 
 use super::failure::{CmdResult, Failure};
+use crate::election::voter_list::ListError;
 use crate::store::binding::Mode;
 use crate::store::generate;
-use crate::store::import::{self, ImportFailure, ListError};
+use crate::store::import::ImportFailure;
 use crate::store::keyfile;
 use crate::store::search::SearchQuery;
 use crate::store::{Store, StoreError};
@@ -165,7 +166,7 @@ fn import_cmd(
             let office = keyfile::load_public(key)?;
             let sig_bytes =
                 std::fs::read(sig).map_err(|e| format!("cannot read {}: {e}", sig.display()))?;
-            import::verify_list_signature(&bytes, &sig_bytes, office)
+            crate::election::list_signature::verify_list_signature(&bytes, &sig_bytes, office)
                 .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
             Some(office)
         }

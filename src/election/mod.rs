@@ -7,9 +7,11 @@ pub mod contest;
 pub mod event;
 pub mod keys;
 pub mod list_change;
+pub mod list_signature;
 pub mod names;
 pub mod place_mode;
 pub mod voter;
+pub mod voter_list;
 
 #[cfg(test)]
 pub(crate) mod testdata;

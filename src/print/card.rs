@@ -171,6 +171,25 @@ impl Card {
         y -= 7.0;
         d.line(margin, y, w - margin, y, 0.6);
 
+        y = self.pdf_voter(&mut d, y, margin, inner);
+
+        // Code 128: as wide a module as fits (at most 0.6 mm), quiet zones included.
+        let module = (inner / barcode.modules_with_quiet_zone() as f32).min(0.6 * MM);
+        let bw = barcode.modules_with_quiet_zone() as f32 * module;
+        let bar_h = 13.0 * MM;
+        y -= bar_h + 2.0;
+        d.code128(cx - bw / 2.0, y, module, bar_h, &barcode);
+        y -= 10.0;
+        d.text_centered(cx, y, 9.0, Weight::Regular, &self.code);
+
+        self.pdf_footer(&mut d, y, margin, inner)?;
+        d.finish()
+    }
+
+    /// The voter's block of the A6 card below `y`: name, address, list number and
+    /// polling place. Returns where it ends.
+    fn pdf_voter(&self, d: &mut Doc, mut y: f32, margin: f32, inner: f32) -> f32 {
+        let (w, _) = A6;
         y -= 16.0;
         d.text_fit(
             margin,
@@ -219,15 +238,13 @@ impl Card {
         y -= 14.0;
         y = d.paragraph(margin, y, 9.0, 11.0, inner, &self.place_line());
 
-        // Code 128: as wide a module as fits (at most 0.6 mm), quiet zones included.
-        let module = (inner / barcode.modules_with_quiet_zone() as f32).min(0.6 * MM);
-        let bw = barcode.modules_with_quiet_zone() as f32 * module;
-        let bar_h = 13.0 * MM;
-        y -= bar_h + 2.0;
-        d.code128(cx - bw / 2.0, y, module, bar_h, &barcode);
-        y -= 10.0;
-        d.text_centered(cx, y, 9.0, Weight::Regular, &self.code);
+        y
+    }
 
+    /// The signed QR in the room left above the footer (or why there is none), and the
+    /// footer lines.
+    fn pdf_footer(&self, d: &mut Doc, y: f32, margin: f32, inner: f32) -> Result<(), PrintError> {
+        let cx = A6.0 / 2.0;
         let footer_top = margin + 30.0;
         if let Some(payload) = &self.payload {
             let q = qr_code(payload)?;
@@ -267,7 +284,7 @@ impl Card {
             Weight::Regular,
             "Tag kortet med til valgbordet.",
         );
-        d.finish()
+        Ok(())
     }
 
     /// The card as a receipt for the table's printer.

@@ -14,7 +14,8 @@ use super::pdf::{A4, Doc, Weight};
 use super::receipt::{Align, Item, Receipt, Size};
 use super::valgliste::snapshot_time;
 use crate::election::contest::{Contest, parse_contests};
-use rusqlite::{Connection, OpenFlags, params};
+use crate::store::read_snapshot::{ReadOnlyDb, ReadSnapshot};
+use crate::store::report_queries::{CheckinGroup, PersonsByBallots, ReconciliationRow};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -74,204 +75,43 @@ pub struct ClosingReport {
 
 impl ClosingReport {
     pub fn read(db: &Path, place: &str, now_ms: i64) -> Result<ClosingReport, PrintError> {
-        let conn = Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let tx = conn.unchecked_transaction()?;
-        let one = |sql: &str| -> Result<i64, PrintError> {
-            Ok(tx.query_row(sql, [place], |r| r.get(0))?)
-        };
-        let place_name: String = tx
-            .query_row("SELECT name FROM places WHERE id=?1", [place], |r| r.get(0))
-            .map_err(|_| PrintError::UnknownPlace(place.to_string()))?;
+        let db = ReadOnlyDb::open(db)?;
+        let snap = db.snapshot()?;
+        let place_name = snap
+            .place_name(place)?
+            .ok_or_else(|| PrintError::UnknownPlace(place.to_string()))?;
+        let counts = snap.place_counts(place)?;
         let mut rep = ClosingReport {
             place_id: place.to_string(),
             place_name,
             taken_ms: now_ms,
-            listed: one("SELECT COUNT(*) FROM voters WHERE place=?1")?,
-            eligible: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND struck IS NULL")?,
-            brevstemmer: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND brevstemme=1")?,
-            persons: one(
-                "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id WHERE v.place=?1",
-            )?,
-            double_registrations: one(&format!(
-                "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id
-                 WHERE v.place=?1 AND s.active > 1 AND {}",
-                crate::store::queries::UNRESOLVED
-            ))?,
-            reissued_cards: one(
-                "SELECT COUNT(*) FROM cards c JOIN voters v ON v.id=c.voter_id WHERE v.place=?1",
-            )?,
+            listed: counts.listed,
+            eligible: counts.eligible,
+            brevstemmer: counts.brevstemmer,
+            persons: counts.persons,
+            double_registrations: counts.double_registrations,
+            reissued_cards: counts.reissued_cards,
+            persons_per_contest: persons_per_contest(&snap.persons_by_ballots(place)?)?,
             ..ClosingReport::default()
         };
-
-        // Persons per contest: the ballots of the check-in in force (a paper
-        // registration records none: every contest of the voter).
-        let mut persons: BTreeMap<Contest, i64> = BTreeMap::new();
-        {
-            let mut stmt = tx.prepare(
-                "SELECT s.ballots, v.contests, COUNT(*) FROM voter_status s
-                 JOIN voters v ON v.id=s.voter_id WHERE v.place=?1 GROUP BY s.ballots, v.contests",
-            )?;
-            let mut q = stmt.query([place])?;
-            while let Some(r) = q.next()? {
-                let ballots: String = r.get(0)?;
-                let entitled: String = r.get(1)?;
-                let n: i64 = r.get(2)?;
-                let set = if ballots.is_empty() {
-                    entitled
-                } else {
-                    ballots
-                };
-                for c in parse_contests(&set).map_err(PrintError::Store)? {
-                    *persons.entry(c).or_default() += n;
-                }
-            }
+        let mut tables = Tables::default();
+        tables.add_checkins(&snap.checkin_groups(place)?)?;
+        for (no, n) in snap.undone_per_table(place)? {
+            tables.entry(no).undone = n;
         }
-        rep.persons_per_contest = persons.into_iter().collect();
-
-        let mut tables: BTreeMap<u32, TableReport> = BTreeMap::new();
-        // The report of table `no`, made on first mention.
-        fn entry(t: &mut BTreeMap<u32, TableReport>, no: u32) -> &mut TableReport {
-            t.entry(no).or_insert_with(|| TableReport {
-                table_no: no,
-                state: "ikke åbnet".into(),
-                ..TableReport::default()
-            })
-        }
-        {
-            let mut stmt = tx.prepare(
-                "SELECT table_no, method, ballots, COUNT(*) FROM checkins k WHERE place=?1
-                 AND NOT EXISTS(SELECT 1 FROM undone u WHERE u.target_device=k.device AND u.target_seq=k.seq)
-                 GROUP BY table_no, method, ballots",
-            )?;
-            let mut q = stmt.query([place])?;
-            while let Some(r) = q.next()? {
-                let no: u32 = r.get(0)?;
-                let method: String = r.get(1)?;
-                let ballots: String = r.get(2)?;
-                let n: i64 = r.get(3)?;
-                let t = entry(&mut tables, no);
-                t.checkins += n;
-                match method.as_str() {
-                    "manual" => t.manual += n,
-                    "paper" => t.paper += n,
-                    _ => {}
-                }
-                let set = if ballots.is_empty() {
-                    "papir".to_string()
-                } else {
-                    ballots.clone()
-                };
-                match t.per_set.iter_mut().find(|(s, _)| *s == set) {
-                    Some((_, m)) => *m += n,
-                    None => t.per_set.push((set, n)),
-                }
-                if !ballots.is_empty() {
-                    for c in parse_contests(&ballots).map_err(PrintError::Store)? {
-                        match t.per_contest.iter_mut().find(|(k, _)| *k == c) {
-                            Some((_, m)) => *m += n,
-                            None => t.per_contest.push((c, n)),
-                        }
-                    }
-                }
-            }
-        }
-        {
-            let mut stmt = tx.prepare(
-                "SELECT k.table_no, COUNT(*) FROM undone u
-                 JOIN checkins k ON k.device=u.target_device AND k.seq=u.target_seq
-                 WHERE k.place=?1 GROUP BY k.table_no",
-            )?;
-            let rows =
-                stmt.query_map([place], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (no, n) = row?;
-                entry(&mut tables, no).undone = n;
-            }
-        }
-        {
-            let mut stmt = tx.prepare(
-                "SELECT table_no, handed_out, returned, wall_ms FROM reconciliation WHERE place=?1",
-            )?;
-            let rows = stmt.query_map([place], |r| {
-                Ok((
-                    r.get::<_, u32>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (no, ho, re, at) = row?;
-                let parse = |s: &str| -> Result<Vec<(Contest, u32)>, PrintError> {
-                    serde_json::from_str(s)
-                        .map_err(|e| PrintError::Store(format!("reconciliation: {e}")))
-                };
-                entry(&mut tables, no).reconciled = Some(Reconciled {
-                    handed_out: parse(&ho)?,
-                    returned: parse(&re)?,
-                    wall_ms: at,
-                });
-            }
-        }
-        {
-            let mut stmt =
-                tx.prepare("SELECT table_no, state, reason FROM table_state WHERE place=?1")?;
-            let rows = stmt.query_map([place], |r| {
-                Ok((
-                    r.get::<_, u32>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (no, state, reason) = row?;
-                entry(&mut tables, no).state = state_text(&state, &reason);
-            }
+        tables.add_reconciliations(&snap.reconciliations(place)?)?;
+        for (no, state, reason) in snap.table_states_at(place)? {
+            tables.entry(no).state = state_text(&state, &reason);
         }
         // State changes and mode switches come from the log itself (the projections keep
         // only the last); the body is the signed JSON.
-        for (at, k) in place_events(&tx, place, "'table_opened', 'table_paused', 'table_closed'")? {
-            let Some(no) = k["table_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
-                continue;
-            };
-            let text = match k["type"].as_str() {
-                Some("table_opened") => "åbnet".to_string(),
-                Some("table_paused") => "pause".to_string(),
-                _ => state_text("closed", k["reason"].as_str().unwrap_or("")),
-            };
-            entry(&mut tables, no).changes.push((at, text));
-        }
-        for (at, k) in place_events(&tx, place, "'place_mode_changed'")? {
-            let mode = k["mode"]
-                .as_str()
-                .and_then(crate::election::place_mode::PlaceMode::parse)
-                .map(|m| m.danish())
-                .unwrap_or("?");
-            let reason = k["reason"].as_str().unwrap_or("");
-            rep.mode_changes.push((
-                at,
-                if reason.is_empty() {
-                    mode.to_string()
-                } else {
-                    format!("{mode} ({reason})")
-                },
-            ));
-        }
-        rep.list_changes = tx.query_row("SELECT COUNT(*) FROM list_changes", [], |r| r.get(0))?;
-        rep.versions = tx
-            .prepare("SELECT device, MAX(seq) FROM events GROUP BY device ORDER BY device")?
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-            .collect::<rusqlite::Result<_>>()?;
-        tx.finish()?;
-        for t in tables.values_mut() {
-            t.per_contest.sort();
-            t.per_set.sort();
-        }
-        rep.tables = tables.into_values().collect();
+        let changes = ["table_opened", "table_paused", "table_closed"];
+        tables.add_changes(place_events(&snap, place, &changes)?);
+        rep.mode_changes = mode_changes(place_events(&snap, place, &["place_mode_changed"])?);
+        rep.list_changes = snap.list_change_count()?;
+        rep.versions = snap.versions()?;
+        snap.finish()?;
+        rep.tables = tables.finish();
         Ok(rep)
     }
 
@@ -421,6 +261,126 @@ impl ClosingReport {
     }
 }
 
+/// Persons per contest: the ballots of the check-in in force (a paper registration
+/// records none: every contest of the voter).
+fn persons_per_contest(rows: &[PersonsByBallots]) -> Result<Vec<(Contest, i64)>, PrintError> {
+    let mut persons: BTreeMap<Contest, i64> = BTreeMap::new();
+    for row in rows {
+        let set = if row.ballots.is_empty() {
+            &row.entitled
+        } else {
+            &row.ballots
+        };
+        for c in parse_contests(set).map_err(PrintError::Store)? {
+            *persons.entry(c).or_default() += row.persons;
+        }
+    }
+    Ok(persons.into_iter().collect())
+}
+
+/// The tables' reports as they are filled in, each made on first mention.
+#[derive(Default)]
+struct Tables(BTreeMap<u32, TableReport>);
+
+impl Tables {
+    fn entry(&mut self, no: u32) -> &mut TableReport {
+        self.0.entry(no).or_insert_with(|| TableReport {
+            table_no: no,
+            state: "ikke åbnet".into(),
+            ..TableReport::default()
+        })
+    }
+
+    fn add_checkins(&mut self, groups: &[CheckinGroup]) -> Result<(), PrintError> {
+        for g in groups {
+            let n = g.checkins;
+            let t = self.entry(g.table_no);
+            t.checkins += n;
+            match g.method.as_str() {
+                "manual" => t.manual += n,
+                "paper" => t.paper += n,
+                _ => {}
+            }
+            let set = if g.ballots.is_empty() {
+                "papir".to_string()
+            } else {
+                g.ballots.clone()
+            };
+            match t.per_set.iter_mut().find(|(s, _)| *s == set) {
+                Some((_, m)) => *m += n,
+                None => t.per_set.push((set, n)),
+            }
+            if !g.ballots.is_empty() {
+                for c in parse_contests(&g.ballots).map_err(PrintError::Store)? {
+                    match t.per_contest.iter_mut().find(|(k, _)| *k == c) {
+                        Some((_, m)) => *m += n,
+                        None => t.per_contest.push((c, n)),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_reconciliations(&mut self, rows: &[ReconciliationRow]) -> Result<(), PrintError> {
+        let parse = |s: &str| -> Result<Vec<(Contest, u32)>, PrintError> {
+            serde_json::from_str(s).map_err(|e| PrintError::Store(format!("reconciliation: {e}")))
+        };
+        for row in rows {
+            self.entry(row.table_no).reconciled = Some(Reconciled {
+                handed_out: parse(&row.handed_out)?,
+                returned: parse(&row.returned)?,
+                wall_ms: row.wall_ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// Opened / paused / closed events, in clock order.
+    fn add_changes(&mut self, events: Vec<(i64, serde_json::Value)>) {
+        for (at, k) in events {
+            let Some(no) = k["table_no"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
+                continue;
+            };
+            let text = match k["type"].as_str() {
+                Some("table_opened") => "åbnet".to_string(),
+                Some("table_paused") => "pause".to_string(),
+                _ => state_text("closed", k["reason"].as_str().unwrap_or("")),
+            };
+            self.entry(no).changes.push((at, text));
+        }
+    }
+
+    fn finish(mut self) -> Vec<TableReport> {
+        for t in self.0.values_mut() {
+            t.per_contest.sort();
+            t.per_set.sort();
+        }
+        self.0.into_values().collect()
+    }
+}
+
+/// The place's switches between frit bordvalg, fast bordvalg and papir, in Danish.
+fn mode_changes(events: Vec<(i64, serde_json::Value)>) -> Vec<(i64, String)> {
+    events
+        .into_iter()
+        .map(|(at, k)| {
+            let mode = k["mode"]
+                .as_str()
+                .and_then(crate::election::place_mode::PlaceMode::parse)
+                .map(|m| m.danish())
+                .unwrap_or("?");
+            let reason = k["reason"].as_str().unwrap_or("");
+            let text = if reason.is_empty() {
+                mode.to_string()
+            } else {
+                format!("{mode} ({reason})")
+            };
+            (at, text)
+        })
+        .collect()
+}
+
 fn table_lines(t: &TableReport) -> Vec<(String, String)> {
     let mut v = vec![("Afkrydset".to_string(), t.checkins.to_string())];
     for (c, n) in &t.per_contest {
@@ -471,22 +431,15 @@ fn kv_line(k: &str, v: &str) -> String {
     format!("{k}{}{v}", " ".repeat(gap))
 }
 
-/// The kinds (JSON) of the logged events of `kinds` (an SQL list of names) at `place`,
-/// in clock order, with their wall time.
+/// The kinds (JSON) of the logged events of `kinds` at `place`, in clock order, with
+/// their wall time.
 fn place_events(
-    tx: &rusqlite::Transaction<'_>,
+    snap: &ReadSnapshot<'_>,
     place: &str,
-    kinds: &str,
+    kinds: &[&str],
 ) -> Result<Vec<(i64, serde_json::Value)>, PrintError> {
-    let mut stmt = tx.prepare(&format!(
-        "SELECT wall_ms, body FROM events WHERE kind IN ({kinds}) ORDER BY hlc, device, seq"
-    ))?;
-    let rows = stmt.query_map(params![], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (at, body) = row?;
+    for (at, body) in snap.events_of_kinds(kinds)? {
         let mut v: serde_json::Value = serde_json::from_str(&body)
             .map_err(|e| PrintError::Store(format!("event body: {e}")))?;
         let k = v["kind"].take();

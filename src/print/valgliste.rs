@@ -5,8 +5,8 @@
 //! (WAL lets it run beside the table's writer), so the marks, the counts on the cover
 //! and the last sequence number per device all describe the same moment: whoever
 //! enters the paper marks back afterwards knows exactly which check-ins the paper
-//! already showed. (`Store` has no query for all voters of a place in list order;
-//! this module reads the tables itself until it gets one.)
+//! already showed. The store reads the rows (`store::paper_list_queries`); this
+//! module marks and lays them out.
 //!
 //! Marks: `X` in the box of each ballot handed out; `B` in every box of a voter whose
 //! brevstemme was accepted (they may not vote in person); a struck voter is crossed
@@ -19,8 +19,9 @@ use super::card::{ElectionInfo, danish_date};
 use super::pdf::{A4, Doc, Weight};
 use crate::election::contest::{Contest, format_contests, parse_contests};
 use crate::store::Store;
+use crate::store::paper_list_queries::ListRow;
+use crate::store::read_snapshot::ReadOnlyDb;
 use chrono::{NaiveDate, TimeZone};
-use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// One line of the list.
@@ -86,85 +87,17 @@ impl Snapshot {
         blank: bool,
         now_ms: i64,
     ) -> Result<Snapshot, PrintError> {
-        let conn = Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let db = ReadOnlyDb::open(db)?;
         // One read transaction: marks, counts and versions of the same moment.
-        let tx = conn.unchecked_transaction()?;
-        let places: Vec<(String, String)> = tx
-            .prepare("SELECT id, name FROM places ORDER BY id")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let (place_id, place_name) = match place {
-            Some(p) => places
-                .iter()
-                .find(|(id, _)| id == p)
-                .cloned()
-                .ok_or_else(|| PrintError::UnknownPlace(p.to_string()))?,
-            None => match places.as_slice() {
-                [one] => one.clone(),
-                [] => {
-                    return Err(PrintError::Invalid(
-                        "the database holds no voter list".into(),
-                    ));
-                }
-                many => {
-                    let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
-                    return Err(PrintError::Invalid(format!(
-                        "the database holds {} polling places ({}): choose one with --place",
-                        ids.len(),
-                        ids.join(", ")
-                    )));
-                }
-            },
-        };
-
-        let mut stmt = tx.prepare(
-            "SELECT v.list_no, v.list_part, v.first_names, v.last_name, v.address, v.postcode,
-                    v.town, v.birthdate, v.contests, v.brevstemme, v.struck, s.ballots
-             FROM voters v LEFT JOIN voter_status s ON s.voter_id = v.id
-             WHERE v.place = ?1 ORDER BY v.list_no",
-        )?;
-        let mut rows = Vec::new();
-        let mut q = stmt.query([&place_id])?;
-        while let Some(r) = q.next()? {
-            let first: String = r.get(2)?;
-            let last: String = r.get(3)?;
-            let street: String = r.get(4)?;
-            let postcode: String = r.get(5)?;
-            let town: String = r.get(6)?;
-            let birth: String = r.get(7)?;
-            let entitled: String = r.get(8)?;
-            let ballots: Option<String> = r.get(11)?;
-            let contests = parse_contests(&entitled).map_err(PrintError::Store)?;
-            let voted = match ballots {
-                None => None,
-                // A paper registration records no ballots: every box of the voter.
-                Some(b) if b.is_empty() => Some(contests.clone()),
-                Some(b) => Some(parse_contests(&b).map_err(PrintError::Store)?),
-            };
-            rows.push(Row {
-                list_no: r.get(0)?,
-                list_part: r.get(1)?,
-                name: format!("{first} {last}"),
-                address: format!("{street}, {postcode} {town}"),
-                birthdate: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
-                    .map_err(|e| PrintError::Store(format!("birthdate {birth}: {e}")))?,
-                contests,
-                brevstemme: r.get(9)?,
-                struck: r.get(10)?,
-                voted: if blank { None } else { voted },
-            });
-        }
-        drop(q);
-        drop(stmt);
-        let versions: Vec<(String, u64)> = tx
-            .prepare("SELECT device, MAX(seq) FROM events GROUP BY device ORDER BY device")?
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-            .collect::<rusqlite::Result<_>>()?;
-        tx.finish()?;
+        let snap = db.snapshot()?;
+        let (place_id, place_name) = choose_place(snap.places()?, place)?;
+        let rows = snap
+            .paper_list(&place_id)?
+            .into_iter()
+            .map(|r| list_row(r, blank))
+            .collect::<Result<Vec<Row>, PrintError>>()?;
+        let versions = snap.versions()?;
+        snap.finish()?;
 
         let contests = match contests {
             Some(c) => c,
@@ -229,6 +162,57 @@ impl Snapshot {
     }
 }
 
+/// The place asked for, or the only place in the database.
+fn choose_place(
+    places: Vec<(String, String)>,
+    place: Option<&str>,
+) -> Result<(String, String), PrintError> {
+    match place {
+        Some(p) => places
+            .into_iter()
+            .find(|(id, _)| id == p)
+            .ok_or_else(|| PrintError::UnknownPlace(p.to_string())),
+        None => match places.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(PrintError::Invalid(
+                "the database holds no voter list".into(),
+            )),
+            many => {
+                let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
+                Err(PrintError::Invalid(format!(
+                    "the database holds {} polling places ({}): choose one with --place",
+                    ids.len(),
+                    ids.join(", ")
+                )))
+            }
+        },
+    }
+}
+
+/// One stored voter as a line of the list (a blank list shows no check-ins).
+fn list_row(r: ListRow, blank: bool) -> Result<Row, PrintError> {
+    let contests = parse_contests(&r.contests).map_err(PrintError::Store)?;
+    let voted = match r.ballots {
+        None => None,
+        // A paper registration records no ballots: every box of the voter.
+        Some(b) if b.is_empty() => Some(contests.clone()),
+        Some(b) => Some(parse_contests(&b).map_err(PrintError::Store)?),
+    };
+    let birth = r.birthdate;
+    Ok(Row {
+        list_no: r.list_no,
+        list_part: r.list_part,
+        name: format!("{} {}", r.first_names, r.last_name),
+        address: format!("{}, {} {}", r.street, r.postcode, r.town),
+        birthdate: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
+            .map_err(|e| PrintError::Store(format!("birthdate {birth}: {e}")))?,
+        contests,
+        brevstemme: r.brevstemme,
+        struck: r.struck,
+        voted: if blank { None } else { voted },
+    })
+}
+
 /// Rows on one list page (A4, 8.5 pt type, 13.5 pt rows).
 pub const ROWS_PER_PAGE: usize = 52;
 
@@ -236,23 +220,55 @@ const MARGIN: f32 = 28.0;
 const ROW_H: f32 = 13.5;
 const TEXT: f32 = 8.5;
 
+/// Where the columns of a list page are: a narrow slot per contest box, the rest to
+/// name and address (long double surnames and addresses with floor and side must not
+/// be cut).
+struct Columns {
+    right: f32,
+    no_right: f32,
+    name: f32,
+    addr: f32,
+    birth: f32,
+    boxes: f32,
+    slot: f32,
+    box_area: f32,
+}
+
+impl Columns {
+    fn new(contests: usize) -> Columns {
+        let (w, _) = A4;
+        let right = w - MARGIN;
+        let name = MARGIN + 36.0;
+        let slot = (130.0 / contests.max(1) as f32).min(26.0);
+        let box_area = slot * contests.max(2) as f32;
+        let boxes = right - box_area;
+        let birth = boxes - 54.0;
+        Columns {
+            right,
+            no_right: MARGIN + 30.0,
+            name,
+            addr: name + (birth - name) * 0.46,
+            birth,
+            boxes,
+            slot,
+            box_area,
+        }
+    }
+
+    /// The centre of contest box `i`.
+    fn box_x(&self, i: usize) -> f32 {
+        self.boxes + self.slot * (i as f32 + 0.5)
+    }
+}
+
 /// The list as a PDF: a cover page, then the voters in list order.
 pub fn render(s: &Snapshot, election: &ElectionInfo) -> Result<Vec<u8>, PrintError> {
     let title = format!("Valgliste {} {}", s.place_name, election.name);
     let mut d = Doc::new(A4, &title)?;
     cover(&mut d, s, election);
 
-    let (w, h) = A4;
-    let right = w - MARGIN;
-    // Column positions: a narrow slot per contest box, the rest to name and address
-    // (long double surnames and addresses with floor and side must not be cut).
-    let x_no_right = MARGIN + 30.0;
-    let x_name = MARGIN + 36.0;
-    let slot = (130.0 / s.contests.len().max(1) as f32).min(26.0);
-    let box_area = slot * s.contests.len().max(2) as f32;
-    let x_boxes = right - box_area;
-    let x_birth = x_boxes - 54.0;
-    let x_addr = x_name + (x_birth - x_name) * 0.46;
+    let (_, h) = A4;
+    let cols = Columns::new(s.contests.len());
     let header = format!(
         "Valgliste · {} ({}) · {}",
         s.place_name, s.place_id, election.name
@@ -275,91 +291,102 @@ pub fn render(s: &Snapshot, election: &ElectionInfo) -> Result<Vec<u8>, PrintErr
             MARGIN,
             y,
             (10.0, 7.0),
-            right - MARGIN - 150.0,
+            cols.right - MARGIN - 150.0,
             Weight::Bold,
             &header,
         );
-        d.text_right(right, y, 8.0, Weight::Regular, &sub);
+        d.text_right(cols.right, y, 8.0, Weight::Regular, &sub);
         y -= 18.0;
-        d.text_right(x_no_right, y, 7.5, Weight::Bold, "Løbenr.");
-        d.text(x_name, y, 7.5, Weight::Bold, "Navn");
-        d.text(x_addr, y, 7.5, Weight::Bold, "Adresse");
-        d.text(x_birth, y, 7.5, Weight::Bold, "Fødselsdato");
+        d.text_right(cols.no_right, y, 7.5, Weight::Bold, "Løbenr.");
+        d.text(cols.name, y, 7.5, Weight::Bold, "Navn");
+        d.text(cols.addr, y, 7.5, Weight::Bold, "Adresse");
+        d.text(cols.birth, y, 7.5, Weight::Bold, "Fødselsdato");
         for (i, c) in s.contests.iter().enumerate() {
-            d.text_centered(
-                x_boxes + slot * (i as f32 + 0.5),
-                y,
-                7.5,
-                Weight::Bold,
-                c.code(),
-            );
+            d.text_centered(cols.box_x(i), y, 7.5, Weight::Bold, c.code());
         }
         y -= 4.0;
-        d.line(MARGIN, y, right, y, 0.8);
+        d.line(MARGIN, y, cols.right, y, 0.8);
         for (i, r) in chunk.iter().enumerate() {
-            let top = y - i as f32 * ROW_H;
-            let base = top - ROW_H + 4.0;
-            if i % 2 == 1 {
-                d.fill_rect_gray(MARGIN, top - ROW_H, right - MARGIN, ROW_H, 0.92);
-            }
-            d.text_right(
-                x_no_right,
-                base,
-                TEXT,
-                Weight::Regular,
-                &r.list_no.to_string(),
-            );
-            d.text_fit(
-                x_name,
-                base,
-                (TEXT, 6.0),
-                x_addr - x_name - 6.0,
-                Weight::Regular,
-                &r.name,
-            );
-            d.text_fit(
-                x_addr,
-                base,
-                (TEXT, 6.0),
-                x_birth - x_addr - 6.0,
-                Weight::Regular,
-                &r.address,
-            );
-            d.text(x_birth, base, TEXT, Weight::Regular, &dmy(r.birthdate));
-            if let Some(reason) = &r.struck {
-                d.line(x_name, base + 3.0, x_boxes - 4.0, base + 3.0, 0.7);
-                // The reason when it fits, else only the word.
-                let full = format!("SLETTET ({reason})");
-                let text = if d.text_width(&full, 5.5) <= box_area {
-                    full
-                } else {
-                    "SLETTET".to_string()
-                };
-                d.text_fit(x_boxes, base, (7.0, 5.5), box_area, Weight::Bold, &text);
-                continue;
-            }
-            for (k, c) in s.contests.iter().enumerate() {
-                let cx = x_boxes + slot * (k as f32 + 0.5);
-                if !r.contests.contains(c) {
-                    d.text_centered(cx, base, TEXT, Weight::Regular, "–");
-                    continue;
-                }
-                let side = 9.5;
-                d.rect(cx - side / 2.0, base - 2.5, side, side, 0.6);
-                let mark = if r.brevstemme {
-                    Some("B")
-                } else if r.voted.as_ref().is_some_and(|v| v.contains(c)) {
-                    Some("X")
-                } else {
-                    None
-                };
-                if let Some(m) = mark {
-                    d.text_centered(cx, base, TEXT, Weight::Bold, m);
-                }
-            }
+            list_line(&mut d, &cols, &s.contests, i, y - i as f32 * ROW_H, r);
         }
     }
+    footers(&mut d, s, election, cols.right);
+    d.finish()
+}
 
+/// Line `i` of a page, its top at `top`: number, name, address, birthdate and the
+/// contest boxes with their marks (or the strike of a struck voter).
+fn list_line(d: &mut Doc, cols: &Columns, contests: &[Contest], i: usize, top: f32, r: &Row) {
+    let base = top - ROW_H + 4.0;
+    if i % 2 == 1 {
+        d.fill_rect_gray(MARGIN, top - ROW_H, cols.right - MARGIN, ROW_H, 0.92);
+    }
+    d.text_right(
+        cols.no_right,
+        base,
+        TEXT,
+        Weight::Regular,
+        &r.list_no.to_string(),
+    );
+    d.text_fit(
+        cols.name,
+        base,
+        (TEXT, 6.0),
+        cols.addr - cols.name - 6.0,
+        Weight::Regular,
+        &r.name,
+    );
+    d.text_fit(
+        cols.addr,
+        base,
+        (TEXT, 6.0),
+        cols.birth - cols.addr - 6.0,
+        Weight::Regular,
+        &r.address,
+    );
+    d.text(cols.birth, base, TEXT, Weight::Regular, &dmy(r.birthdate));
+    if let Some(reason) = &r.struck {
+        d.line(cols.name, base + 3.0, cols.boxes - 4.0, base + 3.0, 0.7);
+        // The reason when it fits, else only the word.
+        let full = format!("SLETTET ({reason})");
+        let text = if d.text_width(&full, 5.5) <= cols.box_area {
+            full
+        } else {
+            "SLETTET".to_string()
+        };
+        d.text_fit(
+            cols.boxes,
+            base,
+            (7.0, 5.5),
+            cols.box_area,
+            Weight::Bold,
+            &text,
+        );
+        return;
+    }
+    for (k, c) in contests.iter().enumerate() {
+        let cx = cols.box_x(k);
+        if !r.contests.contains(c) {
+            d.text_centered(cx, base, TEXT, Weight::Regular, "–");
+            continue;
+        }
+        let side = 9.5;
+        d.rect(cx - side / 2.0, base - 2.5, side, side, 0.6);
+        let mark = if r.brevstemme {
+            Some("B")
+        } else if r.voted.as_ref().is_some_and(|v| v.contains(c)) {
+            Some("X")
+        } else {
+            None
+        };
+        if let Some(m) = mark {
+            d.text_centered(cx, base, TEXT, Weight::Bold, m);
+        }
+    }
+}
+
+/// The footer of every page: what the list is, and "Side n af m".
+fn footers(d: &mut Doc, s: &Snapshot, election: &ElectionInfo, right: f32) {
     let total = d.page_count();
     let footer = format!(
         "valgbord · {} · valgsted {} · {}",
@@ -382,7 +409,6 @@ pub fn render(s: &Snapshot, election: &ElectionInfo) -> Result<Vec<u8>, PrintErr
             &format!("Side {} af {}", p + 1, total),
         );
     }
-    d.finish()
 }
 
 fn cover(d: &mut Doc, s: &Snapshot, election: &ElectionInfo) {

@@ -4,9 +4,10 @@
 
 use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage, key_file, sha256_hex};
 use crate::election::keys::DevicePublic;
+use crate::election::list_signature;
 use crate::store::Store;
 use crate::store::binding::Mode;
-use crate::store::import::{self, ImportFailure};
+use crate::store::import::ImportFailure;
 use crate::store::keyfile;
 use std::path::{Path, PathBuf};
 
@@ -99,7 +100,7 @@ pub fn load_package(
     }
     let sig = hex::decode(package.list.signature.trim())
         .map_err(|e| format!("the list signature in the package is not hex: {e}"))?;
-    import::verify_list_signature(&list, &sig, office).map_err(|e| e.to_string())?;
+    list_signature::verify_list_signature(&list, &sig, office).map_err(|e| e.to_string())?;
 
     std::fs::create_dir_all(state).map_err(|e| format!("cannot make {}: {e}", state.display()))?;
     let paths = StatePaths::in_dir(state);

@@ -197,12 +197,13 @@ pub fn hhmm(sim: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{generate, import};
+    use crate::election::voter_list;
+    use crate::store::generate;
 
     fn list(n: u64) -> Vec<Voter> {
         let mut bytes = Vec::new();
         generate::write_list(&mut bytes, n, 3, 2, generate::DEFAULT_CONTESTS).unwrap();
-        import::parse(&bytes, |_| {}).unwrap().voters
+        voter_list::parse(&bytes, |_| {}).unwrap().voters
     }
 
     #[test]

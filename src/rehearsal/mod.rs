@@ -29,8 +29,9 @@ pub mod tilforordnet;
 pub mod valglokale;
 pub mod valgsekretaer;
 
+use crate::election::voter_list;
 use crate::netfault::proxy::FaultProxy;
-use crate::store::{generate, import};
+use crate::store::generate;
 use faults::FaultKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,7 +79,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         generate::DEFAULT_CONTESTS,
     )
     .map_err(|e| e.to_string())?;
-    let voters = import::parse(&bytes, |_| {})
+    let voters = voter_list::parse(&bytes, |_| {})
         .map_err(|e| format!("the generated list does not parse: {}", e[0]))?
         .voters;
     let place = generate::place_id(0);

@@ -3,7 +3,7 @@
 //! Same count, seed and places give the same file byte for byte (ChaCha8 is portable
 //! across platforms and crate versions), so a benchmark or a failing test can be rerun.
 
-use super::import::Column;
+use crate::election::voter_list::Column;
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -384,7 +384,7 @@ pub fn write_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::import::parse;
+    use crate::election::voter_list::parse;
 
     #[test]
     fn same_seed_same_bytes_and_the_list_imports() {

@@ -8,12 +8,18 @@ pub mod generate;
 pub mod import;
 pub mod inspect;
 pub mod keyfile;
+pub mod list_change_projection;
 pub mod list_changes;
+pub mod paper_list_queries;
 pub mod place_mode;
 pub mod projection;
 pub mod queries;
+pub mod read_snapshot;
+pub mod report_queries;
 pub mod schema;
 pub mod search;
+pub mod snapshot_table;
+pub mod tally_queries;
 pub mod wal;
 
 pub use error::{Result, StoreError};

@@ -5,6 +5,7 @@ use super::{Result, Store};
 use crate::election::place_mode::PlaceMode;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The mode in force at a polling place and the switch that set it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -54,5 +55,21 @@ impl Store {
                 since_ms: None,
             },
         })
+    }
+}
+
+impl super::read_snapshot::ReadSnapshot<'_> {
+    /// The mode of every place that has switched at least once.
+    pub fn place_modes(&self) -> Result<HashMap<String, PlaceMode>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT place, mode FROM place_mode")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (place, mode) = row?;
+            out.insert(place, PlaceMode::parse(&mode).unwrap_or_default());
+        }
+        Ok(out)
     }
 }

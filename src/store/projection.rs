@@ -15,6 +15,17 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
     let dev = b.device.to_hex();
     let seq = b.seq as i64;
     let hlc = b.hlc.0 as i64;
+    let table_state = |place: &str, table_no: u32, state: &str, reason: &str| {
+        set_table_state(
+            c,
+            place,
+            table_no,
+            state,
+            reason,
+            (hlc, &dev, seq),
+            b.wall_ms,
+        )
+    };
     match &b.kind {
         EventKind::CheckIn {
             voter_id,
@@ -24,10 +35,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             method,
             ballots,
         } => {
-            let method = match method {
-                CheckInMethod::Card => "card",
-                CheckInMethod::Manual => "manual",
-            };
+            let method = method_code(*method);
             add_checkin(
                 c,
                 &dev,
@@ -70,34 +78,8 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             target_seq,
             reason,
         } => {
-            let target_dev = target_device.to_hex();
-            let existed = c
-                .prepare_cached("SELECT 1 FROM undone WHERE target_device=?1 AND target_seq=?2")?
-                .exists(params![target_dev, *target_seq as i64])?;
-            // Two tables may undo the same check-in; the earliest undo by clock is the one
-            // kept, whatever order they arrive in.
-            c.execute(
-                "INSERT INTO undone(target_device, target_seq, device, seq, voter_id, reason, hlc, wall_ms)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(target_device, target_seq) DO UPDATE SET device=excluded.device,
-                   seq=excluded.seq, voter_id=excluded.voter_id, reason=excluded.reason,
-                   hlc=excluded.hlc, wall_ms=excluded.wall_ms
-                 WHERE (excluded.hlc, excluded.device, excluded.seq) < (undone.hlc, undone.device, undone.seq)",
-                params![target_dev, *target_seq as i64, dev, seq, voter_id, reason, hlc, b.wall_ms],
-            )?;
-            if !existed {
-                let target: Option<(String, i64, i64)> = c
-                    .query_row(
-                        "SELECT place, table_no, wall_ms FROM checkins WHERE device=?1 AND seq=?2",
-                        params![target_dev, *target_seq as i64],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                if let Some((place, table_no, wall)) = target {
-                    bump_hourly(c, &place, table_no, wall, -1)?;
-                }
-            }
-            refresh_voter(c, voter_id)?;
+            let target = (target_device.to_hex(), *target_seq as i64);
+            undo_checkin(c, target, voter_id, reason, (hlc, &dev, seq), b.wall_ms)?;
         }
         EventKind::PlaceModeChanged {
             place,
@@ -106,53 +88,20 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
         } => {
             super::place_mode::apply(c, place, *mode, reason, (hlc, &dev, seq), b.wall_ms)?;
         }
-        EventKind::ListChanged {
-            change_id,
-            serial,
-            body,
-            signature,
-        } => {
-            let signed = crate::election::list_change::SignedListChange {
-                body: body.clone(),
-                signature: signature.clone(),
-            };
-            super::list_changes::apply_event(c, b, change_id, *serial, &signed)?;
-        }
+        EventKind::ListChanged { .. } => super::list_change_projection::apply_event(c, b)?,
         EventKind::CardReissued { voter_id, new_code } => {
             c.execute(
                 "INSERT OR IGNORE INTO cards(code, voter_id, hlc, wall_ms) VALUES(?1, ?2, ?3, ?4)",
                 params![new_code, voter_id, hlc, b.wall_ms],
             )?;
         }
-        EventKind::TableOpened { place, table_no } => {
-            set_table_state(c, place, *table_no, "open", "", (hlc, &dev, seq), b.wall_ms)?;
-        }
-        EventKind::TablePaused { place, table_no } => {
-            set_table_state(
-                c,
-                place,
-                *table_no,
-                "paused",
-                "",
-                (hlc, &dev, seq),
-                b.wall_ms,
-            )?;
-        }
+        EventKind::TableOpened { place, table_no } => table_state(place, *table_no, "open", "")?,
+        EventKind::TablePaused { place, table_no } => table_state(place, *table_no, "paused", "")?,
         EventKind::TableClosed {
             place,
             table_no,
             reason,
-        } => {
-            set_table_state(
-                c,
-                place,
-                *table_no,
-                "closed",
-                reason,
-                (hlc, &dev, seq),
-                b.wall_ms,
-            )?;
-        }
+        } => table_state(place, *table_no, "closed", reason)?,
         EventKind::BallotsReconciled {
             place,
             table_no,
@@ -161,16 +110,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
         } => {
             let ho = serde_json::to_string(handed_out).unwrap_or_default();
             let re = serde_json::to_string(returned).unwrap_or_default();
-            c.execute(
-                "INSERT INTO reconciliation(place, table_no, hlc, device, seq, wall_ms, handed_out, returned)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
-                   seq=excluded.seq, wall_ms=excluded.wall_ms, handed_out=excluded.handed_out,
-                   returned=excluded.returned
-                 WHERE (excluded.hlc, excluded.device, excluded.seq)
-                     > (reconciliation.hlc, reconciliation.device, reconciliation.seq)",
-                params![place, *table_no, hlc, dev, seq, b.wall_ms, ho, re],
-            )?;
+            reconcile(c, place, *table_no, (&ho, &re), (hlc, &dev, seq), b.wall_ms)?;
         }
         // A request to a table's screen: nothing in the projection changes.
         EventKind::ManualCheckInSent { .. } => {}
@@ -179,18 +119,98 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             note,
             checkins,
         } => {
-            c.execute(
-                "INSERT INTO double_resolved(voter_id, hlc, device, seq, note, checkins)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
-                   seq=excluded.seq, note=excluded.note, checkins=excluded.checkins
-                 WHERE (excluded.hlc, excluded.device, excluded.seq)
-                     > (double_resolved.hlc, double_resolved.device, double_resolved.seq)",
-                params![voter_id, hlc, dev, seq, note, checkins],
-            )?;
+            resolve_double(c, voter_id, note, *checkins, (hlc, &dev, seq))?;
         }
     }
     Ok(())
+}
+
+/// The valgsekretær's resolution of a voter's double registration: the latest by
+/// clock wins.
+fn resolve_double(
+    c: &Connection,
+    voter_id: &str,
+    note: &str,
+    checkins: Option<u32>,
+    (hlc, dev, seq): (i64, &str, i64),
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO double_resolved(voter_id, hlc, device, seq, note, checkins)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(voter_id) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
+           seq=excluded.seq, note=excluded.note, checkins=excluded.checkins
+         WHERE (excluded.hlc, excluded.device, excluded.seq)
+             > (double_resolved.hlc, double_resolved.device, double_resolved.seq)",
+        params![voter_id, hlc, dev, seq, note, checkins],
+    )?;
+    Ok(())
+}
+
+/// An undo of the check-in `target` (device hex, seq). Two tables may undo the same
+/// check-in; the earliest undo by clock is the one kept, whatever order they arrive in,
+/// and the hourly count drops once.
+fn undo_checkin(
+    c: &Connection,
+    (target_dev, target_seq): (String, i64),
+    voter_id: &str,
+    reason: &str,
+    (hlc, dev, seq): (i64, &str, i64),
+    wall_ms: i64,
+) -> Result<()> {
+    let existed = c
+        .prepare_cached("SELECT 1 FROM undone WHERE target_device=?1 AND target_seq=?2")?
+        .exists(params![target_dev, target_seq])?;
+    c.execute(
+        "INSERT INTO undone(target_device, target_seq, device, seq, voter_id, reason, hlc, wall_ms)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(target_device, target_seq) DO UPDATE SET device=excluded.device,
+           seq=excluded.seq, voter_id=excluded.voter_id, reason=excluded.reason,
+           hlc=excluded.hlc, wall_ms=excluded.wall_ms
+         WHERE (excluded.hlc, excluded.device, excluded.seq) < (undone.hlc, undone.device, undone.seq)",
+        params![target_dev, target_seq, dev, seq, voter_id, reason, hlc, wall_ms],
+    )?;
+    if !existed {
+        let target: Option<(String, i64, i64)> = c
+            .query_row(
+                "SELECT place, table_no, wall_ms FROM checkins WHERE device=?1 AND seq=?2",
+                params![target_dev, target_seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((place, table_no, wall)) = target {
+            bump_hourly(c, &place, table_no, wall, -1)?;
+        }
+    }
+    refresh_voter(c, voter_id)
+}
+
+/// A table's count of ballots (JSON, handed out and returned): the latest by clock wins.
+fn reconcile(
+    c: &Connection,
+    place: &str,
+    table_no: u32,
+    (handed_out, returned): (&str, &str),
+    (hlc, dev, seq): (i64, &str, i64),
+    wall_ms: i64,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO reconciliation(place, table_no, hlc, device, seq, wall_ms, handed_out, returned)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
+           seq=excluded.seq, wall_ms=excluded.wall_ms, handed_out=excluded.handed_out,
+           returned=excluded.returned
+         WHERE (excluded.hlc, excluded.device, excluded.seq)
+             > (reconciliation.hlc, reconciliation.device, reconciliation.seq)",
+        params![place, table_no, hlc, dev, seq, wall_ms, handed_out, returned],
+    )?;
+    Ok(())
+}
+
+fn method_code(method: CheckInMethod) -> &'static str {
+    match method {
+        CheckInMethod::Card => "card",
+        CheckInMethod::Manual => "manual",
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,7 +336,7 @@ impl Store {
     /// Events were verified when they entered; here they are only parsed.
     pub fn rebuild_projections(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
-        super::list_changes::restore_imported(&tx)?;
+        super::list_change_projection::restore_imported(&tx)?;
         for t in PROJECTION_TABLES {
             tx.execute(&format!("DELETE FROM {t}"), [])?;
         }

@@ -104,7 +104,7 @@ fn parse_any_date(w: &str) -> Option<NaiveDate> {
     if w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(w, "%d%m%Y").ok();
     }
-    super::import::parse_date(w)
+    crate::election::voter_list::parse_date(w)
 }
 
 /// A typed word matches a word of the list: a prefix ("Jør" → "Jørgen"), but a number

@@ -493,7 +493,9 @@ fn check_counts(s: &Store, sim: &Sim) -> Result<(), TestCaseError> {
 }
 
 fn list_voters(list: &[u8]) -> Vec<Voter> {
-    super::import::parse(list, |_| {}).unwrap().voters
+    crate::election::voter_list::parse(list, |_| {})
+        .unwrap()
+        .voters
 }
 
 proptest! {

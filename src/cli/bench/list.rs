@@ -7,9 +7,9 @@ use super::proc;
 use super::setup::{path_str, tempdir};
 use crate::cli::failure::CmdResult;
 use crate::election::voter::Voter;
+use crate::election::voter_list;
 use crate::store::Store;
 use crate::store::generate;
-use crate::store::import;
 use crate::store::search::SearchQuery;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,7 +39,7 @@ pub fn run(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>) -
     as_the_user(&dir, &file, &db, voters)?;
     let bytes = std::fs::read(&file)?;
     let store = Store::open(&db)?;
-    let list = import::parse(&bytes, |_| {})
+    let list = voter_list::parse(&bytes, |_| {})
         .map_err(|e| format!("generated list does not parse: {}", e[0]))?;
     println!("  lookups and searches below: in this process, on the imported database");
 

@@ -9,8 +9,9 @@
 use super::proc as bench_proc;
 use crate::cli::failure::CmdResult;
 use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::voter_list;
 use crate::store::append::Author;
-use crate::store::{generate, import};
+use crate::store::generate;
 use std::path::PathBuf;
 
 pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
@@ -22,7 +23,7 @@ pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
     let db = dir.join("bench-paper.db");
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 1, 1, generate::DEFAULT_CONTESTS)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let mut store = super::setup::import_list(&db, &bytes)?;
     // Setting the scene is not timed: no fsync per check-in here.
     store.without_fsync()?;

@@ -13,15 +13,16 @@
 //! HTTP and the browser (a check-in is the table's own scan + confirm), the scanner, and
 //! a second machine (the flooder and the tables share the same two cores).
 
+use crate::app::table::RunningTable;
 use crate::central::config::{CentralConfig, TableEntry};
 use crate::cli::failure::{CmdResult, Failure};
 use crate::election::checkin::TableState;
+use crate::election::voter_list;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
 use crate::store::inspect::Watcher;
-use crate::store::{generate, import, keyfile};
-use crate::app::table::RunningTable;
-use crate::table::shared::lock;
+use crate::store::{generate, keyfile};
 use crate::table::screen::View;
+use crate::table::shared::lock;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -133,7 +134,7 @@ async fn run_async(args: Args) -> CmdResult {
     let n = args.tables.max(2) as usize;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, args.voters, 13, 1, generate::DEFAULT_CONTESTS)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let queue: VecDeque<(String, String)> = list
         .voters
         .iter()

@@ -4,8 +4,8 @@
 use super::measure::print_scan_confirm;
 use super::setup::{import_list, tempdir};
 use crate::cli::failure::CmdResult;
+use crate::election::voter_list;
 use crate::store::generate;
-use crate::store::import;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
     let store = import_list(&dir.join("bench-scan.db"), &bytes)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let id = TableIdentity {
         election: "bench".into(),
         test: true,

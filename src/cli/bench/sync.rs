@@ -3,14 +3,14 @@
 
 use super::measure::{ms, percentiles};
 use super::setup::{bench_table_config, tempdir};
+use crate::app::table::RunningTable;
 use crate::cli::failure::{CmdResult, Failure};
 use crate::election::checkin::TableState;
+use crate::election::voter_list;
 use crate::store::generate;
-use crate::store::import;
 use crate::table::config::TableConfig;
-use crate::app::table::RunningTable;
-use crate::table::shared::lock;
 use crate::table::screen::View;
+use crate::table::shared::lock;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ pub async fn run(
     let voters = (checkins + partition_events) as u64 * 2 + 1_000;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
-    let list = import::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
     let mut admissible = list
         .voters
         .iter()

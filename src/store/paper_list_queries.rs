@@ -1,0 +1,54 @@
+//! What the marked paper valgliste reads: every voter of one polling place in list
+//! order with the ballots of the check-in in force. Plain rows; `print::valgliste`
+//! parses and marks them.
+
+use super::Result;
+use super::read_snapshot::ReadSnapshot;
+
+/// One voter of the list as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    pub list_no: u32,
+    pub list_part: String,
+    pub first_names: String,
+    pub last_name: String,
+    pub street: String,
+    pub postcode: String,
+    pub town: String,
+    /// ISO date.
+    pub birthdate: String,
+    pub contests: String,
+    pub brevstemme: bool,
+    pub struck: Option<String>,
+    /// The ballots of the check-in in force (`None`: not checked in; empty: on paper).
+    pub ballots: Option<String>,
+}
+
+impl ReadSnapshot<'_> {
+    /// The voters of `place` in list order.
+    pub fn paper_list(&self, place: &str) -> Result<Vec<ListRow>> {
+        let mut stmt = self.tx.prepare(
+            "SELECT v.list_no, v.list_part, v.first_names, v.last_name, v.address, v.postcode,
+                    v.town, v.birthdate, v.contests, v.brevstemme, v.struck, s.ballots
+             FROM voters v LEFT JOIN voter_status s ON s.voter_id = v.id
+             WHERE v.place = ?1 ORDER BY v.list_no",
+        )?;
+        let rows = stmt.query_map([place], |r| {
+            Ok(ListRow {
+                list_no: r.get(0)?,
+                list_part: r.get(1)?,
+                first_names: r.get(2)?,
+                last_name: r.get(3)?,
+                street: r.get(4)?,
+                postcode: r.get(5)?,
+                town: r.get(6)?,
+                birthdate: r.get(7)?,
+                contests: r.get(8)?,
+                brevstemme: r.get(9)?,
+                struck: r.get(10)?,
+                ballots: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
