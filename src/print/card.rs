@@ -11,7 +11,7 @@ use super::card_payload::sign_card_payload;
 use super::code128::Code128;
 use super::pdf::{A6, Doc, MM, Weight};
 use super::receipt::{Align, Item, Receipt, Size};
-use super::{PrintError, escpos};
+use super::{error::PrintError, escpos};
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::voter::Voter;
 use crate::store::Store;

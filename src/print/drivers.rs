@@ -6,7 +6,7 @@
 //! restart of the table.
 
 use super::escpos::{self, COLUMNS};
-use super::{PrintError, Printer, PrinterStatus, Receipt};
+use super::{error::PrintError, printer::Printer, printer::PrinterStatus, receipt::Receipt};
 use serde::Deserialize;
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -433,8 +433,11 @@ impl Printer for SimulatedPrinter {
             .take(40)
             .collect();
         let base = self.dir.join(format!("{n:04}-{slug}"));
-        super::write_atomically(&base.with_extension("escpos"), &bytes)?;
-        super::write_atomically(&base.with_extension("txt"), job.to_text(COLUMNS).as_bytes())
+        super::atomic::write_atomically(&base.with_extension("escpos"), &bytes)?;
+        super::atomic::write_atomically(
+            &base.with_extension("txt"),
+            job.to_text(COLUMNS).as_bytes(),
+        )
     }
 
     fn describe(&self) -> String {

@@ -2,7 +2,7 @@
 //! beside it in `assets/fonts/`), compiled into the binary so a table without fonts
 //! installed still prints æ ø å. Glyph ids and advances come from `ttf-parser`.
 
-use super::PrintError;
+use super::error::PrintError;
 use std::collections::HashMap;
 
 /// DejaVu Sans 2.37: covers Latin (æ ø å, é, ü, ő …), Greek and Cyrillic, so any name

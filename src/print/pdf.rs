@@ -8,8 +8,8 @@
 //! CID font (Identity-H) subsetted to the glyphs used, with a ToUnicode map so that
 //! copying and `pdftotext` give back the exact letters (æ ø å).
 
-use super::PrintError;
 use super::code128::{Code128, QUIET_ZONE};
+use super::error::PrintError;
 use super::font::{DEJAVU_SANS_NAME, Font};
 use pdf_writer::types::UnicodeCmap;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode};

@@ -8,8 +8,8 @@
 //! Read like the paper list: one read transaction on a read-only connection to the
 //! database file, so every figure is of the same moment and the table keeps working.
 
-use super::PrintError;
 use super::card::{ElectionInfo, local_time};
+use super::error::PrintError;
 use super::pdf::{A4, Doc, Weight};
 use super::receipt::{Align, Item, Receipt, Size};
 use super::valgliste::snapshot_time;

@@ -1,7 +1,7 @@
 //! The A4 signs for fast bordvalg, one page per table ("BORD 2 · efternavne I–P"), to
 //! hang above the tables so voters queue at the right one.
 
-use super::PrintError;
+use super::error::PrintError;
 use super::pdf::{A4, Doc, Weight};
 use crate::election::place_mode::Share;
 

@@ -7,7 +7,7 @@
 //! a [`Ticket`]; whoever wants the outcome waits for it after the lock is released, and
 //! no longer than [`WAIT`].
 
-use super::{PrintError, Printer, PrinterStatus, Receipt};
+use super::{error::PrintError, printer::Printer, printer::PrinterStatus, receipt::Receipt};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;

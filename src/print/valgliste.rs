@@ -14,8 +14,8 @@
 //! has no X marks, but keeps B and SLETTET: those are part of the signed list itself,
 //! known before opening, and a brevstemmer must be stopped on paper too (EP 2024).
 
-use super::PrintError;
 use super::card::{ElectionInfo, danish_date};
+use super::error::PrintError;
 use super::pdf::{A4, Doc, Weight};
 use crate::election::contest::{Contest, format_contests, parse_contests};
 use crate::store::Store;
@@ -570,7 +570,7 @@ pub fn write_valgliste(
     let read = started.elapsed();
     let pdf = render(&s, election)?;
     let rendered = started.elapsed();
-    super::write_atomically(out, &pdf)?;
+    super::atomic::write_atomically(out, &pdf)?;
     tracing::debug!(
         read_ms = read.as_millis() as u64,
         render_ms = (rendered - read).as_millis() as u64,
