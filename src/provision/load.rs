@@ -9,6 +9,7 @@ use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::import::ImportFailure;
 use crate::store::keyfile;
+use crate::store::meta::MetaKey;
 use std::path::{Path, PathBuf};
 
 /// Where a loaded table keeps its files.
@@ -110,7 +111,7 @@ pub fn load_package(
     store
         .check_binding(&package.election.id, Mode::Election)
         .map_err(|e| e.to_string())?;
-    let voters = match store.meta("list_sha256").map_err(|e| e.to_string())? {
+    let voters = match store.meta(MetaKey::ListSha256).map_err(|e| e.to_string())? {
         Some(h) if h == package.list.sha256 => {
             store.voter_count(None).map_err(|e| e.to_string())? as usize
         }
@@ -136,7 +137,7 @@ pub fn load_package(
         .bind(&package.election.id, Mode::Election)
         .map_err(|e| e.to_string())?;
     store
-        .set_meta("office_key", &office.to_hex())
+        .set_meta(MetaKey::OfficeKey, &office.to_hex())
         .map_err(|e| e.to_string())?;
     // The brevstemme marks loaded must be those the office signed (EP 2024).
     let marks = store.brevstemme_marks().map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 
 use crate::election::contest::Contest;
 use crate::election::place_mode::Share;
+use crate::store::binding::Mode;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct TableConfig {
     pub election: String,
     /// "election" or "test".
-    #[serde(default = "default_mode")]
-    pub mode: String,
+    #[serde(default)]
+    pub mode: Mode,
     pub database: PathBuf,
     pub key: PathBuf,
     pub place: String,
@@ -56,10 +57,6 @@ pub struct TableConfig {
 
 fn default_debounce() -> u64 {
     2_000
-}
-
-fn default_mode() -> String {
-    "election".into()
 }
 
 fn default_listen() -> SocketAddr {
@@ -207,13 +204,6 @@ impl TableConfig {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let cfg: TableConfig =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if cfg.mode != "election" && cfg.mode != "test" {
-            return Err(format!(
-                "{}: mode must be \"election\" or \"test\", not \"{}\"",
-                path.display(),
-                cfg.mode
-            ));
-        }
         if cfg.clock_offset_ms != 0 && !cfg.is_test() {
             return Err(format!(
                 "{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"",
@@ -271,7 +261,7 @@ impl TableConfig {
     }
 
     pub fn is_test(&self) -> bool {
-        self.mode == "test"
+        self.mode == Mode::Test
     }
 }
 
