@@ -13,6 +13,7 @@ use valgbord::election::keys::{DevicePublic, DeviceSecret};
 use valgbord::store::append::{Author, Ingested};
 use valgbord::store::binding::{self, Mode};
 use valgbord::store::import::ImportFailure;
+use valgbord::store::meta::MetaKey;
 use valgbord::store::{Store, StoreError, generate};
 
 const ELECTION: &str = "kv2025";
@@ -369,7 +370,7 @@ fn binding_refuses_another_election_and_test_data() {
         Err(StoreError::Binding(_))
     ));
     // Bound to test mode, even with a signed list and no events: refused too.
-    s.set_meta("list_signed", "yes").unwrap();
+    s.set_meta(MetaKey::ListSigned, "yes").unwrap();
     assert!(matches!(
         s.check_binding(ELECTION, Mode::Election),
         Err(StoreError::Binding(_))
@@ -383,7 +384,7 @@ fn the_list_cannot_be_replaced_once_the_log_has_events() {
     let mut s = file_store(dir.path(), true);
     s.append_local(&author(&key), T0, check_in("V00000001", 1))
         .unwrap();
-    let list_hash = s.meta("list_sha256").unwrap();
+    let list_hash = s.meta(MetaKey::ListSha256).unwrap();
     let mut other = Vec::new();
     generate::write_list(&mut other, 10, 4, 1, "KV+RV").unwrap();
     match s.import_file(&other, true, |_| {}) {
@@ -393,7 +394,7 @@ fn the_list_cannot_be_replaced_once_the_log_has_events() {
         Ok(r) => panic!("the list was replaced: {r:?}"),
     }
     assert_eq!(s.voter_count(None).unwrap(), 30);
-    assert_eq!(s.meta("list_sha256").unwrap(), list_hash);
+    assert_eq!(s.meta(MetaKey::ListSha256).unwrap(), list_hash);
     assert_eq!(s.status("V00000001").unwrap().unwrap().active, 1);
     // The database is still usable afterwards.
     s.append_local(&author(&key), T0 + 1, check_in("V00000002", 1))
@@ -443,7 +444,7 @@ fn destroy_leaves_a_true_receipt_and_no_files() {
     }
     let log_hash = expected_log_hash(&s, &t);
     assert_eq!(hex::encode(s.log_hash().unwrap()), log_hash);
-    let list_hash = s.meta("list_sha256").unwrap().unwrap();
+    let list_hash = s.meta(MetaKey::ListSha256).unwrap().unwrap();
     let db = dir.path().join("v.db");
     // The daemon died without closing: its WAL and shared memory are still there.
     std::mem::forget(s);

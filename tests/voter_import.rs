@@ -9,6 +9,7 @@ use common::{
 };
 use std::path::{Path, PathBuf};
 use valgbord::store::Store;
+use valgbord::store::meta::MetaKey;
 
 const ELECTION: &str = "kv2025";
 
@@ -429,7 +430,7 @@ fn db_state(db: &Path) -> DbState {
     DbState {
         voters: s.voter_count(None).unwrap(),
         election: s.bound_election().unwrap(),
-        list_sha256: s.meta("list_sha256").unwrap(),
+        list_sha256: s.meta(MetaKey::ListSha256).unwrap(),
         places: s.places().unwrap(),
     }
 }
@@ -652,8 +653,8 @@ fn a_signed_list_imports_with_signature_verified() {
     r.expect_ok("signed import");
     assert!(r.stdout.contains("signature verified"), "{}", r.stdout);
     let s = Store::open(&db).unwrap();
-    assert_eq!(s.meta("list_signed").unwrap().as_deref(), Some("yes"));
-    assert_eq!(s.meta("mode").unwrap().as_deref(), Some("election"));
+    assert_eq!(s.meta(MetaKey::ListSigned).unwrap().as_deref(), Some("yes"));
+    assert_eq!(s.meta(MetaKey::Mode).unwrap().as_deref(), Some("election"));
     s.check_binding(ELECTION, valgbord::store::binding::Mode::Election)
         .unwrap();
     lookup(&db, "C0003").expect_ok("lookup");

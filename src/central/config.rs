@@ -2,6 +2,7 @@
 //! example.
 
 use crate::election::keys::DevicePublic;
+use crate::store::binding::Mode;
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -13,8 +14,8 @@ use std::path::{Path, PathBuf};
 pub struct CentralConfig {
     pub election: String,
     /// "election" or "test".
-    #[serde(default = "default_mode")]
-    pub mode: String,
+    #[serde(default)]
+    pub mode: Mode,
     pub database: PathBuf,
     /// The central's own device key: it signs the central's sync requests, so every
     /// table must list its public half in `[sync] keys` for the central's pulls.
@@ -83,10 +84,6 @@ pub struct UserEntry {
     pub role: Role,
 }
 
-fn default_mode() -> String {
-    "election".into()
-}
-
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8090))
 }
@@ -113,12 +110,6 @@ impl CentralConfig {
 
     /// Every check that needs no file: each message names the key that is wrong.
     pub fn check(&self) -> Result<(), String> {
-        if self.mode != "election" && self.mode != "test" {
-            return Err(format!(
-                "mode must be \"election\" or \"test\", not \"{}\"",
-                self.mode
-            ));
-        }
         if self.clock_offset_ms != 0 && !self.is_test() {
             return Err("clock_offset_ms is for rehearsals; it needs mode = \"test\"".into());
         }
@@ -144,7 +135,7 @@ impl CentralConfig {
     }
 
     pub fn is_test(&self) -> bool {
-        self.mode == "test"
+        self.mode == Mode::Test
     }
 
     /// The snapshot times, sorted, with their labels.

@@ -30,7 +30,7 @@ pub fn config(
     }
     Ok(CentralConfig {
         election: election.into(),
-        mode: "test".into(),
+        mode: Mode::Test,
         database,
         key: dir.join("valgkontor.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),

@@ -11,6 +11,7 @@ use super::metrics::{self, Metrics};
 use crate::election::event::{SignedEvent, Trust};
 use crate::election::keys::DevicePublic;
 use crate::store::append::Ingested;
+use crate::store::meta::MetaKey;
 use crate::store::{Store, StoreError};
 use crate::sync::node::{PullPage, SyncNode};
 use crate::sync::peer_status::{PeerState, PeerStatus};
@@ -146,7 +147,7 @@ impl CentralNode {
 
     /// The database answers (for the systemd watchdog).
     pub fn healthy(&self) -> bool {
-        lock(&self.writer).meta("election").is_ok()
+        lock(&self.writer).meta(MetaKey::Election).is_ok()
     }
 
     /// Stores a push together with every other push that queued up meanwhile, in one

@@ -12,7 +12,7 @@ use crate::election::event::Trust;
 use crate::election::keys::DeviceSecret;
 use crate::print::card::ElectionInfo;
 use crate::store::Store;
-use crate::store::binding::Mode;
+use crate::store::meta::MetaKey;
 use crate::store::{keyfile, wal};
 use crate::sync::protocol::Hello;
 use std::path::Path;
@@ -56,7 +56,7 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
     let hello = Hello {
         election: cfg.election.clone(),
         list_sha256: writer
-            .meta("list_sha256")
+            .meta(MetaKey::ListSha256)
             .map_err(|e| e.to_string())?
             .unwrap_or_default(),
         software: env!("CARGO_PKG_VERSION").to_string(),
@@ -92,11 +92,7 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
 /// snapshot tables in place and SQLite's own checkpoints off (see
 /// `super::tasks::checkpointer`).
 fn open_writer(cfg: &CentralConfig) -> Result<Store, String> {
-    let mode = if cfg.is_test() {
-        Mode::Test
-    } else {
-        Mode::Election
-    };
+    let mode = cfg.mode;
     let db = &cfg.database;
     let writer = open_reader(db)?;
     if writer

@@ -207,7 +207,7 @@ fn table_config(
 ) -> TableConfig {
     TableConfig {
         election: "demo".into(),
-        mode: "test".into(),
+        mode: Mode::Test,
         database,
         key: dir.join(format!("bord-{t}.key")),
         place: generate::place_id(0),

@@ -6,6 +6,7 @@ use crate::store::binding::Mode;
 use crate::store::generate;
 use crate::store::import::ImportFailure;
 use crate::store::keyfile;
+use crate::store::meta::MetaKey;
 use crate::store::search::SearchQuery;
 use crate::store::{Store, StoreError};
 use clap::Subcommand;
@@ -209,10 +210,10 @@ fn import_cmd(
         Err(ImportFailure::Store(e)) => return Err(e.into()),
     };
     store.bind(&election, mode)?;
-    store.set_meta("mode", mode.as_str())?;
+    store.set_meta(MetaKey::Mode, mode.as_str())?;
     // Election-day list changes are checked against the key that signed the list.
     if let Some(office) = office {
-        store.set_meta("office_key", &office.to_hex())?;
+        store.set_meta(MetaKey::OfficeKey, &office.to_hex())?;
     }
     println!(
         "imported {} voters in {} polling places into {} (election {election}, list SHA-256 {}, {}) in {:.1} s",

@@ -26,6 +26,51 @@ pub enum CheckInMethod {
     Manual,
 }
 
+/// How a check-in in force was made: by an event's [`CheckInMethod`], or as a mark on
+/// the paper list entered after a fallback. Its text is what the projections store and
+/// the browser and reports read, so it is written and matched only through this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordedMethod {
+    Card,
+    Manual,
+    /// A `PaperRegistration`: the voter was marked on the paper list.
+    Paper,
+}
+
+impl RecordedMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordedMethod::Card => "card",
+            RecordedMethod::Manual => "manual",
+            RecordedMethod::Paper => "paper",
+        }
+    }
+}
+
+impl From<CheckInMethod> for RecordedMethod {
+    fn from(m: CheckInMethod) -> RecordedMethod {
+        match m {
+            CheckInMethod::Card => RecordedMethod::Card,
+            CheckInMethod::Manual => RecordedMethod::Manual,
+        }
+    }
+}
+
+impl std::str::FromStr for RecordedMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RecordedMethod, String> {
+        [
+            RecordedMethod::Card,
+            RecordedMethod::Manual,
+            RecordedMethod::Paper,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| format!("unknown check-in method \"{s}\""))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
@@ -294,6 +339,22 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_method_reads_back_and_matches_the_event_text() {
+        for m in [CheckInMethod::Card, CheckInMethod::Manual] {
+            let r = RecordedMethod::from(m);
+            assert_eq!(serde_json::to_value(m).unwrap(), r.as_str());
+        }
+        for r in [
+            RecordedMethod::Card,
+            RecordedMethod::Manual,
+            RecordedMethod::Paper,
+        ] {
+            assert_eq!(r.as_str().parse::<RecordedMethod>(), Ok(r));
+        }
+        assert!("kort".parse::<RecordedMethod>().is_err());
+    }
 
     fn body(key: &DeviceSecret) -> EventBody {
         EventBody {

@@ -7,7 +7,7 @@
 
 use super::escpos::{self, COLUMNS};
 use super::{error::PrintError, printer::Printer, printer::PrinterStatus, receipt::Receipt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// How the table's receipt printer is attached: the `[printer]` section of the table
 /// configuration (`kind = "usb"`, …), or `--printer usb:/dev/usb/lp0` on the command line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PrinterConfig {
     /// A USB printer through the kernel's usblp driver (`/dev/usb/lp0`; better a stable

@@ -14,6 +14,7 @@ use super::pdf::{A4, Doc, Weight};
 use super::receipt::{Align, Item, Receipt, Size};
 use super::valgliste::snapshot_time;
 use crate::election::contest::{Contest, parse_contests};
+use crate::election::event::RecordedMethod;
 use crate::store::read_snapshot::{ReadOnlyDb, ReadSnapshot};
 use crate::store::report_queries::{CheckinGroup, PersonsByBallots, ReconciliationRow};
 use std::collections::BTreeMap;
@@ -296,9 +297,9 @@ impl Tables {
             let n = g.checkins;
             let t = self.entry(g.table_no);
             t.checkins += n;
-            match g.method.as_str() {
-                "manual" => t.manual += n,
-                "paper" => t.paper += n,
+            match g.method.parse::<RecordedMethod>() {
+                Ok(RecordedMethod::Manual) => t.manual += n,
+                Ok(RecordedMethod::Paper) => t.paper += n,
                 _ => {}
             }
             let set = if g.ballots.is_empty() {

@@ -9,6 +9,8 @@ use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::import::ImportFailure;
 use crate::store::keyfile;
+use crate::store::meta::MetaKey;
+use crate::table::config::{HardwareConfig, PinConfig, SyncConfig, TableConfig};
 use std::path::{Path, PathBuf};
 
 /// Where a loaded table keeps its files.
@@ -110,7 +112,7 @@ pub fn load_package(
     store
         .check_binding(&package.election.id, Mode::Election)
         .map_err(|e| e.to_string())?;
-    let voters = match store.meta("list_sha256").map_err(|e| e.to_string())? {
+    let voters = match store.meta(MetaKey::ListSha256).map_err(|e| e.to_string())? {
         Some(h) if h == package.list.sha256 => {
             store.voter_count(None).map_err(|e| e.to_string())? as usize
         }
@@ -136,7 +138,7 @@ pub fn load_package(
         .bind(&package.election.id, Mode::Election)
         .map_err(|e| e.to_string())?;
     store
-        .set_meta("office_key", &office.to_hex())
+        .set_meta(MetaKey::OfficeKey, &office.to_hex())
         .map_err(|e| e.to_string())?;
     // The brevstemme marks loaded must be those the office signed (EP 2024).
     let marks = store.brevstemme_marks().map_err(|e| e.to_string())?;
@@ -157,7 +159,7 @@ pub fn load_package(
     }
     std::fs::write(&paths.config, config_text(&package, table_no, &paths, net)?)
         .map_err(|e| format!("cannot write {}: {e}", paths.config.display()))?;
-    crate::table::config::TableConfig::load(&paths.config)
+    TableConfig::load(&paths.config)
         .map_err(|e| format!("the configuration made from the package does not load: {e}"))?;
     Ok(Loaded {
         package,
@@ -167,15 +169,29 @@ pub fn load_package(
     })
 }
 
-/// The table's configuration, made from the package.
+/// The table's configuration file as written: a header saying where it came from, then
+/// the configuration serialized through [`TableConfig`] itself.
 fn config_text(
     p: &Package,
     table_no: u32,
     paths: &StatePaths,
     net: &Network,
 ) -> Result<String, String> {
-    use toml::Value;
-    let s = |x: &str| Value::String(x.to_string());
+    let body = toml::to_string_pretty(&table_config(p, table_no, paths, net)?)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# Written by `valgbord election load` from the signed package of polling place {} ({}).\n# Load the package again rather than editing this file.\n{body}",
+        p.place.id, p.place.name
+    ))
+}
+
+/// The table's configuration, made from the package and this Pi's own hardware.
+fn table_config(
+    p: &Package,
+    table_no: u32,
+    paths: &StatePaths,
+    net: &Network,
+) -> Result<TableConfig, String> {
     let peers: Vec<String> = match &net.peers {
         Some(v) => v.clone(),
         None => p
@@ -189,10 +205,7 @@ fn config_text(
     if let Some(c) = &p.central {
         keys.push(c.device.to_hex());
     }
-    let listen = net
-        .listen
-        .clone()
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = net.listen.as_deref().unwrap_or("127.0.0.1:8080");
     let sync_listen = net
         .sync_listen
         .clone()
@@ -203,48 +216,76 @@ fn config_text(
                 .map(|port| format!("0.0.0.0:{port}"))
         })
         .unwrap_or_else(|| "0.0.0.0:8443".into());
-    let mut t = toml::Table::new();
-    t.insert("election".into(), s(&p.election.id));
-    t.insert("mode".into(), s("election"));
-    t.insert("database".into(), s(&paths.database.display().to_string()));
-    t.insert("key".into(), s(&paths.key.display().to_string()));
-    t.insert("place".into(), s(&p.place.id));
-    t.insert("table_no".into(), Value::Integer(table_no.into()));
-    t.insert(
-        "contests".into(),
-        Value::Array(p.election.contests.iter().map(|c| s(c.code())).collect()),
-    );
-    t.insert("listen".into(), s(&listen));
-    t.insert("election_name".into(), s(&p.election.name));
-    t.insert(
-        "election_date".into(),
-        s(&p.election.date.format("%Y-%m-%d").to_string()),
-    );
-    let mut pins = toml::Table::new();
-    pins.insert("valgsekretaer".into(), s(&p.pin_hash));
-    t.insert("pins".into(), Value::Table(pins));
-    let mut sync = toml::Table::new();
-    sync.insert("listen".into(), s(&sync_listen));
-    sync.insert(
-        "peers".into(),
-        Value::Array(peers.iter().map(|x| s(x)).collect()),
-    );
-    sync.insert(
-        "keys".into(),
-        Value::Array(keys.iter().map(|x| s(x)).collect()),
-    );
-    if let Some(c) = &p.central {
-        sync.insert("central".into(), s(&c.url));
+    let address = |what: &str, a: &str| {
+        a.parse()
+            .map_err(|e| format!("{what} \"{a}\" is not an address (HOST:PORT): {e}"))
+    };
+    let hardware = match &net.hardware {
+        Some(text) => HardwareConfig::parse(text)?,
+        None => HardwareConfig::default(),
+    };
+    Ok(TableConfig {
+        election: p.election.id.clone(),
+        mode: Mode::Election,
+        database: paths.database.clone(),
+        key: paths.key.clone(),
+        place: p.place.id.clone(),
+        table_no,
+        contests: p.election.contests.clone(),
+        listen: address("listen", listen)?,
+        scanner: hardware.scanner,
+        signals: hardware.signals,
+        pins: PinConfig {
+            valgsekretaer: Some(p.pin_hash.clone()),
+        },
+        sync: SyncConfig {
+            peers,
+            keys,
+            central: p.central.iter().map(|c| c.url.clone()).collect(),
+            listen: Some(address("the sync listen address", &sync_listen)?),
+            mdns: false,
+        },
+        printer: hardware.printer,
+        paper_list_dir: None,
+        election_name: Some(p.election.name.clone()),
+        election_date: Some(p.election.date),
+        api_scan: false,
+        debounce_ms: TableConfig::DEFAULT_DEBOUNCE_MS,
+        clock_offset_ms: 0,
+        fast_bordvalg: Default::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::election::keys::DeviceSecret;
+    use crate::provision::package::TableEntry;
+
+    #[test]
+    fn the_configuration_written_loads_back_the_same() {
+        let mut p = crate::provision::package::tests::package();
+        p.tables.push(TableEntry {
+            table_no: 2,
+            device: DeviceSecret::from_seed([4; 32]).public(),
+            address: Some("https://10.0.0.12:8443".into()),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let paths = StatePaths::in_dir(dir.path());
+        let net = Network {
+            hardware: Some("[printer]\nkind = \"simulated\"\ndir = \"/tmp/kvitteringer\"\n".into()),
+            ..Network::default()
+        };
+        let text = config_text(&p, 1, &paths, &net).unwrap();
+        assert!(
+            text.starts_with("# Written by `valgbord election load`"),
+            "{text}"
+        );
+        std::fs::write(&paths.config, &text).unwrap();
+        let loaded = TableConfig::load(&paths.config).unwrap();
+        assert_eq!(loaded, table_config(&p, 1, &paths, &net).unwrap());
+        assert_eq!(loaded.sync.peers, ["https://10.0.0.12:8443"]);
+        assert_eq!(loaded.sync.keys.len(), 2);
+        assert!(loaded.printer.is_some() && !loaded.is_test());
     }
-    t.insert("sync".into(), Value::Table(sync));
-    let body = toml::to_string(&t).map_err(|e| e.to_string())?;
-    let hardware = net
-        .hardware
-        .as_deref()
-        .map(|h| format!("\n# This Pi's hardware\n{h}\n"))
-        .unwrap_or_default();
-    Ok(format!(
-        "# Written by `valgbord election load` from the signed package of polling place {} ({}).\n# Load the package again rather than editing this file.\n{body}{hardware}",
-        p.place.id, p.place.name
-    ))
 }

@@ -137,10 +137,11 @@ impl Package {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn package() -> Package {
+    /// A package of polling place 1 with one table; also `load`'s tests start from it.
+    pub(crate) fn package() -> Package {
         Package {
             format: FORMAT.into(),
             election: ElectionInfo {

@@ -8,6 +8,7 @@ use super::net::{self, Network};
 use super::place::{CentralProc, SmallDisk, TableProc};
 use super::valglokale::{Day, TableMode};
 use super::valgsekretaer::enter_paper;
+use crate::election::event::RecordedMethod;
 use crate::netfault::proxy::Behaviour;
 use serde_json::json;
 use std::collections::HashSet;
@@ -239,7 +240,7 @@ async fn split_lan(day: &Arc<Day>, f: &Fault) -> Result<String, String> {
             .iter()
             .rev()
             .take_while(|g| g.sim > f.start + 1.0)
-            .filter(|g| g.method == "card" && !l.current_card.contains_key(&g.voter))
+            .filter(|g| g.method == RecordedMethod::Card && !l.current_card.contains_key(&g.voter))
             .take(3)
             .map(|g| (g.voter, g.table, g.sim))
             .collect()

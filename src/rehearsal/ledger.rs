@@ -3,6 +3,7 @@
 //! checked against it afterwards ([`super::check`]) and the report is made from it.
 
 use super::faults::Fault;
+use crate::election::event::RecordedMethod;
 use std::collections::HashMap;
 
 /// A check-in someone was told about (green on the screen, "Registreret" for the
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 pub struct Green {
     pub voter: usize,
     pub table: usize,
-    pub method: &'static str,
+    pub method: RecordedMethod,
     pub sim: f64,
 }
 

@@ -4,6 +4,7 @@
 use super::check::Verdict;
 use super::day::{DAY_MINUTES, OPEN_MIN};
 use super::ledger::Ledger;
+use crate::election::event::RecordedMethod;
 use std::collections::HashSet;
 use std::fmt::Write;
 
@@ -80,7 +81,7 @@ pub struct Figures<'a> {
 pub fn text(f: &Figures, l: &Ledger, verdicts: &[Verdict], svg: &str) -> String {
     let mut s = String::new();
     let persons: HashSet<usize> = l.greens.iter().map(|g| g.voter).collect();
-    let by = |m: &str| l.greens.iter().filter(|g| g.method == m).count();
+    let by = |m: RecordedMethod| l.greens.iter().filter(|g| g.method == m).count();
     let _ = writeln!(
         s,
         "valgbord simulate — generalprøve: {} borde, {} vælgere på valgstedet ({} brevstemmer), liste med {} vælgere, seed {}",
@@ -111,9 +112,9 @@ pub fn text(f: &Figures, l: &Ledger, verdicts: &[Verdict], svg: &str) -> String 
         s,
         "\nRegistreringer: {} ({} med kort, {} uden kort, {} fra papir) — {} personer = {:.1} % af vælgerne",
         l.greens.len(),
-        by("card"),
-        by("manual"),
-        by("paper"),
+        by(RecordedMethod::Card),
+        by(RecordedMethod::Manual),
+        by(RecordedMethod::Paper),
         persons.len(),
         100.0 * persons.len() as f64 / f.electorate.max(1) as f64
     );

@@ -6,6 +6,7 @@ use super::client;
 use super::day::{Errand, hhmm};
 use super::valglokale::{Day, Step, TableMode, Visit};
 use super::valgsekretaer;
+use crate::election::event::RecordedMethod;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -142,7 +143,7 @@ async fn repeat(
             match client::confirm(&day.http, &url).await {
                 Ok(c) if c == "admitted" => {
                     day.ledger().repeats_admitted_in_fault += 1;
-                    day.green(voter, k, "card", v);
+                    day.green(voter, k, RecordedMethod::Card, v);
                     Step::Done
                 }
                 Ok(_) => Step::Done,
@@ -190,7 +191,7 @@ async fn card_checkin(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize, cod
             day.ledger()
                 .latency
                 .push((day.clock.now(), scan_ms, confirm_ms));
-            day.green(voter, k, "card", v);
+            day.green(voter, k, RecordedMethod::Card, v);
             Step::Done
         }
         Ok(c) if c == "store_error" => {

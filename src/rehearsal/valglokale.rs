@@ -7,6 +7,7 @@ use super::clock::SimClock;
 use super::day::Errand;
 use super::ledger::{Green, Ledger};
 use super::net::Network;
+use crate::election::event::RecordedMethod;
 use crate::election::voter::Voter;
 use crate::netfault::proxy::FaultProxy;
 use std::collections::{HashMap, HashSet};
@@ -187,7 +188,7 @@ impl Day {
         self: &Arc<Self>,
         voter: usize,
         table: usize,
-        method: &'static str,
+        method: RecordedMethod,
         v: &Visit,
     ) {
         let sim = self.clock.now();

@@ -4,6 +4,7 @@
 use super::client;
 use super::day::Errand;
 use super::valglokale::{Day, Step, Visit};
+use crate::election::event::RecordedMethod;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub async fn without_card(day: &Arc<Day>, k: usize, v: &mut Visit, voter: usize)
             match client::confirm(&day.http, &url).await {
                 Ok(c) if c == "admitted" => {
                     day.outcome(v.errand.label(), "admitted");
-                    day.green(voter, k, "manual", v);
+                    day.green(voter, k, RecordedMethod::Manual, v);
                     Step::Done
                 }
                 Ok(other) => {
@@ -136,7 +137,7 @@ pub async fn enter_paper(
     {
         match by_id.get(id) {
             Some(&m) => {
-                day.green(m, k, "paper", &dummy);
+                day.green(m, k, RecordedMethod::Paper, &dummy);
                 entered += 1;
             }
             None => day.violation(format!("paper entry entered {id}, which was not marked")),

@@ -2,17 +2,22 @@
 //! rehearsal. Test data left on machines once showed voters as already voted (FA 2022);
 //! these checks make that impossible.
 
+use super::meta::MetaKey;
 use super::{Result, Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Read from the configuration files' `mode` key, so a misspelt mode is refused by the
+/// parser with the line it is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// The real election: only signed lists, no test events.
+    /// The real election: only signed lists, no test events. The default, so a
+    /// configuration that forgets `mode` can never count as a rehearsal.
+    #[default]
     Election,
     /// Rehearsal and demo: unsigned lists allowed, events marked as test.
     Test,
@@ -29,15 +34,15 @@ impl Mode {
 
 impl Store {
     pub fn bound_election(&self) -> Result<Option<String>> {
-        self.meta("election")
+        self.meta(MetaKey::Election)
     }
 
     /// Binds a fresh database to an election, or checks that it already belongs to it.
     pub fn bind(&self, election: &str, mode: Mode) -> Result<()> {
         match self.bound_election()? {
             None => {
-                self.set_meta("election", election)?;
-                self.set_meta("mode", mode.as_str())?;
+                self.set_meta(MetaKey::Election, election)?;
+                self.set_meta(MetaKey::Mode, mode.as_str())?;
                 Ok(())
             }
             Some(_) => self.check_binding(election, mode),
@@ -59,14 +64,14 @@ impl Store {
         }
         if mode == Mode::Election {
             let test = self.test_event_count()?;
-            let bound_mode = self.meta("mode")?;
-            if test > 0 || bound_mode.as_deref() == Some("test") {
+            let bound_mode = self.meta(MetaKey::Mode)?;
+            if test > 0 || bound_mode.as_deref() == Some(Mode::Test.as_str()) {
                 return Err(StoreError::Binding(format!(
                     "Databasen {path} er brugt til en prøvekørsel ({test} testhændelser) og kan ikke bruges til valget. \
                      Slet den med `valgbord destroy --db {path}` og indlæs valglisten igen."
                 )));
             }
-            if self.meta("list_signed")?.as_deref() == Some("no") {
+            if self.meta(MetaKey::ListSigned)?.as_deref() == Some("no") {
                 return Err(StoreError::Binding(format!(
                     "Valglisten i {path} er ikke underskrevet af valgkontoret. \
                      Indlæs den med --signature og --office-key."
@@ -151,7 +156,7 @@ pub fn destroy(db: &Path, device: &str) -> Result<DestructionReceipt> {
         voters: store.voter_count(None)?,
         events: store.event_count()?,
         log_sha256: hex::encode(store.log_hash()?),
-        list_sha256: store.meta("list_sha256")?.unwrap_or_default(),
+        list_sha256: store.meta(MetaKey::ListSha256)?.unwrap_or_default(),
         destroyed_at: chrono::Local::now().to_rfc3339(),
         files: Vec::new(),
     };

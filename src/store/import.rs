@@ -1,8 +1,9 @@
 //! Importing the valgliste into the store: the checked list (`election::voter_list`)
 //! written in one transaction, so a file with any error changes nothing.
 
+use super::meta::{MetaKey, set_meta};
 use super::schema::{VOTER_INDEX_NAMES, VOTER_INDEXES};
-use super::{Result, Store, StoreError, set_meta};
+use super::{Result, Store, StoreError};
 use crate::election::contest::format_contests;
 use crate::election::names::fold;
 use crate::election::voter::Voter;
@@ -159,9 +160,9 @@ impl Store {
         for idx in VOTER_INDEXES {
             tx.execute_batch(idx)?;
         }
-        set_meta(&tx, "list_sha256", &hex::encode(outcome.sha256))?;
-        set_meta(&tx, "list_signed", if signed { "yes" } else { "no" })?;
-        set_meta(&tx, "list_voters", &voters.len().to_string())?;
+        set_meta(&tx, MetaKey::ListSha256, &hex::encode(outcome.sha256))?;
+        set_meta(&tx, MetaKey::ListSigned, if signed { "yes" } else { "no" })?;
+        set_meta(&tx, MetaKey::ListVoters, &voters.len().to_string())?;
         tx.commit()?;
         Ok(ImportReport {
             voters: voters.len(),

@@ -8,6 +8,7 @@
 //! same change applied at two tables counts once, and a rebuild gives the same rows.
 
 use super::import::{INSERT_VOTER, insert_voter};
+use super::meta::{MetaKey, meta};
 use super::queries::voter_by_id;
 use super::{Result, StoreError};
 use crate::election::event::{EventBody, EventKind};
@@ -25,17 +26,11 @@ pub(crate) fn refused(english: impl Into<String>, danish: impl Into<String>) -> 
 /// The office key the list was signed with; `None` for an unsigned test list, whose
 /// changes may then be unsigned too.
 fn office_key(c: &Connection) -> Result<Option<DevicePublic>> {
-    let get = |k: &str| -> Result<Option<String>> {
-        Ok(
-            c.query_row("SELECT value FROM meta WHERE key=?1", [k], |r| r.get(0))
-                .optional()?,
-        )
-    };
-    match get("office_key")? {
+    match meta(c, MetaKey::OfficeKey)? {
         Some(hex) => Ok(Some(DevicePublic::from_hex(&hex).map_err(|e| {
             StoreError::Invalid(format!("the stored office key is unreadable: {e}"))
         })?)),
-        None if get("list_signed")?.as_deref() == Some("yes") => Err(refused(
+        None if meta(c, MetaKey::ListSigned)?.as_deref() == Some("yes") => Err(refused(
             "the office key is not known to this database: import the list with --office-key",
             "valgkontorets nøgle kendes ikke: indlæs listen med valgkontorets nøgle",
         )),
@@ -44,13 +39,7 @@ fn office_key(c: &Connection) -> Result<Option<DevicePublic>> {
 }
 
 fn election(c: &Connection) -> Result<String> {
-    Ok(
-        c.query_row("SELECT value FROM meta WHERE key='election'", [], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .unwrap_or_default(),
-    )
+    Ok(meta(c, MetaKey::Election)?.unwrap_or_default())
 }
 
 /// Opens a signed change against this database's office key and election.

@@ -260,6 +260,7 @@ mod tests {
     use crate::election::keys::DeviceSecret;
     use crate::election::list_change::FORMAT;
     use crate::store::append::Author;
+    use crate::store::meta::MetaKey;
 
     const ELECTION: &str = "kv2025";
 
@@ -269,8 +270,9 @@ mod tests {
         crate::store::generate::write_list(&mut list, 30, 9, 1, "KV+RV").unwrap();
         let mut s = Store::open_in_memory().unwrap();
         s.import_file(&list, true, |_| {}).unwrap();
-        s.set_meta("election", ELECTION).unwrap();
-        s.set_meta("office_key", &office.public().to_hex()).unwrap();
+        s.set_meta(MetaKey::Election, ELECTION).unwrap();
+        s.set_meta(MetaKey::OfficeKey, &office.public().to_hex())
+            .unwrap();
         s
     }
 

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod keyfile;
 pub mod list_change_projection;
 pub mod list_changes;
+pub mod meta;
 pub mod paper_list_queries;
 pub mod place_mode;
 pub mod projection;
@@ -77,26 +78,6 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))
-            .optional()?)
-    }
-
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        set_meta(&self.conn, key, value)
-    }
-}
-
-pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES(?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-        [key, value],
-    )?;
-    Ok(())
 }
 
 /// Milliseconds since the epoch by the wall clock.

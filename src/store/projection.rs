@@ -6,7 +6,7 @@
 
 use super::{Result, Store, schema::PROJECTION_TABLES};
 use crate::election::contest::format_contests;
-use crate::election::event::{CheckInMethod, EventBody, EventKind, SignedEvent};
+use crate::election::event::{EventBody, EventKind, RecordedMethod, SignedEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -35,7 +35,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             method,
             ballots,
         } => {
-            let method = method_code(*method);
+            let method = RecordedMethod::from(*method).as_str();
             add_checkin(
                 c,
                 &dev,
@@ -67,7 +67,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
                 *table_no,
                 hlc,
                 *fallback_to_ms,
-                "paper",
+                RecordedMethod::Paper.as_str(),
                 "",
                 None,
             )?;
@@ -204,13 +204,6 @@ fn reconcile(
         params![place, table_no, hlc, dev, seq, wall_ms, handed_out, returned],
     )?;
     Ok(())
-}
-
-fn method_code(method: CheckInMethod) -> &'static str {
-    match method {
-        CheckInMethod::Card => "card",
-        CheckInMethod::Manual => "manual",
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -4,6 +4,7 @@
 
 use super::Store;
 use super::append::{Author, Ingested};
+use super::meta::MetaKey;
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind, SignedEvent, Trust};
 use crate::election::keys::DeviceSecret;
@@ -30,7 +31,7 @@ fn list_bytes() -> Vec<u8> {
 fn store_with_list(list: &[u8]) -> Store {
     let mut s = Store::open_in_memory().unwrap();
     s.import_file(list, false, |_| {}).unwrap();
-    s.set_meta("election", ELECTION).unwrap();
+    s.set_meta(MetaKey::Election, ELECTION).unwrap();
     s
 }
 

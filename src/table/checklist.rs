@@ -6,6 +6,7 @@
 
 use super::core::{TableCore, TableError};
 use crate::print::receipt::{Align, Item, Receipt, Size};
+use crate::store::meta::MetaKey;
 use crate::sync::peer_status::PeerState;
 use serde::Serialize;
 
@@ -110,8 +111,8 @@ impl TableCore {
                 self.id.table_no
             ),
         ));
-        let signed = store.meta("list_signed")?.as_deref() == Some("yes");
-        let sha = store.meta("list_sha256")?.unwrap_or_default();
+        let signed = store.meta(MetaKey::ListSigned)?.as_deref() == Some("yes");
+        let sha = store.meta(MetaKey::ListSha256)?.unwrap_or_default();
         items.push(with_technical(
             item(
                 "valgliste",

@@ -3,17 +3,20 @@
 
 use crate::election::contest::Contest;
 use crate::election::place_mode::Share;
-use serde::Deserialize;
+use crate::store::binding::Mode;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+/// Read by the daemon; also written, by provisioning, through the same type, so the file
+/// a package makes cannot drift from what the daemon reads.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     pub election: String,
     /// "election" or "test".
-    #[serde(default = "default_mode")]
-    pub mode: String,
+    #[serde(default)]
+    pub mode: Mode,
     pub database: PathBuf,
     pub key: PathBuf,
     pub place: String,
@@ -50,23 +53,38 @@ pub struct TableConfig {
     pub clock_offset_ms: i64,
     /// Fast bordvalg: each table's share of the list, by table number, the same on every
     /// table of the polling place ("A-H" surnames, or "1-800" løbenumre).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fast_bordvalg: std::collections::BTreeMap<String, String>,
 }
 
-fn default_debounce() -> u64 {
-    2_000
+/// The sections of a table's configuration that describe the Pi's own hardware: kept
+/// in a file on the device (e.g. /etc/valgbord/hardware.toml), and added by
+/// provisioning to the configuration it makes from the package.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareConfig {
+    #[serde(default)]
+    pub scanner: ScannerConfig,
+    #[serde(default)]
+    pub signals: SignalsConfig,
+    pub printer: Option<crate::print::drivers::PrinterConfig>,
 }
 
-fn default_mode() -> String {
-    "election".into()
+impl HardwareConfig {
+    pub fn parse(text: &str) -> Result<HardwareConfig, String> {
+        toml::from_str(text).map_err(|e| format!("the hardware configuration: {e}"))
+    }
+}
+
+fn default_debounce() -> u64 {
+    TableConfig::DEFAULT_DEBOUNCE_MS
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScannerConfig {
     /// Scans only through the API (and the demo screen).
@@ -100,7 +118,7 @@ fn default_baud() -> u32 {
     9600
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SignalsConfig {
     #[default]
@@ -116,7 +134,7 @@ pub enum SignalsConfig {
     },
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     /// Base URLs of the other tables of the polling place ("https://10.0.0.12:8443", the
@@ -193,7 +211,7 @@ impl SyncConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PinConfig {
     /// Argon2 hash of the valgsekretær's PIN (`valgbord pin hash`). Without it, undo is
@@ -202,18 +220,14 @@ pub struct PinConfig {
 }
 
 impl TableConfig {
+    /// `debounce_ms` when the file does not say.
+    pub const DEFAULT_DEBOUNCE_MS: u64 = 2_000;
+
     pub fn load(path: &Path) -> Result<TableConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let cfg: TableConfig =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if cfg.mode != "election" && cfg.mode != "test" {
-            return Err(format!(
-                "{}: mode must be \"election\" or \"test\", not \"{}\"",
-                path.display(),
-                cfg.mode
-            ));
-        }
         if cfg.clock_offset_ms != 0 && !cfg.is_test() {
             return Err(format!(
                 "{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"",
@@ -271,7 +285,7 @@ impl TableConfig {
     }
 
     pub fn is_test(&self) -> bool {
-        self.mode == "test"
+        self.mode == Mode::Test
     }
 }
 

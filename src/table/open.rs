@@ -10,8 +10,8 @@ use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
 use crate::signal::Signals;
 use crate::store::Store;
-use crate::store::binding::Mode;
 use crate::store::keyfile;
+use crate::store::meta::MetaKey;
 use crate::sync::protocol::Hello;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -30,11 +30,7 @@ pub struct OpenedTable {
 /// Opens and checks the database, the key and the identity of a table (no drivers, no
 /// server): shared by the daemon and by commands that work on a stopped table.
 pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
-    let mode = if cfg.is_test() {
-        Mode::Test
-    } else {
-        Mode::Election
-    };
+    let mode = cfg.mode;
     let store = Store::open(&cfg.database)
         .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
     match store.bound_election().map_err(|e| e.to_string())? {
@@ -61,9 +57,13 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         ));
     }
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
-    if store.meta("device").map_err(|e| e.to_string())?.is_none() {
+    if store
+        .meta(MetaKey::Device)
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         store
-            .set_meta("device", &key.public().to_hex())
+            .set_meta(MetaKey::Device, &key.public().to_hex())
             .map_err(|e| e.to_string())?;
     }
     let signals = make_signals(&cfg.signals);
@@ -71,7 +71,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
     let hello = Hello {
         election: cfg.election.clone(),
         list_sha256: store
-            .meta("list_sha256")
+            .meta(MetaKey::ListSha256)
             .map_err(|e| e.to_string())?
             .unwrap_or_default(),
         software: env!("CARGO_PKG_VERSION").to_string(),

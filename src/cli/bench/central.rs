@@ -18,6 +18,7 @@ use crate::election::event::{
 use crate::election::keys::DeviceSecret;
 use crate::store::Store;
 use crate::store::generate;
+use crate::store::meta::MetaKey;
 use crate::sync::protocol::{Hello, PushRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -133,7 +134,7 @@ fn central_list(db: &Path, a: &Args) -> Result<(String, ByPlace, u64), Failure> 
         .import_file(&bytes, false, |_| {})
         .map_err(|e| format!("list does not import: {e:?}"))?;
     drop(bytes);
-    let list_sha = store.meta("list_sha256")?.unwrap_or_default();
+    let list_sha = store.meta(MetaKey::ListSha256)?.unwrap_or_default();
     // Voters who may vote in person, by place; each check-in is at a table of the place.
     let mut by_place: std::collections::HashMap<String, Vec<String>> = Default::default();
     for (p, v) in store.in_person_voters(a.events)? {
@@ -176,7 +177,7 @@ fn central_config(
 ) -> Result<CentralConfig, Failure> {
     Ok(CentralConfig {
         election: "bench".into(),
-        mode: "test".into(),
+        mode: crate::store::binding::Mode::Test,
         database: db.to_path_buf(),
         key: dir.join("central.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -236,7 +236,7 @@ fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> Result<CentralCo
         .collect::<Result<_, _>>()?;
     Ok(CentralConfig {
         election: "bench".into(),
-        mode: "test".into(),
+        mode: crate::store::binding::Mode::Test,
         database: central_db,
         key: dir.join("central.key"),
         listen: SocketAddr::from((CENTRAL_BACK, CENTRAL_PORT)),

@@ -51,7 +51,7 @@ pub fn bench_table_config(
         .map_err(|e| format!("list does not import: {e:?}"))?;
     Ok(TableConfig {
         election: "bench".into(),
-        mode: "test".into(),
+        mode: crate::store::binding::Mode::Test,
         database: db,
         key: dir.join(format!("sync-{t}.key")),
         place: generate::place_id(0),

@@ -1,0 +1,68 @@
+//! The `meta` table: the facts a device database holds about itself (its election,
+//! its mode, its list). The keys are an enum so a misspelt key cannot read as "not
+//! set"; their text is what databases of today hold, and must stay so.
+
+use super::{Result, Store};
+use rusqlite::{Connection, OptionalExtension};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaKey {
+    /// The election the database is bound to.
+    Election,
+    /// `Mode::as_str` of the binding: a rehearsal's database never runs an election.
+    Mode,
+    /// This device's public key (hex), set on the table's first start.
+    Device,
+    /// The election office's public key (hex) the list was signed with.
+    OfficeKey,
+    /// SHA-256 (hex) of the imported voter list file.
+    ListSha256,
+    /// "yes" when the list was imported with the office's signature, else "no".
+    ListSigned,
+    /// How many voters the imported list holds.
+    ListVoters,
+}
+
+impl MetaKey {
+    /// The key as stored in the `meta` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetaKey::Election => "election",
+            MetaKey::Mode => "mode",
+            MetaKey::Device => "device",
+            MetaKey::OfficeKey => "office_key",
+            MetaKey::ListSha256 => "list_sha256",
+            MetaKey::ListSigned => "list_signed",
+            MetaKey::ListVoters => "list_voters",
+        }
+    }
+}
+
+impl Store {
+    pub fn meta(&self, key: MetaKey) -> Result<Option<String>> {
+        meta(&self.conn, key)
+    }
+
+    pub fn set_meta(&self, key: MetaKey, value: &str) -> Result<()> {
+        set_meta(&self.conn, key, value)
+    }
+}
+
+/// [`Store::meta`] on a connection or transaction of the store.
+pub(crate) fn meta(conn: &Connection, key: MetaKey) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key=?1", [key.as_str()], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// [`Store::set_meta`] on a connection or transaction of the store.
+pub(crate) fn set_meta(conn: &Connection, key: MetaKey, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES(?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        [key.as_str(), value],
+    )?;
+    Ok(())
+}
