@@ -40,7 +40,7 @@ pub struct DemoArgs {
 pub fn run(a: DemoArgs) -> CmdResult {
     let dir = demo_dir(&a)?;
     let bytes = demo_list(&dir, &a)?;
-    let pin_hash = crate::password::hash_pin(DEMO_PIN).map_err(anyhow::Error::msg)?;
+    let pin_hash = crate::password::hash_pin(DEMO_PIN)?;
     let (ports, sync_ports) = demo_ports(&a)?;
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.

@@ -19,10 +19,7 @@ pub fn run(cmd: PinCmd) -> CmdResult {
             if pin.len() < 4 {
                 return Err(anyhow::anyhow!("a PIN has at least 4 characters"));
             }
-            println!(
-                "{}",
-                crate::password::hash_pin(pin).map_err(anyhow::Error::msg)?
-            );
+            println!("{}", crate::password::hash_pin(pin)?);
             Ok(())
         }
     }

@@ -197,7 +197,7 @@ fn central_config(
             .collect(),
         users: vec![UserEntry {
             name: "bench".into(),
-            password: crate::password::hash_pin("bench").map_err(anyhow::Error::msg)?,
+            password: crate::password::hash_pin("bench")?,
             role: Role::Read,
         }],
         centrals: Vec::new(),

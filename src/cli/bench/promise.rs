@@ -178,7 +178,7 @@ async fn run_async(args: Args) -> CmdResult {
         tables.push(t);
     }
     let tables = Arc::new(tables);
-    let firewall = Firewall::new("bench").map_err(anyhow::Error::msg)?;
+    let firewall = Firewall::new("bench")?;
     println!(
         "valgbord bench promise: {n} tables + the central in a network namespace of their own, {} voters, {} check-ins/s at every table, {} s per condition",
         args.voters, args.rate, args.seconds
@@ -190,7 +190,7 @@ async fn run_async(args: Args) -> CmdResult {
 
     for condition in args.conditions {
         // Start from a whole network where every table holds every event.
-        firewall.heal().map_err(anyhow::Error::msg)?;
+        firewall.heal()?;
         proxy.set(Behaviour::Pass);
         converge(&dbs, Duration::from_secs(60)).await?;
         let cut = (condition == Condition::TableCut).then_some(n - 1);
@@ -225,7 +225,7 @@ async fn run_async(args: Args) -> CmdResult {
             100.0 * cpu / wall0.elapsed().as_secs_f64()
         );
     }
-    firewall.heal().map_err(anyhow::Error::msg)?;
+    firewall.heal()?;
     drop(central);
     Ok(())
 }
@@ -263,7 +263,7 @@ fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> anyhow::Result<C
         // Nobody logs in; the central wants a user all the same.
         users: vec![crate::central::config::UserEntry {
             name: "bench".into(),
-            password: crate::password::hash_pin("bench").map_err(anyhow::Error::msg)?,
+            password: crate::password::hash_pin("bench")?,
             role: crate::central::config::Role::Read,
         }],
         centrals: Vec::new(),
@@ -280,11 +280,9 @@ fn impose(
 ) -> anyhow::Result<Option<Flood>> {
     match condition {
         Condition::Healthy => {}
-        Condition::CentralDropped => firewall
-            .drop_to(IpAddr::from(CENTRAL_FRONT))
-            .map_err(anyhow::Error::msg)?,
+        Condition::CentralDropped => firewall.drop_to(IpAddr::from(CENTRAL_FRONT))?,
         Condition::CentralSilent => proxy.set(Behaviour::Stall),
-        Condition::TableCut => firewall.cut(table_ip(n - 1)).map_err(anyhow::Error::msg)?,
+        Condition::TableCut => firewall.cut(table_ip(n - 1))?,
         Condition::Flood => {
             let targets: Vec<SocketAddr> = (0..n)
                 .map(|i| SocketAddr::new(table_ip(i), SYNC_PORT))
@@ -293,9 +291,7 @@ fn impose(
         }
         Condition::SlowWan => {
             proxy.set(Behaviour::Delay(Duration::from_millis(300)));
-            firewall
-                .lossy(IpAddr::from(CENTRAL_FRONT), 5)
-                .map_err(anyhow::Error::msg)?;
+            firewall.lossy(IpAddr::from(CENTRAL_FRONT), 5)?;
         }
     }
     Ok(None)
