@@ -5,14 +5,24 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-pub fn hash_pin(pin: &str) -> Result<String, String> {
+/// Why a PIN could not be hashed: no randomness for the salt, or argon2 refused. Rare
+/// (the machine is broken); a type of its own so callers can hold it as a cause.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("no random source: {0}")]
+    NoRandom(getrandom::Error),
+    #[error("{0}")]
+    Argon2(argon2::password_hash::Error),
+}
+
+pub fn hash_pin(pin: &str) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| format!("no random source: {e}"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    Argon2::default()
+    getrandom::getrandom(&mut salt).map_err(HashError::NoRandom)?;
+    let salt = SaltString::encode_b64(&salt).map_err(HashError::Argon2)?;
+    Ok(Argon2::default()
         .hash_password(pin.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(HashError::Argon2)?
+        .to_string())
 }
 
 pub fn verify_pin(pin: &str, hash: &str) -> bool {

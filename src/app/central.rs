@@ -41,7 +41,8 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             &key,
             crate::sync::tls::TrustedKeys::from(&trust),
             !cfg.is_test(),
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         let client = SyncClient::new(
             node.clone(),
             hello.clone(),
@@ -50,7 +51,8 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             control.clone(),
             key,
             cfg.clock_offset_ms,
-        )?
+        )
+        .map_err(|e| e.to_string())?
         .with_http(http);
         tokio::spawn(client.run(rx));
     }

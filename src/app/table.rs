@@ -67,7 +67,8 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             control.clone(),
             key.clone(),
             cfg.clock_offset_ms,
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         start_sync_client(&cfg, &core, client, &key, &trusted, sync_addr)?;
     }
     if let Some(dir) = &cfg.paper_list_dir {
@@ -143,7 +144,7 @@ async fn bind_sync(
     let Some(at) = cfg.sync.listen else {
         return Ok(None);
     };
-    let config = tls::server_config(key, trusted.clone())?;
+    let config = tls::server_config(key, trusted.clone()).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(at)
         .await
         .map_err(|e| format!("cannot listen for sync on {at}: {e}"))?;
@@ -167,15 +168,18 @@ fn start_sync_client(
 ) -> Result<(), String> {
     let (tx, rx) = mpsc::unbounded_channel();
     lock(core).set_append_hook(tx);
-    let client = client.with_http(tls::http_client_from(
-        key,
-        trusted.clone(),
-        !cfg.is_test(),
-        cfg.sync
-            .listen
-            .map(|a| a.ip())
-            .filter(|ip| !ip.is_unspecified()),
-    )?);
+    let client = client.with_http(
+        tls::http_client_from(
+            key,
+            trusted.clone(),
+            !cfg.is_test(),
+            cfg.sync
+                .listen
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
+        )
+        .map_err(|e| e.to_string())?,
+    );
     lock(core).set_peer_asker(client.peer_asker());
     let discovery = match (cfg.sync.mdns, sync_addr) {
         (true, Some(at)) => {

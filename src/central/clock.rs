@@ -28,14 +28,19 @@ impl Clock {
     }
 
     /// Moves the clock (test mode only).
-    pub fn set_offset(&self, offset_ms: i64) -> Result<(), String> {
+    pub fn set_offset(&self, offset_ms: i64) -> Result<(), NotTestMode> {
         if !self.test {
-            return Err("the clock can only be moved in test mode".into());
+            return Err(NotTestMode);
         }
         self.offset_ms.store(offset_ms, Ordering::Relaxed);
         Ok(())
     }
 }
+
+/// Refused: an election's clock is the machine's own; only a rehearsal moves it.
+#[derive(Debug, thiserror::Error)]
+#[error("the clock can only be moved in test mode")]
+pub struct NotTestMode;
 
 #[cfg(test)]
 mod tests {

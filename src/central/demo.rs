@@ -45,7 +45,7 @@ pub fn config(
         tables,
         users: vec![UserEntry {
             name: DEMO_USER.into(),
-            password: crate::password::hash_pin(DEMO_PASSWORD)?,
+            password: crate::password::hash_pin(DEMO_PASSWORD).map_err(|e| e.to_string())?,
             role: Role::Admin,
         }],
         centrals: Vec::new(),

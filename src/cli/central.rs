@@ -13,7 +13,7 @@ pub struct CentralArgs {
 }
 
 pub fn run(a: CentralArgs) -> CmdResult {
-    let cfg = CentralConfig::load(&a.config)?;
+    let cfg = CentralConfig::load(&a.config).map_err(anyhow::Error::msg)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let c = crate::app::central::start(cfg).await?;
@@ -34,6 +34,7 @@ pub fn run(a: CentralArgs) -> CmdResult {
         crate::systemd::notify_stopping();
         tracing::info!("stopping");
         Ok::<(), String>(())
-    })?;
+    })
+    .map_err(anyhow::Error::msg)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `valgbord demo`: a whole polling place on one machine, with simulated hardware.
 
-use super::failure::{CmdResult, Failure};
+use super::failure::CmdResult;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::store::Store;
@@ -8,6 +8,7 @@ use crate::store::binding::Mode;
 use crate::store::generate;
 use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig};
 use crate::table::shared::lock;
+use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -46,8 +47,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
     let mut keys = Vec::new();
     let mut central_tables = Vec::new();
     for t in 1..=a.tables {
-        let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))
-            .map_err(|e| e.to_string())?;
+        let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))?;
         keys.push(key.public().to_hex());
         central_tables.push(crate::central::config::TableEntry {
             place: generate::place_id(0),
@@ -97,18 +97,19 @@ pub fn run(a: DemoArgs) -> CmdResult {
         &bytes,
         central_tables,
         ports[a.tables as usize],
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let central = crate::app::central::start(central_cfg).await?;
+        let central = crate::app::central::start(central_cfg).await.map_err(anyhow::Error::msg)?;
         let mut running = Vec::new();
         for cfg in configs {
-            let t = crate::app::table::start(cfg).await?;
+            let t = crate::app::table::start(cfg).await.map_err(anyhow::Error::msg)?;
             {
                 let mut core = lock(&t.core);
-                let (state, _) = core.store().table_state(&generate::place_id(0), core.screen().map_err(|e| e.to_string())?.table_no).map_err(|e| e.to_string())?;
+                let (state, _) = core.store().table_state(&generate::place_id(0), core.screen()?.table_no)?;
                 if state != TableState::Open {
-                    core.set_state(TableState::Open, "").map_err(|e| e.to_string())?;
+                    core.set_state(TableState::Open, "")?;
                 }
             }
             running.push(t);
@@ -131,13 +132,13 @@ pub fn run(a: DemoArgs) -> CmdResult {
         }
         println!("Ctrl-C stops the demo.");
         super::table::wait_for_shutdown().await;
-        Ok::<(), String>(())
-    })?;
+        Ok::<(), anyhow::Error>(())
+    }).map_err(anyhow::Error::msg)?;
     Ok(())
 }
 
 /// The demo's data folder: the one given, or a fresh one under the temp folder.
-fn demo_dir(a: &DemoArgs) -> Result<PathBuf, String> {
+fn demo_dir(a: &DemoArgs) -> anyhow::Result<PathBuf> {
     let dir = match &a.dir {
         Some(d) => d.clone(),
         None => {
@@ -147,12 +148,12 @@ fn demo_dir(a: &DemoArgs) -> Result<PathBuf, String> {
             d
         }
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
 /// The demo's voter list: generated into the folder the first time, then reused.
-fn demo_list(dir: &Path, a: &DemoArgs) -> Result<Vec<u8>, Failure> {
+fn demo_list(dir: &Path, a: &DemoArgs) -> anyhow::Result<Vec<u8>> {
     let list = dir.join("valgliste.csv");
     if !list.exists() {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
@@ -163,34 +164,35 @@ fn demo_list(dir: &Path, a: &DemoArgs) -> Result<Vec<u8>, Failure> {
 }
 
 /// The screen ports (the tables', then the central tally's) and the sync (TLS) ports.
-fn demo_ports(a: &DemoArgs) -> Result<(Vec<u16>, Vec<u16>), Failure> {
+fn demo_ports(a: &DemoArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
+        let mut all = crate::ports::ports(0, 2 * a.tables + 1).map_err(anyhow::Error::msg)?;
         let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
-            crate::ports::ports(a.port, a.tables + 1)?,
-            crate::ports::ports(a.sync_port, a.tables)?,
+            crate::ports::ports(a.port, a.tables + 1).map_err(anyhow::Error::msg)?,
+            crate::ports::ports(a.sync_port, a.tables).map_err(anyhow::Error::msg)?,
         )
     };
     if ports.iter().any(|p| sync_ports.contains(p)) {
-        return Err("--port and --sync-port ranges overlap".into());
+        return Err(anyhow::anyhow!("--port and --sync-port ranges overlap"));
     }
     Ok((ports, sync_ports))
 }
 
 /// Table `t`'s database, bound to the demo election and holding the list (kept from
 /// an earlier run in the same folder).
-fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> Result<PathBuf, Failure> {
+fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     let db = dir.join(format!("bord-{t}.db"));
     let mut store = Store::open(&db)?;
     if store.bound_election()?.is_none() {
         store.bind("demo", Mode::Test)?;
         store
             .import_file(bytes, false, |_| {})
-            .map_err(|e| format!("demo list does not import: {e:?}"))?;
+            .map_err(|e| format!("demo list does not import: {e:?}"))
+            .map_err(anyhow::Error::msg)?;
     }
     Ok(db)
 }

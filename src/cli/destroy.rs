@@ -3,6 +3,7 @@
 use super::failure::CmdResult;
 use crate::store::binding;
 use crate::store::keyfile;
+use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -24,11 +25,10 @@ pub struct DestroyArgs {
 
 pub fn run(a: DestroyArgs) -> CmdResult {
     if !a.yes {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "destroying {} cannot be undone; add --yes to confirm",
             a.db.display()
-        )
-        .into());
+        ));
     }
     let device = match &a.key {
         Some(k) => keyfile::load(k)?.public().to_hex(),
@@ -38,7 +38,7 @@ pub fn run(a: DestroyArgs) -> CmdResult {
     print!("{}", receipt.to_text());
     if let Some(path) = a.receipt {
         let json = serde_json::to_string_pretty(&receipt)?;
-        std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     tracing::info!(db = %a.db.display(), events = receipt.events, "election data destroyed");
     Ok(())

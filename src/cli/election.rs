@@ -12,6 +12,7 @@ use crate::provision::package::{
     SignedPackage, TableEntry, key_file, sha256_hex,
 };
 use crate::store::keyfile;
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -112,17 +113,19 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
 /// signed package beside a copy of the list.
 fn new(a: NewArgs) -> CmdResult {
     let office = keyfile::load(&a.office_secret)?;
-    let contests = parse_contests(&a.contests).map_err(|e| format!("--contests: {e}"))?;
+    let contests = parse_contests(&a.contests).map_err(|e| anyhow::anyhow!("--contests: {e}"))?;
     let bytes =
-        std::fs::read(&a.list).map_err(|e| format!("cannot read {}: {e}", a.list.display()))?;
-    let parsed = voter_list::parse(&bytes, |_| {}).map_err(|errors| {
-        format!(
-            "{} has {} error(s); the first: {}",
-            a.list.display(),
-            errors.len(),
-            errors.first().map(|e| e.to_string()).unwrap_or_default()
-        )
-    })?;
+        std::fs::read(&a.list).with_context(|| format!("cannot read {}", a.list.display()))?;
+    let parsed = voter_list::parse(&bytes, |_| {})
+        .map_err(|errors| {
+            format!(
+                "{} has {} error(s); the first: {}",
+                a.list.display(),
+                errors.len(),
+                errors.first().map(|e| e.to_string()).unwrap_or_default()
+            )
+        })
+        .map_err(anyhow::Error::msg)?;
     let per_place = tables_per_place(&parsed.places, a.tables, &a.tables_at)?;
     let addresses = planned_addresses(&a.address)?;
     let central = match (&a.central, &a.central_key) {
@@ -148,7 +151,7 @@ fn new(a: NewArgs) -> CmdResult {
     for (place, place_name) in &parsed.places {
         let n = per_place.get(place).copied().unwrap_or(a.tables);
         let dir = a.out.join(format!("valgsted-{place}"));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot make {}", dir.display()))?;
         let mut entries = Vec::new();
         for t in 1..=n {
             let key = keyfile::load_or_create(&dir.join(key_file(t)))?;
@@ -197,7 +200,7 @@ fn tables_per_place(
     places: &[(String, String)],
     tables: u32,
     tables_at: &[String],
-) -> Result<BTreeMap<String, u32>, String> {
+) -> anyhow::Result<BTreeMap<String, u32>> {
     let mut per_place: BTreeMap<String, u32> = BTreeMap::new();
     for (place, _) in places {
         per_place.insert(place.clone(), tables);
@@ -205,21 +208,24 @@ fn tables_per_place(
     for t in tables_at {
         let (p, n) = t
             .split_once('=')
-            .ok_or_else(|| format!("--tables-at \"{t}\": expected PLACE=N"))?;
+            .ok_or_else(|| format!("--tables-at \"{t}\": expected PLACE=N"))
+            .map_err(anyhow::Error::msg)?;
         let n: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("--tables-at \"{t}\": N is not a number"))?;
+            .map_err(|_| format!("--tables-at \"{t}\": N is not a number"))
+            .map_err(anyhow::Error::msg)?;
         let slot = per_place
             .get_mut(p.trim())
-            .ok_or_else(|| format!("--tables-at \"{t}\": the list has no polling place {p}"))?;
+            .ok_or_else(|| format!("--tables-at \"{t}\": the list has no polling place {p}"))
+            .map_err(anyhow::Error::msg)?;
         *slot = n;
     }
     Ok(per_place)
 }
 
 /// The `--address PLACE:TABLE=URL` arguments by (place, table).
-fn planned_addresses(address: &[String]) -> Result<BTreeMap<(String, u32), String>, String> {
+fn planned_addresses(address: &[String]) -> anyhow::Result<BTreeMap<(String, u32), String>> {
     let mut addresses = BTreeMap::new();
     for a in address {
         let parsed = a.split_once('=').and_then(|(pt, url)| {
@@ -229,8 +235,9 @@ fn planned_addresses(address: &[String]) -> Result<BTreeMap<(String, u32), Strin
                 url.trim().to_string(),
             ))
         });
-        let (k, v) =
-            parsed.ok_or_else(|| format!("--address \"{a}\": expected PLACE:TABLE=URL"))?;
+        let (k, v) = parsed
+            .ok_or_else(|| format!("--address \"{a}\": expected PLACE:TABLE=URL"))
+            .map_err(anyhow::Error::msg)?;
         addresses.insert(k, v);
     }
     Ok(addresses)
@@ -243,11 +250,10 @@ fn write_package(
     office: &crate::election::keys::DeviceSecret,
     list: &[u8],
 ) -> CmdResult {
-    let signed = SignedPackage::sign(package, office)?;
-    let json = serde_json::to_string_pretty(&signed).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(PACKAGE_FILE), json + "\n")
-        .map_err(|e| format!("cannot write the package: {e}"))?;
-    std::fs::write(dir.join(LIST_FILE), list).map_err(|e| format!("cannot write the list: {e}"))?;
+    let signed = SignedPackage::sign(package, office).map_err(anyhow::Error::msg)?;
+    let json = serde_json::to_string_pretty(&signed)?;
+    std::fs::write(dir.join(PACKAGE_FILE), json + "\n").context("cannot write the package")?;
+    std::fs::write(dir.join(LIST_FILE), list).context("cannot write the list")?;
     Ok(())
 }
 
@@ -257,7 +263,7 @@ fn load(a: LoadArgs) -> CmdResult {
     let office = keyfile::load_public(&a.office_key)?;
     let hardware = match a.hardware {
         Some(h) => Some(
-            std::fs::read_to_string(&h).map_err(|e| format!("cannot read {}: {e}", h.display()))?,
+            std::fs::read_to_string(&h).with_context(|| format!("cannot read {}", h.display()))?,
         ),
         None => None,
     };
@@ -269,11 +275,16 @@ fn load(a: LoadArgs) -> CmdResult {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(crate::provision::serve::fetch(
                 &peer, &key, a.table, &incoming,
-            ))?;
+            ))
+            .map_err(anyhow::Error::msg)?;
             println!("fetched the package from {peer}");
             incoming.clone()
         }
-        _ => return Err("give --package DIR, or --from-peer URL with --key".into()),
+        _ => {
+            return Err(anyhow::anyhow!(
+                "give --package DIR, or --from-peer URL with --key"
+            ));
+        }
     };
     let result = load_package(
         &package,
@@ -290,7 +301,7 @@ fn load(a: LoadArgs) -> CmdResult {
     if incoming.exists() {
         let _ = std::fs::remove_dir_all(&incoming);
     }
-    let loaded = result?;
+    let loaded = result.map_err(anyhow::Error::msg)?;
     let p = &loaded.package;
     println!(
         "loaded election {} ({}), polling place {} ({}), table {}: {} voters, {} brevstemmer, list SHA-256 {}",

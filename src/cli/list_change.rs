@@ -12,6 +12,7 @@ use crate::election::voter_list;
 use crate::store::keyfile;
 use crate::table::config::TableConfig;
 use crate::table::open::open_table;
+use anyhow::Context;
 use clap::Args;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -60,31 +61,33 @@ pub struct ApplyChangeArgs {
     file: PathBuf,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn split_pair<'a>(arg: &'a str, flag: &str) -> Result<(&'a str, &'a str), String> {
+fn split_pair<'a>(arg: &'a str, flag: &str) -> anyhow::Result<(&'a str, &'a str)> {
     arg.split_once('=')
         .map(|(a, b)| (a.trim(), b.trim()))
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-        .ok_or_else(|| format!("--{flag} \"{arg}\": expected ID=VALUE"))
+        .with_context(|| format!("--{flag} \"{arg}\": expected ID=VALUE"))
 }
 
 /// The items the flags ask for, in the order: additions, strikes, reinstatements,
 /// entitlements, brevstemmer.
-fn items(a: &MakeChangeArgs) -> Result<Vec<ChangeItem>, String> {
+fn items(a: &MakeChangeArgs) -> anyhow::Result<Vec<ChangeItem>> {
     let mut out = Vec::new();
     if let Some(path) = &a.add {
-        let list = voter_list::parse(&read(path)?, |_| {}).map_err(|errors| {
-            let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
-            format!(
-                "{}: {} error(s): {}",
-                path.display(),
-                errors.len(),
-                first.join("; ")
-            )
-        })?;
+        let list = voter_list::parse(&read(path)?, |_| {})
+            .map_err(|errors| {
+                let first: Vec<String> = errors.iter().take(5).map(|e| e.to_string()).collect();
+                format!(
+                    "{}: {} error(s): {}",
+                    path.display(),
+                    errors.len(),
+                    first.join("; ")
+                )
+            })
+            .map_err(anyhow::Error::msg)?;
         out.extend(list.voters.into_iter().map(|voter| ChangeItem::Add {
             voter: Box::new(voter),
         }));
@@ -105,7 +108,9 @@ fn items(a: &MakeChangeArgs) -> Result<Vec<ChangeItem>, String> {
         let (id, codes) = split_pair(s, "contests")?;
         out.push(ChangeItem::Entitlement {
             voter_id: id.into(),
-            contests: parse_contests(codes).map_err(|e| format!("--contests \"{s}\": {e}"))?,
+            contests: parse_contests(codes)
+                .map_err(|e| format!("--contests \"{s}\": {e}"))
+                .map_err(anyhow::Error::msg)?,
         });
     }
     for id in &a.brevstemme {
@@ -114,10 +119,9 @@ fn items(a: &MakeChangeArgs) -> Result<Vec<ChangeItem>, String> {
         });
     }
     if out.is_empty() {
-        return Err(
+        return Err(anyhow::anyhow!(
             "nothing to change: give --add, --strike, --reinstate, --contests or --brevstemme"
-                .into(),
-        );
+        ));
     }
     Ok(out)
 }
@@ -127,19 +131,19 @@ fn apply_items(
     voters: &mut HashMap<String, Voter>,
     items: &[ChangeItem],
     what: &str,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     for (i, item) in items.iter().enumerate() {
         let id = item.voter_id();
         match item {
             ChangeItem::Add { voter } => {
                 if voters.contains_key(id) {
-                    return Err(format!(
+                    return Err(anyhow::anyhow!(
                         "{what}, item {}: voter {id} is already on the list",
                         i + 1
                     ));
                 }
                 if let Some(other) = voters.values().find(|v| v.card_code == voter.card_code) {
-                    return Err(format!(
+                    return Err(anyhow::anyhow!(
                         "{what}, item {}: card code {} belongs to voter {}",
                         i + 1,
                         voter.card_code,
@@ -148,7 +152,7 @@ fn apply_items(
                 }
             }
             _ if !voters.contains_key(id) => {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "{what}, item {}: voter {id} is not on the list",
                     i + 1
                 ));
@@ -165,34 +169,35 @@ fn apply_items(
 
 pub fn make(a: MakeChangeArgs) -> CmdResult {
     let key = keyfile::load(&a.secret)?;
-    let list = voter_list::parse(&read(&a.list)?, |_| {}).map_err(|errors| {
-        format!(
-            "{} does not parse ({} errors); it must be the list the tables imported",
-            a.list.display(),
-            errors.len()
-        )
-    })?;
+    let list = voter_list::parse(&read(&a.list)?, |_| {})
+        .map_err(|errors| {
+            format!(
+                "{} does not parse ({} errors); it must be the list the tables imported",
+                a.list.display(),
+                errors.len()
+            )
+        })
+        .map_err(anyhow::Error::msg)?;
     let mut voters: HashMap<String, Voter> =
         list.voters.into_iter().map(|v| (v.id.clone(), v)).collect();
     let mut previous = Vec::new();
     for p in &a.previous {
-        let signed =
-            SignedListChange::from_json(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?;
+        let signed = SignedListChange::from_json(&read(p)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         let change = signed
             .open(Some(key.public()), &a.election)
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         previous.push((p.clone(), change));
     }
     previous.sort_by_key(|(_, c)| c.serial);
     for (n, (p, c)) in previous.iter().enumerate() {
         if c.serial != n as u64 + 1 {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the earlier changes must be numbered 1, 2, 3 …: {} is number {}, expected {}",
                 p.display(),
                 c.serial,
                 n + 1
-            )
-            .into());
+            ));
         }
         apply_items(&mut voters, &c.items, &p.display().to_string())?;
     }
@@ -208,9 +213,9 @@ pub fn make(a: MakeChangeArgs) -> CmdResult {
         brevstemmer: BrevstemmeDigest::of_voters(voters.values()),
     };
     let signed = SignedListChange::sign(&change, &key);
-    let text = serde_json::to_string_pretty(&signed).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&signed)?;
     std::fs::write(&a.out, text + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", a.out.display()))?;
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
     println!(
         "change {} for election {}: {} item(s), {} brevstemmer after it -> {}",
         change.serial,
@@ -226,10 +231,10 @@ pub fn make(a: MakeChangeArgs) -> CmdResult {
 }
 
 pub fn apply(a: ApplyChangeArgs) -> CmdResult {
-    let cfg = TableConfig::load(&a.config)?;
+    let cfg = TableConfig::load(&a.config).map_err(anyhow::Error::msg)?;
     let signed = SignedListChange::from_json(&read(&a.file)?)
-        .map_err(|e| format!("{}: {e}", a.file.display()))?;
-    let mut opened = open_table(&cfg)?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
+    let mut opened = open_table(&cfg).map_err(anyhow::Error::msg)?;
     let outcome = opened.core.apply_list_change(&signed)?;
     println!(
         "{}",

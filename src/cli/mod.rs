@@ -16,7 +16,6 @@ pub mod table;
 mod voters;
 
 use clap::{Parser, Subcommand};
-use failure::Failure;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -92,8 +91,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(msg)) => {
-            eprintln!("error: {msg}");
+        Err(e) => {
+            eprintln!("error: {}", failure::message(&e));
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,7 @@
 use super::failure::CmdResult;
 use crate::election::list_signature::sign_list;
 use crate::store::keyfile;
+use anyhow::Context;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -35,23 +36,24 @@ pub fn run(cmd: OfficeCmd) -> CmdResult {
         OfficeCmd::Change(a) => super::list_change::make(a),
         OfficeCmd::Keygen { secret, public } => {
             if secret.exists() {
-                return Err(
-                    format!("{} exists already; not overwriting a key", secret.display()).into(),
-                );
+                return Err(anyhow::anyhow!(
+                    "{} exists already; not overwriting a key",
+                    secret.display()
+                ));
             }
             let key = keyfile::load_or_create(&secret)?;
             std::fs::write(&public, format!("{}\n", key.public().to_hex()))
-                .map_err(|e| format!("cannot write {}: {e}", public.display()))?;
+                .with_context(|| format!("cannot write {}", public.display()))?;
             println!("office public key {}", key.public().to_hex());
             Ok(())
         }
         OfficeCmd::Sign { file, secret, out } => {
             let key = keyfile::load(&secret)?;
             let bytes =
-                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let sig = sign_list(&bytes, &key);
             std::fs::write(&out, format!("{}\n", hex::encode(sig)))
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!(
                 "signed {} ({} bytes) -> {}",
                 file.display(),

@@ -4,6 +4,7 @@
 use super::failure::CmdResult;
 use crate::table::config::TableConfig;
 use crate::table::open::open_table;
+use anyhow::Context;
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};
 use clap::Subcommand;
 use std::io::BufRead;
@@ -33,14 +34,15 @@ pub enum PaperCmd {
     },
 }
 
-fn at(date: NaiveDate, hhmm: &str) -> Result<i64, String> {
+fn at(date: NaiveDate, hhmm: &str) -> anyhow::Result<i64> {
     let t = NaiveTime::parse_from_str(hhmm, "%H:%M")
-        .map_err(|_| format!("\"{hhmm}\" is not a time HH:MM"))?;
+        .map_err(|_| format!("\"{hhmm}\" is not a time HH:MM"))
+        .map_err(anyhow::Error::msg)?;
     Local
         .from_local_datetime(&date.and_time(t))
         .earliest()
         .map(|d| d.timestamp_millis())
-        .ok_or_else(|| format!("{date} {hhmm} does not exist in local time"))
+        .with_context(|| format!("{date} {hhmm} does not exist in local time"))
 }
 
 pub fn run(cmd: PaperCmd) -> CmdResult {
@@ -53,12 +55,12 @@ pub fn run(cmd: PaperCmd) -> CmdResult {
             date,
             list_nos,
         } => {
-            let cfg = TableConfig::load(&config)?;
+            let cfg = TableConfig::load(&config).map_err(anyhow::Error::msg)?;
             let day = date.unwrap_or_else(|| Local::now().date_naive());
             let (from_ms, to_ms) = (at(day, &from)?, at(day, &to)?);
             let mut pin = String::new();
             std::io::stdin().lock().read_line(&mut pin)?;
-            let mut opened = open_table(&cfg)?;
+            let mut opened = open_table(&cfg).map_err(anyhow::Error::msg)?;
             let by = opened.core.authorize(pin.trim())?;
             let r = opened
                 .core

@@ -17,7 +17,7 @@ pub fn run(cmd: PinCmd) -> CmdResult {
             std::io::stdin().lock().read_line(&mut line)?;
             let pin = line.trim();
             if pin.len() < 4 {
-                return Err("a PIN has at least 4 characters".into());
+                return Err(anyhow::anyhow!("a PIN has at least 4 characters"));
             }
             println!("{}", crate::password::hash_pin(pin)?);
             Ok(())

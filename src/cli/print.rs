@@ -2,7 +2,7 @@
 //! valgliste, a voter's valgkort and the closing report, from the command line of any
 //! table (the paper fallback must work when the daemon or its screen does not).
 
-use super::failure::{CmdResult, Failure};
+use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::print::card::{Card, ElectionInfo};
 use crate::print::report::ClosingReport;
@@ -140,10 +140,10 @@ pub fn run(cmd: PrintCmds) -> CmdResult {
     }
 }
 
-fn open_existing(db: &Path) -> Result<Store, Failure> {
+fn open_existing(db: &Path) -> anyhow::Result<Store> {
     // `Store::open` would make an empty database where none is.
     if !db.exists() {
-        return Err(format!("no database at {}", db.display()).into());
+        return Err(anyhow::anyhow!("no database at {}", db.display()));
     }
     Ok(Store::open(db)?)
 }
@@ -160,7 +160,7 @@ fn list_print(a: ListPrintArgs) -> CmdResult {
         .as_deref()
         .map(parse_contests)
         .transpose()
-        .map_err(|e| format!("--contests: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--contests: {e}"))?;
     let e = election(&store, &a.election)?;
     let w = valgliste::write_valgliste(
         store.path(),
@@ -223,7 +223,9 @@ fn deliver(
 
 fn card_print(a: CardPrintArgs) -> CmdResult {
     if a.out.is_none() && a.escpos.is_none() && a.printer.is_none() {
-        return Err("say where the card goes: --out FILE.pdf, --escpos FILE or --printer".into());
+        return Err(anyhow::anyhow!(
+            "say where the card goes: --out FILE.pdf, --escpos FILE or --printer"
+        ));
     }
     let store = open_existing(&a.db)?;
     let e = election(&store, &a.election)?;
@@ -248,7 +250,9 @@ fn card_print(a: CardPrintArgs) -> CmdResult {
 
 fn report_print(a: ReportPrintArgs) -> CmdResult {
     if a.out.is_none() && a.escpos.is_none() && a.printer.is_none() {
-        return Err("say where the report goes: --out FILE.pdf, --escpos FILE or --printer".into());
+        return Err(anyhow::anyhow!(
+            "say where the report goes: --out FILE.pdf, --escpos FILE or --printer"
+        ));
     }
     let store = open_existing(&a.db)?;
     let e = election(&store, &a.election)?;
@@ -257,9 +261,9 @@ fn report_print(a: ReportPrintArgs) -> CmdResult {
         None => match store.places()?.as_slice() {
             [(id, _)] => id.clone(),
             _ => {
-                return Err(
-                    "the database holds several polling places: choose one with --place".into(),
-                );
+                return Err(anyhow::anyhow!(
+                    "the database holds several polling places: choose one with --place"
+                ));
             }
         },
     };

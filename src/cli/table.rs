@@ -14,7 +14,7 @@ pub struct TableArgs {
 }
 
 pub fn run(a: TableArgs) -> CmdResult {
-    let cfg = TableConfig::load(&a.config)?;
+    let cfg = TableConfig::load(&a.config).map_err(anyhow::Error::msg)?;
     let status = format!("bord {}, valgsted {}", cfg.table_no, cfg.place);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -41,7 +41,8 @@ pub fn run(a: TableArgs) -> CmdResult {
         crate::systemd::notify_stopping();
         tracing::info!("stopping");
         Ok::<(), String>(())
-    })?;
+    })
+    .map_err(anyhow::Error::msg)?;
     Ok(())
 }
 

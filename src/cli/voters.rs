@@ -1,6 +1,6 @@
 //! `valgbord voters …`: the voter list from file to database.
 
-use super::failure::{CmdResult, Failure};
+use super::failure::CmdResult;
 use crate::election::voter_list::ListError;
 use crate::store::binding::Mode;
 use crate::store::generate;
@@ -9,6 +9,7 @@ use crate::store::keyfile;
 use crate::store::meta::MetaKey;
 use crate::store::search::SearchQuery;
 use crate::store::{Store, StoreError};
+use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufWriter, Write};
@@ -71,13 +72,13 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
             contests,
             out,
         } => {
-            crate::election::contest::parse_contests(&contests)?;
+            crate::election::contest::parse_contests(&contests).map_err(anyhow::Error::msg)?;
             let f = std::fs::File::create(&out)
-                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+                .with_context(|| format!("cannot create {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
             generate::write_list(&mut w, count, seed, places, &contests)
                 .and_then(|_| w.flush())
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!(
                 "wrote {count} voters in {places} polling places to {}",
                 out.display()
@@ -100,7 +101,7 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
         VotersCmd::Lookup { db, code } => {
             let store = open_existing(&db)?;
             match store.lookup_card(code.trim())? {
-                None => Err(format!("no voter has card code {code}").into()),
+                None => Err(anyhow::anyhow!("no voter has card code {code}")),
                 Some(l) => {
                     let v = &l.voter;
                     println!(
@@ -146,9 +147,9 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
     }
 }
 
-pub(crate) fn open_existing(db: &Path) -> Result<Store, Failure> {
+pub(crate) fn open_existing(db: &Path) -> anyhow::Result<Store> {
     if !db.exists() {
-        return Err(format!("there is no database at {}", db.display()).into());
+        return Err(anyhow::anyhow!("there is no database at {}", db.display()));
     }
     Ok(Store::open(db)?)
 }
@@ -161,14 +162,15 @@ fn import_cmd(
     office_key: Option<&Path>,
 ) -> CmdResult {
     let started = Instant::now();
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let office = match (signature, office_key) {
         (Some(sig), Some(key)) => {
             let office = keyfile::load_public(key)?;
             let sig_bytes =
-                std::fs::read(sig).map_err(|e| format!("cannot read {}: {e}", sig.display()))?;
+                std::fs::read(sig).with_context(|| format!("cannot read {}", sig.display()))?;
             crate::election::list_signature::verify_list_signature(&bytes, &sig_bytes, office)
-                .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
+                .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))
+                .map_err(anyhow::Error::msg)?;
             Some(office)
         }
         _ => None,
@@ -186,11 +188,10 @@ fn import_cmd(
         (Some(b), _) => b,
         (None, Some(e)) => e.to_string(),
         (None, None) => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the database {} is new: name the election with --election ID",
                 db.display()
-            )
-            .into());
+            ));
         }
     };
     let mode = if signed { Mode::Election } else { Mode::Test };
@@ -232,7 +233,7 @@ fn import_cmd(
 }
 
 /// Formats all errors of a list, at most a thousand lines of them.
-fn report_errors(file: &Path, errors: &[ListError]) -> Failure {
+fn report_errors(file: &Path, errors: &[ListError]) -> anyhow::Error {
     const SHOWN: usize = 1000;
     let mut s = format!(
         "{} has {} error{}; nothing was imported\n",
@@ -246,5 +247,5 @@ fn report_errors(file: &Path, errors: &[ListError]) -> Failure {
     if errors.len() > SHOWN {
         s.push_str(&format!("  … and {} more\n", errors.len() - SHOWN));
     }
-    Failure(s.trim_end().to_string())
+    anyhow::anyhow!(s.trim_end().to_string())
 }

@@ -11,29 +11,42 @@ pub struct Firewall {
     table: String,
 }
 
-fn nft(script: &str) -> Result<(), String> {
+/// Why nft did not set the rules: it would not run (not installed, not root), or it
+/// refused them. The cause stays attached for the report.
+#[derive(Debug, thiserror::Error)]
+pub enum FirewallError {
+    #[error("cannot run `nft` (Debian package nftables; needs root): {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("nft: no stdin")]
+    NoStdin,
+    #[error("nft: {0}")]
+    Io(#[source] std::io::Error),
+    #[error("nft refused the rules ({script}): {stderr}")]
+    Refused { script: String, stderr: String },
+}
+
+fn nft(script: &str) -> Result<(), FirewallError> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run `nft` (Debian package nftables; needs root): {e}"))?;
+        .map_err(FirewallError::Spawn)?;
     child
         .stdin
         .take()
-        .ok_or("nft: no stdin")?
+        .ok_or(FirewallError::NoStdin)?
         .write_all(script.as_bytes())
-        .map_err(|e| format!("nft: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+        .map_err(FirewallError::Io)?;
+    let out = child.wait_with_output().map_err(FirewallError::Io)?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "nft refused the rules ({}): {}",
-            script.trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(FirewallError::Refused {
+            script: script.trim().to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -44,7 +57,7 @@ fn family(ip: IpAddr) -> &'static str {
 impl Firewall {
     /// An empty rule set of our own, on the input hook (on loopback every packet passes
     /// it once, so a drop there is a drop on the wire).
-    pub fn new(name: &str) -> Result<Firewall, String> {
+    pub fn new(name: &str) -> Result<Firewall, FirewallError> {
         let table = format!("valgbord_{name}");
         nft(&format!(
             "add table inet {table}\nadd chain inet {table} input {{ type filter hook input priority 0; policy accept; }}\n"
@@ -53,18 +66,18 @@ impl Firewall {
     }
 
     /// Every packet to `ip` is dropped: it cannot be reached (SYNs go unanswered).
-    pub fn drop_to(&self, ip: IpAddr) -> Result<(), String> {
+    pub fn drop_to(&self, ip: IpAddr) -> Result<(), FirewallError> {
         self.rule(&format!("{} daddr {ip} drop", family(ip)))
     }
 
     /// `ip` is cut off: nothing reaches it and nothing it sends arrives.
-    pub fn cut(&self, ip: IpAddr) -> Result<(), String> {
+    pub fn cut(&self, ip: IpAddr) -> Result<(), FirewallError> {
         self.drop_to(ip)?;
         self.rule(&format!("{} saddr {ip} drop", family(ip)))
     }
 
     /// A lossy link to and from `ip`: each packet is dropped with `percent` % chance.
-    pub fn lossy(&self, ip: IpAddr, percent: u32) -> Result<(), String> {
+    pub fn lossy(&self, ip: IpAddr, percent: u32) -> Result<(), FirewallError> {
         let f = family(ip);
         self.rule(&format!(
             "{f} daddr {ip} numgen random mod 100 < {percent} drop"
@@ -79,7 +92,7 @@ impl Firewall {
     /// Packets are dropped, not refused, so each side sees the other time out, as
     /// behind a dead switch. Addresses of either family; a pair of mixed families has
     /// no packets to drop.
-    pub fn partition(&self, a: &[IpAddr], b: &[IpAddr]) -> Result<(), String> {
+    pub fn partition(&self, a: &[IpAddr], b: &[IpAddr]) -> Result<(), FirewallError> {
         for f in ["ip", "ip6"] {
             let set = |side: &[IpAddr]| {
                 let v: Vec<String> = side
@@ -98,11 +111,11 @@ impl Firewall {
     }
 
     /// Every rule removed: the network is whole again.
-    pub fn heal(&self) -> Result<(), String> {
+    pub fn heal(&self) -> Result<(), FirewallError> {
         nft(&format!("flush chain inet {} input\n", self.table))
     }
 
-    fn rule(&self, rule: &str) -> Result<(), String> {
+    fn rule(&self, rule: &str) -> Result<(), FirewallError> {
         nft(&format!("add rule inet {} input {rule}\n", self.table))
     }
 }

@@ -89,7 +89,8 @@ pub async fn fetch(
 ) -> Result<(), String> {
     // The transport accepts any device key: what arrives is checked against the office
     // key before anything is used.
-    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)?;
+    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)
+        .map_err(|e| e.to_string())?;
     let body = serde_json::to_vec(&PackageRequest {
         device: key.public(),
     })

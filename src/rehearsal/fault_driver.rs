@@ -135,7 +135,8 @@ async fn apply_split(
                 Some(_) => fw.partition(&a, &b),
                 None => Ok(()),
             }
-        });
+        })
+        .map_err(|e| e.to_string());
     }
     for (i, s) in day.slots.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
@@ -513,11 +514,14 @@ async fn slow_wan(
         });
     };
     // A firewall of its own, so its end removes its rules and no other fault's.
-    let lossy = crate::netfault::firewall::Firewall::new("simulate_wan")?;
+    let lossy =
+        crate::netfault::firewall::Firewall::new("simulate_wan").map_err(|e| e.to_string())?;
     proxy.set(Behaviour::Delay(Duration::from_millis(
         super::faults::WAN_DELAY_MS,
     )));
-    lossy.lossy(net::CENTRAL_FRONT, super::faults::WAN_LOSS_PERCENT)?;
+    lossy
+        .lossy(net::CENTRAL_FRONT, super::faults::WAN_LOSS_PERCENT)
+        .map_err(|e| e.to_string())?;
     let url = centrals.lock().await[0].url();
     let began = Instant::now();
     // How far behind the tables the central was, sampled over the hour.

@@ -88,7 +88,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .iter()
         .find(|f| f.kind == FaultKind::Disk)
         .and_then(|f| f.tables.first().copied());
-    let pin_hash = crate::password::hash_pin(PIN)?;
+    let pin_hash = crate::password::hash_pin(PIN).map_err(|e| e.to_string())?;
     let namespaced = o.network.firewall().is_some();
     if namespaced && o.tables > net::MAX_TABLES {
         return Err(format!(

@@ -52,7 +52,7 @@ impl Network {
         match Firewall::new("simulate") {
             Ok(f) => Network::Namespace(f),
             // Loopback of the fresh namespace still works; the faults cannot be real.
-            Err(e) => Network::Loopback { why: e },
+            Err(e) => Network::Loopback { why: e.to_string() },
         }
     }
 

@@ -497,7 +497,7 @@ fn prepare_central(
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
-    let password = crate::password::hash_pin(OFFICE_USER.1)?;
+    let password = crate::password::hash_pin(OFFICE_USER.1).map_err(|e| e.to_string())?;
     let mut config = format!(
         "# Written by `valgbord simulate`.\n\
          election = \"{ELECTION}\"\n\

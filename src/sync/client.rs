@@ -290,6 +290,15 @@ async fn push_worker(
     }
 }
 
+/// Why a sync client could not be made: its TLS, or no randomness for its peer order.
+#[derive(Debug, thiserror::Error)]
+pub enum NewClientError {
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
+    #[error("no random source: {0}")]
+    NoRandom(getrandom::Error),
+}
+
 impl SyncClient {
     /// Each of `centrals` (the office's central tallies) is pulled from and pushed to
     /// like a peer; tables never wait for any. The HTTP client speaks plain HTTP only until [`Self::with_http`] gives
@@ -302,7 +311,7 @@ impl SyncClient {
         control: Arc<SyncControl>,
         key: DeviceSecret,
         clock_offset_ms: i64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NewClientError> {
         let http = super::tls::http_client(
             &key,
             super::tls::TrustedKeys::Listed(Default::default()),
@@ -316,7 +325,7 @@ impl SyncClient {
             .map(|(i, url)| Peer::new(url, None, i >= tables, false))
             .collect();
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| format!("no random source: {e}"))?;
+        getrandom::getrandom(&mut seed).map_err(NewClientError::NoRandom)?;
         let (added_tx, added_rx) = mpsc::unbounded_channel();
         let (heard_tx, heard_rx) = mpsc::unbounded_channel();
         let (ask_tx, ask_rx) = mpsc::unbounded_channel();

@@ -127,24 +127,42 @@ impl Drop for Discovery {
     }
 }
 
+/// Why discovery did not start. The table then syncs with its configured peers only;
+/// the cause goes to the log with the error.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("mDNS cannot start: {0}")]
+    Start(#[source] mdns_sd::Error),
+    #[error("mDNS: {0}")]
+    Interfaces(#[source] mdns_sd::Error),
+    #[error("mDNS announcement: {0}")]
+    Announcement(#[source] mdns_sd::Error),
+    #[error("mDNS cannot announce this table: {0}")]
+    Register(#[source] mdns_sd::Error),
+    #[error("mDNS cannot browse: {0}")]
+    Browse(#[source] mdns_sd::Error),
+    #[error("mDNS: cannot start the browse thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
 /// Announces this table and adds every table found that `judge` accepts to the sync
 /// client. Loopback is left out: a table must never be told to sync with itself, nor
 /// announce an address no other table can reach.
-pub fn start(me: Announce, trusted: TrustedKeys, adder: PeerAdder) -> Result<Discovery, String> {
-    let daemon = ServiceDaemon::new().map_err(|e| format!("mDNS cannot start: {e}"))?;
+pub fn start(
+    me: Announce,
+    trusted: TrustedKeys,
+    adder: PeerAdder,
+) -> Result<Discovery, DiscoveryError> {
+    let daemon = ServiceDaemon::new().map_err(DiscoveryError::Start)?;
     daemon
         .disable_interface(vec![IfKind::LoopbackV4, IfKind::LoopbackV6])
-        .map_err(|e| format!("mDNS: {e}"))?;
+        .map_err(DiscoveryError::Interfaces)?;
     let host = format!("valgbord-{}.local.", me.device.short());
     let info = ServiceInfo::new(SERVICE, &me.instance(), &host, "", me.port, me.txt())
-        .map_err(|e| format!("mDNS announcement: {e}"))?
+        .map_err(DiscoveryError::Announcement)?
         .enable_addr_auto();
-    daemon
-        .register(info)
-        .map_err(|e| format!("mDNS cannot announce this table: {e}"))?;
-    let events = daemon
-        .browse(SERVICE)
-        .map_err(|e| format!("mDNS cannot browse: {e}"))?;
+    daemon.register(info).map_err(DiscoveryError::Register)?;
+    let events = daemon.browse(SERVICE).map_err(DiscoveryError::Browse)?;
     tracing::info!(
         service = SERVICE,
         port = me.port,
@@ -182,7 +200,7 @@ pub fn start(me: Announce, trusted: TrustedKeys, adder: PeerAdder) -> Result<Dis
                 }
             }
         })
-        .map_err(|e| format!("mDNS: cannot start the browse thread: {e}"))?;
+        .map_err(DiscoveryError::Thread)?;
     Ok(Discovery { daemon })
 }
 

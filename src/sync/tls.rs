@@ -92,20 +92,36 @@ fn pkcs8(key: &DeviceSecret) -> PrivatePkcs8KeyDer<'static> {
     PrivatePkcs8KeyDer::from(der)
 }
 
+/// Why sync's TLS could not be set up. Each keeps the library's error as its cause, so
+/// a daemon that does not start says which step failed and why.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("the device key cannot make a TLS certificate: {0}")]
+    DeviceKey(#[source] rcgen::Error),
+    #[error("TLS certificate parameters: {0}")]
+    CertificateParameters(#[source] rcgen::Error),
+    #[error("cannot sign the device's TLS certificate: {0}")]
+    Sign(#[source] rcgen::Error),
+    #[error("TLS server configuration: {0}")]
+    Server(#[source] rustls::Error),
+    #[error("TLS client configuration: {0}")]
+    Client(#[source] rustls::Error),
+    #[error("cannot make the sync HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
 /// A self-signed certificate for the device key. Made afresh at every start: only the
 /// key inside matters to the other side.
-pub fn device_certificate(key: &DeviceSecret) -> Result<CertificateDer<'static>, String> {
+pub fn device_certificate(key: &DeviceSecret) -> Result<CertificateDer<'static>, TlsError> {
     let pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8(key), &rcgen::PKCS_ED25519)
-        .map_err(|e| format!("the device key cannot make a TLS certificate: {e}"))?;
+        .map_err(TlsError::DeviceKey)?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
-        .map_err(|e| format!("TLS certificate parameters: {e}"))?;
+        .map_err(TlsError::CertificateParameters)?;
     params.distinguished_name.push(
         rcgen::DnType::CommonName,
         format!("valgbord device {}", key.public().to_hex()),
     );
-    let cert = params
-        .self_signed(&pair)
-        .map_err(|e| format!("cannot sign the device's TLS certificate: {e}"))?;
+    let cert = params.self_signed(&pair).map_err(TlsError::Sign)?;
     Ok(cert.der().clone())
 }
 
@@ -267,14 +283,14 @@ impl ClientCertVerifier for DeviceVerifier {
 pub fn server_config(
     key: &DeviceSecret,
     trusted: TrustedKeys,
-) -> Result<Arc<rustls::ServerConfig>, String> {
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let cert = device_certificate(key)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("TLS server configuration: {e}"))?
+        .map_err(TlsError::Server)?
         .with_client_cert_verifier(Arc::new(DeviceVerifier::new(trusted)))
         .with_single_cert(vec![cert], PrivateKeyDer::Pkcs8(pkcs8(key)))
-        .map_err(|e| format!("TLS server configuration: {e}"))?;
+        .map_err(TlsError::Server)?;
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -286,17 +302,17 @@ pub fn server_config(
 pub fn client_config(
     key: &DeviceSecret,
     trusted: TrustedKeys,
-) -> Result<rustls::ClientConfig, String> {
+) -> Result<rustls::ClientConfig, TlsError> {
     let cert = device_certificate(key)?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("TLS client configuration: {e}"))?
+        .map_err(TlsError::Client)?
         .dangerous()
         // Not a way around verification: DeviceVerifier checks the key and the handshake
         // signature; it only replaces the web's CA and host-name rules.
         .with_custom_certificate_verifier(Arc::new(DeviceVerifier::new(trusted)))
         .with_client_auth_cert(vec![cert], PrivateKeyDer::Pkcs8(pkcs8(key)))
-        .map_err(|e| format!("TLS client configuration: {e}"))?;
+        .map_err(TlsError::Client)?;
     config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
@@ -309,7 +325,7 @@ pub fn http_client(
     key: &DeviceSecret,
     trusted: TrustedKeys,
     https_only: bool,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, TlsError> {
     http_client_from(key, trusted, https_only, None)
 }
 
@@ -321,7 +337,7 @@ pub fn http_client_from(
     trusted: TrustedKeys,
     https_only: bool,
     source: Option<std::net::IpAddr>,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, TlsError> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(client_config(key, trusted)?)
         .https_only(https_only)
@@ -329,7 +345,7 @@ pub fn http_client_from(
         .connect_timeout(Duration::from_millis(500))
         .timeout(Duration::from_secs(5))
         .build()
-        .map_err(|e| format!("cannot make the sync HTTP client: {e}"))
+        .map_err(TlsError::HttpClient)
 }
 
 /// A client that has not finished its TLS handshake by then is dropped. A handshake on

@@ -375,7 +375,7 @@ async fn test_clock(
         .map_err(|e| ApiError {
             status: StatusCode::FORBIDDEN,
             danish: "Uret kan kun flyttes i testtilstand.".into(),
-            english: e,
+            english: e.to_string(),
         })?;
     tracing::warn!(offset_ms = b.offset_ms, "test: central clock moved");
     Ok(Json(

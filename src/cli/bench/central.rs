@@ -9,7 +9,7 @@
 
 use super::measure::percentiles;
 use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
-use crate::cli::failure::{CmdResult, Failure};
+use crate::cli::failure::CmdResult;
 use crate::election::clock::Hlc;
 use crate::election::contest::Contest;
 use crate::election::event::{
@@ -68,14 +68,15 @@ pub async fn run(a: Args) -> CmdResult {
 
     let cfg = central_config(&dir, &db, &tables)?;
     let before = super::proc::rss_kib(std::process::id());
-    let central = crate::app::central::start(cfg).await?;
+    let central = crate::app::central::start(cfg)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let base = format!("http://{}", central.addr);
 
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)
         .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let pushed = push_all(&a, http, &base, &list_sha, sims, total, &db).await?;
     let (latencies, refused, elapsed, wal_max) = pushed;
     let sent = latencies.len();
@@ -99,7 +100,7 @@ pub async fn run(a: Args) -> CmdResult {
     );
     final_figures(&central.central, &db, list_size, stored, before).await?;
     if refused > 0 {
-        return Err(format!("{refused} pushes were refused").into());
+        return Err(anyhow::anyhow!("{refused} pushes were refused"));
     }
     Ok(())
 }
@@ -118,7 +119,7 @@ type ByPlace = std::collections::HashMap<String, Vec<String>>;
 
 /// The whole list in the central's database, as on election morning: its SHA-256, the
 /// in-person voters checked in by place, and the database's size.
-fn central_list(db: &Path, a: &Args) -> Result<(String, ByPlace, u64), Failure> {
+fn central_list(db: &Path, a: &Args) -> anyhow::Result<(String, ByPlace, u64)> {
     let t = Instant::now();
     let mut bytes = Vec::new();
     generate::write_list(
@@ -132,7 +133,8 @@ fn central_list(db: &Path, a: &Args) -> Result<(String, ByPlace, u64), Failure> 
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(&bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))?;
+        .map_err(|e| format!("list does not import: {e:?}"))
+        .map_err(anyhow::Error::msg)?;
     drop(bytes);
     let list_sha = store.meta(MetaKey::ListSha256)?.unwrap_or_default();
     // Voters who may vote in person, by place; each check-in is at a table of the place.
@@ -174,7 +176,7 @@ fn central_config(
     dir: &Path,
     db: &Path,
     tables: &[(String, u32, DeviceSecret)],
-) -> Result<CentralConfig, Failure> {
+) -> anyhow::Result<CentralConfig> {
     Ok(CentralConfig {
         election: "bench".into(),
         mode: crate::store::binding::Mode::Test,
@@ -216,7 +218,7 @@ async fn push_all(
     sims: Vec<SimTable>,
     total: usize,
     db: &Path,
-) -> Result<Pushed, Failure> {
+) -> anyhow::Result<Pushed> {
     // One worker per connection, each owning a share of the tables and pushing their
     // events in order (a table's pushes are sequential, as in the client).
     let mut shares: Vec<Vec<SimTable>> = (0..a.connections).map(|_| Vec::new()).collect();
@@ -261,7 +263,7 @@ async fn push_all(
     let mut latencies = Vec::new();
     let mut refused = 0usize;
     for t in tasks {
-        let (l, r) = t.await.map_err(|e| e.to_string())?;
+        let (l, r) = t.await?;
         latencies.extend(l);
         refused += r;
     }
@@ -299,12 +301,12 @@ async fn final_figures(
     }
     let size = db_size(db);
     let t = Instant::now();
-    let overview = central.overview().map_err(|e| e.to_string())?;
+    let overview = central.overview()?;
     let first = t.elapsed();
     // Once more after the next event, as the dashboard does all day: the electorate
     // is counted only once.
     let t = Instant::now();
-    central.tally_fresh().map_err(|e| e.to_string())?;
+    central.tally_fresh()?;
     println!(
         "  overview of {} places read in {:.0} ms the first time, then {:.0} ms (turnout {:.1} %)",
         overview.places.len(),

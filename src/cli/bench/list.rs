@@ -40,7 +40,8 @@ pub fn run(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>) -
     let bytes = std::fs::read(&file)?;
     let store = Store::open(&db)?;
     let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("generated list does not parse: {}", e[0]))?;
+        .map_err(|e| format!("generated list does not parse: {}", e[0]))
+        .map_err(anyhow::Error::msg)?;
     println!("  lookups and searches below: in this process, on the imported database");
 
     let mut rng = ChaCha8Rng::seed_from_u64(99);
@@ -112,7 +113,7 @@ fn card_lookups(store: &Store, rng: &mut ChaCha8Rng, voters: u64, lookups: usize
         let found = store.lookup_card(&code)?;
         times.push(t.elapsed());
         if found.is_none() {
-            return Err(format!("card {code} not found").into());
+            return Err(anyhow::anyhow!("card {code} not found"));
         }
     }
     let (p50, p99, max) = percentiles(times);
@@ -146,7 +147,7 @@ fn searches_timed(
         let hits = store.search(&q, 50)?;
         times.push(t.elapsed());
         if !hits.iter().any(|h| h.id == v.id) {
-            return Err(format!("search did not find {}", v.id).into());
+            return Err(anyhow::anyhow!("search did not find {}", v.id));
         }
         found_total += hits.len();
     }

@@ -12,6 +12,7 @@ use crate::election::event::{CheckInMethod, EventKind};
 use crate::election::voter_list;
 use crate::store::append::Author;
 use crate::store::generate;
+use anyhow::Context;
 use std::path::PathBuf;
 
 pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
@@ -23,7 +24,9 @@ pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
     let db = dir.join("bench-paper.db");
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 1, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {})
+        .map_err(|e| format!("{}", e[0]))
+        .map_err(anyhow::Error::msg)?;
     let mut store = super::setup::import_list(&db, &bytes)?;
     // Setting the scene is not timed: no fsync per check-in here.
     store.without_fsync()?;
@@ -58,8 +61,8 @@ pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
     drop(store);
     let out = dir.join("valgliste.pdf");
     let (db_s, out_s) = (
-        db.to_str().ok_or("database path is not UTF-8")?,
-        out.to_str().ok_or("output path is not UTF-8")?,
+        db.to_str().context("database path is not UTF-8")?,
+        out.to_str().context("output path is not UTF-8")?,
     );
     println!(
         "valgbord bench paper: the marked valgliste of {} voters ({checked_in} checked in), as `valgbord list print` (a process)",

@@ -2,6 +2,7 @@
 //! processes, timed from spawn to exit (start-up, reading files, fsync and all), with
 //! their peak memory, so a figure stands for the command a person types.
 
+use anyhow::Context;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,22 +21,17 @@ const SAMPLE: Duration = Duration::from_millis(5);
 
 /// Runs `valgbord ARGS…` and waits for it; an exit other than 0 is an error with the
 /// command's own message.
-pub fn run(args: &[&str]) -> Result<Ran, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
+pub fn run(args: &[&str]) -> anyhow::Result<Ran> {
+    let exe = std::env::current_exe().context("own binary")?;
     let started = Instant::now();
     let out_file = tempfile_in(&std::env::temp_dir())?;
     let mut child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(
-            out_file
-                .0
-                .try_clone()
-                .map_err(|e| format!("stdout file: {e}"))?,
-        )
+        .stdout(out_file.0.try_clone().context("stdout file")?)
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run valgbord {}: {e}", args.join(" ")))?;
+        .with_context(|| format!("cannot run valgbord {}", args.join(" ")))?;
     let mut peak = None;
     let status = loop {
         if let Some(k) = peak_rss_kib(child.id()) {
@@ -44,7 +40,7 @@ pub fn run(args: &[&str]) -> Result<Ran, String> {
         match child.try_wait() {
             Ok(Some(s)) => break s,
             Ok(None) => std::thread::sleep(SAMPLE),
-            Err(e) => return Err(format!("valgbord {}: {e}", args.join(" "))),
+            Err(e) => return Err(anyhow::anyhow!("valgbord {}: {e}", args.join(" "))),
         }
     };
     let took = started.elapsed();
@@ -55,7 +51,7 @@ pub fn run(args: &[&str]) -> Result<Ran, String> {
     let stdout = std::fs::read_to_string(&out_file.1).unwrap_or_default();
     let _ = std::fs::remove_file(&out_file.1);
     if !status.success() {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "valgbord {} failed ({status}): {}",
             args.join(" "),
             err.trim()
@@ -69,13 +65,13 @@ pub fn run(args: &[&str]) -> Result<Ran, String> {
 }
 
 /// A file for a command's output (a pipe could fill while we only poll the process).
-fn tempfile_in(dir: &Path) -> Result<(std::fs::File, std::path::PathBuf), String> {
+fn tempfile_in(dir: &Path) -> anyhow::Result<(std::fs::File, std::path::PathBuf)> {
     let path = dir.join(format!(
         "valgbord-bench-{}-{}.out",
         std::process::id(),
         crate::store::now_ms()
     ));
-    let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f = std::fs::File::create(&path).with_context(|| format!("{}", path.display()))?;
     Ok((f, path))
 }
 

@@ -15,7 +15,7 @@
 
 use crate::app::table::RunningTable;
 use crate::central::config::{CentralConfig, TableEntry};
-use crate::cli::failure::{CmdResult, Failure};
+use crate::cli::failure::CmdResult;
 use crate::election::checkin::TableState;
 use crate::election::voter_list;
 use crate::netfault::{firewall::Firewall, flood::Flood, proxy::Behaviour, proxy::FaultProxy};
@@ -105,7 +105,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Enters a network namespace of its own (before any thread starts), then runs.
 pub fn run(args: Args) -> CmdResult {
-    crate::netfault::namespace::enter_private()?;
+    crate::netfault::namespace::enter_private().map_err(anyhow::Error::msg)?;
     crate::netfault::namespace::raise_file_limit();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(run_async(args))
@@ -134,7 +134,9 @@ async fn run_async(args: Args) -> CmdResult {
     let n = args.tables.max(2) as usize;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, args.voters, 13, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {})
+        .map_err(|e| format!("{}", e[0]))
+        .map_err(anyhow::Error::msg)?;
     let queue: VecDeque<(String, String)> = list
         .voters
         .iter()
@@ -146,12 +148,15 @@ async fn run_async(args: Args) -> CmdResult {
     // The central: a real one, behind a proxy that plays its WAN.
     let central_db = dir.join("central.db");
     super::setup::import_list(&central_db, &bytes)?;
-    let central = crate::app::central::start(central_config(&dir, central_db, n)?).await?;
+    let central = crate::app::central::start(central_config(&dir, central_db, n)?)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let proxy = FaultProxy::start(
         SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
         central.addr,
     )
-    .await?;
+    .await
+    .map_err(anyhow::Error::msg)?;
     let central_url = format!("http://{}", proxy.addr);
 
     let sync_addr = |i: usize| SocketAddr::new(table_ip(i), SYNC_PORT);
@@ -166,10 +171,10 @@ async fn run_async(args: Args) -> CmdResult {
         cfg.sync.listen = Some(sync_addr(i));
         cfg.sync.central = vec![central_url.clone()];
         dbs.push(cfg.database.clone());
-        let t = crate::app::table::start(cfg).await?;
-        lock(&t.core)
-            .set_state(TableState::Open, "")
-            .map_err(|e| e.to_string())?;
+        let t = crate::app::table::start(cfg)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        lock(&t.core).set_state(TableState::Open, "")?;
         tables.push(t);
     }
     let tables = Arc::new(tables);
@@ -226,14 +231,15 @@ async fn run_async(args: Args) -> CmdResult {
 }
 
 /// The central's configuration: the bench's tables known by their keys, one user.
-fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> Result<CentralConfig, Failure> {
+fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> anyhow::Result<CentralConfig> {
     let keys: Vec<String> = (0..n)
         .map(|i| {
             keyfile::load_or_create(&dir.join(format!("sync-{}.key", i + 1)))
                 .map(|k| k.public().to_hex())
                 .map_err(|e| e.to_string())
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     Ok(CentralConfig {
         election: "bench".into(),
         mode: crate::store::binding::Mode::Test,
@@ -271,7 +277,7 @@ fn impose(
     firewall: &Firewall,
     proxy: &FaultProxy,
     n: usize,
-) -> Result<Option<Flood>, Failure> {
+) -> anyhow::Result<Option<Flood>> {
     match condition {
         Condition::Healthy => {}
         Condition::CentralDropped => firewall.drop_to(IpAddr::from(CENTRAL_FRONT))?,
@@ -300,7 +306,7 @@ async fn measure(
     cut: Option<usize>,
     rate: f64,
     seconds: u64,
-) -> Result<Samples, String> {
+) -> anyhow::Result<Samples> {
     let n = tables.len();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Watch>();
     let end = Instant::now() + Duration::from_secs(seconds);
@@ -318,20 +324,21 @@ async fn measure(
                 tick.tick().await;
                 let Some((code, voter_id)) = queue.lock().ok().and_then(|mut q| q.pop_front())
                 else {
-                    return Err("the voter list ran out; give more --voters".to_string());
+                    return Err(anyhow::anyhow!(
+                        "the voter list ran out; give more --voters"
+                    ));
                 };
                 let core = tables[at].core.clone();
                 let admitted = tokio::task::spawn_blocking(move || {
                     let mut c = lock(&core);
-                    let s = c.scan(&code).map_err(|e| e.to_string())?;
+                    let s = c.scan(&code)?;
                     if !matches!(s.view, View::Pending { .. }) {
                         return Ok(false);
                     }
-                    c.confirm().map_err(|e| e.to_string())?;
-                    Ok::<bool, String>(true)
+                    c.confirm()?;
+                    Ok::<bool, anyhow::Error>(true)
                 })
-                .await
-                .map_err(|e| e.to_string())??;
+                .await??;
                 if admitted {
                     let look_at = live[rng.random_range(0..live.len())];
                     let _ = tx.send(Watch {
@@ -353,11 +360,11 @@ async fn measure(
         watches.spawn_blocking(move || visible_after(&db, &w));
     }
     while let Some(r) = load.join_next().await {
-        r.map_err(|e| e.to_string())??;
+        r?.map_err(anyhow::Error::msg)?;
     }
     let mut samples = Samples::default();
     while let Some(r) = watches.join_next().await {
-        match r.map_err(|e| e.to_string())? {
+        match r? {
             Some(d) => samples.visible.push(d),
             None => {
                 samples.not_seen += 1;
@@ -386,7 +393,7 @@ fn visible_after(db: &Path, w: &Watch) -> Option<Duration> {
 
 /// Waits until every table holds the same number of events (after a fault, the cut
 /// table has caught up).
-async fn converge(dbs: &[PathBuf], within: Duration) -> Result<(), String> {
+async fn converge(dbs: &[PathBuf], within: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         let dbs = dbs.to_vec();
@@ -399,13 +406,12 @@ async fn converge(dbs: &[PathBuf], within: Duration) -> Result<(), String> {
                 })
                 .collect::<Vec<i64>>()
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         if counts.windows(2).all(|w| w[0] == w[1]) && counts[0] >= 0 {
             return Ok(());
         }
         if started.elapsed() > within {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the tables did not converge within {within:?}: events {counts:?}"
             ));
         }

@@ -25,7 +25,9 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
     let store = import_list(&dir.join("bench-scan.db"), &bytes)?;
-    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {})
+        .map_err(|e| format!("{}", e[0]))
+        .map_err(anyhow::Error::msg)?;
     let id = TableIdentity {
         election: "bench".into(),
         test: true,
@@ -51,10 +53,8 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         crate::election::keys::DeviceSecret::generate(),
         id,
         signals,
-    )
-    .map_err(|e| e.to_string())?;
-    core.set_state(TableState::Open, "")
-        .map_err(|e| e.to_string())?;
+    )?;
+    core.set_state(TableState::Open, "")?;
     println!(
         "valgbord bench scan: {voters} voters, {scans} scans on a file database (WAL, synchronous=FULL)"
     );
@@ -65,11 +65,11 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     for _ in 0..scans {
         let v = &list.voters[rng.random_range(0..list.voters.len())];
         let t = Instant::now();
-        let screen = core.scan(&v.card_code).map_err(|e| e.to_string())?;
+        let screen = core.scan(&v.card_code)?;
         scan_times.push(t.elapsed());
         if matches!(screen.view, View::Pending { .. }) {
             let t = Instant::now();
-            core.confirm().map_err(|e| e.to_string())?;
+            core.confirm()?;
             confirm_times.push(t.elapsed());
         }
     }

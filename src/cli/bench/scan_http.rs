@@ -10,18 +10,20 @@ use super::measure::print_scan_confirm;
 use super::proc as bench_proc;
 use crate::election::voter::Voter;
 use crate::rehearsal::client;
+use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> Result<(), String> {
+pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> anyhow::Result<()> {
     let db = dir.join("bench-scan-http.db");
     drop(super::setup::import_list(&db, list_bytes)?);
-    let port = crate::ports::ports(0, 1)?
+    let port = crate::ports::ports(0, 1)
+        .map_err(anyhow::Error::msg)?
         .first()
         .copied()
-        .ok_or("no free port")?;
+        .context("no free port")?;
     let config = dir.join("bench-scan-http.toml");
     let place = crate::store::generate::place_id(0);
     std::fs::write(
@@ -34,16 +36,17 @@ pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> Res
             dir.join("bench-scan-http.key").display()
         ),
     )
-    .map_err(|e| format!("{}: {e}", config.display()))?;
+    .with_context(|| format!("{}", config.display()))?;
     let mut child = crate::rehearsal::place::spawn_daemon(
         "table",
         &config,
         &dir.join("bench-scan-http.log"),
         "the table daemon",
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     let pid = child.id();
     let url = format!("http://127.0.0.1:{port}");
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(drive(&url, voters, &place, scans));
     let peak = bench_proc::peak_rss_kib(pid);
     let _ = child.kill();
@@ -67,15 +70,17 @@ async fn drive(
     voters: &[Voter],
     place: &str,
     scans: usize,
-) -> Result<(Vec<Duration>, Vec<Duration>), String> {
-    let http = client::http()?;
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let http = client::http().map_err(anyhow::Error::msg)?;
     match client::post(&http, url, "/api/table/open", serde_json::json!({})).await {
         Ok((200, _)) => {}
-        other => return Err(format!("the table does not open: {other:?}")),
+        other => return Err(anyhow::anyhow!("the table does not open: {other:?}")),
     }
     let here: Vec<&Voter> = voters.iter().filter(|v| v.place == place).collect();
     if here.is_empty() {
-        return Err("no voters at the benchmark's polling place".into());
+        return Err(anyhow::anyhow!(
+            "no voters at the benchmark's polling place"
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut scan_times = Vec::with_capacity(scans);
@@ -85,16 +90,18 @@ async fn drive(
         let t = Instant::now();
         let verdict = client::scan(&http, url, &v.card_code)
             .await
-            .map_err(|e| format!("scan got no answer: {}", e.0))?;
+            .map_err(|e| format!("scan got no answer: {}", e.0))
+            .map_err(anyhow::Error::msg)?;
         scan_times.push(t.elapsed());
         if verdict == "pending" {
             let t = Instant::now();
             let done = client::confirm(&http, url)
                 .await
-                .map_err(|e| format!("confirm got no answer: {}", e.0))?;
+                .map_err(|e| format!("confirm got no answer: {}", e.0))
+                .map_err(anyhow::Error::msg)?;
             confirm_times.push(t.elapsed());
             if done != "admitted" {
-                return Err(format!("a confirm answered {done}"));
+                return Err(anyhow::anyhow!("a confirm answered {done}"));
             }
         }
     }

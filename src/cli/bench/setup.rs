@@ -1,9 +1,9 @@
 //! Setting the scene of a benchmark: its scratch folder, a database holding a generated
 //! list, a table's configuration. Not timed; shared by the benchmarks that start tables.
 
-use crate::cli::failure::Failure;
 use crate::store::Store;
 use crate::store::generate;
+use anyhow::Context;
 use std::path::PathBuf;
 
 /// The benchmark's scratch folder, one per process.
@@ -15,17 +15,16 @@ pub fn tempdir() -> std::io::Result<PathBuf> {
 
 /// A new database at `db` (any old one removed) holding the list in `bytes`, bound to
 /// the benchmark's test election.
-pub fn import_list(db: &std::path::Path, bytes: &[u8]) -> Result<Store, String> {
+pub fn import_list(db: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Store> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
-    store
-        .bind("bench", crate::store::binding::Mode::Test)
-        .map_err(|e| e.to_string())?;
+    let mut store = Store::open(db)?;
+    store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))?;
+        .map_err(|e| format!("list does not import: {e:?}"))
+        .map_err(anyhow::Error::msg)?;
     Ok(store)
 }
 
@@ -38,7 +37,7 @@ pub fn bench_table_config(
     port: u16,
     sync_port: u16,
     peers: Vec<String>,
-) -> Result<crate::table::config::TableConfig, Failure> {
+) -> anyhow::Result<crate::table::config::TableConfig> {
     use crate::table::config::*;
     let db = dir.join(format!("sync-{t}.db"));
     for suffix in ["", "-wal", "-shm"] {
@@ -48,7 +47,8 @@ pub fn bench_table_config(
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))?;
+        .map_err(|e| format!("list does not import: {e:?}"))
+        .map_err(anyhow::Error::msg)?;
     Ok(TableConfig {
         election: "bench".into(),
         mode: crate::store::binding::Mode::Test,
@@ -82,7 +82,7 @@ pub fn bench_table_config(
 }
 
 /// A path as the text of a command's argument.
-pub fn path_str(p: &std::path::Path) -> Result<&str, String> {
+pub fn path_str(p: &std::path::Path) -> anyhow::Result<&str> {
     p.to_str()
-        .ok_or_else(|| format!("{}: not UTF-8", p.display()))
+        .with_context(|| format!("{}: not UTF-8", p.display()))
 }

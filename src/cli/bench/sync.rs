@@ -4,13 +4,14 @@
 use super::measure::{ms, percentiles};
 use super::setup::{bench_table_config, tempdir};
 use crate::app::table::RunningTable;
-use crate::cli::failure::{CmdResult, Failure};
+use crate::cli::failure::CmdResult;
 use crate::election::checkin::TableState;
 use crate::election::voter_list;
 use crate::store::generate;
 use crate::table::config::TableConfig;
 use crate::table::screen::View;
 use crate::table::shared::lock;
+use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -30,14 +31,16 @@ pub async fn run(
     let voters = (checkins + partition_events) as u64 * 2 + 1_000;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| format!("{}", e[0]))?;
+    let list = voter_list::parse(&bytes, |_| {})
+        .map_err(|e| format!("{}", e[0]))
+        .map_err(anyhow::Error::msg)?;
     let mut admissible = list
         .voters
         .iter()
         .filter(|v| !v.brevstemme && v.struck.is_none())
         .map(|v| v.card_code.clone());
 
-    let ports = crate::ports::ports(0, 2 * tables + 2)?;
+    let ports = crate::ports::ports(0, 2 * tables + 2).map_err(anyhow::Error::msg)?;
     // Screen ports first, then the TLS sync ports.
     let sync_port = |i: usize| ports[tables as usize + 1 + i];
     let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
@@ -46,10 +49,10 @@ pub async fn run(
     for (i, &port) in ports.iter().enumerate().take(tables as usize) {
         let peers = (0..all).filter(|&j| j != i).map(url).collect();
         let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
-        let t = crate::app::table::start(cfg).await?;
-        lock(&t.core)
-            .set_state(TableState::Open, "")
-            .map_err(|e| e.to_string())?;
+        let t = crate::app::table::start(cfg)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        lock(&t.core).set_state(TableState::Open, "")?;
         running.push(t);
     }
     println!("valgbord bench sync: {tables} tables on loopback, {checkins} check-ins");
@@ -84,14 +87,14 @@ async fn visibility(
     running: &[RunningTable],
     admissible: &mut impl Iterator<Item = String>,
     checkins: usize,
-) -> Result<(Vec<Duration>, Vec<Duration>), Failure> {
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     let mut per_table = Vec::new();
     let mut all_tables = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let mut done = 0i64;
     for _ in 0..checkins {
         let at = rng.random_range(0..running.len());
-        let code = admissible.next().ok_or("list too small")?;
+        let code = admissible.next().context("list too small")?;
         let mut watchers: Vec<_> = running
             .iter()
             .enumerate()
@@ -110,9 +113,7 @@ async fn visibility(
                 Ok(false)
             }
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .await??;
         if !ok {
             continue;
         }
@@ -126,9 +127,9 @@ async fn visibility(
             )
             .await;
             if deadline.is_err() {
-                return Err("a table did not see a check-in within 10 s"
-                    .to_string()
-                    .into());
+                return Err(anyhow::anyhow!(
+                    "a table did not see a check-in within 10 s"
+                ));
             }
             let d = t0.elapsed();
             per_table.push(d);
@@ -158,12 +159,12 @@ async fn catch_up(
         }
         Ok::<(), crate::table::core::TableError>(())
     })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    .await??;
     let target = lock(&running[0].core).store().event_count()?;
     let t0 = Instant::now();
-    let late = crate::app::table::start(cfg).await?;
+    let late = crate::app::table::start(cfg)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let mut w = late.screen.clone();
     let expected = lock(&running[0].core)
         .store()
@@ -173,8 +174,8 @@ async fn catch_up(
         w.wait_for(|s| s.persons_checked_in >= expected),
     )
     .await
-    .map_err(|_| "the late table did not catch up within 60 s".to_string())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|_| "the late table did not catch up within 60 s".to_string())
+    .map_err(anyhow::Error::msg)??;
     let caught = t0.elapsed();
     let have = lock(&late.core).store().event_count()?;
     println!(
