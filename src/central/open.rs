@@ -7,13 +7,12 @@ use super::Central;
 use super::clock::Clock;
 use super::config::CentralConfig;
 use super::node::CentralNode;
-use super::snapshots;
 use crate::election::event::Trust;
 use crate::election::keys::DeviceSecret;
 use crate::print::card::ElectionInfo;
 use crate::store::Store;
+use crate::store::keyfile;
 use crate::store::meta::MetaKey;
-use crate::store::{keyfile, wal};
 use crate::sync::protocol::Hello;
 use std::path::Path;
 use std::sync::Arc;
@@ -53,17 +52,17 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
         ),
         allow_test: cfg.is_test(),
     };
-    let hello = Hello {
-        election: cfg.election.clone(),
-        list_sha256: writer
-            .meta(MetaKey::ListSha256)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-        software: env!("CARGO_PKG_VERSION").to_string(),
-        device: key.public(),
-        place: CENTRAL_PLACE.into(),
-        table_no: 0,
-    };
+    let list_sha256 = writer
+        .meta(MetaKey::ListSha256)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let hello = Hello::new(
+        cfg.election.clone(),
+        list_sha256,
+        key.public(),
+        CENTRAL_PLACE.into(),
+        0,
+    );
     let election =
         ElectionInfo::from_store(&writer, cfg.election_name.as_deref(), cfg.election_date)
             .map_err(|e| e.to_string())?;
@@ -110,8 +109,10 @@ fn open_writer(cfg: &CentralConfig) -> Result<Store, String> {
     writer
         .check_binding(&cfg.election, mode)
         .map_err(|e| e.to_string())?;
-    snapshots::ensure_schema(&writer.conn).map_err(|e| e.to_string())?;
-    wal::checkpoint_outside_commits(&writer.conn).map_err(|e| e.to_string())?;
+    writer.ensure_snapshot_tables().map_err(|e| e.to_string())?;
+    writer
+        .checkpoint_outside_commits()
+        .map_err(|e| e.to_string())?;
     Ok(writer)
 }
 

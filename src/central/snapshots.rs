@@ -13,15 +13,8 @@ use crate::store::snapshot_table::{SnapshotHead, SnapshotRow};
 use crate::store::tally_queries::ElectorateCache;
 use crate::store::{Store, StoreError};
 use chrono::{Local, NaiveDate, NaiveTime, TimeZone};
-use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// Creates the central's snapshot tables (their schema is `store::snapshot_table`);
-/// kept by this name for the central's daemon.
-pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
-    crate::store::snapshot_table::ensure_schema(conn)
-}
 
 /// A scheduled snapshot time on the election day, as ms since the epoch (local time).
 #[derive(Debug, Clone, Serialize)]

@@ -359,9 +359,7 @@ pub fn prepare(
 /// The list imported once into a database of its own, copied for every device.
 fn master_list(dir: &Path, list: &[u8]) -> Result<PathBuf, String> {
     let master = dir.join("valgliste.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", master.display()));
-    }
+    crate::store::remove_scratch_database(&master);
     let mut store = Store::open(&master).map_err(|e| e.to_string())?;
     store
         .bind(ELECTION, Mode::Test)
@@ -414,9 +412,7 @@ struct Shared<'a> {
 fn prepare_table(s: &Shared, t: u32, folder: &Path) -> Result<TableProc, String> {
     let (dir, tables, tls, ports) = (s.dir, s.tables, s.tls, s.ports);
     let db = folder.join(format!("bord-{t}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    crate::store::remove_scratch_database(&db);
     std::fs::copy(s.master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
     let port = ports[t as usize - 1];
     // Each table on an address of its own, over TLS, when the rehearsal has a
@@ -493,9 +489,7 @@ fn prepare_central(
 ) -> Result<CentralProc, String> {
     let (file, name) = CENTRALS[which];
     let db = dir.join(format!("{file}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    crate::store::remove_scratch_database(&db);
     std::fs::copy(master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
     let password = crate::password::hash_pin(OFFICE_USER.1).map_err(|e| e.to_string())?;
     let mut config = format!(

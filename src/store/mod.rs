@@ -29,6 +29,17 @@ use crate::election::clock::{Hlc, HlcClock};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
+/// Removes a database file with its WAL and shared-memory files, so a scratch database
+/// (a bench's, a rehearsal's) starts from nothing; a file that is not there is no error.
+/// Not for an election's data, which `binding::destroy` overwrites before removing.
+pub fn remove_scratch_database(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,

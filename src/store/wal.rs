@@ -16,11 +16,15 @@ pub const WAL_RESTART_BYTES: u64 = 32 << 20;
 /// What may be left to copy while the writer waits.
 const WAL_TAIL_BYTES: i64 = 1 << 20;
 
-/// Stops SQLite from checkpointing inside commits on `conn` (the writer's connection),
-/// and has it truncate the WAL file to [`WAL_RESTART_BYTES`] when the log starts over.
-pub fn checkpoint_outside_commits(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    conn.pragma_update(None, "journal_size_limit", WAL_RESTART_BYTES as i64)
+impl super::Store {
+    /// Stops SQLite from checkpointing inside commits on this (the writer's) connection,
+    /// and has it truncate the WAL file to [`WAL_RESTART_BYTES`] when the log starts over.
+    pub fn checkpoint_outside_commits(&self) -> super::Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.conn
+            .pragma_update(None, "journal_size_limit", WAL_RESTART_BYTES as i64)?;
+        Ok(())
+    }
 }
 
 /// A connection of its own that copies the WAL back into the database.

@@ -24,6 +24,25 @@ pub struct Hello {
 }
 
 impl Hello {
+    /// This build's greeting: the software version is always the running binary's, so
+    /// no caller can announce another.
+    pub fn new(
+        election: String,
+        list_sha256: String,
+        device: DevicePublic,
+        place: String,
+        table_no: u32,
+    ) -> Hello {
+        Hello {
+            election,
+            list_sha256,
+            software: env!("CARGO_PKG_VERSION").to_string(),
+            device,
+            place,
+            table_no,
+        }
+    }
+
     /// Why a peer cannot sync with us, in Danish for the status bar; `None` when it can.
     pub fn mismatch(&self, other: &Hello) -> Option<String> {
         if self.election != other.election {

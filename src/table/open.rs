@@ -68,17 +68,17 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
     }
     let signals = make_signals(&cfg.signals);
     let trust = make_trust(cfg, key.public())?;
-    let hello = Hello {
-        election: cfg.election.clone(),
-        list_sha256: store
-            .meta(MetaKey::ListSha256)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-        software: env!("CARGO_PKG_VERSION").to_string(),
-        device: key.public(),
-        place: cfg.place.clone(),
-        table_no: cfg.table_no,
-    };
+    let list_sha256 = store
+        .meta(MetaKey::ListSha256)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let hello = Hello::new(
+        cfg.election.clone(),
+        list_sha256,
+        key.public(),
+        cfg.place.clone(),
+        cfg.table_no,
+    );
     let id = TableIdentity {
         election: cfg.election.clone(),
         test: cfg.is_test(),

@@ -46,9 +46,7 @@ pub async fn run(a: Args) -> CmdResult {
     };
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("central.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    crate::store::remove_scratch_database(&db);
     println!(
         "valgbord bench central: {} voters in {} polling places, {} tables, {} check-ins at {} events/s",
         a.voters, a.places, a.tables, a.events, a.rate
@@ -248,14 +246,13 @@ async fn push_all(
         let per_worker = a.rate as f64 * mine as f64 / total.max(1) as f64;
         let http = http.clone();
         let url = format!("{base}/sync/v1/push");
-        let hello = Hello {
-            election: "bench".into(),
-            list_sha256: list_sha.to_string(),
-            software: env!("CARGO_PKG_VERSION").to_string(),
-            device: crate::election::keys::DevicePublic([0; 32]),
-            place: String::new(),
-            table_no: 0,
-        };
+        let hello = Hello::new(
+            "bench".into(),
+            list_sha.to_string(),
+            crate::election::keys::DevicePublic([0; 32]),
+            String::new(),
+            0,
+        );
         tasks.push(tokio::spawn(async move {
             push_share(http, url, hello, share, per_worker).await
         }));

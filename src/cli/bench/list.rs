@@ -30,9 +30,7 @@ pub fn run(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>) -
     };
     let file = dir.join("bench-voters.csv");
     let db = dir.join("bench.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    crate::store::remove_scratch_database(&db);
     println!(
         "valgbord bench list: {voters} voters; each step is the command a user runs, as a process (start-up, file, fsync)"
     );

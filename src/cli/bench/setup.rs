@@ -16,9 +16,7 @@ pub fn tempdir() -> std::io::Result<PathBuf> {
 /// A new database at `db` (any old one removed) holding the list in `bytes`, bound to
 /// the benchmark's test election.
 pub fn import_list(db: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Store> {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    crate::store::remove_scratch_database(db);
     let mut store = Store::open(db)?;
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
@@ -40,15 +38,7 @@ pub fn bench_table_config(
 ) -> anyhow::Result<crate::table::config::TableConfig> {
     use crate::table::config::*;
     let db = dir.join(format!("sync-{t}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let mut store = Store::open(&db)?;
-    store.bind("bench", crate::store::binding::Mode::Test)?;
-    store
-        .import_file(bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))
-        .map_err(anyhow::Error::msg)?;
+    drop(import_list(&db, bytes)?);
     Ok(TableConfig {
         election: "bench".into(),
         mode: crate::store::binding::Mode::Test,
