@@ -12,7 +12,6 @@ use crate::election::keys::DeviceSecret;
 use crate::print::card::ElectionInfo;
 use crate::store::Store;
 use crate::store::keyfile;
-use crate::store::meta::MetaKey;
 use crate::sync::protocol::Hello;
 use std::path::Path;
 use std::sync::Arc;
@@ -52,17 +51,14 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
         ),
         allow_test: cfg.is_test(),
     };
-    let list_sha256 = writer
-        .meta(MetaKey::ListSha256)
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    let hello = Hello::new(
+    let hello = Hello::of_device(
+        &writer,
         cfg.election.clone(),
-        list_sha256,
         key.public(),
         CENTRAL_PLACE.into(),
         0,
-    );
+    )
+    .map_err(|e| e.to_string())?;
     let election =
         ElectionInfo::from_store(&writer, cfg.election_name.as_deref(), cfg.election_date)
             .map_err(|e| e.to_string())?;

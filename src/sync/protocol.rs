@@ -43,6 +43,21 @@ impl Hello {
         }
     }
 
+    /// The greeting of the device whose database is `store`: the list it holds is the
+    /// list it announces.
+    pub fn of_device(
+        store: &crate::store::Store,
+        election: String,
+        device: DevicePublic,
+        place: String,
+        table_no: u32,
+    ) -> crate::store::Result<Hello> {
+        let list_sha256 = store
+            .meta(crate::store::meta::MetaKey::ListSha256)?
+            .unwrap_or_default();
+        Ok(Hello::new(election, list_sha256, device, place, table_no))
+    }
+
     /// Why a peer cannot sync with us, in Danish for the status bar; `None` when it can.
     pub fn mismatch(&self, other: &Hello) -> Option<String> {
         if self.election != other.election {

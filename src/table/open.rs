@@ -68,17 +68,14 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
     }
     let signals = make_signals(&cfg.signals);
     let trust = make_trust(cfg, key.public())?;
-    let list_sha256 = store
-        .meta(MetaKey::ListSha256)
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    let hello = Hello::new(
+    let hello = Hello::of_device(
+        &store,
         cfg.election.clone(),
-        list_sha256,
         key.public(),
         cfg.place.clone(),
         cfg.table_no,
-    );
+    )
+    .map_err(|e| e.to_string())?;
     let id = TableIdentity {
         election: cfg.election.clone(),
         test: cfg.is_test(),
