@@ -253,7 +253,23 @@ impl TableConfig {
         cfg.sync
             .check(!cfg.is_test())
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        cfg.check_listen()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(cfg)
+    }
+
+    /// In an election the screen listener stays on loopback: it serves voters' names,
+    /// birthdates and addresses to whoever reaches it, and only the kiosk browser on
+    /// the same device should. Other tables reach this one over TLS on `[sync] listen`.
+    /// Test mode (demos, rehearsals in network namespaces) may listen elsewhere.
+    fn check_listen(&self) -> Result<(), String> {
+        if self.is_test() || self.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "listen = {}: in an election the table screen, which shows voters' names and birthdates, listens on loopback only (127.0.0.1); sync to other tables uses [sync] listen over TLS",
+            self.listen
+        ))
     }
 
     /// The `[fast_bordvalg]` shares, checked: table numbers, ranges, and that no voter
@@ -344,5 +360,17 @@ mod tests {
         assert!(TableConfig::load(&p).unwrap_err().contains("tabel"));
         std::fs::write(&p, format!("{base}mode = \"prøve\"\n")).unwrap();
         assert!(TableConfig::load(&p).unwrap_err().contains("mode"));
+    }
+
+    #[test]
+    fn the_screen_listens_on_loopback_only_in_an_election() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.toml");
+        let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\nlisten = \"0.0.0.0:8080\"\n";
+        std::fs::write(&p, format!("{base}mode = \"election\"\n")).unwrap();
+        let e = TableConfig::load(&p).unwrap_err();
+        assert!(e.contains("listen = 0.0.0.0:8080: in an election"), "{e}");
+        std::fs::write(&p, format!("{base}mode = \"test\"\n")).unwrap();
+        TableConfig::load(&p).unwrap();
     }
 }
