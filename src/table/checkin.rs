@@ -153,7 +153,7 @@ impl TableCore {
     }
 
     /// Stages a check-in without a card, for a voter the valgsekretær found by search.
-    pub fn stage_manual(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+    pub(super) fn stage_manual(&mut self, voter_id: &str) -> Result<Screen, TableError> {
         let voter = self
             .store
             .voter(voter_id)?

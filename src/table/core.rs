@@ -99,6 +99,8 @@ pub struct TableCore {
     /// The place's electorate, with the number of list changes it was counted at: it
     /// changes only with a list change.
     pub(super) eligible: std::cell::Cell<Option<(i64, i64)>>,
+    /// The valgsekretær PIN's attempt limits, shared with checks running off the lock.
+    pub(super) pin_gate: Arc<super::pin_attempts::PinGate>,
 }
 
 /// Events from peers rebuild the screen at most this often (the rest wait for
@@ -175,6 +177,7 @@ impl TableCore {
             last_publish: None,
             publish_pending: false,
             eligible: std::cell::Cell::new(None),
+            pin_gate: Arc::default(),
         };
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);

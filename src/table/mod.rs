@@ -10,6 +10,7 @@ pub mod core;
 pub mod drivers;
 pub mod open;
 pub mod peers;
+pub mod pin_attempts;
 pub mod place_mode;
 pub mod printing;
 pub mod screen;

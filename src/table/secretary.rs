@@ -2,10 +2,13 @@
 //! chosen table, issue a replacement valgkort, undo a check-in, resolve a double
 //! registration, enter the paper marks.
 //!
-//! Every such action needs a [`Secretary`], which only [`TableCore::authorize`] makes
-//! (from the PIN): the compiler, not a convention, keeps these actions behind the PIN.
+//! Every such action needs a [`Secretary`], which only a [`PinCheck`] makes (from the
+//! PIN): the compiler, not a convention, keeps these actions behind the PIN. The check
+//! is copied out of the core and run without the table's lock, because argon2 is slow
+//! on purpose and scans must not wait for someone typing PINs.
 
 use super::core::{TableCore, TableError};
+use super::pin_attempts::PinGate;
 use super::printing::Queued;
 use super::screen::{Screen, View, VoterView, clock};
 use crate::election::checkin::Verdict;
@@ -14,10 +17,50 @@ use crate::election::keys::DevicePublic;
 use crate::store::StoreError;
 use crate::store::search::SearchQuery;
 use serde::Serialize;
+use std::sync::Arc;
 
-/// Proof that the valgsekretær's PIN was given.
+/// Proof that the valgsekretær's PIN was given, naming who gave it.
 #[derive(Debug)]
-pub struct Secretary(());
+pub struct Secretary {
+    who: String,
+}
+
+impl Secretary {
+    /// Who acted, for the log: today the one valgsekretær PIN of the table; with
+    /// personal PINs (names in the election package) the person's name.
+    pub fn who(&self) -> &str {
+        &self.who
+    }
+}
+
+/// What checking a PIN needs, copied out of the table core under its lock so that the
+/// check itself (argon2) runs without it.
+#[derive(Debug, Clone)]
+pub struct PinCheck {
+    hash: Option<String>,
+    gate: Arc<PinGate>,
+}
+
+impl PinCheck {
+    /// Checks `pin`: one check at a time per table, within the attempt limits. Blocks
+    /// for the argon2 run; never call it while holding the table's lock.
+    pub fn verify(&self, pin: &str) -> Result<Secretary, TableError> {
+        let Some(hash) = &self.hash else {
+            return Err(TableError::Refused(
+                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
+            ));
+        };
+        match self.gate.attempt(|| crate::password::verify_pin(pin, hash)) {
+            Ok(()) => Ok(Secretary {
+                who: "valgsekretær".into(),
+            }),
+            Err(refusal) => {
+                tracing::warn!("{}", refusal.english);
+                Err(TableError::Refused(refusal.danish))
+            }
+        }
+    }
+}
 
 /// One search result as the valgsekretær sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -50,18 +93,19 @@ pub struct SearchReport {
 }
 
 impl TableCore {
-    /// Checks the valgsekretær's PIN.
-    pub fn authorize(&self, pin: &str) -> Result<Secretary, TableError> {
-        let Some(hash) = &self.id.pin_hash else {
-            return Err(TableError::Refused(
-                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
-            ));
-        };
-        if !crate::password::verify_pin(pin, hash) {
-            tracing::warn!("valgsekretær PIN refused");
-            return Err(TableError::Refused("Forkert PIN.".into()));
+    /// What checking the valgsekretær's PIN needs; run [`PinCheck::verify`] after
+    /// releasing the table's lock.
+    pub fn pin_check(&self) -> PinCheck {
+        PinCheck {
+            hash: self.id.pin_hash.clone(),
+            gate: self.pin_gate.clone(),
         }
-        Ok(Secretary(()))
+    }
+
+    /// Checks the valgsekretær's PIN here and now, for a command that holds the core on
+    /// its own (no screen, no lock to keep free).
+    pub fn authorize(&self, pin: &str) -> Result<Secretary, TableError> {
+        self.pin_check().verify(pin)
     }
 
     /// Searches the whole municipality list by any mix of name, birthdate and address.
@@ -168,6 +212,21 @@ impl TableCore {
             }
         }
         Ok((verdict, voter.full_name()))
+    }
+
+    /// A check-in without a card at this table itself (`POST /api/manual`): sent as by
+    /// [`Self::send_without_card`], so the log says the valgsekretær sent the voter; a
+    /// refusal is shown on this table's screen with its reason.
+    pub fn stage_without_card(
+        &mut self,
+        voter_id: &str,
+        by: &Secretary,
+    ) -> Result<Screen, TableError> {
+        let (verdict, _) = self.send_without_card(voter_id, self.id.table_no, by)?;
+        if verdict.is_admit() {
+            return self.screen();
+        }
+        self.stage_manual(voter_id)
     }
 
     /// Refuses a table number that is no table of this place (a typo must not make a
@@ -370,18 +429,19 @@ impl TableCore {
     pub fn reissue_card(
         &mut self,
         voter_id: &str,
-        _by: &Secretary,
+        by: &Secretary,
     ) -> Result<(String, String, Queued), TableError> {
         let voter = self
             .store
             .voter(voter_id)?
             .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        self.here_or_refused(&voter.place)?;
         let new_code = new_card_code().map_err(TableError::Refused)?;
         self.append(EventKind::CardReissued {
             voter_id: voter.id.clone(),
             new_code: new_code.clone(),
         })?;
-        tracing::info!("valgkort reissued");
+        tracing::info!(by = by.who(), "valgkort reissued");
         let queued = self.queue_card(&voter.id);
         self.notice = Some(format!(
             "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige. Kortet udskrives …",
@@ -389,6 +449,28 @@ impl TableCore {
         ));
         self.publish()?;
         Ok((new_code, voter.full_name(), queued))
+    }
+}
+
+impl TableCore {
+    /// Refuses a voter of another polling place: a card issued here would reach only
+    /// this place's tables, so at the voter's own place the old card would stay valid
+    /// and the new one read as forged.
+    fn here_or_refused(&self, place: &str) -> Result<(), TableError> {
+        if place == self.id.place {
+            return Ok(());
+        }
+        let name = self
+            .store
+            .place_name(place)?
+            .unwrap_or_else(|| place.to_string());
+        tracing::warn!(
+            voter_place = place,
+            "card reissue refused: the voter belongs to another polling place"
+        );
+        Err(TableError::Refused(format!(
+            "Vælgeren hører til {name} (valgsted {place}); send vælgeren dertil. Der er ikke udstedt et nyt valgkort."
+        )))
     }
 }
 

@@ -27,7 +27,7 @@ struct St {
 }
 
 pub fn central_router(central: Arc<Central>, users: Arc<Users>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/", get(assets::html))
         .route("/assets/central.js", get(assets::js))
         .route("/assets/central.css", get(assets::css))
@@ -48,7 +48,8 @@ pub fn central_router(central: Arc<Central>, users: Arc<Users>) -> Router {
         .route("/api/export/closing.json", get(closing_json))
         .route("/api/export/closing/{place}", get(closing_pdf))
         .route("/api/test/clock", post(test_clock))
-        .with_state(St { central, users })
+        .with_state(St { central, users });
+    super::same_origin::guard(router, super::same_origin::Hosts::Any)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

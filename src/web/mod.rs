@@ -5,6 +5,8 @@ mod assets;
 mod central_api;
 mod central_assets;
 mod error;
+mod pin;
+pub mod same_origin;
 mod secretary_api;
 pub mod serve;
 mod table_api;

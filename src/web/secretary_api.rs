@@ -3,6 +3,7 @@
 
 use super::assets;
 use super::error::ApiError;
+use super::pin::authorize;
 use super::table_api::{with_core, with_core_printing};
 use crate::table::secretary::{SearchHit, SearchReport, Secretary};
 use crate::table::shared::SharedCore;
@@ -30,7 +31,7 @@ struct SecState {
 }
 
 pub fn secretary_router(core: SharedCore) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/sekretaer", get(assets::secretary_html))
         .route("/assets/secretary.js", get(assets::secretary_js))
         .route("/api/secretary/login", post(login))
@@ -38,6 +39,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/search", get(search))
         .route("/api/secretary/search/report", get(search_report))
         .route("/api/secretary/checkin", post(checkin))
+        .route("/api/manual", post(manual))
         .route("/api/secretary/tables", get(tables))
         .route("/api/secretary/undo", post(undo))
         .route("/api/secretary/reissue", post(reissue))
@@ -52,7 +54,8 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
-        })
+        });
+    super::same_origin::guard(router, super::same_origin::Hosts::AddressOnly)
 }
 
 fn locked() -> ApiError {
@@ -92,12 +95,10 @@ struct Login {
 }
 
 async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<Value>, ApiError> {
-    let sec = with_core(&s.core, move |c| c.authorize(&b.pin))
-        .await
-        .map_err(|e| ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            ..e
-        })?;
+    let sec = authorize(&s.core, b.pin).await.map_err(|e| ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        ..e
+    })?;
     let mut raw = [0u8; 24];
     getrandom::getrandom(&mut raw).map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,11 +106,12 @@ async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<V
         english: format!("no random source: {e}"),
     })?;
     let token = hex::encode(raw);
+    let sec = Arc::new(sec);
     s.sessions
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(token.clone(), (Instant::now(), Arc::new(sec)));
-    tracing::info!("valgsekretær logged in");
+        .insert(token.clone(), (Instant::now(), sec.clone()));
+    tracing::info!(who = sec.who(), "valgsekretær logged in");
     Ok(Json(
         json!({ "token": token, "idle_lock_s": IDLE_LOCK.as_secs() }),
     ))
@@ -205,6 +207,26 @@ async fn checkin(
             detail,
         },
     }))
+}
+
+#[derive(Deserialize)]
+struct Manual {
+    voter_id: String,
+}
+
+/// A check-in without a card at this table (the table screen's own route, kept for
+/// clients of the API): behind the valgsekretær's session like every other check-in
+/// without a card, since nothing but the valgsekretær's check of the identity stands
+/// behind it.
+async fn manual(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Manual>,
+) -> Result<Json<crate::table::screen::Screen>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| c.stage_without_card(&b.voter_id, &sec))
+        .await
+        .map(Json)
 }
 
 /// The tables of this polling place, for the buttons of a check-in without card.

@@ -2,6 +2,7 @@
 
 use super::assets;
 use super::error::ApiError;
+use super::pin::authorize;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::scan::clean::clean_scan;
@@ -30,7 +31,7 @@ struct AppState {
 }
 
 pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan: bool) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/", get(assets::table_html))
         .route("/assets/table.js", get(assets::table_js))
         .route("/assets/table.css", get(assets::table_css))
@@ -44,7 +45,6 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
         .route("/api/confirm", post(confirm))
         .route("/api/cancel", post(cancel))
         .route("/api/dismiss", post(dismiss))
-        .route("/api/manual", post(manual))
         .route("/api/table/open", post(open))
         .route("/api/table/pause", post(pause))
         .route("/api/table/close", post(close))
@@ -56,7 +56,8 @@ pub fn table_router(core: SharedCore, screen: watch::Receiver<Screen>, api_scan:
             core,
             screen,
             api_scan,
-        })
+        });
+    super::same_origin::guard(router, super::same_origin::Hosts::AddressOnly)
 }
 
 /// Runs a table operation off the async workers: it may wait for the disk.
@@ -190,20 +191,6 @@ async fn dismiss(
         .map(Json)
 }
 
-#[derive(Deserialize)]
-struct ManualBody {
-    voter_id: String,
-}
-
-async fn manual(
-    State(s): State<AppState>,
-    Json(b): Json<ManualBody>,
-) -> Result<Json<Screen>, ApiError> {
-    with_core(&s.core, move |c| c.stage_manual(&b.voter_id))
-        .await
-        .map(Json)
-}
-
 async fn open(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
     with_core(&s.core, |c| c.set_state(TableState::Open, ""))
         .await
@@ -301,12 +288,10 @@ async fn undo(
     State(s): State<AppState>,
     Json(b): Json<UndoBody>,
 ) -> Result<Json<Screen>, ApiError> {
-    with_core(&s.core, move |c| {
-        let by = c.authorize(&b.pin)?;
-        c.undo(&b.voter_id, &b.reason, &by)
-    })
-    .await
-    .map(Json)
+    let by = authorize(&s.core, b.pin).await?;
+    with_core(&s.core, move |c| c.undo(&b.voter_id, &b.reason, &by))
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -330,10 +315,10 @@ async fn reissue(
     Json(b): Json<ReissueBody>,
 ) -> Result<Json<Reissued>, ApiError> {
     let voter_id = b.voter_id.clone();
+    let by = authorize(&s.core, b.pin).await?;
     with_core_printing(
         &s.core,
         move |c| {
-            let by = c.authorize(&b.pin)?;
             let (code, name, queued) = c.reissue_card(&b.voter_id, &by)?;
             Ok(((code, name), queued))
         },
