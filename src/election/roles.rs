@@ -7,7 +7,6 @@
 //! "May connect and pull" (read the log over sync) is a different right from "may
 //! author": the central tally pulls from every table but authors nothing.
 
-use super::event::EventKind;
 use super::keys::DevicePublic;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -58,43 +57,21 @@ impl Role {
 }
 
 /// Which part of the polling place an event speaks for, and so whose key may write it.
+/// Each event kind says its scope (`EventKind::scope`); this file knows no event kinds,
+/// so the event format can use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope<'a> {
+pub enum Scope<'a> {
     /// The table's own state and its own check-ins: only that table (or a reserve of its
     /// place standing in for it).
     OwnTable { place: &'a str, table_no: u32 },
     /// The polling place as a whole (its mode, a voter sent to one of its tables, paper
     /// marks entered afterwards): any table of the place, where the valgsekretær is.
     Place { place: &'a str },
+    /// Undoing a check-in: any table of the place of the device that made it.
+    UndoOf { target: DevicePublic },
     /// A voter or the list, at the author's own place: any table of a place. That the
     /// voter belongs to the author's place is the store's check (it holds the list).
     AuthorsPlace,
-}
-
-fn scope(kind: &EventKind) -> Scope<'_> {
-    match kind {
-        EventKind::TableOpened { place, table_no }
-        | EventKind::TablePaused { place, table_no }
-        | EventKind::TableClosed {
-            place, table_no, ..
-        }
-        | EventKind::CheckIn {
-            place, table_no, ..
-        }
-        | EventKind::BallotsReconciled {
-            place, table_no, ..
-        } => Scope::OwnTable {
-            place,
-            table_no: *table_no,
-        },
-        EventKind::PlaceModeChanged { place, .. }
-        | EventKind::ManualCheckInSent { place, .. }
-        | EventKind::PaperRegistration { place, .. } => Scope::Place { place },
-        EventKind::CheckInUndone { .. }
-        | EventKind::CardReissued { .. }
-        | EventKind::DoubleRegistrationResolved { .. }
-        | EventKind::ListChanged { .. } => Scope::AuthorsPlace,
-    }
 }
 
 /// Why a key may not have written an event. The text names the key's role and what the
@@ -109,7 +86,9 @@ pub enum RoleError {
         role: String,
         kind: &'static str,
     },
-    #[error("device {device} is {role} and may not write a {kind} event for table {table_no} of polling place {place}")]
+    #[error(
+        "device {device} is {role} and may not write a {kind} event for table {table_no} of polling place {place}"
+    )]
     OtherTable {
         device: String,
         role: String,
@@ -131,27 +110,39 @@ pub enum RoleError {
 }
 
 /// Checks that a device of `role` may have authored `kind`.
-pub fn authorize(device: DevicePublic, role: &Role, kind: &EventKind) -> Result<(), RoleError> {
+/// `kind` is the event kind's name, for the error.
+pub fn authorize(
+    device: DevicePublic,
+    role: &Role,
+    kind: &'static str,
+    scope: Scope<'_>,
+) -> Result<(), RoleError> {
     let refuse_table = |place: &str, table_no: u32| RoleError::OtherTable {
         device: device.short(),
         role: role.describe(),
-        kind: kind.name(),
+        kind,
         place: place.to_string(),
         table_no,
     };
     let refuse_place = |place: &str| RoleError::OtherPlace {
         device: device.short(),
         role: role.describe(),
-        kind: kind.name(),
+        kind,
         place: place.to_string(),
     };
-    match (role, scope(kind)) {
+    match (role, scope) {
         (Role::Central, _) => Err(RoleError::MayNotAuthor {
             device: device.short(),
             role: role.describe(),
-            kind: kind.name(),
+            kind,
         }),
-        (Role::Table { place: p, table_no: n }, Scope::OwnTable { place, table_no }) => {
+        (
+            Role::Table {
+                place: p,
+                table_no: n,
+            },
+            Scope::OwnTable { place, table_no },
+        ) => {
             if p == place && *n == table_no {
                 Ok(())
             } else {
@@ -172,7 +163,9 @@ pub fn authorize(device: DevicePublic, role: &Role, kind: &EventKind) -> Result<
                 Err(refuse_place(place))
             }
         }
-        (Role::Table { .. } | Role::Reserve { .. }, Scope::AuthorsPlace) => Ok(()),
+        (Role::Table { .. } | Role::Reserve { .. }, Scope::AuthorsPlace | Scope::UndoOf { .. }) => {
+            Ok(())
+        }
     }
 }
 
@@ -206,6 +199,31 @@ impl Enrolment {
         Ok(Enrolment { roles })
     }
 
+    /// Every key as a reserve of one polling place: each may act as any table of that
+    /// place and of no other. For fixtures and test-mode setups that know the place's
+    /// keys but not which table holds which.
+    pub fn reserves_of(place: &str, keys: impl IntoIterator<Item = DevicePublic>) -> Self {
+        Enrolment {
+            roles: keys
+                .into_iter()
+                .map(|k| {
+                    (
+                        k,
+                        Role::Reserve {
+                            place: place.to_string(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a key, replacing a role it had. For a device's own key, which it always
+    /// trusts in the role its configuration gives it.
+    pub fn insert(&mut self, key: DevicePublic, role: Role) {
+        self.roles.insert(key, role);
+    }
+
     pub fn role(&self, device: &DevicePublic) -> Option<&Role> {
         self.roles.get(device)
     }
@@ -221,9 +239,38 @@ impl Enrolment {
         })
     }
 
-    /// Checks that `device` is enrolled and that its role may author `kind`.
-    pub fn authorize(&self, device: DevicePublic, kind: &EventKind) -> Result<(), RoleError> {
-        authorize(device, self.role_of(device)?, kind)
+    /// Checks that `device` is enrolled and that its role may author an event of this
+    /// kind and scope. An undo must come from the place of the table whose check-in it
+    /// undoes, when that table is enrolled here.
+    pub fn authorize(
+        &self,
+        device: DevicePublic,
+        kind: &'static str,
+        scope: Scope<'_>,
+    ) -> Result<(), RoleError> {
+        let role = self.role_of(device)?;
+        if let Scope::UndoOf { target } = scope
+            && let Some(target_place) = self.role(&target).and_then(Role::place)
+            && role.place().is_some_and(|p| p != target_place)
+        {
+            return Err(RoleError::OtherPlace {
+                device: device.short(),
+                role: role.describe(),
+                kind,
+                place: target_place.to_string(),
+            });
+        }
+        authorize(device, role, kind, scope)
+    }
+
+    /// The keys that may author events: the ones whose signature on a valgkort's QR
+    /// code (a reissued card) is believed.
+    pub fn authors(&self) -> std::collections::HashSet<DevicePublic> {
+        self.roles
+            .iter()
+            .filter(|(_, r)| r.may_author())
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&DevicePublic, &Role)> {
@@ -234,9 +281,13 @@ impl Enrolment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::election::event::CheckInMethod;
+    use crate::election::event::{CheckInMethod, EventKind};
     use crate::election::keys::DeviceSecret;
     use crate::election::place_mode::PlaceMode;
+
+    fn may(device: DevicePublic, role: &Role, kind: &EventKind) -> Result<(), RoleError> {
+        authorize(device, role, kind.name(), kind.scope())
+    }
 
     fn key() -> DevicePublic {
         DeviceSecret::generate().public()
@@ -289,14 +340,14 @@ mod tests {
     fn a_table_writes_its_own_check_ins_and_state_only() {
         let k = key();
         let r = table("3", 1);
-        assert_eq!(authorize(k, &r, &check_in("3", 1)), Ok(()));
-        assert_eq!(authorize(k, &r, &closed("3", 1)), Ok(()));
+        assert_eq!(may(k, &r, &check_in("3", 1)), Ok(()));
+        assert_eq!(may(k, &r, &closed("3", 1)), Ok(()));
         assert!(matches!(
-            authorize(k, &r, &closed("3", 2)),
+            may(k, &r, &closed("3", 2)),
             Err(RoleError::OtherTable { table_no: 2, .. })
         ));
         assert!(matches!(
-            authorize(k, &r, &check_in("4", 1)),
+            may(k, &r, &check_in("4", 1)),
             Err(RoleError::OtherTable { .. })
         ));
     }
@@ -304,19 +355,19 @@ mod tests {
     #[test]
     fn place_events_belong_to_any_table_of_that_place() {
         let k = key();
-        assert_eq!(authorize(k, &table("3", 2), &mode("3")), Ok(()));
+        assert_eq!(may(k, &table("3", 2), &mode("3")), Ok(()));
         assert!(matches!(
-            authorize(k, &table("3", 2), &mode("4")),
+            may(k, &table("3", 2), &mode("4")),
             Err(RoleError::OtherPlace { .. })
         ));
-        assert_eq!(authorize(k, &table("3", 2), &undo(key())), Ok(()));
+        assert_eq!(may(k, &table("3", 2), &undo(key())), Ok(()));
     }
 
     #[test]
     fn the_central_authors_nothing() {
         let k = key();
         for kind in [check_in("3", 1), closed("3", 1), mode("3"), undo(key())] {
-            let e = authorize(k, &Role::Central, &kind).unwrap_err();
+            let e = may(k, &Role::Central, &kind).unwrap_err();
             assert!(matches!(e, RoleError::MayNotAuthor { .. }), "{e}");
             assert!(e.to_string().contains("the central tally"), "{e}");
         }
@@ -328,9 +379,9 @@ mod tests {
     fn a_reserve_stands_in_for_any_table_of_its_own_place_only() {
         let k = key();
         let r = Role::Reserve { place: "3".into() };
-        assert_eq!(authorize(k, &r, &check_in("3", 7)), Ok(()));
-        assert!(authorize(k, &r, &check_in("4", 1)).is_err());
-        assert!(authorize(k, &r, &mode("4")).is_err());
+        assert_eq!(may(k, &r, &check_in("3", 7)), Ok(()));
+        assert!(may(k, &r, &check_in("4", 1)).is_err());
+        assert!(may(k, &r, &mode("4")).is_err());
     }
 
     #[test]
@@ -341,11 +392,14 @@ mod tests {
         let same_key = Enrolment::new([(a, table("3", 1)), (a, Role::Central)]);
         assert!(matches!(same_key, Err(RoleError::KeyTwice { .. })));
         let e = Enrolment::new([(a, table("3", 1)), (b, Role::Central)]).unwrap();
-        assert_eq!(e.authorize(a, &check_in("3", 1)), Ok(()));
-        assert!(e.authorize(b, &check_in("3", 1)).is_err());
+        assert_eq!(e.authorize(a, "check_in", check_in("3", 1).scope()), Ok(()));
+        assert!(
+            e.authorize(b, "check_in", check_in("3", 1).scope())
+                .is_err()
+        );
         let stranger = key();
         assert!(matches!(
-            e.authorize(stranger, &check_in("3", 1)),
+            e.authorize(stranger, "check_in", check_in("3", 1).scope()),
             Err(RoleError::UnknownKey { .. })
         ));
     }
@@ -353,7 +407,7 @@ mod tests {
     #[test]
     fn errors_name_the_role_and_the_claim() {
         let k = key();
-        let e = authorize(k, &table("3", 1), &closed("3", 2)).unwrap_err();
+        let e = may(k, &table("3", 1), &closed("3", 2)).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use valgbord::election::keys::DeviceSecret;
+use valgbord::election::keys::{DevicePublic, DeviceSecret};
 use valgbord::store::keyfile;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
@@ -436,11 +436,7 @@ pub fn place_with_sync(
             keyfile::load_or_create(&dir.path().join(format!("table{}.key", i + 1))).expect("key")
         })
         .collect();
-    let key_list = keys
-        .iter()
-        .map(|k| format!("\"{}\"", k.public().to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let device_list = tables_enrolled(keys.iter().map(|k| k.public()));
     let mut tables = Vec::new();
     for i in 0..n {
         let peers = links(i)
@@ -453,7 +449,7 @@ pub fn place_with_sync(
             i as u32 + 1,
             &format!("127.0.0.1:{}", ports[i]),
             &top_level(i),
-            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n{sync_extra}"),
+            &format!("[sync]\npeers = [{peers}]\ndevices = [{device_list}]\n{sync_extra}"),
         );
         tables.push(Table::start(dir.path(), &config));
     }
@@ -462,6 +458,20 @@ pub fn place_with_sync(
         t.open();
     }
     place
+}
+
+/// The items of a `[sync] devices` array: the keys as tables 1, 2, … of the place.
+pub fn tables_enrolled(keys: impl IntoIterator<Item = DevicePublic>) -> String {
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, k)| enrolled(k, &format!("role = \"table\", table_no = {}", i + 1)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One item of a `[sync] devices` array: `role` is e.g. `role = "central"`.
+pub fn enrolled(key: DevicePublic, role: &str) -> String {
+    format!("{{ key = \"{}\", {role} }}", key.to_hex())
 }
 
 /// Logs in at the valgsekretær screen with the test PIN; returns the session token.
