@@ -31,10 +31,7 @@ pub fn trusted_key() -> DeviceSecret {
 fn trust() -> Trust {
     Trust {
         election: ELECTION.into(),
-        enrolment: Some(Enrolment::reserves_of(
-            "1",
-            [trusted_key().public()].into_iter(),
-        )),
+        enrolment: Some(Enrolment::reserves_of("1", [trusted_key().public()])),
         allow_test: true,
     }
 }

@@ -6,8 +6,8 @@
 mod daemon;
 
 use daemon::{
-    HEADER, Table, enrolled, eventually, free_ports, import, pin_hash, run_browser_script,
-    spawn_listening, table_toml, tables_enrolled,
+    HEADER, Table, enrolled, eventually, free_ports, import, pin_hash, post_signed_to,
+    run_browser_script, spawn_listening, table_toml, tables_enrolled,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -851,4 +851,76 @@ fn two_centrals_each_hold_the_whole_municipality_while_the_other_is_stopped() {
         "central A after it resumed: {}",
         a.overview()
     );
+}
+
+/// Issue 16, finding 1: a table key is bound to its polling place and number. The key of
+/// table 1 of polling place 2 signs a check-in "at table 1 of polling place 1" and pushes
+/// it to the central: the central refuses it, and place 1's figures stay untouched,
+/// while the same key's own check-in at its own seat counts.
+#[test]
+fn a_table_key_cannot_write_another_polling_places_events_at_the_central() {
+    use valgbord::election::event::{CheckInMethod, EventBody, EventHash, EventKind, sign};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let (a1, b1) = (key(d, "a1"), key(d, "b1"));
+    let ports = free_ports(1);
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n\n[[tables]]\nplace = \"2\"\ntable_no = 1\nkey = \"{}\"\n",
+        a1.public().to_hex(),
+        b1.public().to_hex()
+    );
+    let mut c = Central::start(d, &tables, ports[0], 0);
+    c.login(READER);
+    let now = chrono::Utc::now().timestamp_millis();
+    let event = |seq: u64, prev: EventHash, place: &str, voter: &str| {
+        let body = EventBody {
+            v: valgbord::election::event::FORMAT_VERSION,
+            election: "kv-test".into(),
+            device: b1.public(),
+            seq,
+            hlc: Hlc::new(now as u64, seq as u16),
+            wall_ms: now,
+            prev,
+            test: true,
+            kind: EventKind::CheckIn {
+                voter_id: voter.into(),
+                place: place.into(),
+                table_no: 1,
+                card_code: None,
+                method: CheckInMethod::Manual,
+                ballots: vec![valgbord::election::contest::Contest::Kv],
+            },
+        };
+        sign(&body, &b1)
+    };
+    let push = |events: Vec<valgbord::election::event::SignedEvent>| {
+        let mut hello: Value = c.get("/sync/v1/hello").1;
+        hello["device"] = json!(b1.public());
+        let (status, r) = post_signed_to(
+            &ureq::Agent::new_with_defaults(),
+            &format!("{}/sync/v1/push", c.base),
+            json!({"hello": hello, "events": events}),
+            Some(&b1),
+        );
+        assert_eq!(status, 200, "{r}");
+        r
+    };
+    let foreign = event(1, EventHash::default(), "1", "V1");
+    let r = push(vec![foreign.signed]);
+    assert_eq!(r["added"], 0, "{r}");
+    let why = r["rejected"][0].as_str().expect("a reason");
+    assert!(why.contains("table 1 of polling place 2"), "{why}");
+    // Its own seat is its right.
+    let own = event(1, EventHash::default(), "2", "V5");
+    assert_eq!(push(vec![own.signed])["added"], 1);
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || c.place("2")["figures"]["checked_in"] == 1
+        ),
+        "{}",
+        c.overview()
+    );
+    assert_eq!(c.place("1")["figures"]["checked_in"], 0, "{}", c.overview());
 }

@@ -97,7 +97,7 @@ fn the_sync_seed_verifies_so_the_fuzzer_reaches_the_store() {
         election: fuzzing::ELECTION.into(),
         enrolment: Some(Enrolment::reserves_of(
             "1",
-            [fuzzing::trusted_key().public()].into_iter(),
+            [fuzzing::trusted_key().public()],
         )),
         allow_test: true,
     };

@@ -76,10 +76,7 @@ mod tests {
             .unwrap();
         let trust = Trust {
             election: "kv".into(),
-            enrolment: Some(Enrolment::reserves_of(
-                "3",
-                [key.public(), early.public()].into_iter(),
-            )),
+            enrolment: Some(Enrolment::reserves_of("3", [key.public(), early.public()])),
             allow_test: false,
         };
         store.ingest(&late.signed, &trust).unwrap();

@@ -281,7 +281,7 @@ pub enum EventError {
         device: String,
         seq: u64,
         #[source]
-        source: RoleError,
+        source: Box<RoleError>,
     },
     #[error("test-mode event {device}#{seq} cannot enter an election log")]
     TestEvent { device: String, seq: u64 },
@@ -368,7 +368,7 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
             .map_err(|source| EventError::NotAllowed {
                 device: body.device.short(),
                 seq: body.seq,
-                source,
+                source: Box::new(source),
             })?;
     }
     if body.test && !trust.allow_test {
@@ -424,7 +424,7 @@ mod tests {
     fn trust(key: &DeviceSecret) -> Trust {
         Trust {
             election: "kv2025".into(),
-            enrolment: Some(Enrolment::reserves_of("p1", [key.public()].into_iter())),
+            enrolment: Some(Enrolment::reserves_of("p1", [key.public()])),
             allow_test: false,
         }
     }

@@ -451,10 +451,7 @@ mod tests {
         );
         let trust = Trust {
             election: ELECTION.into(),
-            enrolment: Some(Enrolment::reserves_of(
-                "1",
-                [t1.public(), t2.public()].into_iter(),
-            )),
+            enrolment: Some(Enrolment::reserves_of("1", [t1.public(), t2.public()])),
             allow_test: false,
         };
         let mut one = store(&office);
@@ -511,7 +508,7 @@ mod tests {
         let table = DeviceSecret::from_seed([2; 32]);
         let trust = Trust {
             election: ELECTION.into(),
-            enrolment: Some(Enrolment::reserves_of("1", [table.public()].into_iter())),
+            enrolment: Some(Enrolment::reserves_of("1", [table.public()])),
             allow_test: false,
         };
         let mut s = store(&office);

@@ -589,10 +589,7 @@ fn two_devices() -> (DeviceSecret, DeviceSecret, Trust) {
     let b = DeviceSecret::from_seed([22; 32]);
     let trust = Trust {
         election: ELECTION.into(),
-        enrolment: Some(Enrolment::reserves_of(
-            "1",
-            [a.public(), b.public()].into_iter(),
-        )),
+        enrolment: Some(Enrolment::reserves_of("1", [a.public(), b.public()])),
         allow_test: false,
     };
     (a, b, trust)

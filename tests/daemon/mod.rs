@@ -231,21 +231,7 @@ impl Table {
         body: Value,
         key: Option<&valgbord::election::keys::DeviceSecret>,
     ) -> (u16, Value) {
-        let bytes = serde_json::to_vec(&body).expect("json");
-        let mut req = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/json");
-        if let Some(k) = key {
-            req = req.header(
-                valgbord::sync::auth::HEADER,
-                &valgbord::sync::auth::sign_body(k, &bytes),
-            );
-        }
-        let mut res = req.send(&bytes[..]).expect("POST");
-        let status = res.status().as_u16();
-        let v: Value = res.body_mut().read_json().expect("JSON body");
-        (status, v)
+        post_signed_to(&self.agent, &format!("{}{path}", self.base), body, key)
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
@@ -458,6 +444,28 @@ pub fn place_with_sync(
         t.open();
     }
     place
+}
+
+/// A sync request to `url` signed by `key`, as a device sends it to a table or the
+/// central tally.
+pub fn post_signed_to(
+    agent: &ureq::Agent,
+    url: &str,
+    body: Value,
+    key: Option<&DeviceSecret>,
+) -> (u16, Value) {
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let mut req = agent.post(url).header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header(
+            valgbord::sync::auth::HEADER,
+            &valgbord::sync::auth::sign_body(k, &bytes),
+        );
+    }
+    let mut res = req.send(&bytes[..]).expect("POST");
+    let status = res.status().as_u16();
+    let v: Value = res.body_mut().read_json().expect("JSON body");
+    (status, v)
 }
 
 /// The items of a `[sync] devices` array: the keys as tables 1, 2, … of the place.
