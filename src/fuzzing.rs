@@ -11,6 +11,7 @@ use crate::election::event::{
     self, CheckInMethod, EventBody, EventHash, EventKind, FORMAT_VERSION, SignedEvent, Trust,
 };
 use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::election::roles::Enrolment;
 use crate::election::{list_signature, voter_list};
 use crate::print::card_payload;
 use crate::scan::clean;
@@ -30,7 +31,7 @@ pub fn trusted_key() -> DeviceSecret {
 fn trust() -> Trust {
     Trust {
         election: ELECTION.into(),
-        keys: Some([trusted_key().public()].into_iter().collect()),
+        enrolment: Some(Enrolment::reserves_of("1", [trusted_key().public()])),
         allow_test: true,
     }
 }

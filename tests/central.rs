@@ -6,8 +6,8 @@
 mod daemon;
 
 use daemon::{
-    HEADER, Table, eventually, free_ports, import, pin_hash, run_browser_script, spawn_listening,
-    table_toml,
+    HEADER, Table, enrolled, eventually, free_ports, import, pin_hash, post_signed_to,
+    run_browser_script, spawn_listening, table_toml, tables_enrolled,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -54,11 +54,17 @@ fn key(dir: &Path, name: &str) -> DeviceSecret {
     keyfile::load_or_create(&dir.join(format!("{name}.key"))).expect("key")
 }
 
-fn hexes(keys: &[&DeviceSecret]) -> String {
-    keys.iter()
-        .map(|k| format!("\"{}\"", k.public().to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A table's `[sync] devices` line: `tables` as tables 1, 2, … of its place, then the
+/// central tallies.
+fn devices(tables: &[&DeviceSecret], centrals: &[&DeviceSecret]) -> String {
+    let centrals = centrals
+        .iter()
+        .map(|k| format!(", {}", enrolled(k.public(), "role = \"central\"")));
+    format!(
+        "devices = [{}{}]",
+        tables_enrolled(tables.iter().map(|k| k.public())),
+        centrals.collect::<String>()
+    )
 }
 
 /// Writes a table's configuration (its database imported once) and returns its path.
@@ -345,7 +351,7 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
     assert_eq!(nine - morning, 30 * MINUTE);
     assert!(sched["schedule"][0]["taken"] == false, "{sched}");
 
-    let place1_keys = hexes(&[&a1, &a2, &central_key]);
+    let place1_devices = devices(&[&a1, &a2], &[&central_key]);
     let ta1 = Table::start(
         d,
         &table_config(
@@ -356,7 +362,7 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
             ports[0],
             offset,
             &format!(
-                "peers = [\"{}\"]\nkeys = [{place1_keys}]\n{}",
+                "peers = [\"{}\"]\n{place1_devices}\n{}",
                 url(1),
                 sync_listen(0)
             ),
@@ -372,16 +378,16 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
             ports[1],
             offset,
             &format!(
-                "peers = [\"{}\"]\nkeys = [{place1_keys}]\n{}",
+                "peers = [\"{}\"]\n{place1_devices}\n{}",
                 url(0),
                 sync_listen(1)
             ),
         ),
     );
     let b1_sync = format!(
-        "central = \"{}\"\nkeys = [{}]",
+        "central = \"{}\"\n{}",
         c.base,
-        hexes(&[&b1, &central_key])
+        devices(&[&b1], &[&central_key])
     );
     let mut tb1 = Table::start(
         d,
@@ -604,15 +610,7 @@ fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
     // election office sees why.
     let mut table = Table::start(
         d,
-        &table_config(
-            d,
-            "t1",
-            "1",
-            1,
-            ports[0],
-            0,
-            &format!("keys = [{}]", hexes(&[&t1])),
-        ),
+        &table_config(d, "t1", "1", 1, ports[0], 0, &devices(&[&t1], &[])),
     );
     table.open();
     assert!(
@@ -706,7 +704,7 @@ fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
             1,
             ports[0],
             0,
-            &format!("keys = [{}]", hexes(&[&t1, &central_key])),
+            &devices(&[&t1], &[&central_key]),
         ),
     );
     assert!(
@@ -734,9 +732,9 @@ fn the_dashboard_in_headless_chromium_shows_totals_and_the_chart() {
     );
     let c = Central::start(d, &tables, ports[1], 0);
     let sync = format!(
-        "central = \"{}\"\nkeys = [{}]",
+        "central = \"{}\"\n{}",
         c.base,
-        hexes(&[&t1, &central_key])
+        devices(&[&t1], &[&central_key])
     );
     let table = Table::start(d, &table_config(d, "t1", "1", 1, ports[0], 0, &sync));
     table.open();
@@ -791,10 +789,7 @@ fn two_centrals_each_hold_the_whole_municipality_while_the_other_is_stopped() {
                 1,
                 port,
                 0,
-                &format!(
-                    "keys = [{}]\ncentral = [{centrals}]",
-                    hexes(&[own, &ka, &kb])
-                ),
+                &format!("{}\ncentral = [{centrals}]", devices(&[own], &[&ka, &kb])),
             ),
         );
         t.open();
@@ -856,4 +851,76 @@ fn two_centrals_each_hold_the_whole_municipality_while_the_other_is_stopped() {
         "central A after it resumed: {}",
         a.overview()
     );
+}
+
+/// Issue 16, finding 1: a table key is bound to its polling place and number. The key of
+/// table 1 of polling place 2 signs a check-in "at table 1 of polling place 1" and pushes
+/// it to the central: the central refuses it, and place 1's figures stay untouched,
+/// while the same key's own check-in at its own seat counts.
+#[test]
+fn a_table_key_cannot_write_another_polling_places_events_at_the_central() {
+    use valgbord::election::event::{CheckInMethod, EventBody, EventHash, EventKind, sign};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let (a1, b1) = (key(d, "a1"), key(d, "b1"));
+    let ports = free_ports(1);
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n\n[[tables]]\nplace = \"2\"\ntable_no = 1\nkey = \"{}\"\n",
+        a1.public().to_hex(),
+        b1.public().to_hex()
+    );
+    let mut c = Central::start(d, &tables, ports[0], 0);
+    c.login(READER);
+    let now = chrono::Utc::now().timestamp_millis();
+    let event = |seq: u64, prev: EventHash, place: &str, voter: &str| {
+        let body = EventBody {
+            v: valgbord::election::event::FORMAT_VERSION,
+            election: "kv-test".into(),
+            device: b1.public(),
+            seq,
+            hlc: Hlc::new(now as u64, seq as u16),
+            wall_ms: now,
+            prev,
+            test: true,
+            kind: EventKind::CheckIn {
+                voter_id: voter.into(),
+                place: place.into(),
+                table_no: 1,
+                card_code: None,
+                method: CheckInMethod::Manual,
+                ballots: vec![valgbord::election::contest::Contest::Kv],
+            },
+        };
+        sign(&body, &b1)
+    };
+    let push = |events: Vec<valgbord::election::event::SignedEvent>| {
+        let mut hello: Value = c.get("/sync/v1/hello").1;
+        hello["device"] = json!(b1.public());
+        let (status, r) = post_signed_to(
+            &ureq::Agent::new_with_defaults(),
+            &format!("{}/sync/v1/push", c.base),
+            json!({"hello": hello, "events": events}),
+            Some(&b1),
+        );
+        assert_eq!(status, 200, "{r}");
+        r
+    };
+    let foreign = event(1, EventHash::default(), "1", "V1");
+    let r = push(vec![foreign.signed]);
+    assert_eq!(r["added"], 0, "{r}");
+    let why = r["rejected"][0].as_str().expect("a reason");
+    assert!(why.contains("table 1 of polling place 2"), "{why}");
+    // Its own seat is its right.
+    let own = event(1, EventHash::default(), "2", "V5");
+    assert_eq!(push(vec![own.signed])["added"], 1);
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || c.place("2")["figures"]["checked_in"] == 1
+        ),
+        "{}",
+        c.overview()
+    );
+    assert_eq!(c.place("1")["figures"]["checked_in"], 0, "{}", c.overview());
 }

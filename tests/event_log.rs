@@ -10,6 +10,7 @@ use valgbord::election::event::{
     Trust,
 };
 use valgbord::election::keys::{DevicePublic, DeviceSecret};
+use valgbord::election::roles::Enrolment;
 use valgbord::store::append::{Author, Ingested};
 use valgbord::store::binding::{self, Mode};
 use valgbord::store::import::ImportFailure;
@@ -31,7 +32,7 @@ fn author(key: &DeviceSecret) -> Author<'_> {
 fn trust(keys: &[&DeviceSecret]) -> Trust {
     Trust {
         election: ELECTION.into(),
-        keys: Some(keys.iter().map(|k| k.public()).collect()),
+        enrolment: Some(Enrolment::reserves_of("1", keys.iter().map(|k| k.public()))),
         allow_test: false,
     }
 }

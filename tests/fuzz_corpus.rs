@@ -6,6 +6,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
+use valgbord::election::roles::Enrolment;
 use valgbord::fuzzing::{self, TARGETS};
 
 /// Mutations per target: enough to reach the error paths, a few seconds in debug.
@@ -94,7 +95,10 @@ fn the_sync_seed_verifies_so_the_fuzzer_reaches_the_store() {
     let mut store = valgbord::store::Store::open_in_memory().expect("store");
     let trust = valgbord::election::event::Trust {
         election: fuzzing::ELECTION.into(),
-        keys: Some([fuzzing::trusted_key().public()].into_iter().collect()),
+        enrolment: Some(Enrolment::reserves_of(
+            "1",
+            [fuzzing::trusted_key().public()],
+        )),
         allow_test: true,
     };
     store

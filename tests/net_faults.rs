@@ -13,7 +13,10 @@
 mod daemon;
 mod netlab;
 
-use daemon::{Table, eventually, import_signed_with, outcome, peers_text, prepare_with, screen};
+use daemon::{
+    Table, enrolled, eventually, import_signed_with, outcome, peers_text, prepare_with, screen,
+    tables_enrolled,
+};
 use netlab::{Lab, NetTable};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -75,19 +78,15 @@ fn configure(
     extra: &str,
     other_keys: &[DevicePublic],
 ) -> Vec<PathBuf> {
-    let keys: Vec<DevicePublic> = (0..n)
-        .map(|i| {
-            keyfile::load_or_create(&dir.join(format!("table{}.key", i + 1)))
-                .expect("key")
-                .public()
-        })
-        .chain(other_keys.iter().copied())
-        .collect();
-    let key_list = keys
-        .iter()
-        .map(|k| format!("\"{}\"", k.to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let tables = (0..n).map(|i| {
+        keyfile::load_or_create(&dir.join(format!("table{}.key", i + 1)))
+            .expect("key")
+            .public()
+    });
+    let mut device_list = tables_enrolled(tables);
+    for k in other_keys {
+        device_list += &format!(", {}", enrolled(*k, "role = \"central\""));
+    }
     let voters = extra_voters();
     (0..n)
         .map(|i| {
@@ -104,7 +103,7 @@ fn configure(
                 "127.0.0.1:0",
                 "",
                 &format!(
-                    "[sync]\nlisten = \"0.0.0.0:{SYNC_PORT}\"\npeers = [{peer_list}]\nkeys = [{key_list}]\n{extra}"
+                    "[sync]\nlisten = \"0.0.0.0:{SYNC_PORT}\"\npeers = [{peer_list}]\ndevices = [{device_list}]\n{extra}"
                 ),
             );
             let text = std::fs::read_to_string(&config)

@@ -277,7 +277,8 @@ fn body(key: &DeviceSecret, election: &str, seq: u64, prev: EventHash) -> EventB
         kind: EventKind::CheckIn {
             voter_id: "V8".into(),
             place: "1".into(),
-            table_no: 9,
+            // Table 2's own seat: the events speak as the table that signs them.
+            table_no: 2,
             card_code: None,
             method: valgbord::election::event::CheckInMethod::Manual,
             ballots: vec![],
@@ -342,7 +343,7 @@ fn forged_replayed_reordered_and_foreign_events_are_rejected() {
 
     // Altered after signing.
     let mut e = sign(&body(listed, "kv-test", 100, EventHash::default()), listed).signed;
-    e.body = e.body.replace("\"table_no\":9", "\"table_no\":1");
+    e.body = e.body.replace("\"table_no\":2", "\"table_no\":1");
     let (_, r) = push(t, &hello, listed, vec![e]);
     assert!(
         r["rejected"][0]

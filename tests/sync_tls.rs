@@ -7,7 +7,8 @@ mod daemon;
 mod netlab;
 
 use daemon::{
-    Table, eventually, free_ports, import_signed, outcome, peers_text, prepare_with, screen,
+    Table, enrolled, eventually, free_ports, import_signed, outcome, peers_text, prepare_with,
+    screen, tables_enrolled,
 };
 use netlab::{Lab, NetTable};
 use serde_json::{Value, json};
@@ -70,13 +71,11 @@ fn configure(
         .map(|i| keyfile::load_or_create(&dir.join(format!("table{}.key", i + 1))).expect("key"))
         .collect();
     let spare = DeviceSecret::generate();
-    let key_list = keys
-        .iter()
-        .map(|k| k.public())
-        .chain([spare.public()])
-        .map(|k| format!("\"{}\"", k.to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let device_list = format!(
+        "{}, {}",
+        tables_enrolled(keys.iter().map(|k| k.public())),
+        enrolled(spare.public(), "role = \"reserve\"")
+    );
     let mut configs = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let n = i as u32 + 1;
@@ -95,7 +94,7 @@ fn configure(
             "127.0.0.1:0",
             "",
             &format!(
-                "[sync]\nlisten = \"{}\"\npeers = [{peers}]\nkeys = [{key_list}]\n{extra_sync}",
+                "[sync]\nlisten = \"{}\"\npeers = [{peers}]\ndevices = [{device_list}]\n{extra_sync}",
                 sync_listen(i)
             ),
         );

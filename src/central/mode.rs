@@ -22,6 +22,7 @@ mod tests {
     use super::*;
     use crate::election::event::{EventKind, Trust};
     use crate::election::keys::DeviceSecret;
+    use crate::election::roles::Enrolment;
     use crate::store::append::Author;
 
     #[test]
@@ -75,7 +76,7 @@ mod tests {
             .unwrap();
         let trust = Trust {
             election: "kv".into(),
-            keys: Some([key.public(), early.public()].into_iter().collect()),
+            enrolment: Some(Enrolment::reserves_of("3", [key.public(), early.public()])),
             allow_test: false,
         };
         store.ingest(&late.signed, &trust).unwrap();

@@ -9,6 +9,7 @@ use super::config::CentralConfig;
 use super::node::CentralNode;
 use crate::election::event::Trust;
 use crate::election::keys::DeviceSecret;
+use crate::election::roles::{Enrolment, Role};
 use crate::print::card::ElectionInfo;
 use crate::store::Store;
 use crate::store::keyfile;
@@ -39,16 +40,26 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
     let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
     let tables = cfg.known_tables()?;
     let others = cfg.other_centrals()?;
-    // The other centrals may ask for events (they author none; they relay the tables').
+    // Each table may author the events of its own seat; the other centrals may ask for
+    // events and relay the tables' but author none.
+    let enrolment = Enrolment::new(
+        tables
+            .iter()
+            .map(|t| {
+                (
+                    t.key,
+                    Role::Table {
+                        place: t.place.clone(),
+                        table_no: t.table_no,
+                    },
+                )
+            })
+            .chain(others.iter().map(|(_, k)| (*k, Role::Central))),
+    )
+    .map_err(|e| format!("tables and centrals: {e}"))?;
     let trust = Trust {
         election: cfg.election.clone(),
-        keys: Some(
-            tables
-                .iter()
-                .map(|t| t.key)
-                .chain(others.iter().map(|(_, k)| *k))
-                .collect(),
-        ),
+        enrolment: Some(enrolment),
         allow_test: cfg.is_test(),
     };
     let hello = Hello::of_device(

@@ -6,7 +6,9 @@ use crate::election::contest::Contest;
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::generate;
-use crate::table::config::{PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig};
+use crate::table::config::{
+    DeviceEntry, DeviceRole, PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig,
+};
 use crate::table::shared::lock;
 use anyhow::Context;
 use clap::Args;
@@ -44,11 +46,15 @@ pub fn run(a: DemoArgs) -> CmdResult {
     let (ports, sync_ports) = demo_ports(&a)?;
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.
-    let mut keys = Vec::new();
+    let mut devices = Vec::new();
     let mut central_tables = Vec::new();
     for t in 1..=a.tables {
         let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))?;
-        keys.push(key.public().to_hex());
+        devices.push(DeviceEntry {
+            key: key.public().to_hex(),
+            role: DeviceRole::Table,
+            table_no: Some(t),
+        });
         central_tables.push(crate::central::config::TableEntry {
             place: generate::place_id(0),
             table_no: t,
@@ -73,7 +79,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             .collect();
         let sync = SyncConfig {
             peers,
-            keys: keys.clone(),
+            devices: devices.clone(),
             central: vec![central_url.clone()],
             listen: Some(SocketAddr::from((
                 [127, 0, 0, 1],

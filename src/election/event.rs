@@ -7,10 +7,10 @@
 use super::clock::Hlc;
 use super::contest::Contest;
 use super::keys::{DevicePublic, DeviceSecret};
+use super::roles::{Enrolment, RoleError, Scope};
 use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
 
 /// Domain separation: an event signature can never be replayed as another signed thing.
 const SIGNING_CONTEXT: &[u8] = b"valgbord-event-v1\0";
@@ -174,6 +174,37 @@ impl EventKind {
             EventKind::ManualCheckInSent { .. } => "manual_check_in_sent",
         }
     }
+
+    /// Whose event this is: the table it speaks for, the polling place, or the author's
+    /// own place. The roles check (`election::roles`) decides from it which keys may
+    /// have written it.
+    pub fn scope(&self) -> Scope<'_> {
+        match self {
+            EventKind::TableOpened { place, table_no }
+            | EventKind::TablePaused { place, table_no }
+            | EventKind::TableClosed {
+                place, table_no, ..
+            }
+            | EventKind::CheckIn {
+                place, table_no, ..
+            }
+            | EventKind::BallotsReconciled {
+                place, table_no, ..
+            } => Scope::OwnTable {
+                place,
+                table_no: *table_no,
+            },
+            EventKind::PlaceModeChanged { place, .. }
+            | EventKind::ManualCheckInSent { place, .. }
+            | EventKind::PaperRegistration { place, .. } => Scope::Place { place },
+            EventKind::CheckInUndone { target_device, .. } => Scope::UndoOf {
+                target: *target_device,
+            },
+            EventKind::CardReissued { .. }
+            | EventKind::DoubleRegistrationResolved { .. }
+            | EventKind::ListChanged { .. } => Scope::AuthorsPlace,
+        }
+    }
 }
 
 /// What is signed.
@@ -245,6 +276,13 @@ pub enum EventError {
     UnknownKey(String),
     #[error("signature of event {device}#{seq} does not verify: the event was altered or forged")]
     BadSignature { device: String, seq: u64 },
+    #[error("event {device}#{seq} was written by a device without the right to: {source}")]
+    NotAllowed {
+        device: String,
+        seq: u64,
+        #[source]
+        source: Box<RoleError>,
+    },
     #[error("test-mode event {device}#{seq} cannot enter an election log")]
     TestEvent { device: String, seq: u64 },
 }
@@ -253,9 +291,10 @@ pub enum EventError {
 #[derive(Debug, Clone)]
 pub struct Trust {
     pub election: String,
-    /// Device keys the signed election configuration lists. `None` accepts any key and is
-    /// used only in demo and test mode.
-    pub keys: Option<HashSet<DevicePublic>>,
+    /// The device keys the signed election configuration lists, each with its role.
+    /// `None` accepts any key in any role and is used only in test mode without a
+    /// configured list (unit tests, a lone demo table).
+    pub enrolment: Option<Enrolment>,
     /// Whether test-mode events are acceptable (rehearsals, demo).
     pub allow_test: bool,
 }
@@ -308,8 +347,8 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
             found: body.election.clone(),
         });
     }
-    if let Some(keys) = &trust.keys
-        && !keys.contains(&body.device)
+    if let Some(enrolment) = &trust.enrolment
+        && !enrolment.contains(&body.device)
     {
         return Err(EventError::UnknownKey(body.device.to_hex()));
     }
@@ -323,6 +362,15 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
     let vk = body.device.verifying_key().map_err(|_| bad())?;
     vk.verify(&signing_bytes(&signed.body), &sig)
         .map_err(|_| bad())?;
+    if let Some(enrolment) = &trust.enrolment {
+        enrolment
+            .authorize(body.device, body.kind.name(), body.kind.scope())
+            .map_err(|source| EventError::NotAllowed {
+                device: body.device.short(),
+                seq: body.seq,
+                source: Box::new(source),
+            })?;
+    }
     if body.test && !trust.allow_test {
         return Err(EventError::TestEvent {
             device: body.device.short(),
@@ -376,7 +424,7 @@ mod tests {
     fn trust(key: &DeviceSecret) -> Trust {
         Trust {
             election: "kv2025".into(),
-            keys: Some([key.public()].into_iter().collect()),
+            enrolment: Some(Enrolment::reserves_of("p1", [key.public()])),
             allow_test: false,
         }
     }

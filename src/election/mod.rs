@@ -10,6 +10,7 @@ pub mod list_change;
 pub mod list_signature;
 pub mod names;
 pub mod place_mode;
+pub mod roles;
 pub mod voter;
 pub mod voter_list;
 

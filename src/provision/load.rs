@@ -10,7 +10,9 @@ use crate::store::binding::Mode;
 use crate::store::import::ImportFailure;
 use crate::store::keyfile;
 use crate::store::meta::MetaKey;
-use crate::table::config::{HardwareConfig, PinConfig, SyncConfig, TableConfig};
+use crate::table::config::{
+    DeviceEntry, DeviceRole, HardwareConfig, PinConfig, SyncConfig, TableConfig,
+};
 use std::path::{Path, PathBuf};
 
 /// Where a loaded table keeps its files.
@@ -201,10 +203,20 @@ fn table_config(
             .filter_map(|t| t.address.clone())
             .collect(),
     };
-    let mut keys: Vec<String> = p.tables.iter().map(|t| t.device.to_hex()).collect();
-    if let Some(c) = &p.central {
-        keys.push(c.device.to_hex());
-    }
+    let devices: Vec<DeviceEntry> = p
+        .tables
+        .iter()
+        .map(|t| DeviceEntry {
+            key: t.device.to_hex(),
+            role: DeviceRole::Table,
+            table_no: Some(t.table_no),
+        })
+        .chain(p.central.iter().map(|c| DeviceEntry {
+            key: c.device.to_hex(),
+            role: DeviceRole::Central,
+            table_no: None,
+        }))
+        .collect();
     let listen = net.listen.as_deref().unwrap_or("127.0.0.1:8080");
     let sync_listen = net
         .sync_listen
@@ -240,7 +252,8 @@ fn table_config(
         },
         sync: SyncConfig {
             peers,
-            keys,
+            devices,
+            keys: None,
             central: p.central.iter().map(|c| c.url.clone()).collect(),
             listen: Some(address("the sync listen address", &sync_listen)?),
             mdns: false,
@@ -285,7 +298,7 @@ mod tests {
         let loaded = TableConfig::load(&paths.config).unwrap();
         assert_eq!(loaded, table_config(&p, 1, &paths, &net).unwrap());
         assert_eq!(loaded.sync.peers, ["https://10.0.0.12:8443"]);
-        assert_eq!(loaded.sync.keys.len(), 2);
+        assert_eq!(loaded.sync.devices.len(), 2);
         assert!(loaded.printer.is_some() && !loaded.is_test());
     }
 }

@@ -319,7 +319,7 @@ pub fn prepare(
         tables,
         tls,
         keys: &keys,
-        key_list: quoted(keys.iter().chain(&central_keys)),
+        device_list: enrolled(&keys, &central_keys),
         centrals: quoted(central_urls.iter()),
     };
     let mut out = Vec::new();
@@ -382,6 +382,27 @@ fn device_keys(dir: &Path, names: impl Iterator<Item = String>) -> Result<Vec<St
         .collect()
 }
 
+/// The tables (numbered in order) and the centrals with their roles, as the items of a
+/// table configuration's `[sync] devices` array.
+fn enrolled(tables: &[String], centrals: &[String]) -> String {
+    tables
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "{{ key = \"{k}\", role = \"table\", table_no = {} }}",
+                i + 1
+            )
+        })
+        .chain(
+            centrals
+                .iter()
+                .map(|k| format!("{{ key = \"{k}\", role = \"central\" }}")),
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Quoted and comma-separated, as a TOML array's items.
 fn quoted<'a>(items: impl Iterator<Item = &'a String>) -> String {
     items
@@ -403,7 +424,7 @@ struct Shared<'a> {
     /// The tables' device keys.
     keys: &'a [String],
     /// Every device key, quoted, for the configuration's `keys`.
-    key_list: String,
+    device_list: String,
     /// The centrals' URLs, quoted.
     centrals: String,
 }
@@ -447,14 +468,14 @@ fn prepare_table(s: &Shared, t: u32, folder: &Path) -> Result<TableProc, String>
          [sync]\n\
          peers = [{peers}]\n\
          central = [{centrals}]\n\
-         keys = [{key_list}]\n\
+         devices = [{device_list}]\n\
          {listen_sync}",
         db = db.display(),
         key = dir.join(format!("bord-{t}.key")).display(),
         place = s.place,
         pin_hash = s.pin_hash,
         centrals = s.centrals,
-        key_list = s.key_list,
+        device_list = s.device_list,
     );
     Ok(TableProc {
         no: t,

@@ -259,6 +259,7 @@ mod tests {
     use crate::election::event::Trust;
     use crate::election::keys::DeviceSecret;
     use crate::election::list_change::FORMAT;
+    use crate::election::roles::Enrolment;
     use crate::store::append::Author;
     use crate::store::meta::MetaKey;
 
@@ -450,7 +451,7 @@ mod tests {
         );
         let trust = Trust {
             election: ELECTION.into(),
-            keys: Some([t1.public(), t2.public()].into_iter().collect()),
+            enrolment: Some(Enrolment::reserves_of("1", [t1.public(), t2.public()])),
             allow_test: false,
         };
         let mut one = store(&office);
@@ -507,7 +508,7 @@ mod tests {
         let table = DeviceSecret::from_seed([2; 32]);
         let trust = Trust {
             election: ELECTION.into(),
-            keys: Some([table.public()].into_iter().collect()),
+            enrolment: Some(Enrolment::reserves_of("1", [table.public()])),
             allow_test: false,
         };
         let mut s = store(&office);

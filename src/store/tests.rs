@@ -11,6 +11,7 @@ use crate::election::keys::DeviceSecret;
 use crate::election::list_change::{
     self, BrevstemmeDigest, ChangeItem, ListChange, SignedListChange,
 };
+use crate::election::roles::Enrolment;
 use crate::election::voter::Voter;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -151,7 +152,18 @@ impl Sim {
             .collect();
         let trust = Trust {
             election: ELECTION.into(),
-            keys: Some(keys.iter().map(|k| k.public()).collect()),
+            enrolment: Some(
+                Enrolment::new(keys.iter().zip(TABLES).map(|(k, (place, table_no))| {
+                    (
+                        k.public(),
+                        crate::election::roles::Role::Table {
+                            place: place.into(),
+                            table_no,
+                        },
+                    )
+                }))
+                .unwrap(),
+            ),
             allow_test: false,
         };
         let devices = (0..N)
@@ -269,12 +281,14 @@ impl Sim {
                 });
             }
             Op::Undo { dev, pick } => {
-                // Any check-in this device has seen, from any device, not yet undone
+                // Any check-in this device has seen, from any table of its own polling
+                // place (another place's check-ins are not its to undo), not yet undone
                 // anywhere (two undos of one check-in have their own test below).
                 let seen = self.devices[dev].seen;
                 let open: Vec<Rec> = self
                     .checkins
                     .iter()
+                    .filter(|r| TABLES[r.dev].0 == TABLES[dev].0)
                     .filter(|r| seen[r.dev] >= r.seq && !self.undone.contains(&(r.dev, r.seq)))
                     .cloned()
                     .collect();
@@ -575,7 +589,7 @@ fn two_devices() -> (DeviceSecret, DeviceSecret, Trust) {
     let b = DeviceSecret::from_seed([22; 32]);
     let trust = Trust {
         election: ELECTION.into(),
-        keys: Some([a.public(), b.public()].into_iter().collect()),
+        enrolment: Some(Enrolment::reserves_of("1", [a.public(), b.public()])),
         allow_test: false,
     };
     (a, b, trust)
@@ -681,9 +695,12 @@ fn a_double_registration_is_listed_until_resolved_and_counts_one_person() {
     // not cover that one, so the voter is flagged again, on every table.
     let kc = DeviceSecret::from_seed([23; 32]);
     let trust3 = Trust {
-        keys: trust.keys.clone().map(|mut k| {
-            k.insert(kc.public());
-            k
+        enrolment: trust.enrolment.clone().map(|mut e| {
+            e.insert(
+                kc.public(),
+                crate::election::roles::Role::Reserve { place: "1".into() },
+            );
+            e
         }),
         ..trust.clone()
     };

@@ -31,8 +31,8 @@ pub fn verify_body(
     body: &[u8],
     trust: &Trust,
 ) -> Result<(), String> {
-    if let Some(keys) = &trust.keys
-        && !keys.contains(&device)
+    if let Some(enrolment) = &trust.enrolment
+        && !enrolment.contains(&device)
     {
         return Err(format!(
             "device {} is not listed in the election configuration",
@@ -53,11 +53,12 @@ pub fn verify_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::election::roles::Enrolment;
 
     fn trust(keys: &[DevicePublic]) -> Trust {
         Trust {
             election: "e".into(),
-            keys: Some(keys.iter().copied().collect()),
+            enrolment: Some(Enrolment::reserves_of("1", keys.iter().copied())),
             allow_test: false,
         }
     }

@@ -46,9 +46,9 @@ impl TrustedKeys {
 
 impl From<&Trust> for TrustedKeys {
     fn from(t: &Trust) -> Self {
-        match &t.keys {
+        match &t.enrolment {
             None => TrustedKeys::Any,
-            Some(keys) => TrustedKeys::Listed(keys.clone()),
+            Some(e) => TrustedKeys::Listed(e.iter().map(|(k, _)| *k).collect()),
         }
     }
 }

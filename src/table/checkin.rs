@@ -211,8 +211,8 @@ impl TableCore {
     /// Verifies a valgbord card QR against the polling place's device keys (in test mode,
     /// against the key it claims: any device of the election, signature still checked).
     fn verify_card_qr(&self, text: &str) -> Result<String, card_payload::CardError> {
-        let trusted: HashSet<DevicePublic> = match &self.id.trust.keys {
-            Some(keys) => keys.clone(),
+        let trusted: HashSet<DevicePublic> = match &self.id.trust.enrolment {
+            Some(e) => e.authors(),
             None => card_payload::claimed_device(text).into_iter().collect(),
         };
         card_payload::verify_card_payload(text, &trusted, &self.id.election).map(|p| p.code)

@@ -162,9 +162,9 @@ impl TableCore {
         let registered = self
             .id
             .trust
-            .keys
+            .enrolment
             .as_ref()
-            .is_some_and(|k| k.contains(&self.device()));
+            .is_some_and(|e| e.contains(&self.device()));
         items.push(with_technical(
             item(
                 "noegle",

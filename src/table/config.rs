@@ -2,7 +2,9 @@
 //! example.
 
 use crate::election::contest::Contest;
+use crate::election::keys::DevicePublic;
 use crate::election::place_mode::Share;
+use crate::election::roles::Role;
 use crate::store::binding::Mode;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -141,10 +143,15 @@ pub struct SyncConfig {
     /// peers' `listen` address). Plain `http://` only in test mode.
     #[serde(default)]
     pub peers: Vec<String>,
-    /// Public keys (hex) of every device of the polling place, this one included: only
-    /// events signed by these are accepted. May be empty only in test mode.
+    /// Every device this table deals with and its role: the tables and reserve devices
+    /// of the polling place and the central tally. Only these may connect, and each may
+    /// author only the events of its role. May be empty only in test mode.
     #[serde(default)]
-    pub keys: Vec<String>,
+    pub devices: Vec<DeviceEntry>,
+    /// The list of keys without roles that earlier versions read. Refused with a message
+    /// saying what to write instead, rather than an "unknown field".
+    #[serde(default, skip_serializing)]
+    pub keys: Option<serde::de::IgnoredAny>,
     /// Base URL of the central tally (valgkontoret), reached over the WAN when it is
     /// up, or a list of them: an office that cannot lose its tally runs two, in two
     /// places. Each gets every event like a peer; the table never waits for any.
@@ -159,6 +166,58 @@ pub struct SyncConfig {
     /// mDNS. Needs `listen`.
     #[serde(default)]
     pub mdns: bool,
+}
+
+/// One enrolled device in `[sync] devices`: its public key and role. The polling place is
+/// the table's own; a table knows no devices of other places.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceEntry {
+    /// The device's public key (hex), as it shows it for enrolment.
+    pub key: String,
+    pub role: DeviceRole,
+    /// The table's number, for `role = "table"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_no: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceRole {
+    Table,
+    Reserve,
+    Central,
+}
+
+impl DeviceEntry {
+    /// The key and its role at `place`, or what is wrong with the entry.
+    pub fn enrolled(&self, place: &str) -> Result<(DevicePublic, Role), String> {
+        let key = DevicePublic::from_hex(&self.key)
+            .map_err(|e| format!("[sync] devices: \"{}\": {e}", self.key))?;
+        let role = match (self.role, self.table_no) {
+            (DeviceRole::Table, Some(table_no)) => Role::Table {
+                place: place.to_string(),
+                table_no,
+            },
+            (DeviceRole::Table, None) => {
+                return Err(format!(
+                    "[sync] devices: \"{}\" has role = \"table\" but no table_no",
+                    self.key
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "[sync] devices: \"{}\": table_no belongs only to role = \"table\"",
+                    self.key
+                ));
+            }
+            (DeviceRole::Reserve, None) => Role::Reserve {
+                place: place.to_string(),
+            },
+            (DeviceRole::Central, None) => Role::Central,
+        };
+        Ok((key, role))
+    }
 }
 
 /// A string or a list of strings, as a list.
@@ -180,6 +239,9 @@ impl SyncConfig {
     /// election every peer is reached over TLS, so a plain `http://` URL is a mistake
     /// that would otherwise only show as a peer that never connects.
     pub fn check(&self, election: bool) -> Result<(), String> {
+        if self.keys.is_some() {
+            return Err("[sync] keys: a list of keys without roles is no longer read; list each device with its role instead: devices = [{ key = \"…\", role = \"table\", table_no = 1 }, { key = \"…\", role = \"reserve\" }, { key = \"…\", role = \"central\" }] (valgbord election load writes it)".into());
+        }
         for (what, url) in self
             .peers
             .iter()

@@ -8,12 +8,12 @@ use super::drivers::make_signals;
 use super::screen::Screen;
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
+use crate::election::roles::{Enrolment, Role};
 use crate::signal::Signals;
 use crate::store::Store;
 use crate::store::keyfile;
 use crate::store::meta::MetaKey;
 use crate::sync::protocol::Hello;
-use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -107,30 +107,51 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
     })
 }
 
-/// The keys whose events this table accepts: the polling place's devices from the
-/// configuration. Only a test-mode table may run without a list (it then accepts any
-/// key of its own election, for demos and rehearsals).
+/// The devices whose events this table accepts, each in its role: the polling place's
+/// devices and the central from the configuration, and this table itself as its own
+/// seat. Only a test-mode table may run without a list (it then accepts any key of its
+/// own election in any role, for demos and rehearsals).
 fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
-    let mut keys = HashSet::new();
-    for k in &cfg.sync.keys {
-        keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
-    }
-    if keys.is_empty() && !cfg.is_test() {
+    let listed = cfg
+        .sync
+        .devices
+        .iter()
+        .map(|d| d.enrolled(&cfg.place))
+        .collect::<Result<Vec<_>, String>>()?;
+    if listed.is_empty() && !cfg.is_test() {
         // mDNS too: it would find tables and then refuse every one of them as unlisted.
         if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
             return Err(
-                "sync.keys is empty: list the public key of every device of the polling place"
+                "[sync] devices is empty: list every device of the polling place and the central with its role"
                     .into(),
             );
         }
-        keys.insert(own);
     }
-    if !keys.is_empty() {
-        keys.insert(own);
+    let own_role = Role::Table {
+        place: cfg.place.clone(),
+        table_no: cfg.table_no,
+    };
+    if let Some((_, role)) = listed.iter().find(|(k, _)| *k == own)
+        && *role != own_role
+    {
+        return Err(format!(
+            "[sync] devices lists this table's own key as {}, but the configuration says table {} of polling place {}",
+            role.describe(),
+            cfg.table_no,
+            cfg.place
+        ));
     }
+    let enrolment = if listed.is_empty() && cfg.is_test() {
+        None
+    } else {
+        let mut e = Enrolment::new(listed.into_iter().filter(|(k, _)| *k != own))
+            .map_err(|e| format!("[sync] devices: {e}"))?;
+        e.insert(own, own_role);
+        Some(e)
+    };
     Ok(Trust {
         election: cfg.election.clone(),
-        keys: if keys.is_empty() { None } else { Some(keys) },
+        enrolment,
         allow_test: cfg.is_test(),
     })
 }

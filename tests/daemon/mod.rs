@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use valgbord::election::keys::DeviceSecret;
+use valgbord::election::keys::{DevicePublic, DeviceSecret};
 use valgbord::store::keyfile;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
@@ -231,21 +231,7 @@ impl Table {
         body: Value,
         key: Option<&valgbord::election::keys::DeviceSecret>,
     ) -> (u16, Value) {
-        let bytes = serde_json::to_vec(&body).expect("json");
-        let mut req = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/json");
-        if let Some(k) = key {
-            req = req.header(
-                valgbord::sync::auth::HEADER,
-                &valgbord::sync::auth::sign_body(k, &bytes),
-            );
-        }
-        let mut res = req.send(&bytes[..]).expect("POST");
-        let status = res.status().as_u16();
-        let v: Value = res.body_mut().read_json().expect("JSON body");
-        (status, v)
+        post_signed_to(&self.agent, &format!("{}{path}", self.base), body, key)
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
@@ -436,11 +422,7 @@ pub fn place_with_sync(
             keyfile::load_or_create(&dir.path().join(format!("table{}.key", i + 1))).expect("key")
         })
         .collect();
-    let key_list = keys
-        .iter()
-        .map(|k| format!("\"{}\"", k.public().to_hex()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let device_list = tables_enrolled(keys.iter().map(|k| k.public()));
     let mut tables = Vec::new();
     for i in 0..n {
         let peers = links(i)
@@ -453,7 +435,7 @@ pub fn place_with_sync(
             i as u32 + 1,
             &format!("127.0.0.1:{}", ports[i]),
             &top_level(i),
-            &format!("[sync]\npeers = [{peers}]\nkeys = [{key_list}]\n{sync_extra}"),
+            &format!("[sync]\npeers = [{peers}]\ndevices = [{device_list}]\n{sync_extra}"),
         );
         tables.push(Table::start(dir.path(), &config));
     }
@@ -462,6 +444,42 @@ pub fn place_with_sync(
         t.open();
     }
     place
+}
+
+/// A sync request to `url` signed by `key`, as a device sends it to a table or the
+/// central tally.
+pub fn post_signed_to(
+    agent: &ureq::Agent,
+    url: &str,
+    body: Value,
+    key: Option<&DeviceSecret>,
+) -> (u16, Value) {
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let mut req = agent.post(url).header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header(
+            valgbord::sync::auth::HEADER,
+            &valgbord::sync::auth::sign_body(k, &bytes),
+        );
+    }
+    let mut res = req.send(&bytes[..]).expect("POST");
+    let status = res.status().as_u16();
+    let v: Value = res.body_mut().read_json().expect("JSON body");
+    (status, v)
+}
+
+/// The items of a `[sync] devices` array: the keys as tables 1, 2, … of the place.
+pub fn tables_enrolled(keys: impl IntoIterator<Item = DevicePublic>) -> String {
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, k)| enrolled(k, &format!("role = \"table\", table_no = {}", i + 1)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One item of a `[sync] devices` array: `role` is e.g. `role = "central"`.
+pub fn enrolled(key: DevicePublic, role: &str) -> String {
+    format!("{{ key = \"{}\", {role} }}", key.to_hex())
 }
 
 /// Logs in at the valgsekretær screen with the test PIN; returns the session token.

@@ -38,7 +38,7 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         debounce: Duration::ZERO,
         trust: crate::election::event::Trust {
             election: "bench".into(),
-            keys: None,
+            enrolment: None,
             allow_test: true,
         },
         clock_offset_ms: 0,
