@@ -8,7 +8,7 @@ mod daemon;
 
 use daemon::{
     BIN, PIN, Table, agent, call, eventually, import_signed, login, outcome, prepare, prepare_with,
-    screen,
+    screen, tables_enrolled,
 };
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -216,14 +216,16 @@ fn an_election_table_will_not_show_voters_beyond_loopback() {
     import_signed(dir.path(), &db);
     let key = valgbord::store::keyfile::load_or_create(&dir.path().join("table1.key"))
         .expect("key")
-        .public()
-        .to_hex();
+        .public();
     let config = prepare_with(
         dir.path(),
         1,
         "0.0.0.0:0",
         "",
-        &format!("[sync]\nlisten = \"127.0.0.1:0\"\nkeys = [\"{key}\"]\n"),
+        &format!(
+            "[sync]\nlisten = \"127.0.0.1:0\"\ndevices = [{}]\n",
+            tables_enrolled([key])
+        ),
     );
     let text = std::fs::read_to_string(&config).expect("config");
     std::fs::write(
