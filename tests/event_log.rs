@@ -177,16 +177,23 @@ fn a_broken_chain_is_refused_even_when_signed() {
     let mut s = Store::open_in_memory().unwrap();
     s.ingest(&log[0], &t).unwrap();
     let before = snapshot(&s);
-    for prev in [EventHash::default(), EventHash([7; 32])] {
+    for (i, prev) in [EventHash::default(), EventHash([7; 32])]
+        .into_iter()
+        .enumerate()
+    {
         let mut b = body_of(&log[1]);
         b.prev = prev;
         let forged = event::sign(&b, &other);
         // The signature is good: only the chain is wrong.
         event::verify(&forged.signed, &t).unwrap();
-        match s.ingest(&forged.signed, &t) {
-            Err(StoreError::BrokenChain { seq, .. }) => assert_eq!(seq, 2),
-            r => panic!("expected a broken chain, got {r:?}"),
+        // Signed by the device, a wrong predecessor proves another event 1 exists: the
+        // log is forked, and the device's next events are refused as such.
+        match (i, s.ingest(&forged.signed, &t)) {
+            (0, Err(StoreError::BrokenChain { seq, .. })) => assert_eq!(seq, 2),
+            (1, Err(StoreError::Forked { .. })) => {}
+            (_, r) => panic!("expected a broken chain, then a forked device, got {r:?}"),
         }
+        assert!(s.is_forked(other.public()).unwrap());
         assert_eq!(snapshot(&s), before);
     }
     // A first event must start from the zero hash.
@@ -201,7 +208,7 @@ fn a_broken_chain_is_refused_even_when_signed() {
 }
 
 #[test]
-fn two_different_events_with_one_number_are_an_equivocation() {
+fn two_different_events_with_one_number_are_a_recorded_fork() {
     let other = DeviceSecret::generate();
     let t = trust(&[&other]);
     let mut first = Store::open_in_memory().unwrap();
@@ -220,6 +227,47 @@ fn two_different_events_with_one_number_are_an_equivocation() {
     }
     assert_eq!(snapshot(&s), before);
     assert_eq!(s.status("V1").unwrap().map(|st| st.active), None);
+
+    // The second version is evidence: the fork is recorded, named by the table number
+    // the device's events give, and once only however often the version comes again.
+    assert!(s.is_forked(other.public()).unwrap());
+    assert!(matches!(
+        s.ingest(&b.signed, &t),
+        Err(StoreError::Equivocation { .. })
+    ));
+    let forks = s.forks().unwrap();
+    assert_eq!(forks.len(), 1, "{forks:?}");
+    assert_eq!(
+        (forks[0].device, forks[0].seq, forks[0].table_no),
+        (other.public(), 1, Some(1))
+    );
+    // No new event of the device is taken, whichever version it continues; an event
+    // already held is still a duplicate.
+    let next_a = first
+        .append_local(&author(&other), T0, check_in("V2", 1))
+        .unwrap();
+    let next_b = second
+        .append_local(&author(&other), T0, check_in("V2", 1))
+        .unwrap();
+    for next in [&next_a, &next_b] {
+        match s.ingest(&next.signed, &t) {
+            Err(e @ StoreError::Forked { .. }) => assert!(e.to_string().contains("forked")),
+            r => panic!("expected a refusal of a forked device, got {r:?}"),
+        }
+    }
+    assert_eq!(s.ingest(&a.signed, &t).unwrap(), Ingested::Duplicate);
+    assert_eq!(snapshot(&s), before);
+
+    // The device itself, once it has seen the other version of its own log, appends
+    // nothing more.
+    assert!(matches!(
+        first.ingest(&b.signed, &t),
+        Err(StoreError::Equivocation { .. })
+    ));
+    assert!(matches!(
+        first.append_local(&author(&other), T0, check_in("V3", 1)),
+        Err(StoreError::Forked { .. })
+    ));
 }
 
 #[test]

@@ -6,8 +6,7 @@ mod daemon;
 use daemon::{PIN, Table, eventually, free_ports, outcome, place, prepare_with, screen};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use valgbord::election::clock::Hlc;
-use valgbord::election::event::{EventBody, EventHash, EventKind, FORMAT_VERSION, sign};
+use valgbord::election::event::{EventBody, EventHash, EventKind, sign};
 use valgbord::election::keys::DeviceSecret;
 
 fn all_but(n: usize) -> impl Fn(usize) -> Vec<usize> {
@@ -265,16 +264,12 @@ fn order_and_undo_stay_right_with_clocks_an_hour_off() {
 }
 
 fn body(key: &DeviceSecret, election: &str, seq: u64, prev: EventHash) -> EventBody {
-    EventBody {
-        v: FORMAT_VERSION,
-        election: election.into(),
-        device: key.public(),
+    daemon::event_body(
+        key,
+        election,
         seq,
-        hlc: Hlc::new(1_000 + seq, 0),
-        wall_ms: 1_000,
         prev,
-        test: true,
-        kind: EventKind::CheckIn {
+        EventKind::CheckIn {
             voter_id: "V8".into(),
             place: "1".into(),
             // Table 2's own seat: the events speak as the table that signs them.
@@ -283,7 +278,7 @@ fn body(key: &DeviceSecret, election: &str, seq: u64, prev: EventHash) -> EventB
             method: valgbord::election::event::CheckInMethod::Manual,
             ballots: vec![],
         },
-    }
+    )
 }
 
 /// A push signed by `key`, as a peer table sends it.

@@ -97,6 +97,19 @@ pub struct Overview {
     pub double_registrations: i64,
     pub reissued_cards: i64,
     pub places: Vec<PlaceView>,
+    /// Tables whose log exists in two versions (`store::forks`): the office must call
+    /// the polling place at once.
+    pub forks: Vec<ForkView>,
+}
+
+/// "To versioner af bord N's log" at the office, with the polling place to call.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForkView {
+    pub place: Option<String>,
+    pub table_no: Option<u32>,
+    pub device: String,
+    pub title: String,
+    pub detail: String,
 }
 
 /// A scheduled snapshot and whether it was taken.
@@ -223,7 +236,40 @@ impl Central {
             double_registrations: t.double_registrations,
             reissued_cards: t.reissued_cards,
             places,
+            forks: self.fork_views()?,
         })
+    }
+
+    /// Every forked table log, named by the configuration's place and table number for
+    /// the key (the key alone when the configuration does not list it).
+    fn fork_views(&self) -> Result<Vec<ForkView>, StoreError> {
+        let forks = self.reader().forks()?;
+        Ok(forks
+            .iter()
+            .map(|f| {
+                let known = self.node.tables().iter().find(|k| k.key == f.device);
+                let table_no = known.map(|k| k.table_no).or(f.table_no);
+                let table = match table_no {
+                    Some(n) => format!("bord {n}"),
+                    None => format!("enheden {}", f.device.short()),
+                };
+                let place = known.map(|k| k.place.clone());
+                let at = place
+                    .as_deref()
+                    .map(|p| format!(" på afstemningssted {p}"))
+                    .unwrap_or_default();
+                ForkView {
+                    title: format!("To versioner af {table}'s log{at}"),
+                    detail: format!(
+                        "To enheder bruger samme nøgle (hændelse nummer {}). Ring til valgstedet: {table} må ikke registrere flere — bordet tages ud af brug, og valgstedet bruger papirlisten for det bord.",
+                        f.seq
+                    ),
+                    place,
+                    table_no,
+                    device: f.device.to_hex(),
+                }
+            })
+            .collect())
     }
 
     /// The turnout curve of the election day so far (07:00 to now, at most 21:00).

@@ -3,6 +3,12 @@
 //!
 //! The signed bytes are the body exactly as stored and sent (a JSON text), never a
 //! re-serialisation, so a verifier on another version of serde sees the same bytes.
+//!
+//! One event has one encoding: `verify` refuses a body that is not the canonical
+//! serialisation of what it says and a signature in anything but lower-case hex, and the
+//! hash covers the body and the raw signature bytes. Otherwise a device relaying an
+//! honest event could re-encode it into a second "version" with another hash, and the
+//! log of its author would seem to fork.
 
 use super::clock::Hlc;
 use super::contest::Contest;
@@ -263,6 +269,27 @@ pub struct VerifiedEvent {
     pub hash: EventHash,
 }
 
+/// Two events of one device that cannot both be in its log: the proof that its log
+/// forked, which anyone holding the device's public key can check (so it may travel
+/// between devices that saw only one version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkEvidence {
+    /// The version the reporting device held.
+    pub first: SignedEvent,
+    /// Another event with the same number, or the event after `first`'s number whose
+    /// `prev` names another event than `first`.
+    pub other: SignedEvent,
+}
+
+/// Whether two verified events prove a fork: the same device signed two different
+/// events with one number, or one whose predecessor is not `first`.
+pub fn proves_fork(first: &VerifiedEvent, other: &VerifiedEvent) -> bool {
+    let (a, b) = (&first.body, &other.body);
+    a.device == b.device
+        && ((a.seq == b.seq && first.hash != other.hash)
+            || (b.seq == a.seq + 1 && b.prev != first.hash))
+}
+
 /// Why an event was refused. Each names what was wrong so it can be reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -285,6 +312,12 @@ pub enum EventError {
     },
     #[error("test-mode event {device}#{seq} cannot enter an election log")]
     TestEvent { device: String, seq: u64 },
+    #[error("event {device}#{seq} is not in canonical form: {why}")]
+    NotCanonical {
+        device: String,
+        seq: u64,
+        why: &'static str,
+    },
 }
 
 /// Which keys and election an incoming event must match.
@@ -306,12 +339,26 @@ fn signing_bytes(body: &str) -> Vec<u8> {
     m
 }
 
-fn hash_of(signed: &SignedEvent) -> EventHash {
+/// The hash that names an event and chains the next one to it: over the canonical
+/// body and the raw signature, so no re-encoding of either gives another hash.
+fn hash_of(body: &str, sig: &[u8; 64]) -> EventHash {
     let mut h = Sha256::new();
-    h.update(signed.body.as_bytes());
+    h.update(body.as_bytes());
     h.update([0]);
-    h.update(signed.sig.as_bytes());
+    h.update(sig);
     EventHash(h.finalize().into())
+}
+
+/// The signature's 64 bytes, if `hex` is exactly 128 lower-case hex digits (the one
+/// encoding `sign` makes).
+fn canonical_sig(hex_text: &str) -> Option<[u8; 64]> {
+    let lower = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+    if hex_text.len() != 128 || !hex_text.as_bytes().iter().all(lower) {
+        return None;
+    }
+    let mut out = [0u8; 64];
+    hex::decode_to_slice(hex_text, &mut out).ok()?;
+    Some(out)
 }
 
 /// Signs a body. The caller (the store) chooses seq, prev and clock inside its
@@ -319,12 +366,12 @@ fn hash_of(signed: &SignedEvent) -> EventHash {
 pub fn sign(body: &EventBody, key: &DeviceSecret) -> VerifiedEvent {
     // Serialising a struct of strings, integers and enums cannot fail.
     let text = serde_json::to_string(body).unwrap_or_default();
-    let sig = key.sign(&signing_bytes(&text));
+    let sig = key.sign(&signing_bytes(&text)).to_bytes();
+    let hash = hash_of(&text, &sig);
     let signed = SignedEvent {
         body: text,
-        sig: hex::encode(sig.to_bytes()),
+        sig: hex::encode(sig),
     };
-    let hash = hash_of(&signed);
     VerifiedEvent {
         body: body.clone(),
         signed,
@@ -356,8 +403,27 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
         device: body.device.short(),
         seq: body.seq,
     };
-    let mut sig_bytes = [0u8; 64];
-    hex::decode_to_slice(&signed.sig, &mut sig_bytes).map_err(|_| bad())?;
+    let not_canonical = |why| EventError::NotCanonical {
+        device: body.device.short(),
+        seq: body.seq,
+        why,
+    };
+    let sig_bytes = match canonical_sig(&signed.sig) {
+        Some(b) => b,
+        // Hex of another case or length is a second encoding of a signature; anything
+        // else that is not hex at all is simply not a signature.
+        None if hex::decode(&signed.sig).is_ok_and(|b| b.len() == 64) => {
+            return Err(not_canonical(
+                "the signature is not 128 lower-case hex digits",
+            ));
+        }
+        None => return Err(bad()),
+    };
+    if serde_json::to_string(&body).ok().as_deref() != Some(signed.body.as_str()) {
+        return Err(not_canonical(
+            "the body is not the exact serialisation its author makes (whitespace, key order or encoding differ)",
+        ));
+    }
     let sig = Signature::from_bytes(&sig_bytes);
     let vk = body.device.verifying_key().map_err(|_| bad())?;
     vk.verify(&signing_bytes(&signed.body), &sig)
@@ -378,7 +444,7 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
         });
     }
     Ok(VerifiedEvent {
-        hash: hash_of(signed),
+        hash: hash_of(&signed.body, &sig_bytes),
         body,
         signed: signed.clone(),
     })
@@ -480,6 +546,70 @@ mod tests {
         let mut t = trust(&k);
         t.allow_test = true;
         assert!(verify(&e, &t).is_ok());
+    }
+
+    #[test]
+    fn a_re_encoded_signature_is_refused_as_not_canonical() {
+        let k = DeviceSecret::generate();
+        let e = sign(&body(&k), &k).signed;
+        let mut upper = e.clone();
+        upper.sig = upper.sig.to_uppercase();
+        let err = verify(&upper, &trust(&k)).unwrap_err();
+        assert!(matches!(err, EventError::NotCanonical { .. }), "{err}");
+        assert!(err.to_string().contains("not in canonical form"), "{err}");
+        let mut short = e.clone();
+        short.sig.truncate(126);
+        assert!(verify(&short, &trust(&k)).is_err());
+    }
+
+    #[test]
+    fn a_re_encoded_body_is_refused_even_when_signed() {
+        let k = DeviceSecret::generate();
+        let e = sign(&body(&k), &k).signed;
+        let value: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+        // Whitespace, and keys in the order of a map rather than of the struct.
+        for text in [
+            serde_json::to_string_pretty(&value).unwrap(),
+            serde_json::to_string(&value).unwrap(),
+            e.body.replace("\"v\":1", "\"v\": 1"),
+        ] {
+            assert_ne!(text, e.body);
+            let resigned = SignedEvent {
+                sig: hex::encode(k.sign(&signing_bytes(&text)).to_bytes()),
+                body: text,
+            };
+            let err = verify(&resigned, &trust(&k)).unwrap_err();
+            assert!(matches!(err, EventError::NotCanonical { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn two_versions_of_one_number_or_a_wrong_predecessor_prove_a_fork() {
+        let k = DeviceSecret::generate();
+        let a = sign(&body(&k), &k);
+        let mut other = body(&k);
+        other.wall_ms += 1;
+        let b = sign(&other, &k);
+        assert!(proves_fork(&a, &b));
+        assert!(!proves_fork(&a, &a));
+        let mut next = body(&k);
+        next.seq = 2;
+        next.prev = a.hash;
+        let honest_next = sign(&next, &k);
+        assert!(!proves_fork(&a, &honest_next));
+        next.prev = b.hash;
+        assert!(proves_fork(&a, &sign(&next, &k)));
+        let stranger = DeviceSecret::generate();
+        assert!(!proves_fork(&a, &sign(&body(&stranger), &stranger)));
+    }
+
+    #[test]
+    fn the_hash_covers_the_raw_signature_not_its_text() {
+        let k = DeviceSecret::generate();
+        let e = sign(&body(&k), &k);
+        let sig: [u8; 64] = hex::decode(&e.signed.sig).unwrap().try_into().unwrap();
+        assert_eq!(e.hash, hash_of(&e.signed.body, &sig));
+        assert_eq!(verify(&e.signed, &trust(&k)).unwrap().hash, e.hash);
     }
 
     #[test]

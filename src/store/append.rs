@@ -49,6 +49,11 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Two versions of this device's own log exist (a replacement with its key, or a
+        // copied key): whatever it appended now would extend one of them.
+        if super::forks::is_forked(&tx, device)? {
+            return Err(super::forks::refusal(device));
+        }
         let (seq, prev) = match head(&tx, device)? {
             Some((s, h)) => (s + 1, h),
             None => (1, EventHash::default()),
@@ -108,9 +113,19 @@ impl Store {
             let r = v.and_then(|ev| {
                 let sp = tx.savepoint()?;
                 let r = ingest_one(&sp, &ev);
-                if matches!(r, Ok(Ingested::Added)) {
-                    sp.commit()?;
-                    newest = newest.max(Some(ev.body.hlc));
+                match &r {
+                    Ok(Ingested::Added) => {
+                        sp.commit()?;
+                        newest = newest.max(Some(ev.body.hlc));
+                    }
+                    // Evidence, kept although the event itself is refused: a second
+                    // version of a number held, or an event whose predecessor is not
+                    // the one held (both signed by the device).
+                    Err(StoreError::Equivocation { .. } | StoreError::BrokenChain { .. }) => {
+                        super::forks::record_against_log(&sp, &ev, trust)?;
+                        sp.commit()?;
+                    }
+                    _ => {}
                 }
                 r
             });
@@ -235,6 +250,9 @@ fn ingest_one(tx: &rusqlite::Connection, ev: &VerifiedEvent) -> Result<Ingested>
                 seq: ev.body.seq,
             })
         };
+    }
+    if super::forks::is_forked(tx, ev.body.device)? {
+        return Err(super::forks::refusal(ev.body.device));
     }
     let (expected, prev) = match head(tx, ev.body.device)? {
         Some((s, h)) => (s + 1, h),

@@ -21,8 +21,14 @@ pub enum StoreError {
         "broken hash chain at event {device}#{seq}: it does not follow the device's previous event"
     )]
     BrokenChain { device: String, seq: u64 },
-    #[error("device {device} signed two different events with number {seq}")]
+    #[error(
+        "device {device} signed two different events with number {seq}: its log is forked, and no new event of it is taken"
+    )]
     Equivocation { device: String, seq: u64 },
+    #[error(
+        "the log of device {device} is forked (two versions were seen): no new event of it is taken"
+    )]
+    Forked { device: String },
     #[error("{0}")]
     Binding(String),
     #[error("{0}")]
@@ -45,8 +51,8 @@ impl StoreError {
                 "En hændelse blev afvist: den er ændret, forfalsket eller mangler forgængere."
                     .into()
             }
-            StoreError::Equivocation { .. } => {
-                "Et bord har underskrevet to forskellige hændelser med samme nummer.".into()
+            StoreError::Equivocation { .. } | StoreError::Forked { .. } => {
+                "Der findes to versioner af dette bords log. Bordet må ikke registrere flere: tag bordet ud af brug, brug papirlisten for bordet, og ring til valgkontoret.".into()
             }
             StoreError::Binding(m) | StoreError::Invalid(m) => m.clone(),
             StoreError::ListChange(e) => format!("Listeændringen blev afvist: {}", e.danish),

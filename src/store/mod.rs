@@ -4,6 +4,7 @@
 pub mod append;
 pub mod binding;
 pub mod error;
+pub mod forks;
 pub mod generate;
 pub mod import;
 pub mod inspect;

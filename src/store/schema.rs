@@ -174,6 +174,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX voter_status_place ON voter_status(place, active);
     "#,
+    // 6: evidence of forked logs (`store::forks`): both versions as signed, so the proof
+    // can be checked again and sent on; kept beside the log, never emptied by a rebuild.
+    r#"
+    CREATE TABLE forks(
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        first_body TEXT NOT NULL,
+        first_sig TEXT NOT NULL,
+        other_body TEXT NOT NULL,
+        other_sig TEXT NOT NULL,
+        seen_ms INTEGER NOT NULL,
+        PRIMARY KEY(device, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,

@@ -862,12 +862,16 @@ impl PullContext {
             let more = body.more;
             let theirs = body.have;
             let events = body.events;
+            let forks = body.forks;
             let node = self.node.clone();
             let n = events.len();
             let started = std::time::Instant::now();
             let mine = tokio::task::spawn_blocking(move || {
                 if !events.is_empty() {
                     node.ingest(&events);
+                }
+                if !forks.is_empty() {
+                    node.take_fork_evidence(&forks);
                 }
                 node.version_vector()
             })

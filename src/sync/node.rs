@@ -4,7 +4,7 @@
 
 use super::peer_status::PeerStatus;
 use super::protocol::{PullResponse, PushResponse, VersionVector};
-use crate::election::event::SignedEvent;
+use crate::election::event::{ForkEvidence, SignedEvent};
 use crate::store::{Store, StoreError};
 
 /// A holder of a replicated event log. Calls block (SQLite); callers run them on the
@@ -33,6 +33,15 @@ pub trait SyncNode: Send + Sync + 'static {
     fn set_peers(&self, status: Vec<PeerStatus>);
     /// This node's wall clock in ms (with a test offset, if any).
     fn wall_now(&self) -> i64;
+    /// Proofs of forked logs held here, sent with every pull answer so a peer that saw
+    /// only one version learns of the other ([`crate::store::forks`]).
+    fn fork_evidence(&self) -> Result<Vec<ForkEvidence>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Takes in the proofs of forks a peer's answer carried (each checked again here).
+    fn take_fork_evidence(&self, evidence: &[ForkEvidence]) {
+        let _ = evidence;
+    }
 }
 
 /// One page of a pull answer, before the hello is added.
@@ -50,6 +59,7 @@ impl PullPage {
             more: self.more,
             have: self.have,
             wall_ms,
+            forks: Vec::new(),
         }
     }
 }

@@ -96,6 +96,9 @@ pub struct PullResponse {
     /// The responder's wall clock when it answered, to spot a table whose clock is off.
     #[serde(default)]
     pub wall_ms: i64,
+    /// Every proof of a forked log the responder holds (usually none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forks: Vec<crate::election::event::ForkEvidence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

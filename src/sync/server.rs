@@ -185,7 +185,9 @@ async fn pull(
     let limit = req.limit.clamp(1, MAX_PAGE);
     let result = tokio::task::spawn_blocking(move || {
         let page = node.pull_page_for(&req.hello, &req.have, limit)?;
-        Ok::<_, crate::store::StoreError>(page.into_response(hello, node.wall_now()))
+        let mut answer = page.into_response(hello, node.wall_now());
+        answer.forks = node.fork_evidence()?;
+        Ok::<_, crate::store::StoreError>(answer)
     })
     .await;
     match result {

@@ -326,6 +326,12 @@ impl TableCore {
             double_registrations: self.double_registration_list()?,
             peers: self.peers.clone(),
             mode: self.mode_banner()?,
+            forks: self
+                .store
+                .forks()?
+                .iter()
+                .map(super::screen::ForkNotice::new)
+                .collect(),
         })
     }
 }
@@ -374,5 +380,6 @@ fn placeholder_screen() -> Screen {
         double_registrations: Vec::new(),
         peers: Vec::new(),
         mode: Default::default(),
+        forks: Vec::new(),
     }
 }

@@ -30,6 +30,7 @@ impl TableCore {
             rejected: Vec::new(),
         };
         let mut sent = Vec::new();
+        let mut forked = false;
         for (ev, result) in events
             .iter()
             .zip(self.store.ingest_many(events, &self.id.trust))
@@ -47,6 +48,17 @@ impl TableCore {
                     // fills it); anything else is an attack or a fault worth a warning.
                     if matches!(e, StoreError::Gap { .. }) {
                         tracing::debug!(error = %e, "event from peer not yet in order");
+                    } else if matches!(e, StoreError::Equivocation { .. }) {
+                        // Logged at error level once by the store; shown on the screen.
+                        forked = true;
+                    } else if matches!(e, StoreError::BrokenChain { .. }) {
+                        // A signed event that does not follow the one held is a fork
+                        // too: the store kept the evidence; the screen must show it.
+                        tracing::warn!(error = %e, "event from peer rejected");
+                        forked = true;
+                    } else if matches!(e, StoreError::Forked { .. }) {
+                        // Each pull offers the refused events again: already on screen.
+                        tracing::debug!(error = %e, "event of a forked device refused");
                     } else {
                         tracing::warn!(error = %e, "event from peer rejected");
                     }
@@ -60,10 +72,23 @@ impl TableCore {
                 tracing::warn!(error = %e, "voter sent to this table not shown");
             }
         }
-        if r.added > 0 {
+        if forked {
+            let _ = self.publish();
+        } else if r.added > 0 {
             self.publish_soon();
         }
         r
+    }
+
+    /// Takes in a peer's proofs of forked logs; a newly forked device goes on the screen.
+    pub fn take_fork_evidence(&mut self, evidence: &[crate::election::event::ForkEvidence]) {
+        match self.store.take_fork_evidence(evidence, &self.id.trust) {
+            Ok(0) => {}
+            Ok(_) => {
+                let _ = self.publish();
+            }
+            Err(e) => tracing::warn!(error = %e, "fork evidence from a peer not stored"),
+        }
     }
 
     /// The voter of a [`EventKind::ManualCheckInSent`] to this table (the cheap text

@@ -94,6 +94,45 @@ pub struct Screen {
     pub peers: Vec<crate::sync::peer_status::PeerStatus>,
     /// Frit / fast bordvalg / papir, with what it means at this table.
     pub mode: ModeBanner,
+    /// Devices whose log exists in two versions ([`crate::store::forks`]): shown on
+    /// every screen of the polling place until the election is over.
+    pub forks: Vec<ForkNotice>,
+}
+
+/// "To versioner af bord N's log", and what the valgsekretær does about it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ForkNotice {
+    /// The device's key (hex), for the log and the election office.
+    pub device: String,
+    pub title: String,
+    pub detail: String,
+}
+
+impl ForkNotice {
+    /// The table by its number when its events named one here, else by its short key.
+    pub fn new(f: &crate::store::forks::Fork) -> ForkNotice {
+        let table = match f.table_no {
+            Some(n) => format!("bord {n}"),
+            None => format!("enheden {}", f.device.short()),
+        };
+        let upper = |t: &str| {
+            let mut c = t.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        };
+        ForkNotice {
+            device: f.device.to_hex(),
+            title: format!("To versioner af {table}'s log"),
+            detail: format!(
+                "{} har lavet to forskellige hændelser med nummer {} (set kl. {}): to enheder bruger samme nøgle. {} må ikke registrere flere: tag bordet ud af brug, brug papirlisten for det bord, og ring til valgkontoret.",
+                upper(&table),
+                f.seq,
+                clock(f.seen_ms),
+                upper(&table),
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

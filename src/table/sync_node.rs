@@ -34,4 +34,14 @@ impl crate::sync::node::SyncNode for TableNode {
     fn wall_now(&self) -> i64 {
         crate::store::now_ms() + self.clock_offset_ms
     }
+
+    fn fork_evidence(
+        &self,
+    ) -> Result<Vec<crate::election::event::ForkEvidence>, crate::store::StoreError> {
+        lock(&self.core).store().fork_evidence()
+    }
+
+    fn take_fork_evidence(&self, evidence: &[crate::election::event::ForkEvidence]) {
+        lock(&self.core).take_fork_evidence(evidence)
+    }
 }

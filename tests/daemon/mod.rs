@@ -573,3 +573,25 @@ pub fn peers_text(t: &Table) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// The body of a test-mode event of `key` as a peer (or an attacker holding the key)
+/// makes it: number `seq` after `prev`, at a fixed early clock.
+pub fn event_body(
+    key: &DeviceSecret,
+    election: &str,
+    seq: u64,
+    prev: valgbord::election::event::EventHash,
+    kind: valgbord::election::event::EventKind,
+) -> valgbord::election::event::EventBody {
+    valgbord::election::event::EventBody {
+        v: valgbord::election::event::FORMAT_VERSION,
+        election: election.into(),
+        device: key.public(),
+        seq,
+        hlc: valgbord::election::clock::Hlc::new(1_000 + seq, 0),
+        wall_ms: 1_000,
+        prev,
+        test: true,
+        kind,
+    }
+}

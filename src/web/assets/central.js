@@ -83,6 +83,9 @@ function renderOverview(o) {
   $("total-eligible").textContent = nf.format(o.total.eligible);
   $("total-doubles").textContent = nf.format(o.double_registrations);
   $("total-reissued").textContent = nf.format(o.reissued_cards);
+  const forks = o.forks || [];
+  $("forks").hidden = forks.length === 0;
+  $("forks").textContent = forks.map((f) => `${f.title.toUpperCase()} — ${f.detail}`).join(" ");
 
   const contests = (list) => list.map((c) => c.contest + " " + nf.format(c.persons)).join(", ") || "–";
   const places = $("places").tBodies[0];

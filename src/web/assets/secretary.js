@@ -266,5 +266,16 @@ $("mode-form").addEventListener("submit", async (e) => {
 });
 
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); $("msg").textContent = ""; search(); });
-fetch("/api/screen").then((r) => r.json()).then((s) => { $("where").textContent = `${s.place_name}, bord ${s.table_no}`; }).catch(() => {});
+// The table's screen, for where this is and for what the valgsekretær must act on at
+// once: two versions of a table's log (that table must stop registering).
+function showScreen(s) {
+  $("where").textContent = `${s.place_name}, bord ${s.table_no}`;
+  const forks = s.forks || [];
+  const f = $("forks");
+  f.hidden = forks.length === 0;
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
+}
+const refreshScreen = () => fetch("/api/screen").then((r) => r.json()).then(showScreen).catch(() => {});
+refreshScreen();
+setInterval(refreshScreen, 5000);
 lock();

@@ -86,6 +86,11 @@ function render(s) {
   d.hidden = doubles.length === 0;
   d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING — tilkald valgsekretæren: " +
     doubles.map((x) => `${x.name} (${x.voter_id}): ${x.at.join(" og ")}`).join("; ");
+  // Two versions of a table's log: that table must not register any more.
+  const f = $("forks");
+  const forks = s.forks || [];
+  f.hidden = forks.length === 0;
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
 
   const v = s.view;
   const main = $("view");
