@@ -167,13 +167,13 @@ fn demo_list(dir: &Path, a: &DemoArgs) -> anyhow::Result<Vec<u8>> {
 fn demo_ports(a: &DemoArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = crate::ports::ports(0, 2 * a.tables + 1).map_err(anyhow::Error::msg)?;
+        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
         let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
-            crate::ports::ports(a.port, a.tables + 1).map_err(anyhow::Error::msg)?,
-            crate::ports::ports(a.sync_port, a.tables).map_err(anyhow::Error::msg)?,
+            crate::ports::ports(a.port, a.tables + 1)?,
+            crate::ports::ports(a.sync_port, a.tables)?,
         )
     };
     if ports.iter().any(|p| sync_ports.contains(p)) {

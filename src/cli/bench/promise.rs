@@ -105,7 +105,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Enters a network namespace of its own (before any thread starts), then runs.
 pub fn run(args: Args) -> CmdResult {
-    crate::netfault::namespace::enter_private().map_err(anyhow::Error::msg)?;
+    crate::netfault::namespace::enter_private()?;
     crate::netfault::namespace::raise_file_limit();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(run_async(args))
@@ -155,8 +155,7 @@ async fn run_async(args: Args) -> CmdResult {
         SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
         central.addr,
     )
-    .await
-    .map_err(anyhow::Error::msg)?;
+    .await?;
     let central_url = format!("http://{}", proxy.addr);
 
     let sync_addr = |i: usize| SocketAddr::new(table_ip(i), SYNC_PORT);

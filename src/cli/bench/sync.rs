@@ -40,7 +40,7 @@ pub async fn run(
         .filter(|v| !v.brevstemme && v.struck.is_none())
         .map(|v| v.card_code.clone());
 
-    let ports = crate::ports::ports(0, 2 * tables + 2).map_err(anyhow::Error::msg)?;
+    let ports = crate::ports::ports(0, 2 * tables + 2)?;
     // Screen ports first, then the TLS sync ports.
     let sync_port = |i: usize| ports[tables as usize + 1 + i];
     let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
