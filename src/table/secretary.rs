@@ -350,7 +350,8 @@ impl TableCore {
             .store
             .status(voter_id)?
             .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
-        let target = DevicePublic::from_hex(&status.device).map_err(StoreError::Invalid)?;
+        let target = DevicePublic::from_hex(&status.device)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.append(EventKind::CheckInUndone {
             voter_id: voter_id.to_string(),
             target_device: target,
