@@ -104,7 +104,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
         let central = crate::app::central::start(central_cfg).await.map_err(anyhow::Error::msg)?;
         let mut running = Vec::new();
         for cfg in configs {
-            let t = crate::app::table::start(cfg).await.map_err(anyhow::Error::msg)?;
+            let t = crate::app::table::start(cfg).await?;
             {
                 let mut core = lock(&t.core);
                 let (state, _) = core.store().table_state(&generate::place_id(0), core.screen()?.table_no)?;
@@ -191,8 +191,7 @@ fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> anyhow::Result<PathBuf> {
         store.bind("demo", Mode::Test)?;
         store
             .import_file(bytes, false, |_| {})
-            .map_err(|e| format!("demo list does not import: {e:?}"))
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("demo list does not import: {e:?}"))?;
     }
     Ok(db)
 }

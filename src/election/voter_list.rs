@@ -111,6 +111,8 @@ impl fmt::Display for ListError {
     }
 }
 
+impl std::error::Error for ListError {}
+
 /// A parsed, fully valid list.
 #[derive(Debug)]
 pub struct VoterList {

@@ -2,18 +2,19 @@
 //! identity and core. Shared by the running daemon (`app/table.rs`) and by commands
 //! that work on a stopped table.
 
-use super::config::TableConfig;
-use super::core::{TableCore, TableIdentity};
+use super::config::{SharesError, TableConfig};
+use super::core::{TableCore, TableError, TableIdentity};
 use super::drivers::make_signals;
 use super::screen::Screen;
 use crate::election::event::Trust;
-use crate::election::keys::DevicePublic;
+use crate::election::keys::{DevicePublic, KeyHexError};
 use crate::signal::Signals;
-use crate::store::Store;
-use crate::store::keyfile;
+use crate::store::keyfile::{self, KeyFileError};
 use crate::store::meta::MetaKey;
+use crate::store::{Store, StoreError};
 use crate::sync::protocol::Hello;
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -27,44 +28,61 @@ pub struct OpenedTable {
     pub key: crate::election::keys::DeviceSecret,
 }
 
+/// Why a table cannot open; store, key-file and core errors pass through with their
+/// own text.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open database {}: {source}", .path.display())]
+    Database { path: PathBuf, source: StoreError },
+    #[error(
+        "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {election}`",
+        .path.display(),
+        .path.display()
+    )]
+    NoList { path: PathBuf, election: String },
+    #[error("the voter list in {} has no voters for polling place {place}", .path.display())]
+    NoVoters { path: PathBuf, place: String },
+    #[error("sync.keys: \"{key}\": {source}")]
+    SyncKey { key: String, source: KeyHexError },
+    #[error("sync.keys is empty: list the public key of every device of the polling place")]
+    NoSyncKeys,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Shares(#[from] SharesError),
+    #[error(transparent)]
+    Core(#[from] TableError),
+}
+
 /// Opens and checks the database, the key and the identity of a table (no drivers, no
 /// server): shared by the daemon and by commands that work on a stopped table.
-pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
+pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
     let mode = cfg.mode;
-    let store = Store::open(&cfg.database)
-        .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
-    match store.bound_election().map_err(|e| e.to_string())? {
+    let store = Store::open(&cfg.database).map_err(|source| OpenError::Database {
+        path: cfg.database.clone(),
+        source,
+    })?;
+    match store.bound_election()? {
         None => {
-            return Err(format!(
-                "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {}`",
-                cfg.database.display(),
-                cfg.database.display(),
-                cfg.election
-            ));
+            return Err(OpenError::NoList {
+                path: cfg.database.clone(),
+                election: cfg.election.clone(),
+            });
         }
-        Some(_) => store
-            .check_binding(&cfg.election, mode)
-            .map_err(|e| e.to_string())?,
+        Some(_) => store.check_binding(&cfg.election, mode)?,
     }
-    let voters = store
-        .voter_count(Some(&cfg.place))
-        .map_err(|e| e.to_string())?;
+    let voters = store.voter_count(Some(&cfg.place))?;
     if voters == 0 {
-        return Err(format!(
-            "the voter list in {} has no voters for polling place {}",
-            cfg.database.display(),
-            cfg.place
-        ));
+        return Err(OpenError::NoVoters {
+            path: cfg.database.clone(),
+            place: cfg.place.clone(),
+        });
     }
-    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
-    if store
-        .meta(MetaKey::Device)
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        store
-            .set_meta(MetaKey::Device, &key.public().to_hex())
-            .map_err(|e| e.to_string())?;
+    let key = keyfile::load_or_create(&cfg.key)?;
+    if store.meta(MetaKey::Device)?.is_none() {
+        store.set_meta(MetaKey::Device, &key.public().to_hex())?;
     }
     let signals = make_signals(&cfg.signals);
     let trust = make_trust(cfg, key.public())?;
@@ -74,8 +92,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         key.public(),
         cfg.place.clone(),
         cfg.table_no,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let id = TableIdentity {
         election: cfg.election.clone(),
         test: cfg.is_test(),
@@ -95,8 +112,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         shares: cfg.fast_shares()?,
     };
     let sync_key = key.clone();
-    let (core, screen) =
-        TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
+    let (core, screen) = TableCore::new(store, key, id, signals.clone())?;
     Ok(OpenedTable {
         core,
         screen,
@@ -110,18 +126,20 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
 /// The keys whose events this table accepts: the polling place's devices from the
 /// configuration. Only a test-mode table may run without a list (it then accepts any
 /// key of its own election, for demos and rehearsals).
-fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
+fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, OpenError> {
     let mut keys = HashSet::new();
     for k in &cfg.sync.keys {
-        keys.insert(DevicePublic::from_hex(k).map_err(|e| format!("sync.keys: \"{k}\": {e}"))?);
+        keys.insert(
+            DevicePublic::from_hex(k).map_err(|source| OpenError::SyncKey {
+                key: k.clone(),
+                source,
+            })?,
+        );
     }
     if keys.is_empty() && !cfg.is_test() {
         // mDNS too: it would find tables and then refuse every one of them as unlisted.
         if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
-            return Err(
-                "sync.keys is empty: list the public key of every device of the polling place"
-                    .into(),
-            );
+            return Err(OpenError::NoSyncKeys);
         }
         keys.insert(own);
     }

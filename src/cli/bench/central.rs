@@ -131,8 +131,7 @@ fn central_list(db: &Path, a: &Args) -> anyhow::Result<(String, ByPlace, u64)> {
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(&bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("list does not import: {e:?}"))?;
     drop(bytes);
     let list_sha = store.meta(MetaKey::ListSha256)?.unwrap_or_default();
     // Voters who may vote in person, by place; each check-in is at a table of the place.

@@ -134,9 +134,7 @@ async fn run_async(args: Args) -> CmdResult {
     let n = args.tables.max(2) as usize;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, args.voters, 13, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("{}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| anyhow::anyhow!("{}", e[0]))?;
     let queue: VecDeque<(String, String)> = list
         .voters
         .iter()
@@ -170,9 +168,7 @@ async fn run_async(args: Args) -> CmdResult {
         cfg.sync.listen = Some(sync_addr(i));
         cfg.sync.central = vec![central_url.clone()];
         dbs.push(cfg.database.clone());
-        let t = crate::app::table::start(cfg)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let t = crate::app::table::start(cfg).await?;
         lock(&t.core).set_state(TableState::Open, "")?;
         tables.push(t);
     }

@@ -88,15 +88,13 @@ async fn drive(
         let t = Instant::now();
         let verdict = client::scan(&http, url, &v.card_code)
             .await
-            .map_err(|e| format!("scan got no answer: {}", e.0))
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("scan got no answer: {}", e.0))?;
         scan_times.push(t.elapsed());
         if verdict == "pending" {
             let t = Instant::now();
             let done = client::confirm(&http, url)
                 .await
-                .map_err(|e| format!("confirm got no answer: {}", e.0))
-                .map_err(anyhow::Error::msg)?;
+                .map_err(|e| anyhow::anyhow!("confirm got no answer: {}", e.0))?;
             confirm_times.push(t.elapsed());
             if done != "admitted" {
                 return Err(anyhow::anyhow!("a confirm answered {done}"));
