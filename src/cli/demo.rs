@@ -97,11 +97,10 @@ pub fn run(a: DemoArgs) -> CmdResult {
         &bytes,
         central_tables,
         ports[a.tables as usize],
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let central = crate::app::central::start(central_cfg).await.map_err(anyhow::Error::msg)?;
+        let central = crate::app::central::start(central_cfg).await?;
         let mut running = Vec::new();
         for cfg in configs {
             let t = crate::app::table::start(cfg).await?;

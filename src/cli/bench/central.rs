@@ -66,9 +66,7 @@ pub async fn run(a: Args) -> CmdResult {
 
     let cfg = central_config(&dir, &db, &tables)?;
     let before = super::proc::rss_kib(std::process::id());
-    let central = crate::app::central::start(cfg)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let central = crate::app::central::start(cfg).await?;
     let base = format!("http://{}", central.addr);
 
     let http = reqwest::Client::builder()

@@ -146,9 +146,7 @@ async fn run_async(args: Args) -> CmdResult {
     // The central: a real one, behind a proxy that plays its WAN.
     let central_db = dir.join("central.db");
     super::setup::import_list(&central_db, &bytes)?;
-    let central = crate::app::central::start(central_config(&dir, central_db, n)?)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let central = crate::app::central::start(central_config(&dir, central_db, n)?).await?;
     let proxy = FaultProxy::start(
         SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
         central.addr,
