@@ -1,6 +1,7 @@
 //! Exports for the election office's spreadsheets and systems: CSV as Danish Excel reads
 //! it (`;` between fields, UTF-8 with a byte-order mark, decimal comma) and JSON.
 
+use super::read_error::ExportError;
 use super::snapshots::Snapshot;
 use super::tally::Tally;
 use crate::election::contest::Contest;
@@ -17,15 +18,6 @@ fn writer() -> csv::Writer<Vec<u8>> {
         .delimiter(b';')
         .terminator(csv::Terminator::CRLF)
         .from_writer(buf)
-}
-
-/// Why a CSV download could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("{0}")]
-    Row(#[from] csv::Error),
-    #[error("CSV: {0}")]
-    Finish(#[source] std::io::Error),
 }
 
 fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {

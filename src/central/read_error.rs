@@ -1,7 +1,7 @@
 //! Why a read of the tally for the election office's screens and downloads failed.
-//! Its own file because the tally, its exports and the office's API all pass it on.
+//! Its own file because the tally, its exports and the office's API all pass it on
+//! (the exports' own error lives here too, so `export` can use the tally's types).
 
-use super::export::ExportError;
 use crate::print::error::PrintError;
 use crate::store::StoreError;
 
@@ -20,4 +20,13 @@ pub enum ReadError {
     /// A closing report was asked of a place that produced none.
     #[error("no report")]
     NoReport,
+}
+
+/// Why a CSV download (`super::export`) could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Row(#[from] csv::Error),
+    #[error("CSV: {0}")]
+    Finish(#[source] std::io::Error),
 }

@@ -15,7 +15,10 @@ pub fn clean_scan(raw: &str) -> Result<String, ScanError> {
         return Err(ScanError::Empty);
     }
     if t.len() > MAX_SCAN {
-        return Err(ScanError::TooLong(t.len()));
+        return Err(ScanError::TooLong {
+            bytes: t.len(),
+            max: MAX_SCAN,
+        });
     }
     if let Some(c) = t.chars().find(|c| c.is_control()) {
         return Err(ScanError::Control(c as u32));

@@ -1,18 +1,15 @@
 //! Why a scan cannot be read. Its own file because the key decoder, the text cleaner
 //! and the driver glue that turns either into [`super::ScanEvent::Unreadable`] all
-//! produce it.
-
-use super::clean::MAX_SCAN;
-use super::keymap::Layout;
+//! produce it; it uses none of them, so they can all use it.
 
 /// A scan refused as a whole; the screen shows "ukendt stregkode", the log this text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScanError {
     #[error("empty scan")]
     Empty,
-    /// The length in bytes after cleaning.
-    #[error("scan of {0} bytes is longer than {MAX_SCAN}")]
-    TooLong(usize),
+    /// The length in bytes after cleaning, and the most accepted.
+    #[error("scan of {bytes} bytes is longer than {max}")]
+    TooLong { bytes: usize, max: usize },
     /// The code point of the first control character.
     #[error("scan contains control character U+{0:04X}")]
     Control(u32),
@@ -42,6 +39,7 @@ pub enum KeyProblem {
         shift: bool,
         altgr: bool,
         command: bool,
-        layout: Layout,
+        /// The layout's name ("us", "dk").
+        layout: String,
     },
 }

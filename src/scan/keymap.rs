@@ -382,7 +382,7 @@ impl KeyDecoder {
                     shift: mods.shift,
                     altgr: mods.altgr,
                     command: mods.command,
-                    layout: self.layout,
+                    layout: self.layout.to_string(),
                 });
                 None
             }
