@@ -4,15 +4,30 @@
 
 use crate::central::Central;
 use crate::central::config::CentralConfig;
-use crate::central::open::{OpenedCentral, open_central};
+use crate::central::open::{OpenError, OpenedCentral, open_central};
 use crate::central::tasks::{checkpointer, snapshot_clock};
 use crate::central::users::Users;
 use crate::election::event::SignedEvent;
-use crate::sync::client::SyncClient;
+use crate::sync::client::{NewClientError, SyncClient};
 use crate::sync::control::SyncControl;
+use crate::sync::tls::TlsError;
+use crate::web::ListenError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// Why the central did not start; each part's error keeps its own text and cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    SyncClient(#[from] NewClientError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+}
 
 pub struct RunningCentral {
     pub addr: SocketAddr,
@@ -23,7 +38,7 @@ pub struct RunningCentral {
 }
 
 /// Opens everything and starts serving. Errors say what to do.
-pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
+pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, StartError> {
     let OpenedCentral {
         central,
         node,
@@ -41,8 +56,7 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             &key,
             crate::sync::tls::TrustedKeys::from(&trust),
             !cfg.is_test(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let client = SyncClient::new(
             node.clone(),
             hello.clone(),
@@ -51,8 +65,7 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
             control.clone(),
             key,
             cfg.clock_offset_ms,
-        )
-        .map_err(|e| e.to_string())?
+        )?
         .with_http(http);
         tokio::spawn(client.run(rx));
     }
@@ -84,11 +97,11 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, String> {
 async fn serve(
     at: SocketAddr,
     app: axum::Router,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
     let listener = tokio::net::TcpListener::bind(at)
         .await
-        .map_err(|e| format!("cannot listen on {at}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| ListenError::Bind { listen: at, source })?;
+    let addr = listener.local_addr().map_err(ListenError::Address)?;
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "central server stopped");

@@ -3,22 +3,45 @@
 //! valgsekretær's API, sync and provisioning. The table itself knows nothing of HTTP;
 //! this is where it meets `web`, `sync`'s servers and `provision`.
 
-use crate::sync::client::SyncClient;
+use crate::sync::client::{NewClientError, SyncClient};
 use crate::sync::control::SyncControl;
 use crate::sync::discovery;
 use crate::sync::node::SyncNode;
-use crate::sync::tls::{self, TrustedKeys};
+use crate::sync::tls::{self, TlsError, TrustedKeys};
 use crate::table::config::{ScannerConfig, TableConfig};
-use crate::table::drivers::make_scanner;
-use crate::table::open::{OpenedTable, open_table};
+use crate::table::drivers::{ScannerUnnamed, make_scanner};
+use crate::table::open::{OpenError, OpenedTable, open_table};
 use crate::table::screen::Screen;
 use crate::table::shared::{SharedCore, lock};
 use crate::table::sync_node::TableNode;
 use crate::table::tasks;
+use crate::web::ListenError;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+
+/// Why a table did not start; each part's error keeps its own text and cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Scanner(#[from] ScannerUnnamed),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen for sync on {at}: {source}")]
+    SyncListen {
+        at: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Address(#[source] std::io::Error),
+    #[error(transparent)]
+    SyncClient(#[from] NewClientError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+}
 
 pub struct RunningTable {
     pub addr: SocketAddr,
@@ -37,7 +60,7 @@ struct SyncListener {
 }
 
 /// Opens everything and starts serving. Errors are for people: they say what to do.
-pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
+pub async fn start(cfg: TableConfig) -> Result<RunningTable, StartError> {
     let OpenedTable {
         core,
         screen,
@@ -67,8 +90,7 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, String> {
             control.clone(),
             key.clone(),
             cfg.clock_offset_ms,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         start_sync_client(&cfg, &core, client, &key, &trusted, sync_addr)?;
     }
     if let Some(dir) = &cfg.paper_list_dir {
@@ -123,7 +145,7 @@ fn start_drivers(
     cfg: &TableConfig,
     core: &SharedCore,
     signals: &dyn crate::signal::Signals,
-) -> Result<(), String> {
+) -> Result<(), ScannerUnnamed> {
     let scanner = make_scanner(&cfg.scanner)?;
     let described = scanner.describe();
     let (tx, rx) = mpsc::channel(32);
@@ -140,15 +162,15 @@ async fn bind_sync(
     cfg: &TableConfig,
     key: &crate::election::keys::DeviceSecret,
     trusted: &TrustedKeys,
-) -> Result<Option<SyncListener>, String> {
+) -> Result<Option<SyncListener>, StartError> {
     let Some(at) = cfg.sync.listen else {
         return Ok(None);
     };
-    let config = tls::server_config(key, trusted.clone()).map_err(|e| e.to_string())?;
+    let config = tls::server_config(key, trusted.clone())?;
     let listener = TcpListener::bind(at)
         .await
-        .map_err(|e| format!("cannot listen for sync on {at}: {e}"))?;
-    let at = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| StartError::SyncListen { at, source })?;
+    let at = listener.local_addr().map_err(StartError::Address)?;
     Ok(Some(SyncListener {
         listener,
         config,
@@ -165,21 +187,18 @@ fn start_sync_client(
     key: &crate::election::keys::DeviceSecret,
     trusted: &TrustedKeys,
     sync_addr: Option<SocketAddr>,
-) -> Result<(), String> {
+) -> Result<(), TlsError> {
     let (tx, rx) = mpsc::unbounded_channel();
     lock(core).set_append_hook(tx);
-    let client = client.with_http(
-        tls::http_client_from(
-            key,
-            trusted.clone(),
-            !cfg.is_test(),
-            cfg.sync
-                .listen
-                .map(|a| a.ip())
-                .filter(|ip| !ip.is_unspecified()),
-        )
-        .map_err(|e| e.to_string())?,
-    );
+    let client = client.with_http(tls::http_client_from(
+        key,
+        trusted.clone(),
+        !cfg.is_test(),
+        cfg.sync
+            .listen
+            .map(|a| a.ip())
+            .filter(|ip| !ip.is_unspecified()),
+    )?);
     lock(core).set_peer_asker(client.peer_asker());
     let discovery = match (cfg.sync.mdns, sync_addr) {
         (true, Some(at)) => {
@@ -212,7 +231,7 @@ async fn serve_screens(
     core: &SharedCore,
     screen: &watch::Receiver<Screen>,
     sync_app: axum::Router,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
     let api_scan = cfg.api_scan || matches!(cfg.scanner, ScannerConfig::Simulated);
     // The screen listener serves sync in plain HTTP only in test mode (existing
     // rehearsal set-ups, tests); in an election it refuses every sync request.

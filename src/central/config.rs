@@ -1,7 +1,7 @@
 //! The central tally's configuration file (TOML). `config/central.toml` is the commented
 //! example.
 
-use crate::election::keys::DevicePublic;
+use crate::election::keys::{DevicePublic, KeyHexError};
 use crate::store::binding::Mode;
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
@@ -97,38 +97,100 @@ pub struct KnownTable {
     pub url: Option<String>,
 }
 
+/// What is wrong in a central's configuration; each message names the key, and tables
+/// and centrals by their index in the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CentralConfigError {
+    #[error("clock_offset_ms is for rehearsals; it needs mode = \"test\"")]
+    ClockOffset,
+    #[error("users is empty: nobody could log in to the election office screen")]
+    NoUsers,
+    #[error("users: the name \"{0}\" appears twice")]
+    UserTwice(String),
+    #[error(
+        "users: the password of \"{0}\" is not an argon2 hash (make one with `valgbord pin hash`)"
+    )]
+    NotArgon2(String),
+    #[error("snapshots: \"{0}\" is not a time of day (expected HH:MM, e.g. \"09:00\")")]
+    SnapshotTime(String),
+    #[error("snapshots: \"{0}\" appears twice")]
+    SnapshotTwice(String),
+    #[error("tables[{i}].key: \"{key}\": {source}")]
+    TableKey {
+        i: usize,
+        key: String,
+        source: KeyHexError,
+    },
+    #[error("tables[{0}].key: the key is listed twice")]
+    TableKeyTwice(usize),
+    #[error("tables[{i}]: polling place {place} table {table_no} is listed twice")]
+    SeatTwice {
+        i: usize,
+        place: String,
+        table_no: u32,
+    },
+    #[error("tables[{i}].url: \"{url}\" must start with http:// or https://")]
+    TableUrl { i: usize, url: String },
+    #[error("centrals[{i}].url: \"{url}\" must start with http:// or https://")]
+    CentralUrl { i: usize, url: String },
+    #[error("centrals[{i}].key: \"{key}\": {source}")]
+    CentralKey {
+        i: usize,
+        key: String,
+        source: KeyHexError,
+    },
+}
+
+/// Why the central's configuration file was refused; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadConfigError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Check {
+        path: PathBuf,
+        source: CentralConfigError,
+    },
+}
+
 impl CentralConfig {
-    pub fn load(path: &Path) -> Result<CentralConfig, String> {
+    pub fn load(path: &Path) -> Result<CentralConfig, LoadConfigError> {
+        let at = || path.to_path_buf();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .map_err(|source| LoadConfigError::Read { path: at(), source })?;
         let cfg: CentralConfig =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|source| LoadConfigError::Toml { path: at(), source })?;
         cfg.check()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| LoadConfigError::Check { path: at(), source })?;
         Ok(cfg)
     }
 
     /// Every check that needs no file: each message names the key that is wrong.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), CentralConfigError> {
         if self.clock_offset_ms != 0 && !self.is_test() {
-            return Err("clock_offset_ms is for rehearsals; it needs mode = \"test\"".into());
+            return Err(CentralConfigError::ClockOffset);
         }
         self.snapshot_times()?;
         self.known_tables()?;
         self.other_centrals()?;
         if self.users.is_empty() {
-            return Err("users is empty: nobody could log in to the election office screen".into());
+            return Err(CentralConfigError::NoUsers);
         }
         let mut names = HashSet::new();
         for u in &self.users {
             if !names.insert(u.name.as_str()) {
-                return Err(format!("users: the name \"{}\" appears twice", u.name));
+                return Err(CentralConfigError::UserTwice(u.name.clone()));
             }
             if argon2::password_hash::PasswordHash::new(&u.password).is_err() {
-                return Err(format!(
-                    "users: the password of \"{}\" is not an argon2 hash (make one with `valgbord pin hash`)",
-                    u.name
-                ));
+                return Err(CentralConfigError::NotArgon2(u.name.clone()));
             }
         }
         Ok(())
@@ -139,14 +201,13 @@ impl CentralConfig {
     }
 
     /// The snapshot times, sorted, with their labels.
-    pub fn snapshot_times(&self) -> Result<Vec<NaiveTime>, String> {
+    pub fn snapshot_times(&self) -> Result<Vec<NaiveTime>, CentralConfigError> {
         let mut out = Vec::new();
         for s in &self.snapshots {
-            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
-                format!("snapshots: \"{s}\" is not a time of day (expected HH:MM, e.g. \"09:00\")")
-            })?;
+            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                .map_err(|_| CentralConfigError::SnapshotTime(s.clone()))?;
             if out.contains(&t) {
-                return Err(format!("snapshots: \"{s}\" appears twice"));
+                return Err(CentralConfigError::SnapshotTwice(s.clone()));
             }
             out.push(t);
         }
@@ -155,28 +216,32 @@ impl CentralConfig {
     }
 
     /// The tables, checked: valid keys, no key or (place, table) twice.
-    pub fn known_tables(&self) -> Result<Vec<KnownTable>, String> {
+    pub fn known_tables(&self) -> Result<Vec<KnownTable>, CentralConfigError> {
         let mut keys = HashSet::new();
         let mut seats = HashSet::new();
         let mut out = Vec::new();
         for (i, t) in self.tables.iter().enumerate() {
-            let key = DevicePublic::from_hex(t.key.trim())
-                .map_err(|e| format!("tables[{i}].key: \"{}\": {e}", t.key))?;
+            let key = DevicePublic::from_hex(t.key.trim()).map_err(|source| {
+                CentralConfigError::TableKey {
+                    i,
+                    key: t.key.clone(),
+                    source,
+                }
+            })?;
             if !keys.insert(key) {
-                return Err(format!("tables[{i}].key: the key is listed twice"));
+                return Err(CentralConfigError::TableKeyTwice(i));
             }
             if !seats.insert((t.place.clone(), t.table_no)) {
-                return Err(format!(
-                    "tables[{i}]: polling place {} table {} is listed twice",
-                    t.place, t.table_no
-                ));
+                return Err(CentralConfigError::SeatTwice {
+                    i,
+                    place: t.place.clone(),
+                    table_no: t.table_no,
+                });
             }
             if let Some(u) = &t.url
                 && !(u.starts_with("http://") || u.starts_with("https://"))
             {
-                return Err(format!(
-                    "tables[{i}].url: \"{u}\" must start with http:// or https://"
-                ));
+                return Err(CentralConfigError::TableUrl { i, url: u.clone() });
             }
             out.push(KnownTable {
                 place: t.place.clone(),
@@ -189,19 +254,24 @@ impl CentralConfig {
     }
 
     /// The other centrals, checked: a URL and a valid key each.
-    pub fn other_centrals(&self) -> Result<Vec<(String, DevicePublic)>, String> {
+    pub fn other_centrals(&self) -> Result<Vec<(String, DevicePublic)>, CentralConfigError> {
         self.centrals
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
-                    return Err(format!(
-                        "centrals[{i}].url: \"{}\" must start with http:// or https://",
-                        c.url
-                    ));
+                    return Err(CentralConfigError::CentralUrl {
+                        i,
+                        url: c.url.clone(),
+                    });
                 }
-                let key = DevicePublic::from_hex(c.key.trim())
-                    .map_err(|e| format!("centrals[{i}].key: \"{}\": {e}", c.key))?;
+                let key = DevicePublic::from_hex(c.key.trim()).map_err(|source| {
+                    CentralConfigError::CentralKey {
+                        i,
+                        key: c.key.clone(),
+                        source,
+                    }
+                })?;
                 Ok((c.url.trim_end_matches('/').to_string(), key))
             })
             .collect()
@@ -249,7 +319,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
         std::fs::write(&p, text).unwrap();
-        CentralConfig::load(&p)
+        CentralConfig::load(&p).map_err(|e| e.to_string())
     }
 
     #[test]

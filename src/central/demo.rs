@@ -2,13 +2,25 @@
 //! polling place on the election office screen.
 
 use super::config::{CentralConfig, Role, TableEntry, UserEntry};
-use crate::store::Store;
 use crate::store::binding::Mode;
+use crate::store::{Store, StoreError};
 use std::path::Path;
 
 /// The demo's login on the election office screen (an administrator).
 pub const DEMO_USER: &str = "valgkontor";
 pub const DEMO_PASSWORD: &str = "demo";
+
+/// Why the demo's central could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] crate::password::HashError),
+    /// The import's failure as debug text: the generated list should never fail.
+    #[error("demo list does not import: {0}")]
+    Import(String),
+}
 
 /// A test-mode central for the demo in `dir` with the list imported, trusting `tables`.
 pub fn config(
@@ -17,16 +29,14 @@ pub fn config(
     list: &[u8],
     tables: Vec<TableEntry>,
     port: u16,
-) -> Result<CentralConfig, String> {
+) -> Result<CentralConfig, DemoError> {
     let database = dir.join("valgkontor.db");
-    let mut store = Store::open(&database).map_err(|e| e.to_string())?;
-    if store.bound_election().map_err(|e| e.to_string())?.is_none() {
-        store
-            .bind(election, Mode::Test)
-            .map_err(|e| e.to_string())?;
+    let mut store = Store::open(&database)?;
+    if store.bound_election()?.is_none() {
+        store.bind(election, Mode::Test)?;
         store
             .import_file(list, false, |_| {})
-            .map_err(|e| format!("demo list does not import: {e:?}"))?;
+            .map_err(|e| DemoError::Import(format!("{e:?}")))?;
     }
     Ok(CentralConfig {
         election: election.into(),
@@ -45,7 +55,7 @@ pub fn config(
         tables,
         users: vec![UserEntry {
             name: DEMO_USER.into(),
-            password: crate::password::hash_pin(DEMO_PASSWORD).map_err(|e| e.to_string())?,
+            password: crate::password::hash_pin(DEMO_PASSWORD)?,
             role: Role::Admin,
         }],
         centrals: Vec::new(),

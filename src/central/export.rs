@@ -1,6 +1,7 @@
 //! Exports for the election office's spreadsheets and systems: CSV as Danish Excel reads
 //! it (`;` between fields, UTF-8 with a byte-order mark, decimal comma) and JSON.
 
+use super::read_error::ExportError;
 use super::snapshots::Snapshot;
 use super::tally::Tally;
 use crate::election::contest::Contest;
@@ -19,8 +20,9 @@ fn writer() -> csv::Writer<Vec<u8>> {
         .from_writer(buf)
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, String> {
-    w.into_inner().map_err(|e| format!("CSV: {e}"))
+fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
+    w.into_inner()
+        .map_err(|e| ExportError::Finish(e.into_error()))
 }
 
 /// "63,2": a percentage as Danish Excel reads a number.
@@ -29,7 +31,7 @@ pub fn decimal_comma(p: f64) -> String {
 }
 
 /// Totals per polling place, and a last row for the whole municipality.
-pub fn totals_csv(t: &Tally) -> Result<Vec<u8>, String> {
+pub fn totals_csv(t: &Tally) -> Result<Vec<u8>, ExportError> {
     let contests: BTreeSet<Contest> = t.total_per_contest.iter().map(|c| c.contest).collect();
     let mut w = writer();
     let mut head: Vec<String> = [
@@ -48,7 +50,7 @@ pub fn totals_csv(t: &Tally) -> Result<Vec<u8>, String> {
     head.extend(contests.iter().map(|c| format!("Mødt {}", c.code())));
     head.push("Dobbeltregistreringer".into());
     head.push("Erstatningsvalgkort".into());
-    w.write_record(&head).map_err(|e| e.to_string())?;
+    w.write_record(&head)?;
     let row = |id: &str,
                name: &str,
                mode: &str,
@@ -87,8 +89,7 @@ pub fn totals_csv(t: &Tally) -> Result<Vec<u8>, String> {
             &p.per_contest,
             p.double_registrations,
             p.reissued_cards,
-        ))
-        .map_err(|e| e.to_string())?;
+        ))?;
     }
     w.write_record(row(
         "",
@@ -98,13 +99,12 @@ pub fn totals_csv(t: &Tally) -> Result<Vec<u8>, String> {
         &t.total_per_contest,
         t.double_registrations,
         t.reissued_cards,
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     finish(w)
 }
 
 /// Every snapshot, one row per polling place and one for the total.
-pub fn snapshots_csv(list: &[Snapshot]) -> Result<Vec<u8>, String> {
+pub fn snapshots_csv(list: &[Snapshot]) -> Result<Vec<u8>, ExportError> {
     let mut w = writer();
     w.write_record([
         "Tidspunkt",
@@ -117,8 +117,7 @@ pub fn snapshots_csv(list: &[Snapshot]) -> Result<Vec<u8>, String> {
         "I alt",
         "Stemmeprocent",
         "Registreret før, modtaget senere",
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     for s in list {
         let taken = super::local_time(s.taken_ms);
         let rows = s
@@ -138,8 +137,7 @@ pub fn snapshots_csv(list: &[Snapshot]) -> Result<Vec<u8>, String> {
                 f.total.to_string(),
                 decimal_comma(f.percent),
                 late.to_string(),
-            ])
-            .map_err(|e| e.to_string())?;
+            ])?;
         }
     }
     finish(w)
@@ -147,7 +145,7 @@ pub fn snapshots_csv(list: &[Snapshot]) -> Result<Vec<u8>, String> {
 
 /// The closing figures: per polling place and contest, persons who got the ballot, with
 /// the place's brevstemmer and eligible voters (for the afstemningsbog).
-pub fn closing_csv(reports: &[ClosingReport]) -> Result<Vec<u8>, String> {
+pub fn closing_csv(reports: &[ClosingReport]) -> Result<Vec<u8>, ExportError> {
     let mut w = writer();
     w.write_record([
         "Valgsted",
@@ -157,8 +155,7 @@ pub fn closing_csv(reports: &[ClosingReport]) -> Result<Vec<u8>, String> {
         "Brevstemmer",
         "Stemmeberettigede",
         "Dobbeltregistreringer",
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     for r in reports {
         for (c, n) in &r.persons_per_contest {
             w.write_record([
@@ -169,8 +166,7 @@ pub fn closing_csv(reports: &[ClosingReport]) -> Result<Vec<u8>, String> {
                 r.brevstemmer.to_string(),
                 r.eligible.to_string(),
                 r.double_registrations.to_string(),
-            ])
-            .map_err(|e| e.to_string())?;
+            ])?;
         }
     }
     finish(w)

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod mode;
 pub mod node;
 pub mod open;
+pub mod read_error;
 pub mod snapshots;
 pub mod tally;
 pub mod tasks;
@@ -22,6 +23,7 @@ use crate::print::report::ClosingReport;
 use crate::store::{Store, StoreError};
 use chrono::{Local, NaiveDate, TimeZone};
 use node::CentralNode;
+use read_error::ReadError;
 use serde::Serialize;
 use snapshots::{Due, Snapshot};
 use std::collections::BTreeMap;
@@ -135,7 +137,7 @@ impl Central {
         reader: Store,
         election: ElectionInfo,
         cfg: &config::CentralConfig,
-    ) -> Result<Central, String> {
+    ) -> Result<Central, config::CentralConfigError> {
         let day = cfg.election_date.unwrap_or_else(|| {
             chrono::DateTime::from_timestamp_millis(node.clock.now_ms())
                 .map(|t| t.with_timezone(&Local).date_naive())
@@ -340,15 +342,14 @@ impl Central {
     }
 
     /// The closing report of every polling place (or one).
-    pub fn closing_reports(&self, place: Option<&str>) -> Result<Vec<ClosingReport>, String> {
+    pub fn closing_reports(&self, place: Option<&str>) -> Result<Vec<ClosingReport>, ReadError> {
         let now = self.node.clock.now_ms();
         let ids: Vec<String> = match place {
             Some(p) => vec![p.to_string()],
             None => {
                 let mut v: Vec<String> = self
                     .reader()
-                    .places()
-                    .map_err(|e| e.to_string())?
+                    .places()?
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
@@ -357,7 +358,7 @@ impl Central {
             }
         };
         ids.iter()
-            .map(|id| ClosingReport::read(&self.database, id, now).map_err(|e| e.to_string()))
+            .map(|id| ClosingReport::read(&self.database, id, now).map_err(ReadError::from))
             .collect()
     }
 }

@@ -5,16 +5,17 @@
 
 use super::Central;
 use super::clock::Clock;
-use super::config::CentralConfig;
+use super::config::{CentralConfig, CentralConfigError};
 use super::node::CentralNode;
 use crate::election::event::Trust;
 use crate::election::keys::DeviceSecret;
 use crate::election::roles::{Enrolment, Role};
 use crate::print::card::ElectionInfo;
-use crate::store::Store;
-use crate::store::keyfile;
+use crate::print::error::PrintError;
+use crate::store::keyfile::{self, KeyFileError};
+use crate::store::{Store, StoreError};
 use crate::sync::protocol::Hello;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The place name the central gives in its sync hello.
@@ -32,12 +33,36 @@ pub struct OpenedCentral {
     pub pull_urls: Vec<String>,
 }
 
+/// Why the central cannot open; store, key-file and configuration errors pass through
+/// with their own text.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open database {}: {source}", .path.display())]
+    Database { path: PathBuf, source: StoreError },
+    #[error(
+        "the database {} holds no voter list; import the election's list with `valgbord voters import FILE --db {} --election {election}`",
+        .path.display(),
+        .path.display()
+    )]
+    NoList { path: PathBuf, election: String },
+    #[error(transparent)]
+    Config(#[from] CentralConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Election(#[from] PrintError),
+    #[error("tables and centrals: {0}")]
+    Enrolment(crate::election::roles::RoleError),
+}
+
 /// Opens and checks everything the central needs. Errors say what to do.
-pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
+pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, OpenError> {
     cfg.check()?;
     let db = &cfg.database;
     let writer = open_writer(cfg)?;
-    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
+    let key = keyfile::load_or_create(&cfg.key)?;
     let tables = cfg.known_tables()?;
     let others = cfg.other_centrals()?;
     // Each table may author the events of its own seat; the other centrals may ask for
@@ -56,7 +81,7 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
             })
             .chain(others.iter().map(|(_, k)| (*k, Role::Central))),
     )
-    .map_err(|e| format!("tables and centrals: {e}"))?;
+    .map_err(OpenError::Enrolment)?;
     let trust = Trust {
         election: cfg.election.clone(),
         enrolment: Some(enrolment),
@@ -68,21 +93,22 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
         key.public(),
         CENTRAL_PLACE.into(),
         0,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let election =
-        ElectionInfo::from_store(&writer, cfg.election_name.as_deref(), cfg.election_date)
-            .map_err(|e| e.to_string())?;
+        ElectionInfo::from_store(&writer, cfg.election_name.as_deref(), cfg.election_date)?;
     let clock = Arc::new(Clock::new(cfg.clock_offset_ms, cfg.is_test()));
     let pull_urls: Vec<String> = tables
         .iter()
         .filter_map(|t| t.url.clone())
         .chain(others.into_iter().map(|(url, _)| url))
         .collect();
-    let node = Arc::new(
-        CentralNode::new(writer, open_reader(db)?, trust.clone(), tables, clock)
-            .map_err(|e| e.to_string())?,
-    );
+    let node = Arc::new(CentralNode::new(
+        writer,
+        open_reader(db)?,
+        trust.clone(),
+        tables,
+        clock,
+    )?);
     let central = Arc::new(Central::new(node.clone(), open_reader(db)?, election, cfg)?);
     Ok(OpenedCentral {
         central,
@@ -97,32 +123,25 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, String> {
 /// The writer's connection, checked to hold the configured election's list, with the
 /// snapshot tables in place and SQLite's own checkpoints off (see
 /// `super::tasks::checkpointer`).
-fn open_writer(cfg: &CentralConfig) -> Result<Store, String> {
+fn open_writer(cfg: &CentralConfig) -> Result<Store, OpenError> {
     let mode = cfg.mode;
     let db = &cfg.database;
     let writer = open_reader(db)?;
-    if writer
-        .bound_election()
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        return Err(format!(
-            "the database {} holds no voter list; import the election's list with `valgbord voters import FILE --db {} --election {}`",
-            db.display(),
-            db.display(),
-            cfg.election
-        ));
+    if writer.bound_election()?.is_none() {
+        return Err(OpenError::NoList {
+            path: db.clone(),
+            election: cfg.election.clone(),
+        });
     }
-    writer
-        .check_binding(&cfg.election, mode)
-        .map_err(|e| e.to_string())?;
-    writer.ensure_snapshot_tables().map_err(|e| e.to_string())?;
-    writer
-        .checkpoint_outside_commits()
-        .map_err(|e| e.to_string())?;
+    writer.check_binding(&cfg.election, mode)?;
+    writer.ensure_snapshot_tables()?;
+    writer.checkpoint_outside_commits()?;
     Ok(writer)
 }
 
-fn open_reader(db: &Path) -> Result<Store, String> {
-    Store::open(db).map_err(|e| format!("cannot open database {}: {e}", db.display()))
+fn open_reader(db: &Path) -> Result<Store, OpenError> {
+    Store::open(db).map_err(|source| OpenError::Database {
+        path: db.to_path_buf(),
+        source,
+    })
 }

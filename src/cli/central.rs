@@ -13,7 +13,7 @@ pub struct CentralArgs {
 }
 
 pub fn run(a: CentralArgs) -> CmdResult {
-    let cfg = CentralConfig::load(&a.config).map_err(anyhow::Error::msg)?;
+    let cfg = CentralConfig::load(&a.config)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let c = crate::app::central::start(cfg).await?;
@@ -28,13 +28,11 @@ pub fn run(a: CentralArgs) -> CmdResult {
             _ = super::table::wait_for_shutdown() => {}
             _ = &mut server => {
                 crate::systemd::notify_stopping();
-                return Err("the central server stopped".to_string());
+                anyhow::bail!("the central server stopped");
             }
         }
         crate::systemd::notify_stopping();
         tracing::info!("stopping");
-        Ok::<(), String>(())
+        Ok(())
     })
-    .map_err(anyhow::Error::msg)?;
-    Ok(())
 }

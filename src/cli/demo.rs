@@ -103,14 +103,13 @@ pub fn run(a: DemoArgs) -> CmdResult {
         &bytes,
         central_tables,
         ports[a.tables as usize],
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let central = crate::app::central::start(central_cfg).await.map_err(anyhow::Error::msg)?;
+        let central = crate::app::central::start(central_cfg).await?;
         let mut running = Vec::new();
         for cfg in configs {
-            let t = crate::app::table::start(cfg).await.map_err(anyhow::Error::msg)?;
+            let t = crate::app::table::start(cfg).await?;
             {
                 let mut core = lock(&t.core);
                 let (state, _) = core.store().table_state(&generate::place_id(0), core.screen()?.table_no)?;
@@ -173,13 +172,13 @@ fn demo_list(dir: &Path, a: &DemoArgs) -> anyhow::Result<Vec<u8>> {
 fn demo_ports(a: &DemoArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = crate::ports::ports(0, 2 * a.tables + 1).map_err(anyhow::Error::msg)?;
+        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
         let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
-            crate::ports::ports(a.port, a.tables + 1).map_err(anyhow::Error::msg)?,
-            crate::ports::ports(a.sync_port, a.tables).map_err(anyhow::Error::msg)?,
+            crate::ports::ports(a.port, a.tables + 1)?,
+            crate::ports::ports(a.sync_port, a.tables)?,
         )
     };
     if ports.iter().any(|p| sync_ports.contains(p)) {
@@ -197,8 +196,7 @@ fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> anyhow::Result<PathBuf> {
         store.bind("demo", Mode::Test)?;
         store
             .import_file(bytes, false, |_| {})
-            .map_err(|e| format!("demo list does not import: {e:?}"))
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("demo list does not import: {e:?}"))?;
     }
     Ok(db)
 }

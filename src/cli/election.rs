@@ -208,17 +208,14 @@ fn tables_per_place(
     for t in tables_at {
         let (p, n) = t
             .split_once('=')
-            .ok_or_else(|| format!("--tables-at \"{t}\": expected PLACE=N"))
-            .map_err(anyhow::Error::msg)?;
+            .ok_or_else(|| anyhow::anyhow!("--tables-at \"{t}\": expected PLACE=N"))?;
         let n: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("--tables-at \"{t}\": N is not a number"))
-            .map_err(anyhow::Error::msg)?;
-        let slot = per_place
-            .get_mut(p.trim())
-            .ok_or_else(|| format!("--tables-at \"{t}\": the list has no polling place {p}"))
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|_| anyhow::anyhow!("--tables-at \"{t}\": N is not a number"))?;
+        let slot = per_place.get_mut(p.trim()).ok_or_else(|| {
+            anyhow::anyhow!("--tables-at \"{t}\": the list has no polling place {p}")
+        })?;
         *slot = n;
     }
     Ok(per_place)
@@ -235,9 +232,8 @@ fn planned_addresses(address: &[String]) -> anyhow::Result<BTreeMap<(String, u32
                 url.trim().to_string(),
             ))
         });
-        let (k, v) = parsed
-            .ok_or_else(|| format!("--address \"{a}\": expected PLACE:TABLE=URL"))
-            .map_err(anyhow::Error::msg)?;
+        let (k, v) =
+            parsed.ok_or_else(|| anyhow::anyhow!("--address \"{a}\": expected PLACE:TABLE=URL"))?;
         addresses.insert(k, v);
     }
     Ok(addresses)
@@ -250,7 +246,7 @@ fn write_package(
     office: &crate::election::keys::DeviceSecret,
     list: &[u8],
 ) -> CmdResult {
-    let signed = SignedPackage::sign(package, office).map_err(anyhow::Error::msg)?;
+    let signed = SignedPackage::sign(package, office)?;
     let json = serde_json::to_string_pretty(&signed)?;
     std::fs::write(dir.join(PACKAGE_FILE), json + "\n").context("cannot write the package")?;
     std::fs::write(dir.join(LIST_FILE), list).context("cannot write the list")?;
@@ -275,8 +271,7 @@ fn load(a: LoadArgs) -> CmdResult {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(crate::provision::serve::fetch(
                 &peer, &key, a.table, &incoming,
-            ))
-            .map_err(anyhow::Error::msg)?;
+            ))?;
             println!("fetched the package from {peer}");
             incoming.clone()
         }
@@ -301,7 +296,7 @@ fn load(a: LoadArgs) -> CmdResult {
     if incoming.exists() {
         let _ = std::fs::remove_dir_all(&incoming);
     }
-    let loaded = result.map_err(anyhow::Error::msg)?;
+    let loaded = result?;
     let p = &loaded.package;
     println!(
         "loaded election {} ({}), polling place {} ({}), table {}: {} voters, {} brevstemmer, list SHA-256 {}",

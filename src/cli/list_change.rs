@@ -109,8 +109,7 @@ fn items(a: &MakeChangeArgs) -> anyhow::Result<Vec<ChangeItem>> {
         out.push(ChangeItem::Entitlement {
             voter_id: id.into(),
             contests: parse_contests(codes)
-                .map_err(|e| format!("--contests \"{s}\": {e}"))
-                .map_err(anyhow::Error::msg)?,
+                .map_err(|e| anyhow::anyhow!("--contests \"{s}\": {e}"))?,
         });
     }
     for id in &a.brevstemme {
@@ -231,10 +230,10 @@ pub fn make(a: MakeChangeArgs) -> CmdResult {
 }
 
 pub fn apply(a: ApplyChangeArgs) -> CmdResult {
-    let cfg = TableConfig::load(&a.config).map_err(anyhow::Error::msg)?;
+    let cfg = TableConfig::load(&a.config)?;
     let signed = SignedListChange::from_json(&read(&a.file)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
-    let mut opened = open_table(&cfg).map_err(anyhow::Error::msg)?;
+    let mut opened = open_table(&cfg)?;
     let outcome = opened.core.apply_list_change(&signed)?;
     println!(
         "{}",

@@ -36,8 +36,7 @@ pub enum PaperCmd {
 
 fn at(date: NaiveDate, hhmm: &str) -> anyhow::Result<i64> {
     let t = NaiveTime::parse_from_str(hhmm, "%H:%M")
-        .map_err(|_| format!("\"{hhmm}\" is not a time HH:MM"))
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|_| anyhow::anyhow!("\"{hhmm}\" is not a time HH:MM"))?;
     Local
         .from_local_datetime(&date.and_time(t))
         .earliest()
@@ -55,12 +54,12 @@ pub fn run(cmd: PaperCmd) -> CmdResult {
             date,
             list_nos,
         } => {
-            let cfg = TableConfig::load(&config).map_err(anyhow::Error::msg)?;
+            let cfg = TableConfig::load(&config)?;
             let day = date.unwrap_or_else(|| Local::now().date_naive());
             let (from_ms, to_ms) = (at(day, &from)?, at(day, &to)?);
             let mut pin = String::new();
             std::io::stdin().lock().read_line(&mut pin)?;
-            let mut opened = open_table(&cfg).map_err(anyhow::Error::msg)?;
+            let mut opened = open_table(&cfg)?;
             let by = opened.core.authorize(pin.trim())?;
             let r = opened
                 .core

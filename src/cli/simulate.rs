@@ -29,7 +29,7 @@ pub struct SimulateArgs {
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {
-    let faults = faults::parse_faults(&a.faults).map_err(anyhow::Error::msg)?;
+    let faults = faults::parse_faults(&a.faults)?;
     // First of all, while this process has one thread: a namespace is per thread, and
     // the runtime's threads and the tables' processes must all be in it.
     let network = rehearsal::net::Network::choose();
@@ -50,8 +50,7 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         day_seconds: a.day_seconds,
         dir,
         network,
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     println!("{}", outcome.report);
     println!("Rapport: {}", outcome.text.display());
     if outcome.ok {

@@ -14,7 +14,7 @@ pub struct TableArgs {
 }
 
 pub fn run(a: TableArgs) -> CmdResult {
-    let cfg = TableConfig::load(&a.config).map_err(anyhow::Error::msg)?;
+    let cfg = TableConfig::load(&a.config)?;
     let status = format!("bord {}, valgsted {}", cfg.table_no, cfg.place);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -35,15 +35,13 @@ pub fn run(a: TableArgs) -> CmdResult {
             _ = wait_for_shutdown() => {}
             _ = &mut server => {
                 crate::systemd::notify_stopping();
-                return Err("the screen server stopped".to_string());
+                anyhow::bail!("the screen server stopped");
             }
         }
         crate::systemd::notify_stopping();
         tracing::info!("stopping");
-        Ok::<(), String>(())
+        Ok(())
     })
-    .map_err(anyhow::Error::msg)?;
-    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (systemd's stop).

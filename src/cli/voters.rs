@@ -169,8 +169,7 @@ fn import_cmd(
             let sig_bytes =
                 std::fs::read(sig).with_context(|| format!("cannot read {}", sig.display()))?;
             crate::election::list_signature::verify_list_signature(&bytes, &sig_bytes, office)
-                .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))
-                .map_err(anyhow::Error::msg)?;
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
             Some(office)
         }
         _ => None,

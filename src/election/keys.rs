@@ -5,6 +5,11 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// A public key written as something other than 64 hexadecimal digits.
+#[derive(Debug, thiserror::Error)]
+#[error("a public key is 64 hexadecimal digits")]
+pub struct KeyHexError;
+
 /// A device's public key: its identity in the event log.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DevicePublic(pub [u8; 32]);
@@ -17,10 +22,9 @@ impl DevicePublic {
     pub fn short(self) -> String {
         hex::encode(&self.0[..4])
     }
-    pub fn from_hex(s: &str) -> Result<Self, String> {
+    pub fn from_hex(s: &str) -> Result<Self, KeyHexError> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s.trim(), &mut out)
-            .map_err(|_| "a public key is 64 hexadecimal digits".to_string())?;
+        hex::decode_to_slice(s.trim(), &mut out).map_err(|_| KeyHexError)?;
         Ok(DevicePublic(out))
     }
     pub fn verifying_key(self) -> Result<VerifyingKey, ed25519_dalek::SignatureError> {

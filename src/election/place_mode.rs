@@ -53,6 +53,17 @@ fn letter_index(c: char) -> Option<usize> {
     ALPHABET.chars().position(|a| up.starts_with(a))
 }
 
+/// Why a table's share of the list, as the config writes it, is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    #[error("\"{0}\": expected a range such as \"A-H\" or \"1-800\"")]
+    NotARange(String),
+    #[error("\"{0}\": the range runs backwards")]
+    Backwards(String),
+    #[error("\"{range}\": \"{end}\" is neither a letter A–Å nor a number")]
+    NotAnEnd { range: String, end: String },
+}
+
 /// The part of the list one table serves in fast bordvalg.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Share {
@@ -64,31 +75,32 @@ pub enum Share {
 
 impl Share {
     /// "A-H", "Æ-Å", "1-800" (a dash or an en dash).
-    pub fn parse(s: &str) -> Result<Share, String> {
+    pub fn parse(s: &str) -> Result<Share, ShareError> {
         let (a, b) = s
             .split_once(['-', '–'])
             .map(|(a, b)| (a.trim(), b.trim()))
-            .ok_or_else(|| format!("\"{s}\": expected a range such as \"A-H\" or \"1-800\""))?;
+            .ok_or_else(|| ShareError::NotARange(s.to_string()))?;
         if let (Ok(from), Ok(to)) = (a.parse::<u32>(), b.parse::<u32>()) {
             if from > to {
-                return Err(format!("\"{s}\": the range runs backwards"));
+                return Err(ShareError::Backwards(s.to_string()));
             }
             return Ok(Share::ListNos { from, to });
         }
-        let one = |x: &str| -> Result<char, String> {
+        let one = |x: &str| -> Result<char, ShareError> {
             let mut chars = x.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) if letter_index(c).is_some() => {
                     Ok(c.to_uppercase().next().unwrap_or(c))
                 }
-                _ => Err(format!(
-                    "\"{s}\": \"{x}\" is neither a letter A–Å nor a number"
-                )),
+                _ => Err(ShareError::NotAnEnd {
+                    range: s.to_string(),
+                    end: x.to_string(),
+                }),
             }
         };
         let (from, to) = (one(a)?, one(b)?);
         if letter_index(from) > letter_index(to) {
-            return Err(format!("\"{s}\": the range runs backwards"));
+            return Err(ShareError::Backwards(s.to_string()));
         }
         Ok(Share::Letters { from, to })
     }
@@ -170,9 +182,19 @@ mod tests {
 
     #[test]
     fn bad_ranges_say_what_is_wrong() {
-        assert!(Share::parse("H-A").unwrap_err().contains("backwards"));
-        assert!(Share::parse("AB-C").unwrap_err().contains("neither"));
-        assert!(Share::parse("A").unwrap_err().contains("range"));
+        assert!(
+            Share::parse("H-A")
+                .unwrap_err()
+                .to_string()
+                .contains("backwards")
+        );
+        assert!(
+            Share::parse("AB-C")
+                .unwrap_err()
+                .to_string()
+                .contains("neither")
+        );
+        assert!(Share::parse("A").unwrap_err().to_string().contains("range"));
         assert!(Share::parse("800-1").is_err());
     }
 

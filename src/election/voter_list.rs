@@ -111,6 +111,8 @@ impl fmt::Display for ListError {
     }
 }
 
+impl std::error::Error for ListError {}
+
 /// A parsed, fully valid list.
 #[derive(Debug)]
 pub struct VoterList {
@@ -613,48 +615,62 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .filter(|d| d.year() >= 1000)
 }
 
+/// Why one field's value was refused, carrying the value as the file has it; the line
+/// and column are added by `checked`, where the value becomes a `ListError`.
+#[derive(Debug, thiserror::Error)]
+enum FieldError {
+    #[error("\"{0}\" is not a whole number above 0")]
+    ListNo(String),
+    #[error("\"{0}\" is not a plausible birthdate")]
+    Birthdate(String),
+    #[error("\"{0}\" is not a date (expected DD-MM-YYYY)")]
+    NotADate(String),
+    #[error("\"{0}\" is not a Danish postcode (4 digits)")]
+    Postcode(String),
+    #[error("\"{0}\" is not ja or nej")]
+    Brevstemme(String),
+}
+
 /// The value, or its error reported on `line` in `column`.
 fn checked<T>(
     line: u64,
     column: Column,
-    value: Result<T, String>,
+    value: Result<T, impl fmt::Display>,
     errors: &mut Vec<ListError>,
 ) -> Option<T> {
     value
-        .map_err(|reason| errors.push(err(line, column, reason)))
+        .map_err(|reason| errors.push(err(line, column, reason.to_string())))
         .ok()
 }
 
-fn list_no(raw: &str) -> Result<u32, String> {
+fn list_no(raw: &str) -> Result<u32, FieldError> {
     match raw.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("\"{raw}\" is not a whole number above 0")),
+        _ => Err(FieldError::ListNo(raw.to_string())),
     }
 }
 
-fn birthdate(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+fn birthdate(raw: &str, today: NaiveDate) -> Result<NaiveDate, FieldError> {
     match parse_date(raw) {
-        Some(d) if d.year() < 1900 || d > today => {
-            Err(format!("\"{raw}\" is not a plausible birthdate"))
-        }
+        Some(d) if d.year() < 1900 || d > today => Err(FieldError::Birthdate(raw.to_string())),
         Some(d) => Ok(d),
-        None => Err(format!("\"{raw}\" is not a date (expected DD-MM-YYYY)")),
+        None => Err(FieldError::NotADate(raw.to_string())),
     }
 }
 
-fn postcode(pc: &str) -> Result<String, String> {
+fn postcode(pc: &str) -> Result<String, FieldError> {
     if pc.len() == 4 && pc.bytes().all(|b| b.is_ascii_digit()) {
         Ok(pc.to_string())
     } else {
-        Err(format!("\"{pc}\" is not a Danish postcode (4 digits)"))
+        Err(FieldError::Postcode(pc.to_string()))
     }
 }
 
-fn brevstemme(bs: &str) -> Result<bool, String> {
+fn brevstemme(bs: &str) -> Result<bool, FieldError> {
     match bs.to_lowercase().as_str() {
         "" | "nej" | "n" | "0" => Ok(false),
         "ja" | "j" | "1" | "x" => Ok(true),
-        _ => Err(format!("\"{bs}\" is not ja or nej")),
+        _ => Err(FieldError::Brevstemme(bs.to_string())),
     }
 }
 

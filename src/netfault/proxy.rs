@@ -19,6 +19,18 @@ pub enum Behaviour {
     Stall,
 }
 
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("proxy cannot listen on {at}: {source}")]
+    Listen {
+        at: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Address(#[source] std::io::Error),
+}
+
 /// A running proxy; stops with its tasks when dropped.
 pub struct FaultProxy {
     pub addr: SocketAddr,
@@ -28,11 +40,11 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// Listens on `at` and forwards every connection to `target`.
-    pub async fn start(at: SocketAddr, target: SocketAddr) -> Result<FaultProxy, String> {
+    pub async fn start(at: SocketAddr, target: SocketAddr) -> Result<FaultProxy, ProxyError> {
         let listener = TcpListener::bind(at)
             .await
-            .map_err(|e| format!("proxy cannot listen on {at}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|source| ProxyError::Listen { at, source })?;
+        let addr = listener.local_addr().map_err(ProxyError::Address)?;
         let (behaviour, rx) = watch::channel(Behaviour::Pass);
         let task = tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();

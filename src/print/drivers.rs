@@ -148,6 +148,8 @@ impl LastError {
     }
 }
 
+/// `reachable`'s error is the Danish text for the status line (the string is the
+/// product: it goes verbatim to the screen, and nothing else reads it).
 fn status_of(last: &LastError, reachable: Result<(), String>, what: &str) -> PrinterStatus {
     match (reachable, last.get()) {
         (Err(why), _) => PrinterStatus {

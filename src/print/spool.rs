@@ -36,7 +36,9 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// The job's outcome, as the Danish reason when it was not printed.
+    /// The job's outcome, as the Danish reason when it was not printed. A `String` on
+    /// purpose: the text goes verbatim to the screen, and the English side is logged
+    /// here and by the spool.
     pub async fn wait(self, limit: Duration) -> Result<(), String> {
         match tokio::time::timeout(limit, self.done).await {
             Ok(Ok(Ok(()))) => Ok(()),

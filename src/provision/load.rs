@@ -2,6 +2,7 @@
 //! is written, then the list imported, the device key installed and the table's
 //! configuration written.
 
+use super::error::LoadError;
 use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage, key_file, sha256_hex};
 use crate::election::keys::DevicePublic;
 use crate::election::list_signature;
@@ -55,8 +56,11 @@ pub struct Loaded {
     pub paths: StatePaths,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Loads the package in `dir` as table `table_no`, into the state folder `state`.
@@ -66,103 +70,96 @@ pub fn load_package(
     office: DevicePublic,
     state: &Path,
     net: &Network,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, LoadError> {
+    let package_file = dir.join(PACKAGE_FILE);
     let signed: SignedPackage =
-        serde_json::from_slice(&read(&dir.join(PACKAGE_FILE))?).map_err(|e| {
-            format!(
-                "{}: not an election package: {e}",
-                dir.join(PACKAGE_FILE).display()
-            )
+        serde_json::from_slice(&read(&package_file)?).map_err(|source| LoadError::NotAPackage {
+            path: package_file,
+            source,
         })?;
     let package = signed.open(office)?;
-    let entry = package.table(table_no).ok_or_else(|| {
-        format!(
-            "the package of polling place {} has no table {table_no} (it has {})",
-            package.place.id,
-            package
+    let entry = package
+        .table(table_no)
+        .ok_or_else(|| LoadError::NoSuchTable {
+            place: package.place.id.clone(),
+            table_no,
+            has: package
                 .tables
                 .iter()
                 .map(|t| t.table_no.to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    let key = keyfile::load(&dir.join(key_file(table_no))).map_err(|e| e.to_string())?;
+                .join(", "),
+        })?;
+    let key = keyfile::load(&dir.join(key_file(table_no)))?;
     if key.public() != entry.device {
-        return Err(format!(
-            "{} is not the key the package lists for table {table_no}",
-            key_file(table_no)
-        ));
+        return Err(LoadError::WrongKey {
+            key_file: key_file(table_no),
+            table_no,
+        });
     }
     let list = read(&dir.join(LIST_FILE))?;
     if sha256_hex(&list) != package.list.sha256 {
-        return Err(format!(
-            "{LIST_FILE} is not the list the package names (SHA-256 {} expected, {} found): it was changed or swapped",
-            package.list.sha256,
-            sha256_hex(&list)
-        ));
+        return Err(LoadError::ListSwapped {
+            list_file: LIST_FILE,
+            expected: package.list.sha256.clone(),
+            found: sha256_hex(&list),
+        });
     }
-    let sig = hex::decode(package.list.signature.trim())
-        .map_err(|e| format!("the list signature in the package is not hex: {e}"))?;
-    list_signature::verify_list_signature(&list, &sig, office).map_err(|e| e.to_string())?;
+    let sig = hex::decode(package.list.signature.trim()).map_err(LoadError::SignatureHex)?;
+    list_signature::verify_list_signature(&list, &sig, office).map_err(LoadError::ListSignature)?;
 
-    std::fs::create_dir_all(state).map_err(|e| format!("cannot make {}: {e}", state.display()))?;
+    std::fs::create_dir_all(state).map_err(|source| LoadError::MakeDir {
+        path: state.to_path_buf(),
+        source,
+    })?;
     let paths = StatePaths::in_dir(state);
-    let mut store = Store::open(&paths.database).map_err(|e| e.to_string())?;
+    let mut store = Store::open(&paths.database)?;
     // A device bound to another election, or holding a rehearsal's data, is refused
     // before anything changes (FA 2022: test data left on the machines).
-    store
-        .check_binding(&package.election.id, Mode::Election)
-        .map_err(|e| e.to_string())?;
-    let voters = match store.meta(MetaKey::ListSha256).map_err(|e| e.to_string())? {
-        Some(h) if h == package.list.sha256 => {
-            store.voter_count(None).map_err(|e| e.to_string())? as usize
-        }
-        Some(_) => {
-            return Err(format!(
-                "{} already holds another voter list of this election; destroy it first",
-                paths.database.display()
-            ));
-        }
+    store.check_binding(&package.election.id, Mode::Election)?;
+    let voters = match store.meta(MetaKey::ListSha256)? {
+        Some(h) if h == package.list.sha256 => store.voter_count(None)? as usize,
+        Some(_) => return Err(LoadError::OtherList(paths.database.clone())),
         None => match store.import_file(&list, true, |_| {}) {
             Ok(r) => r.voters,
             Err(ImportFailure::List(errors)) => {
-                return Err(format!(
-                    "the package's list has {} error(s); the first: {}",
-                    errors.len(),
-                    errors.first().map(|e| e.to_string()).unwrap_or_default()
-                ));
+                return Err(LoadError::ListErrors {
+                    count: errors.len(),
+                    first: errors.first().map(|e| e.to_string()).unwrap_or_default(),
+                });
             }
-            Err(ImportFailure::Store(e)) => return Err(e.to_string()),
+            Err(ImportFailure::Store(e)) => return Err(e.into()),
         },
     };
-    store
-        .bind(&package.election.id, Mode::Election)
-        .map_err(|e| e.to_string())?;
-    store
-        .set_meta(MetaKey::OfficeKey, &office.to_hex())
-        .map_err(|e| e.to_string())?;
+    store.bind(&package.election.id, Mode::Election)?;
+    store.set_meta(MetaKey::OfficeKey, &office.to_hex())?;
     // The brevstemme marks loaded must be those the office signed (EP 2024).
-    let marks = store.brevstemme_marks().map_err(|e| e.to_string())?;
+    let marks = store.brevstemme_marks()?;
     if marks != package.list.brevstemmer {
-        return Err(format!(
-            "the list holds {} brevstemmer, the package says {}: not loaded",
-            marks.count, package.list.brevstemmer.count
-        ));
+        return Err(LoadError::Brevstemmer {
+            held: marks.count,
+            signed: package.list.brevstemmer.count,
+        });
     }
-    keyfile::save(&paths.key, &key).map_err(|e| e.to_string())?;
+    keyfile::save(&paths.key, &key)?;
     // Kept beside the database, so this table can hand the package to a new table of
     // its polling place over the LAN.
     if dir != state {
         for name in [PACKAGE_FILE, LIST_FILE] {
-            std::fs::copy(dir.join(name), state.join(name))
-                .map_err(|e| format!("cannot keep {name} in {}: {e}", state.display()))?;
+            std::fs::copy(dir.join(name), state.join(name)).map_err(|source| LoadError::Keep {
+                name,
+                dir: state.to_path_buf(),
+                source,
+            })?;
         }
     }
-    std::fs::write(&paths.config, config_text(&package, table_no, &paths, net)?)
-        .map_err(|e| format!("cannot write {}: {e}", paths.config.display()))?;
-    TableConfig::load(&paths.config)
-        .map_err(|e| format!("the configuration made from the package does not load: {e}"))?;
+    std::fs::write(&paths.config, config_text(&package, table_no, &paths, net)?).map_err(
+        |source| LoadError::WriteConfig {
+            path: paths.config.clone(),
+            source,
+        },
+    )?;
+    TableConfig::load(&paths.config).map_err(LoadError::ConfigDoesNotLoad)?;
     Ok(Loaded {
         package,
         table_no,
@@ -178,9 +175,9 @@ fn config_text(
     table_no: u32,
     paths: &StatePaths,
     net: &Network,
-) -> Result<String, String> {
+) -> Result<String, LoadError> {
     let body = toml::to_string_pretty(&table_config(p, table_no, paths, net)?)
-        .map_err(|e| e.to_string())?;
+        .map_err(LoadError::ConfigToml)?;
     Ok(format!(
         "# Written by `valgbord election load` from the signed package of polling place {} ({}).\n# Load the package again rather than editing this file.\n{body}",
         p.place.id, p.place.name
@@ -193,7 +190,7 @@ fn table_config(
     table_no: u32,
     paths: &StatePaths,
     net: &Network,
-) -> Result<TableConfig, String> {
+) -> Result<TableConfig, LoadError> {
     let peers: Vec<String> = match &net.peers {
         Some(v) => v.clone(),
         None => p
@@ -228,9 +225,12 @@ fn table_config(
                 .map(|port| format!("0.0.0.0:{port}"))
         })
         .unwrap_or_else(|| "0.0.0.0:8443".into());
-    let address = |what: &str, a: &str| {
-        a.parse()
-            .map_err(|e| format!("{what} \"{a}\" is not an address (HOST:PORT): {e}"))
+    let address = |what: &'static str, a: &str| {
+        a.parse().map_err(|source| LoadError::Address {
+            what,
+            value: a.to_string(),
+            source,
+        })
     };
     let hardware = match &net.hardware {
         Some(text) => HardwareConfig::parse(text)?,

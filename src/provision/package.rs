@@ -5,6 +5,7 @@
 //! polling place (`valgbord election new`); a table loads it from a USB stick or from a
 //! peer of its polling place (`valgbord election load`).
 
+use super::error::PackageError;
 use crate::election::contest::Contest;
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::list_change::BrevstemmeDigest;
@@ -101,26 +102,25 @@ fn message(body: &str) -> Vec<u8> {
 }
 
 impl SignedPackage {
-    pub fn sign(p: &Package, office: &DeviceSecret) -> Result<Self, String> {
-        let body = serde_json::to_string_pretty(p).map_err(|e| e.to_string())?;
+    pub fn sign(p: &Package, office: &DeviceSecret) -> Result<Self, PackageError> {
+        let body = serde_json::to_string_pretty(p).map_err(PackageError::Serialize)?;
         let signature = hex::encode(office.sign(&message(&body)).to_bytes());
         Ok(SignedPackage { body, signature })
     }
 
     /// Checks the office signature and reads the package. Every refusal says what is
     /// wrong, for the person at the Pi.
-    pub fn open(&self, office: DevicePublic) -> Result<Package, String> {
+    pub fn open(&self, office: DevicePublic) -> Result<Package, PackageError> {
         let sig: [u8; 64] = hex::decode(self.signature.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or("the package has no valid signature")?;
+            .ok_or(PackageError::NoSignature)?;
         if !office.verify(&message(&self.body), &sig) {
-            return Err("the package's signature does not match: it was altered after the election office signed it, or signed with another key".into());
+            return Err(PackageError::Altered);
         }
-        let p: Package = serde_json::from_str(&self.body)
-            .map_err(|e| format!("the package does not parse: {e}"))?;
+        let p: Package = serde_json::from_str(&self.body).map_err(PackageError::Parse)?;
         if p.format != FORMAT {
-            return Err(format!("unknown package format \"{}\"", p.format));
+            return Err(PackageError::Format(p.format));
         }
         Ok(p)
     }
@@ -179,7 +179,12 @@ pub(crate) mod tests {
         assert_eq!(s.open(office.public()).unwrap(), package());
         let mut t = s.clone();
         t.body = t.body.replace("Rådhushallen", "Rådhushal1en");
-        assert!(t.open(office.public()).unwrap_err().contains("altered"));
+        assert!(
+            t.open(office.public())
+                .unwrap_err()
+                .to_string()
+                .contains("altered")
+        );
         let other = DeviceSecret::from_seed([2; 32]);
         assert!(s.open(other.public()).is_err());
     }

@@ -4,6 +4,7 @@
 //! handshake; the request is signed by that device as well. The package itself is
 //! checked by the new table against the office key, so a peer cannot alter it.
 
+use super::error::FetchError;
 use super::package::{LIST_FILE, PACKAGE_FILE, SignedPackage};
 use crate::election::event::Trust;
 use crate::election::keys::{DevicePublic, DeviceSecret};
@@ -86,15 +87,14 @@ pub async fn fetch(
     key: &DeviceSecret,
     table_no: u32,
     into: &Path,
-) -> Result<(), String> {
+) -> Result<(), FetchError> {
     // The transport accepts any device key: what arrives is checked against the office
     // key before anything is used.
-    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)
-        .map_err(|e| e.to_string())?;
+    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)?;
     let body = serde_json::to_vec(&PackageRequest {
         device: key.public(),
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(FetchError::Request)?;
     let url = format!("{}{PATH}", peer.trim_end_matches('/'));
     let res = http
         .post(&url)
@@ -103,26 +103,32 @@ pub async fn fetch(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("cannot reach {url}: {}", crate::sync::tls::error_chain(&e)))?;
+        .map_err(|e| FetchError::Unreachable {
+            url: url.clone(),
+            why: crate::sync::tls::error_chain(&e),
+        })?;
     let status = res.status();
     if !status.is_success() {
         let why = res.text().await.unwrap_or_default();
-        return Err(format!("{url} refused: {status} {why}"));
+        return Err(FetchError::Refused { url, status, why });
     }
-    let got: PackageResponse = res
-        .json()
-        .await
-        .map_err(|e| format!("{url}: unreadable answer: {e}"))?;
+    let got: PackageResponse = res.json().await.map_err(|source| FetchError::Answer {
+        url: url.clone(),
+        source,
+    })?;
     let list = STANDARD
         .decode(got.list)
-        .map_err(|e| format!("{url}: the list is not base64: {e}"))?;
-    std::fs::create_dir_all(into).map_err(|e| format!("cannot make {}: {e}", into.display()))?;
-    let json = serde_json::to_vec_pretty(&got.package).map_err(|e| e.to_string())?;
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(into.join(name), bytes).map_err(|e| format!("cannot write {name}: {e}"))
+        .map_err(|source| FetchError::Base64 { url, source })?;
+    std::fs::create_dir_all(into).map_err(|source| FetchError::MakeDir {
+        path: into.to_path_buf(),
+        source,
+    })?;
+    let json = serde_json::to_vec_pretty(&got.package).map_err(FetchError::Package)?;
+    let write = |name: &'static str, bytes: &[u8]| {
+        std::fs::write(into.join(name), bytes).map_err(|source| FetchError::Write { name, source })
     };
     write(PACKAGE_FILE, &json)?;
     write(LIST_FILE, &list)?;
-    crate::store::keyfile::save(&into.join(super::package::key_file(table_no)), key)
-        .map_err(|e| e.to_string())
+    crate::store::keyfile::save(&into.join(super::package::key_file(table_no)), key)?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 use super::ledger::Ledger;
 use crate::election::voter::Voter;
 use crate::store::Store;
+use anyhow::anyhow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -23,22 +24,18 @@ pub struct TableAudit {
     pub log_sha256: String,
 }
 
-pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
-    let mut store = Store::open(db).map_err(|e| format!("{who}: {}: {e}", db.display()))?;
+pub fn audit(who: &str, db: &Path, place: &str) -> anyhow::Result<TableAudit> {
+    let mut store = Store::open(db).map_err(|e| anyhow!("{who}: {}: {e}", db.display()))?;
     let mut rows = HashMap::new();
-    for row in store.live_checkins().map_err(|e| e.to_string())? {
+    for row in store.live_checkins()? {
         *rows.entry(row).or_insert(0) += 1;
     }
-    let flagged = store
-        .double_registrations(place)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
-    let events = store.event_count().map_err(|e| e.to_string())?;
-    let log_sha256 = log_hash(&store).map_err(|e| format!("{who}: {e}"))?;
-    let before = store.projection_dump().map_err(|e| e.to_string())?;
-    store.rebuild_projections().map_err(|e| e.to_string())?;
-    let after = store.projection_dump().map_err(|e| e.to_string())?;
+    let flagged = store.double_registrations(place)?.into_iter().collect();
+    let events = store.event_count()?;
+    let log_sha256 = log_hash(&store).map_err(|e| anyhow!("{who}: {e}"))?;
+    let before = store.projection_dump()?;
+    store.rebuild_projections()?;
+    let after = store.projection_dump()?;
     Ok(TableAudit {
         who: who.to_string(),
         rows,
@@ -51,14 +48,12 @@ pub fn audit(who: &str, db: &Path, place: &str) -> Result<TableAudit, String> {
 
 /// The hash of the whole event log by content (see [`TableAudit::log_sha256`]). The
 /// signature covers every field of an event, so equal signatures are equal events.
-fn log_hash(store: &Store) -> Result<String, String> {
+fn log_hash(store: &Store) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    store
-        .each_event_signature(|device, seq, sig| {
-            h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes())
-        })
-        .map_err(|e| e.to_string())?;
+    store.each_event_signature(|device, seq, sig| {
+        h.update(format!("{device}\t{seq}\t{sig}\n").as_bytes())
+    })?;
     Ok(hex::encode(h.finalize()))
 }
 
@@ -93,13 +88,13 @@ pub fn check(
     voters: &[Voter],
     place: &str,
     audits: &[TableAudit],
-    converged: Result<(), String>,
-    office: Vec<(&str, Result<OfficeFigures, String>)>,
+    converged: anyhow::Result<()>,
+    office: Vec<(&str, anyhow::Result<OfficeFigures>)>,
 ) -> Vec<Verdict> {
     let mut out = Vec::new();
     out.push(verdict(
         "alle borde har samme log og samme optællinger (health: hændelser og projektionshash), og begge centraler har dem alle",
-        converged.err().into_iter().collect(),
+        converged.err().map(|e| e.to_string()).into_iter().collect(),
     ));
     out.push(verdict(
         "valgkontorets tal (fremmødte, dobbeltregistreringer) er bordenes, på begge centraler",
@@ -143,7 +138,7 @@ pub fn check(
 /// The persons the tables hold as checked in, against each central's office screen.
 fn office_agrees(
     audits: &[TableAudit],
-    office: Vec<(&str, Result<OfficeFigures, String>)>,
+    office: Vec<(&str, anyhow::Result<OfficeFigures>)>,
 ) -> Vec<String> {
     let mut fail = Vec::new();
     for (central, shown) in office {

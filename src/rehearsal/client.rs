@@ -1,5 +1,6 @@
 //! The tables' HTTP API as the screen and the valgsekretær use it.
 
+use anyhow::anyhow;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct NoAnswer(pub String);
 
-pub fn http() -> Result<reqwest::Client, String> {
+pub fn http() -> anyhow::Result<reqwest::Client> {
     crate::sync::tls::install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
@@ -16,7 +17,7 @@ pub fn http() -> Result<reqwest::Client, String> {
         // never reused just as the table closes it.
         .pool_idle_timeout(Duration::from_secs(2))
         .build()
-        .map_err(|e| format!("HTTP client: {e}"))
+        .map_err(|e| anyhow!("HTTP client: {e}"))
 }
 
 /// Status and JSON body of a request.

@@ -10,6 +10,7 @@ use super::valglokale::{Day, TableMode};
 use super::valgsekretaer::enter_paper;
 use crate::election::event::RecordedMethod;
 use crate::netfault::proxy::Behaviour;
+use anyhow::anyhow;
 use serde_json::json;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -26,7 +27,7 @@ pub struct Rig {
 }
 
 /// The faults, each at its time. Owns the table processes; gives them back at the end.
-pub async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<Rig, String> {
+pub async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> anyhow::Result<Rig> {
     let tables = Arc::new(tokio::sync::Mutex::new(rig.tables));
     let disk = Arc::new(rig.disk);
     let central = Arc::new(tokio::sync::Mutex::new(rig.centrals));
@@ -59,7 +60,7 @@ pub async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<R
         }));
     }
     for r in running {
-        r.await.map_err(|e| format!("fault failed: {e}"))?;
+        r.await.map_err(|e| anyhow!("fault failed: {e}"))?;
     }
     match (
         Arc::try_unwrap(tables),
@@ -71,7 +72,7 @@ pub async fn run_faults(day: Arc<Day>, faults: Vec<Fault>, rig: Rig) -> Result<R
             disk,
             centrals: c.into_inner(),
         }),
-        _ => Err("fault tasks still hold the tables".into()),
+        _ => Err(anyhow!("fault tasks still hold the tables")),
     }
 }
 
@@ -83,7 +84,7 @@ async fn restart(
     k: usize,
     down_until: Option<f64>,
     offset_ms: i64,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let was = day.slots[k].mode();
     day.slots[k].set_mode(TableMode::Down);
     {
@@ -122,7 +123,7 @@ async fn apply_split(
     day: &Arc<Day>,
     group: Option<&[usize]>,
     only: Option<usize>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     if let Some(fw) = day.network.firewall() {
         let ip = |i: usize| day.slots[i].sync_addr.map(|a| a.ip());
         let (a, b): (Vec<usize>, Vec<usize>) =
@@ -136,7 +137,7 @@ async fn apply_split(
                 None => Ok(()),
             }
         })
-        .map_err(|e| e.to_string());
+        .map_err(anyhow::Error::from);
     }
     for (i, s) in day.slots.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
@@ -175,7 +176,7 @@ async fn apply_split(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         if !ok {
-            return Err(format!("table {} did not take the split", i + 1));
+            return Err(anyhow!("table {} did not take the split", i + 1));
         }
     }
     Ok(())
@@ -188,7 +189,7 @@ async fn one_fault(
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     disk: &Option<(usize, SmallDisk)>,
     central: &tokio::sync::Mutex<Vec<CentralProc>>,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let k = f.tables.first().copied().unwrap_or(0);
     match f.kind {
         FaultKind::Kill => {
@@ -207,7 +208,7 @@ async fn one_fault(
 
 /// The LAN split between the fault's tables and the others for its hour; a few voters
 /// cross the split to vote again; a status bar must show the other half as lost.
-async fn split_lan(day: &Arc<Day>, f: &Fault) -> Result<String, String> {
+async fn split_lan(day: &Arc<Day>, f: &Fault) -> anyhow::Result<String> {
     *day.split.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.tables.clone());
     apply_split(day, Some(&f.tables), None).await?;
     let split_at = Instant::now();
@@ -292,7 +293,7 @@ async fn clock_off(
     f: &Fault,
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     k: usize,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     restart(day, tables, k, None, 3_600_000).await?;
     // Halfway: what the other tables' status bars say about its clock.
     day.clock.sleep_until((f.start + f.end) / 2.0).await;
@@ -328,7 +329,7 @@ async fn disk_full(
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     disk: &Option<(usize, SmallDisk)>,
     k: usize,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let Some((d, small)) = disk.as_ref().filter(|(d, _)| *d == k) else {
         return Ok("SPRUNGET OVER: ingen lille disk (se ovenfor)".into());
     };
@@ -351,7 +352,7 @@ async fn on_paper(
     f: &Fault,
     tables: &tokio::sync::Mutex<Vec<TableProc>>,
     k: usize,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let from_ms = crate::store::now_ms();
     let voted: HashSet<usize> = day.ledger().greens.iter().map(|g| g.voter).collect();
     day.paper
@@ -393,7 +394,7 @@ async fn central_away(
     day: &Arc<Day>,
     f: &Fault,
     centrals: &tokio::sync::Mutex<Vec<CentralProc>>,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let (url, reserve) = {
         let mut c = centrals.lock().await;
         c[0].freeze()?;
@@ -468,7 +469,7 @@ async fn tables_hold(day: &Day) -> u64 {
 /// How long the central at `url` took to hold as many events as the tables held when
 /// asked; over [`RESERVE_BEHIND`] is a broken promise (an office with two centrals
 /// must lose nothing while one is away).
-async fn reserve_lag(day: &Day, url: &str) -> Result<Duration, String> {
+async fn reserve_lag(day: &Day, url: &str) -> anyhow::Result<Duration> {
     let target = tables_hold(day).await;
     let (lag, have) = client::holds_events(&day.http, url, target, RESERVE_BEHIND).await;
     lag.or_else(|waited| {
@@ -488,10 +489,10 @@ async fn caught_up(
     target: u64,
     limit: u64,
     what: &str,
-) -> Result<Duration, String> {
+) -> anyhow::Result<Duration> {
     match client::holds_events(&day.http, url, target, Duration::from_secs(limit)).await {
         (Ok(d), _) => Ok(d),
-        (Err(_), have) => Err(format!(
+        (Err(_), have) => Err(anyhow!(
             "the central held {have} of {target} events {limit} s after {what}"
         )),
     }
@@ -504,7 +505,7 @@ async fn slow_wan(
     day: &Arc<Day>,
     f: &Fault,
     centrals: &tokio::sync::Mutex<Vec<CentralProc>>,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let (Some(proxy), Some(_)) = (&day.wan, day.network.firewall()) else {
         return Ok(match &day.network {
             Network::Loopback { why } => {
@@ -514,14 +515,11 @@ async fn slow_wan(
         });
     };
     // A firewall of its own, so its end removes its rules and no other fault's.
-    let lossy =
-        crate::netfault::firewall::Firewall::new("simulate_wan").map_err(|e| e.to_string())?;
+    let lossy = crate::netfault::firewall::Firewall::new("simulate_wan")?;
     proxy.set(Behaviour::Delay(Duration::from_millis(
         super::faults::WAN_DELAY_MS,
     )));
-    lossy
-        .lossy(net::CENTRAL_FRONT, super::faults::WAN_LOSS_PERCENT)
-        .map_err(|e| e.to_string())?;
+    lossy.lossy(net::CENTRAL_FRONT, super::faults::WAN_LOSS_PERCENT)?;
     let url = centrals.lock().await[0].url();
     let began = Instant::now();
     // How far behind the tables the central was, sampled over the hour.
@@ -576,7 +574,7 @@ const FLOOD_SHOWN_WITHIN: Duration = Duration::from_secs(15);
 /// A host on the LAN that is not ours floods every table's sync port for the fault's
 /// hour. The tables must go on serving voters and syncing with each other, and at
 /// least one status bar must say what is going on (otherwise nobody calls IT).
-async fn flood(day: &Arc<Day>, f: &Fault) -> Result<String, String> {
+async fn flood(day: &Arc<Day>, f: &Fault) -> anyhow::Result<String> {
     if let Network::Loopback { why } = &day.network {
         // On shared loopback the flooder has no address of its own to be told apart
         // by: what the listener does with strangers would not be rehearsed.

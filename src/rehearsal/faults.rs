@@ -75,7 +75,7 @@ impl FaultKind {
 }
 
 /// `all`, `none`, or a comma-separated list of fault names.
-pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
+pub fn parse_faults(s: &str) -> anyhow::Result<Vec<FaultKind>> {
     match s.trim() {
         "all" => return Ok(FaultKind::ALL.to_vec()),
         "none" | "" => return Ok(Vec::new()),
@@ -88,7 +88,7 @@ pub fn parse_faults(s: &str) -> Result<Vec<FaultKind>, String> {
             .copied()
             .find(|k| k.name() == name)
             .ok_or_else(|| {
-                format!(
+                anyhow::anyhow!(
                     "unknown fault \"{name}\": use all, none, or some of kill,split,clock,disk,paper,central,flood,wan"
                 )
             })?;
@@ -255,7 +255,12 @@ mod tests {
             parse_faults("kill, split").unwrap(),
             vec![FaultKind::Kill, FaultKind::Split]
         );
-        assert!(parse_faults("kil").unwrap_err().contains("unknown fault"));
+        assert!(
+            parse_faults("kil")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown fault")
+        );
         assert_eq!(parse_faults("central").unwrap(), vec![FaultKind::Central]);
         assert_eq!(parse_faults("flood").unwrap(), vec![FaultKind::Flood]);
         assert_eq!(parse_faults("wan").unwrap(), vec![FaultKind::Wan]);

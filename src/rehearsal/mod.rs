@@ -32,6 +32,7 @@ pub mod valgsekretaer;
 use crate::election::voter_list;
 use crate::netfault::proxy::FaultProxy;
 use crate::store::generate;
+use anyhow::anyhow;
 use faults::FaultKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,15 +62,15 @@ pub struct Outcome {
 /// The PIN of the rehearsal's valgsekretær.
 const PIN: &str = "2468";
 
-pub fn run(o: Options) -> Result<Outcome, String> {
+pub fn run(o: Options) -> anyhow::Result<Outcome> {
     let t0 = Instant::now();
     if o.tables == 0 || o.voters < 100 {
-        return Err("a rehearsal needs at least 1 table and 100 voters".into());
+        return Err(anyhow!("a rehearsal needs at least 1 table and 100 voters"));
     }
     if o.day_seconds.is_nan() || o.day_seconds <= 0.0 {
-        return Err("--day-seconds must be positive".into());
+        return Err(anyhow!("--day-seconds must be positive"));
     }
-    std::fs::create_dir_all(&o.dir).map_err(|e| format!("{}: {e}", o.dir.display()))?;
+    std::fs::create_dir_all(&o.dir).map_err(|e| anyhow!("{}: {e}", o.dir.display()))?;
     let mut bytes = Vec::new();
     generate::write_list(
         &mut bytes,
@@ -77,10 +78,9 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         o.seed,
         2,
         generate::DEFAULT_CONTESTS,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let voters = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("the generated list does not parse: {}", e[0]))?
+        .map_err(|e| anyhow!("the generated list does not parse: {}", e[0]))?
         .voters;
     let place = generate::place_id(0);
     let schedule = faults::schedule(&o.faults, o.tables as usize, o.seed);
@@ -88,10 +88,10 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         .iter()
         .find(|f| f.kind == FaultKind::Disk)
         .and_then(|f| f.tables.first().copied());
-    let pin_hash = crate::password::hash_pin(PIN).map_err(|e| e.to_string())?;
+    let pin_hash = crate::password::hash_pin(PIN)?;
     let namespaced = o.network.firewall().is_some();
     if namespaced && o.tables > net::MAX_TABLES {
-        return Err(format!(
+        return Err(anyhow!(
             "at most {} tables, each on an address of its own",
             net::MAX_TABLES
         ));
@@ -114,8 +114,7 @@ pub fn run(o: Options) -> Result<Outcome, String> {
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let plan = Plan {
         voters,
         place: place.clone(),
@@ -166,14 +165,14 @@ struct Plan {
 struct Held {
     day: std::sync::Arc<valglokale::Day>,
     audits: Vec<check::TableAudit>,
-    converged: Result<(), String>,
-    office: Vec<(&'static str, Result<check::OfficeFigures, String>)>,
+    converged: anyhow::Result<()>,
+    office: Vec<(&'static str, anyhow::Result<check::OfficeFigures>)>,
     times: (f64, f64, f64, f64),
 }
 
 /// Starts the centrals, the WAN proxy and the tables, opens the tables, and runs the
 /// day; then waits for convergence and reads every database.
-async fn hold_day(setup: place::Setup, plan: Plan) -> Result<Held, String> {
+async fn hold_day(setup: place::Setup, plan: Plan) -> anyhow::Result<Held> {
     let mut centrals = setup.centrals;
     for c in centrals.iter_mut() {
         tokio::task::block_in_place(|| c.start())?;
@@ -197,7 +196,7 @@ async fn hold_day(setup: place::Setup, plan: Plan) -> Result<Held, String> {
     for t in &tables {
         match client::post(&http, &t.url(), "/api/table/open", serde_json::json!({})).await {
             Ok((200, _)) => {}
-            other => return Err(format!("table {} does not open: {other:?}", t.no)),
+            other => return Err(anyhow!("table {} does not open: {other:?}", t.no)),
         }
     }
     let setup_s = plan.t0.elapsed().as_secs_f64();
@@ -232,8 +231,8 @@ async fn hold_day(setup: place::Setup, plan: Plan) -> Result<Held, String> {
 /// central, and how long convergence took in seconds.
 type AfterDay = (
     Vec<check::TableAudit>,
-    Result<(), String>,
-    Vec<(&'static str, Result<check::OfficeFigures, String>)>,
+    anyhow::Result<()>,
+    Vec<(&'static str, anyhow::Result<check::OfficeFigures>)>,
     f64,
 );
 
@@ -243,7 +242,7 @@ async fn after_day(
     http: &reqwest::Client,
     rig: fault_driver::Rig,
     place: &str,
-) -> Result<AfterDay, String> {
+) -> anyhow::Result<AfterDay> {
     let fault_driver::Rig {
         tables,
         disk,
@@ -274,7 +273,7 @@ async fn after_day(
     let audits = tokio::task::block_in_place(|| {
         dbs.iter()
             .map(|(who, db)| check::audit(who, db, place))
-            .collect::<Result<Vec<_>, String>>()
+            .collect::<anyhow::Result<Vec<_>>>()
     })?;
     drop(disk);
     Ok((audits, converged, office, converge_s))
@@ -287,7 +286,7 @@ fn write_report(
     held: Held,
     mut figures: report::Figures,
     t0: Instant,
-) -> Result<Outcome, String> {
+) -> anyhow::Result<Outcome> {
     let Held {
         day,
         audits,
@@ -306,7 +305,7 @@ fn write_report(
         figures.tables, figures.electorate
     );
     std::fs::write(&svg_path, report::svg(&hourly, &title))
-        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+        .map_err(|e| anyhow!("{}: {e}", svg_path.display()))?;
     figures.total_s = t0.elapsed().as_secs_f64();
     let text = report::text(
         &figures,
@@ -314,7 +313,7 @@ fn write_report(
         &verdicts,
         &svg_path.display().to_string(),
     );
-    std::fs::write(&text_path, &text).map_err(|e| format!("{}: {e}", text_path.display()))?;
+    std::fs::write(&text_path, &text).map_err(|e| anyhow!("{}: {e}", text_path.display()))?;
     Ok(Outcome {
         report: text,
         ok,
@@ -328,7 +327,7 @@ async fn converge(
     http: &reqwest::Client,
     urls: &[String],
     deadline: Duration,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let until = Instant::now() + deadline;
     loop {
         let mut seen = Vec::new();
@@ -345,7 +344,7 @@ async fn converge(
             return Ok(());
         }
         if Instant::now() > until {
-            return Err(format!(
+            return Err(anyhow!(
                 "the tables did not converge within {} s: {:?}",
                 deadline.as_secs(),
                 seen.iter()
@@ -364,14 +363,14 @@ async fn central_converge(
     http: &reqwest::Client,
     c: &place::CentralProc,
     table: &str,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let want = match client::get(http, table, "/api/health").await {
         Ok((200, h)) => h["events"].as_u64().unwrap_or(0),
-        other => return Err(format!("table health: {other:?}")),
+        other => return Err(anyhow!("table health: {other:?}")),
     };
     match client::holds_events(http, &c.url(), want, Duration::from_secs(60)).await {
         (Ok(_), have) if have == want => Ok(()),
-        (_, have) => Err(format!(
+        (_, have) => Err(anyhow!(
             "{} holds {have} events, the tables {want}, 60 s after the day",
             c.name
         )),
@@ -383,7 +382,7 @@ async fn office_figures(
     http: &reqwest::Client,
     central: &str,
     place: &str,
-) -> Result<check::OfficeFigures, String> {
+) -> anyhow::Result<check::OfficeFigures> {
     let (user, password) = place::OFFICE_USER;
     let token = match client::post(
         http,
@@ -394,20 +393,20 @@ async fn office_figures(
     .await
     {
         Ok((200, v)) => v["token"].as_str().unwrap_or_default().to_string(),
-        other => return Err(format!("office login: {other:?}")),
+        other => return Err(anyhow!("office login: {other:?}")),
     };
     let overview = client::send(
         http.get(format!("{central}/api/overview"))
             .bearer_auth(token),
     )
     .await
-    .map_err(|e| format!("office overview: {}", e.0))?;
+    .map_err(|e| anyhow!("office overview: {}", e.0))?;
     let p = overview
         .1
         .get("places")
         .and_then(|ps| ps.as_array())
         .and_then(|ps| ps.iter().find(|p| p["id"] == place))
-        .ok_or_else(|| format!("place {place} not on the office screen: {}", overview.1))?;
+        .ok_or_else(|| anyhow!("place {place} not on the office screen: {}", overview.1))?;
     Ok(check::OfficeFigures {
         checked_in: p["figures"]["checked_in"].as_u64().unwrap_or(0),
         double_registrations: p["double_registrations"].as_u64().unwrap_or(0),

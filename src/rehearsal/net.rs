@@ -45,7 +45,7 @@ impl Network {
             };
         }
         if let Err(e) = namespace::enter_private() {
-            return Network::Loopback { why: e };
+            return Network::Loopback { why: e.to_string() };
         }
         // A flood holds hundreds of sockets in this process.
         namespace::raise_file_limit();

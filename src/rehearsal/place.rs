@@ -7,6 +7,7 @@
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::keyfile;
+use anyhow::anyhow;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,12 +41,12 @@ impl TableProc {
 
     /// Writes the configuration with this clock offset (test mode only, as in a
     /// rehearsal) and starts the daemon; returns once it listens.
-    pub fn start(&mut self, clock_offset_ms: i64) -> Result<(), String> {
+    pub fn start(&mut self, clock_offset_ms: i64) -> anyhow::Result<()> {
         std::fs::write(
             &self.config,
             format!("clock_offset_ms = {clock_offset_ms}\n{}", self.base_config),
         )
-        .map_err(|e| format!("{}: {e}", self.config.display()))?;
+        .map_err(|e| anyhow!("{}: {e}", self.config.display()))?;
         self.child = Some(spawn_daemon(
             "table",
             &self.config,
@@ -77,13 +78,13 @@ pub(crate) fn spawn_daemon(
     config: &Path,
     log: &Path,
     who: &str,
-) -> Result<Child, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
+) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe().map_err(|e| anyhow!("own binary: {e}"))?;
     let log_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
-        .map_err(|e| format!("{}: {e}", log.display()))?;
+        .map_err(|e| anyhow!("{}: {e}", log.display()))?;
     let mut child = Command::new(exe)
         .arg(role)
         .arg("--config")
@@ -93,7 +94,7 @@ pub(crate) fn spawn_daemon(
         .stdout(Stdio::piped())
         .stderr(log_file)
         .spawn()
-        .map_err(|e| format!("cannot start {who}: {e}"))?;
+        .map_err(|e| anyhow!("cannot start {who}: {e}"))?;
     let stdout = child.stdout.take();
     let ready = format!("valgbord {role} listening on ");
     let (tx, rx) = mpsc::channel();
@@ -113,7 +114,7 @@ pub(crate) fn spawn_daemon(
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            Err(format!(
+            Err(anyhow!(
                 "{who} did not start within 60 s; see {}",
                 log.display()
             ))
@@ -145,33 +146,33 @@ impl CentralProc {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn start(&mut self) -> Result<(), String> {
+    pub fn start(&mut self) -> anyhow::Result<()> {
         self.child = Some(spawn_daemon("central", &self.config, &self.log, self.name)?);
         self.stopped = false;
         Ok(())
     }
 
-    fn signal(&mut self, sig: rustix::process::Signal) -> Result<(), String> {
+    fn signal(&mut self, sig: rustix::process::Signal) -> anyhow::Result<()> {
         let Some(c) = &self.child else {
-            return Err(format!("{} is not running", self.name));
+            return Err(anyhow!("{} is not running", self.name));
         };
         let pid = i32::try_from(c.id())
             .ok()
             .and_then(rustix::process::Pid::from_raw)
-            .ok_or_else(|| format!("{} has no process id", self.name))?;
+            .ok_or_else(|| anyhow!("{} has no process id", self.name))?;
         rustix::process::kill_process(pid, sig)
-            .map_err(|e| format!("signal {sig:?} to {}: {e}", self.name))
+            .map_err(|e| anyhow!("signal {sig:?} to {}: {e}", self.name))
     }
 
     /// The WAN to the office goes dead: the process is frozen (SIGSTOP).
-    pub fn freeze(&mut self) -> Result<(), String> {
+    pub fn freeze(&mut self) -> anyhow::Result<()> {
         self.signal(rustix::process::Signal::STOP)?;
         self.stopped = true;
         Ok(())
     }
 
     /// The WAN is back (SIGCONT).
-    pub fn thaw(&mut self) -> Result<(), String> {
+    pub fn thaw(&mut self) -> anyhow::Result<()> {
         self.signal(rustix::process::Signal::CONT)?;
         self.stopped = false;
         Ok(())
@@ -202,17 +203,17 @@ pub struct SmallDisk {
 
 impl SmallDisk {
     /// Mounts a tmpfs of `bytes` at `dir` (needs root).
-    pub fn mount(dir: &Path, bytes: u64) -> Result<SmallDisk, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    pub fn mount(dir: &Path, bytes: u64) -> anyhow::Result<SmallDisk> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))?;
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o"])
             .arg(format!("size={}k,mode=0700", bytes.div_ceil(1024)))
             .arg("valgbord-rehearsal")
             .arg(dir)
             .output()
-            .map_err(|e| format!("mount: {e}"))?;
+            .map_err(|e| anyhow!("mount: {e}"))?;
         if !out.status.success() {
-            return Err(format!(
+            return Err(anyhow!(
                 "mount -t tmpfs failed (it needs root): {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
@@ -230,15 +231,15 @@ impl SmallDisk {
     /// database's write-ahead log is checkpointed and truncated (as SQLite does when a
     /// size limit is set), so the table's next writes need new disk blocks at once
     /// rather than reusing the log's old space for a while.
-    pub fn fill(&self, db: &Path) -> Result<u64, String> {
+    pub fn fill(&self, db: &Path) -> anyhow::Result<u64> {
         use std::io::Write;
         {
-            let store = Store::open(db).map_err(|e| e.to_string())?;
+            let store = Store::open(db)?;
             store
                 .checkpoint_truncate()
-                .map_err(|e| format!("checkpoint of {}: {e}", db.display()))?;
+                .map_err(|e| anyhow!("checkpoint of {}: {e}", db.display()))?;
         }
-        let mut f = std::fs::File::create(self.filler()).map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::create(self.filler())?;
         let block = vec![0u8; 1 << 20];
         let mut written = 0u64;
         // Bounded: a tmpfs has a size; stop at 64 GiB whatever happens.
@@ -282,7 +283,7 @@ pub fn prepare(
     pin_hash: &str,
     disk_table: Option<usize>,
     tls: bool,
-) -> Result<Setup, String> {
+) -> anyhow::Result<Setup> {
     let master = master_list(dir, list)?;
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
     // Two ports more, for the centrals.
@@ -307,7 +308,7 @@ pub fn prepare(
         // Room for the day's events and the WAL; the fault fills the rest.
         match SmallDisk::mount(&dir.join(format!("disk-{}", d + 1)), db_bytes + (96 << 20)) {
             Ok(m) => disk = Some((d, m)),
-            Err(e) => disk_problem = Some(e),
+            Err(e) => disk_problem = Some(e.to_string()),
         }
     }
     let shared = Shared {
@@ -357,27 +358,25 @@ pub fn prepare(
 }
 
 /// The list imported once into a database of its own, copied for every device.
-fn master_list(dir: &Path, list: &[u8]) -> Result<PathBuf, String> {
+fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
     let master = dir.join("valgliste.db");
     crate::store::remove_scratch_database(&master);
-    let mut store = Store::open(&master).map_err(|e| e.to_string())?;
-    store
-        .bind(ELECTION, Mode::Test)
-        .map_err(|e| e.to_string())?;
+    let mut store = Store::open(&master)?;
+    store.bind(ELECTION, Mode::Test)?;
     store
         .import_file(list, false, |_| {})
-        .map_err(|e| format!("the generated list does not import: {e:?}"))?;
+        .map_err(|e| anyhow!("the generated list does not import: {e:?}"))?;
     Ok(master)
 }
 
 /// The public keys (hex) of the devices whose key files are `NAME.key` in `dir`, made
 /// when missing.
-fn device_keys(dir: &Path, names: impl Iterator<Item = String>) -> Result<Vec<String>, String> {
+fn device_keys(dir: &Path, names: impl Iterator<Item = String>) -> anyhow::Result<Vec<String>> {
     names
         .map(|name| {
             keyfile::load_or_create(&dir.join(format!("{name}.key")))
                 .map(|k| k.public().to_hex())
-                .map_err(|e| e.to_string())
+                .map_err(anyhow::Error::from)
         })
         .collect()
 }
@@ -430,11 +429,11 @@ struct Shared<'a> {
 }
 
 /// Table `t`'s database (a copy of the list's, in `folder`) and configuration.
-fn prepare_table(s: &Shared, t: u32, folder: &Path) -> Result<TableProc, String> {
+fn prepare_table(s: &Shared, t: u32, folder: &Path) -> anyhow::Result<TableProc> {
     let (dir, tables, tls, ports) = (s.dir, s.tables, s.tls, s.ports);
     let db = folder.join(format!("bord-{t}.db"));
     crate::store::remove_scratch_database(&db);
-    std::fs::copy(s.master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
+    std::fs::copy(s.master, &db).map_err(|e| anyhow!("{}: {e}", db.display()))?;
     let port = ports[t as usize - 1];
     // Each table on an address of its own, over TLS, when the rehearsal has a
     // network of its own; otherwise in plain HTTP on the screen ports (test mode).
@@ -507,12 +506,12 @@ fn prepare_central(
     keys: &[String],
     ports: &[u16],
     other: (&str, &str),
-) -> Result<CentralProc, String> {
+) -> anyhow::Result<CentralProc> {
     let (file, name) = CENTRALS[which];
     let db = dir.join(format!("{file}.db"));
     crate::store::remove_scratch_database(&db);
-    std::fs::copy(master, &db).map_err(|e| format!("{}: {e}", db.display()))?;
-    let password = crate::password::hash_pin(OFFICE_USER.1).map_err(|e| e.to_string())?;
+    std::fs::copy(master, &db).map_err(|e| anyhow!("{}: {e}", db.display()))?;
+    let password = crate::password::hash_pin(OFFICE_USER.1)?;
     let mut config = format!(
         "# Written by `valgbord simulate`.\n\
          election = \"{ELECTION}\"\n\
@@ -544,7 +543,7 @@ fn prepare_central(
         }
     }
     let path = dir.join(format!("{file}.toml"));
-    std::fs::write(&path, config).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, config).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(CentralProc {
         name,
         port,

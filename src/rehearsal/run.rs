@@ -17,6 +17,7 @@ use super::tilforordnet::worker;
 use super::valglokale::{Day, Slot, TableMode, Visit};
 use crate::election::voter::Voter;
 use crate::netfault::proxy::FaultProxy;
+use anyhow::anyhow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,7 +39,7 @@ pub async fn run_day(
     pin: String,
     network: Network,
     wan: Option<FaultProxy>,
-) -> Result<(Arc<Day>, Rig), String> {
+) -> anyhow::Result<(Arc<Day>, Rig)> {
     let http = client::http()?;
     let mut slots = Vec::new();
     let mut inboxes = Vec::new();
@@ -91,7 +92,7 @@ pub async fn run_day(
     day.done.notified().await;
     let rig = fault_task
         .await
-        .map_err(|e| format!("fault task failed: {e}"))??;
+        .map_err(|e| anyhow!("fault task failed: {e}"))??;
     keeper.abort();
     day.clock.hold(false);
     for w in workers {

@@ -5,6 +5,7 @@ use super::client;
 use super::day::Errand;
 use super::valglokale::{Day, Step, Visit};
 use crate::election::event::RecordedMethod;
+use anyhow::anyhow;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -99,7 +100,7 @@ pub async fn enter_paper(
     k: usize,
     marks: &[usize],
     from_ms: i64,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let list_nos: Vec<u32> = marks.iter().map(|&m| day.voters[m].list_no).collect();
     let body = json!({
         "list_nos": list_nos,
@@ -110,9 +111,9 @@ pub async fn enter_paper(
     let (status, r) = day
         .secretary(k, "/api/secretary/paper", Some(body))
         .await
-        .map_err(|e| format!("paper entry got no answer: {}", e.0))?;
+        .map_err(|e| anyhow!("paper entry got no answer: {}", e.0))?;
     if status != 200 {
-        return Err(format!("paper entry refused ({status}): {r}"));
+        return Err(anyhow!("paper entry refused ({status}): {r}"));
     }
     let by_id: HashMap<&str, usize> = marks
         .iter()

@@ -1,5 +1,6 @@
 //! Cleaning scanned text and ignoring a card scanned twice in a row.
 
+use super::error::ScanError;
 use std::time::{Duration, Instant};
 
 /// Longest text accepted from a scanner: a valgbord QR is under 300 characters.
@@ -7,23 +8,20 @@ pub const MAX_SCAN: usize = 512;
 
 /// Trims what scanners add (CR, LF, tab, spaces, a leading AIM symbology id such as
 /// "]C1") and checks what is left is printable text.
-pub fn clean_scan(raw: &str) -> Result<String, String> {
+pub fn clean_scan(raw: &str) -> Result<String, ScanError> {
     let t = raw.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     let t = strip_aim_prefix(t);
     if t.is_empty() {
-        return Err("empty scan".into());
+        return Err(ScanError::Empty);
     }
     if t.len() > MAX_SCAN {
-        return Err(format!(
-            "scan of {} bytes is longer than {MAX_SCAN}",
-            t.len()
-        ));
+        return Err(ScanError::TooLong {
+            bytes: t.len(),
+            max: MAX_SCAN,
+        });
     }
     if let Some(c) = t.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "scan contains control character U+{:04X}",
-            c as u32
-        ));
+        return Err(ScanError::Control(c as u32));
     }
     Ok(t.to_string())
 }

@@ -3,6 +3,7 @@
 //! should not hear about it every second), and turn raw text into [`ScanEvent`]s.
 
 use super::clean::clean_scan;
+use super::error::ScanError;
 use super::{ScanEvent, ScannerStatus};
 use std::fmt::Display;
 use std::time::Duration;
@@ -52,7 +53,7 @@ impl Reporter {
 
     /// Sends a finished scan: raw text is cleaned, a decoding failure becomes
     /// [`ScanEvent::Unreadable`]. False when nobody listens any more.
-    pub(crate) async fn scan(&self, raw: Result<String, String>) -> bool {
+    pub(crate) async fn scan(&self, raw: Result<String, ScanError>) -> bool {
         let ev = match raw.and_then(|t| clean_scan(&t)) {
             Ok(code) => {
                 tracing::debug!(device = %self.what, len = code.len(), "scan read");
@@ -60,7 +61,7 @@ impl Reporter {
             }
             Err(why) => {
                 tracing::warn!(device = %self.what, reason = %why, "unreadable scan");
-                ScanEvent::Unreadable(why)
+                ScanEvent::Unreadable(why.to_string())
             }
         };
         self.out.send(ev).await.is_ok()
@@ -101,7 +102,7 @@ mod tests {
         assert!(r.up("her".into()).await);
         assert!(r.up("her".into()).await);
         assert!(r.scan(Ok(" 123\r".into())).await);
-        assert!(r.scan(Err("bad key".into())).await);
+        assert!(r.scan(Err(ScanError::Empty)).await);
         let mut got = Vec::new();
         while let Ok(ev) = rx.try_recv() {
             got.push(ev);
@@ -118,7 +119,7 @@ mod tests {
                 status(false, "væk"),
                 status(true, "her"),
                 ScanEvent::Code("123".into()),
-                ScanEvent::Unreadable("bad key".into()),
+                ScanEvent::Unreadable("empty scan".into()),
             ]
         );
         drop(rx);

@@ -14,6 +14,7 @@
 //! as unknown, so the scan becomes "ukendt stregkode" instead of a wrong code.
 
 use super::clean::MAX_SCAN;
+use super::error::{KeyProblem, ScanError};
 use std::fmt;
 use std::str::FromStr;
 
@@ -28,15 +29,18 @@ pub enum Layout {
     Dk,
 }
 
+/// A layout name the decoder does not know, as lower-cased from the config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown keyboard layout {0:?} (use \"us\" or \"dk\")")]
+pub struct UnknownLayout(String);
+
 impl FromStr for Layout {
-    type Err = String;
+    type Err = UnknownLayout;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "us" | "en-us" | "en_us" => Ok(Layout::Us),
             "dk" | "da" | "da-dk" | "da_dk" => Ok(Layout::Dk),
-            other => Err(format!(
-                "unknown keyboard layout {other:?} (use \"us\" or \"dk\")"
-            )),
+            other => Err(UnknownLayout(other.to_string())),
         }
     }
 }
@@ -282,11 +286,11 @@ pub struct KeyDecoder {
     text: String,
     /// Why the scan cannot be trusted; the text is still collected up to the end key so
     /// the rest of the bad scan does not leak into the next one.
-    problem: Option<String>,
+    problem: Option<KeyProblem>,
 }
 
 /// A scan ended by the scanner: the raw text, or why it cannot be read.
-pub type Decoded = Result<String, String>;
+pub type Decoded = Result<String, ScanError>;
 
 impl KeyDecoder {
     pub fn new(layout: Layout) -> Self {
@@ -356,7 +360,7 @@ impl KeyDecoder {
                     if c == ' ' {
                         self.push(d);
                     } else {
-                        self.fail(format!("dead key {d:?} followed by {c:?}"));
+                        self.fail(KeyProblem::DeadThenChar { dead: d, next: c });
                     }
                 } else {
                     self.push(c);
@@ -365,16 +369,21 @@ impl KeyDecoder {
             }
             KeyOutput::Dead(d) => {
                 if let Some(prev) = self.dead.replace(d) {
-                    self.fail(format!("dead key {prev:?} followed by dead key {d:?}"));
+                    self.fail(KeyProblem::DeadThenDead {
+                        first: prev,
+                        then: d,
+                    });
                 }
                 None
             }
             KeyOutput::Unknown(code) => {
-                let layout = self.layout;
-                self.fail(format!(
-                    "key code {code} (shift {}, altgr {}, ctrl/alt {}) types nothing a barcode carries on layout {layout}",
-                    mods.shift, mods.altgr, mods.command
-                ));
+                self.fail(KeyProblem::Unknown {
+                    code,
+                    shift: mods.shift,
+                    altgr: mods.altgr,
+                    command: mods.command,
+                    layout: self.layout.to_string(),
+                });
                 None
             }
         }
@@ -397,7 +406,7 @@ impl KeyDecoder {
         }
     }
 
-    fn fail(&mut self, why: String) {
+    fn fail(&mut self, why: KeyProblem) {
         if self.problem.is_none() {
             self.problem = Some(why);
         }
@@ -405,11 +414,11 @@ impl KeyDecoder {
 
     fn finish(&mut self) -> Option<Decoded> {
         if let Some(d) = self.dead.take() {
-            self.fail(format!("dead key {d:?} at the end of the scan"));
+            self.fail(KeyProblem::DeadAtEnd(d));
         }
         let text = std::mem::take(&mut self.text);
         match self.problem.take() {
-            Some(why) => Some(Err(format!("{why}; text so far {text:?}"))),
+            Some(problem) => Some(Err(ScanError::Keys { problem, text })),
             None if text.is_empty() => None,
             None => Some(Ok(text)),
         }
@@ -583,7 +592,7 @@ mod tests {
         let out = type_keys(&mut d, &plain(&[2, 59, 3, KEY_ENTER]));
         assert_eq!(out.len(), 1);
         let why = out[0].as_ref().unwrap_err();
-        assert!(why.contains("key code 59"), "{why}");
+        assert!(why.to_string().contains("key code 59"), "{why}");
         // The next scan starts clean.
         assert_eq!(
             type_keys(&mut d, &plain(&[4, KEY_ENTER])),

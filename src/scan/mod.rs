@@ -4,6 +4,7 @@
 pub mod camera;
 pub mod clean;
 mod driver;
+pub mod error;
 pub mod evdev_hid;
 pub mod keymap;
 pub mod serial;

@@ -41,7 +41,7 @@ impl Scanner for SimulatedScanner {
             while let Some(raw) = self.rx.recv().await {
                 let ev = match clean_scan(&raw) {
                     Ok(code) => ScanEvent::Code(code),
-                    Err(why) => ScanEvent::Unreadable(why),
+                    Err(why) => ScanEvent::Unreadable(why.to_string()),
                 };
                 if out.send(ev).await.is_err() {
                     break;

@@ -175,7 +175,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (d, s) = row?;
-            let d = DevicePublic::from_hex(&d).map_err(StoreError::Invalid)?;
+            let d = DevicePublic::from_hex(&d).map_err(|e| StoreError::Invalid(e.to_string()))?;
             out.push((d, s as u64));
         }
         Ok(out)

@@ -115,7 +115,8 @@ impl Store {
         for row in rows {
             let (d, seq, seen_ms, table_no) = row?;
             out.push(Fork {
-                device: DevicePublic::from_hex(&d).map_err(StoreError::Invalid)?,
+                device: DevicePublic::from_hex(&d)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
                 seq: seq as u64,
                 table_no: table_no.map(|n| n as u32),
                 seen_ms,

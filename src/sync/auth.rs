@@ -30,24 +30,34 @@ pub fn verify_body(
     signature: Option<&str>,
     body: &[u8],
     trust: &Trust,
-) -> Result<(), String> {
+) -> Result<(), SignatureError> {
     if let Some(enrolment) = &trust.enrolment
         && !enrolment.contains(&device)
     {
-        return Err(format!(
-            "device {} is not listed in the election configuration",
-            device.short()
-        ));
+        return Err(SignatureError::Unlisted(device.short()));
     }
-    let sig = signature.ok_or("the request is not signed")?;
+    let sig = signature.ok_or(SignatureError::Unsigned)?;
     let mut bytes = [0u8; 64];
-    hex::decode_to_slice(sig.trim(), &mut bytes)
-        .map_err(|_| "the signature is not 64 bytes of hex")?;
+    hex::decode_to_slice(sig.trim(), &mut bytes).map_err(|_| SignatureError::NotHex)?;
     if device.verify(&message(body), &bytes) {
         Ok(())
     } else {
-        Err(format!("the signature is not by device {}", device.short()))
+        Err(SignatureError::NotBy(device.short()))
     }
+}
+
+/// Why a sync request's body signature was refused; devices are named by their short
+/// key, as in every other message about them.
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("device {0} is not listed in the election configuration")]
+    Unlisted(String),
+    #[error("the request is not signed")]
+    Unsigned,
+    #[error("the signature is not 64 bytes of hex")]
+    NotHex,
+    #[error("the signature is not by device {0}")]
+    NotBy(String),
 }
 
 #[cfg(test)]
@@ -79,6 +89,7 @@ mod tests {
         assert!(
             verify_body(other.public(), Some(&sig), b"x", &t)
                 .unwrap_err()
+                .to_string()
                 .contains("not listed")
         );
     }

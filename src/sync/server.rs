@@ -79,7 +79,10 @@ async fn partition(
     }
     let mut set = std::collections::HashSet::new();
     for k in &b.blocked {
-        set.insert(DevicePublic::from_hex(k).map_err(|e| refusal(StatusCode::BAD_REQUEST, e))?);
+        set.insert(
+            DevicePublic::from_hex(k)
+                .map_err(|e| refusal(StatusCode::BAD_REQUEST, e.to_string()))?,
+        );
     }
     tracing::warn!(blocked = set.len(), "test: LAN split set");
     s.control.set_blocked(set);
@@ -152,7 +155,7 @@ pub(crate) fn check_sender(
     let sig = headers.get(auth::HEADER).and_then(|v| v.to_str().ok());
     if let Err(why) = auth::verify_body(device, sig, body, trust) {
         tracing::warn!(device = %device.short(), reason = %why, "sync request refused");
-        return Err(refusal(StatusCode::UNAUTHORIZED, why));
+        return Err(refusal(StatusCode::UNAUTHORIZED, why.to_string()));
     }
     Ok(())
 }

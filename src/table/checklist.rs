@@ -304,6 +304,8 @@ impl TableCore {
         .map_err(TableError::Refused)
     }
 
+    /// `result` is the print's outcome, its error the Danish reason (see
+    /// [`super::printing::Queued`]).
     pub fn test_card_printed(&mut self, result: Result<(), String>) -> Result<(), TableError> {
         self.self_test.printer = Some(result.clone());
         self.printed(&result)?;

@@ -3,7 +3,7 @@
 
 use crate::election::contest::Contest;
 use crate::election::keys::DevicePublic;
-use crate::election::place_mode::Share;
+use crate::election::place_mode::{Share, ShareError};
 use crate::election::roles::Role;
 use crate::store::binding::Mode;
 use serde::{Deserialize, Serialize};
@@ -72,9 +72,14 @@ pub struct HardwareConfig {
     pub printer: Option<crate::print::drivers::PrinterConfig>,
 }
 
+/// The hardware file is not TOML of the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("the hardware configuration: {0}")]
+pub struct HardwareConfigError(#[source] toml::de::Error);
+
 impl HardwareConfig {
-    pub fn parse(text: &str) -> Result<HardwareConfig, String> {
-        toml::from_str(text).map_err(|e| format!("the hardware configuration: {e}"))
+    pub fn parse(text: &str) -> Result<HardwareConfig, HardwareConfigError> {
+        toml::from_str(text).map_err(HardwareConfigError)
     }
 }
 
@@ -191,25 +196,22 @@ pub enum DeviceRole {
 
 impl DeviceEntry {
     /// The key and its role at `place`, or what is wrong with the entry.
-    pub fn enrolled(&self, place: &str) -> Result<(DevicePublic, Role), String> {
-        let key = DevicePublic::from_hex(&self.key)
-            .map_err(|e| format!("[sync] devices: \"{}\": {e}", self.key))?;
+    pub fn enrolled(&self, place: &str) -> Result<(DevicePublic, Role), SyncConfigError> {
+        let key =
+            DevicePublic::from_hex(&self.key).map_err(|source| SyncConfigError::DeviceKey {
+                key: self.key.clone(),
+                source,
+            })?;
         let role = match (self.role, self.table_no) {
             (DeviceRole::Table, Some(table_no)) => Role::Table {
                 place: place.to_string(),
                 table_no,
             },
             (DeviceRole::Table, None) => {
-                return Err(format!(
-                    "[sync] devices: \"{}\" has role = \"table\" but no table_no",
-                    self.key
-                ));
+                return Err(SyncConfigError::TableWithoutNumber(self.key.clone()));
             }
             (_, Some(_)) => {
-                return Err(format!(
-                    "[sync] devices: \"{}\": table_no belongs only to role = \"table\"",
-                    self.key
-                ));
+                return Err(SyncConfigError::NumberWithoutTable(self.key.clone()));
             }
             (DeviceRole::Reserve, None) => Role::Reserve {
                 place: place.to_string(),
@@ -238,9 +240,9 @@ impl SyncConfig {
     /// Why these sync settings cannot run, for the person editing the file. In an
     /// election every peer is reached over TLS, so a plain `http://` URL is a mistake
     /// that would otherwise only show as a peer that never connects.
-    pub fn check(&self, election: bool) -> Result<(), String> {
+    pub fn check(&self, election: bool) -> Result<(), SyncConfigError> {
         if self.keys.is_some() {
-            return Err("[sync] keys: a list of keys without roles is no longer read; list each device with its role instead: devices = [{ key = \"…\", role = \"table\", table_no = 1 }, { key = \"…\", role = \"reserve\" }, { key = \"…\", role = \"central\" }] (valgbord election load writes it)".into());
+            return Err(SyncConfigError::RolelessKeys);
         }
         for (what, url) in self
             .peers
@@ -249,28 +251,104 @@ impl SyncConfig {
             .chain(self.central.iter().map(|u| ("central", u)))
         {
             let plain = url.starts_with("http://");
+            let url = url.clone();
             if !plain && !url.starts_with("https://") {
-                return Err(format!(
-                    "[sync] {what}: \"{url}\" is not a URL; write https://HOST:PORT"
-                ));
+                return Err(SyncConfigError::NotAUrl { what, url });
             }
             if plain && election {
-                return Err(format!(
-                    "[sync] {what}: \"{url}\" is plain HTTP; in an election (mode = \"election\") sync runs only over TLS: use https:// and the peer's [sync] listen port"
-                ));
+                return Err(SyncConfigError::PlainHttp { what, url });
             }
         }
         if self.mdns && self.listen.is_none() {
-            return Err(
-                "[sync] mdns = true needs `listen`: the port other tables are told to connect to"
-                    .into(),
-            );
+            return Err(SyncConfigError::MdnsWithoutListen);
         }
         if election && self.listen.is_none() && !self.peers.is_empty() {
-            return Err("[sync] listen is missing: the other tables must be able to reach this one over TLS (e.g. listen = \"0.0.0.0:8443\")".into());
+            return Err(SyncConfigError::NoListen);
         }
         Ok(())
     }
+}
+
+/// Why the `[sync]` section cannot run; `what` names the key (`peers` or `central`).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncConfigError {
+    #[error("[sync] {what}: \"{url}\" is not a URL; write https://HOST:PORT")]
+    NotAUrl { what: &'static str, url: String },
+    #[error(
+        "[sync] {what}: \"{url}\" is plain HTTP; in an election (mode = \"election\") sync runs only over TLS: use https:// and the peer's [sync] listen port"
+    )]
+    PlainHttp { what: &'static str, url: String },
+    #[error("[sync] mdns = true needs `listen`: the port other tables are told to connect to")]
+    MdnsWithoutListen,
+    #[error(
+        "[sync] listen is missing: the other tables must be able to reach this one over TLS (e.g. listen = \"0.0.0.0:8443\")"
+    )]
+    NoListen,
+    #[error(
+        "[sync] keys: a list of keys without roles is no longer read; list each device with its role instead: devices = [{{ key = \"…\", role = \"table\", table_no = 1 }}, {{ key = \"…\", role = \"reserve\" }}, {{ key = \"…\", role = \"central\" }}] (valgbord election load writes it)"
+    )]
+    RolelessKeys,
+    #[error("[sync] devices: \"{key}\": {source}")]
+    DeviceKey {
+        key: String,
+        source: crate::election::keys::KeyHexError,
+    },
+    #[error("[sync] devices: \"{0}\" has role = \"table\" but no table_no")]
+    TableWithoutNumber(String),
+    #[error("[sync] devices: \"{0}\": table_no belongs only to role = \"table\"")]
+    NumberWithoutTable(String),
+}
+
+/// Why a table's configuration file was refused; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"", .0.display())]
+    ClockOffset(PathBuf),
+    #[error("{}: [scanner] kind = \"evdev\" needs `path` or `name`", .0.display())]
+    EvdevWithoutDevice(PathBuf),
+    #[error("{}: contests is empty", .0.display())]
+    NoContests(PathBuf),
+    #[error("{}: {source}", .path.display())]
+    Shares { path: PathBuf, source: SharesError },
+    #[error("{}: {source}", .path.display())]
+    Sync {
+        path: PathBuf,
+        source: SyncConfigError,
+    },
+    #[error("{}: {source}", .path.display())]
+    Listen {
+        path: PathBuf,
+        source: ListenNotLoopback,
+    },
+}
+
+/// An election table whose screen would listen beyond loopback: the screen shows voters'
+/// names and birthdates.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "listen = {0}: in an election the table screen, which shows voters' names and birthdates, listens on loopback only (127.0.0.1); sync to other tables uses [sync] listen over TLS"
+)]
+pub struct ListenNotLoopback(pub SocketAddr);
+
+/// Why the `[fast_bordvalg]` section is not a plan of shares.
+#[derive(Debug, thiserror::Error)]
+pub enum SharesError {
+    #[error("[fast_bordvalg] \"{0}\": the key must be a table number")]
+    TableNumber(String),
+    #[error("[fast_bordvalg] {table}: {source}")]
+    Share { table: String, source: ShareError },
+    #[error("[fast_bordvalg]: the shares of tables {0} and {1} overlap")]
+    Overlap(u32, u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
@@ -285,16 +363,14 @@ impl TableConfig {
     /// `debounce_ms` when the file does not say.
     pub const DEFAULT_DEBOUNCE_MS: u64 = 2_000;
 
-    pub fn load(path: &Path) -> Result<TableConfig, String> {
+    pub fn load(path: &Path) -> Result<TableConfig, ConfigError> {
+        let at = || path.to_path_buf();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .map_err(|source| ConfigError::Read { path: at(), source })?;
         let cfg: TableConfig =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|source| ConfigError::Toml { path: at(), source })?;
         if cfg.clock_offset_ms != 0 && !cfg.is_test() {
-            return Err(format!(
-                "{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"",
-                path.display()
-            ));
+            return Err(ConfigError::ClockOffset(at()));
         }
         if let ScannerConfig::Evdev {
             path: None,
@@ -302,21 +378,18 @@ impl TableConfig {
             ..
         } = &cfg.scanner
         {
-            return Err(format!(
-                "{}: [scanner] kind = \"evdev\" needs `path` or `name`",
-                path.display()
-            ));
+            return Err(ConfigError::EvdevWithoutDevice(at()));
         }
         if cfg.contests.is_empty() {
-            return Err(format!("{}: contests is empty", path.display()));
+            return Err(ConfigError::NoContests(at()));
         }
         cfg.fast_shares()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| ConfigError::Shares { path: at(), source })?;
         cfg.sync
             .check(!cfg.is_test())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| ConfigError::Sync { path: at(), source })?;
         cfg.check_listen()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| ConfigError::Listen { path: at(), source })?;
         Ok(cfg)
     }
 
@@ -324,26 +397,27 @@ impl TableConfig {
     /// birthdates and addresses to whoever reaches it, and only the kiosk browser on
     /// the same device should. Other tables reach this one over TLS on `[sync] listen`.
     /// Test mode (demos, rehearsals in network namespaces) may listen elsewhere.
-    fn check_listen(&self) -> Result<(), String> {
+    fn check_listen(&self) -> Result<(), ListenNotLoopback> {
         if self.is_test() || self.listen.ip().is_loopback() {
             return Ok(());
         }
-        Err(format!(
-            "listen = {}: in an election the table screen, which shows voters' names and birthdates, listens on loopback only (127.0.0.1); sync to other tables uses [sync] listen over TLS",
-            self.listen
-        ))
+        Err(ListenNotLoopback(self.listen))
     }
 
     /// The `[fast_bordvalg]` shares, checked: table numbers, ranges, and that no voter
     /// falls in two tables' shares is the office's to plan (overlaps are refused here
     /// only for løbenummer ranges, which can be checked without the list).
-    pub fn fast_shares(&self) -> Result<Vec<(u32, Share)>, String> {
+    pub fn fast_shares(&self) -> Result<Vec<(u32, Share)>, SharesError> {
         let mut out: Vec<(u32, Share)> = Vec::new();
         for (table, range) in &self.fast_bordvalg {
-            let n: u32 = table.trim().parse().map_err(|_| {
-                format!("[fast_bordvalg] \"{table}\": the key must be a table number")
+            let n: u32 = table
+                .trim()
+                .parse()
+                .map_err(|_| SharesError::TableNumber(table.clone()))?;
+            let share = Share::parse(range).map_err(|source| SharesError::Share {
+                table: table.clone(),
+                source,
             })?;
-            let share = Share::parse(range).map_err(|e| format!("[fast_bordvalg] {table}: {e}"))?;
             out.push((n, share));
         }
         for (i, (a, sa)) in out.iter().enumerate() {
@@ -353,9 +427,7 @@ impl TableConfig {
                     && f1 <= t2
                     && f2 <= t1
                 {
-                    return Err(format!(
-                        "[fast_bordvalg]: the shares of tables {a} and {b} overlap"
-                    ));
+                    return Err(SharesError::Overlap(*a, *b));
                 }
             }
         }
@@ -394,7 +466,7 @@ mod tests {
         let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\n";
         let sync = "[sync]\nlisten = \"0.0.0.0:8443\"\npeers = [\"http://10.0.0.2:8080\"]\n";
         std::fs::write(&p, format!("{base}mode = \"election\"\n{sync}")).unwrap();
-        let e = TableConfig::load(&p).unwrap_err();
+        let e = TableConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("plain HTTP") && e.contains("https://"), "{e}");
         std::fs::write(&p, format!("{base}mode = \"test\"\n{sync}")).unwrap();
         assert!(TableConfig::load(&p).is_ok());
@@ -403,14 +475,25 @@ mod tests {
         assert!(
             TableConfig::load(&p)
                 .unwrap_err()
+                .to_string()
                 .contains("[sync] central")
         );
         // Peers but no TLS listener: the others could not reach this table.
         let nolisten = "[sync]\npeers = [\"https://10.0.0.2:8443\"]\n";
         std::fs::write(&p, format!("{base}mode = \"election\"\n{nolisten}")).unwrap();
-        assert!(TableConfig::load(&p).unwrap_err().contains("listen"));
+        assert!(
+            TableConfig::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("listen")
+        );
         std::fs::write(&p, format!("{base}mode = \"test\"\n[sync]\nmdns = true\n")).unwrap();
-        assert!(TableConfig::load(&p).unwrap_err().contains("mdns"));
+        assert!(
+            TableConfig::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("mdns")
+        );
     }
 
     #[test]
@@ -419,9 +502,19 @@ mod tests {
         let p = dir.path().join("t.toml");
         let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\n";
         std::fs::write(&p, format!("{base}tabel = 3\n")).unwrap();
-        assert!(TableConfig::load(&p).unwrap_err().contains("tabel"));
+        assert!(
+            TableConfig::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("tabel")
+        );
         std::fs::write(&p, format!("{base}mode = \"prøve\"\n")).unwrap();
-        assert!(TableConfig::load(&p).unwrap_err().contains("mode"));
+        assert!(
+            TableConfig::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("mode")
+        );
     }
 
     #[test]
@@ -430,7 +523,7 @@ mod tests {
         let p = dir.path().join("t.toml");
         let base = "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\nplace = \"1\"\ntable_no = 1\ncontests = [\"KV\"]\nlisten = \"0.0.0.0:8080\"\n";
         std::fs::write(&p, format!("{base}mode = \"election\"\n")).unwrap();
-        let e = TableConfig::load(&p).unwrap_err();
+        let e = TableConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("listen = 0.0.0.0:8080: in an election"), "{e}");
         std::fs::write(&p, format!("{base}mode = \"test\"\n")).unwrap();
         TableConfig::load(&p).unwrap();

@@ -59,7 +59,8 @@ pub struct TableIdentity {
 pub struct SelfTest {
     pub qr: bool,
     pub code128: bool,
-    /// The last test print on the receipt printer, if any: Ok or the Danish reason.
+    /// The last test print on the receipt printer, if any: Ok or the Danish reason (a
+    /// `String` on purpose: it is the text the self-test screen shows).
     pub printer: Option<Result<(), String>>,
 }
 

@@ -41,13 +41,18 @@ pub fn make_signals(cfg: &SignalsConfig) -> Arc<dyn Signals> {
     }
 }
 
-pub fn make_scanner(cfg: &ScannerConfig) -> Result<Box<dyn Scanner>, String> {
+/// An evdev scanner configured without saying which device it is.
+#[derive(Debug, thiserror::Error)]
+#[error("[scanner] evdev needs `path` or `name`")]
+pub struct ScannerUnnamed;
+
+pub fn make_scanner(cfg: &ScannerConfig) -> Result<Box<dyn Scanner>, ScannerUnnamed> {
     Ok(match cfg {
         ScannerConfig::Simulated => Box::new(crate::scan::simulated::simulated().0),
         ScannerConfig::Evdev { path, name, layout } => match (path, name) {
             (Some(p), _) => Box::new(EvdevScanner::new(p.clone(), *layout)),
             (None, Some(n)) => Box::new(EvdevScanner::by_name(n.clone(), *layout)),
-            (None, None) => return Err("[scanner] evdev needs `path` or `name`".into()),
+            (None, None) => return Err(ScannerUnnamed),
         },
         ScannerConfig::Serial { path, baud } => Box::new(SerialScanner::new(path.clone(), *baud)),
         ScannerConfig::Camera {

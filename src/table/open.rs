@@ -2,18 +2,19 @@
 //! identity and core. Shared by the running daemon (`app/table.rs`) and by commands
 //! that work on a stopped table.
 
-use super::config::TableConfig;
-use super::core::{TableCore, TableIdentity};
+use super::config::{SharesError, SyncConfigError, TableConfig};
+use super::core::{TableCore, TableError, TableIdentity};
 use super::drivers::make_signals;
 use super::screen::Screen;
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
-use crate::election::roles::{Enrolment, Role};
+use crate::election::roles::{Enrolment, Role, RoleError};
 use crate::signal::Signals;
-use crate::store::Store;
-use crate::store::keyfile;
+use crate::store::keyfile::{self, KeyFileError};
 use crate::store::meta::MetaKey;
+use crate::store::{Store, StoreError};
 use crate::sync::protocol::Hello;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -27,44 +28,73 @@ pub struct OpenedTable {
     pub key: crate::election::keys::DeviceSecret,
 }
 
+/// Why a table cannot open; store, key-file and core errors pass through with their
+/// own text.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open database {}: {source}", .path.display())]
+    Database { path: PathBuf, source: StoreError },
+    #[error(
+        "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {election}`",
+        .path.display(),
+        .path.display()
+    )]
+    NoList { path: PathBuf, election: String },
+    #[error("the voter list in {} has no voters for polling place {place}", .path.display())]
+    NoVoters { path: PathBuf, place: String },
+    #[error(transparent)]
+    Devices(#[from] SyncConfigError),
+    #[error(
+        "[sync] devices is empty: list every device of the polling place and the central with its role"
+    )]
+    NoDevices,
+    #[error(
+        "[sync] devices lists this table's own key as {role}, but the configuration says table {table_no} of polling place {place}"
+    )]
+    OwnRole {
+        role: String,
+        table_no: u32,
+        place: String,
+    },
+    #[error("[sync] devices: {0}")]
+    Enrolment(RoleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Shares(#[from] SharesError),
+    #[error(transparent)]
+    Core(#[from] TableError),
+}
+
 /// Opens and checks the database, the key and the identity of a table (no drivers, no
 /// server): shared by the daemon and by commands that work on a stopped table.
-pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
+pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
     let mode = cfg.mode;
-    let store = Store::open(&cfg.database)
-        .map_err(|e| format!("cannot open database {}: {e}", cfg.database.display()))?;
-    match store.bound_election().map_err(|e| e.to_string())? {
+    let store = Store::open(&cfg.database).map_err(|source| OpenError::Database {
+        path: cfg.database.clone(),
+        source,
+    })?;
+    match store.bound_election()? {
         None => {
-            return Err(format!(
-                "the database {} holds no voter list; import one with `valgbord voters import FILE --db {} --election {}`",
-                cfg.database.display(),
-                cfg.database.display(),
-                cfg.election
-            ));
+            return Err(OpenError::NoList {
+                path: cfg.database.clone(),
+                election: cfg.election.clone(),
+            });
         }
-        Some(_) => store
-            .check_binding(&cfg.election, mode)
-            .map_err(|e| e.to_string())?,
+        Some(_) => store.check_binding(&cfg.election, mode)?,
     }
-    let voters = store
-        .voter_count(Some(&cfg.place))
-        .map_err(|e| e.to_string())?;
+    let voters = store.voter_count(Some(&cfg.place))?;
     if voters == 0 {
-        return Err(format!(
-            "the voter list in {} has no voters for polling place {}",
-            cfg.database.display(),
-            cfg.place
-        ));
+        return Err(OpenError::NoVoters {
+            path: cfg.database.clone(),
+            place: cfg.place.clone(),
+        });
     }
-    let key = keyfile::load_or_create(&cfg.key).map_err(|e| e.to_string())?;
-    if store
-        .meta(MetaKey::Device)
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        store
-            .set_meta(MetaKey::Device, &key.public().to_hex())
-            .map_err(|e| e.to_string())?;
+    let key = keyfile::load_or_create(&cfg.key)?;
+    if store.meta(MetaKey::Device)?.is_none() {
+        store.set_meta(MetaKey::Device, &key.public().to_hex())?;
     }
     let signals = make_signals(&cfg.signals);
     let trust = make_trust(cfg, key.public())?;
@@ -74,8 +104,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         key.public(),
         cfg.place.clone(),
         cfg.table_no,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let id = TableIdentity {
         election: cfg.election.clone(),
         test: cfg.is_test(),
@@ -95,8 +124,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
         shares: cfg.fast_shares()?,
     };
     let sync_key = key.clone();
-    let (core, screen) =
-        TableCore::new(store, key, id, signals.clone()).map_err(|e| e.to_string())?;
+    let (core, screen) = TableCore::new(store, key, id, signals.clone())?;
     Ok(OpenedTable {
         core,
         screen,
@@ -111,20 +139,17 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, String> {
 /// devices and the central from the configuration, and this table itself as its own
 /// seat. Only a test-mode table may run without a list (it then accepts any key of its
 /// own election in any role, for demos and rehearsals).
-fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
+fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, OpenError> {
     let listed = cfg
         .sync
         .devices
         .iter()
         .map(|d| d.enrolled(&cfg.place))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, SyncConfigError>>()?;
     if listed.is_empty() && !cfg.is_test() {
         // mDNS too: it would find tables and then refuse every one of them as unlisted.
         if !cfg.sync.peers.is_empty() || cfg.sync.mdns {
-            return Err(
-                "[sync] devices is empty: list every device of the polling place and the central with its role"
-                    .into(),
-            );
+            return Err(OpenError::NoDevices);
         }
     }
     let own_role = Role::Table {
@@ -134,18 +159,17 @@ fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, String> {
     if let Some((_, role)) = listed.iter().find(|(k, _)| *k == own)
         && *role != own_role
     {
-        return Err(format!(
-            "[sync] devices lists this table's own key as {}, but the configuration says table {} of polling place {}",
-            role.describe(),
-            cfg.table_no,
-            cfg.place
-        ));
+        return Err(OpenError::OwnRole {
+            role: role.describe(),
+            table_no: cfg.table_no,
+            place: cfg.place.clone(),
+        });
     }
     let enrolment = if listed.is_empty() && cfg.is_test() {
         None
     } else {
         let mut e = Enrolment::new(listed.into_iter().filter(|(k, _)| *k != own))
-            .map_err(|e| format!("[sync] devices: {e}"))?;
+            .map_err(OpenError::Enrolment)?;
         e.insert(own, own_role);
         Some(e)
     };

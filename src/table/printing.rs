@@ -7,7 +7,9 @@ use super::screen::Screen;
 use crate::store::now_ms;
 
 /// A receipt handed to the printer's thread, or why it could not be (no printer, the
-/// card could not be made), in Danish.
+/// card could not be made), in Danish. The error stays a `String`, like every print
+/// outcome below and in the table's web API: it is the text the screen shows, and the
+/// English side is logged where the failure happens (`print::spool`).
 pub type Queued = Result<crate::print::spool::Ticket, String>;
 
 impl TableCore {
@@ -49,7 +51,8 @@ impl TableCore {
         }
     }
 
-    /// Shows how the last print went in the status bar.
+    /// Shows how the last print went in the status bar; `result` is a print outcome
+    /// (see [`Queued`]).
     pub fn printed(&mut self, result: &Result<(), String>) -> Result<Screen, TableError> {
         if let Some(printer) = &self.id.printer {
             let st = printer.status();
@@ -60,7 +63,8 @@ impl TableCore {
         self.publish()
     }
 
-    /// Says on the screen whether the reissued card of `name` was printed.
+    /// Says on the screen whether the reissued card of `name` was printed; `printed`'s
+    /// error is the Danish reason the notice quotes.
     pub fn card_print_done(
         &mut self,
         name: &str,

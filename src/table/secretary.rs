@@ -409,7 +409,8 @@ impl TableCore {
             .store
             .status(voter_id)?
             .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
-        let target = DevicePublic::from_hex(&status.device).map_err(StoreError::Invalid)?;
+        let target = DevicePublic::from_hex(&status.device)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.append(EventKind::CheckInUndone {
             voter_id: voter_id.to_string(),
             target_device: target,
@@ -436,7 +437,7 @@ impl TableCore {
             .voter(voter_id)?
             .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
         self.here_or_refused(&voter.place)?;
-        let new_code = new_card_code().map_err(TableError::Refused)?;
+        let new_code = new_card_code()?;
         self.append(EventKind::CardReissued {
             voter_id: voter.id.clone(),
             new_code: new_code.clone(),
@@ -476,9 +477,10 @@ impl TableCore {
 
 /// A replacement card code: "VB" and 12 random digits, so it can never collide with
 /// the national system's numbering by accident and people see it came from valgbord.
-fn new_card_code() -> Result<String, String> {
+fn new_card_code() -> Result<String, TableError> {
     let mut b = [0u8; 8];
-    getrandom::getrandom(&mut b).map_err(|e| format!("Ingen tilfældighedskilde: {e}"))?;
+    getrandom::getrandom(&mut b)
+        .map_err(|e| TableError::Refused(format!("Ingen tilfældighedskilde: {e}")))?;
     Ok(format!(
         "VB{:012}",
         u64::from_le_bytes(b) % 1_000_000_000_000

@@ -5,6 +5,7 @@
 use super::central_assets as assets;
 use super::error::ApiError;
 use crate::central::config::Role;
+use crate::central::read_error::ReadError;
 use crate::central::users::{Session, Users};
 use crate::central::{Central, export};
 use axum::extract::{Path, State};
@@ -96,7 +97,7 @@ fn session(s: &St, headers: &HeaderMap) -> Result<Session, ApiError> {
 /// Runs a blocking read of the central on the blocking pool.
 async fn blocking<T: Send + 'static>(
     s: &St,
-    f: impl FnOnce(&Central) -> Result<T, String> + Send + 'static,
+    f: impl FnOnce(&Central) -> Result<T, ReadError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let c = s.central.clone();
     tokio::task::spawn_blocking(move || f(&c))
@@ -200,8 +201,8 @@ async fn me(State(s): State<St>, headers: HeaderMap) -> Result<Json<Session>, Ap
 async fn overview(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     session(&s, &headers)?;
     blocking(&s, |c| {
-        let o = c.overview().map_err(|e| e.to_string())?;
-        serde_json::to_value(o).map_err(|e| e.to_string())
+        let o = c.overview()?;
+        Ok(serde_json::to_value(o)?)
     })
     .await
     .map(Json)
@@ -210,8 +211,8 @@ async fn overview(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>
 async fn turnout(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     session(&s, &headers)?;
     blocking(&s, |c| {
-        let t = c.turnout().map_err(|e| e.to_string())?;
-        serde_json::to_value(t).map_err(|e| e.to_string())
+        let t = c.turnout()?;
+        Ok(serde_json::to_value(t)?)
     })
     .await
     .map(Json)
@@ -220,8 +221,8 @@ async fn turnout(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>,
 async fn snapshots(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     session(&s, &headers)?;
     blocking(&s, |c| {
-        let v = c.snapshots().map_err(|e| e.to_string())?;
-        serde_json::to_value(v).map_err(|e| e.to_string())
+        let v = c.snapshots()?;
+        Ok(serde_json::to_value(v)?)
     })
     .await
     .map(Json)
@@ -243,7 +244,7 @@ async fn take_snapshot(State(s): State<St>, headers: HeaderMap) -> Result<Json<V
             .chars()
             .take(5)
             .collect::<String>();
-        c.take(&label, now, false).map_err(|e| e.to_string())?;
+        c.take(&label, now, false)?;
         tracing::info!(user = %who.user, "extra snapshot taken");
         Ok(json!({ "label": label, "at_ms": now }))
     })
@@ -264,44 +265,33 @@ const CSV: &str = "text/csv; charset=utf-8";
 
 async fn totals_csv(State(s): State<St>, headers: HeaderMap) -> Result<Response, ApiError> {
     session(&s, &headers)?;
-    let body = blocking(&s, |c| {
-        export::totals_csv(&*c.tally().map_err(|e| e.to_string())?)
-    })
-    .await?;
+    let body = blocking(&s, |c| Ok(export::totals_csv(&*c.tally()?)?)).await?;
     Ok(download(CSV, "valgdeltagelse.csv", body))
 }
 
 async fn totals_json(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     session(&s, &headers)?;
-    blocking(&s, |c| {
-        serde_json::to_value(&*c.tally().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
-    })
-    .await
-    .map(Json)
+    blocking(&s, |c| Ok(serde_json::to_value(&*c.tally()?)?))
+        .await
+        .map(Json)
 }
 
 async fn snapshots_csv(State(s): State<St>, headers: HeaderMap) -> Result<Response, ApiError> {
     session(&s, &headers)?;
-    let body = blocking(&s, |c| {
-        export::snapshots_csv(&c.snapshots().map_err(|e| e.to_string())?.taken)
-    })
-    .await?;
+    let body = blocking(&s, |c| Ok(export::snapshots_csv(&c.snapshots()?.taken)?)).await?;
     Ok(download(CSV, "oejebliksbilleder.csv", body))
 }
 
 async fn snapshots_json(State(s): State<St>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     session(&s, &headers)?;
-    blocking(&s, |c| {
-        serde_json::to_value(c.snapshots().map_err(|e| e.to_string())?.taken)
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map(Json)
+    blocking(&s, |c| Ok(serde_json::to_value(c.snapshots()?.taken)?))
+        .await
+        .map(Json)
 }
 
 async fn closing_csv(State(s): State<St>, headers: HeaderMap) -> Result<Response, ApiError> {
     session(&s, &headers)?;
-    let body = blocking(&s, |c| export::closing_csv(&c.closing_reports(None)?)).await?;
+    let body = blocking(&s, |c| Ok(export::closing_csv(&c.closing_reports(None)?)?)).await?;
     Ok(download(CSV, "afslutning.csv", body))
 }
 
@@ -321,14 +311,7 @@ async fn closing_pdf(
     session(&s, &headers)?;
     let known = {
         let p = place.clone();
-        blocking(&s, move |c| {
-            Ok(c.tally()
-                .map_err(|e| e.to_string())?
-                .places
-                .iter()
-                .any(|x| x.id == p))
-        })
-        .await?
+        blocking(&s, move |c| Ok(c.tally()?.places.iter().any(|x| x.id == p))).await?
     };
     if !known {
         return Err(ApiError {
@@ -340,8 +323,8 @@ async fn closing_pdf(
     let p = place.clone();
     let pdf = blocking(&s, move |c| {
         let reports = c.closing_reports(Some(&p))?;
-        let r = reports.first().ok_or("no report")?;
-        r.to_pdf(&c.election).map_err(|e| e.to_string())
+        let r = reports.first().ok_or(ReadError::NoReport)?;
+        Ok(r.to_pdf(&c.election)?)
     })
     .await?;
     Ok(download(

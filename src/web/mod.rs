@@ -15,6 +15,18 @@ pub use central_api::central_router;
 pub use secretary_api::secretary_router;
 pub use table_api::table_router;
 
+/// Why a server could not start listening.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        listen: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Address(#[source] std::io::Error),
+}
+
 /// Binds `listen` and serves `app` on a task with the hardened server (timeouts,
 /// connection caps); returns the address bound (port 0 picks a free one) and the task,
 /// which ends only if the server fails.
@@ -22,11 +34,11 @@ pub async fn listen_and_serve(
     listen: std::net::SocketAddr,
     app: axum::Router,
     what: &'static str,
-) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), String> {
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| ListenError::Bind { listen, source })?;
+    let addr = listener.local_addr().map_err(ListenError::Address)?;
     let server = tokio::spawn(async move {
         serve::serve(listener, app).await;
         tracing::error!("{what} stopped");

@@ -162,7 +162,7 @@ async fn scan(
     }
     let r = match clean_scan(&b.code) {
         Ok(code) => with_core(&s.core, move |c| c.scan(&code)).await,
-        Err(why) => with_core(&s.core, move |c| c.unreadable(&why)).await,
+        Err(why) => with_core(&s.core, move |c| c.unreadable(&why.to_string())).await,
     };
     r.map(Json)
 }

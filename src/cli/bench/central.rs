@@ -66,9 +66,7 @@ pub async fn run(a: Args) -> CmdResult {
 
     let cfg = central_config(&dir, &db, &tables)?;
     let before = super::proc::rss_kib(std::process::id());
-    let central = crate::app::central::start(cfg)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let central = crate::app::central::start(cfg).await?;
     let base = format!("http://{}", central.addr);
 
     let http = reqwest::Client::builder()
@@ -131,8 +129,7 @@ fn central_list(db: &Path, a: &Args) -> anyhow::Result<(String, ByPlace, u64)> {
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(&bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("list does not import: {e:?}"))?;
     drop(bytes);
     let list_sha = store.meta(MetaKey::ListSha256)?.unwrap_or_default();
     // Voters who may vote in person, by place; each check-in is at a table of the place.

@@ -38,8 +38,7 @@ pub fn run(voters: u64, lookups: usize, searches: usize, dir: Option<PathBuf>) -
     let bytes = std::fs::read(&file)?;
     let store = Store::open(&db)?;
     let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("generated list does not parse: {}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("generated list does not parse: {}", e[0]))?;
     println!("  lookups and searches below: in this process, on the imported database");
 
     let mut rng = ChaCha8Rng::seed_from_u64(99);

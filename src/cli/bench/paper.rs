@@ -24,9 +24,7 @@ pub fn run(voters: u64, dir: Option<PathBuf>) -> CmdResult {
     let db = dir.join("bench-paper.db");
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 1, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("{}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| anyhow::anyhow!("{}", e[0]))?;
     let mut store = super::setup::import_list(&db, &bytes)?;
     // Setting the scene is not timed: no fsync per check-in here.
     store.without_fsync()?;

@@ -105,7 +105,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Enters a network namespace of its own (before any thread starts), then runs.
 pub fn run(args: Args) -> CmdResult {
-    crate::netfault::namespace::enter_private().map_err(anyhow::Error::msg)?;
+    crate::netfault::namespace::enter_private()?;
     crate::netfault::namespace::raise_file_limit();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(run_async(args))
@@ -134,9 +134,7 @@ async fn run_async(args: Args) -> CmdResult {
     let n = args.tables.max(2) as usize;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, args.voters, 13, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("{}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| anyhow::anyhow!("{}", e[0]))?;
     let queue: VecDeque<(String, String)> = list
         .voters
         .iter()
@@ -148,15 +146,12 @@ async fn run_async(args: Args) -> CmdResult {
     // The central: a real one, behind a proxy that plays its WAN.
     let central_db = dir.join("central.db");
     super::setup::import_list(&central_db, &bytes)?;
-    let central = crate::app::central::start(central_config(&dir, central_db, n)?)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let central = crate::app::central::start(central_config(&dir, central_db, n)?).await?;
     let proxy = FaultProxy::start(
         SocketAddr::from((CENTRAL_FRONT, CENTRAL_PORT)),
         central.addr,
     )
-    .await
-    .map_err(anyhow::Error::msg)?;
+    .await?;
     let central_url = format!("http://{}", proxy.addr);
 
     let sync_addr = |i: usize| SocketAddr::new(table_ip(i), SYNC_PORT);
@@ -171,9 +166,7 @@ async fn run_async(args: Args) -> CmdResult {
         cfg.sync.listen = Some(sync_addr(i));
         cfg.sync.central = vec![central_url.clone()];
         dbs.push(cfg.database.clone());
-        let t = crate::app::table::start(cfg)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let t = crate::app::table::start(cfg).await?;
         lock(&t.core).set_state(TableState::Open, "")?;
         tables.push(t);
     }

@@ -25,9 +25,7 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 3, 1, generate::DEFAULT_CONTESTS)?;
     let store = import_list(&dir.join("bench-scan.db"), &bytes)?;
-    let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("{}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| anyhow::anyhow!("{}", e[0]))?;
     let id = TableIdentity {
         election: "bench".into(),
         test: true,

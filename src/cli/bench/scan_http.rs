@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> anyhow::Result<()> {
     let db = dir.join("bench-scan-http.db");
     drop(super::setup::import_list(&db, list_bytes)?);
-    let port = crate::ports::ports(0, 1)
-        .map_err(anyhow::Error::msg)?
+    let port = crate::ports::ports(0, 1)?
         .first()
         .copied()
         .context("no free port")?;
@@ -42,8 +41,7 @@ pub fn run(dir: &Path, list_bytes: &[u8], voters: &[Voter], scans: usize) -> any
         &config,
         &dir.join("bench-scan-http.log"),
         "the table daemon",
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let pid = child.id();
     let url = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Runtime::new()?;
@@ -71,7 +69,7 @@ async fn drive(
     place: &str,
     scans: usize,
 ) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
-    let http = client::http().map_err(anyhow::Error::msg)?;
+    let http = client::http()?;
     match client::post(&http, url, "/api/table/open", serde_json::json!({})).await {
         Ok((200, _)) => {}
         other => return Err(anyhow::anyhow!("the table does not open: {other:?}")),
@@ -90,15 +88,13 @@ async fn drive(
         let t = Instant::now();
         let verdict = client::scan(&http, url, &v.card_code)
             .await
-            .map_err(|e| format!("scan got no answer: {}", e.0))
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("scan got no answer: {}", e.0))?;
         scan_times.push(t.elapsed());
         if verdict == "pending" {
             let t = Instant::now();
             let done = client::confirm(&http, url)
                 .await
-                .map_err(|e| format!("confirm got no answer: {}", e.0))
-                .map_err(anyhow::Error::msg)?;
+                .map_err(|e| anyhow::anyhow!("confirm got no answer: {}", e.0))?;
             confirm_times.push(t.elapsed());
             if done != "admitted" {
                 return Err(anyhow::anyhow!("a confirm answered {done}"));

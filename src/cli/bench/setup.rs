@@ -21,8 +21,7 @@ pub fn import_list(db: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Store> 
     store.bind("bench", crate::store::binding::Mode::Test)?;
     store
         .import_file(bytes, false, |_| {})
-        .map_err(|e| format!("list does not import: {e:?}"))
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| anyhow::anyhow!("list does not import: {e:?}"))?;
     Ok(store)
 }
 

@@ -31,16 +31,14 @@ pub async fn run(
     let voters = (checkins + partition_events) as u64 * 2 + 1_000;
     let mut bytes = Vec::new();
     generate::write_list(&mut bytes, voters, 11, 1, generate::DEFAULT_CONTESTS)?;
-    let list = voter_list::parse(&bytes, |_| {})
-        .map_err(|e| format!("{}", e[0]))
-        .map_err(anyhow::Error::msg)?;
+    let list = voter_list::parse(&bytes, |_| {}).map_err(|e| anyhow::anyhow!("{}", e[0]))?;
     let mut admissible = list
         .voters
         .iter()
         .filter(|v| !v.brevstemme && v.struck.is_none())
         .map(|v| v.card_code.clone());
 
-    let ports = crate::ports::ports(0, 2 * tables + 2).map_err(anyhow::Error::msg)?;
+    let ports = crate::ports::ports(0, 2 * tables + 2)?;
     // Screen ports first, then the TLS sync ports.
     let sync_port = |i: usize| ports[tables as usize + 1 + i];
     let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
@@ -49,9 +47,7 @@ pub async fn run(
     for (i, &port) in ports.iter().enumerate().take(tables as usize) {
         let peers = (0..all).filter(|&j| j != i).map(url).collect();
         let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
-        let t = crate::app::table::start(cfg)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let t = crate::app::table::start(cfg).await?;
         lock(&t.core).set_state(TableState::Open, "")?;
         running.push(t);
     }
@@ -162,9 +158,7 @@ async fn catch_up(
     .await??;
     let target = lock(&running[0].core).store().event_count()?;
     let t0 = Instant::now();
-    let late = crate::app::table::start(cfg)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let late = crate::app::table::start(cfg).await?;
     let mut w = late.screen.clone();
     let expected = lock(&running[0].core)
         .store()

@@ -1,0 +1,145 @@
+//! Why provisioning failed: signing or opening a package, fetching it from a table of
+//! the polling place, loading it. Its own file because `package`, `load` and `serve`
+//! share the package's errors; each variant names what was wrong for the person at
+//! the Pi, and store, key-file and TLS errors keep their own text and cause.
+
+use crate::election::voter_list::ListError;
+use crate::store::StoreError;
+use crate::store::keyfile::KeyFileError;
+use crate::sync::tls::TlsError;
+use crate::table::config::{ConfigError, HardwareConfigError};
+use std::path::PathBuf;
+
+/// A signed package that cannot be made or is not to be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{0}")]
+    Serialize(#[source] serde_json::Error),
+    #[error("the package has no valid signature")]
+    NoSignature,
+    #[error(
+        "the package's signature does not match: it was altered after the election office signed it, or signed with another key"
+    )]
+    Altered,
+    #[error("the package does not parse: {0}")]
+    Parse(#[source] serde_json::Error),
+    #[error("unknown package format \"{0}\"")]
+    Format(String),
+}
+
+/// Why a package was not loaded onto this table; nothing is loaded when any is.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not an election package: {source}", .path.display())]
+    NotAPackage {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// The table numbers the package has, comma-separated.
+    #[error("the package of polling place {place} has no table {table_no} (it has {has})")]
+    NoSuchTable {
+        place: String,
+        table_no: u32,
+        has: String,
+    },
+    #[error("{key_file} is not the key the package lists for table {table_no}")]
+    WrongKey { key_file: String, table_no: u32 },
+    #[error(
+        "{list_file} is not the list the package names (SHA-256 {expected} expected, {found} found): it was changed or swapped"
+    )]
+    ListSwapped {
+        list_file: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("the list signature in the package is not hex: {0}")]
+    SignatureHex(#[source] hex::FromHexError),
+    #[error("{0}")]
+    ListSignature(#[source] ListError),
+    #[error("cannot make {}: {source}", .path.display())]
+    MakeDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} already holds another voter list of this election; destroy it first", .0.display())]
+    OtherList(PathBuf),
+    /// The first error's text, as the import reported it.
+    #[error("the package's list has {count} error(s); the first: {first}")]
+    ListErrors { count: usize, first: String },
+    #[error("the list holds {held} brevstemmer, the package says {signed}: not loaded")]
+    Brevstemmer { held: u64, signed: u64 },
+    #[error("cannot keep {name} in {}: {source}", .dir.display())]
+    Keep {
+        name: &'static str,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    WriteConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    ConfigToml(#[source] toml::ser::Error),
+    #[error("{what} \"{value}\" is not an address (HOST:PORT): {source}")]
+    Address {
+        what: &'static str,
+        value: String,
+        source: std::net::AddrParseError,
+    },
+    #[error(transparent)]
+    Hardware(#[from] HardwareConfigError),
+    #[error("the configuration made from the package does not load: {0}")]
+    ConfigDoesNotLoad(#[source] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+}
+
+/// Why the package could not be fetched from a table of the polling place.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("{0}")]
+    Request(#[source] serde_json::Error),
+    /// `why` is the whole chain of the transport's error, as one line.
+    #[error("cannot reach {url}: {why}")]
+    Unreachable { url: String, why: String },
+    /// `why` is the body the peer answered with.
+    #[error("{url} refused: {status} {why}")]
+    Refused {
+        url: String,
+        status: reqwest::StatusCode,
+        why: String,
+    },
+    #[error("{url}: unreadable answer: {source}")]
+    Answer { url: String, source: reqwest::Error },
+    #[error("{url}: the list is not base64: {source}")]
+    Base64 {
+        url: String,
+        source: base64::DecodeError,
+    },
+    #[error("cannot make {}: {source}", .path.display())]
+    MakeDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Package(#[source] serde_json::Error),
+    #[error("cannot write {name}: {source}")]
+    Write {
+        name: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+}
