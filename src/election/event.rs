@@ -62,10 +62,16 @@ impl From<CheckInMethod> for RecordedMethod {
     }
 }
 
-impl std::str::FromStr for RecordedMethod {
-    type Err = String;
+/// A check-in method text that is none of card, manual or paper: a database written by
+/// something else than this build's projections.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown check-in method \"{0}\"")]
+pub struct UnknownMethod(pub String);
 
-    fn from_str(s: &str) -> Result<RecordedMethod, String> {
+impl std::str::FromStr for RecordedMethod {
+    type Err = UnknownMethod;
+
+    fn from_str(s: &str) -> Result<RecordedMethod, UnknownMethod> {
         [
             RecordedMethod::Card,
             RecordedMethod::Manual,
@@ -73,7 +79,7 @@ impl std::str::FromStr for RecordedMethod {
         ]
         .into_iter()
         .find(|m| m.as_str() == s)
-        .ok_or_else(|| format!("unknown check-in method \"{s}\""))
+        .ok_or_else(|| UnknownMethod(s.to_string()))
     }
 }
 

@@ -32,38 +32,50 @@ pub fn guard(router: axum::Router, hosts: Hosts) -> axum::Router {
         move |req: Request, next: Next| async move {
             match check(req.method(), req.headers(), hosts) {
                 Ok(()) => next.run(req).await,
-                Err(why) => refuse(&why),
+                Err(why) => refuse(&why.to_string()),
             }
         },
     ))
 }
 
-/// Why a request may not change anything, in English for the log; `Ok` for reads
-/// and for requests from the page itself.
-pub fn check(method: &Method, headers: &HeaderMap, hosts: Hosts) -> Result<(), String> {
+/// Why a request that would change something is not from the screen's own page; the
+/// text is English, for the log and the answer's `detail`.
+#[derive(Debug, thiserror::Error)]
+pub enum CrossSite {
+    #[error("{0} is not text")]
+    NotText(&'static str),
+    #[error("no Host header")]
+    NoHost,
+    #[error("Host {0:?} is a name, not this device's address (DNS rebinding?)")]
+    HostIsName(String),
+    #[error("Origin {origin:?} is not this screen's own ({host}): a cross-site request")]
+    ForeignOrigin { origin: String, host: String },
+}
+
+/// `Ok` for reads and for requests from the page itself.
+pub fn check(method: &Method, headers: &HeaderMap, hosts: Hosts) -> Result<(), CrossSite> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let header = |name: &str| -> Result<Option<&str>, String> {
+    let header = |name: &'static str| -> Result<Option<&str>, CrossSite> {
         headers
             .get(name)
-            .map(|v| v.to_str().map_err(|_| format!("{name} is not text")))
+            .map(|v| v.to_str().map_err(|_| CrossSite::NotText(name)))
             .transpose()
     };
-    let host = header("host")?.ok_or("no Host header")?;
+    let host = header("host")?.ok_or(CrossSite::NoHost)?;
     if hosts == Hosts::AddressOnly && !is_address(host) {
-        return Err(format!(
-            "Host {host:?} is a name, not this device's address (DNS rebinding?)"
-        ));
+        return Err(CrossSite::HostIsName(host.to_string()));
     }
     if let Some(origin) = header("origin")? {
         let own = ["http://", "https://"]
             .iter()
             .any(|scheme| origin.eq_ignore_ascii_case(&format!("{scheme}{host}")));
         if !own {
-            return Err(format!(
-                "Origin {origin:?} is not this screen's own ({host}): a cross-site request"
-            ));
+            return Err(CrossSite::ForeignOrigin {
+                origin: origin.to_string(),
+                host: host.to_string(),
+            });
         }
     }
     Ok(())
