@@ -169,7 +169,7 @@ fn per_contest(
     let mut per_contest: HashMap<String, BTreeMap<Contest, i64>> = HashMap::new();
     for (place, set, n) in snap.persons_per_contest_set()? {
         let m = per_contest.entry(place).or_default();
-        for c in parse_contests(&set).map_err(StoreError::Invalid)? {
+        for c in parse_contests(&set).map_err(|e| StoreError::Invalid(e.to_string()))? {
             *m.entry(c).or_default() += n;
         }
     }

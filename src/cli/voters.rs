@@ -72,7 +72,7 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
             contests,
             out,
         } => {
-            crate::election::contest::parse_contests(&contests).map_err(anyhow::Error::msg)?;
+            crate::election::contest::parse_contests(&contests)?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);

@@ -59,8 +59,20 @@ impl fmt::Display for Contest {
     }
 }
 
+/// Why a contest text was refused: a voter-list row, a CLI argument or a stored ballot
+/// set names a contest that is not one of the five, twice, or none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContestError {
+    #[error("unknown contest \"{0}\" (expected FV, FA, EP, KV or RV)")]
+    Unknown(String),
+    #[error("contest {0} is named twice")]
+    Twice(Contest),
+    #[error("no contest given (for example \"KV+RV\")")]
+    None,
+}
+
 impl FromStr for Contest {
-    type Err = String;
+    type Err = ContestError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_uppercase().as_str() {
             "FV" => Ok(Contest::Fv),
@@ -68,25 +80,23 @@ impl FromStr for Contest {
             "EP" => Ok(Contest::Ep),
             "KV" => Ok(Contest::Kv),
             "RV" => Ok(Contest::Rv),
-            other => Err(format!(
-                "unknown contest \"{other}\" (expected FV, FA, EP, KV or RV)"
-            )),
+            other => Err(ContestError::Unknown(other.to_string())),
         }
     }
 }
 
 /// Parses "KV+RV" (also "KV,RV" and "KV RV") into a sorted set without repeats.
-pub fn parse_contests(s: &str) -> Result<Vec<Contest>, String> {
+pub fn parse_contests(s: &str) -> Result<Vec<Contest>, ContestError> {
     let mut out = Vec::new();
     for part in s.split(['+', ',', ' ']).filter(|p| !p.trim().is_empty()) {
         let c: Contest = part.parse()?;
         if out.contains(&c) {
-            return Err(format!("contest {c} is named twice"));
+            return Err(ContestError::Twice(c));
         }
         out.push(c);
     }
     if out.is_empty() {
-        return Err("no contest given (for example \"KV+RV\")".into());
+        return Err(ContestError::None);
     }
     out.sort();
     Ok(out)
@@ -114,8 +124,18 @@ mod tests {
 
     #[test]
     fn rejects_unknown_twice_and_empty() {
-        assert!(parse_contests("KV+XX").unwrap_err().contains("XX"));
-        assert!(parse_contests("KV+KV").unwrap_err().contains("twice"));
+        assert!(
+            parse_contests("KV+XX")
+                .unwrap_err()
+                .to_string()
+                .contains("XX")
+        );
+        assert!(
+            parse_contests("KV+KV")
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
         assert!(parse_contests(" ").is_err());
     }
 }

@@ -52,15 +52,33 @@ fn default_stall_seconds() -> u64 {
     20
 }
 
+/// Why a `--printer` text names no printer; each variant quotes the whole text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrinterSpecError {
+    #[error(
+        "printer \"{0}\": expected usb:PATH, serial:PATH[@BAUD], tcp:HOST:PORT, file:PATH or sim:DIR"
+    )]
+    NoKind(String),
+    #[error("printer \"{spec}\": nothing after \"{kind}:\"")]
+    Empty { spec: String, kind: String },
+    #[error("printer \"{spec}\": baud \"{baud}\" is not a number")]
+    Baud { spec: String, baud: String },
+    #[error("printer \"{spec}\": unknown kind \"{kind}\"")]
+    UnknownKind { spec: String, kind: String },
+}
+
 impl FromStr for PrinterConfig {
-    type Err = String;
+    type Err = PrinterSpecError;
     /// `usb:PATH`, `serial:PATH[@BAUD]`, `tcp:HOST:PORT`, `file:PATH`, `sim:DIR`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, rest) = s.split_once(':').ok_or_else(|| {
-            format!("printer \"{s}\": expected usb:PATH, serial:PATH[@BAUD], tcp:HOST:PORT, file:PATH or sim:DIR")
-        })?;
+        let (kind, rest) = s
+            .split_once(':')
+            .ok_or_else(|| PrinterSpecError::NoKind(s.to_string()))?;
         if rest.is_empty() {
-            return Err(format!("printer \"{s}\": nothing after \"{kind}:\""));
+            return Err(PrinterSpecError::Empty {
+                spec: s.to_string(),
+                kind: kind.to_string(),
+            });
         }
         Ok(match kind {
             "usb" => PrinterConfig::Usb {
@@ -70,9 +88,10 @@ impl FromStr for PrinterConfig {
             "serial" => match rest.rsplit_once('@') {
                 Some((p, b)) => PrinterConfig::Serial {
                     path: p.into(),
-                    baud: b
-                        .parse()
-                        .map_err(|_| format!("printer \"{s}\": baud \"{b}\" is not a number"))?,
+                    baud: b.parse().map_err(|_| PrinterSpecError::Baud {
+                        spec: s.to_string(),
+                        baud: b.to_string(),
+                    })?,
                 },
                 None => PrinterConfig::Serial {
                     path: rest.into(),
@@ -88,7 +107,12 @@ impl FromStr for PrinterConfig {
             },
             "file" => PrinterConfig::File { path: rest.into() },
             "sim" | "simulated" => PrinterConfig::Simulated { dir: rest.into() },
-            other => return Err(format!("printer \"{s}\": unknown kind \"{other}\"")),
+            other => {
+                return Err(PrinterSpecError::UnknownKind {
+                    spec: s.to_string(),
+                    kind: other.to_string(),
+                });
+            }
         })
     }
 }

@@ -272,7 +272,7 @@ fn persons_per_contest(rows: &[PersonsByBallots]) -> Result<Vec<(Contest, i64)>,
         } else {
             &row.ballots
         };
-        for c in parse_contests(set).map_err(PrintError::Store)? {
+        for c in parse_contests(set).map_err(|e| PrintError::Store(e.to_string()))? {
             *persons.entry(c).or_default() += row.persons;
         }
     }
@@ -312,7 +312,7 @@ impl Tables {
                 None => t.per_set.push((set, n)),
             }
             if !g.ballots.is_empty() {
-                for c in parse_contests(&g.ballots).map_err(PrintError::Store)? {
+                for c in parse_contests(&g.ballots).map_err(|e| PrintError::Store(e.to_string()))? {
                     match t.per_contest.iter_mut().find(|(k, _)| *k == c) {
                         Some((_, m)) => *m += n,
                         None => t.per_contest.push((c, n)),

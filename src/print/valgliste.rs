@@ -191,12 +191,12 @@ fn choose_place(
 
 /// One stored voter as a line of the list (a blank list shows no check-ins).
 fn list_row(r: ListRow, blank: bool) -> Result<Row, PrintError> {
-    let contests = parse_contests(&r.contests).map_err(PrintError::Store)?;
+    let contests = parse_contests(&r.contests).map_err(|e| PrintError::Store(e.to_string()))?;
     let voted = match r.ballots {
         None => None,
         // A paper registration records no ballots: every box of the voter.
         Some(b) if b.is_empty() => Some(contests.clone()),
-        Some(b) => Some(parse_contests(&b).map_err(PrintError::Store)?),
+        Some(b) => Some(parse_contests(&b).map_err(|e| PrintError::Store(e.to_string()))?),
     };
     let birth = r.birthdate;
     Ok(Row {

@@ -45,7 +45,7 @@ pub(crate) fn voter_from_row(r: &Row<'_>) -> rusqlite::Result<Voter> {
         town: r.get(9)?,
         place: r.get(10)?,
         card_code: r.get(11)?,
-        contests: parse_contests(&contests).map_err(|e| bad(12, e))?,
+        contests: parse_contests(&contests).map_err(|e| bad(12, e.to_string()))?,
         brevstemme: r.get(13)?,
         struck: r.get(14)?,
     })
@@ -311,7 +311,7 @@ impl Store {
             if ballots.is_empty() {
                 continue;
             }
-            for c in parse_contests(&ballots).map_err(StoreError::Invalid)? {
+            for c in parse_contests(&ballots).map_err(|e| StoreError::Invalid(e.to_string()))? {
                 match out.iter_mut().find(|(k, _)| *k == c) {
                     Some((_, m)) => *m += n,
                     None => out.push((c, n)),
