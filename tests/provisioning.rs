@@ -316,7 +316,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     let mut args = load_args(&pkg1, &reserve_key, "1", &office, &reserve);
     args.extend(network(&listen, &sync, &hw));
     let said = run_ok(&args);
-    assert!(said.contains("table 1"), "{said}");
+    assert!(said.contains("stands in for table 1"), "{said}");
     let stand_in = Table::start(root, &reserve.join("table.toml"));
     check_and_open(&stand_in, &reserve_printer, "the reserve as table 1");
     assert!(seen_as_voted(&stand_in, &cards[0]));

@@ -312,6 +312,12 @@ fn load(a: LoadArgs) -> CmdResult {
         p.list.brevstemmer.count,
         p.list.sha256
     );
+    if p.reserves.contains(&key.public()) {
+        println!(
+            "this reserve device stands in for table {} (its peers know it as a reserve of polling place {})",
+            loaded.table_no, p.place.id
+        );
+    }
     println!(
         "start it with: valgbord table --config {}",
         loaded.paths.config.display()

@@ -32,7 +32,15 @@ pub fn run(cmd: KeyCmd) -> CmdResult {
             let existed = a.key.exists();
             (keyfile::load_or_create(&a.key)?, !existed)
         }
-        KeyCmd::Show(a) => (keyfile::load(&a.key)?, false),
+        KeyCmd::Show(a) => {
+            if !a.key.exists() {
+                anyhow::bail!(
+                    "no device key at {path}: make it with `valgbord key init --key {path}`",
+                    path = a.key.display()
+                );
+            }
+            (keyfile::load(&a.key)?, false)
+        }
     };
     print!("{}", enrolment_text(key.public(), made));
     Ok(())
