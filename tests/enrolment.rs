@@ -240,3 +240,19 @@ fn a_device_never_goes_back_to_an_older_package() {
         before
     );
 }
+
+#[test]
+fn a_device_keeps_its_key_and_shows_it_for_enrolment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("device.key");
+    let made = device_key(&key);
+    // Run again (a second install): the same key, never a new one.
+    assert_eq!(device_key(&key), made);
+    let shown = run_ok(&["key", "show", "--key", p(&key), "--qr"]);
+    assert!(shown.contains(&made), "{shown}");
+    let fingerprint = format!("{} {}", &made[..4], &made[4..8]);
+    assert!(shown.contains(&fingerprint), "{shown}");
+    assert!(shown.contains('█'), "no QR code drawn: {shown}");
+    let err = run_fail(&["key", "show", "--key", p(&dir.path().join("none.key"))]);
+    assert!(err.contains("valgbord key init"), "{err}");
+}

@@ -24,9 +24,15 @@ pub struct KeyArgs {
     /// The device key file (mode 0600; never copied off the device).
     #[arg(long, default_value = DEFAULT_KEY)]
     pub key: PathBuf,
+    /// Also draw the public key as a QR code in the terminal, for the office's phone.
+    #[arg(long)]
+    pub qr: bool,
 }
 
 pub fn run(cmd: KeyCmd) -> CmdResult {
+    let qr = match &cmd {
+        KeyCmd::Init(a) | KeyCmd::Show(a) => a.qr,
+    };
     let (key, made) = match cmd {
         KeyCmd::Init(a) => {
             let existed = a.key.exists();
@@ -43,6 +49,15 @@ pub fn run(cmd: KeyCmd) -> CmdResult {
         }
     };
     print!("{}", enrolment_text(key.public(), made));
+    if qr {
+        let code = qrcode::QrCode::new(key.public().to_hex().as_bytes())?;
+        println!(
+            "{}",
+            code.render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build()
+        );
+    }
     Ok(())
 }
 
