@@ -287,8 +287,10 @@ if [ "$ROLE" = table ]; then
 Next:
   1. edit /etc/valgbord/table.toml (election, place, table_no, [scanner] path =
      "/dev/valgbord-scanner", [pins]); check: ls -l /dev/valgbord-scanner /dev/valgbord-printer
-  2. load the voter list / election package into /var/lib/valgbord (README.md)
-  3. sudo systemctl start ${units[*]}   (or reboot); journalctl -u valgbord-table -f
+  2. make the device key and send its public key to the election office to enrol:
+     sudo -u valgbord valgbord key init --key /var/lib/valgbord/device.key
+  3. load the election package into /var/lib/valgbord (README.md)
+  4. sudo systemctl start ${units[*]}   (or reboot); journalctl -u valgbord-table -f
 EOF
 else
     cat <<EOF

@@ -1,34 +1,25 @@
-//! Provisioning from the command line to an open table: the office makes an election
-//! with 2 polling places × 3 tables; each table loads its place's signed package (as
-//! from a USB stick), runs the pre-opening checklist with the printed test card read by
-//! the (simulated) scanner, opens only then, and checks voters in, in sync with its
-//! peers. A tampered package, another election's package and a rehearsal's database are
-//! refused.
+//! Provisioning from the command line to an open table: each Pi makes its own key, the
+//! office enrols the public keys and makes an election with 2 polling places × 3 tables
+//! and a reserve; each table loads its place's signed package (as from a USB stick),
+//! runs the pre-opening checklist with the printed test card read by the (simulated)
+//! scanner, opens only then, and checks voters in, in sync with its peers; the reserve
+//! replaces a broken table. A tampered package, another election's package and a
+//! rehearsal's database are refused.
 
 mod daemon;
 
-use daemon::{PIN, Table, eventually, free_ports, outcome, pin_hash, run_ok};
+use daemon::{
+    Table, device_key, election_load, election_new, eventually, free_ports, office_keys, outcome,
+    run_fail, run_ok,
+};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const ELECTION: &str = "kv-prov";
 
 fn p(path: &Path) -> &str {
     path.to_str().expect("utf8 path")
-}
-
-fn run_fail(args: &[&str]) -> String {
-    let out = Command::new(daemon::BIN)
-        .args(args)
-        .output()
-        .expect("run valgbord");
-    assert!(
-        !out.status.success(),
-        "valgbord {args:?} should have failed"
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn state(root: &Path, place: u32, table: u32) -> PathBuf {
@@ -53,56 +44,39 @@ fn printed(dir: &Path) -> String {
 }
 
 fn new_election(root: &Path, id: &str, list: &Path, out: &Path, ports: &[u16]) -> String {
-    let hash = pin_hash(PIN);
-    let mut args: Vec<String> = [
-        "election",
-        "new",
-        "--id",
-        id,
-        "--name",
-        "Kommunal- og regionsrådsvalg",
-        "--date",
-        "2025-11-18",
-        "--contests",
-        "KV+RV",
-        "--list",
-        p(list),
-        "--office-secret",
-        p(&root.join("office.secret")),
-        "--tables",
-        "3",
-        "--pin-hash",
-        &hash,
-        "--out",
-        p(out),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut addresses = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        args.push("--address".into());
-        args.push(format!(
+        addresses.push("--address".into());
+        addresses.push(format!(
             "{}:{}=https://127.0.0.1:{port}",
             i / 3 + 1,
             i % 3 + 1
         ));
     }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    run_ok(&refs)
+    election_new(root, id, list, out, &addresses)
 }
 
-fn load_args<'a>(pkg: &'a Path, table: &'a str, office: &'a Path, st: &'a Path) -> Vec<&'a str> {
-    vec![
-        "election",
-        "load",
-        "--package",
-        p(pkg),
-        "--table",
-        table,
-        "--office-key",
-        p(office),
-        "--state",
-        p(st),
+fn load_args<'a>(
+    pkg: &'a Path,
+    key: &'a Path,
+    table: &'a str,
+    office: &'a Path,
+    st: &'a Path,
+) -> Vec<&'a str> {
+    let mut args = election_load(pkg, key, office, st);
+    args.extend(["--table", table]);
+    args
+}
+
+/// A table's loopback listeners and its simulated hardware, as `election load` takes them.
+fn network<'a>(listen: &'a str, sync: &'a str, hw: &'a Path) -> [&'a str; 6] {
+    [
+        "--listen",
+        listen,
+        "--sync-listen",
+        sync,
+        "--hardware",
+        p(hw),
     ]
 }
 
@@ -136,6 +110,78 @@ fn cards_of(list: &Path, place: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs the pre-opening checklist of a loaded table with the printed test card read by
+/// its scanner, and opens it.
+fn check_and_open(t: &Table, printer_dir: &Path, what: &str) {
+    let c = checklist(t);
+    assert_eq!(c["ready"], false, "{c}");
+    assert!(
+        check(&c, "valgliste") && check(&c, "testdata") && check(&c, "noegle"),
+        "{c}"
+    );
+    assert!(!check(&c, "scanner"), "{c}");
+    // Not ready: opening is refused and says why.
+    let (status, r) = t.post("/api/table/open", json!({}));
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["error"].as_str().expect("error").contains("Scannertest"),
+        "{r}"
+    );
+
+    // The printed test card, read by the scanner: both codes.
+    let (status, r) = t.post("/api/checklist/test-card", json!({}));
+    assert_eq!(status, 200, "{r}");
+    let card = printed(printer_dir);
+    let codes: Vec<String> = card
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("[QR: ")
+                .or_else(|| l.strip_prefix("[Code 128: "))
+                .map(|c| c.trim_end_matches(']').to_string())
+        })
+        .collect();
+    assert_eq!(codes.len(), 2, "{card}");
+    for code in &codes {
+        let s = t.scan(code);
+        assert_eq!(
+            s["view"]["kind"], "ready",
+            "a test card is never a check-in: {s}"
+        );
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || checklist(t)["ready"] == true),
+        "checklist of {what}: {}",
+        checklist(t)
+    );
+    let (status, r) = t.post("/api/checklist/print", json!({}));
+    assert_eq!(status, 200, "{r}");
+    assert!(printed(printer_dir).contains("KLAR TIL ÅBNING"));
+    t.open();
+}
+
+/// Whether `t` soon reads `card` as already voted (the check-in reached it).
+fn seen_as_voted(t: &Table, card: &str) -> bool {
+    eventually(Duration::from_secs(5), || {
+        let s = t.scan(card);
+        t.post("/api/cancel", json!({}));
+        outcome(&s) == "already_voted"
+    })
+}
+
+/// The simulated printer of a table, as its `--hardware` file.
+fn hardware(root: &Path, name: &str, printer_dir: &Path) -> PathBuf {
+    let hw = root.join(format!("hw-{name}.toml"));
+    std::fs::write(
+        &hw,
+        format!(
+            "[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
+            printer_dir.display()
+        ),
+    )
+    .expect("write");
+    hw
+}
+
 #[test]
 fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -153,17 +199,23 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
         "--out",
         p(&list),
     ]);
-    run_ok(&[
-        "office",
-        "keygen",
-        "--secret",
-        p(&root.join("office.secret")),
-        "--public",
-        p(&root.join("office.pub")),
-    ]);
-    let office = root.join("office.pub");
-    let all = free_ports(12);
+    let office = office_keys(root);
+    let all = free_ports(13);
     let (ports, screens) = all.split_at(6);
+    // Every Pi makes its key; the office enrols the public halves (and a reserve for
+    // polling place 1).
+    let mut enrol = String::from("place,role,table_no,key\n");
+    for i in 0..6u32 {
+        let (place, table) = (i / 3 + 1, i % 3 + 1);
+        let key = device_key(&state(root, place, table).join("device.key"));
+        enrol.push_str(&format!("{place},table,{table},{key}\n"));
+    }
+    let reserve = root.join("state-reserve");
+    enrol.push_str(&format!(
+        "1,reserve,,{}\n",
+        device_key(&reserve.join("device.key"))
+    ));
+    std::fs::write(root.join("enrol.csv"), enrol).expect("write");
     let pkgs = root.join("usb");
     let out = new_election(root, ELECTION, &list, &pkgs, ports);
     assert!(out.contains("polling place 1"), "{out}");
@@ -173,21 +225,17 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     let mut tables = Vec::new();
     for (i, port) in ports.iter().enumerate() {
         let (place, table) = (i as u32 / 3 + 1, i as u32 % 3 + 1);
-        let hw = root.join(format!("hw-{place}-{table}.toml"));
-        std::fs::write(
-            &hw,
-            format!(
-                "[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
-                printer(root, place, table).display()
-            ),
-        )
-        .expect("write");
+        let hw = hardware(
+            root,
+            &format!("{place}-{table}"),
+            &printer(root, place, table),
+        );
         let pkg = pkgs.join(format!("valgsted-{place}"));
         let st = state(root, place, table);
         let t = table.to_string();
         let listen = format!("127.0.0.1:{}", screens[i]);
         let sync = format!("127.0.0.1:{port}");
-        let key = pkg.join(format!("bord-{table}.key"));
+        let key = st.join("device.key");
         let from = format!("https://127.0.0.1:{}", ports[3]);
         let mut args = if (place, table) == (2, 3) {
             // The last table fetches its package over the LAN from table 1 of its
@@ -197,26 +245,15 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
                 "load",
                 "--from-peer",
                 &from,
-                "--key",
-                p(&key),
-                "--table",
-                &t,
                 "--office-key",
                 p(&office),
                 "--state",
                 p(&st),
             ]
         } else {
-            load_args(&pkg, &t, &office, &st)
+            load_args(&pkg, &key, &t, &office, &st)
         };
-        args.extend([
-            "--listen",
-            &listen,
-            "--sync-listen",
-            &sync,
-            "--hardware",
-            p(&hw),
-        ]);
+        args.extend(network(&listen, &sync, &hw));
         if (place, table) == (2, 3) {
             // A device the package does not list gets nothing.
             let stranger = root.join("stranger.key");
@@ -243,55 +280,17 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
         }
         assert!(said.contains("400 voters"), "{said}");
         assert!(said.contains(&format!("polling place {place}")), "{said}");
+        assert!(said.contains(&format!("table {table}")), "{said}");
         tables.push(Table::start(root, &st.join("table.toml")));
     }
 
     for (i, t) in tables.iter().enumerate() {
         let (place, table) = (i as u32 / 3 + 1, i as u32 % 3 + 1);
-        let c = checklist(t);
-        assert_eq!(c["ready"], false, "{c}");
-        assert!(
-            check(&c, "valgliste") && check(&c, "testdata") && check(&c, "noegle"),
-            "{c}"
+        check_and_open(
+            t,
+            &printer(root, place, table),
+            &format!("place {place} table {table}"),
         );
-        assert!(!check(&c, "scanner"), "{c}");
-        // Not ready: opening is refused and says why.
-        let (status, r) = t.post("/api/table/open", json!({}));
-        assert_eq!(status, 422, "{r}");
-        assert!(
-            r["error"].as_str().expect("error").contains("Scannertest"),
-            "{r}"
-        );
-
-        // The printed test card, read by the scanner: both codes.
-        let (status, r) = t.post("/api/checklist/test-card", json!({}));
-        assert_eq!(status, 200, "{r}");
-        let card = printed(&printer(root, place, table));
-        let codes: Vec<String> = card
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("[QR: ")
-                    .or_else(|| l.strip_prefix("[Code 128: "))
-                    .map(|c| c.trim_end_matches(']').to_string())
-            })
-            .collect();
-        assert_eq!(codes.len(), 2, "{card}");
-        for code in &codes {
-            let s = t.scan(code);
-            assert_eq!(
-                s["view"]["kind"], "ready",
-                "a test card is never a check-in: {s}"
-            );
-        }
-        assert!(
-            eventually(Duration::from_secs(5), || checklist(t)["ready"] == true),
-            "checklist of place {place} table {table}: {}",
-            checklist(t)
-        );
-        let (status, r) = t.post("/api/checklist/print", json!({}));
-        assert_eq!(status, 200, "{r}");
-        assert!(printed(&printer(root, place, table)).contains("KLAR TIL ÅBNING"));
-        t.open();
     }
 
     // Check-ins work and reach the other tables of the polling place.
@@ -299,18 +298,37 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     let s = tables[0].scan(&cards[0]);
     assert_eq!(outcome(&s), "pending", "{s}");
     assert_eq!(outcome(&tables[0].confirm()), "admitted");
-    assert!(eventually(Duration::from_secs(5), || {
-        let s = tables[1].scan(&cards[0]);
-        tables[1].post("/api/cancel", json!({}));
-        outcome(&s) == "already_voted"
-    }));
+    assert!(seen_as_voted(&tables[1], &cards[0]));
     // A voter of place 1 at a table of place 2 is sent to the right place.
     assert_eq!(outcome(&tables[3].scan(&cards[1])), "wrong_place");
 
+    // Table 1 of place 1 breaks; the reserve takes its place (and its sync address)
+    // from the same package, and its check-ins count at the other tables.
+    tables[0].kill9();
+    let reserve_printer = root.join("printer-reserve");
+    let hw = hardware(root, "reserve", &reserve_printer);
+    let pkg1 = pkgs.join("valgsted-1");
+    let reserve_key = reserve.join("device.key");
+    let err = run_fail(&election_load(&pkg1, &reserve_key, &office, &reserve));
+    assert!(err.contains("reserve") && err.contains("--table"), "{err}");
+    let listen = format!("127.0.0.1:{}", all[12]);
+    let sync = format!("127.0.0.1:{}", ports[0]);
+    let mut args = load_args(&pkg1, &reserve_key, "1", &office, &reserve);
+    args.extend(network(&listen, &sync, &hw));
+    let said = run_ok(&args);
+    assert!(said.contains("stands in for table 1"), "{said}");
+    let stand_in = Table::start(root, &reserve.join("table.toml"));
+    check_and_open(&stand_in, &reserve_printer, "the reserve as table 1");
+    assert!(seen_as_voted(&stand_in, &cards[0]));
+    assert_eq!(outcome(&stand_in.scan(&cards[2])), "pending");
+    assert_eq!(outcome(&stand_in.confirm()), "admitted");
+    assert!(seen_as_voted(&tables[1], &cards[2]));
+
     // A tampered package: one letter of the signed text changed.
+    let table1_key = state(root, 1, 1).join("device.key");
     let tampered = root.join("tampered");
     std::fs::create_dir_all(&tampered).expect("mkdir");
-    for f in ["package.json", "valgliste.csv", "bord-1.key"] {
+    for f in ["package.json", "valgliste.csv"] {
         std::fs::copy(pkgs.join("valgsted-1").join(f), tampered.join(f)).expect("copy");
     }
     let text = std::fs::read_to_string(tampered.join("package.json")).expect("read");
@@ -320,7 +338,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     )
     .expect("write");
     let fresh = root.join("state-fresh");
-    let err = run_fail(&load_args(&tampered, "1", &office, &fresh));
+    let err = run_fail(&load_args(&tampered, &table1_key, "1", &office, &fresh));
     assert!(err.contains("altered"), "{err}");
     // A swapped list under a genuine package.
     std::fs::copy(
@@ -331,7 +349,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     let mut rows = std::fs::read_to_string(&list).expect("list");
     rows.push_str(&rows.lines().last().expect("row").replacen(';', "9;", 1));
     std::fs::write(tampered.join("valgliste.csv"), rows).expect("write");
-    let err = run_fail(&load_args(&tampered, "1", &office, &fresh));
+    let err = run_fail(&load_args(&tampered, &table1_key, "1", &office, &fresh));
     assert!(err.contains("swapped"), "{err}");
 
     // Another election's package on a device of this election.
@@ -339,6 +357,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     new_election(root, "fv-other", &list, &other, ports);
     let err = run_fail(&load_args(
         &other.join("valgsted-1"),
+        &table1_key,
         "1",
         &office,
         &state(root, 1, 1),
@@ -359,6 +378,7 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     ]);
     let err = run_fail(&load_args(
         &pkgs.join("valgsted-1"),
+        &table1_key,
         "1",
         &office,
         &rehearsal,

@@ -1,15 +1,17 @@
 //! `valgbord election new` (the office makes an election and one signed package per
-//! polling place) and `valgbord election load` (a table takes its package from a USB
-//! stick).
+//! polling place from the public keys the devices made and the office enrolled) and
+//! `valgbord election load` (a device takes its package from a USB stick or a table of
+//! its place, and becomes the table the package enrols it as).
 
 use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
 use crate::election::list_change::BrevstemmeDigest;
 use crate::election::{list_signature, voter_list};
-use crate::provision::load::{Network, load_package};
+use crate::provision::enrol::Enrolled;
+use crate::provision::load::{Network, StatePaths, load_package};
 use crate::provision::package::{
     CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
-    SignedPackage, TableEntry, key_file, sha256_hex,
+    SignedPackage, TableEntry, sha256_hex,
 };
 use crate::store::keyfile;
 use anyhow::Context;
@@ -19,9 +21,10 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ElectionCmd {
-    /// Make an election: a signed package per polling place, with a device key per table.
+    /// Make an election: a signed package per polling place, listing the enrolled
+    /// devices' public keys (no secret key is made or written).
     New(NewArgs),
-    /// Load a polling place's package (e.g. from a USB stick) as one of its tables.
+    /// Load a polling place's package (e.g. from a USB stick) onto this enrolled device.
     Load(LoadArgs),
 }
 
@@ -44,11 +47,10 @@ pub struct NewArgs {
     /// The office's secret key (`valgbord office keygen`).
     #[arg(long)]
     pub office_secret: PathBuf,
-    /// Tables per polling place; `--tables-at PLACE=N` overrides it for one place.
-    #[arg(long, default_value_t = 3)]
-    pub tables: u32,
+    /// The enrolled devices: a line `place,role,table_no,key` per device (role `table`
+    /// with its number, or `reserve` with none; key as `valgbord key show` prints it).
     #[arg(long)]
-    pub tables_at: Vec<String>,
+    pub enrol: PathBuf,
     /// The valgsekretær PIN's argon2 hash (`valgbord pin hash`).
     #[arg(long)]
     pub pin_hash: String,
@@ -71,15 +73,17 @@ pub struct LoadArgs {
     /// The package folder of the polling place (e.g. on the USB stick).
     #[arg(long, required_unless_present = "from_peer")]
     pub package: Option<PathBuf>,
-    /// Or fetch it over the LAN from a loaded table of the polling place
-    /// (its sync URL, https://HOST:PORT); needs `--key`.
-    #[arg(long, requires = "key", conflicts_with = "package")]
+    /// Or fetch it over the LAN, over mutual TLS, from a loaded table of the polling
+    /// place (its sync URL, https://HOST:PORT).
+    #[arg(long, conflicts_with = "package")]
     pub from_peer: Option<String>,
-    /// This table's device key (for `--from-peer`; on a USB stick it is in the package).
+    /// This device's own key (`valgbord key init`); default: device.key in `--state`.
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// For a reserve device: the table it replaces. A table's own number comes from
+    /// the package; given, it must agree.
     #[arg(long)]
-    pub table: u32,
+    pub table: Option<u32>,
     /// The office's public key, installed on the Pi with the software.
     #[arg(long)]
     pub office_key: PathBuf,
@@ -126,7 +130,7 @@ fn new(a: NewArgs) -> CmdResult {
             )
         })
         .map_err(anyhow::Error::msg)?;
-    let per_place = tables_per_place(&parsed.places, a.tables, &a.tables_at)?;
+    let enrolled = read_enrolment(&a.enrol, &parsed.places)?;
     let addresses = planned_addresses(&a.address)?;
     let central = match (&a.central, &a.central_key) {
         (Some(url), Some(key)) => Some(CentralEntry {
@@ -149,18 +153,17 @@ fn new(a: NewArgs) -> CmdResult {
         contests,
     };
     for (place, place_name) in &parsed.places {
-        let n = per_place.get(place).copied().unwrap_or(a.tables);
         let dir = a.out.join(format!("valgsted-{place}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot make {}", dir.display()))?;
-        let mut entries = Vec::new();
-        for t in 1..=n {
-            let key = keyfile::load_or_create(&dir.join(key_file(t)))?;
-            entries.push(TableEntry {
-                table_no: t,
-                device: key.public(),
-                address: addresses.get(&(place.clone(), t)).cloned(),
-            });
-        }
+        let entries: Vec<TableEntry> = enrolled.tables[place]
+            .iter()
+            .map(|(t, device)| TableEntry {
+                table_no: *t,
+                device: *device,
+                address: addresses.get(&(place.clone(), *t)).cloned(),
+            })
+            .collect();
+        let reserves = enrolled.reserves.get(place).cloned().unwrap_or_default();
         let package = Package {
             format: FORMAT.into(),
             election: election.clone(),
@@ -169,6 +172,7 @@ fn new(a: NewArgs) -> CmdResult {
                 name: place_name.clone(),
             },
             tables: entries,
+            reserves,
             central: central.clone(),
             list: ListInfo {
                 voters_here: parsed.voters.iter().filter(|v| &v.place == place).count() as u64,
@@ -179,7 +183,9 @@ fn new(a: NewArgs) -> CmdResult {
         };
         write_package(&dir, &package, &office, &bytes)?;
         println!(
-            "polling place {place} ({place_name}): {n} tables, {} voters here -> {}",
+            "polling place {place} ({place_name}): {} tables, {} reserves, {} voters here -> {}",
+            package.tables.len(),
+            package.reserves.len(),
             package.list.voters_here,
             dir.display()
         );
@@ -194,31 +200,26 @@ fn new(a: NewArgs) -> CmdResult {
     Ok(())
 }
 
-/// Tables at each polling place of the list: `tables`, or N where `--tables-at PLACE=N`
-/// says so.
-fn tables_per_place(
-    places: &[(String, String)],
-    tables: u32,
-    tables_at: &[String],
-) -> anyhow::Result<BTreeMap<String, u32>> {
-    let mut per_place: BTreeMap<String, u32> = BTreeMap::new();
-    for (place, _) in places {
-        per_place.insert(place.clone(), tables);
+/// The enrolment file, checked against the list: every polling place of the list has
+/// a table, and every enrolled place is on the list.
+fn read_enrolment(path: &std::path::Path, places: &[(String, String)]) -> anyhow::Result<Enrolled> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let enrolled = Enrolled::parse(&text).with_context(|| format!("{}", path.display()))?;
+    for (place, name) in places {
+        if !enrolled.tables.contains_key(place) {
+            anyhow::bail!(
+                "{}: no table of polling place {place} ({name}) is enrolled",
+                path.display()
+            );
+        }
     }
-    for t in tables_at {
-        let (p, n) = t
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("--tables-at \"{t}\": expected PLACE=N"))?;
-        let n: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--tables-at \"{t}\": N is not a number"))?;
-        let slot = per_place.get_mut(p.trim()).ok_or_else(|| {
-            anyhow::anyhow!("--tables-at \"{t}\": the list has no polling place {p}")
-        })?;
-        *slot = n;
+    for place in enrolled.tables.keys().chain(enrolled.reserves.keys()) {
+        if !places.iter().any(|(p, _)| p == place) {
+            anyhow::bail!("{}: the list has no polling place {place}", path.display());
+        }
     }
-    Ok(per_place)
+    Ok(enrolled)
 }
 
 /// The `--address PLACE:TABLE=URL` arguments by (place, table).
@@ -263,26 +264,28 @@ fn load(a: LoadArgs) -> CmdResult {
         ),
         None => None,
     };
+    let key_path = a.key.unwrap_or_else(|| StatePaths::in_dir(&a.state).key);
+    if !key_path.exists() {
+        anyhow::bail!(
+            "no device key at {path}: make it with `valgbord key init --key {path}` and enrol its public key with the election office",
+            path = key_path.display()
+        );
+    }
+    let key = keyfile::load(&key_path)?;
     let incoming = a.state.join(".incoming");
-    let package = match (a.package, a.from_peer, a.key) {
-        (Some(p), _, _) => p,
-        (None, Some(peer), Some(key)) => {
-            let key = keyfile::load(&key)?;
+    let package = match (a.package, a.from_peer) {
+        (Some(p), _) => p,
+        (None, Some(peer)) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(crate::provision::serve::fetch(
-                &peer, &key, a.table, &incoming,
-            ))?;
+            rt.block_on(crate::provision::serve::fetch(&peer, &key, &incoming))?;
             println!("fetched the package from {peer}");
             incoming.clone()
         }
-        _ => {
-            return Err(anyhow::anyhow!(
-                "give --package DIR, or --from-peer URL with --key"
-            ));
-        }
+        (None, None) => anyhow::bail!("give --package DIR, or --from-peer URL"),
     };
     let result = load_package(
         &package,
+        &key,
         a.table,
         office,
         &a.state,
@@ -309,6 +312,12 @@ fn load(a: LoadArgs) -> CmdResult {
         p.list.brevstemmer.count,
         p.list.sha256
     );
+    if p.reserves.contains(&key.public()) {
+        println!(
+            "this reserve device stands in for table {} (its peers know it as a reserve of polling place {})",
+            loaded.table_no, p.place.id
+        );
+    }
     println!(
         "start it with: valgbord table --config {}",
         loaded.paths.config.display()

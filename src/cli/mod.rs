@@ -6,6 +6,7 @@ mod demo;
 mod destroy;
 mod election;
 mod failure;
+mod key;
 mod list_change;
 mod office;
 mod paper;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Provisioning: the office makes an election and its packages; a table loads one.
     #[command(subcommand)]
     Election(election::ElectionCmd),
+    /// This device's own key: make it, and show its public half for enrolment.
+    #[command(subcommand)]
+    Key(key::KeyCmd),
     /// The election office's signing key.
     #[command(subcommand)]
     Office(office::OfficeCmd),
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Pin(c) => pin::run(c),
         Command::Paper(c) => paper::run(c),
         Command::Voters(c) => voters::run(c),
+        Command::Key(c) => key::run(c),
         Command::Office(c) => office::run(c),
         Command::Election(c) => election::run(c),
         Command::Destroy(a) => destroy::run(a),

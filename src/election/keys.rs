@@ -22,6 +22,16 @@ impl DevicePublic {
     pub fn short(self) -> String {
         hex::encode(&self.0[..4])
     }
+    /// The first 16 hex digits in groups of four ("ab12 cd34 ef56 7890"): short enough
+    /// to read aloud when the office and the person at the Pi compare an enrolled key.
+    pub fn fingerprint(self) -> String {
+        hex::encode(&self.0[..8])
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
     pub fn from_hex(s: &str) -> Result<Self, KeyHexError> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(s.trim(), &mut out).map_err(|_| KeyHexError)?;

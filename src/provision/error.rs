@@ -49,8 +49,29 @@ pub enum LoadError {
         table_no: u32,
         has: String,
     },
-    #[error("{key_file} is not the key the package lists for table {table_no}")]
-    WrongKey { key_file: String, table_no: u32 },
+    /// `fingerprint` is the device key's, for the office to find it or enrol it.
+    #[error(
+        "this device is not enrolled in the package of polling place {place}: enrol its key {fingerprint} with the election office (`valgbord key show` prints the whole key)"
+    )]
+    NotEnrolled { place: String, fingerprint: String },
+    #[error(
+        "this device is enrolled as table {enrolled} of polling place {place}, not table {asked}: leave out --table, or load the package on the Pi enrolled as table {asked}"
+    )]
+    OtherTable {
+        place: String,
+        enrolled: u32,
+        asked: u32,
+    },
+    #[error(
+        "this device is a reserve of polling place {place}: say which table it replaces with --table N"
+    )]
+    ReserveNeedsTable { place: String },
+    #[error(
+        "this package (made {offered}) is older than the one this device holds (made {held}): not loaded; get the newest package from the election office"
+    )]
+    Older { offered: String, held: String },
+    #[error("the package's time \"{created}\" is not a time (RFC 3339)")]
+    Created { created: String },
     #[error(
         "{list_file} is not the list the package names (SHA-256 {expected} expected, {found} found): it was changed or swapped"
     )]
@@ -107,6 +128,11 @@ pub enum LoadError {
 /// Why the package could not be fetched from a table of the polling place.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// Only mutual TLS says who answered; in clear anyone on the LAN could.
+    #[error(
+        "--from-peer {url}: a package is fetched only over TLS from a table of the polling place (https://HOST:PORT, its sync address)"
+    )]
+    NotTls { url: String },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("{0}")]
@@ -140,6 +166,4 @@ pub enum FetchError {
         name: &'static str,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Key(#[from] KeyFileError),
 }

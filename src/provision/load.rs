@@ -1,10 +1,11 @@
 //! Loading a polling place's election package onto a table: every check before anything
-//! is written, then the list imported, the device key installed and the table's
-//! configuration written.
+//! is written (among them that the package enrols this device's own key, and that it is
+//! not older than the package the device holds), then the list imported, the device key
+//! kept in the state folder and the table's configuration written.
 
 use super::error::LoadError;
-use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage, key_file, sha256_hex};
-use crate::election::keys::DevicePublic;
+use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage, sha256_hex};
+use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::list_signature;
 use crate::store::Store;
 use crate::store::binding::Mode;
@@ -63,40 +64,91 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
-/// Loads the package in `dir` as table `table_no`, into the state folder `state`.
-pub fn load_package(
-    dir: &Path,
-    table_no: u32,
-    office: DevicePublic,
-    state: &Path,
-    net: &Network,
-) -> Result<Loaded, LoadError> {
+/// Reads and opens the signed package in `dir`.
+fn open_package(dir: &Path, office: DevicePublic) -> Result<Package, LoadError> {
     let package_file = dir.join(PACKAGE_FILE);
     let signed: SignedPackage =
         serde_json::from_slice(&read(&package_file)?).map_err(|source| LoadError::NotAPackage {
             path: package_file,
             source,
         })?;
-    let package = signed.open(office)?;
-    let entry = package
-        .table(table_no)
-        .ok_or_else(|| LoadError::NoSuchTable {
-            place: package.place.id.clone(),
+    Ok(signed.open(office)?)
+}
+
+/// Which table this device is in the package: its own table, or (for a reserve of the
+/// place) the table `table` it replaces. A key the package does not enrol gets nothing.
+fn enrolled_as(p: &Package, device: DevicePublic, table: Option<u32>) -> Result<u32, LoadError> {
+    let place = p.place.id.clone();
+    if let Some(own) = p.tables.iter().find(|t| t.device == device) {
+        return match table {
+            Some(n) if n != own.table_no => Err(LoadError::OtherTable {
+                place,
+                enrolled: own.table_no,
+                asked: n,
+            }),
+            _ => Ok(own.table_no),
+        };
+    }
+    if !p.reserves.contains(&device) {
+        return Err(LoadError::NotEnrolled {
+            place,
+            fingerprint: device.fingerprint(),
+        });
+    }
+    let table_no = table.ok_or_else(|| LoadError::ReserveNeedsTable {
+        place: place.clone(),
+    })?;
+    match p.table(table_no) {
+        Some(_) => Ok(table_no),
+        None => Err(LoadError::NoSuchTable {
+            place,
             table_no,
-            has: package
+            has: p
                 .tables
                 .iter()
                 .map(|t| t.table_no.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-        })?;
-    let key = keyfile::load(&dir.join(key_file(table_no)))?;
-    if key.public() != entry.device {
-        return Err(LoadError::WrongKey {
-            key_file: key_file(table_no),
-            table_no,
+        }),
+    }
+}
+
+/// Refuses a package older than the one the device already holds (in `state`): a
+/// genuine but withdrawn package (an old stick, a peer that was not updated) must not
+/// undo the office's later one.
+fn check_not_older(p: &Package, state: &Path, office: DevicePublic) -> Result<(), LoadError> {
+    if !state.join(PACKAGE_FILE).exists() {
+        return Ok(());
+    }
+    let held = open_package(state, office)?;
+    let time = |p: &Package| {
+        chrono::DateTime::parse_from_rfc3339(&p.created).map_err(|_| LoadError::Created {
+            created: p.created.clone(),
+        })
+    };
+    if held.election.id == p.election.id && time(p)? < time(&held)? {
+        return Err(LoadError::Older {
+            offered: p.created.clone(),
+            held: held.created.clone(),
         });
     }
+    Ok(())
+}
+
+/// Loads the package in `dir` onto this device (its key `key`), into the state folder
+/// `state`: as the table the package enrols the key for, or, for a reserve of the
+/// place, as table `table`.
+pub fn load_package(
+    dir: &Path,
+    key: &DeviceSecret,
+    table: Option<u32>,
+    office: DevicePublic,
+    state: &Path,
+    net: &Network,
+) -> Result<Loaded, LoadError> {
+    let package = open_package(dir, office)?;
+    let table_no = enrolled_as(&package, key.public(), table)?;
+    check_not_older(&package, state, office)?;
     let list = read(&dir.join(LIST_FILE))?;
     if sha256_hex(&list) != package.list.sha256 {
         return Err(LoadError::ListSwapped {
@@ -141,7 +193,7 @@ pub fn load_package(
             signed: package.list.brevstemmer.count,
         });
     }
-    keyfile::save(&paths.key, &key)?;
+    keyfile::save(&paths.key, key)?;
     // Kept beside the database, so this table can hand the package to a new table of
     // its polling place over the LAN.
     if dir != state {
@@ -208,6 +260,11 @@ fn table_config(
             role: DeviceRole::Table,
             table_no: Some(t.table_no),
         })
+        .chain(p.reserves.iter().map(|r| DeviceEntry {
+            key: r.to_hex(),
+            role: DeviceRole::Reserve,
+            table_no: None,
+        }))
         .chain(p.central.iter().map(|c| DeviceEntry {
             key: c.device.to_hex(),
             role: DeviceRole::Central,
@@ -276,6 +333,35 @@ mod tests {
     use crate::provision::package::TableEntry;
 
     #[test]
+    fn a_device_loads_as_what_the_package_enrols_it_as() {
+        let p = crate::provision::package::tests::package();
+        let table = DeviceSecret::from_seed([3; 32]).public();
+        let reserve = DeviceSecret::from_seed([5; 32]).public();
+        let stranger = DeviceSecret::from_seed([9; 32]).public();
+        assert_eq!(enrolled_as(&p, table, None).unwrap(), 1);
+        assert_eq!(enrolled_as(&p, table, Some(1)).unwrap(), 1);
+        assert!(matches!(
+            enrolled_as(&p, table, Some(2)),
+            Err(LoadError::OtherTable {
+                enrolled: 1,
+                asked: 2,
+                ..
+            })
+        ));
+        assert_eq!(enrolled_as(&p, reserve, Some(1)).unwrap(), 1);
+        assert!(matches!(
+            enrolled_as(&p, reserve, None),
+            Err(LoadError::ReserveNeedsTable { .. })
+        ));
+        assert!(matches!(
+            enrolled_as(&p, reserve, Some(7)),
+            Err(LoadError::NoSuchTable { table_no: 7, .. })
+        ));
+        let e = enrolled_as(&p, stranger, Some(1)).unwrap_err().to_string();
+        assert!(e.contains(&stranger.fingerprint()), "{e}");
+    }
+
+    #[test]
     fn the_configuration_written_loads_back_the_same() {
         let mut p = crate::provision::package::tests::package();
         p.tables.push(TableEntry {
@@ -298,7 +384,8 @@ mod tests {
         let loaded = TableConfig::load(&paths.config).unwrap();
         assert_eq!(loaded, table_config(&p, 1, &paths, &net).unwrap());
         assert_eq!(loaded.sync.peers, ["https://10.0.0.12:8443"]);
-        assert_eq!(loaded.sync.devices.len(), 2);
+        // Both tables and the reserve.
+        assert_eq!(loaded.sync.devices.len(), 3);
         assert!(loaded.printer.is_some() && !loaded.is_test());
     }
 }

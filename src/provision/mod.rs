@@ -1,6 +1,7 @@
 //! Provisioning: the office's signed election package per polling place, and loading
 //! it onto a table.
 
+pub mod enrol;
 pub mod error;
 pub mod load;
 pub mod package;

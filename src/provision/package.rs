@@ -1,6 +1,7 @@
 //! The signed election package of one polling place: what a table needs to become a
-//! table of this election — the election, the polling place, every device key of the
-//! place, the voter list's hash and signature, the brevstemme marks, the valgsekretær
+//! table of this election — the election, the polling place, the public key of every
+//! device of the place (its tables and reserves; each device made its own key and
+//! keeps the secret half), the voter list's hash and signature, the brevstemme marks, the valgsekretær
 //! PIN — signed by the office key that every Pi has installed. The office makes one per
 //! polling place (`valgbord election new`); a table loads it from a USB stick or from a
 //! peer of its polling place (`valgbord election load`).
@@ -19,10 +20,6 @@ pub const FORMAT: &str = "valgbord-election-package-v1";
 pub const PACKAGE_FILE: &str = "package.json";
 pub const LIST_FILE: &str = "valgliste.csv";
 
-pub fn key_file(table_no: u32) -> String {
-    format!("bord-{table_no}.key")
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Package {
@@ -30,13 +27,19 @@ pub struct Package {
     pub election: ElectionInfo,
     pub place: PlaceInfo,
     pub tables: Vec<TableEntry>,
+    /// Spare devices of the place: each may be loaded as any table of it, so a broken
+    /// Pi is replaced on the day without a new package. Absent in packages made before
+    /// reserves existed.
+    #[serde(default)]
+    pub reserves: Vec<DevicePublic>,
     /// The election office's tally, when there is one.
     #[serde(default)]
     pub central: Option<CentralEntry>,
     pub list: ListInfo,
     /// Argon2 hash of the valgsekretær PIN of this polling place.
     pub pin_hash: String,
-    /// When the office made the package (its clock).
+    /// When the office made the package (its clock, RFC 3339): a device refuses a
+    /// package older than the one it holds.
     pub created: String,
 }
 
@@ -159,6 +162,7 @@ pub(crate) mod tests {
                 device: DeviceSecret::from_seed([3; 32]).public(),
                 address: None,
             }],
+            reserves: vec![DeviceSecret::from_seed([5; 32]).public()],
             central: None,
             list: ListInfo {
                 sha256: "00".into(),

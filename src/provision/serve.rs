@@ -80,14 +80,15 @@ async fn package(
     Ok(Json(PackageResponse { package, list }))
 }
 
-/// Fetches the package from `peer` into `into` (package.json, the list and this
-/// device's key under the package's name for it), ready for `load_package`.
-pub async fn fetch(
-    peer: &str,
-    key: &DeviceSecret,
-    table_no: u32,
-    into: &Path,
-) -> Result<(), FetchError> {
+/// Fetches the package from `peer` into `into` (package.json and the list), ready for
+/// `load_package`. Only over TLS: the request is signed, but the answer is only known
+/// to come from an enrolled table when the handshake says so.
+pub async fn fetch(peer: &str, key: &DeviceSecret, into: &Path) -> Result<(), FetchError> {
+    if !peer.trim().to_ascii_lowercase().starts_with("https://") {
+        return Err(FetchError::NotTls {
+            url: peer.to_string(),
+        });
+    }
     // The transport accepts any device key: what arrives is checked against the office
     // key before anything is used.
     let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)?;
@@ -129,6 +130,5 @@ pub async fn fetch(
     };
     write(PACKAGE_FILE, &json)?;
     write(LIST_FILE, &list)?;
-    crate::store::keyfile::save(&into.join(super::package::key_file(table_no)), key)?;
     Ok(())
 }

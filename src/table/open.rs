@@ -152,18 +152,25 @@ fn make_trust(cfg: &TableConfig, own: DevicePublic) -> Result<Trust, OpenError> 
             return Err(OpenError::NoDevices);
         }
     }
-    let own_role = Role::Table {
+    let mut own_role = Role::Table {
         place: cfg.place.clone(),
         table_no: cfg.table_no,
     };
-    if let Some((_, role)) = listed.iter().find(|(k, _)| *k == own)
-        && *role != own_role
-    {
-        return Err(OpenError::OwnRole {
-            role: role.describe(),
-            table_no: cfg.table_no,
-            place: cfg.place.clone(),
-        });
+    // A reserve of this place stands in for the table the configuration names and
+    // keeps its reserve role: the others accept its events as a reserve's.
+    let reserve = Role::Reserve {
+        place: cfg.place.clone(),
+    };
+    if let Some((_, role)) = listed.iter().find(|(k, _)| *k == own) {
+        if *role == reserve {
+            own_role = reserve;
+        } else if *role != own_role {
+            return Err(OpenError::OwnRole {
+                role: role.describe(),
+                table_no: cfg.table_no,
+                place: cfg.place.clone(),
+            });
+        }
     }
     let enrolment = if listed.is_empty() && cfg.is_test() {
         None

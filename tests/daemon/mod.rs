@@ -65,6 +65,99 @@ pub fn run_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The election office's key pair in `root` (office.secret, office.pub); the public
+/// key file, as every Pi has it installed.
+pub fn office_keys(root: &Path) -> PathBuf {
+    let (secret, public) = (root.join("office.secret"), root.join("office.pub"));
+    run_ok(&[
+        "office",
+        "keygen",
+        "--secret",
+        secret.to_str().expect("utf8 path"),
+        "--public",
+        public.to_str().expect("utf8 path"),
+    ]);
+    public
+}
+
+/// `valgbord election new` of election `id` from `list`, with the office key and the
+/// enrolment file (enrol.csv) in `root`, into `out`; `extra` arguments after. Its output.
+pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[String]) -> String {
+    let path = |p: &Path| p.to_str().expect("utf8 path").to_string();
+    let mut args: Vec<String> = [
+        "election",
+        "new",
+        "--id",
+        id,
+        "--name",
+        "Kommunal- og regionsrådsvalg",
+        "--date",
+        "2025-11-18",
+        "--contests",
+        "KV+RV",
+        "--pin-hash",
+        &pin_hash(PIN),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (flag, p) in [
+        ("--list", list.to_path_buf()),
+        ("--office-secret", root.join("office.secret")),
+        ("--enrol", root.join("enrol.csv")),
+        ("--out", out.to_path_buf()),
+    ] {
+        args.extend([flag.to_string(), path(&p)]);
+    }
+    args.extend(extra.iter().cloned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&refs)
+}
+
+/// `valgbord election load` of the package folder `pkg` onto the device with key `key`
+/// and state folder `state`, as its enrolment says (add `--table N` for a reserve).
+pub fn election_load<'a>(
+    pkg: &'a Path,
+    key: &'a Path,
+    office: &'a Path,
+    state: &'a Path,
+) -> Vec<&'a str> {
+    let p = |p: &'a Path| p.to_str().expect("utf8 path");
+    vec![
+        "election",
+        "load",
+        "--package",
+        p(pkg),
+        "--key",
+        p(key),
+        "--office-key",
+        p(office),
+        "--state",
+        p(state),
+    ]
+}
+
+/// Runs the binary and expects it to fail; its stderr, for the reason.
+pub fn run_fail(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("run valgbord");
+    assert!(
+        !out.status.success(),
+        "valgbord {args:?} should have failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A Pi makes its own key at `path` and prints the public half for enrolment; that
+/// public key (64 hex digits).
+pub fn device_key(path: &Path) -> String {
+    let said = run_ok(&["key", "init", "--key", path.to_str().expect("utf8 path")]);
+    said.split_whitespace()
+        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no public key in: {said}"))
+        .to_string()
+}
+
 /// Imports a list file into a table database of the test election.
 pub fn import(list: &Path, db: &Path) {
     run_ok(&[
