@@ -44,6 +44,9 @@ pub fn config(
         database,
         key: dir.join("valgkontor.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        tls_cert: None,
+        tls_key: None,
+        sync_listen: None,
         election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
         election_date: None,
         snapshots: [
