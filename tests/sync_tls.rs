@@ -7,8 +7,8 @@ mod daemon;
 mod netlab;
 
 use daemon::{
-    Table, enrolled, eventually, free_ports, import_signed, outcome, peers_text, prepare_with,
-    screen, tables_enrolled,
+    Table, block_on, enrolled, eventually, free_ports, import_signed, outcome, peers_text,
+    prepare_with, screen, tables_enrolled,
 };
 use netlab::{Lab, NetTable};
 use serde_json::{Value, json};
@@ -138,15 +138,6 @@ fn start_open(dir: &Path, configs: &[PathBuf]) -> Vec<Table> {
         t.open();
     }
     tables
-}
-
-/// Runs a future of the test's async HTTP client to its end.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
 }
 
 fn https(port: u16) -> String {

@@ -1,17 +1,20 @@
 //! Assembling a running central tally: open it (`crate::central::open`), start its sync
-//! client and background tasks, and serve the election office's screens and the sync
-//! API on one listener.
+//! client and background tasks, serve the election office's screen (HTTPS with the
+//! municipality's certificate) and sync on a listener of its own over mutual TLS with
+//! the device keys, as between tables.
 
 use crate::central::Central;
 use crate::central::config::CentralConfig;
+use crate::central::office_tls::{self, OfficeTlsError};
 use crate::central::open::{OpenError, OpenedCentral, open_central};
 use crate::central::tasks::{checkpointer, snapshot_clock};
 use crate::central::users::Users;
 use crate::election::event::SignedEvent;
 use crate::sync::client::{NewClientError, SyncClient};
 use crate::sync::control::SyncControl;
-use crate::sync::tls::TlsError;
+use crate::sync::tls::{self, TlsError, TrustedKeys};
 use crate::web::ListenError;
+use crate::web::serve::Options;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -27,10 +30,21 @@ pub enum StartError {
     SyncClient(#[from] NewClientError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("the office screen's TLS: {0}")]
+    OfficeTls(#[from] OfficeTlsError),
+    #[error("cannot listen for sync on {at}: {source}")]
+    SyncListen {
+        at: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 pub struct RunningCentral {
     pub addr: SocketAddr,
+    /// The office screen is HTTPS (`tls_cert`, `tls_key`).
+    pub https: bool,
+    /// The mutual-TLS sync listener (`sync_listen`), when there is one.
+    pub sync_addr: Option<SocketAddr>,
     pub central: Arc<Central>,
     pub server: tokio::task::JoinHandle<()>,
     /// Held so the sync client (which pushes only events made here: none) keeps running.
@@ -47,23 +61,24 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, StartError> {
         key,
         pull_urls,
     } = open_central(&cfg)?;
+    // Read before anything starts, so a wrong file stops the central with its name.
+    let office = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(office_tls::server_config(cert, key)?),
+        _ => None,
+    };
     let control = Arc::new(SyncControl::default());
     let (local, rx) = mpsc::unbounded_channel();
     if !pull_urls.is_empty() {
         // Tables are pulled over mutual TLS as this device, and only the election's
         // table keys are trusted; plain HTTP only in test mode.
-        let http = crate::sync::tls::http_client(
-            &key,
-            crate::sync::tls::TrustedKeys::from(&trust),
-            !cfg.is_test(),
-        )?;
+        let http = tls::http_client(&key, TrustedKeys::from(&trust), !cfg.is_test())?;
         let client = SyncClient::new(
             node.clone(),
             hello.clone(),
             pull_urls,
             Vec::new(),
             control.clone(),
-            key,
+            key.clone(),
             cfg.clock_offset_ms,
         )?
         .with_http(http);
@@ -72,40 +87,72 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, StartError> {
     tokio::spawn(snapshot_clock(central.clone()));
     tokio::spawn(checkpointer(cfg.database.clone(), node.clone()));
 
+    let sync_app = crate::sync::server::router(node, hello, control, cfg.is_test(), trust.clone());
+    let sync_addr = serve_sync(&cfg, &key, &trust, sync_app.clone()).await?;
+    // The office listener serves sync in plain HTTP only in test mode (tests, benches);
+    // in an election it answers 421 and sync goes to `sync_listen`.
+    let plain_sync = if cfg.is_test() {
+        sync_app
+    } else {
+        crate::sync::server::plain_refusal_router()
+    };
     let users = Arc::new(Users::new(cfg.users.clone()));
-    let app = crate::web::central_router(central.clone(), users).merge(
-        crate::sync::server::router(node, hello, control, cfg.is_test(), trust),
-    );
-    let (addr, server) = serve(cfg.listen, app).await?;
+    let https = office.is_some();
+    let app = crate::web::central_router(central.clone(), users, https).merge(plain_sync);
+    let options = Options {
+        // In test mode the tables of `bench central` all push from loopback to this
+        // listener; in an election only browsers reach it and the usual cap holds.
+        per_address: if cfg.is_test() {
+            crate::web::serve::MAX_CONNECTIONS
+        } else {
+            crate::web::serve::PER_ADDRESS
+        },
+        tls: office,
+    };
+    let (addr, server) =
+        crate::web::listen_and_serve_with(cfg.listen, app, "office screen server", options).await?;
     tracing::info!(
         election = %cfg.election,
         tables = cfg.tables.len(),
         %addr,
+        https,
+        sync = ?sync_addr,
         "central tally started"
     );
     Ok(RunningCentral {
         addr,
+        https,
+        sync_addr,
         central,
         server,
         _local: local,
     })
 }
 
-/// Serves `app` on `at`. Not the tables' hardened server: its per-address connection cap
-/// would refuse the tables of a municipality that reach the central from behind one NAT
-/// address (and `bench central`, whose simulated tables all come from loopback).
-async fn serve(
-    at: SocketAddr,
+/// Sync connections the central serves at once: a push connection or two from each
+/// table of a large municipality, within the process's open files beside the office
+/// screen's.
+const CENTRAL_SYNC_CONNECTIONS: usize = 512;
+
+/// Serves sync on `sync_listen` over mutual TLS as the central's device key, to the
+/// enrolled tables and centrals only, with the tables' admission control.
+async fn serve_sync(
+    cfg: &CentralConfig,
+    key: &crate::election::keys::DeviceSecret,
+    trust: &crate::election::event::Trust,
     app: axum::Router,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
+) -> Result<Option<SocketAddr>, StartError> {
+    let Some(at) = cfg.sync_listen else {
+        return Ok(None);
+    };
+    let config = tls::server_config(key, TrustedKeys::from(trust))?;
     let listener = tokio::net::TcpListener::bind(at)
         .await
-        .map_err(|source| ListenError::Bind { listen: at, source })?;
-    let addr = listener.local_addr().map_err(ListenError::Address)?;
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "central server stopped");
-        }
-    });
-    Ok((addr, server))
+        .map_err(|source| StartError::SyncListen { at, source })?;
+    let at = listener
+        .local_addr()
+        .map_err(|source| StartError::SyncListen { at, source })?;
+    let gate = crate::sync::admission::Gate::with_capacity(CENTRAL_SYNC_CONNECTIONS);
+    tokio::spawn(tls::serve(listener, config, app, gate));
+    Ok(Some(at))
 }

@@ -20,8 +20,18 @@ pub struct CentralConfig {
     /// The central's own device key: it signs the central's sync requests, so every
     /// table must list its public half in `[sync] keys` for the central's pulls.
     pub key: PathBuf,
+    /// The office screen, its API and /metrics; HTTPS with `tls_cert` and `tls_key`.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// The certificate (PEM, a chain is fine) of the office screen, as the municipality
+    /// provides it: the screen carries logins and who voted over the WAN, so an
+    /// election central does not start without it.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Sync over mutual TLS with the device keys, as between tables: the tables push
+    /// here and the other centrals pull here, and only enrolled keys get through.
+    pub sync_listen: Option<SocketAddr>,
     pub election_name: Option<String>,
     /// The election day; snapshots are taken at `snapshots` on this day. Without it, the
     /// day the central was started.
@@ -129,6 +139,16 @@ pub enum CentralConfigError {
         place: String,
         table_no: u32,
     },
+    #[error(
+        "the office screen carries logins and who voted over the WAN: give tls_cert and tls_key (PEM files of the municipality's certificate and its key); plain HTTP only with mode = \"test\""
+    )]
+    NoOfficeTls,
+    #[error("tls_cert and tls_key go together: give both or neither")]
+    HalfOfficeTls,
+    #[error(
+        "{what}: \"{url}\" is plain HTTP; in an election the central syncs only over mutual TLS (https://)"
+    )]
+    PlainSyncUrl { what: String, url: String },
     #[error("tables[{i}].url: \"{url}\" must start with http:// or https://")]
     TableUrl { i: usize, url: String },
     #[error("centrals[{i}].url: \"{url}\" must start with http:// or https://")]
@@ -193,7 +213,33 @@ impl CentralConfig {
                 return Err(CentralConfigError::NotArgon2(u.name.clone()));
             }
         }
-        Ok(())
+        self.check_tls()
+    }
+
+    /// In an election the office screen is HTTPS and sync leaves only over mutual TLS.
+    fn check_tls(&self) -> Result<(), CentralConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => return Err(CentralConfigError::HalfOfficeTls),
+            (None, None) if !self.is_test() => return Err(CentralConfigError::NoOfficeTls),
+            _ => {}
+        }
+        if self.is_test() {
+            return Ok(());
+        }
+        let tables = self.tables.iter().enumerate().filter_map(|(i, t)| {
+            t.url
+                .as_ref()
+                .map(|u| (format!("tables[{i}].url"), u.clone()))
+        });
+        let centrals = (self.centrals.iter().enumerate())
+            .map(|(i, c)| (format!("centrals[{i}].url"), c.url.clone()));
+        match tables
+            .chain(centrals)
+            .find(|(_, u)| u.starts_with("http://"))
+        {
+            Some((what, url)) => Err(CentralConfigError::PlainSyncUrl { what, url }),
+            None => Ok(()),
+        }
     }
 
     pub fn is_test(&self) -> bool {
@@ -311,6 +357,7 @@ mod tests {
         let h = crate::password::hash_pin("x").unwrap();
         format!(
             "election = \"e\"\ndatabase = \"d\"\nkey = \"k\"\n\
+             tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
              [[users]]\nname = \"a\"\npassword = \"{h}\"\nrole = \"admin\"\n"
         )
     }
@@ -351,5 +398,30 @@ mod tests {
         assert!(load(nobody).unwrap_err().contains("users"));
         let plain = base().replace("$argon2", "plain");
         assert!(load(&plain).unwrap_err().contains("argon2"));
+    }
+
+    #[test]
+    fn an_election_central_is_https_and_syncs_over_tls() {
+        let no_tls = base().replace("tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n", "");
+        let e = load(&no_tls).unwrap_err();
+        assert!(e.contains("tls_cert") && e.contains("WAN"), "{e}");
+        assert!(load(&format!("mode = \"test\"\n{no_tls}")).is_ok());
+        let half = base().replace("tls_key = \"k.pem\"\n", "");
+        assert!(load(&half).unwrap_err().contains("go together"));
+        let key = "11".repeat(32);
+        let table = |url: &str| {
+            format!(
+                "{}[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{key}\"\nurl = \"{url}\"\n",
+                base()
+            )
+        };
+        let e = load(&table("http://10.0.0.1:8443")).unwrap_err();
+        assert!(e.contains("tables[0].url") && e.contains("https://"), "{e}");
+        assert!(load(&table("https://10.0.0.1:8443")).is_ok());
+        let central = format!(
+            "{}[[centrals]]\nurl = \"http://k2:8091\"\nkey = \"{key}\"\n",
+            base()
+        );
+        assert!(load(&central).unwrap_err().contains("centrals[0].url"));
     }
 }

@@ -20,15 +20,19 @@ pub enum DemoError {
     /// The import's failure as debug text: the generated list should never fail.
     #[error("demo list does not import: {0}")]
     Import(String),
+    #[error(transparent)]
+    OfficeTls(#[from] super::office_tls::OfficeTlsError),
 }
 
-/// A test-mode central for the demo in `dir` with the list imported, trusting `tables`.
+/// A test-mode central for the demo in `dir` with the list imported, trusting `tables`:
+/// the office screen on `port` over HTTPS with a self-signed certificate, sync over
+/// mutual TLS on `sync_port`, as in an election.
 pub fn config(
     dir: &Path,
     election: &str,
     list: &[u8],
     tables: Vec<TableEntry>,
-    port: u16,
+    (port, sync_port): (u16, u16),
 ) -> Result<CentralConfig, DemoError> {
     let database = dir.join("valgkontor.db");
     let mut store = Store::open(&database)?;
@@ -38,12 +42,16 @@ pub fn config(
             .import_file(list, false, |_| {})
             .map_err(|e| DemoError::Import(format!("{e:?}")))?;
     }
+    let (cert, key) = super::office_tls::self_signed(dir)?;
     Ok(CentralConfig {
         election: election.into(),
         mode: Mode::Test,
         database,
         key: dir.join("valgkontor.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        tls_cert: Some(cert),
+        tls_key: Some(key),
+        sync_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], sync_port))),
         election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
         election_date: None,
         snapshots: [

@@ -11,6 +11,7 @@ pub mod export;
 pub mod metrics;
 pub mod mode;
 pub mod node;
+pub mod office_tls;
 pub mod open;
 pub mod read_error;
 pub mod snapshots;

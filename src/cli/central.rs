@@ -17,9 +17,13 @@ pub fn run(a: CentralArgs) -> CmdResult {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let c = crate::app::central::start(cfg).await?;
+        let scheme = if c.https { "https" } else { "http" };
         // Tests and supervisors read this line to find the port.
-        println!("valgbord central listening on http://{}", c.addr);
-        crate::systemd::notify_ready(&format!("valgkontor: http://{}", c.addr));
+        println!("valgbord central listening on {scheme}://{}", c.addr);
+        if let Some(at) = c.sync_addr {
+            println!("valgbord central sync (mutual TLS) on https://{at}");
+        }
+        crate::systemd::notify_ready(&format!("valgkontor: {scheme}://{}", c.addr));
         // Fed only while the database answers: a tally that cannot store is restarted.
         let node = c.central.node.clone();
         let _watchdog = crate::systemd::spawn_watchdog(move || node.healthy());

@@ -29,7 +29,8 @@ pub struct DemoArgs {
     /// Port of table 1; table N listens on port + N - 1. 0 picks free ports.
     #[arg(long, default_value_t = 8081)]
     pub port: u16,
-    /// TLS sync port of table 1; table N syncs on sync-port + N - 1. 0 picks free ports.
+    /// TLS sync port of table 1; table N syncs on sync-port + N - 1, the central tally on
+    /// the next. 0 picks free ports.
     #[arg(long, default_value_t = 8443)]
     pub sync_port: u16,
     /// Data folder (made fresh under the temp folder when not given).
@@ -46,7 +47,12 @@ pub fn run(a: DemoArgs) -> CmdResult {
     let (ports, sync_ports) = demo_ports(&a)?;
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.
-    let mut devices = Vec::new();
+    let central_key = crate::store::keyfile::load_or_create(&dir.join("valgkontor.key"))?;
+    let mut devices = vec![DeviceEntry {
+        key: central_key.public().to_hex(),
+        role: DeviceRole::Central,
+        table_no: None,
+    }];
     let mut central_tables = Vec::new();
     for t in 1..=a.tables {
         let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))?;
@@ -62,16 +68,17 @@ pub fn run(a: DemoArgs) -> CmdResult {
             url: None,
         });
     }
-    // The central tally only receives here: the tables push to it and pull from it.
-    let central_url = format!("http://127.0.0.1:{}", ports[a.tables as usize]);
+    // The central tally only receives here: the tables push to it (and pull from it)
+    // over mutual TLS on its sync port, the last of the sync ports.
     let urls: Vec<String> = sync_ports
         .iter()
         .map(|p| format!("https://127.0.0.1:{p}"))
         .collect();
+    let central_url = urls[a.tables as usize].clone();
     let mut configs = Vec::new();
     for t in 1..=a.tables {
         let db = demo_database(&dir, t, &bytes)?;
-        let peers = urls
+        let peers = urls[..a.tables as usize]
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != t as usize - 1)
@@ -102,7 +109,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
         "demo",
         &bytes,
         central_tables,
-        ports[a.tables as usize],
+        (ports[a.tables as usize], sync_ports[a.tables as usize]),
     )?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
@@ -125,11 +132,12 @@ pub fn run(a: DemoArgs) -> CmdResult {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
         println!(
-            "  valgkontoret (central tally): http://{}/  login {} / {}",
+            "  valgkontoret (central tally): https://{}/  login {} / {}",
             central.addr,
             crate::central::demo::DEMO_USER,
             crate::central::demo::DEMO_PASSWORD
         );
+        println!("    (a self-signed certificate, {}: the browser asks once to trust it; the tables push to it over mutual TLS)", dir.join("kontor-cert.pem").display());
         println!("The tables share every check-in (sync over TLS with the device keys, on loopback): a voter checked in at one is refused at the others.");
         println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {
@@ -168,17 +176,18 @@ fn demo_list(dir: &Path, a: &DemoArgs) -> anyhow::Result<Vec<u8>> {
     Ok(std::fs::read(&list)?)
 }
 
-/// The screen ports (the tables', then the central tally's) and the sync (TLS) ports.
+/// The screen ports (the tables', then the central tally's) and the sync (TLS) ports
+/// (likewise).
 fn demo_ports(a: &DemoArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
     let (ports, sync_ports) = if a.port == 0 && a.sync_port == 0 {
         // Reserved at once, so the two sets cannot share a port.
-        let mut all = crate::ports::ports(0, 2 * a.tables + 1)?;
+        let mut all = crate::ports::ports(0, 2 * a.tables + 2)?;
         let sync = all.split_off(a.tables as usize + 1);
         (all, sync)
     } else {
         (
             crate::ports::ports(a.port, a.tables + 1)?,
-            crate::ports::ports(a.sync_port, a.tables)?,
+            crate::ports::ports(a.sync_port, a.tables + 1)?,
         )
     };
     if ports.iter().any(|p| sync_ports.contains(p)) {

@@ -181,8 +181,8 @@ async fn hold_day(setup: place::Setup, plan: Plan) -> anyhow::Result<Held> {
     let wan = match plan.namespaced {
         true => Some(
             FaultProxy::start(
-                SocketAddr::new(net::CENTRAL_FRONT, centrals[0].port),
-                SocketAddr::from(([127, 0, 0, 1], centrals[0].port)),
+                SocketAddr::new(net::CENTRAL_FRONT, centrals[0].sync_port),
+                SocketAddr::from(([127, 0, 0, 1], centrals[0].sync_port)),
             )
             .await?,
         ),

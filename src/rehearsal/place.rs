@@ -128,7 +128,11 @@ pub(crate) fn spawn_daemon(
 pub struct CentralProc {
     /// "centralen" or "reservecentralen", for the report and the errors.
     pub name: &'static str,
+    /// The office screen (plain HTTP: test mode).
     pub port: u16,
+    /// Sync over mutual TLS (`sync_listen`): where the tables push and the other central
+    /// pulls.
+    pub sync_port: u16,
     pub db: PathBuf,
     pub config: PathBuf,
     log: PathBuf,
@@ -286,19 +290,29 @@ pub fn prepare(
 ) -> anyhow::Result<Setup> {
     let master = master_list(dir, list)?;
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
-    // Two ports more, for the centrals.
-    let mut ports = crate::ports::ports(0, tables + 2)?;
-    let central_ports = ports.split_off(tables as usize);
+    // Four ports more, for the centrals: their office screens, then their sync ports.
+    let mut ports = crate::ports::ports(0, tables + 4)?;
+    let mut central_ports = ports.split_off(tables as usize);
+    let central_sync_ports = central_ports.split_off(2);
     let central_keys = device_keys(dir, CENTRALS.iter().map(|(file, _)| file.to_string()))?;
-    // The tables reach the office's central over the WAN: in a namespace of the
-    // rehearsal's own, through the proxy on an address of its own that the `wan`
-    // fault makes slow and lossy (see `super::net::CENTRAL_FRONT`).
-    let central_urls: Vec<String> = central_ports
+    // The tables reach the office's central over the WAN, over mutual TLS as in an
+    // election: in a namespace of the rehearsal's own, through the proxy on an address
+    // of its own that the `wan` fault makes slow and lossy (see
+    // `super::net::CENTRAL_FRONT`; the proxy passes TCP, so TLS goes through it).
+    let central_urls: Vec<String> = central_sync_ports
         .iter()
         .enumerate()
         .map(|(i, p)| match (i, tls) {
-            (0, true) => format!("http://{}:{p}", super::net::CENTRAL_FRONT),
-            _ => format!("http://127.0.0.1:{p}"),
+            (0, true) => format!("https://{}:{p}", super::net::CENTRAL_FRONT),
+            _ => format!("https://127.0.0.1:{p}"),
+        })
+        .collect();
+    // Where a central pulls a table: its TLS sync address with a network of our own,
+    // its plain screen port otherwise (test mode).
+    let table_urls: Vec<String> = (0..tables as usize)
+        .map(|i| match tls {
+            true => format!("https://{}", super::net::sync_addr(i)),
+            false => format!("http://127.0.0.1:{}", ports[i]),
         })
         .collect();
     let keys = device_keys(dir, (1..=tables).map(|t| format!("bord-{t}")))?;
@@ -340,11 +354,11 @@ pub fn prepare(
             &master,
             place,
             i,
-            *port,
+            (*port, central_sync_ports[i]),
             &keys,
-            &ports,
+            &table_urls,
             (
-                &format!("http://127.0.0.1:{}", central_ports[other]),
+                &format!("https://127.0.0.1:{}", central_sync_ports[other]),
                 &central_keys[other],
             ),
         )?);
@@ -502,9 +516,9 @@ fn prepare_central(
     master: &Path,
     place: &str,
     which: usize,
-    port: u16,
+    (port, sync_port): (u16, u16),
     keys: &[String],
-    ports: &[u16],
+    table_urls: &[String],
     other: (&str, &str),
 ) -> anyhow::Result<CentralProc> {
     let (file, name) = CENTRALS[which];
@@ -519,6 +533,7 @@ fn prepare_central(
          database = \"{db}\"\n\
          key = \"{key}\"\n\
          listen = \"127.0.0.1:{port}\"\n\
+         sync_listen = \"127.0.0.1:{sync_port}\"\n\
          election_name = \"Generalprøve\"\n\
          [[users]]\n\
          name = \"{user}\"\n\
@@ -533,13 +548,13 @@ fn prepare_central(
         other.0, other.1
     ));
     let pulled = if which == 0 { 0 } else { keys.len() - 1 };
-    for (i, (key, p)) in keys.iter().zip(ports).enumerate() {
+    for (i, (key, url)) in keys.iter().zip(table_urls).enumerate() {
         config.push_str(&format!(
             "[[tables]]\nplace = \"{place}\"\ntable_no = {}\nkey = \"{key}\"\n",
             i + 1
         ));
         if i == pulled {
-            config.push_str(&format!("url = \"http://127.0.0.1:{p}\"\n"));
+            config.push_str(&format!("url = \"{url}\"\n"));
         }
     }
     let path = dir.join(format!("{file}.toml"));
@@ -547,6 +562,7 @@ fn prepare_central(
     Ok(CentralProc {
         name,
         port,
+        sync_port,
         db,
         config: path,
         log: dir.join(format!("{file}.log")),

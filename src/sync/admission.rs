@@ -83,6 +83,8 @@ struct State {
 /// The listener's admission control; shared by the accept loop and its connections.
 pub struct Gate {
     state: Mutex<State>,
+    /// Connections served at once: [`MAX_CONNECTIONS`] at a table, more at the central.
+    capacity: usize,
     flood_tx: watch::Sender<Option<Flood>>,
 }
 
@@ -95,8 +97,15 @@ pub struct Ticket {
 
 impl Gate {
     pub fn new() -> Arc<Gate> {
+        Gate::with_capacity(MAX_CONNECTIONS)
+    }
+
+    /// A gate for `capacity` connections at once: the central is reached by every
+    /// table of the municipality, not the few dozen devices of a polling place.
+    pub fn with_capacity(capacity: usize) -> Arc<Gate> {
         Arc::new(Gate {
             state: Mutex::new(State::default()),
+            capacity,
             flood_tx: watch::channel(None).0,
         })
     }
@@ -116,7 +125,7 @@ impl Gate {
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Ticket, Refusal> {
         let mut s = self.lock();
         let known = is_this_device(ip) || s.known.contains(&ip);
-        let refusal = if s.total >= MAX_CONNECTIONS {
+        let refusal = if s.total >= self.capacity {
             Some(Refusal::Full)
         } else if known {
             None

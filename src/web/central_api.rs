@@ -18,16 +18,30 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site
-/// can make the browser use it).
+/// can make the browser use it), and Secure when the screen is HTTPS (the browser never
+/// sends it in clear).
 const COOKIE: &str = "valgbord_central";
 
 #[derive(Clone)]
 struct St {
     central: Arc<Central>,
     users: Arc<Users>,
+    /// The screen is served over HTTPS: cookies get `Secure`.
+    https: bool,
 }
 
-pub fn central_router(central: Arc<Central>, users: Arc<Users>) -> Router {
+impl St {
+    fn cookie_flags(&self) -> &'static str {
+        if self.https {
+            "Path=/; HttpOnly; SameSite=Strict; Secure"
+        } else {
+            "Path=/; HttpOnly; SameSite=Strict"
+        }
+    }
+}
+
+/// The office screen's routes; `https` says whether the listener serving them is HTTPS.
+pub fn central_router(central: Arc<Central>, users: Arc<Users>, https: bool) -> Router {
     let router = Router::new()
         .route("/", get(assets::html))
         .route("/assets/central.js", get(assets::js))
@@ -49,7 +63,11 @@ pub fn central_router(central: Arc<Central>, users: Arc<Users>) -> Router {
         .route("/api/export/closing.json", get(closing_json))
         .route("/api/export/closing/{place}", get(closing_pdf))
         .route("/api/test/clock", post(test_clock))
-        .with_state(St { central, users });
+        .with_state(St {
+            central,
+            users,
+            https,
+        });
     super::same_origin::guard(router, super::same_origin::Hosts::Any)
 }
 
@@ -168,7 +186,7 @@ async fn login(State(s): State<St>, Json(b): Json<Login>) -> Result<Response, Ap
         });
     };
     tracing::info!(user = %session.user, role = ?session.role, "election office login");
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+    let cookie = format!("{COOKIE}={token}; {}", s.cookie_flags());
     let mut res = Json(json!({
         "token": token,
         "user": session.user,
@@ -187,10 +205,10 @@ async fn logout(State(s): State<St>, headers: HeaderMap) -> Response {
         s.users.logout(&t);
     }
     let mut res = Json(json!({ "logged_out": true })).into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("valgbord_central=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    let gone = format!("{COOKIE}=; {}; Max-Age=0", s.cookie_flags());
+    if let Ok(v) = HeaderValue::from_str(&gone) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
     res
 }
 

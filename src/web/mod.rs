@@ -35,12 +35,23 @@ pub async fn listen_and_serve(
     app: axum::Router,
     what: &'static str,
 ) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
+    listen_and_serve_with(listen, app, what, serve::Options::default()).await
+}
+
+/// As [`listen_and_serve`], with the listener's own options (HTTPS, a larger cap per
+/// address).
+pub async fn listen_and_serve_with(
+    listen: std::net::SocketAddr,
+    app: axum::Router,
+    what: &'static str,
+    options: serve::Options,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ListenError::Bind { listen, source })?;
     let addr = listener.local_addr().map_err(ListenError::Address)?;
     let server = tokio::spawn(async move {
-        serve::serve(listener, app).await;
+        serve::serve_with(listener, app, options).await;
         tracing::error!("{what} stopped");
     });
     Ok((addr, server))

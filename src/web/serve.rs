@@ -1,4 +1,6 @@
-//! Serving a table's HTTP on the LAN so that slow or hostile clients cannot starve it.
+//! Serving HTTP (and the central's HTTPS) so that slow or hostile clients cannot
+//! starve a listener: every screen and API listener, a table's or the central's, is
+//! served here.
 //!
 //! `axum::serve` sets no timeouts: a client that opens connections and never finishes
 //! its headers (slowloris), or sends a body a byte a minute, holds a connection and a
@@ -96,11 +98,39 @@ impl Drop for Held {
     }
 }
 
-/// Accepts connections for ever and serves `app` on each (HTTP/1.1).
+/// How a listener is served beyond the common limits.
+#[derive(Clone)]
+pub struct Options {
+    /// Connections one address may hold ([`PER_ADDRESS`] unless a listener has reason
+    /// for more).
+    pub per_address: usize,
+    /// HTTPS with this configuration; plain HTTP without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            per_address: PER_ADDRESS,
+            tls: None,
+        }
+    }
+}
+
+/// Accepts connections for ever and serves `app` on each (HTTP/1.1), plain.
 pub async fn serve(listener: TcpListener, app: Router) {
+    serve_with(listener, app, Options::default()).await
+}
+
+/// As [`serve`], with the listener's own [`Options`]. Over TLS the handshake must end
+/// within [`HEADER_READ_TIMEOUT`] too: a client that connects and sends nothing is let
+/// go as one that never finishes its headers.
+pub async fn serve_with(listener: TcpListener, app: Router, options: Options) {
     let book = Arc::new(Mutex::new(Book::default()));
     let cap = connection_cap();
-    tracing::debug!(cap, "connection cap");
+    let per_address = options.per_address;
+    let acceptor = options.tls.map(tokio_rustls::TlsAcceptor::from);
+    tracing::debug!(cap, per_address, tls = acceptor.is_some(), "connection cap");
     let slots = Arc::new(Semaphore::new(cap));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -120,7 +150,7 @@ pub async fn serve(listener: TcpListener, app: Router) {
         let held = {
             let mut b = book.lock().unwrap_or_else(|e| e.into_inner());
             let n = b.open.entry(ip).or_insert(0);
-            if *n >= PER_ADDRESS {
+            if *n >= per_address {
                 b.refused += 1;
                 // Said once, then every thousandth time: an attack must not fill the log.
                 if b.refused % 1000 == 1 {
@@ -141,6 +171,7 @@ pub async fn serve(listener: TcpListener, app: Router) {
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
@@ -176,7 +207,24 @@ pub async fn serve(listener: TcpListener, app: Router) {
             http.timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
                 .max_buf_size(MAX_HEAD);
-            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+            let served = match acceptor {
+                None => http.serve_connection(TokioIo::new(stream), service).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => http.serve_connection(TokioIo::new(tls), service).await,
+                        Ok(Err(e)) => {
+                            // Plain HTTP to an HTTPS port ends here, and so does garbage.
+                            tracing::debug!(%ip, error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%ip, "TLS handshake not finished in time");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%ip, error = %e, "connection ended with an error");
             }
             drop(held);

@@ -688,3 +688,12 @@ pub fn event_body(
         kind,
     }
 }
+
+/// Runs a future of the test's async HTTP client to its end.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
