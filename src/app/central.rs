@@ -103,6 +103,8 @@ async fn serve(
         .map_err(|source| ListenError::Bind { listen: at, source })?;
     let addr = listener.local_addr().map_err(ListenError::Address)?;
     let server = tokio::spawn(async move {
+        // The address of each connection: logins are limited per address too.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "central server stopped");
         }
