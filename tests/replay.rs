@@ -16,9 +16,12 @@ use std::time::Duration;
 use valgbord::election::keys::DeviceSecret;
 use valgbord::store::keyfile;
 
+/// The bytes one connection sent, growing as they come.
+type Connection = Arc<Mutex<Vec<u8>>>;
+
 /// What a recording proxy saw: the bytes of each connection from client to server.
 #[derive(Clone, Default)]
-struct Recording(Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>);
+struct Recording(Arc<Mutex<Vec<Connection>>>);
 
 /// A TCP proxy on loopback that forwards to `upstream` and records every byte sent to
 /// it: the eavesdropper's copy of the traffic. Returns its port.
