@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map of the code.
 
 pub mod app;
+pub mod attempt_limit;
 pub mod central;
 pub mod cli;
 pub mod election;

@@ -7,7 +7,7 @@ mod daemon;
 
 use daemon::{
     HEADER, Table, enrolled, eventually, free_ports, import, pin_hash, post_signed_to,
-    run_browser_script, spawn_listening, table_toml, tables_enrolled,
+    run_browser_script, table_toml, tables_enrolled,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,18 @@ impl Central {
     /// As [`Central::start`], with database, key and configuration named `name`;
     /// `tables` may also hold `[[centrals]]`.
     fn start_named(dir: &Path, name: &str, tables: &str, port: u16, offset_ms: i64) -> Central {
+        Central::start_full(dir, name, tables, port, offset_ms, &[])
+    }
+
+    /// As [`Central::start_named`], with `env` set for the process.
+    fn start_full(
+        dir: &Path,
+        name: &str,
+        tables: &str,
+        port: u16,
+        offset_ms: i64,
+        env: &[(&str, &str)],
+    ) -> Central {
         let db = imported(dir, name);
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(
@@ -162,7 +174,11 @@ role = "read"
             ),
         )
         .expect("write central config");
-        let (child, base) = spawn_listening("central", &config);
+        let mut cmd = std::process::Command::new(daemon::BIN);
+        cmd.args(["central", "--config", config.to_str().expect("utf8 path")]);
+        cmd.envs(env.iter().copied());
+        let (child, base) =
+            daemon::spawn_command_as(cmd, "central").unwrap_or_else(|e| panic!("{e}"));
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -649,7 +665,7 @@ fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
         serde_json::to_value(sign(&body, k).signed).expect("json")
     };
     let signed = |body: &Value, k: &DeviceSecret| {
-        let bytes = serde_json::to_vec(body).expect("json");
+        let bytes = serde_json::to_vec(&daemon::stamped(body.clone())).expect("json");
         let mut res = c
             .agent
             .post(&format!("{}/sync/v1/push", c.base))
@@ -923,4 +939,212 @@ fn a_table_key_cannot_write_another_polling_places_events_at_the_central() {
         c.overview()
     );
     assert_eq!(c.place("1")["figures"]["checked_in"], 0, "{}", c.overview());
+}
+
+/// A central with one table of place 1 configured, as the login tests need it.
+fn central_alone(d: &Path) -> Central {
+    central_alone_with(d, &[])
+}
+
+/// As [`central_alone`], with `env` set for the process.
+fn central_alone_with(d: &Path, env: &[(&str, &str)]) -> Central {
+    write_list(d);
+    let a1 = key(d, "a1");
+    let tables = format!(
+        "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n",
+        a1.public().to_hex()
+    );
+    Central::start_full(d, "central", &tables, free_ports(1)[0], 0, env)
+}
+
+#[test]
+fn many_wrong_passwords_delay_then_lock_the_user_and_the_right_one_waits_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = central_alone(dir.path());
+    let mut t = valgbord::store::now_ms();
+    let wrong = (ADMIN.0, "gæt");
+    let text = |v: &Value| v["error"].as_str().unwrap_or("").to_string();
+    let mut last = Value::Null;
+    for i in 1..=10 {
+        c.set_clock(t);
+        let (status, v) = c.login(wrong);
+        assert!(status == 401 || status == 429, "attempt {i}: {status} {v}");
+        if i < 5 {
+            assert_eq!(
+                text(&v),
+                "Forkert brugernavn eller adgangskode.",
+                "attempt {i}"
+            );
+        } else {
+            assert!(
+                text(&v).contains("For mange forkerte forsøg for brugeren kontor: prøv igen om"),
+                "attempt {i}: {v}"
+            );
+        }
+        if i == 5 {
+            // During the delay even the right password is not checked.
+            let (status, v) = c.login(ADMIN);
+            assert_eq!(status, 429, "{v}");
+            assert_eq!(
+                text(&v),
+                "For mange forkerte forsøg for brugeren kontor: prøv igen om 5 sekunder."
+            );
+        }
+        last = v;
+        // Past the longest delay before the next guess, so every guess is checked.
+        t += 6 * MINUTE;
+    }
+    assert!(text(&last).contains("prøv igen om 15 minutter"), "{last}");
+    let locked_at = t - 6 * MINUTE;
+    c.set_clock(locked_at + 10 * MINUTE + 5_000);
+    let (status, v) = c.login(ADMIN);
+    assert_eq!(status, 429, "the right password during the lockout: {v}");
+    assert!(text(&v).contains("prøv igen om 5 minutter"), "{v}");
+    // Another user of the office is not locked out by it.
+    assert_eq!(c.login(READER).0, 200);
+    // After the lockout the right password works, and resets the count.
+    c.set_clock(locked_at + 15 * MINUTE + 1_000);
+    let (status, v) = c.login(ADMIN);
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = c.login(wrong);
+    assert_eq!(
+        (status, text(&v)),
+        (401, "Forkert brugernavn eller adgangskode.".into())
+    );
+}
+
+#[test]
+fn one_address_guessing_many_user_names_is_slowed_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = central_alone(dir.path());
+    let mut t = valgbord::store::now_ms();
+    let mut slowed = None;
+    for i in 0..40 {
+        c.set_clock(t);
+        let (status, v) = c.login((&format!("bruger{i}"), "gæt"));
+        assert!(status == 401 || status == 429, "{status} {v}");
+        if v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("For mange forkerte forsøg fra denne adresse"))
+        {
+            slowed = Some((i, v));
+            break;
+        }
+        t += 6 * MINUTE;
+    }
+    let (i, v) = slowed.expect("40 names guessed from one address and never slowed down");
+    assert!(i <= 20, "slowed down only after {i} names");
+    assert!(
+        v["error"].as_str().is_some_and(
+            |e| e.contains("For mange forkerte forsøg fra denne adresse: prøv igen om")
+        ),
+        "{v}"
+    );
+}
+
+/// The peak memory of a process (VmHWM, kB).
+fn peak_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn twenty_logins_at_once_run_a_bounded_number_of_password_checks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A fixed mmap threshold: glibc then maps each argon2 block (19 MiB) on its own and
+    // unmaps it when freed, so the peak memory counts the checks that ran at once (with
+    // its default, freed blocks are kept in per-thread arenas and the peak counts those).
+    let mut c = central_alone_with(dir.path(), &[("MALLOC_MMAP_THRESHOLD_", "1048576")]);
+    assert_eq!(c.login(READER).0, 200);
+    let before = peak_kb(c.child.id());
+    // Every login runs argon2 with 19 MiB of memory: twenty at once would take some
+    // 380 MiB. Right passwords, so no attempt limit turns them away before argon2.
+    let base = c.base.clone();
+    let logins: Vec<_> = (0..20)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                let mut res = agent
+                    .post(&format!("{base}/api/login"))
+                    .send_json(json!({"user": ADMIN.0, "password": ADMIN.1}))
+                    .expect("login");
+                let status = res.status().as_u16();
+                (
+                    status,
+                    res.body_mut().read_json::<Value>().unwrap_or(Value::Null),
+                )
+            })
+        })
+        .collect();
+    // Meanwhile the office's screen keeps being answered.
+    let (status, v) = c.get("/api/overview");
+    assert_eq!(status, 200, "{v}");
+    for h in logins {
+        let (status, v) = h.join().expect("thread");
+        assert!(
+            status == 200
+                || (status == 503
+                    && v["error"]
+                        .as_str()
+                        .is_some_and(|e| e.starts_with("Vent et øjeblik"))),
+            "{status} {v}"
+        );
+    }
+    // A bounded number of checks at a time (2) adds at most a few times 19 MiB; the
+    // bound is generous (150 MiB) against allocator noise, and far below twenty at once.
+    let grown_mib = (peak_kb(c.child.id()).saturating_sub(before)) / 1024;
+    assert!(
+        grown_mib < 150,
+        "peak memory grew by {grown_mib} MiB during 20 logins"
+    );
+}
+
+#[test]
+fn a_push_replayed_to_the_central_is_refused_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut c = central_alone(d);
+    c.login(READER);
+    let a1 = key(d, "a1");
+    let mut hello: Value = c.get("/sync/v1/hello").1;
+    hello["device"] = json!(a1.public());
+    let mut nonce = [0u8; 16];
+    getrandom::getrandom(&mut nonce).expect("random");
+    let body = json!({
+        "hello": hello, "events": [],
+        "stamp": {"sent_ms": valgbord::store::now_ms(), "peer_offset_ms": 0, "nonce": hex::encode(nonce)},
+    });
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let sig = valgbord::sync::auth::sign_body(&a1, &bytes);
+    let send = || {
+        let mut res = c
+            .agent
+            .post(&format!("{}/sync/v1/push", c.base))
+            .header("content-type", "application/json")
+            .header(valgbord::sync::auth::HEADER, &sig)
+            .send(&bytes[..])
+            .expect("push");
+        let status = res.status().as_u16();
+        (
+            status,
+            res.body_mut().read_json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let (status, v) = send();
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = send();
+    assert_eq!(status, 401, "a replayed push was taken: {v}");
+    let (_, text, _) = c.request("GET", "/metrics", None);
+    let text = String::from_utf8(text).expect("utf8");
+    assert!(
+        text.contains("valgbord_central_sync_requests_refused_total{reason=\"replay\"} 1"),
+        "{text}"
+    );
 }

@@ -165,7 +165,7 @@ fn tls_post(
         true,
     )
     .expect("client");
-    let bytes = serde_json::to_vec(body).expect("json");
+    let bytes = serde_json::to_vec(&daemon::stamped(body.clone())).expect("json");
     let sig = valgbord::sync::auth::sign_body(key, &bytes);
     block_on(async {
         let res = client

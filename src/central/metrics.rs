@@ -19,6 +19,8 @@ pub struct Metrics {
     pub duplicates: AtomicU64,
     /// Rejected events by reason.
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// Sync requests refused as replayed, stale or unstamped, by reason.
+    requests_refused: Mutex<BTreeMap<&'static str, u64>>,
     /// Database and other internal errors.
     pub errors: AtomicU64,
     /// Ingest batches by latency bucket, and their sum in microseconds.
@@ -49,15 +51,14 @@ pub fn reason(e: &StoreError) -> &'static str {
 
 impl Metrics {
     pub fn reject(&self, why: &'static str) {
-        *self
-            .rejected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(why)
-            .or_default() += 1;
+        bump(&self.rejected, why);
         if why == "database" {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    pub fn refuse_request(&self, why: &'static str) {
+        bump(&self.requests_refused, why);
     }
 
     pub fn rejected_total(&self) -> u64 {
@@ -105,27 +106,20 @@ impl Metrics {
             "Events received that were already stored.",
             self.duplicates.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            o,
-            "# HELP valgbord_central_events_rejected_total Events refused, by reason.\n# TYPE valgbord_central_events_rejected_total counter"
+        by_reason(
+            &mut o,
+            "valgbord_central_events_rejected_total",
+            "Events refused, by reason.",
+            &self.rejected,
+            "unknown_key",
         );
-        let rejected = self
-            .rejected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if rejected.is_empty() {
-            let _ = writeln!(
-                o,
-                "valgbord_central_events_rejected_total{{reason=\"unknown_key\"}} 0"
-            );
-        }
-        for (why, n) in rejected {
-            let _ = writeln!(
-                o,
-                "valgbord_central_events_rejected_total{{reason=\"{why}\"}} {n}"
-            );
-        }
+        by_reason(
+            &mut o,
+            "valgbord_central_sync_requests_refused_total",
+            "Sync requests refused as replayed, stale or without time and nonce, by reason.",
+            &self.requests_refused,
+            "replay",
+        );
         counter(
             &mut o,
             "valgbord_central_errors_total",
@@ -178,6 +172,33 @@ impl Metrics {
             }
         }
         o
+    }
+}
+
+fn bump(counts: &Mutex<BTreeMap<&'static str, u64>>, why: &'static str) {
+    *counts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(why)
+        .or_default() += 1;
+}
+
+/// A counter by reason label; `zero` is shown at 0 while nothing was counted, so the
+/// series exists from the start.
+fn by_reason(
+    o: &mut String,
+    name: &str,
+    help: &str,
+    counts: &Mutex<BTreeMap<&'static str, u64>>,
+    zero: &str,
+) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
+    let counts = counts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if counts.is_empty() {
+        let _ = writeln!(o, "{name}{{reason=\"{zero}\"}} 0");
+    }
+    for (why, n) in counts {
+        let _ = writeln!(o, "{name}{{reason=\"{why}\"}} {n}");
     }
 }
 

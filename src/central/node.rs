@@ -333,4 +333,8 @@ impl SyncNode for CentralNode {
     fn wall_now(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    fn request_refused(&self, reason: &'static str) {
+        self.metrics.refuse_request(reason);
+    }
 }

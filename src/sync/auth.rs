@@ -2,9 +2,8 @@
 //! device named in its `hello`, and that device must be one the election configuration
 //! lists. Without it nobody on the LAN can read or add check-ins.
 //!
-//! The body is signed, not a timestamp: a replayed push only repeats events the table
-//! already has (they are duplicates), and a replayed pull reveals nothing the eavesdropper
-//! did not already see. Encryption of the traffic (TLS) is still to come.
+//! The signature says who, not when: the body carries a time and a nonce of its own
+//! (`replay`), so a recorded request sent again is refused after this check.
 
 use crate::election::event::Trust;
 use crate::election::keys::{DevicePublic, DeviceSecret};

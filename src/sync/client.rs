@@ -24,6 +24,7 @@ use super::control::SyncControl;
 use super::node::SyncNode;
 use super::peer_status::{PeerState, PeerStatus};
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, lag};
+use super::replay::{PeerClocks, Stamp};
 use crate::election::event::SignedEvent;
 use crate::election::keys::DevicePublic;
 use crate::election::keys::DeviceSecret;
@@ -87,6 +88,8 @@ pub struct SyncClient {
     key: DeviceSecret,
     /// This table's clock offset (test mode), so skew is measured as the table sees time.
     clock_offset_ms: i64,
+    /// The offset to each peer's clock, so requests are stamped by the peer's clock.
+    clocks: PeerClocks,
     /// Peers found while running (mDNS), added between rounds.
     added_tx: mpsc::UnboundedSender<NewPeer>,
     added_rx: Option<mpsc::UnboundedReceiver<NewPeer>>,
@@ -216,8 +219,7 @@ struct Pulled {
 struct PullContext {
     node: Arc<dyn SyncNode>,
     hello: Hello,
-    http: reqwest::Client,
-    key: DeviceSecret,
+    signer: Signer,
     clock_offset_ms: i64,
 }
 
@@ -256,35 +258,88 @@ fn signed_post<T: serde::Serialize>(
         .body(bytes)
 }
 
+/// How a device signs and stamps its requests: its key, and its measure of each peer's
+/// clock ([`super::replay`]).
+#[derive(Clone)]
+struct Signer {
+    http: reqwest::Client,
+    key: DeviceSecret,
+    clocks: PeerClocks,
+}
+
+/// What a stamped request came back with.
+enum Sent {
+    Answer(reqwest::Response),
+    /// 401, with the body the peer gave its reason in.
+    Unauthorized(serde_json::Value),
+}
+
+impl Signer {
+    /// Sends `make(stamp)` to `peer` (its base URL) at `path`, stamped and signed. A
+    /// refusal for the stamp's time carries the peer's clock: the request is made again
+    /// once, stamped by it (a clock far off, or the peer's first contact).
+    async fn send<T: serde::Serialize>(
+        &self,
+        peer: &str,
+        path: &str,
+        make: impl Fn(Option<Stamp>) -> T,
+    ) -> Result<Sent, reqwest::Error> {
+        let url = format!("{peer}{path}");
+        let mut retried = false;
+        loop {
+            let sent = self.clocks.now();
+            let stamp = self.clocks.stamp_at(peer, sent);
+            if let Err(e) = &stamp {
+                tracing::warn!(%url, error = %e, "no random nonce for a sync request");
+            }
+            let r = signed_post(&self.http, &url, &self.key, &make(stamp.ok()))
+                .send()
+                .await?;
+            if r.status() != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(Sent::Answer(r));
+            }
+            let why = r.json::<serde_json::Value>().await.unwrap_or_default();
+            if retried || !self.clocks.learn_from_refusal(peer, &why, sent) {
+                return Ok(Sent::Unauthorized(why));
+            }
+            tracing::info!(%url, reason = ?why["error"].as_str(), "sync request refused for its time; sent again by the peer's clock");
+            retried = true;
+        }
+    }
+}
+
 /// Sends queued events to one peer in order, merging what queued up meanwhile. A failed
 /// push is dropped: the peer's next pull fetches the events anyway.
 async fn push_worker(
-    http: reqwest::Client,
-    url: String,
+    signer: Signer,
+    base: String,
     hello: Hello,
-    key: DeviceSecret,
     mut rx: mpsc::UnboundedReceiver<Arc<Vec<SignedEvent>>>,
     heard: mpsc::UnboundedSender<Heard>,
 ) {
-    let base = url;
-    let url = format!("{base}/sync/v1/push");
     while let Some(first) = rx.recv().await {
         let mut events: Vec<SignedEvent> = first.as_ref().clone();
         while let Ok(more) = rx.try_recv() {
             events.extend(more.iter().cloned());
         }
         for page in events.chunks(MAX_PAGE) {
-            let req = PushRequest {
+            let make = |stamp| PushRequest {
                 hello: hello.clone(),
                 events: page.to_vec(),
+                stamp,
             };
-            match signed_post(&http, &url, &key, &req).send().await {
-                Ok(r) if r.status().is_success() => {
+            match signer.send(&base, "/sync/v1/push", make).await {
+                Ok(Sent::Answer(r)) if r.status().is_success() => {
                     // The loop holds a receiver as long as it runs.
                     let _ = heard.send(Heard::PushAnswered(base.clone()));
                 }
-                Ok(r) => tracing::debug!(%url, status = %r.status(), "push refused"),
-                Err(e) => tracing::debug!(%url, error = %e, "push failed"),
+                Ok(Sent::Answer(r)) => {
+                    tracing::debug!(peer = %base, status = %r.status(), "push refused")
+                }
+                Ok(Sent::Unauthorized(why)) => {
+                    tracing::debug!(peer = %base, reason = %why["error"], "push refused")
+                }
+                Err(e) => tracing::debug!(peer = %base, error = %e, "push failed"),
             }
         }
     }
@@ -338,6 +393,7 @@ impl SyncClient {
             peers,
             key,
             clock_offset_ms,
+            clocks: PeerClocks::new(clock_offset_ms),
             added_tx,
             added_rx: Some(added_rx),
             heard_tx,
@@ -370,10 +426,9 @@ impl SyncClient {
     fn spawn_pusher(&self, url: &str) -> mpsc::UnboundedSender<Arc<Vec<SignedEvent>>> {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(push_worker(
-            self.http.clone(),
+            self.signer(),
             url.to_string(),
             self.hello.clone(),
-            self.key.clone(),
             rx,
             self.heard_tx.clone(),
         ));
@@ -515,9 +570,16 @@ impl SyncClient {
         PullContext {
             node: self.node.clone(),
             hello: self.hello.clone(),
+            signer: self.signer(),
+            clock_offset_ms: self.clock_offset_ms,
+        }
+    }
+
+    fn signer(&self) -> Signer {
+        Signer {
             http: self.http.clone(),
             key: self.key.clone(),
-            clock_offset_ms: self.clock_offset_ms,
+            clocks: self.clocks.clone(),
         }
     }
 
@@ -776,17 +838,80 @@ impl PullContext {
             return;
         }
         let n = page.events.len();
-        let req = PushRequest {
+        let make = |stamp| PushRequest {
             hello: self.hello.clone(),
-            events: page.events,
+            events: page.events.clone(),
+            stamp,
         };
-        let url = format!("{peer}/sync/v1/push");
-        match signed_post(&self.http, &url, &self.key, &req).send().await {
-            Ok(r) if r.status().is_success() => {
-                tracing::debug!(%url, events = n, "central caught up")
+        match self.signer.send(peer, "/sync/v1/push", make).await {
+            Ok(Sent::Answer(r)) if r.status().is_success() => {
+                tracing::debug!(%peer, events = n, "central caught up")
             }
-            Ok(r) => tracing::debug!(%url, status = %r.status(), "catch-up push refused"),
-            Err(e) => tracing::debug!(%url, error = %e, "catch-up push failed"),
+            Ok(Sent::Answer(r)) => {
+                tracing::debug!(%peer, status = %r.status(), "catch-up push refused")
+            }
+            Ok(Sent::Unauthorized(why)) => {
+                tracing::debug!(%peer, reason = %why["error"], "catch-up push refused")
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "catch-up push failed"),
+        }
+    }
+
+    /// Asks `peer` for a page of at most `limit` events; `None`, with `status` saying why,
+    /// when it did not answer one.
+    async fn ask_page(
+        &self,
+        peer: &str,
+        have: super::protocol::VersionVector,
+        limit: usize,
+        status: &mut PeerStatus,
+    ) -> Option<PullResponse> {
+        let make = |stamp| PullRequest {
+            hello: self.hello.clone(),
+            have: have.clone(),
+            limit,
+            stamp,
+        };
+        let reason = |v: &serde_json::Value| {
+            v["error"]
+                .as_str()
+                .map_or_else(|| "forkert opsætning".into(), str::to_string)
+        };
+        let res = match self.signer.send(peer, "/sync/v1/pull", make).await {
+            Ok(Sent::Answer(r)) => r,
+            Ok(Sent::Unauthorized(why)) => {
+                status.state = PeerState::WrongConfig(reason(&why));
+                return None;
+            }
+            Err(e) => {
+                if status.state == PeerState::Connected {
+                    tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
+                } else {
+                    tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
+                }
+                status.state = PeerState::Lost;
+                return None;
+            }
+        };
+        if res.status() == reqwest::StatusCode::CONFLICT {
+            let why = res.json::<serde_json::Value>().await.unwrap_or_default();
+            status.state = PeerState::WrongConfig(reason(&why));
+            return None;
+        }
+        match res.error_for_status() {
+            Ok(r) => match r.json().await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "unreadable pull answer");
+                    status.state = PeerState::Lost;
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "pull refused");
+                status.state = PeerState::Lost;
+                None
+            }
         }
     }
 
@@ -799,57 +924,16 @@ impl PullContext {
         how: Pull,
     ) -> (Option<DevicePublic>, PeerStatus) {
         let peer = status.url.clone();
-        let url = format!("{peer}/sync/v1/pull");
         for _ in 0..100 {
             let node = self.node.clone();
             let have = match tokio::task::spawn_blocking(move || node.version_vector()).await {
                 Ok(Ok(v)) => v,
                 _ => return (device, status),
             };
-            let req = PullRequest {
-                hello: self.hello.clone(),
-                have,
-                limit: if how == Pull::Probe { 1 } else { MAX_PAGE },
-            };
             let sent = self.wall_now();
-            let res = match signed_post(&self.http, &url, &self.key, &req).send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    if status.state == PeerState::Connected {
-                        tracing::warn!(%peer, error = %super::tls::error_chain(&e), "peer lost");
-                    } else {
-                        tracing::debug!(%peer, error = %super::tls::error_chain(&e), "peer not reached");
-                    }
-                    status.state = PeerState::Lost;
-                    return (device, status);
-                }
-            };
-            if res.status() == reqwest::StatusCode::CONFLICT
-                || res.status() == reqwest::StatusCode::UNAUTHORIZED
-            {
-                let why = res
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["error"].as_str().map(str::to_string))
-                    .unwrap_or_else(|| "forkert opsætning".into());
-                status.state = PeerState::WrongConfig(why);
+            let limit = if how == Pull::Probe { 1 } else { MAX_PAGE };
+            let Some(body) = self.ask_page(&peer, have, limit, &mut status).await else {
                 return (device, status);
-            }
-            let body: PullResponse = match res.error_for_status() {
-                Ok(r) => match r.json().await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "unreadable pull answer");
-                        status.state = PeerState::Lost;
-                        return (device, status);
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "pull refused");
-                    status.state = PeerState::Lost;
-                    return (device, status);
-                }
             };
             device = Some(body.hello.device);
             status.table_no = Some(body.hello.table_no);
@@ -859,6 +943,9 @@ impl PullContext {
             }
             let received = self.wall_now();
             let skew = body.wall_ms - (sent + received) / 2;
+            if body.wall_ms != 0 {
+                self.signer.clocks.learn(&peer, skew);
+            }
             let more = body.more;
             let theirs = body.have;
             let events = body.events;

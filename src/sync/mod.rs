@@ -14,5 +14,6 @@ pub mod discovery;
 pub mod node;
 pub mod peer_status;
 pub mod protocol;
+pub mod replay;
 pub mod server;
 pub mod tls;

@@ -42,6 +42,11 @@ pub trait SyncNode: Send + Sync + 'static {
     fn take_fork_evidence(&self, evidence: &[ForkEvidence]) {
         let _ = evidence;
     }
+    /// A sync request was refused as replayed, stale or unstamped (`reason` is the label
+    /// of [`super::replay::Stale`]), for whoever counts refusals.
+    fn request_refused(&self, reason: &'static str) {
+        let _ = reason;
+    }
 }
 
 /// One page of a pull answer, before the hello is added.

@@ -82,6 +82,9 @@ pub struct PullRequest {
     pub hello: Hello,
     pub have: VersionVector,
     pub limit: usize,
+    /// When and once ([`super::replay`]); absent from an older version, which is refused.
+    #[serde(default)]
+    pub stamp: Option<super::replay::Stamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +108,9 @@ pub struct PullResponse {
 pub struct PushRequest {
     pub hello: Hello,
     pub events: Vec<SignedEvent>,
+    /// As in [`PullRequest`].
+    #[serde(default)]
+    pub stamp: Option<super::replay::Stamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,6 +4,7 @@ use super::auth;
 use super::control::SyncControl;
 use super::node::SyncNode;
 use super::protocol::{Hello, MAX_PAGE, PullRequest, PullResponse, PushRequest, PushResponse};
+use super::replay::{ReplayGuard, Stamp};
 use super::tls::TlsPeer;
 use crate::election::event::Trust;
 use crate::election::keys::DevicePublic;
@@ -22,6 +23,8 @@ struct SyncState {
     control: Arc<SyncControl>,
     test_mode: bool,
     trust: Arc<Trust>,
+    /// Recent requests per device, so a recorded one sent again is refused.
+    replay: Arc<ReplayGuard>,
 }
 
 /// Largest request body accepted: a full page of events with room to spare.
@@ -46,6 +49,7 @@ pub fn router(
             control,
             test_mode,
             trust: Arc::new(trust),
+            replay: Arc::new(ReplayGuard::default()),
         })
 }
 
@@ -118,7 +122,9 @@ fn check_peer(s: &SyncState, theirs: &Hello) -> Result<(), Refusal> {
 }
 
 /// Parses a request and checks its signature and sender. Over TLS the request must also
-/// speak for the device at the other end of the connection.
+/// speak for the device at the other end of the connection. Last, its stamp must be fresh
+/// and new (not a replay); that refusal carries this device's clock, so a sender whose
+/// clock is off can stamp its next request right.
 fn authenticated<T: serde::de::DeserializeOwned + HasHello>(
     s: &SyncState,
     tls: Option<Extension<TlsPeer>>,
@@ -127,8 +133,18 @@ fn authenticated<T: serde::de::DeserializeOwned + HasHello>(
 ) -> Result<T, Refusal> {
     let req: T = serde_json::from_slice(body)
         .map_err(|e| refusal(StatusCode::BAD_REQUEST, format!("not a sync request: {e}")))?;
-    check_sender(req.hello().device, tls, headers, body, &s.trust)?;
+    let device = req.hello().device;
+    check_sender(device, tls, headers, body, &s.trust)?;
     check_peer(s, req.hello())?;
+    let now = s.node.wall_now();
+    if let Err(why) = s.replay.check(device, req.stamp(), now) {
+        tracing::warn!(device = %device.short(), reason = %why, "sync request refused");
+        s.node.request_refused(why.label());
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({ "error": why.to_string(), "wall_ms": now })),
+        ));
+    }
     Ok(req)
 }
 
@@ -162,17 +178,24 @@ pub(crate) fn check_sender(
 
 trait HasHello {
     fn hello(&self) -> &Hello;
+    fn stamp(&self) -> Option<&Stamp>;
 }
 
 impl HasHello for PullRequest {
     fn hello(&self) -> &Hello {
         &self.hello
     }
+    fn stamp(&self) -> Option<&Stamp> {
+        self.stamp.as_ref()
+    }
 }
 
 impl HasHello for PushRequest {
     fn hello(&self) -> &Hello {
         &self.hello
+    }
+    fn stamp(&self) -> Option<&Stamp> {
+        self.stamp.as_ref()
     }
 }
 

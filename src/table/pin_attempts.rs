@@ -8,6 +8,7 @@
 //! PIN check run at a time, so parallel guesses can neither multiply the rate nor fill
 //! the blocking threads that scans need.
 
+use crate::attempt_limit::{Policy, plural};
 use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,15 @@ pub const MAX_DELAY: Duration = Duration::from_secs(5 * 60);
 /// Wrong PINs in a row that lock the PIN for [`LOCKOUT`].
 pub const LOCKOUT_AFTER: u32 = 10;
 pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The schedule above, as `attempt_limit` applies it.
+const POLICY: Policy = Policy {
+    free: FREE_ATTEMPTS,
+    first_delay: FIRST_DELAY,
+    max_delay: MAX_DELAY,
+    lockout_after: LOCKOUT_AFTER,
+    lockout: LOCKOUT,
+};
 
 /// Why an attempt is not checked now: the Danish text for the screen, the English for
 /// the log.
@@ -91,27 +101,10 @@ impl PinAttempts {
     }
 }
 
-/// "1 minut", "3 minutter".
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// The wait after `wrong` wrong PINs in a row: none for the first few, then 5 s
 /// doubling up to [`MAX_DELAY`], then the lockout.
 fn delay_after(wrong: u32) -> Option<Duration> {
-    if wrong >= LOCKOUT_AFTER {
-        return Some(LOCKOUT);
-    }
-    if wrong < FREE_ATTEMPTS {
-        return None;
-    }
-    let doublings = wrong - FREE_ATTEMPTS;
-    Some(
-        FIRST_DELAY
-            .checked_mul(1 << doublings.min(16))
-            .unwrap_or(MAX_DELAY)
-            .min(MAX_DELAY),
-    )
+    POLICY.delay_after(wrong)
 }
 
 /// One table's PIN attempts, shared by every screen that asks for the PIN, with a gate

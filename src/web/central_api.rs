@@ -6,15 +6,17 @@ use super::central_assets as assets;
 use super::error::ApiError;
 use crate::central::config::Role;
 use crate::central::read_error::ReadError;
-use crate::central::users::{Session, Users};
+use crate::central::users::{LoginError, Session, Users};
 use crate::central::{Central, export};
-use axum::extract::{Path, State};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site
@@ -171,20 +173,49 @@ struct Login {
     password: String,
 }
 
-async fn login(State(s): State<St>, Json(b): Json<Login>) -> Result<Response, ApiError> {
-    let users = s.users.clone();
-    let name = b.user.clone();
-    let result = tokio::task::spawn_blocking(move || users.login(&b.user, &b.password))
-        .await
-        .map_err(internal)?;
-    let Some((token, session)) = result else {
-        tracing::warn!(user = %name, "election office login refused");
-        return Err(ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            danish: "Forkert brugernavn eller adgangskode.".into(),
-            english: format!("login refused for user \"{name}\""),
-        });
+/// A refused login as the office's screen shows it.
+fn login_refused(name: &str, e: LoginError) -> ApiError {
+    const WRONG: &str = "Forkert brugernavn eller adgangskode.";
+    let (status, danish, english) = match e {
+        LoginError::Wrong(None) => (
+            StatusCode::UNAUTHORIZED,
+            WRONG.to_string(),
+            format!("login refused for user \"{name}\""),
+        ),
+        LoginError::Wrong(Some(w)) => (
+            StatusCode::UNAUTHORIZED,
+            format!("{WRONG} {}", w.danish),
+            format!("login refused for user \"{name}\"; {}", w.english),
+        ),
+        LoginError::Wait(w) => (StatusCode::TOO_MANY_REQUESTS, w.danish, w.english),
+        LoginError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Vent et øjeblik: mange logger ind lige nu. Prøv igen.".into(),
+            format!(
+                "login of \"{name}\" turned away: {} password checks already running and more waiting",
+                crate::central::users::CHECKS_AT_ONCE
+            ),
+        ),
+        LoginError::Internal(why) => return internal(why),
     };
+    ApiError {
+        status,
+        danish,
+        english,
+    }
+}
+
+async fn login(
+    State(s): State<St>,
+    connected: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(b): Json<Login>,
+) -> Result<Response, ApiError> {
+    let from = connected.map(|Extension(ConnectInfo(a))| a.ip());
+    let (token, session) = s
+        .users
+        .login(&b.user, &b.password, from, &s.central.node.clock)
+        .await
+        .map_err(|e| login_refused(&b.user, e))?;
     tracing::info!(user = %session.user, role = ?session.role, "election office login");
     let cookie = format!("{COOKIE}={token}; {}", s.cookie_flags());
     let mut res = Json(json!({

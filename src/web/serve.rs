@@ -189,7 +189,10 @@ pub async fn serve_with(listener: TcpListener, app: Router, options: Options) {
                             "request body too large",
                         ));
                     }
-                    let req = req.map(Body::new);
+                    let mut req = req.map(Body::new);
+                    // As axum's own server gives it: who is asking (login limits).
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
                     match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(req)).await {
                         Ok(r) => r,
                         Err(_) => {

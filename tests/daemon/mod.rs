@@ -405,6 +405,11 @@ pub fn spawn_command(cmd: Command) -> Result<(Child, String), String> {
     spawn_for(cmd, "table")
 }
 
+/// As [`spawn_command`], for a process of `role` (`table`, `central`).
+pub fn spawn_command_as(cmd: Command, role: &str) -> Result<(Child, String), String> {
+    spawn_for(cmd, role)
+}
+
 /// Starts `cmd` and waits for the line `valgbord ROLE listening on URL`.
 fn spawn_for(mut cmd: Command, role: &str) -> Result<(Child, String), String> {
     // The caller's log level and stderr (e.g. a log file) win.
@@ -539,15 +544,28 @@ pub fn place_with_sync(
     place
 }
 
+/// `body` with a fresh time and nonce, as every sync request of a device carries them
+/// (unless it has a `stamp` already).
+pub fn stamped(mut body: Value) -> Value {
+    if let Some(o) = body.as_object_mut()
+        && !o.contains_key("stamp")
+    {
+        let stamp =
+            valgbord::sync::replay::Stamp::new(valgbord::store::now_ms(), 0).expect("random nonce");
+        o.insert("stamp".into(), serde_json::to_value(stamp).expect("json"));
+    }
+    body
+}
+
 /// A sync request to `url` signed by `key`, as a device sends it to a table or the
-/// central tally.
+/// central tally (with a fresh stamp).
 pub fn post_signed_to(
     agent: &ureq::Agent,
     url: &str,
     body: Value,
     key: Option<&DeviceSecret>,
 ) -> (u16, Value) {
-    let bytes = serde_json::to_vec(&body).expect("json");
+    let bytes = serde_json::to_vec(&stamped(body)).expect("json");
     let mut req = agent.post(url).header("content-type", "application/json");
     if let Some(k) = key {
         req = req.header(

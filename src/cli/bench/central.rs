@@ -455,6 +455,7 @@ async fn push_share(
             let req = PushRequest {
                 hello: h,
                 events: vec![ev],
+                stamp: crate::sync::replay::Stamp::new(crate::store::now_ms(), 0).ok(),
             };
             let body = serde_json::to_vec(&req).unwrap_or_default();
             let sig = crate::sync::auth::sign_body(&s.key, &body);
