@@ -445,13 +445,8 @@ fn spawn_for(mut cmd: Command, role: &str) -> Result<(Child, String), String> {
 
 /// Free loopback ports, all held until returned so they differ from each other.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect()
+    // Below the ephemeral range: see `valgbord::ports::ports` for why.
+    valgbord::ports::ports(0, n as u32).expect("free ports")
 }
 
 /// Polls `check` until it holds or `deadline` passes; returns whether it held. This is
