@@ -23,6 +23,9 @@ impl TableCore {
         if scanned.starts_with(super::checklist::TEST_PREFIX) && self.scanner_self_test(scanned) {
             return self.show_test_card_read(scanned);
         }
+        if let Some(text) = self.history_refusal() {
+            return self.refuse_while_history_missing(text);
+        }
         // The QR of a card valgbord printed carries its code, signed by the printing
         // device: a forged or altered one is refused before anything is looked up.
         let qr_code;
@@ -103,6 +106,21 @@ impl TableCore {
             }
         ));
         self.signals.light(Light::Green);
+        self.publish()
+    }
+
+    /// A reserve without its table's history yet: the voter is not looked up (the
+    /// answer could be wrong), and the tilforordnede are told what to do meanwhile.
+    fn refuse_while_history_missing(&mut self, text: String) -> Result<Screen, TableError> {
+        self.pending = None;
+        self.view_id += 1;
+        self.view = View::Refused {
+            code: "history_missing".into(),
+            title: "VENT — BORDETS HISTORIK MANGLER".into(),
+            detail: text,
+            voter: None,
+        };
+        self.signals.light(Light::Red);
         self.publish()
     }
 

@@ -102,6 +102,21 @@ pub struct TableCore {
     pub(super) eligible: std::cell::Cell<Option<(i64, i64)>>,
     /// The valgsekretær PIN's attempt limits, shared with checks running off the lock.
     pub(super) pin_gate: Arc<super::pin_attempts::PinGate>,
+    /// Whether this table may write yet: see [`HistoryGate`].
+    pub(super) history: HistoryGate,
+}
+
+/// A reserve standing in for table N starts with none of table N's events: were it to
+/// admit voters before it has them, a voter table N admitted could vote again here. So
+/// it writes nothing until a table of its place has answered a pull with nothing left
+/// to fetch (the peers' side is in `peers.rs`). Ordinary tables start `Open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HistoryGate {
+    Open,
+    /// `unanswered`: the peers have been tried and no table answered.
+    Fetching {
+        unanswered: bool,
+    },
 }
 
 /// Events from peers rebuild the screen at most this often (the rest wait for
@@ -179,11 +194,59 @@ impl TableCore {
             publish_pending: false,
             eligible: std::cell::Cell::new(None),
             pin_gate: Arc::default(),
+            history: HistoryGate::Open,
         };
+        core.history = core.starting_gate()?;
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
         core.screen_tx = tx;
         Ok((core, rx))
+    }
+
+    /// A reserve that has written events of its own had the history when it wrote them
+    /// (it could not have written otherwise), so only a reserve with none waits.
+    fn starting_gate(&self) -> Result<HistoryGate, TableError> {
+        let own = self.key.public();
+        let reserve = matches!(
+            self.id.trust.enrolment.as_ref().and_then(|e| e.role(&own)),
+            Some(crate::election::roles::Role::Reserve { .. })
+        );
+        if !reserve
+            || self
+                .store
+                .version_vector()?
+                .iter()
+                .any(|(k, n)| *k == own && *n > 0)
+        {
+            return Ok(HistoryGate::Open);
+        }
+        tracing::warn!(
+            table_no = self.id.table_no,
+            "reserve standing in for this table: nothing is written until a table of the place has given it this table's history"
+        );
+        Ok(HistoryGate::Fetching { unanswered: false })
+    }
+
+    /// What the screen and every refused action say while the table may not write.
+    pub(super) fn history_refusal(&self) -> Option<String> {
+        let n = self.id.table_no;
+        match self.history {
+            HistoryGate::Open => None,
+            HistoryGate::Fetching { unanswered: false } => Some(format!(
+                "Reservebordet henter bord {n}'s historik fra de andre borde … Vent med at registrere vælgere."
+            )),
+            HistoryGate::Fetching { unanswered: true } => Some(format!(
+                "Reservebordet henter bord {n}'s historik fra de andre borde, men ingen andre borde svarer: brug papirlisten indtil de svarer, eller kald valgsekretæren."
+            )),
+        }
+    }
+
+    /// Refuses an action that would write while the table lacks its history.
+    pub(super) fn refuse_while_fetching(&self) -> Result<(), TableError> {
+        match self.history_refusal() {
+            Some(text) => Err(TableError::Refused(text)),
+            None => Ok(()),
+        }
     }
 
     pub fn device(&self) -> DevicePublic {
@@ -212,6 +275,7 @@ impl TableCore {
         &mut self,
         kind: EventKind,
     ) -> Result<crate::election::event::VerifiedEvent, TableError> {
+        self.refuse_while_fetching()?;
         let author = Author {
             key: &self.key,
             election: &self.id.election,
@@ -316,7 +380,7 @@ impl TableCore {
                     name: c.danish_name().to_string(),
                 })
                 .collect(),
-            notice: self.notice.clone(),
+            notice: self.history_refusal().or_else(|| self.notice.clone()),
             checkins_here: self
                 .store
                 .checkins_at_table(&self.id.place, self.id.table_no)?,

@@ -2,7 +2,7 @@
 //! them at a bounded rate), new local events handed to the sync client, and the peers'
 //! status on the status bar.
 
-use super::core::{PUBLISH_EVERY, TableCore};
+use super::core::{HistoryGate, PUBLISH_EVERY, TableCore};
 use crate::election::event::{EventKind, SignedEvent};
 use crate::store::StoreError;
 use crate::store::append::Ingested;
@@ -220,12 +220,35 @@ impl TableCore {
         }
         self.status.peers = text;
         self.status.peers_ok = connected == peers.len() && skewed.is_empty();
+        let gate = self.history;
+        self.history = history_after(gate, &peers, self.id.table_no);
         let same = self.status == shown
+            && self.history == gate
             && self.peers.len() == peers.len()
             && self.peers.iter().zip(&peers).all(|(a, b)| a.shows_as(b));
         self.peers = peers;
         if !same {
             let _ = self.publish();
         }
+    }
+}
+
+/// The gate after the peers\' latest answers. A table of the place that answered a pull
+/// and has nothing this table lacks has given it all it has of table N (the status is
+/// taken after the pulled events were stored), so a waiting reserve may write from now.
+fn history_after(gate: HistoryGate, peers: &[PeerStatus], table_no: u32) -> HistoryGate {
+    if gate == HistoryGate::Open {
+        return gate;
+    }
+    let answered = |p: &&PeerStatus| p.state == PeerState::Connected && p.table_no.is_some();
+    if peers.iter().filter(answered).any(|p| p.we_lack == 0) {
+        tracing::info!(
+            table_no,
+            "reserve has this table's history from a table of the place; writing from now on"
+        );
+        return HistoryGate::Open;
+    }
+    HistoryGate::Fetching {
+        unanswered: !peers.iter().any(|p| answered(&p)),
     }
 }
