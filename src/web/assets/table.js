@@ -238,13 +238,19 @@ $("menu-btn").addEventListener("click", () => {
   $("state-msg").textContent = "";
   $("menu").showModal();
 });
-$("menu-close").addEventListener("click", () => $("menu").close());
 // However the menu shuts (Luk menu, Esc, a scan), the focus goes back to the page itself,
-// not to the Menu button, where a stray Enter would open the menu again.
-$("menu").addEventListener("close", () => {
+// not to the Menu button, where a stray Enter would open the menu again. The dialog puts
+// the focus back on the Menu button as it closes, and its "close" event comes a task
+// later: "Luk menu" lets go of the focus at once, the event covers the other ways.
+function dropFocus() {
   const el = document.activeElement;
   if (el && el !== document.body) el.blur();
+}
+$("menu-close").addEventListener("click", () => {
+  $("menu").close();
+  dropFocus();
 });
+$("menu").addEventListener("close", dropFocus);
 // Opening needs no question; pause and close ask in the page, and "Nej" changes nothing.
 const STATE_ASK = {
   pause: { q: "Skal bordet holde pause? Der kan ikke registreres vælgere under pausen.", yes: "Ja, hold pause" },
