@@ -18,7 +18,8 @@ pub struct CentralConfig {
     pub mode: Mode,
     pub database: PathBuf,
     /// The central's own device key: it signs the central's sync requests, so every
-    /// table must list its public half in `[sync] keys` for the central's pulls.
+    /// table must list its public half in `[sync] devices` (role "central") for the
+    /// central's pulls.
     pub key: PathBuf,
     /// The office screen, its API and /metrics; HTTPS with `tls_cert` and `tls_key`.
     #[serde(default = "default_listen")]

@@ -93,7 +93,7 @@ pub fn judge(
     }
     if !trusted.allows(&device) {
         return Verdict::Ignore(format!(
-            "device {} is not listed in [sync] keys",
+            "device {} is not listed in [sync] devices",
             device.short()
         ));
     }

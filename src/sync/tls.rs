@@ -1,11 +1,11 @@
 //! Mutual TLS between devices, authenticated by their ed25519 device keys.
 //!
 //! Every device already has an ed25519 key whose public half the election configuration
-//! lists (`[sync] keys`). At start-up it wraps that key in a self-signed X.509
-//! certificate, and both ends of a sync connection present theirs. A certificate is
-//! accepted when (1) its subject public key is an ed25519 key that is listed and (2) the
-//! TLS 1.3 handshake signature (CertificateVerify) verifies under that key, which proves
-//! the peer holds the private key. No certificate authority, no host names and no
+//! lists (`[sync] devices`, or the central's `[[tables]]`). At start-up it wraps that
+//! key in a self-signed X.509 certificate, and both ends of a sync connection present
+//! theirs. A certificate is accepted when (1) its subject public key is an ed25519 key
+//! that is listed and (2) the TLS 1.3 handshake signature (CertificateVerify) verifies
+//! under that key, which proves the peer holds the private key. No certificate authority, no host names and no
 //! validity dates are involved: the key *is* the identity, exactly as in the event log,
 //! and a Pi without a real-time clock may boot with a wrong date, which must not stop
 //! the tables from syncing.
@@ -188,7 +188,7 @@ impl DeviceVerifier {
         }
         let device = device_of_certificate(end_entity)?;
         if !self.trusted.allows(&device) {
-            tracing::warn!(device = %device.short(), "TLS peer refused: its key is not listed in [sync] keys");
+            tracing::warn!(device = %device.short(), "TLS peer refused: its key is not enrolled (a table's [sync] devices, the central's [[tables]] and [[centrals]])");
             return Err(refused(format!(
                 "device {} is not listed in the election configuration",
                 device.short()

@@ -177,7 +177,7 @@ impl TableCore {
                     "bordet står IKKE i valgstedets liste over borde: tilkald teknikeren".into()
                 },
             ),
-            format!("device {} · config: [sync] keys", self.device().to_hex()),
+            format!("device {} · config: [sync] devices", self.device().to_hex()),
         ));
         Ok(items)
     }
