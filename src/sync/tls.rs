@@ -5,10 +5,10 @@
 //! key in a self-signed X.509 certificate, and both ends of a sync connection present
 //! theirs. A certificate is accepted when (1) its subject public key is an ed25519 key
 //! that is listed and (2) the TLS 1.3 handshake signature (CertificateVerify) verifies
-//! under that key, which proves the peer holds the private key. No certificate authority, no host names and no
-//! validity dates are involved: the key *is* the identity, exactly as in the event log,
-//! and a Pi without a real-time clock may boot with a wrong date, which must not stop
-//! the tables from syncing.
+//! under that key, which proves the peer holds the private key. No certificate
+//! authority, no host names and no validity dates are involved: the key *is* the
+//! identity, exactly as in the event log, and a Pi without a real-time clock may boot
+//! with a wrong date, which must not stop the tables from syncing.
 //!
 //! The pieces are separate functions so the central tally can use them with its own
 //! list of trusted keys: [`server_config`] + [`serve`] for a listener, [`http_client`]
