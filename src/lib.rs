@@ -21,4 +21,5 @@ pub mod store;
 pub mod sync;
 pub mod systemd;
 pub mod table;
+pub mod toml_file;
 pub mod web;

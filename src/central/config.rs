@@ -165,16 +165,8 @@ pub enum CentralConfigError {
 /// Why the central's configuration file was refused; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadConfigError {
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Toml {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    #[error(transparent)]
+    File(#[from] crate::toml_file::TomlFileError),
     #[error("{}: {source}", .path.display())]
     Check {
         path: PathBuf,
@@ -185,10 +177,7 @@ pub enum LoadConfigError {
 impl CentralConfig {
     pub fn load(path: &Path) -> Result<CentralConfig, LoadConfigError> {
         let at = || path.to_path_buf();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| LoadConfigError::Read { path: at(), source })?;
-        let cfg: CentralConfig =
-            toml::from_str(&text).map_err(|source| LoadConfigError::Toml { path: at(), source })?;
+        let cfg: CentralConfig = crate::toml_file::read(path)?;
         cfg.check()
             .map_err(|source| LoadConfigError::Check { path: at(), source })?;
         Ok(cfg)

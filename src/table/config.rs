@@ -302,16 +302,8 @@ pub enum SyncConfigError {
 /// Why a table's configuration file was refused; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Toml {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    #[error(transparent)]
+    File(#[from] crate::toml_file::TomlFileError),
     #[error("{}: clock_offset_ms is for rehearsals; it needs mode = \"test\"", .0.display())]
     ClockOffset(PathBuf),
     #[error("{}: [scanner] kind = \"evdev\" needs `path` or `name`", .0.display())]
@@ -365,10 +357,7 @@ impl TableConfig {
 
     pub fn load(path: &Path) -> Result<TableConfig, ConfigError> {
         let at = || path.to_path_buf();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: at(), source })?;
-        let cfg: TableConfig =
-            toml::from_str(&text).map_err(|source| ConfigError::Toml { path: at(), source })?;
+        let cfg: TableConfig = crate::toml_file::read(path)?;
         if cfg.clock_offset_ms != 0 && !cfg.is_test() {
             return Err(ConfigError::ClockOffset(at()));
         }
