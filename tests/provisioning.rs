@@ -385,3 +385,109 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     ));
     assert!(err.contains("prøvekørsel"), "{err}");
 }
+
+/// A package request as `key` sends it over mutual TLS (any server key), with these
+/// exact body bytes, signed: the status and the answer's text; Err when the TLS
+/// handshake refused the device.
+fn package_request(key: &Path, url: &str, bytes: &[u8]) -> Result<(u16, String), String> {
+    let key = valgbord::store::keyfile::load_or_create(key).expect("key");
+    let client =
+        valgbord::sync::tls::http_client(&key, valgbord::sync::tls::TrustedKeys::Any, true)
+            .expect("client");
+    let sig = valgbord::sync::auth::sign_body(&key, bytes);
+    daemon::block_on(async {
+        let res = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(valgbord::sync::auth::HEADER, sig)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .map_err(|e| valgbord::sync::tls::error_chain(&e))?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.expect("answer")))
+    })
+}
+
+/// A stamped package request of the device with key file `key`.
+fn package_request_body(key: &Path) -> Vec<u8> {
+    let public = valgbord::store::keyfile::load_or_create(key)
+        .expect("key")
+        .public();
+    serde_json::to_vec(&daemon::stamped(json!({ "device": public }))).expect("json")
+}
+
+#[test]
+fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let office = office_keys(root);
+    let list = daemon::write_list(root);
+    let key = |name: &str| root.join(format!("{name}/device.key"));
+    let (table, reserve, other, central) = (key("t1"), key("r1"), key("t2"), key("central"));
+    let rows = format!(
+        "place,role,table_no,key\n1,table,1,{}\n1,reserve,,{}\n2,table,1,{}\n",
+        device_key(&table),
+        device_key(&reserve),
+        device_key(&other)
+    );
+    std::fs::write(root.join("enrol.csv"), rows).expect("enrolment");
+    device_key(&central);
+    let central_pub = root.join("central.pub");
+    let central_hex = valgbord::store::keyfile::load_or_create(&central)
+        .expect("central key")
+        .public()
+        .to_hex();
+    std::fs::write(&central_pub, format!("{central_hex}\n")).expect("central key");
+    let usb = root.join("usb");
+    let extra = [
+        "--central".to_string(),
+        "https://127.0.0.1:9".to_string(),
+        "--central-key".to_string(),
+        p(&central_pub).to_string(),
+    ];
+    election_new(root, ELECTION, &list, &usb, &extra);
+
+    // Table 1 of place 1 is loaded from the stick and serves its package on the LAN.
+    let [screen, sync] = free_ports(2)[..] else {
+        panic!("two ports")
+    };
+    let hw = hardware(root, "1-1", &printer(root, 1, 1));
+    let st = state(root, 1, 1);
+    let (listen, sync_at) = (format!("127.0.0.1:{screen}"), format!("127.0.0.1:{sync}"));
+    let pkg = usb.join("valgsted-1");
+    let mut args = election_load(&pkg, &table, &office, &st);
+    args.extend(network(&listen, &sync_at, &hw));
+    run_ok(&args);
+    let _t = Table::start(root, &st.join("table.toml"));
+    let url = format!("https://127.0.0.1:{sync}/sync/v1/package");
+
+    // The central tally is enrolled (it passes the TLS handshake) but gets no package:
+    // it holds the valgsekretær's PIN hash.
+    let (status, text) =
+        package_request(&central, &url, &package_request_body(&central)).expect("handshake");
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("the central tally, not a table or reserve of polling place 1"),
+        "{text}"
+    );
+    for secret in ["pin_hash", "officials", "package", "list"] {
+        assert!(!text.contains(&format!("\"{secret}\"")), "{text}");
+    }
+    // A table of another polling place is not even let through the handshake.
+    let refused = package_request(&other, &url, &package_request_body(&other));
+    assert!(refused.is_err(), "{refused:?}");
+
+    // The reserve of place 1 gets it; the same signed request sent again is refused.
+    let body = package_request_body(&reserve);
+    let (status, text) = package_request(&reserve, &url, &body).expect("handshake");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"package\""), "{text}");
+    let (status, text) = package_request(&reserve, &url, &body).expect("handshake");
+    assert_eq!(
+        status, 401,
+        "a replayed package request was answered: {text}"
+    );
+    assert!(!text.contains("\"package\""), "{text}");
+    assert!(text.contains("replay") || text.contains("seen"), "{text}");
+}

@@ -137,6 +137,9 @@ pub enum FetchError {
     Tls(#[from] TlsError),
     #[error("{0}")]
     Request(#[source] serde_json::Error),
+    /// The request's nonce (so it cannot be replayed) needs the system's randomness.
+    #[error("no random nonce for the package request: {0}")]
+    Nonce(getrandom::Error),
     /// `why` is the whole chain of the transport's error, as one line.
     #[error("cannot reach {url}: {why}")]
     Unreachable { url: String, why: String },
