@@ -491,3 +491,74 @@ fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
     assert!(!text.contains("\"package\""), "{text}");
     assert!(text.contains("replay") || text.contains("seen"), "{text}");
 }
+
+/// Serves the package folder `pkg` on a loopback port over mutual TLS as the device
+/// `key`, taking any client key, in a thread of its own (for the whole test): a host
+/// on the LAN that holds a genuine package of a polling place it does not belong to.
+fn rogue_package_server(key: valgbord::election::keys::DeviceSecret, pkg: PathBuf) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        daemon::block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let config =
+                valgbord::sync::tls::server_config(&key, valgbord::sync::tls::TrustedKeys::Any)
+                    .expect("server config");
+            let trust = valgbord::election::event::Trust {
+                election: ELECTION.into(),
+                enrolment: None,
+                allow_test: false,
+            };
+            let app = valgbord::provision::serve::router(pkg, trust, "1".into());
+            let gate = valgbord::sync::admission::Gate::new();
+            valgbord::sync::tls::serve(listener, config, app, gate).await
+        })
+    });
+    port
+}
+
+#[test]
+fn a_package_fetched_from_a_device_not_of_its_place_is_not_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let office = office_keys(root);
+    let list = daemon::write_list(root);
+    let key = |name: &str| root.join(format!("{name}/device.key"));
+    let (table, reserve, other) = (key("t1"), key("r1"), key("t2"));
+    let rows = format!(
+        "place,role,table_no,key\n1,table,1,{}\n1,reserve,,{}\n2,table,1,{}\n",
+        device_key(&table),
+        device_key(&reserve),
+        device_key(&other)
+    );
+    std::fs::write(root.join("enrol.csv"), rows).expect("enrolment");
+    let usb = root.join("usb");
+    election_new(root, ELECTION, &list, &usb, &[]);
+
+    // A device the package does not list serves place 1's genuine, signed package.
+    let rogue = valgbord::election::keys::DeviceSecret::generate();
+    let port = rogue_package_server(rogue, usb.join("valgsted-1"));
+    let from = format!("https://127.0.0.1:{port}");
+    let st = root.join("state-reserve");
+    let err = run_fail(&[
+        "election",
+        "load",
+        "--from-peer",
+        &from,
+        "--key",
+        p(&reserve),
+        "--table",
+        "1",
+        "--office-key",
+        p(&office),
+        "--state",
+        p(&st),
+    ]);
+    assert!(
+        err.contains("not a table or reserve of polling place 1"),
+        "{err}"
+    );
+    assert!(!st.join("table.toml").exists(), "the package was loaded");
+    assert!(!st.join(".incoming").exists(), "what was fetched was kept");
+}

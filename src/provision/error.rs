@@ -152,6 +152,16 @@ pub enum FetchError {
     },
     #[error("{url}: unreadable answer: {source}")]
     Answer { url: String, source: reqwest::Error },
+    /// The package is genuine, but the device that handed it over is not one the
+    /// package names: a host on the LAN that got hold of another place's package.
+    #[error(
+        "{url}: the device that answered (key {server}) is not a table or reserve of polling place {place} in the package it gave; nothing was loaded"
+    )]
+    NotOfPlace {
+        url: String,
+        server: String,
+        place: String,
+    },
     #[error("{url}: the list is not base64: {source}")]
     Base64 {
         url: String,

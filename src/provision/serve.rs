@@ -8,7 +8,7 @@
 //! itself is checked by the new table against the office key, so a peer cannot alter it.
 
 use super::error::FetchError;
-use super::package::{LIST_FILE, PACKAGE_FILE, SignedPackage};
+use super::package::{LIST_FILE, PACKAGE_FILE, Package, SignedPackage};
 use crate::election::event::Trust;
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::roles::Role;
@@ -128,17 +128,33 @@ async fn package(
 }
 
 /// Fetches the package from `peer` into `into` (package.json and the list), ready for
-/// `load_package`. Only over TLS: the request is signed, but the answer is only known
-/// to come from an enrolled table when the handshake says so.
-pub async fn fetch(peer: &str, key: &DeviceSecret, into: &Path) -> Result<(), FetchError> {
+/// `load_package`. Only over TLS, and only from a table or reserve that the package
+/// (signed by `office`) names for its place: a brand-new device knows no keys yet, so
+/// the handshake accepts any device key and the key it presented is checked against the
+/// package afterwards. A package the office did not sign is left to `load_package` to
+/// refuse.
+pub async fn fetch(
+    peer: &str,
+    key: &DeviceSecret,
+    office: DevicePublic,
+    into: &Path,
+) -> Result<(), FetchError> {
     if !peer.trim().to_ascii_lowercase().starts_with("https://") {
         return Err(FetchError::NotTls {
             url: peer.to_string(),
         });
     }
-    // The transport accepts any device key: what arrives is checked against the office
-    // key before anything is used.
-    let http = crate::sync::tls::http_client(key, crate::sync::tls::TrustedKeys::Any, false)?;
+    // The transport accepts any device key, and keeps the one presented (`tls_info`) to
+    // check it against the package.
+    let tls = crate::sync::tls::client_config(key, crate::sync::tls::TrustedKeys::Any)?;
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .tls_info(true)
+        .https_only(true)
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| FetchError::Tls(crate::sync::tls::TlsError::HttpClient(e)))?;
     let stamp = Stamp::new(crate::store::now_ms(), 0).map_err(FetchError::Nonce)?;
     let body = serde_json::to_vec(&PackageRequest {
         device: key.public(),
@@ -162,10 +178,18 @@ pub async fn fetch(peer: &str, key: &DeviceSecret, into: &Path) -> Result<(), Fe
         let why = res.text().await.unwrap_or_default();
         return Err(FetchError::Refused { url, status, why });
     }
+    let server = res
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(reqwest::tls::TlsInfo::peer_certificate)
+        .and_then(|der| crate::sync::tls::device_of_certificate(&der.to_vec().into()).ok());
     let got: PackageResponse = res.json().await.map_err(|source| FetchError::Answer {
         url: url.clone(),
         source,
     })?;
+    if let Ok(package) = got.package.open(office) {
+        served_by_its_place(&package, server, &url)?;
+    }
     let list = STANDARD
         .decode(got.list)
         .map_err(|source| FetchError::Base64 { url, source })?;
@@ -180,4 +204,26 @@ pub async fn fetch(peer: &str, key: &DeviceSecret, into: &Path) -> Result<(), Fe
     write(PACKAGE_FILE, &json)?;
     write(LIST_FILE, &list)?;
     Ok(())
+}
+
+/// The device that served `package` (its TLS key, `None` when none was seen) must be a
+/// table or reserve the package names.
+fn served_by_its_place(
+    package: &Package,
+    server: Option<DevicePublic>,
+    url: &str,
+) -> Result<(), FetchError> {
+    let of_place = server.is_some_and(|s| {
+        package.tables.iter().any(|t| t.device == s) || package.reserves.contains(&s)
+    });
+    if of_place {
+        return Ok(());
+    }
+    let server = server.map_or_else(|| "unknown".to_string(), DevicePublic::short);
+    tracing::warn!(%url, %server, place = %package.place.id, "package refused: served by a device not of its place");
+    Err(FetchError::NotOfPlace {
+        url: url.to_string(),
+        server,
+        place: package.place.id.clone(),
+    })
 }
