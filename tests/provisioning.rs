@@ -417,14 +417,21 @@ fn package_request_body(key: &Path) -> Vec<u8> {
     serde_json::to_vec(&daemon::stamped(json!({ "device": public }))).expect("json")
 }
 
-#[test]
-fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
+/// An election made on the stick `root/usb` (with `extra` arguments to `election new`)
+/// for table 1 and a reserve of place 1 and table 1 of place 2, each Pi with its own key.
+struct SmallElection {
+    office: PathBuf,
+    usb: PathBuf,
+    table: PathBuf,
+    reserve: PathBuf,
+    other: PathBuf,
+}
+
+fn small_election(root: &Path, extra: &[String]) -> SmallElection {
     let office = office_keys(root);
     let list = daemon::write_list(root);
     let key = |name: &str| root.join(format!("{name}/device.key"));
-    let (table, reserve, other, central) = (key("t1"), key("r1"), key("t2"), key("central"));
+    let (table, reserve, other) = (key("t1"), key("r1"), key("t2"));
     let rows = format!(
         "place,role,table_no,key\n1,table,1,{}\n1,reserve,,{}\n2,table,1,{}\n",
         device_key(&table),
@@ -432,6 +439,22 @@ fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
         device_key(&other)
     );
     std::fs::write(root.join("enrol.csv"), rows).expect("enrolment");
+    let usb = root.join("usb");
+    election_new(root, ELECTION, &list, &usb, extra);
+    SmallElection {
+        office,
+        usb,
+        table,
+        reserve,
+        other,
+    }
+}
+
+#[test]
+fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let central = root.join("central/device.key");
     device_key(&central);
     let central_pub = root.join("central.pub");
     let central_hex = valgbord::store::keyfile::load_or_create(&central)
@@ -439,14 +462,19 @@ fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
         .public()
         .to_hex();
     std::fs::write(&central_pub, format!("{central_hex}\n")).expect("central key");
-    let usb = root.join("usb");
     let extra = [
         "--central".to_string(),
         "https://127.0.0.1:9".to_string(),
         "--central-key".to_string(),
         p(&central_pub).to_string(),
     ];
-    election_new(root, ELECTION, &list, &usb, &extra);
+    let SmallElection {
+        office,
+        usb,
+        table,
+        reserve,
+        other,
+    } = small_election(root, &extra);
 
     // Table 1 of place 1 is loaded from the stick and serves its package on the LAN.
     let [screen, sync] = free_ports(2)[..] else {
@@ -522,19 +550,12 @@ fn rogue_package_server(key: valgbord::election::keys::DeviceSecret, pkg: PathBu
 fn a_package_fetched_from_a_device_not_of_its_place_is_not_loaded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    let office = office_keys(root);
-    let list = daemon::write_list(root);
-    let key = |name: &str| root.join(format!("{name}/device.key"));
-    let (table, reserve, other) = (key("t1"), key("r1"), key("t2"));
-    let rows = format!(
-        "place,role,table_no,key\n1,table,1,{}\n1,reserve,,{}\n2,table,1,{}\n",
-        device_key(&table),
-        device_key(&reserve),
-        device_key(&other)
-    );
-    std::fs::write(root.join("enrol.csv"), rows).expect("enrolment");
-    let usb = root.join("usb");
-    election_new(root, ELECTION, &list, &usb, &[]);
+    let SmallElection {
+        office,
+        usb,
+        reserve,
+        ..
+    } = small_election(root, &[]);
 
     // A device the package does not list serves place 1's genuine, signed package.
     let rogue = valgbord::election::keys::DeviceSecret::generate();
