@@ -8,6 +8,7 @@ pub mod central;
 pub mod cli;
 pub mod election;
 pub mod fuzzing;
+pub mod http_limits;
 pub mod logging;
 pub mod netfault;
 pub mod password;

@@ -87,30 +87,13 @@ fn configure(
     for k in other_keys {
         device_list += &format!(", {}", enrolled(*k, "role = \"central\""));
     }
-    let voters = extra_voters();
     (0..n)
         .map(|i| {
-            let no = i as u32 + 1;
-            import_signed_with(dir, &dir.join(format!("table{no}.db")), &voters);
-            let peer_list = (0..n)
+            let peer_list: Vec<String> = (0..n)
                 .filter(|&j| peers && j != i)
-                .map(|j| format!("\"{}\"", lab.host(j).https(SYNC_PORT)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let config = prepare_with(
-                dir,
-                no,
-                "127.0.0.1:0",
-                "",
-                &format!(
-                    "[sync]\nlisten = \"0.0.0.0:{SYNC_PORT}\"\npeers = [{peer_list}]\ndevices = [{device_list}]\n{extra}"
-                ),
-            );
-            let text = std::fs::read_to_string(&config)
-                .expect("config")
-                .replace("mode = \"test\"", "mode = \"election\"");
-            std::fs::write(&config, text).expect("config");
-            config
+                .map(|j| lab.host(j).https(SYNC_PORT))
+                .collect();
+            election_config(dir, i as u32 + 1, &peer_list, &device_list, extra)
         })
         .collect()
 }
@@ -671,4 +654,105 @@ fn a_forged_mdns_announcement_moves_no_peer() {
         &measures,
         failures,
     );
+}
+
+/// The election-mode configuration of table `no` in `dir` (its own signed list), with
+/// `peers`, `devices` and `extra` in `[sync]`.
+fn election_config(dir: &Path, no: u32, peers: &[String], devices: &str, extra: &str) -> PathBuf {
+    import_signed_with(dir, &dir.join(format!("table{no}.db")), &extra_voters());
+    let peers = peers
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = prepare_with(
+        dir,
+        no,
+        "127.0.0.1:0",
+        "",
+        &format!(
+            "[sync]\nlisten = \"0.0.0.0:{SYNC_PORT}\"\npeers = [{peers}]\ndevices = [{devices}]\n{extra}"
+        ),
+    );
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("mode = \"test\"", "mode = \"election\"");
+    std::fs::write(&config, text).expect("config");
+    config
+}
+
+#[test]
+fn a_reserve_whose_only_table_peer_is_silent_writes_nothing_until_it_answers() {
+    const FETCHING: &str = "Reservebordet henter bord 1's historik fra de andre borde";
+    let lab = Lab::for_faults(&["t1", "t2", "reserve"]);
+    let root = tempfile::tempdir().expect("tempdir");
+    let (place, spare) = (root.path().join("place"), root.path().join("reserve"));
+    for d in [&place, &spare] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    let key = |d: &Path, no: u32| {
+        keyfile::load_or_create(&d.join(format!("table{no}.key")))
+            .expect("key")
+            .public()
+    };
+    let devices = format!(
+        "{}, {}",
+        tables_enrolled([key(&place, 1), key(&place, 2)]),
+        enrolled(key(&spare, 1), "role = \"reserve\"")
+    );
+    let (h1, h2) = (lab.host(0).https(SYNC_PORT), lab.host(1).https(SYNC_PORT));
+    let c1 = election_config(&place, 1, std::slice::from_ref(&h2), &devices, "");
+    let c2 = election_config(&place, 2, &[h1], &devices, "");
+    let t1 = NetTable::start(lab.host(0), &place, &c1, &place.join("t1.log"));
+    let t2 = NetTable::start(lab.host(1), &place, &c2, &place.join("t2.log"));
+    t1.at(Table::open);
+    t2.at(Table::open);
+    assert_eq!(outcome(&t1.at(|t| t.scan("CARD-NORMAL"))), "pending");
+    assert_eq!(outcome(&t1.at(Table::confirm)), "admitted");
+    assert!(
+        eventually(WATCH, || events(&t2) == events(&t1)),
+        "table 2 never got table 1's check-in"
+    );
+
+    // Table 1 breaks; table 2 lives but its packets are dropped (no RST, no answer).
+    drop(t1);
+    lab.cut(1);
+    let cr = election_config(&spare, 1, &[h2], &devices, "");
+    let reserve = NetTable::start(lab.host(2), &spare, &cr, &spare.join("reserve.log"));
+    let notice = || reserve.at(|t| screen(t)["notice"].as_str().unwrap_or_default().to_string());
+    assert!(
+        eventually(WATCH, || {
+            let n = notice();
+            n.contains(FETCHING) && n.contains("ingen andre borde svarer")
+        }),
+        "the reserve does not say it waits for table 1's history: {}",
+        notice()
+    );
+    let before = events(&reserve);
+    let s = reserve.at(|t| t.scan("CARD-NORMAL"));
+    assert_eq!(outcome(&s), "history_missing", "{s}");
+    assert!(
+        s["view"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(FETCHING)),
+        "{s}"
+    );
+    let (status, r) = reserve.at(|t| t.post("/api/table/open", serde_json::json!({})));
+    assert_ne!(status, 200, "{r}");
+    assert_eq!(events(&reserve), before, "the reserve stored something");
+
+    // The drop is lifted: the reserve catches up from table 2 and serves as table 1.
+    lab.uncut(1);
+    assert!(
+        eventually(Duration::from_secs(30), || !notice().contains(FETCHING)),
+        "the reserve never released its gate: {}",
+        notice()
+    );
+    reserve.at(Table::open);
+    assert_eq!(
+        outcome(&reserve.at(|t| t.scan("CARD-NORMAL"))),
+        "already_voted"
+    );
+    assert_eq!(outcome(&reserve.at(|t| t.scan("CARD-SECOND"))), "pending");
+    assert_eq!(outcome(&reserve.at(Table::confirm)), "admitted");
 }

@@ -385,3 +385,201 @@ fn two_places_of_three_tables_are_provisioned_checked_opened_and_guarded() {
     ));
     assert!(err.contains("prøvekørsel"), "{err}");
 }
+
+/// A package request as `key` sends it over mutual TLS (any server key), with these
+/// exact body bytes, signed: the status and the answer's text; Err when the TLS
+/// handshake refused the device.
+fn package_request(key: &Path, url: &str, bytes: &[u8]) -> Result<(u16, String), String> {
+    let key = valgbord::store::keyfile::load_or_create(key).expect("key");
+    let client =
+        valgbord::sync::tls::http_client(&key, valgbord::sync::tls::TrustedKeys::Any, true)
+            .expect("client");
+    let sig = valgbord::sync::auth::sign_body(&key, bytes);
+    daemon::block_on(async {
+        let res = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(valgbord::sync::auth::HEADER, sig)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .map_err(|e| valgbord::sync::tls::error_chain(&e))?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.expect("answer")))
+    })
+}
+
+/// A stamped package request of the device with key file `key`.
+fn package_request_body(key: &Path) -> Vec<u8> {
+    let public = valgbord::store::keyfile::load_or_create(key)
+        .expect("key")
+        .public();
+    serde_json::to_vec(&daemon::stamped(json!({ "device": public }))).expect("json")
+}
+
+/// An election made on the stick `root/usb` (with `extra` arguments to `election new`)
+/// for table 1 and a reserve of place 1 and table 1 of place 2, each Pi with its own key.
+struct SmallElection {
+    office: PathBuf,
+    usb: PathBuf,
+    table: PathBuf,
+    reserve: PathBuf,
+    other: PathBuf,
+}
+
+fn small_election(root: &Path, extra: &[String]) -> SmallElection {
+    let office = office_keys(root);
+    let list = daemon::write_list(root);
+    let key = |name: &str| root.join(format!("{name}/device.key"));
+    let (table, reserve, other) = (key("t1"), key("r1"), key("t2"));
+    let rows = format!(
+        "place,role,table_no,key\n1,table,1,{}\n1,reserve,,{}\n2,table,1,{}\n",
+        device_key(&table),
+        device_key(&reserve),
+        device_key(&other)
+    );
+    std::fs::write(root.join("enrol.csv"), rows).expect("enrolment");
+    let usb = root.join("usb");
+    election_new(root, ELECTION, &list, &usb, extra);
+    SmallElection {
+        office,
+        usb,
+        table,
+        reserve,
+        other,
+    }
+}
+
+#[test]
+fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let central = root.join("central/device.key");
+    device_key(&central);
+    let central_pub = root.join("central.pub");
+    let central_hex = valgbord::store::keyfile::load_or_create(&central)
+        .expect("central key")
+        .public()
+        .to_hex();
+    std::fs::write(&central_pub, format!("{central_hex}\n")).expect("central key");
+    let extra = [
+        "--central".to_string(),
+        "https://127.0.0.1:9".to_string(),
+        "--central-key".to_string(),
+        p(&central_pub).to_string(),
+    ];
+    let SmallElection {
+        office,
+        usb,
+        table,
+        reserve,
+        other,
+    } = small_election(root, &extra);
+
+    // Table 1 of place 1 is loaded from the stick and serves its package on the LAN.
+    let [screen, sync] = free_ports(2)[..] else {
+        panic!("two ports")
+    };
+    let hw = hardware(root, "1-1", &printer(root, 1, 1));
+    let st = state(root, 1, 1);
+    let (listen, sync_at) = (format!("127.0.0.1:{screen}"), format!("127.0.0.1:{sync}"));
+    let pkg = usb.join("valgsted-1");
+    let mut args = election_load(&pkg, &table, &office, &st);
+    args.extend(network(&listen, &sync_at, &hw));
+    run_ok(&args);
+    let _t = Table::start(root, &st.join("table.toml"));
+    let url = format!("https://127.0.0.1:{sync}/sync/v1/package");
+
+    // The central tally is enrolled (it passes the TLS handshake) but gets no package:
+    // it holds the valgsekretær's PIN hash.
+    let (status, text) =
+        package_request(&central, &url, &package_request_body(&central)).expect("handshake");
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("the central tally, not a table or reserve of polling place 1"),
+        "{text}"
+    );
+    for secret in ["pin_hash", "officials", "package", "list"] {
+        assert!(!text.contains(&format!("\"{secret}\"")), "{text}");
+    }
+    // A table of another polling place is not even let through the handshake.
+    let refused = package_request(&other, &url, &package_request_body(&other));
+    assert!(refused.is_err(), "{refused:?}");
+
+    // The reserve of place 1 gets it; the same signed request sent again is refused.
+    let body = package_request_body(&reserve);
+    let (status, text) = package_request(&reserve, &url, &body).expect("handshake");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"package\""), "{text}");
+    let (status, text) = package_request(&reserve, &url, &body).expect("handshake");
+    assert_eq!(
+        status, 401,
+        "a replayed package request was answered: {text}"
+    );
+    assert!(!text.contains("\"package\""), "{text}");
+    assert!(text.contains("replay") || text.contains("seen"), "{text}");
+}
+
+/// Serves the package folder `pkg` on a loopback port over mutual TLS as the device
+/// `key`, taking any client key, in a thread of its own (for the whole test): a host
+/// on the LAN that holds a genuine package of a polling place it does not belong to.
+fn rogue_package_server(key: valgbord::election::keys::DeviceSecret, pkg: PathBuf) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        daemon::block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let config =
+                valgbord::sync::tls::server_config(&key, valgbord::sync::tls::TrustedKeys::Any)
+                    .expect("server config");
+            let trust = valgbord::election::event::Trust {
+                election: ELECTION.into(),
+                enrolment: None,
+                allow_test: false,
+            };
+            let app = valgbord::provision::serve::router(pkg, trust, "1".into());
+            let gate = valgbord::sync::admission::Gate::new();
+            valgbord::sync::tls::serve(listener, config, app, gate).await
+        })
+    });
+    port
+}
+
+#[test]
+fn a_package_fetched_from_a_device_not_of_its_place_is_not_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let SmallElection {
+        office,
+        usb,
+        reserve,
+        ..
+    } = small_election(root, &[]);
+
+    // A device the package does not list serves place 1's genuine, signed package.
+    let rogue = valgbord::election::keys::DeviceSecret::generate();
+    let port = rogue_package_server(rogue, usb.join("valgsted-1"));
+    let from = format!("https://127.0.0.1:{port}");
+    let st = root.join("state-reserve");
+    let err = run_fail(&[
+        "election",
+        "load",
+        "--from-peer",
+        &from,
+        "--key",
+        p(&reserve),
+        "--table",
+        "1",
+        "--office-key",
+        p(&office),
+        "--state",
+        p(&st),
+    ]);
+    assert!(
+        err.contains("not a table or reserve of polling place 1"),
+        "{err}"
+    );
+    assert!(!st.join("table.toml").exists(), "the package was loaded");
+    assert!(!st.join(".incoming").exists(), "what was fetched was kept");
+}

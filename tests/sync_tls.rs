@@ -580,3 +580,115 @@ fn tables_find_each_other_by_mdns_and_ignore_another_polling_place() {
     assert!(!tables[2].at(peers_text).starts_with("1 af"));
     drop(tables);
 }
+
+/// A mutual-TLS connection to a table's sync listener as the listed device `key`: it
+/// passes the handshake, so only the server's per-connection limits can end it.
+fn enrolled_connection(
+    key: &DeviceSecret,
+    table: DevicePublic,
+    port: u16,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let config = valgbord::sync::tls::client_config(key, TrustedKeys::Listed([table].into()))
+        .expect("client config");
+    let name = rustls::pki_types::ServerName::try_from("valgbord").expect("name");
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    // The handshake itself: a listed device is let in.
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .expect("a listed device completes the handshake");
+    }
+    tls
+}
+
+/// Whether the server ends the connection (closes it, or answers and closes) before
+/// `deadline`, while `between` is called every half second (to trickle a body). Some
+/// with what was read when it ended.
+fn ended_within(
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    deadline: Duration,
+    mut between: impl FnMut(&mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>),
+) -> Option<Vec<u8>> {
+    let until = Instant::now() + deadline;
+    let mut got = Vec::new();
+    tls.sock
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    while Instant::now() < until {
+        let mut buf = [0u8; 4096];
+        match tls.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                between(tls)
+            }
+            Err(_) => return Some(got),
+        }
+    }
+    None
+}
+
+#[test]
+fn an_enrolled_device_cannot_hold_a_sync_connection_with_half_a_request() {
+    let p = place(1, Mode::Election, |_, _| vec![]);
+    let table = p.keys[0].public();
+    let margin = Duration::from_secs(6);
+
+    // Half a request head, then nothing (slowloris from a device that is listed).
+    let mut tls = enrolled_connection(&p.spare, table, p.sync_ports[0]);
+    tls.write_all(b"GET /sync/v1/hello HTTP/1.1\r\nHost: valgbord\r\n")
+        .expect("write");
+    tls.flush().expect("flush");
+    let start = Instant::now();
+    let ended = ended_within(
+        &mut tls,
+        valgbord::web::serve::HEADER_READ_TIMEOUT + margin,
+        |_| {},
+    );
+    assert!(
+        ended.is_some(),
+        "the table held a half-sent request head for {:?}",
+        start.elapsed()
+    );
+
+    // A body declared large and sent a byte at a time: cut at the request timeout.
+    let mut tls = enrolled_connection(&p.spare, table, p.sync_ports[0]);
+    tls.write_all(
+        b"POST /sync/v1/pull HTTP/1.1\r\nHost: valgbord\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{",
+    )
+    .expect("write");
+    tls.flush().expect("flush");
+    let start = Instant::now();
+    let ended = ended_within(
+        &mut tls,
+        valgbord::web::serve::REQUEST_TIMEOUT + margin,
+        |tls| {
+            // The peer may already have closed; the read above then says so.
+            let _ = tls.write_all(b" ");
+            let _ = tls.flush();
+        },
+    );
+    let elapsed = start.elapsed();
+    let answer =
+        ended.unwrap_or_else(|| panic!("a trickled body held the connection for {elapsed:?}"));
+    assert!(
+        elapsed >= valgbord::web::serve::REQUEST_TIMEOUT - Duration::from_secs(1),
+        "cut after {elapsed:?}, before the request timeout"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+
+    // The table still answers a well-formed request from the same device.
+    let hello = hello_of(p.sync_ports[0], &p.spare, table);
+    assert!(hello.is_object(), "{hello}");
+}

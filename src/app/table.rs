@@ -109,8 +109,10 @@ pub async fn start(cfg: TableConfig) -> Result<RunningTable, StartError> {
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    let sync_app = crate::sync::server::router(node, hello, control, cfg.is_test(), trust.clone())
-        .merge(crate::provision::serve::router(package_dir, trust));
+    let sync_app =
+        crate::sync::server::router(node, hello, control, cfg.is_test(), trust.clone()).merge(
+            crate::provision::serve::router(package_dir, trust, cfg.place.clone()),
+        );
     if let Some(SyncListener {
         listener,
         config,

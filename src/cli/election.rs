@@ -277,7 +277,9 @@ fn load(a: LoadArgs) -> CmdResult {
         (Some(p), _) => p,
         (None, Some(peer)) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(crate::provision::serve::fetch(&peer, &key, &incoming))?;
+            rt.block_on(crate::provision::serve::fetch(
+                &peer, &key, office, &incoming,
+            ))?;
             println!("fetched the package from {peer}");
             incoming.clone()
         }

@@ -137,6 +137,9 @@ pub enum FetchError {
     Tls(#[from] TlsError),
     #[error("{0}")]
     Request(#[source] serde_json::Error),
+    /// The request's nonce (so it cannot be replayed) needs the system's randomness.
+    #[error("no random nonce for the package request: {0}")]
+    Nonce(getrandom::Error),
     /// `why` is the whole chain of the transport's error, as one line.
     #[error("cannot reach {url}: {why}")]
     Unreachable { url: String, why: String },
@@ -149,6 +152,16 @@ pub enum FetchError {
     },
     #[error("{url}: unreadable answer: {source}")]
     Answer { url: String, source: reqwest::Error },
+    /// The package is genuine, but the device that handed it over is not one the
+    /// package names: a host on the LAN that got hold of another place's package.
+    #[error(
+        "{url}: the device that answered (key {server}) is not a table or reserve of polling place {place} in the package it gave; nothing was loaded"
+    )]
+    NotOfPlace {
+        url: String,
+        server: String,
+        place: String,
+    },
     #[error("{url}: the list is not base64: {source}")]
     Base64 {
         url: String,

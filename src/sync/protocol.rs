@@ -5,6 +5,10 @@ use crate::election::keys::DevicePublic;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Largest request body accepted: a full page of events with room to spare. Here, not
+/// in `server`, so the TLS listener can refuse a larger one before reading it.
+pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
 /// Highest sequence number held per device.
 pub type VersionVector = BTreeMap<DevicePublic, u64>;
 

@@ -27,8 +27,7 @@ struct SyncState {
     replay: Arc<ReplayGuard>,
 }
 
-/// Largest request body accepted: a full page of events with room to spare.
-pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub use super::protocol::BODY_LIMIT;
 
 pub fn router(
     node: Arc<dyn SyncNode>,

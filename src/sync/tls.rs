@@ -343,6 +343,9 @@ pub fn http_client_from(
         .https_only(https_only)
         .local_address(source)
         .connect_timeout(Duration::from_millis(500))
+        // Shorter than the listeners' keep-alive (`http_limits::HEADER_READ_TIMEOUT`):
+        // a pooled connection is never reused just as the peer closes it.
+        .pool_idle_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(5))
         .build()
         .map_err(TlsError::HttpClient)
@@ -353,8 +356,9 @@ pub fn http_client_from(
 /// let go after this, so a host holding connections open gains little.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Serves `app` over mutual TLS on `listener` until the task is dropped. Each request
-/// carries the connected device as a [`TlsPeer`] extension. `gate` decides who may hold
+/// Serves `app` over mutual TLS on `listener` until the task is dropped, each connection
+/// under [`crate::http_limits`]. Each request carries the connected device as a
+/// [`TlsPeer`] extension. `gate` decides who may hold
 /// a connection ([`super::admission`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -362,7 +366,6 @@ pub async fn serve(
     app: axum::Router,
     gate: Arc<super::admission::Gate>,
 ) {
-    use tower::ServiceExt;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let mut quiet = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -420,16 +423,14 @@ pub async fn serve(
                 return;
             };
             ticket.listed_device();
-            let service = hyper::service::service_fn(
-                move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(TlsPeer(peer));
-                    app.clone().oneshot(req)
-                },
-            );
-            let io = hyper_util::rt::TokioIo::new(tls);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
+            // The same per-connection limits as every other listener: a listed device
+            // passed the handshake, but may still send half a request and stall.
+            let mark = move |req: &mut axum::http::Request<axum::body::Body>| {
+                req.extensions_mut().insert(TlsPeer(peer));
+            };
+            let body_limit = |_: &str| super::protocol::BODY_LIMIT;
+            if let Err(e) =
+                crate::http_limits::serve_connection(tls, app, remote, body_limit, mark).await
             {
                 tracing::debug!(%remote, error = %e, "sync connection ended");
             }

@@ -12,33 +12,22 @@
 //! body larger than its path allows is refused from its declared length at once,
 //! one address may hold at most [`PER_ADDRESS`] connections, and all addresses together
 //! at most [`MAX_CONNECTIONS`] (well below the default limit of 1024 open files).
+//! The per-connection limits are [`crate::http_limits`], shared with the sync listener.
 
+use crate::http_limits;
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
 
-/// A request head must arrive within this. Browsers and the sync client send it in
-/// one go; only a slow or hostile client needs longer.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// A request (body and handler) must be answered within this. The slowest real
-/// request, the paper valgliste of a large polling place, takes about a second.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+pub use crate::http_limits::{HEADER_READ_TIMEOUT, MAX_HEAD, REQUEST_TIMEOUT};
+
 /// Connections one address may hold: a screen's browser uses about six, a peer table
 /// a few; a hostile host on the LAN gets no more.
 pub const PER_ADDRESS: usize = 128;
-/// A request head (request line and headers) may be this large; hyper's default of
-/// about 400 KiB a connection would let a few hundred slow clients hold 100 MiB.
-pub const MAX_HEAD: usize = 64 * 1024;
-
 /// Bodies larger than this are refused from their declared length, before a byte is
 /// read: axum's default for the table's API (2 MiB).
 pub const API_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -173,48 +162,13 @@ pub async fn serve_with(listener: TcpListener, app: Router, options: Options) {
         let app = app.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let app = app.clone();
-                async move {
-                    let declared = req
-                        .headers()
-                        .get(axum::http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<usize>().ok());
-                    if declared.is_some_and(|n| n > body_limit(req.uri().path())) {
-                        tracing::warn!(%ip, path = %req.uri().path(), "request body too large; answered 413");
-                        return Ok(error_answer(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "Forespørgslen er for stor.",
-                            "request body too large",
-                        ));
-                    }
-                    let mut req = req.map(Body::new);
-                    // As axum's own server gives it: who is asking (login limits).
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(req)).await {
-                        Ok(r) => r,
-                        Err(_) => {
-                            tracing::warn!(%ip, "request not finished in time; answered 408");
-                            Ok(error_answer(
-                                StatusCode::REQUEST_TIMEOUT,
-                                "Forespørgslen tog for lang tid.",
-                                "request not completed in time",
-                            ))
-                        }
-                    }
-                }
-            });
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(MAX_HEAD);
             let served = match acceptor {
-                None => http.serve_connection(TokioIo::new(stream), service).await,
+                None => http_limits::serve_connection(stream, app, peer, body_limit, |_| {}).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => http.serve_connection(TokioIo::new(tls), service).await,
+                        Ok(Ok(tls)) => {
+                            http_limits::serve_connection(tls, app, peer, body_limit, |_| {}).await
+                        }
                         Ok(Err(e)) => {
                             // Plain HTTP to an HTTPS port ends here, and so does garbage.
                             tracing::debug!(%ip, error = %e, "TLS handshake failed");
@@ -234,18 +188,6 @@ pub async fn serve_with(listener: TcpListener, app: Router, options: Options) {
             drop(permit);
         });
     }
-}
-
-/// An error answer in the API's shape: `{"error": Danish, "detail": English}`.
-fn error_answer(status: StatusCode, danish: &str, english: &str) -> Response<Body> {
-    let body = serde_json::json!({ "error": danish, "detail": english }).to_string();
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    r
 }
 
 #[cfg(test)]
