@@ -7,8 +7,8 @@
 // Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN NAME
 import { launch, fail, poster } from "./chromium.mjs";
 
-const [base, pin, name] = process.argv.slice(2);
-if (!base || !pin || !name) {
+const [base, pin, official] = process.argv.slice(2);
+if (!base || !pin || !official) {
   console.error("usage: node secretary_screen.mjs BASE_URL PIN NAME");
   process.exit(2);
 }
@@ -33,7 +33,7 @@ try {
   await page.waitForURL(base + "/sekretaer");
   if (context.pages().length !== 1) fail(`${context.pages().length} windows after opening the valgsekretær screen`);
   // Tap your name, then your PIN: the names come from the table, the hashes never.
-  await page.getByRole("button", { name, exact: true }).click({ timeout: 3000 });
+  await page.getByRole("button", { name: official, exact: true }).click({ timeout: 3000 });
   await page.fill("#pin", pin);
   await page.click("#login-form button");
   await page.waitForSelector("#work:not([hidden])");

@@ -11,7 +11,7 @@ let token = null;
 let tables = [];
 let thisTable = null;
 // The official whose PIN is asked for (tapped on the login screen).
-let who = null;
+let official = null;
 
 function lock(message) {
   token = null;
@@ -43,7 +43,7 @@ async function loadOfficials() {
 }
 
 function chooseOfficial(name) {
-  who = name;
+  official = name;
   for (const b of $("officials").children) b.setAttribute("aria-pressed", String(b.textContent === name));
   $("login-form").hidden = !name;
   $("lock-title").textContent = name ? `${name}: indtast din PIN` : "Tryk på dit navn";
@@ -120,7 +120,7 @@ $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const res = await fetch("/api/secretary/login", {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name: who, pin: $("pin").value }),
+    body: JSON.stringify({ name: official, pin: $("pin").value }),
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) { $("lock-msg").textContent = data.error || "Forkert PIN."; return; }
