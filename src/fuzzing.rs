@@ -196,6 +196,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                     method: CheckInMethod::Card,
                     ballots: vec![crate::election::contest::Contest::Kv],
                 },
+                by: None,
             };
             let ev = event::sign(&body, &key);
             let push = serde_json::json!({

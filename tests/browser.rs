@@ -3,7 +3,9 @@
 
 mod daemon;
 
-use daemon::{PIN, Table, import, place_in, prepare, run_browser_script, write_list_with};
+use daemon::{
+    PIN, SECRETARY, Table, import, place_in, prepare, run_browser_script, write_list_with,
+};
 use std::path::PathBuf;
 
 #[test]
@@ -62,6 +64,7 @@ fn every_table_state_and_banner_fits_at_800x480_1024x600_and_1280x800() {
             &p.keys[1].public().to_hex(),
             PIN,
             artifacts.to_str().expect("utf8 path"),
+            SECRETARY,
         ],
     );
     assert!(stdout.contains("layout passed"), "{stdout}");
@@ -115,6 +118,6 @@ fn the_secretary_screen_is_reached_from_the_table_and_acts_on_a_found_voter() {
     let config = prepare(dir.path(), 1, "");
     let table = Table::start(dir.path(), &config);
     table.open();
-    let stdout = run_browser_script("secretary_screen.mjs", &[&table.base, PIN]);
+    let stdout = run_browser_script("secretary_screen.mjs", &[&table.base, PIN, SECRETARY]);
     assert!(stdout.contains("secretary screen passed"), "{stdout}");
 }

@@ -661,6 +661,7 @@ fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
                 place: "1".into(),
                 table_no: 9,
             },
+            by: None,
         };
         serde_json::to_value(sign(&body, k).signed).expect("json")
     };
@@ -907,6 +908,7 @@ fn a_table_key_cannot_write_another_polling_places_events_at_the_central() {
                 method: CheckInMethod::Manual,
                 ballots: vec![valgbord::election::contest::Contest::Kv],
             },
+            by: None,
         };
         sign(&body, &b1)
     };

@@ -204,19 +204,11 @@ fn paper_mode_registers_nothing_and_the_signs_print_as_pdf() {
     assert_eq!(status, 400, "{r}");
 
     // The closing report names the switch, for the afstemningsbog.
-    let db = p.dir.path().join("table1.db");
-    let report = p.dir.path().join("rapport.pdf");
-    daemon::run_ok(&[
-        "report",
-        "print",
-        "--db",
-        db.to_str().expect("utf8"),
-        "--place",
+    let text = daemon::closing_report_text(
+        &p.dir.path().join("table1.db"),
         "1",
-        "--out",
-        report.to_str().expect("utf8"),
-    ]);
-    let text = pdftotext(&report);
+        &p.dir.path().join("rapport.pdf"),
+    );
     assert!(text.contains("papirlister (test)"), "{text}");
 
     // The A4 signs: one page per table with its share.
@@ -228,18 +220,10 @@ fn paper_mode_registers_nothing_and_the_signs_print_as_pdf() {
     let pdf = res.body_mut().read_to_vec().expect("pdf");
     let file = p.dir.path().join("skilte.pdf");
     std::fs::write(&file, &pdf).expect("write");
-    let text = pdftotext(&file);
+    let text = daemon::pdftotext(&file);
     for want in ["BORD 1", "efternavne A–H", "BORD 3", "efternavne Q–Å"] {
         assert!(text.contains(want), "{want} in {text}");
     }
-}
-
-fn pdftotext(file: &std::path::Path) -> String {
-    let out = std::process::Command::new("pdftotext")
-        .args([file.to_str().expect("utf8"), "-"])
-        .output()
-        .expect("pdftotext (Debian package poppler-utils) is needed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits until every table shows both others connected, with nothing to fetch.

@@ -30,6 +30,7 @@ fn forged(key: &DeviceSecret, seq: u64, prev: EventHash, kind: EventKind) -> Sig
         prev,
         test: true,
         kind,
+        by: None,
     };
     sign(&body, key).signed
 }
@@ -141,4 +142,45 @@ fn a_table_refuses_an_event_of_another_polling_place() {
     );
     let why = rejected(&push(&t, &table2, &[ev]));
     assert!(why.contains("polling place 2"), "{why}");
+}
+
+#[test]
+fn a_privileged_event_that_names_no_official_is_refused_by_a_peer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (table2, central) = (DeviceSecret::generate(), DeviceSecret::generate());
+    let t = table_one(dir.path(), &table2, &central);
+    // Table 2's key reissues V1's card with no official named: whoever holds the key
+    // (a copied USB stick) would act without anyone's PIN.
+    let reissue = EventKind::CardReissued {
+        voter_id: "V1".into(),
+        new_code: "VB000000000001".into(),
+    };
+    let ev = forged(&table2, 1, EventHash::default(), reissue.clone());
+    let why = rejected(&push(&t, &table2, &[ev]));
+    assert!(
+        why.contains("card_reissued") && why.contains("does not name the official"),
+        "{why}"
+    );
+    // The old card still admits V1.
+    assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
+    t.post("/api/cancel", json!({}));
+    // The same event naming the valgstyrer who acted is table 2's right.
+    let now = chrono::Utc::now().timestamp_millis();
+    let named = EventBody {
+        v: FORMAT_VERSION,
+        election: "kv-test".into(),
+        device: table2.public(),
+        seq: 1,
+        hlc: Hlc::new(now as u64, 0),
+        wall_ms: now,
+        prev: EventHash::default(),
+        test: true,
+        kind: reissue,
+        by: Some(valgbord::election::official::ActedBy {
+            name: daemon::VALGSTYRER.into(),
+            role: valgbord::election::official::OfficialRole::Valgstyrer,
+        }),
+    };
+    let ev = sign(&named, &table2).signed;
+    assert_eq!(push(&t, &table2, &[ev])["added"], 1);
 }

@@ -43,7 +43,10 @@ fn search(t: &Table, token: &str, q: &str) -> Vec<Value> {
 #[test]
 fn the_screen_is_locked_without_the_pin() {
     let (_dir, t) = started();
-    let (status, r) = t.post("/api/secretary/login", json!({ "pin": "0000" }));
+    let (status, r) = t.post(
+        "/api/secretary/login",
+        json!({ "name": daemon::SECRETARY, "pin": "0000" }),
+    );
     assert_eq!(status, 401);
     assert_eq!(r["error"], "Forkert PIN.");
     let (status, r) = call(
@@ -344,7 +347,13 @@ fn paper_marks_from_the_command_line() {
     }
     let run = |pin: &str| {
         let mut child = Command::new(daemon::BIN)
-            .args(["paper", "enter", "--config"])
+            .args([
+                "paper",
+                "enter",
+                "--official",
+                daemon::SECRETARY,
+                "--config",
+            ])
             .arg(&config)
             .args([
                 "--table", "1", "--from", "10:00", "--to", "11:30", "1", "2", "99",

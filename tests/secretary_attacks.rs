@@ -35,10 +35,16 @@ fn error(r: &Value) -> String {
 fn guessing_the_pin_is_slowed_down_and_then_even_the_right_pin_waits() {
     let (_dir, t) = started();
     for _ in 0..2 {
-        let (status, r) = t.post("/api/secretary/login", json!({ "pin": "0000" }));
+        let (status, r) = t.post(
+            "/api/secretary/login",
+            json!({ "name": daemon::SECRETARY, "pin": "0000" }),
+        );
         assert_eq!((status, error(&r).as_str()), (401, "Forkert PIN."));
     }
-    let (status, r) = t.post("/api/secretary/login", json!({ "pin": "0001" }));
+    let (status, r) = t.post(
+        "/api/secretary/login",
+        json!({ "name": daemon::SECRETARY, "pin": "0001" }),
+    );
     assert_eq!(status, 401);
     assert_eq!(
         error(&r),
@@ -47,7 +53,10 @@ fn guessing_the_pin_is_slowed_down_and_then_even_the_right_pin_waits() {
     // The attacker, or the valgsekretær who finally remembers it, must now wait: the
     // right PIN is not even checked, at the login nor at the table screen's own PIN
     // fields, which share the count.
-    let (status, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
+    let (status, r) = t.post(
+        "/api/secretary/login",
+        json!({ "name": daemon::SECRETARY, "pin": PIN }),
+    );
     assert_eq!(status, 401, "{r}");
     assert!(
         error(&r).starts_with("For mange forsøg: prøv igen om "),
@@ -55,7 +64,7 @@ fn guessing_the_pin_is_slowed_down_and_then_even_the_right_pin_waits() {
     );
     let (status, r) = t.post(
         "/api/undo",
-        json!({"voter_id": "V1", "reason": "guess", "pin": PIN}),
+        json!({"voter_id": "V1", "reason": "guess", "name": daemon::SECRETARY, "pin": PIN}),
     );
     assert_eq!(status, 422, "{r}");
     assert!(error(&r).starts_with("For mange forsøg"), "{r}");
@@ -91,11 +100,11 @@ fn scans_are_served_while_someone_guesses_pins() {
     let text = std::fs::read_to_string(&config).expect("config");
     let line = text
         .lines()
-        .find(|l| l.starts_with("valgsekretaer = "))
+        .find(|l| l.starts_with("pin_hash = "))
         .expect("pin line")
         .to_string();
-    let slow = format!("valgsekretaer = \"{}\"", slow_pin_hash(PIN));
-    std::fs::write(&config, text.replace(&line, &slow)).expect("config");
+    let slow = format!("pin_hash = \"{}\"", slow_pin_hash(PIN));
+    std::fs::write(&config, text.replacen(&line, &slow, 1)).expect("config");
     let t = Table::start(dir.path(), &config);
     t.open();
 
@@ -110,10 +119,17 @@ fn scans_are_served_while_someone_guesses_pins() {
         {
             let base = t.base.clone();
             guess = Some(std::thread::spawn(move || {
-                post_from_thread(&base, "/api/secretary/login", json!({ "pin": "0000" }))
+                post_from_thread(
+                    &base,
+                    "/api/secretary/login",
+                    json!({ "name": daemon::SECRETARY, "pin": "0000" }),
+                )
             }));
         }
-        let (_, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
+        let (_, r) = t.post(
+            "/api/secretary/login",
+            json!({ "name": daemon::SECRETARY, "pin": PIN }),
+        );
         error(&r).starts_with("Vent et øjeblik")
     });
     assert!(
@@ -123,7 +139,10 @@ fn scans_are_served_while_someone_guesses_pins() {
     // While that check runs, the tilforordnet scans a card and gets the verdict …
     assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
     // … and the check is still running: the scan did not wait for it.
-    let (_, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
+    let (_, r) = t.post(
+        "/api/secretary/login",
+        json!({ "name": daemon::SECRETARY, "pin": PIN }),
+    );
     assert!(
         error(&r).starts_with("Vent et øjeblik"),
         "the PIN check ended before the scan was answered: {r}"
@@ -283,7 +302,10 @@ fn a_card_is_not_reissued_for_a_voter_of_another_polling_place() {
             .starts_with("Vælgeren hører til Vestre Skole (valgsted 2); send vælgeren dertil."),
         "{r}"
     );
-    let (status, r) = t.post("/api/card/reissue", json!({ "voter_id": "V5", "pin": PIN }));
+    let (status, r) = t.post(
+        "/api/card/reissue",
+        json!({ "voter_id": "V5", "name": daemon::SECRETARY, "pin": PIN }),
+    );
     assert_eq!(status, 422, "{r}");
     assert!(
         error(&r).starts_with("Vælgeren hører til Vestre Skole"),

@@ -159,7 +159,10 @@ fn a_split_lan_heals_to_one_log_and_flags_the_double_registration() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let (_, login) = t2.post("/api/secretary/login", json!({ "pin": PIN }));
+    let (_, login) = t2.post(
+        "/api/secretary/login",
+        json!({ "name": daemon::SECRETARY, "pin": PIN }),
+    );
     let token = login["token"].as_str().expect("token");
     let mut res = t2
         .agent
@@ -248,7 +251,7 @@ fn order_and_undo_stay_right_with_clocks_an_hour_off() {
     // order after it everywhere.
     let (status, e) = t1.post(
         "/api/undo",
-        json!({"voter_id": "V1", "reason": "fejl", "pin": PIN}),
+        json!({"voter_id": "V1", "reason": "fejl", "name": daemon::SECRETARY, "pin": PIN}),
     );
     assert_eq!(status, 200, "{e}");
     assert!(converged(&p.tables, Duration::from_secs(5)));

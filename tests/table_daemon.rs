@@ -104,7 +104,10 @@ fn every_outcome_of_the_rules_reaches_the_screen() {
 fn reissued_card_supersedes_the_old_one() {
     let (_dir, t) = started("");
     t.open();
-    let (status, r) = t.post("/api/card/reissue", json!({"voter_id": "V7", "pin": PIN}));
+    let (status, r) = t.post(
+        "/api/card/reissue",
+        json!({"voter_id": "V7", "name": daemon::SECRETARY, "pin": PIN}),
+    );
     assert_eq!(status, 200, "{r}");
     let new_code = r["new_code"].as_str().expect("new code").to_string();
     let s = t.scan("CARD-SECOND");
@@ -121,7 +124,7 @@ fn reissued_card_supersedes_the_old_one() {
     // Wrong PIN: refused, nothing reissued.
     let (status, _) = t.post(
         "/api/card/reissue",
-        json!({"voter_id": "V8", "pin": "0000"}),
+        json!({"voter_id": "V8", "name": daemon::SECRETARY, "pin": "0000"}),
     );
     assert_eq!(status, 422);
     assert_eq!(outcome(&t.scan("CARD-THIRD")), "pending");
@@ -167,18 +170,18 @@ fn pause_close_reconcile_and_undo() {
     // Undo needs the PIN and a reason, and is an event: the voter can then vote.
     let (status, e) = t.post(
         "/api/undo",
-        json!({"voter_id": "V1", "reason": "wrong person", "pin": "0000"}),
+        json!({"voter_id": "V1", "reason": "wrong person", "name": daemon::SECRETARY, "pin": "0000"}),
     );
     assert_eq!(status, 422);
     assert_eq!(e["error"], "Forkert PIN.");
     let (status, _) = t.post(
         "/api/undo",
-        json!({"voter_id": "V1", "reason": " ", "pin": PIN}),
+        json!({"voter_id": "V1", "reason": " ", "name": daemon::SECRETARY, "pin": PIN}),
     );
     assert_eq!(status, 422);
     let (status, s) = t.post(
         "/api/undo",
-        json!({"voter_id": "V1", "reason": "wrong person", "pin": PIN}),
+        json!({"voter_id": "V1", "reason": "wrong person", "name": daemon::SECRETARY, "pin": PIN}),
     );
     assert_eq!(status, 200);
     assert_eq!(s["checkins_here"], 1);

@@ -46,7 +46,7 @@ mod tests {
         // The later switch by clock wins, whatever order they are stored in.
         let mut other = crate::store::Store::open_in_memory().unwrap();
         let late = other
-            .append_local(
+            .append_named(
                 &author,
                 20,
                 EventKind::PlaceModeChanged {
@@ -64,7 +64,7 @@ mod tests {
         };
         let early_ev = crate::store::Store::open_in_memory()
             .unwrap()
-            .append_local(
+            .append_named(
                 &early_author,
                 10,
                 EventKind::PlaceModeChanged {

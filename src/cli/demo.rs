@@ -3,11 +3,12 @@
 use super::failure::CmdResult;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
+use crate::election::official::{Official, OfficialRole};
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::generate;
 use crate::table::config::{
-    DeviceEntry, DeviceRole, PinConfig, ScannerConfig, SignalsConfig, SyncConfig, TableConfig,
+    DeviceEntry, DeviceRole, ScannerConfig, SignalsConfig, SyncConfig, TableConfig,
 };
 use crate::table::shared::lock;
 use anyhow::Context;
@@ -16,7 +17,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The demo's valgsekretær PIN, printed at start.
-pub const DEMO_PIN: &str = "1234";
+pub const DEMO_PIN: &str = "246810";
+
+/// The demo's officials: the valgsekretær (PIN [`DEMO_PIN`]) and two valgstyrere.
+pub const DEMO_OFFICIALS: [(&str, OfficialRole, &str); 3] = [
+    ("Anne Sørensen", OfficialRole::Valgsekretaer, DEMO_PIN),
+    ("Mette Holm", OfficialRole::Valgstyrer, "135790"),
+    ("Jens Nielsen", OfficialRole::Valgstyrer, "864202"),
+];
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -43,7 +51,7 @@ pub struct DemoArgs {
 pub fn run(a: DemoArgs) -> CmdResult {
     let dir = demo_dir(&a)?;
     let bytes = demo_list(&dir, &a)?;
-    let pin_hash = crate::password::hash_pin(DEMO_PIN)?;
+    let officials = demo_officials()?;
     let (ports, sync_ports) = demo_ports(&a)?;
     // The tables sync over TLS as in an election: each device key is made up front so
     // every table can list all of them, and only they can connect.
@@ -101,7 +109,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             db,
             ports[t as usize - 1],
             sync,
-            &pin_hash,
+            &officials,
         ));
     }
     let central_cfg = crate::central::demo::config(
@@ -139,7 +147,10 @@ pub fn run(a: DemoArgs) -> CmdResult {
         );
         println!("    (a self-signed certificate, {}: the browser asks once to trust it; the tables push to it over mutual TLS)", dir.join("kontor-cert.pem").display());
         println!("The tables share every check-in (sync over TLS with the device keys, on loopback): a voter checked in at one is refused at the others.");
-        println!("valgsekretær-PIN: {DEMO_PIN}. Scan with the demo panel on each screen, or:");
+        for (name, role, pin) in DEMO_OFFICIALS {
+            println!("{} {name}: PIN {pin}", role.danish());
+        }
+        println!("Scan with the demo panel on each screen, or:");
         if let Some(t) = running.first() {
             println!("  curl -X POST -H 'Content-Type: application/json' -d '{{\"code\":\"...\"}}' http://{}/api/scan", t.addr);
         }
@@ -210,7 +221,21 @@ fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     Ok(db)
 }
 
-/// Table `t`'s configuration: simulated hardware and printer, the demo PIN.
+/// The demo's officials with their PINs hashed.
+fn demo_officials() -> Result<Vec<Official>, crate::password::HashError> {
+    DEMO_OFFICIALS
+        .iter()
+        .map(|(name, role, pin)| {
+            Ok(Official {
+                name: name.to_string(),
+                role: *role,
+                pin_hash: crate::password::hash_pin(pin)?,
+            })
+        })
+        .collect()
+}
+
+/// Table `t`'s configuration: simulated hardware and printer, the demo's officials.
 fn table_config(
     dir: &Path,
     t: u32,
@@ -218,7 +243,7 @@ fn table_config(
     database: PathBuf,
     port: u16,
     sync: SyncConfig,
-    pin_hash: &str,
+    officials: &[Official],
 ) -> TableConfig {
     TableConfig {
         election: "demo".into(),
@@ -231,9 +256,8 @@ fn table_config(
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         scanner: ScannerConfig::Simulated,
         signals: SignalsConfig::Simulated,
-        pins: PinConfig {
-            valgsekretaer: Some(pin_hash.to_string()),
-        },
+        pins: None,
+        officials: officials.to_vec(),
         api_scan: true,
         debounce_ms: 2_000,
         sync,

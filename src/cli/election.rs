@@ -51,9 +51,10 @@ pub struct NewArgs {
     /// with its number, or `reserve` with none; key as `valgbord key show` prints it).
     #[arg(long)]
     pub enrol: PathBuf,
-    /// The valgsekretær PIN's argon2 hash (`valgbord pin hash`).
+    /// The officials of every polling place: CSV with the header `name,role,pin_hash`
+    /// (role valgsekretaer or valgstyrer; hashes from `valgbord pin hash`).
     #[arg(long)]
-    pub pin_hash: String,
+    pub officials: PathBuf,
     /// PLACE:TABLE=URL: where a table answers its peers (its TLS sync listener,
     /// https://HOST:PORT).
     #[arg(long)]
@@ -116,6 +117,10 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
 /// `election new`: reads and checks the list, then writes each polling place's
 /// signed package beside a copy of the list.
 fn new(a: NewArgs) -> CmdResult {
+    let officials_text = std::fs::read_to_string(&a.officials)
+        .with_context(|| format!("cannot read {}", a.officials.display()))?;
+    let officials = crate::election::official::parse_csv(&officials_text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.officials.display()))?;
     let office = keyfile::load(&a.office_secret)?;
     let contests = parse_contests(&a.contests).map_err(|e| anyhow::anyhow!("--contests: {e}"))?;
     let bytes =
@@ -178,7 +183,7 @@ fn new(a: NewArgs) -> CmdResult {
                 voters_here: parsed.voters.iter().filter(|v| &v.place == place).count() as u64,
                 ..list.clone()
             },
-            pin_hash: a.pin_hash.clone(),
+            officials: officials.clone(),
             created: chrono::Local::now().to_rfc3339(),
         };
         write_package(&dir, &package, &office, &bytes)?;

@@ -12,8 +12,12 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum PaperCmd {
-    /// Enter the løbenumre marked on paper; reads the valgsekretær PIN on stdin.
+    /// Enter the løbenumre marked on paper; reads the official's personal PIN on stdin.
     Enter {
+        /// Who enters the marks: the valgsekretær's or a valgstyrer's name as the
+        /// table's [[officials]] list it; the events name this person.
+        #[arg(long)]
+        official: String,
         /// The table's configuration (its database and key are used).
         #[arg(long)]
         config: PathBuf,
@@ -47,6 +51,7 @@ fn at(date: NaiveDate, hhmm: &str) -> anyhow::Result<i64> {
 pub fn run(cmd: PaperCmd) -> CmdResult {
     match cmd {
         PaperCmd::Enter {
+            official,
             config,
             table,
             from,
@@ -60,7 +65,7 @@ pub fn run(cmd: PaperCmd) -> CmdResult {
             let mut pin = String::new();
             std::io::stdin().lock().read_line(&mut pin)?;
             let mut opened = open_table(&cfg)?;
-            let by = opened.core.authorize(pin.trim())?;
+            let by = opened.core.authorize(&official, pin.trim())?;
             let r = opened
                 .core
                 .enter_paper_marks(&list_nos, table, from_ms, to_ms, &by)?;

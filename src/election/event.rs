@@ -187,6 +187,28 @@ impl EventKind {
         }
     }
 
+    /// Whether only an official (the valgsekretær or a valgstyrer, with a personal PIN)
+    /// may cause this event, so that it must name who did: the one place that decides
+    /// which kinds are privileged. Check-ins by scan, opening, pausing, closing and the
+    /// ballot count are the tilforordnede's; a list change carries the office's
+    /// signature instead.
+    pub fn needs_official(&self) -> bool {
+        match self {
+            EventKind::CheckInUndone { .. }
+            | EventKind::CardReissued { .. }
+            | EventKind::PaperRegistration { .. }
+            | EventKind::DoubleRegistrationResolved { .. }
+            | EventKind::PlaceModeChanged { .. }
+            | EventKind::ManualCheckInSent { .. } => true,
+            EventKind::TableOpened { .. }
+            | EventKind::TablePaused { .. }
+            | EventKind::TableClosed { .. }
+            | EventKind::CheckIn { .. }
+            | EventKind::BallotsReconciled { .. }
+            | EventKind::ListChanged { .. } => false,
+        }
+    }
+
     /// Whose event this is: the table it speaks for, the polling place, or the author's
     /// own place. The roles check (`election::roles`) decides from it which keys may
     /// have written it.
@@ -233,6 +255,10 @@ pub struct EventBody {
     /// Made in test mode; such events can never be part of an election.
     pub test: bool,
     pub kind: EventKind,
+    /// The official who acted, for every kind that [`EventKind::needs_official`];
+    /// absent (and not serialised) otherwise, so other events keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<super::official::ActedBy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -318,6 +344,14 @@ pub enum EventError {
     },
     #[error("test-mode event {device}#{seq} cannot enter an election log")]
     TestEvent { device: String, seq: u64 },
+    #[error(
+        "event {device}#{seq} ({kind}) does not name the official who acted; only the valgsekretær or a valgstyrer may cause it"
+    )]
+    NoOfficial {
+        device: String,
+        seq: u64,
+        kind: &'static str,
+    },
     #[error("event {device}#{seq} is not in canonical form: {why}")]
     NotCanonical {
         device: String,
@@ -443,6 +477,13 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
                 source: Box::new(source),
             })?;
     }
+    if body.kind.needs_official() && body.by.is_none() {
+        return Err(EventError::NoOfficial {
+            device: body.device.short(),
+            seq: body.seq,
+            kind: body.kind.name(),
+        });
+    }
     if body.test && !trust.allow_test {
         return Err(EventError::TestEvent {
             device: body.device.short(),
@@ -490,7 +531,48 @@ mod tests {
                 place: "p1".into(),
                 table_no: 1,
             },
+            by: None,
         }
+    }
+
+    #[test]
+    fn a_privileged_event_must_name_the_official() {
+        let k = DeviceSecret::generate();
+        let undo = EventKind::CardReissued {
+            voter_id: "V1".into(),
+            new_code: "VB000000000001".into(),
+        };
+        assert!(undo.needs_official());
+        assert!(!body(&k).kind.needs_official());
+        let any_key = Trust {
+            enrolment: None,
+            ..trust(&k)
+        };
+        let mut b = EventBody {
+            kind: undo,
+            ..body(&k)
+        };
+        let e = sign(&b, &k);
+        assert!(matches!(
+            verify(&e.signed, &any_key),
+            Err(EventError::NoOfficial {
+                kind: "card_reissued",
+                ..
+            })
+        ));
+        b.by = Some(crate::election::official::ActedBy {
+            name: "Mette Holm".into(),
+            role: crate::election::official::OfficialRole::Valgstyrer,
+        });
+        let e = sign(&b, &k);
+        assert!(
+            e.signed
+                .body
+                .contains(r#""by":{"name":"Mette Holm","role":"valgstyrer"}"#)
+        );
+        assert_eq!(verify(&e.signed, &any_key).unwrap().body, b);
+        // Events that need no official keep their bytes: no "by" key at all.
+        assert!(!sign(&body(&k), &k).signed.body.contains("\"by\""));
     }
 
     fn trust(key: &DeviceSecret) -> Trust {

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod list_change;
 pub mod list_signature;
 pub mod names;
+pub mod official;
 pub mod place_mode;
 pub mod roles;
 pub mod voter;

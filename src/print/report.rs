@@ -14,7 +14,7 @@ use super::pdf::{A4, Doc, Weight};
 use super::receipt::{Align, Item, Receipt, Size};
 use super::valgliste::snapshot_time;
 use crate::election::contest::{Contest, parse_contests};
-use crate::election::event::RecordedMethod;
+use crate::election::event::{EventBody, EventKind, RecordedMethod};
 use crate::store::read_snapshot::{ReadOnlyDb, ReadSnapshot};
 use crate::store::report_queries::{CheckinGroup, PersonsByBallots, ReconciliationRow};
 use std::collections::BTreeMap;
@@ -72,6 +72,20 @@ pub struct ClosingReport {
     pub tables: Vec<TableReport>,
     /// Highest sequence number per device.
     pub versions: Vec<(String, u64)>,
+    /// Every action of the valgsekretær or a valgstyrer, oldest first.
+    pub official_actions: Vec<OfficialAction>,
+}
+
+/// One action that needed an official's personal PIN, as the afstemningsbog lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OfficialAction {
+    pub wall_ms: i64,
+    /// "Mette Holm (valgstyrer)"; "ukendt" for an event of an earlier version.
+    pub by: String,
+    /// "Registrering fortrudt: forkert vælger".
+    pub what: String,
+    /// "Jørgen Møller-Aagaard (V1)", "bord 2", or empty.
+    pub concerns: String,
 }
 
 impl ClosingReport {
@@ -111,6 +125,7 @@ impl ClosingReport {
         rep.mode_changes = mode_changes(place_events(&snap, place, &["place_mode_changed"])?);
         rep.list_changes = snap.list_change_count()?;
         rep.versions = snap.versions()?;
+        rep.official_actions = official_actions(&snap, place)?;
         snap.finish()?;
         rep.tables = tables.finish();
         Ok(rep)
@@ -141,6 +156,13 @@ impl ClosingReport {
             r.bold(format!("Bord {} – {}", t.table_no, t.state));
             for (k, v) in table_lines(t) {
                 r.line(kv_line(&k, &v));
+            }
+        }
+        if table.is_none() && !self.official_actions.is_empty() {
+            r.push(Item::Rule);
+            r.bold("Handlinger med personlig PIN");
+            for a in &self.official_actions {
+                r.line(a.line());
             }
         }
         r.push(Item::Rule);
@@ -239,6 +261,23 @@ impl ClosingReport {
             );
             y -= 16.0;
             rows(&mut d, &mut y, table_lines(t));
+        }
+        if !self.official_actions.is_empty() {
+            y -= 10.0;
+            if y < m + 80.0 {
+                d.new_page();
+                y = h - m - 10.0;
+            }
+            d.text(m, y, 13.0, Weight::Bold, "Handlinger med personlig PIN");
+            y -= 16.0;
+            for a in &self.official_actions {
+                if y < m + 40.0 {
+                    d.new_page();
+                    y = h - m - 10.0;
+                }
+                d.text(m + 10.0, y, 9.0, Weight::Regular, &a.line());
+                y -= 12.0;
+            }
         }
         y -= 30.0;
         if y < m + 40.0 {
@@ -361,6 +400,120 @@ impl Tables {
     }
 }
 
+impl OfficialAction {
+    /// "10:42 Mette Holm (valgstyrer): Registrering fortrudt (forkert vælger) – Anne Hansen (V7)".
+    pub fn line(&self) -> String {
+        let concerns = if self.concerns.is_empty() {
+            String::new()
+        } else {
+            format!(" – {}", self.concerns)
+        };
+        format!(
+            "{} {}: {}{concerns}",
+            local_time(self.wall_ms),
+            self.by,
+            self.what
+        )
+    }
+}
+
+/// The event kinds an official causes; [`EventKind::needs_official`] decides, this
+/// list only picks the rows to read (a unit test keeps the two in step).
+const OFFICIAL_KINDS: [&str; 6] = [
+    "check_in_undone",
+    "card_reissued",
+    "paper_registration",
+    "double_registration_resolved",
+    "place_mode_changed",
+    "manual_check_in_sent",
+];
+
+/// Every action of an official at `place`, from the log (who is named in each event).
+fn official_actions(snap: &ReadSnapshot, place: &str) -> Result<Vec<OfficialAction>, PrintError> {
+    let mut out = Vec::new();
+    for (at, body) in snap.events_of_kinds(&OFFICIAL_KINDS)? {
+        let body: EventBody = serde_json::from_str(&body)
+            .map_err(|e| PrintError::Store(format!("event body: {e}")))?;
+        if !body.kind.needs_official() {
+            continue;
+        }
+        let (what, voter, at_place) = describe(&body.kind);
+        let (concerns, voter_place) = match voter {
+            Some(id) => match snap.voter_name_and_place(id)? {
+                Some((name, p)) => (format!("{name} ({id})"), Some(p)),
+                None => (id.to_string(), None),
+            },
+            None => (String::new(), None),
+        };
+        if at_place
+            .or(voter_place.as_deref())
+            .is_some_and(|p| p != place)
+        {
+            continue;
+        }
+        out.push(OfficialAction {
+            wall_ms: at,
+            by: body
+                .by
+                .map(|b| b.label())
+                .unwrap_or_else(|| "ukendt".into()),
+            what,
+            concerns,
+        });
+    }
+    Ok(out)
+}
+
+/// An official's action in Danish, the voter it concerns and the place it names.
+fn describe(kind: &EventKind) -> (String, Option<&str>, Option<&str>) {
+    match kind {
+        EventKind::CheckInUndone {
+            voter_id, reason, ..
+        } => (
+            format!("Registrering fortrudt ({reason})"),
+            Some(voter_id),
+            None,
+        ),
+        EventKind::CardReissued { voter_id, .. } => {
+            ("Nyt valgkort udstedt".into(), Some(voter_id), None)
+        }
+        EventKind::PaperRegistration {
+            voter_id,
+            place,
+            table_no,
+            ..
+        } => (
+            format!("Papirafkrydsning indtastet, bord {table_no}"),
+            Some(voter_id),
+            Some(place),
+        ),
+        EventKind::DoubleRegistrationResolved { voter_id, note, .. } => (
+            format!("Dobbeltregistrering løst ({note})"),
+            Some(voter_id),
+            None,
+        ),
+        EventKind::PlaceModeChanged {
+            place,
+            mode,
+            reason,
+        } => (
+            format!("Bordvalg skiftet til {} ({reason})", mode.danish()),
+            None,
+            Some(place),
+        ),
+        EventKind::ManualCheckInSent {
+            voter_id,
+            place,
+            table_no,
+        } => (
+            format!("Sendt uden valgkort til bord {table_no}"),
+            Some(voter_id),
+            Some(place),
+        ),
+        other => (other.name().to_string(), None, None),
+    }
+}
+
 /// The place's switches between frit bordvalg, fast bordvalg and papir, in Danish.
 fn mode_changes(events: Vec<(i64, serde_json::Value)>) -> Vec<(i64, String)> {
     events
@@ -454,6 +607,57 @@ fn place_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_official_kinds_are_those_that_need_an_official() {
+        use crate::election::keys::DeviceSecret;
+        let v = || "V1".to_string();
+        let p = || "1".to_string();
+        let kinds = [
+            EventKind::CheckInUndone {
+                voter_id: v(),
+                target_device: DeviceSecret::from_seed([1; 32]).public(),
+                target_seq: 1,
+                reason: String::new(),
+            },
+            EventKind::CardReissued {
+                voter_id: v(),
+                new_code: String::new(),
+            },
+            EventKind::PaperRegistration {
+                voter_id: v(),
+                place: p(),
+                table_no: 1,
+                fallback_from_ms: 0,
+                fallback_to_ms: 0,
+            },
+            EventKind::DoubleRegistrationResolved {
+                voter_id: v(),
+                note: String::new(),
+                checkins: None,
+            },
+            EventKind::PlaceModeChanged {
+                place: p(),
+                mode: Default::default(),
+                reason: String::new(),
+            },
+            EventKind::ManualCheckInSent {
+                voter_id: v(),
+                place: p(),
+                table_no: 1,
+            },
+            EventKind::TableOpened {
+                place: p(),
+                table_no: 1,
+            },
+        ];
+        let needing: Vec<&str> = kinds
+            .iter()
+            .filter(|k| k.needs_official())
+            .map(|k| k.name())
+            .collect();
+        assert_eq!(needing, OFFICIAL_KINDS);
+    }
 
     #[test]
     fn receipt_lines_fit_the_paper() {

@@ -25,6 +25,8 @@ pub enum PackageError {
     Parse(#[source] serde_json::Error),
     #[error("unknown package format \"{0}\"")]
     Format(String),
+    #[error("the package's officials: {0}")]
+    Officials(crate::election::official::OfficialsError),
 }
 
 /// Why a package was not loaded onto this table; nothing is loaded when any is.

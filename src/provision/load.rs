@@ -12,9 +12,7 @@ use crate::store::binding::Mode;
 use crate::store::import::ImportFailure;
 use crate::store::keyfile;
 use crate::store::meta::MetaKey;
-use crate::table::config::{
-    DeviceEntry, DeviceRole, HardwareConfig, PinConfig, SyncConfig, TableConfig,
-};
+use crate::table::config::{DeviceEntry, DeviceRole, HardwareConfig, SyncConfig, TableConfig};
 use std::path::{Path, PathBuf};
 
 /// Where a loaded table keeps its files.
@@ -304,9 +302,8 @@ fn table_config(
         listen: address("listen", listen)?,
         scanner: hardware.scanner,
         signals: hardware.signals,
-        pins: PinConfig {
-            valgsekretaer: Some(p.pin_hash.clone()),
-        },
+        pins: None,
+        officials: p.officials.clone(),
         sync: SyncConfig {
             peers,
             devices,

@@ -36,8 +36,9 @@ pub struct Package {
     #[serde(default)]
     pub central: Option<CentralEntry>,
     pub list: ListInfo,
-    /// Argon2 hash of the valgsekretær PIN of this polling place.
-    pub pin_hash: String,
+    /// The valgsekretær and the valgstyrere of this polling place, each with the argon2
+    /// hash of a personal PIN, so every privileged action names who did it.
+    pub officials: Vec<crate::election::official::Official>,
     /// When the office made the package (its clock, RFC 3339): a device refuses a
     /// package older than the one it holds.
     pub created: String,
@@ -125,6 +126,8 @@ impl SignedPackage {
         if p.format != FORMAT {
             return Err(PackageError::Format(p.format));
         }
+        crate::election::official::check(&p.officials, |i| format!("officials[{i}]"), true)
+            .map_err(PackageError::Officials)?;
         Ok(p)
     }
 }
@@ -171,9 +174,31 @@ pub(crate) mod tests {
                 voters_here: 5,
                 brevstemmer: BrevstemmeDigest::of(["a"]),
             },
-            pin_hash: "$argon2id$…".into(),
+            officials: vec![crate::election::official::Official {
+                name: "Anne Sørensen".into(),
+                role: crate::election::official::OfficialRole::Valgsekretaer,
+                pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$HSpozQwcVoqWYjAjppuogw$q0g/6lHli7W1BX6v1yVjfeTQVi9xGyJCkfM5fw4fmjg".into(),
+            }],
             created: "2025-11-01T10:00:00+01:00".into(),
         }
+    }
+
+    #[test]
+    fn a_package_without_a_valgsekretaer_or_with_a_bad_hash_is_refused() {
+        let office = DeviceSecret::from_seed([1; 32]);
+        let mut p = package();
+        p.officials[0].role = crate::election::official::OfficialRole::Valgstyrer;
+        let e = SignedPackage::sign(&p, &office)
+            .unwrap()
+            .open(office.public());
+        assert!(e.unwrap_err().to_string().contains("no valgsekretær"));
+        let mut p = package();
+        p.officials[0].pin_hash = "246810".into();
+        let e = SignedPackage::sign(&p, &office)
+            .unwrap()
+            .open(office.public());
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("officials[0]") && e.contains("argon2"), "{e}");
     }
 
     #[test]

@@ -90,9 +90,13 @@ pub async fn cancel(http: &reqwest::Client, url: &str) {
     let _ = post(http, url, "/api/cancel", json!({})).await;
 }
 
-/// Logs the valgsekretær in; the token of the session.
+/// The name of the rehearsal's valgsekretær, as the tables' `[[officials]]` list her.
+pub const VALGSEKRETAER: &str = "Karen Jensen";
+
+/// Logs the rehearsal's valgsekretær in; the token of the session.
 pub async fn login(http: &reqwest::Client, url: &str, pin: &str) -> Result<String, NoAnswer> {
-    let (status, v) = post(http, url, "/api/secretary/login", json!({ "pin": pin })).await?;
+    let body = json!({ "name": VALGSEKRETAER, "pin": pin });
+    let (status, v) = post(http, url, "/api/secretary/login", body).await?;
     v["token"]
         .as_str()
         .map(str::to_string)

@@ -476,8 +476,10 @@ fn prepare_table(s: &Shared, t: u32, folder: &Path) -> anyhow::Result<TableProc>
          listen = \"127.0.0.1:{port}\"\n\
          api_scan = true\n\
          debounce_ms = 0\n\
-         [pins]\n\
-         valgsekretaer = \"{pin_hash}\"\n\
+         [[officials]]\n\
+         name = \"{name}\"\n\
+         role = \"valgsekretaer\"\n\
+         pin_hash = \"{pin_hash}\"\n\
          [sync]\n\
          peers = [{peers}]\n\
          central = [{centrals}]\n\
@@ -487,6 +489,7 @@ fn prepare_table(s: &Shared, t: u32, folder: &Path) -> anyhow::Result<TableProc>
         key = dir.join(format!("bord-{t}.key")).display(),
         place = s.place,
         pin_hash = s.pin_hash,
+        name = super::client::VALGSEKRETAER,
         centrals = s.centrals,
         device_list = s.device_list,
     );

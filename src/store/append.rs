@@ -35,6 +35,24 @@ impl Store {
         self.append_local_checked(author, wall_ms, kind, |_| Ok(()))
     }
 
+    /// As `append_local`, naming a test official when the kind needs one: for unit
+    /// tests that make events as a table does.
+    #[cfg(test)]
+    pub(crate) fn append_named(
+        &mut self,
+        author: &Author<'_>,
+        wall_ms: i64,
+        kind: EventKind,
+    ) -> Result<VerifiedEvent> {
+        let by = kind
+            .needs_official()
+            .then(|| crate::election::official::ActedBy {
+                name: "Testsekretær".into(),
+                role: crate::election::official::OfficialRole::Valgsekretaer,
+            });
+        self.append_local_as(author, wall_ms, kind, by, |_| Ok(()))
+    }
+
     /// As `append_local`, with a check of the projected state before the commit: an
     /// error from `check` rolls the event back as if it had never been made.
     pub fn append_local_checked(
@@ -42,6 +60,19 @@ impl Store {
         author: &Author<'_>,
         wall_ms: i64,
         kind: EventKind,
+        check: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<VerifiedEvent> {
+        self.append_local_as(author, wall_ms, kind, None, check)
+    }
+
+    /// As `append_local_checked`, naming the official who acted (an event of a kind
+    /// that `EventKind::needs_official`).
+    pub fn append_local_as(
+        &mut self,
+        author: &Author<'_>,
+        wall_ms: i64,
+        kind: EventKind,
+        by: Option<crate::election::official::ActedBy>,
         check: impl FnOnce(&rusqlite::Connection) -> Result<()>,
     ) -> Result<VerifiedEvent> {
         let device = author.key.public();
@@ -68,6 +99,7 @@ impl Store {
             prev,
             test: author.test,
             kind,
+            by,
         };
         let ev = event::sign(&body, author.key);
         insert_and_project(&tx, &ev)?;

@@ -21,6 +21,9 @@ pub enum MetaKey {
     ListSigned,
     /// How many voters the imported list holds.
     ListVoters,
+    /// Wrong PINs in a row at this table and until when (wall-clock ms) the next
+    /// attempt waits: "3;1764640000000", kept so a restart resets no delay or lockout.
+    PinAttempts,
 }
 
 impl MetaKey {
@@ -34,6 +37,7 @@ impl MetaKey {
             MetaKey::ListSha256 => "list_sha256",
             MetaKey::ListSigned => "list_signed",
             MetaKey::ListVoters => "list_voters",
+            MetaKey::PinAttempts => "pin_attempts",
         }
     }
 }
@@ -46,6 +50,26 @@ impl Store {
     pub fn set_meta(&self, key: MetaKey, value: &str) -> Result<()> {
         set_meta(&self.conn, key, value)
     }
+
+    /// The table's PIN attempts as [`save_pin_attempts`] left them: wrong PINs in a
+    /// row and until when (wall-clock ms) the next must wait. None: none recorded (or
+    /// an unreadable value, which the next wrong PIN overwrites).
+    pub fn pin_attempts(&self) -> Result<Option<(u32, Option<i64>)>> {
+        let Some(text) = self.meta(MetaKey::PinAttempts)? else {
+            return Ok(None);
+        };
+        let (wrong, until) = text.split_once(';').unwrap_or((text.as_str(), ""));
+        Ok(wrong.parse().ok().map(|w| (w, until.parse().ok())))
+    }
+}
+
+/// Records a table's PIN attempts in its database, on a connection of its own: the PIN
+/// is checked outside the table's lock, so the table's own connection is not at hand.
+pub fn save_pin_attempts(db: &std::path::Path, wrong: u32, until_ms: Option<i64>) -> Result<()> {
+    let conn = Connection::open(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let until = until_ms.map(|u| u.to_string()).unwrap_or_default();
+    set_meta(&conn, MetaKey::PinAttempts, &format!("{wrong};{until}"))
 }
 
 /// [`Store::meta`] on a connection or transaction of the store.

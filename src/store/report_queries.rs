@@ -152,4 +152,18 @@ impl ReadSnapshot<'_> {
         let rows = stmt.query_map(params_from_iter(kinds), |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    /// A voter's name ("Fornavne Efternavn") and polling place, for the report's list
+    /// of officials' actions.
+    pub fn voter_name_and_place(&self, voter_id: &str) -> Result<Option<(String, String)>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT first_names || ' ' || last_name, place FROM voters WHERE id=?1",
+                [voter_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
 }

@@ -200,7 +200,7 @@ impl Sim {
             test: false,
         };
         let d = &mut self.devices[dev];
-        let ev = d.store.append_local(&author, d.wall, kind).unwrap();
+        let ev = d.store.append_named(&author, d.wall, kind).unwrap();
         d.seen[dev] = ev.body.seq;
         self.made.push(dev);
         (ev.body.seq, ev.body.hlc.0)
@@ -618,12 +618,12 @@ fn check_in(voter: &str, table_no: u32) -> EventKind {
 fn an_undo_from_another_table_may_arrive_before_its_check_in() {
     let (ka, kb, trust) = two_devices();
     let mut a = Store::open_in_memory().unwrap();
-    let ci = a.append_local(&author(&ka), T0, check_in("V1", 1)).unwrap();
+    let ci = a.append_named(&author(&ka), T0, check_in("V1", 1)).unwrap();
     let mut b = Store::open_in_memory().unwrap();
     b.ingest(&ci.signed, &trust).unwrap();
     assert_eq!(b.persons_checked_in("1").unwrap(), 1);
     let undo = b
-        .append_local(
+        .append_named(
             &author(&kb),
             T0 + 1000,
             EventKind::CheckInUndone {
@@ -654,9 +654,9 @@ fn a_double_registration_is_listed_until_resolved_and_counts_one_person() {
     let mut a = Store::open_in_memory().unwrap();
     let mut b = Store::open_in_memory().unwrap();
     // Partitioned: both tables check the same voter in.
-    let first = a.append_local(&author(&ka), T0, check_in("V1", 1)).unwrap();
+    let first = a.append_named(&author(&ka), T0, check_in("V1", 1)).unwrap();
     let second = b
-        .append_local(&author(&kb), T0 + 5, check_in("V1", 2))
+        .append_named(&author(&kb), T0 + 5, check_in("V1", 2))
         .unwrap();
     a.ingest(&second.signed, &trust).unwrap();
     b.ingest(&first.signed, &trust).unwrap();
@@ -676,7 +676,7 @@ fn a_double_registration_is_listed_until_resolved_and_counts_one_person() {
     }
     assert_eq!(a.projection_dump().unwrap(), b.projection_dump().unwrap());
     let res = b
-        .append_local(
+        .append_named(
             &author(&kb),
             T0 + 60_000,
             EventKind::DoubleRegistrationResolved {
@@ -706,7 +706,7 @@ fn a_double_registration_is_listed_until_resolved_and_counts_one_person() {
     };
     let mut c = Store::open_in_memory().unwrap();
     let third = c
-        .append_local(&author(&kc), T0 + 30_000, check_in("V1", 3))
+        .append_named(&author(&kc), T0 + 30_000, check_in("V1", 3))
         .unwrap();
     for s in [&mut a, &mut b] {
         s.ingest(&third.signed, &trust3).unwrap();
@@ -725,13 +725,13 @@ fn a_double_registration_is_listed_until_resolved_and_counts_one_person() {
 fn a_resolution_without_a_count_covers_every_check_in() {
     let (ka, kb, trust) = two_devices();
     let mut a = Store::open_in_memory().unwrap();
-    a.append_local(&author(&ka), T0, check_in("V1", 1)).unwrap();
+    a.append_named(&author(&ka), T0, check_in("V1", 1)).unwrap();
     let mut b = Store::open_in_memory().unwrap();
     let second = b
-        .append_local(&author(&kb), T0 + 10, check_in("V1", 2))
+        .append_named(&author(&kb), T0 + 10, check_in("V1", 2))
         .unwrap();
     a.ingest(&second.signed, &trust).unwrap();
-    a.append_local(
+    a.append_named(
         &author(&ka),
         T0 + 20,
         EventKind::DoubleRegistrationResolved {
@@ -742,7 +742,7 @@ fn a_resolution_without_a_count_covers_every_check_in() {
     )
     .unwrap();
     let third = b
-        .append_local(&author(&kb), T0 + 30, check_in("V1", 2))
+        .append_named(&author(&kb), T0 + 30, check_in("V1", 2))
         .unwrap();
     a.ingest(&third.signed, &trust).unwrap();
     assert!(a.double_registrations("1").unwrap().is_empty());
@@ -756,11 +756,11 @@ fn a_resolution_without_a_count_covers_every_check_in() {
 fn two_undos_of_one_check_in_project_the_same_in_any_order() {
     let (ka, kb, trust) = two_devices();
     let mut a = Store::open_in_memory().unwrap();
-    let ci = a.append_local(&author(&ka), T0, check_in("V1", 1)).unwrap();
+    let ci = a.append_named(&author(&ka), T0, check_in("V1", 1)).unwrap();
     let mut b = Store::open_in_memory().unwrap();
     b.ingest(&ci.signed, &trust).unwrap();
     let undo = |s: &mut Store, k: &DeviceSecret, wall: i64, reason: &str| {
-        s.append_local(
+        s.append_named(
             &author(k),
             wall,
             EventKind::CheckInUndone {
@@ -800,7 +800,7 @@ fn equal_clocks_on_two_devices_project_the_same_in_any_order() {
     let (ka, kb, trust) = two_devices();
     let resolve = |k: &DeviceSecret, note: &str| {
         let mut s = Store::open_in_memory().unwrap();
-        s.append_local(
+        s.append_named(
             &author(k),
             T0,
             EventKind::DoubleRegistrationResolved {
@@ -830,7 +830,7 @@ fn a_full_disk_in_the_middle_of_a_page_stores_what_it_says() {
     let mut a = Store::open_in_memory().unwrap();
     let page: Vec<SignedEvent> = (0..400)
         .map(|i| {
-            a.append_local(&author(&ka), T0 + i, check_in(&format!("V{i}"), 1))
+            a.append_named(&author(&ka), T0 + i, check_in(&format!("V{i}"), 1))
                 .unwrap()
                 .signed
         })

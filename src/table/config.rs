@@ -30,8 +30,14 @@ pub struct TableConfig {
     pub scanner: ScannerConfig,
     #[serde(default)]
     pub signals: SignalsConfig,
-    #[serde(default)]
-    pub pins: PinConfig,
+    /// The single valgsekretær PIN that earlier versions read. Refused with a message
+    /// saying what to write instead; never written.
+    #[serde(default, skip_serializing)]
+    pub pins: Option<serde::de::IgnoredAny>,
+    /// The valgsekretær and the valgstyrere, each with a personal PIN (`[[officials]]`,
+    /// written by `valgbord election load`). None: nothing needing a PIN can be done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officials: Vec<crate::election::official::Official>,
     #[serde(default)]
     pub sync: SyncConfig,
     /// The receipt printer (replacement cards, closing reports). None: no printer.
@@ -310,6 +316,16 @@ pub enum ConfigError {
     EvdevWithoutDevice(PathBuf),
     #[error("{}: contests is empty", .0.display())]
     NoContests(PathBuf),
+    #[error(
+        "{}: [pins] valgsekretaer: one shared PIN is no longer read; list each official with a personal PIN instead: [[officials]] name = \"…\", role = \"valgsekretaer\" or \"valgstyrer\", pin_hash = \"…\" (`valgbord pin hash`; valgbord election load writes them)",
+        .0.display()
+    )]
+    SinglePin(PathBuf),
+    #[error("{}: {source}", .path.display())]
+    Officials {
+        path: PathBuf,
+        source: crate::election::official::OfficialsError,
+    },
     #[error("{}: {source}", .path.display())]
     Shares { path: PathBuf, source: SharesError },
     #[error("{}: {source}", .path.display())]
@@ -343,14 +359,6 @@ pub enum SharesError {
     Overlap(u32, u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PinConfig {
-    /// Argon2 hash of the valgsekretær's PIN (`valgbord pin hash`). Without it, undo is
-    /// refused.
-    pub valgsekretaer: Option<String>,
-}
-
 impl TableConfig {
     /// `debounce_ms` when the file does not say.
     pub const DEFAULT_DEBOUNCE_MS: u64 = 2_000;
@@ -372,6 +380,15 @@ impl TableConfig {
         if cfg.contests.is_empty() {
             return Err(ConfigError::NoContests(at()));
         }
+        if cfg.pins.is_some() {
+            return Err(ConfigError::SinglePin(at()));
+        }
+        crate::election::official::check(
+            &cfg.officials,
+            |i| format!("[[officials]] {}", i + 1),
+            false,
+        )
+        .map_err(|source| ConfigError::Officials { path: at(), source })?;
         cfg.fast_shares()
             .map_err(|source| ConfigError::Shares { path: at(), source })?;
         cfg.sync
@@ -431,6 +448,23 @@ impl TableConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_shared_pin_is_refused_with_what_to_write_instead() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.toml");
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/table.toml"),
+        )
+        .unwrap();
+        let text = example.replace(
+            "[fast_bordvalg]",
+            "[pins]\nvalgsekretaer = \"x\"\n\n[fast_bordvalg]",
+        );
+        std::fs::write(&path, text).unwrap();
+        let e = TableConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("[pins]") && e.contains("[[officials]]"), "{e}");
+    }
 
     #[test]
     fn the_shipped_example_parses() {

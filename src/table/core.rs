@@ -38,7 +38,8 @@ pub struct TableIdentity {
     pub place: String,
     pub table_no: u32,
     pub contests: Vec<Contest>,
-    pub pin_hash: Option<String>,
+    /// The valgsekretær and the valgstyrere, with their PIN hashes.
+    pub officials: Vec<crate::election::official::Official>,
     pub debounce: Duration,
     /// Which device keys and election incoming events must match.
     pub trust: Trust,
@@ -275,15 +276,28 @@ impl TableCore {
         &mut self,
         kind: EventKind,
     ) -> Result<crate::election::event::VerifiedEvent, TableError> {
+        self.append_as(kind, None)
+    }
+
+    /// Appends an event naming the official who acted (see `secretary::Secretary`).
+    pub(super) fn append_as(
+        &mut self,
+        kind: EventKind,
+        by: Option<crate::election::official::ActedBy>,
+    ) -> Result<crate::election::event::VerifiedEvent, TableError> {
         self.refuse_while_fetching()?;
         let author = Author {
             key: &self.key,
             election: &self.id.election,
             test: self.id.test,
         };
-        let ev = self
-            .store
-            .append_local(&author, now_ms() + self.id.clock_offset_ms, kind)?;
+        let ev = self.store.append_local_as(
+            &author,
+            now_ms() + self.id.clock_offset_ms,
+            kind,
+            by,
+            |_| Ok(()),
+        )?;
         if let Some(tx) = &self.on_append {
             let _ = tx.send(ev.signed.clone());
         }

@@ -111,7 +111,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
         place: cfg.place.clone(),
         table_no: cfg.table_no,
         contests: cfg.contests.clone(),
-        pin_hash: cfg.pins.valgsekretaer.clone(),
+        officials: cfg.officials.clone(),
         debounce: std::time::Duration::from_millis(cfg.debounce_ms),
         trust: trust.clone(),
         clock_offset_ms: cfg.clock_offset_ms,
@@ -125,6 +125,9 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
     };
     let sync_key = key.clone();
     let (core, screen) = TableCore::new(store, key, id, signals.clone())?;
+    // Wrong PINs before a restart still count: a restart must not reset a delay.
+    core.pin_gate
+        .keep_in(cfg.database.clone(), core.store().pin_attempts()?);
     Ok(OpenedTable {
         core,
         screen,

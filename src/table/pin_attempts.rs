@@ -9,7 +9,8 @@
 //! the blocking threads that scans need.
 
 use crate::attempt_limit::{Policy, plural};
-use std::sync::{Mutex, TryLockError};
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
 /// Wrong PINs in a row that are free of any delay (a slip of the finger).
@@ -69,6 +70,26 @@ impl PinAttempts {
         Some(self.wait_text(delay))
     }
 
+    /// The count and the end of the wait as wall-clock ms, for the database: an
+    /// `Instant` means nothing after a restart.
+    pub fn to_wall(&self, now: Instant, wall_ms: i64) -> (u32, Option<i64>) {
+        let until = self
+            .blocked_until
+            .map(|u| wall_ms + u.saturating_duration_since(now).as_millis() as i64);
+        (self.wrong, until)
+    }
+
+    /// The attempts as [`Self::to_wall`] saved them, at `now` (wall clock `wall_ms`).
+    pub fn from_wall(wrong: u32, until_ms: Option<i64>, now: Instant, wall_ms: i64) -> Self {
+        let blocked_until = until_ms
+            .filter(|u| *u > wall_ms)
+            .map(|u| now + Duration::from_millis((u - wall_ms) as u64));
+        PinAttempts {
+            wrong,
+            blocked_until,
+        }
+    }
+
     fn wait_text(&self, left: Duration) -> Wait {
         if self.wrong >= LOCKOUT_AFTER {
             let minutes = left.as_secs().div_ceil(60).max(1);
@@ -101,6 +122,10 @@ impl PinAttempts {
     }
 }
 
+fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// The wait after `wrong` wrong PINs in a row: none for the first few, then 5 s
 /// doubling up to [`MAX_DELAY`], then the lockout.
 fn delay_after(wrong: u32) -> Option<Duration> {
@@ -113,6 +138,8 @@ fn delay_after(wrong: u32) -> Option<Duration> {
 pub struct PinGate {
     attempts: Mutex<PinAttempts>,
     busy: Mutex<()>,
+    /// The table's database, where every outcome is kept (see [`Self::keep_in`]).
+    database: OnceLock<PathBuf>,
 }
 
 impl PinGate {
@@ -132,7 +159,9 @@ impl PinGate {
         };
         self.attempts().check(Instant::now())?;
         let right = check();
-        match self.attempts().record(right, Instant::now()) {
+        let recorded = self.attempts().record(right, Instant::now());
+        self.save();
+        match recorded {
             _ if right => Ok(()),
             Some(wait) => Err(Wait {
                 danish: format!("Forkert PIN. {}", wait.danish),
@@ -142,6 +171,27 @@ impl PinGate {
                 danish: "Forkert PIN.".into(),
                 english: "wrong valgsekretær PIN".into(),
             }),
+        }
+    }
+
+    /// Restores the attempts saved in `database` and keeps every later outcome there,
+    /// so a restart of the table resets no delay or lockout.
+    pub fn keep_in(&self, database: PathBuf, saved: Option<(u32, Option<i64>)>) {
+        if let Some((wrong, until)) = saved {
+            *self.attempts() = PinAttempts::from_wall(wrong, until, Instant::now(), wall_ms());
+        }
+        let _ = self.database.set(database);
+    }
+
+    /// Writes the attempts to the database, if the gate keeps them there. A failure is
+    /// logged: the limits still hold until the table restarts.
+    fn save(&self) {
+        let Some(db) = self.database.get() else {
+            return;
+        };
+        let (wrong, until) = self.attempts().to_wall(Instant::now(), wall_ms());
+        if let Err(e) = crate::store::meta::save_pin_attempts(db, wrong, until) {
+            tracing::error!("PIN attempts not saved in {}: {e}", db.display());
         }
     }
 
@@ -219,6 +269,27 @@ mod tests {
         assert_eq!(delay_after(LOCKOUT_AFTER - 1), Some(MAX_DELAY));
         assert_eq!(delay_after(LOCKOUT_AFTER), Some(LOCKOUT));
         assert_eq!(delay_after(u32::MAX), Some(LOCKOUT));
+    }
+
+    #[test]
+    fn a_wait_saved_as_wall_clock_is_restored() {
+        let t = Instant::now();
+        let mut a = PinAttempts::default();
+        for _ in 0..FREE_ATTEMPTS {
+            wrong(&mut a, t);
+        }
+        let (w, until) = a.to_wall(t, 1_000_000);
+        assert_eq!((w, until), (FREE_ATTEMPTS, Some(1_005_000)));
+        // Restored 2 s later (wall clock and a new process's Instant).
+        let later = Instant::now();
+        let b = PinAttempts::from_wall(w, until, later, 1_002_000);
+        let e = b.check(later).unwrap_err();
+        assert_eq!(e.danish, "For mange forsøg: prøv igen om 3 sekunder.");
+        assert!(
+            PinAttempts::from_wall(w, until, later, 1_005_000)
+                .check(later)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl TableCore {
         mode: PlaceMode,
         reason: &str,
         force: bool,
-        _by: &Secretary,
+        by: &Secretary,
         asked: Option<&[Asked]>,
     ) -> Result<ModeSwitch, TableError> {
         let current = self.store().place_mode(&self.id.place)?.mode;
@@ -135,11 +135,14 @@ impl TableCore {
             } else {
                 reason.to_string()
             };
-            self.append(EventKind::PlaceModeChanged {
-                place: self.id.place.clone(),
-                mode,
-                reason,
-            })?;
+            self.append_as(
+                EventKind::PlaceModeChanged {
+                    place: self.id.place.clone(),
+                    mode,
+                    reason,
+                },
+                Some(by.acted_by()),
+            )?;
             tracing::warn!(
                 from = current.code(),
                 to = mode.code(),

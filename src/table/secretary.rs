@@ -14,22 +14,33 @@ use super::screen::{Screen, View, VoterView, clock};
 use crate::election::checkin::Verdict;
 use crate::election::event::EventKind;
 use crate::election::keys::DevicePublic;
+use crate::election::official::{ActedBy, Official, OfficialRole};
 use crate::store::StoreError;
 use crate::store::search::SearchQuery;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// Proof that the valgsekretær's PIN was given, naming who gave it.
+/// Proof that an official's personal PIN was given, naming who gave it: the
+/// valgsekretær or a valgstyrer (who may do all the valgsekretær may). The role is kept
+/// so duties of one role alone can be checked later.
 #[derive(Debug)]
 pub struct Secretary {
-    who: String,
+    by: ActedBy,
 }
 
 impl Secretary {
-    /// Who acted, for the log: today the one valgsekretær PIN of the table; with
-    /// personal PINs (names in the election package) the person's name.
+    /// Who acted, for the log and the events.
     pub fn who(&self) -> &str {
-        &self.who
+        &self.by.name
+    }
+
+    pub fn role(&self) -> OfficialRole {
+        self.by.role
+    }
+
+    /// Who acted, as the events of the action name it.
+    pub fn acted_by(&self) -> ActedBy {
+        self.by.clone()
     }
 }
 
@@ -37,28 +48,52 @@ impl Secretary {
 /// check itself (argon2) runs without it.
 #[derive(Debug, Clone)]
 pub struct PinCheck {
-    hash: Option<String>,
+    officials: Vec<Official>,
     gate: Arc<PinGate>,
 }
 
 impl PinCheck {
-    /// Checks `pin`: one check at a time per table, within the attempt limits. Blocks
-    /// for the argon2 run; never call it while holding the table's lock.
-    pub fn verify(&self, pin: &str) -> Result<Secretary, TableError> {
-        let Some(hash) = &self.hash else {
+    /// Checks `name`'s `pin`: one check at a time per table, within the table's attempt
+    /// limits (so spreading guesses over names gains nothing). A name that is not an
+    /// official's is refused as a wrong PIN, after the same argon2 run, and counts as
+    /// an attempt: the refusal does not tell which of the two was wrong. Blocks for the
+    /// argon2 run; never call it while holding the table's lock.
+    pub fn verify(&self, name: &str, pin: &str) -> Result<Secretary, TableError> {
+        let Some(first) = self.officials.first() else {
             return Err(TableError::Refused(
-                "Der er ikke sat en valgsekretær-PIN på dette bord.".into(),
+                "Der er ikke sat PIN-koder for valgsekretær og valgstyrere på dette bord.".into(),
             ));
         };
-        match self.gate.attempt(|| crate::password::verify_pin(pin, hash)) {
-            Ok(()) => Ok(Secretary {
-                who: "valgsekretær".into(),
+        let found = self.officials.iter().find(|o| o.name == name.trim());
+        let hash = &found.unwrap_or(first).pin_hash;
+        let checked = self.gate.attempt(|| {
+            let right = crate::password::verify_pin(pin, hash);
+            right && found.is_some()
+        });
+        match (checked, found) {
+            (Ok(()), Some(o)) => Ok(Secretary {
+                by: ActedBy {
+                    name: o.name.clone(),
+                    role: o.role,
+                },
             }),
-            Err(refusal) => {
-                tracing::warn!("{}", refusal.english);
+            (Ok(()), None) => Err(TableError::Refused("Forkert PIN.".into())),
+            (Err(refusal), _) => {
+                tracing::warn!(name = name.trim(), "{}", refusal.english);
                 Err(TableError::Refused(refusal.danish))
             }
         }
+    }
+
+    /// The officials' names and roles, for the screen's buttons (never the hashes).
+    pub fn names(&self) -> Vec<ActedBy> {
+        self.officials
+            .iter()
+            .map(|o| ActedBy {
+                name: o.name.clone(),
+                role: o.role,
+            })
+            .collect()
     }
 }
 
@@ -93,19 +128,19 @@ pub struct SearchReport {
 }
 
 impl TableCore {
-    /// What checking the valgsekretær's PIN needs; run [`PinCheck::verify`] after
+    /// What checking an official's PIN needs; run [`PinCheck::verify`] after
     /// releasing the table's lock.
     pub fn pin_check(&self) -> PinCheck {
         PinCheck {
-            hash: self.id.pin_hash.clone(),
+            officials: self.id.officials.clone(),
             gate: self.pin_gate.clone(),
         }
     }
 
-    /// Checks the valgsekretær's PIN here and now, for a command that holds the core on
-    /// its own (no screen, no lock to keep free).
-    pub fn authorize(&self, pin: &str) -> Result<Secretary, TableError> {
-        self.pin_check().verify(pin)
+    /// Checks an official's PIN here and now, for a command that holds the core on its
+    /// own (no screen, no lock to keep free).
+    pub fn authorize(&self, name: &str, pin: &str) -> Result<Secretary, TableError> {
+        self.pin_check().verify(name, pin)
     }
 
     /// Searches the whole municipality list by any mix of name, birthdate and address.
@@ -192,7 +227,7 @@ impl TableCore {
         &mut self,
         voter_id: &str,
         table_no: u32,
-        _by: &Secretary,
+        by: &Secretary,
     ) -> Result<(Verdict, String), TableError> {
         self.known_table(table_no)?;
         let voter = self
@@ -201,11 +236,14 @@ impl TableCore {
             .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
         let verdict = self.decide_voter_at(&voter, table_no)?;
         if verdict.is_admit() {
-            self.append(EventKind::ManualCheckInSent {
-                voter_id: voter.id.clone(),
-                place: self.id.place.clone(),
-                table_no,
-            })?;
+            self.append_as(
+                EventKind::ManualCheckInSent {
+                    voter_id: voter.id.clone(),
+                    place: self.id.place.clone(),
+                    table_no,
+                },
+                Some(by.acted_by()),
+            )?;
             tracing::info!(table = table_no, "voter without card sent to a table");
             if table_no == self.id.table_no {
                 self.receive_sent(&voter.id)?;
@@ -263,7 +301,7 @@ impl TableCore {
         &mut self,
         voter_id: &str,
         note: &str,
-        _by: &Secretary,
+        by: &Secretary,
     ) -> Result<(), TableError> {
         if note.trim().is_empty() {
             return Err(TableError::Refused(
@@ -286,11 +324,14 @@ impl TableCore {
                 clock(at)
             )));
         }
-        self.append(EventKind::DoubleRegistrationResolved {
-            voter_id: voter_id.to_string(),
-            note: note.trim().to_string(),
-            checkins: Some(active),
-        })?;
+        self.append_as(
+            EventKind::DoubleRegistrationResolved {
+                voter_id: voter_id.to_string(),
+                note: note.trim().to_string(),
+                checkins: Some(active),
+            },
+            Some(by.acted_by()),
+        )?;
         self.publish()?;
         Ok(())
     }
@@ -330,7 +371,7 @@ impl TableCore {
         table_no: u32,
         from_ms: i64,
         to_ms: i64,
-        _by: &Secretary,
+        by: &Secretary,
     ) -> Result<PaperReport, TableError> {
         if to_ms < from_ms {
             return Err(TableError::Refused(
@@ -361,13 +402,16 @@ impl TableCore {
                 continue;
             }
             let prior = self.store().status(&v.id)?;
-            self.append(EventKind::PaperRegistration {
-                voter_id: v.id.clone(),
-                place: self.id.place.clone(),
-                table_no,
-                fallback_from_ms: from_ms,
-                fallback_to_ms: to_ms,
-            })?;
+            self.append_as(
+                EventKind::PaperRegistration {
+                    voter_id: v.id.clone(),
+                    place: self.id.place.clone(),
+                    table_no,
+                    fallback_from_ms: from_ms,
+                    fallback_to_ms: to_ms,
+                },
+                Some(by.acted_by()),
+            )?;
             match prior {
                 Some(p) => report.conflicts.push(conflict(format!(
                     "også registreret ved bord {} kl. {}",
@@ -393,7 +437,7 @@ impl TableCore {
         &mut self,
         voter_id: &str,
         reason: &str,
-        _by: &Secretary,
+        by: &Secretary,
     ) -> Result<Screen, TableError> {
         if reason.trim().is_empty() {
             return Err(TableError::Refused(
@@ -411,12 +455,15 @@ impl TableCore {
             .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
         let target = DevicePublic::from_hex(&status.device)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.append(EventKind::CheckInUndone {
-            voter_id: voter_id.to_string(),
-            target_device: target,
-            target_seq: status.seq,
-            reason: reason.trim().to_string(),
-        })?;
+        self.append_as(
+            EventKind::CheckInUndone {
+                voter_id: voter_id.to_string(),
+                target_device: target,
+                target_seq: status.seq,
+                reason: reason.trim().to_string(),
+            },
+            Some(by.acted_by()),
+        )?;
         self.notice = Some(format!("Registreringen af {name} er fortrudt."));
         self.view_id += 1;
         self.view = View::Ready;
@@ -438,11 +485,18 @@ impl TableCore {
             .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
         self.here_or_refused(&voter.place)?;
         let new_code = new_card_code()?;
-        self.append(EventKind::CardReissued {
-            voter_id: voter.id.clone(),
-            new_code: new_code.clone(),
-        })?;
-        tracing::info!(by = by.who(), "valgkort reissued");
+        self.append_as(
+            EventKind::CardReissued {
+                voter_id: voter.id.clone(),
+                new_code: new_code.clone(),
+            },
+            Some(by.acted_by()),
+        )?;
+        tracing::info!(
+            by = by.who(),
+            role = by.role().danish(),
+            "valgkort reissued"
+        );
         let queued = self.queue_card(&voter.id);
         self.notice = Some(format!(
             "Nyt valgkort udstedt til {}. Tidligere kort er ugyldige. Kortet udskrives …",

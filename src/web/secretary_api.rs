@@ -1,5 +1,6 @@
-//! The valgsekretær's screen (`/sekretaer`) and API (`/api/secretary/…`): PIN login with
-//! a session that locks itself after five idle minutes.
+//! The valgsekretær's screen (`/sekretaer`) and API (`/api/secretary/…`): login with a
+//! personal PIN (the valgsekretær or a valgstyrer, by name) and a session that locks
+//! itself after five idle minutes.
 
 use super::assets;
 use super::error::ApiError;
@@ -34,6 +35,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
     let router = Router::new()
         .route("/sekretaer", get(assets::secretary_html))
         .route("/assets/secretary.js", get(assets::secretary_js))
+        .route("/api/secretary/officials", get(officials))
         .route("/api/secretary/login", post(login))
         .route("/api/secretary/logout", post(logout))
         .route("/api/secretary/search", get(search))
@@ -91,14 +93,26 @@ fn session_of(s: &SecState, token: &str) -> Result<Arc<Secretary>, ApiError> {
 
 #[derive(Deserialize)]
 struct Login {
+    /// The official's name as the list of [`officials`] gives it.
+    #[serde(default)]
+    name: String,
     pin: String,
 }
 
+/// The names and roles of the officials who may log in, for the login screen's
+/// buttons; never their hashes.
+async fn officials(State(s): State<SecState>) -> Result<Json<Value>, ApiError> {
+    let names = with_core(&s.core, |c| Ok(c.pin_check().names())).await?;
+    Ok(Json(json!({ "officials": names })))
+}
+
 async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<Value>, ApiError> {
-    let sec = authorize(&s.core, b.pin).await.map_err(|e| ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        ..e
-    })?;
+    let sec = authorize(&s.core, b.name, b.pin)
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            ..e
+        })?;
     let mut raw = [0u8; 24];
     getrandom::getrandom(&mut raw).map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,10 +125,17 @@ async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<V
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(token.clone(), (Instant::now(), sec.clone()));
-    tracing::info!(who = sec.who(), "valgsekretær logged in");
-    Ok(Json(
-        json!({ "token": token, "idle_lock_s": IDLE_LOCK.as_secs() }),
-    ))
+    tracing::info!(
+        who = sec.who(),
+        role = sec.role().danish(),
+        "official logged in"
+    );
+    Ok(Json(json!({
+        "token": token,
+        "idle_lock_s": IDLE_LOCK.as_secs(),
+        "name": sec.who(),
+        "role": sec.role().danish(),
+    })))
 }
 
 async fn logout(State(s): State<SecState>, headers: HeaderMap) -> Json<Value> {

@@ -281,6 +281,9 @@ async fn reconcile(
 struct UndoBody {
     voter_id: String,
     reason: String,
+    /// The official's name (the valgsekretær or a valgstyrer) and personal PIN.
+    #[serde(default)]
+    name: String,
     pin: String,
 }
 
@@ -288,7 +291,7 @@ async fn undo(
     State(s): State<AppState>,
     Json(b): Json<UndoBody>,
 ) -> Result<Json<Screen>, ApiError> {
-    let by = authorize(&s.core, b.pin).await?;
+    let by = authorize(&s.core, b.name.clone(), b.pin.clone()).await?;
     with_core(&s.core, move |c| c.undo(&b.voter_id, &b.reason, &by))
         .await
         .map(Json)
@@ -297,6 +300,8 @@ async fn undo(
 #[derive(Deserialize)]
 struct ReissueBody {
     voter_id: String,
+    #[serde(default)]
+    name: String,
     pin: String,
 }
 
@@ -315,7 +320,7 @@ async fn reissue(
     Json(b): Json<ReissueBody>,
 ) -> Result<Json<Reissued>, ApiError> {
     let voter_id = b.voter_id.clone();
-    let by = authorize(&s.core, b.pin).await?;
+    let by = authorize(&s.core, b.name.clone(), b.pin.clone()).await?;
     with_core_printing(
         &s.core,
         move |c| {

@@ -4,12 +4,12 @@
 // voter found by search and confirmed with the voter's name; a voter without a card sent
 // to a table by a button and shown there as pending, with the same verdict as a scan.
 //
-// Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN
+// Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN NAME
 import { launch, fail, poster } from "./chromium.mjs";
 
-const [base, pin] = process.argv.slice(2);
-if (!base || !pin) {
-  console.error("usage: node secretary_screen.mjs BASE_URL PIN");
+const [base, pin, official] = process.argv.slice(2);
+if (!base || !pin || !official) {
+  console.error("usage: node secretary_screen.mjs BASE_URL PIN NAME");
   process.exit(2);
 }
 
@@ -32,6 +32,8 @@ try {
   await page.getByRole("link", { name: /Valgsekretær/ }).click({ timeout: 3000 });
   await page.waitForURL(base + "/sekretaer");
   if (context.pages().length !== 1) fail(`${context.pages().length} windows after opening the valgsekretær screen`);
+  // Tap your name, then your PIN: the names come from the table, the hashes never.
+  await page.getByRole("button", { name: official, exact: true }).click({ timeout: 3000 });
   await page.fill("#pin", pin);
   await page.click("#login-form button");
   await page.waitForSelector("#work:not([hidden])");

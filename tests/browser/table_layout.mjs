@@ -8,13 +8,13 @@
 // The table is table 1 of a two-table place in test mode, opened, with its
 // [fast_bordvalg] share covering every fresh card CARD-L01 … CARD-L12.
 //
-// Usage: node table_layout.mjs http://127.0.0.1:PORT PEER_KEY_HEX PIN OUT_DIR
+// Usage: node table_layout.mjs http://127.0.0.1:PORT PEER_KEY_HEX PIN OUT_DIR NAME
 import { launch, fail, poster } from "./chromium.mjs";
 import { mkdirSync } from "node:fs";
 
-const [base, peerKey, pin, out] = process.argv.slice(2);
-if (!base || !peerKey || !pin || !out) {
-  console.error("usage: node table_layout.mjs BASE_URL PEER_KEY_HEX PIN OUT_DIR");
+const [base, peerKey, pin, out, name] = process.argv.slice(2);
+if (!base || !peerKey || !pin || !out || !name) {
+  console.error("usage: node table_layout.mjs BASE_URL PEER_KEY_HEX PIN OUT_DIR NAME");
   process.exit(2);
 }
 const SIZES = [[800, 480], [1024, 600], [1280, 800]];
@@ -60,7 +60,7 @@ try {
   await page.clock.pauseAt(Date.now() + 1000);
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
-  const token = (await api("/api/secretary/login", { pin })).token;
+  const token = (await api("/api/secretary/login", { name, pin })).token;
 
   let fresh = 0;
   const nextCard = () => `CARD-L${String(++fresh).padStart(2, "0")}`;

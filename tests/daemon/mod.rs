@@ -11,7 +11,30 @@ use valgbord::election::keys::{DevicePublic, DeviceSecret};
 use valgbord::store::keyfile;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
-pub const PIN: &str = "4711";
+/// The test tables' valgsekretær and her personal PIN.
+pub const SECRETARY: &str = "Anne Sørensen";
+pub const PIN: &str = "246810";
+/// A valgstyrer of the test tables, with a PIN of his own.
+pub const VALGSTYRER: &str = "Jens Kragh";
+pub const VALGSTYRER_PIN: &str = "135790";
+
+/// The officials file of `valgbord election new` for the two above.
+pub fn officials_csv() -> String {
+    format!(
+        "name,role,pin_hash\n{SECRETARY},valgsekretaer,{}\n{VALGSTYRER},valgstyrer,{}\n",
+        pin_hash(PIN),
+        pin_hash(VALGSTYRER_PIN)
+    )
+}
+
+/// The `[[officials]]` of a test table's configuration: the two above.
+pub fn officials_toml() -> String {
+    format!(
+        "[[officials]]\nname = \"{SECRETARY}\"\nrole = \"valgsekretaer\"\npin_hash = \"{}\"\n\n[[officials]]\nname = \"{VALGSTYRER}\"\nrole = \"valgstyrer\"\npin_hash = \"{}\"\n",
+        pin_hash(PIN),
+        pin_hash(VALGSTYRER_PIN)
+    )
+}
 
 pub const HEADER: &str = "vaelger_id;loebenummer;listeafsnit;fornavne;efternavn;foedselsdato;koen;adresse;postnr;by;valgsted;valgstedsnavn;kortkode;stemmeret;brevstemme;slettet";
 
@@ -80,6 +103,15 @@ pub fn office_keys(root: &Path) -> PathBuf {
     public
 }
 
+/// The officials file in `root` (written on first use).
+pub fn officials_file(root: &Path) -> PathBuf {
+    let path = root.join("officials.csv");
+    if !path.exists() {
+        std::fs::write(&path, officials_csv()).expect("write officials.csv");
+    }
+    path
+}
+
 /// `valgbord election new` of election `id` from `list`, with the office key and the
 /// enrolment file (enrol.csv) in `root`, into `out`; `extra` arguments after. Its output.
 pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[String]) -> String {
@@ -95,8 +127,6 @@ pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[Str
         "2025-11-18",
         "--contests",
         "KV+RV",
-        "--pin-hash",
-        &pin_hash(PIN),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -105,6 +135,7 @@ pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[Str
         ("--list", list.to_path_buf()),
         ("--office-secret", root.join("office.secret")),
         ("--enrol", root.join("enrol.csv")),
+        ("--officials", officials_file(root)),
         ("--out", out.to_path_buf()),
     ] {
         args.extend([flag.to_string(), path(&p)]);
@@ -239,14 +270,12 @@ api_scan = true
 debounce_ms = 0
 {top_level}
 
-[pins]
-valgsekretaer = "{pin}"
-
+{officials}
 {sections}
 "#,
         db = db.display(),
         key = key.display(),
-        pin = pin_hash(PIN),
+        officials = officials_toml(),
     )
 }
 
@@ -590,7 +619,10 @@ pub fn enrolled(key: DevicePublic, role: &str) -> String {
 
 /// Logs in at the valgsekretær screen with the test PIN; returns the session token.
 pub fn login(t: &Table) -> String {
-    let (status, r) = t.post("/api/secretary/login", json!({ "pin": PIN }));
+    let (status, r) = t.post(
+        "/api/secretary/login",
+        json!({ "name": SECRETARY, "pin": PIN }),
+    );
     assert_eq!(status, 200, "{r}");
     r["token"].as_str().expect("token").to_string()
 }
@@ -699,6 +731,7 @@ pub fn event_body(
         prev,
         test: true,
         kind,
+        by: None,
     }
 }
 
@@ -709,4 +742,33 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .build()
         .expect("runtime")
         .block_on(f)
+}
+
+/// Logs in at the valgsekretær screen as `name` with `pin`: the answer's status and body.
+pub fn login_as(t: &Table, name: &str, pin: &str) -> (u16, Value) {
+    t.post("/api/secretary/login", json!({ "name": name, "pin": pin }))
+}
+
+/// The text of a PDF, as `pdftotext` reads it.
+pub fn pdftotext(file: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args([file.to_str().expect("utf8"), "-"])
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `valgbord report print` of polling place `place` from `db` into `out`: its text.
+pub fn closing_report_text(db: &Path, place: &str, out: &Path) -> String {
+    run_ok(&[
+        "report",
+        "print",
+        "--db",
+        db.to_str().expect("utf8"),
+        "--place",
+        place,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    pdftotext(out)
 }

@@ -415,6 +415,7 @@ fn chain(
             prev,
             test: true,
             kind,
+            by: None,
         };
         let ev = event::sign(&body, key);
         prev = ev.hash;

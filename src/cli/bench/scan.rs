@@ -32,7 +32,7 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         place: generate::place_id(0),
         table_no: 1,
         contests: vec![Contest::Kv, Contest::Rv],
-        pin_hash: None,
+        officials: Vec::new(),
         debounce: Duration::ZERO,
         trust: crate::election::event::Trust {
             election: "bench".into(),

@@ -52,7 +52,8 @@ pub fn bench_table_config(
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         scanner: ScannerConfig::Simulated,
         signals: SignalsConfig::Simulated,
-        pins: PinConfig::default(),
+        pins: None,
+        officials: Vec::new(),
         api_scan: true,
         debounce_ms: 0,
         // Sync over mutual TLS on its own listener, as in an election.

@@ -2,13 +2,16 @@
 // voter, then act on the voter found (send without card to a table, undo a check-in, new
 // card, resolve a double registration), each confirmed in the page with the voter's
 // name. PDFs open in the page. Locks itself (server side) after five idle minutes; a 401
-// brings the PIN screen back.
+// brings the login screen back: tap your name (the valgsekretær or a valgstyrer), then
+// your personal PIN.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let token = null;
 let tables = [];
 let thisTable = null;
+// The official whose PIN is asked for (tapped on the login screen).
+let official = null;
 
 function lock(message) {
   token = null;
@@ -18,7 +21,33 @@ function lock(message) {
   $("logout").hidden = true;
   $("lock-msg").textContent = message || "";
   $("pin").value = "";
-  $("pin").focus();
+  chooseOfficial(null);
+}
+
+// The login screen: one button per official (names and roles only, from the table).
+async function loadOfficials() {
+  const res = await fetch("/api/secretary/officials");
+  const data = await res.json().catch(() => ({}));
+  const box = $("officials");
+  box.innerHTML = "";
+  for (const o of data.officials || []) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "official";
+    b.textContent = o.name;
+    b.title = o.role === "valgstyrer" ? "Valgstyrer" : "Valgsekretær";
+    b.addEventListener("click", () => chooseOfficial(o.name));
+    box.appendChild(b);
+  }
+  if (!box.children.length) $("lock-msg").textContent = data.error || "Der er ikke sat PIN-koder for valgsekretær og valgstyrere på dette bord.";
+}
+
+function chooseOfficial(name) {
+  official = name;
+  for (const b of $("officials").children) b.setAttribute("aria-pressed", String(b.textContent === name));
+  $("login-form").hidden = !name;
+  $("lock-title").textContent = name ? `${name}: indtast din PIN` : "Tryk på dit navn";
+  if (name) { $("pin").value = ""; $("pin").focus(); }
 }
 
 async function call(method, path, body) {
@@ -91,11 +120,12 @@ $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const res = await fetch("/api/secretary/login", {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ pin: $("pin").value }),
+    body: JSON.stringify({ name: official, pin: $("pin").value }),
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) { $("lock-msg").textContent = data.error || "Forkert PIN."; return; }
   token = data.token;
+  $("logout").textContent = `Lås (${data.name})`;
   $("lock").hidden = true;
   $("work").hidden = false;
   $("logout").hidden = false;
@@ -279,3 +309,4 @@ const refreshScreen = () => fetch("/api/screen").then((r) => r.json()).then(show
 refreshScreen();
 setInterval(refreshScreen, 5000);
 lock();
+loadOfficials();
