@@ -10,6 +10,7 @@ pub mod election;
 pub mod fuzzing;
 pub mod logging;
 pub mod netfault;
+pub mod open_files;
 pub mod password;
 pub mod ports;
 pub mod print;
