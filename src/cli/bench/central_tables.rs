@@ -55,8 +55,8 @@ pub async fn connect_all(clients: &[reqwest::Client], sync: SocketAddr) -> anyho
     let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for http in clients.iter().cloned() {
-        let (url, gate) = (url.clone(), gate.clone());
+    for http in clients {
+        let (http, url, gate) = (http.clone(), url.clone(), gate.clone());
         tasks.spawn(async move {
             let _turn = gate.acquire_owned().await;
             let t = Instant::now();

@@ -12,6 +12,7 @@ mod scan;
 mod scan_http;
 mod setup;
 mod sync;
+mod sync_peak;
 
 use crate::cli::failure::CmdResult;
 use clap::Subcommand;
@@ -31,7 +32,8 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Cross-table visibility and catch-up with real table daemons on loopback.
+    /// Cross-table visibility and catch-up with real table daemons on loopback, every
+    /// table checking in at the evening peak.
     Sync {
         #[arg(long, default_value_t = 10)]
         tables: u32,
@@ -40,6 +42,12 @@ pub enum BenchCmd {
         /// Events made while one table is away, then caught up.
         #[arg(long, default_value_t = 2_000)]
         partition_events: usize,
+        /// One check-in at a time on idle tables instead (the earlier measurement).
+        #[arg(long)]
+        idle: bool,
+        /// Check-ins an hour at each table instead of the evening peak's (about 328).
+        #[arg(long)]
+        per_hour: Option<f64>,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -124,10 +132,19 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             tables,
             checkins,
             partition_events,
+            idle,
+            per_hour,
             dir,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(sync::run(tables, checkins, partition_events, dir))
+            rt.block_on(sync::run(sync::Args {
+                tables,
+                checkins,
+                partition_events,
+                idle,
+                per_hour,
+                dir,
+            }))
         }
     }
 }
