@@ -34,23 +34,7 @@ pub enum BenchCmd {
     },
     /// Cross-table visibility and catch-up with real table daemons on loopback, every
     /// table checking in at the evening peak.
-    Sync {
-        #[arg(long, default_value_t = 10)]
-        tables: u32,
-        #[arg(long, default_value_t = 300)]
-        checkins: usize,
-        /// Events made while one table is away, then caught up.
-        #[arg(long, default_value_t = 2_000)]
-        partition_events: usize,
-        /// One check-in at a time on idle tables instead (the earlier measurement).
-        #[arg(long)]
-        idle: bool,
-        /// Check-ins an hour at each table instead of the evening peak's (about 328).
-        #[arg(long)]
-        per_hour: Option<f64>,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
+    Sync(sync::Args),
     /// The central tally under a country's load: simulated tables, each on its own
     /// mutual-TLS connection, push signed check-ins on loopback at a fixed rate; the time
     /// to connect them all, sustained events/s and push latency.
@@ -128,23 +112,9 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
                 dir,
             }))
         }
-        BenchCmd::Sync {
-            tables,
-            checkins,
-            partition_events,
-            idle,
-            per_hour,
-            dir,
-        } => {
+        BenchCmd::Sync(args) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(sync::run(sync::Args {
-                tables,
-                checkins,
-                partition_events,
-                idle,
-                per_hour,
-                dir,
-            }))
+            rt.block_on(sync::run(args))
         }
     }
 }

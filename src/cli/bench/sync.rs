@@ -10,7 +10,6 @@ use crate::election::checkin::TableState;
 use crate::election::voter_list;
 use crate::store::generate;
 use crate::table::config::TableConfig;
-use crate::table::screen::View;
 use crate::table::shared::lock;
 use anyhow::Context;
 use rand::{Rng, SeedableRng};
@@ -19,14 +18,22 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// What `bench sync` is asked to do.
+#[derive(clap::Args)]
 pub struct Args {
+    #[arg(long, default_value_t = 10)]
     pub tables: u32,
+    #[arg(long, default_value_t = 300)]
     pub checkins: usize,
+    /// Events made while one table is away, then caught up.
+    #[arg(long, default_value_t = 2_000)]
     pub partition_events: usize,
-    /// One check-in at a time on idle tables, instead of the evening peak.
+    /// One check-in at a time on idle tables instead (the earlier measurement).
+    #[arg(long)]
     pub idle: bool,
-    /// Check-ins an hour at each table at the peak (the peak's own rate when `None`).
+    /// Check-ins an hour at each table instead of the evening peak's (about 328).
+    #[arg(long)]
     pub per_hour: Option<f64>,
+    #[arg(long)]
     pub dir: Option<PathBuf>,
 }
 
@@ -134,18 +141,7 @@ async fn visibility(
             .collect();
         let core = running[at].core.clone();
         let t0 = Instant::now();
-        let ok = tokio::task::spawn_blocking(move || {
-            let mut c = lock(&core);
-            let s = c.scan(&code)?;
-            if matches!(s.view, View::Pending { .. }) {
-                c.confirm()?;
-                Ok::<bool, crate::table::core::TableError>(true)
-            } else {
-                Ok(false)
-            }
-        })
-        .await??;
-        if !ok {
+        if !super::sync_peak::check_in(core, code).await? {
             continue;
         }
         done += 1;

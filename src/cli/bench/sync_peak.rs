@@ -109,7 +109,10 @@ pub async fn run(
 }
 
 /// Scan and confirm at a table, as the tilforordnede do; false if the scan was refused.
-async fn check_in(core: crate::table::shared::SharedCore, code: String) -> anyhow::Result<bool> {
+pub(super) async fn check_in(
+    core: crate::table::shared::SharedCore,
+    code: String,
+) -> anyhow::Result<bool> {
     Ok(tokio::task::spawn_blocking(move || {
         let mut c = lock(&core);
         let s = c.scan(&code)?;
