@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod http_limits;
 pub mod logging;
 pub mod netfault;
+pub mod open_files;
 pub mod password;
 pub mod ports;
 pub mod print;

@@ -323,3 +323,46 @@ fn an_election_table_pushes_over_mutual_tls_and_a_stranger_cannot_handshake() {
     let why = valgbord::sync::tls::error_chain(&e);
     assert!(!why.is_empty());
 }
+
+/// Every table of the election office holds a sync connection to the central for its
+/// pushes all day. A municipality has hundreds of tables and the country about 10,000:
+/// the central's sync listener must admit one connection from each enrolled table, not
+/// a fixed few hundred (it had a cap of 512, so table 513 onward was turned away).
+#[test]
+fn the_central_holds_a_sync_connection_from_each_of_its_enrolled_tables() {
+    const TABLES: u32 = 700;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys: Vec<DeviceSecret> = (0..TABLES).map(|_| DeviceSecret::generate()).collect();
+    let tables: String = keys
+        .iter()
+        .zip(1..)
+        .map(|(k, no)| {
+            format!(
+                "[[tables]]\nplace = \"1\"\ntable_no = {no}\nkey = \"{}\"\n",
+                k.public().to_hex()
+            )
+        })
+        .collect();
+    let c = Central::start(dir.path(), &tables);
+    let hello = format!("https://127.0.0.1:{}/sync/v1/hello", c.sync_port);
+    // One client per table, each keeping its connection open after its first answer,
+    // as a table's sync client does between pushes (one runtime, so the connections
+    // live on between the requests).
+    let held = block_on(async {
+        let mut held = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let client = http_client(key, TrustedKeys::Any, true).expect("client");
+            match client.get(&hello).send().await {
+                Ok(r) => assert_eq!(r.status().as_u16(), 200, "table {}", i + 1),
+                Err(e) => panic!(
+                    "table {} of {TABLES} could not connect while {i} tables held theirs: {}",
+                    i + 1,
+                    valgbord::sync::tls::error_chain(&e)
+                ),
+            }
+            held.push(client);
+        }
+        held
+    });
+    assert_eq!(held.len(), TABLES as usize);
+}

@@ -129,10 +129,29 @@ pub async fn start(cfg: CentralConfig) -> Result<RunningCentral, StartError> {
     })
 }
 
-/// Sync connections the central serves at once: a push connection or two from each
-/// table of a large municipality, within the process's open files beside the office
-/// screen's.
-const CENTRAL_SYNC_CONNECTIONS: usize = 512;
+/// Sync connections per enrolled device: a table's pushes and its pulls may each hold
+/// one, all day.
+const SYNC_PER_DEVICE: usize = 2;
+/// Room beyond that, for a table reconnecting before its old connection has timed out.
+const SYNC_SPARE: usize = 64;
+/// Open files the central keeps for other things than connections: the database and
+/// its write-ahead log, the log, certificates.
+const FILES_RESERVED: u64 = 256;
+
+/// Sync connections the central serves at once: one or two from every table and
+/// central it enrols (a municipality has hundreds of tables, the country about 10,000),
+/// within what the open-files limit leaves beside the office screen's connections and
+/// the central's own pulls; never fewer than a table's listener serves.
+fn sync_capacity(devices: usize, pulls: usize, open_files: Option<u64>) -> usize {
+    let floor = crate::sync::admission::MAX_CONNECTIONS;
+    let wanted = (devices * SYNC_PER_DEVICE + SYNC_SPARE).max(floor);
+    let Some(limit) = open_files else {
+        return wanted;
+    };
+    let others = (crate::web::serve::MAX_CONNECTIONS + pulls) as u64 + FILES_RESERVED;
+    let budget = usize::try_from(limit.saturating_sub(others)).unwrap_or(usize::MAX);
+    wanted.min(budget).max(floor)
+}
 
 /// Serves sync on `sync_listen` over mutual TLS as the central's device key, to the
 /// enrolled tables and centrals only, with the tables' admission control.
@@ -152,7 +171,45 @@ async fn serve_sync(
     let at = listener
         .local_addr()
         .map_err(|source| StartError::SyncListen { at, source })?;
-    let gate = crate::sync::admission::Gate::with_capacity(CENTRAL_SYNC_CONNECTIONS);
+    // Every table holds a connection all day: as many open files as that needs, as far
+    // as the hard limit allows (systemd's LimitNOFILE= sets both).
+    let files = crate::open_files::raise_to_hard();
+    let devices = cfg.tables.len() + cfg.centrals.len();
+    let pulls = cfg.tables.iter().filter(|t| t.url.is_some()).count() + cfg.centrals.len();
+    let capacity = sync_capacity(devices, pulls, files.soft);
+    let wanted = sync_capacity(devices, pulls, None);
+    if capacity < wanted {
+        tracing::warn!(
+            devices,
+            capacity,
+            wanted,
+            open_files = ?files.soft,
+            "the open-files limit lets fewer tables hold a sync connection than are enrolled: the rest are refused until one lets go; raise LimitNOFILE="
+        );
+    }
+    let gate = crate::sync::admission::Gate::with_capacity(capacity);
     tokio::spawn(tls::serve(listener, config, app, gate));
     Ok(Some(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sync_capacity;
+    use crate::sync::admission::MAX_CONNECTIONS;
+
+    #[test]
+    fn the_sync_listener_fits_every_enrolled_table_within_the_open_files() {
+        // The country's 10,000 tables under the unit's LimitNOFILE=65536: all fit.
+        assert_eq!(sync_capacity(10_000, 0, Some(65_536)), 20_064);
+        assert_eq!(sync_capacity(10_000, 0, None), 20_064);
+        // Under 1,024 open files, what is left beside the office screen and the
+        // central's pulls (never below a table's own cap).
+        assert_eq!(sync_capacity(10_000, 0, Some(1_024)), MAX_CONNECTIONS);
+        assert_eq!(
+            sync_capacity(10_000, 100, Some(4_096)),
+            4_096 - 768 - 100 - 256
+        );
+        // A small office: no more than it needs.
+        assert_eq!(sync_capacity(3, 3, Some(65_536)), MAX_CONNECTIONS);
+    }
 }

@@ -36,12 +36,5 @@ pub fn enter_private() -> Result<(), NamespaceError> {
 
 /// Raises the open-file limit to its hard maximum: a flood holds thousands of sockets.
 pub fn raise_file_limit() {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    let raised = rustix::process::Rlimit {
-        current: limit.maximum,
-        maximum: limit.maximum,
-    };
-    if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Nofile, raised) {
-        tracing::warn!(error = %e, "cannot raise the open-file limit");
-    }
+    crate::open_files::raise_to_hard();
 }

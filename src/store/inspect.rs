@@ -4,7 +4,7 @@
 //! Here so that no SQL lives outside `store/`.
 
 use super::{Result, Store};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
 impl Store {
@@ -85,6 +85,21 @@ impl Watcher {
             [voter_id],
             |r| r.get(0),
         )?)
+    }
+
+    /// If the voter is checked in: how many persons are checked in at the voter's place
+    /// (what a table's screen counts), read in the same snapshot. A screen that counts
+    /// at least that many was built from a state that holds this check-in.
+    pub fn checked_in_count(&self, voter_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM voter_status a WHERE a.place = v.place) \
+                 FROM voter_status v WHERE v.voter_id = ?1 AND v.active = 1",
+                [voter_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// How many events the log holds.

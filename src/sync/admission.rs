@@ -36,7 +36,8 @@ const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 const FLOOD_QUIET: Duration = Duration::from_secs(30);
 /// How often the log says again that a flood goes on.
 const FLOOD_REMINDER: Duration = Duration::from_secs(60);
-/// Known addresses remembered at most (a polling place has far fewer devices).
+/// Known addresses remembered at most, unless the gate has more slots (a polling place
+/// has far fewer devices; the central one per table).
 const MAX_KNOWN: usize = 1024;
 
 /// A flood of the sync port, as the status bar and the log tell it.
@@ -211,7 +212,9 @@ impl Ticket {
     /// from now on, and this connection no longer takes a stranger's slot.
     pub fn listed_device(&mut self) {
         let mut s = self.gate.lock();
-        if s.known.len() < MAX_KNOWN {
+        // At least as many addresses as the listener has slots: a country's central
+        // has thousands of tables, each on an address of its own.
+        if s.known.len() < MAX_KNOWN.max(self.gate.capacity) {
             s.known.insert(self.ip);
         }
         if self.stranger {
@@ -303,5 +306,24 @@ mod tests {
         let s = gate.lock();
         assert_eq!((s.total, s.strangers), (0, 0));
         assert!(s.per_stranger.is_empty());
+    }
+
+    #[test]
+    fn every_table_of_a_country_central_stays_known() {
+        // 2,000 tables, each from its own address, have completed a handshake once.
+        let tables = 2_000u16;
+        let gate = Gate::with_capacity(2 * tables as usize);
+        let addr = |n: u16| IpAddr::from([10, 1, (n >> 8) as u8, n as u8]);
+        for n in 0..tables {
+            gate.admit(addr(n)).expect("room").listed_device();
+        }
+        // Then all reconnect and hold their connections together: none is a stranger.
+        let held: Vec<Ticket> = (0..tables)
+            .map(|n| {
+                gate.admit(addr(n))
+                    .unwrap_or_else(|e| panic!("table {n}: {e:?}"))
+            })
+            .collect();
+        assert_eq!(held.len(), tables as usize);
     }
 }

@@ -1,12 +1,17 @@
 //! `valgbord bench central`: the central tally under the load of a whole country.
 //!
 //! The central runs in this process on a real database with the whole voter list;
-//! simulated tables (each with its own key and hash chain) push signed check-ins over
-//! HTTP on 127.0.0.1, one event per push as a table does at each check-in, at a fixed
-//! rate (open loop, so a slow central shows as latency, not as a politely slower
-//! client). Reported: sustained events/s and the latency of each push (verify + store +
-//! answer), and the bytes each event takes on disk.
+//! simulated tables (each with its own key and hash chain) push signed check-ins to
+//! its sync listener over mutual TLS on 127.0.0.1, each table on a connection of its
+//! own as real tables do (`central_tables`), one event per push as a table does at each
+//! check-in, at a fixed rate (open loop, so a slow central shows as latency, not as a
+//! politely slower client). Reported: the time for every table to connect (the TLS
+//! handshakes), then sustained events/s and the latency of each push (verify + store +
+//! answer) on the open connections, the sockets open at peak, and the bytes each event
+//! takes on disk. `--connections N` pushes instead through N shared plain-HTTP
+//! connections (test mode), to compare.
 
+use super::central_tables;
 use super::measure::percentiles;
 use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
 use crate::cli::failure::CmdResult;
@@ -29,7 +34,8 @@ pub struct Args {
     pub voters: u64,
     pub events: usize,
     pub rate: u32,
-    pub connections: usize,
+    /// Shared plain-HTTP connections instead of one TLS connection per table.
+    pub connections: Option<usize>,
     pub dir: Option<PathBuf>,
 }
 
@@ -37,6 +43,8 @@ pub struct Args {
 struct SimTable {
     key: DeviceSecret,
     events: Vec<SignedEvent>,
+    /// The table's own client and connection (over TLS); `None` when tables share.
+    http: Option<reqwest::Client>,
 }
 
 pub async fn run(a: Args) -> CmdResult {
@@ -48,15 +56,26 @@ pub async fn run(a: Args) -> CmdResult {
     let db = dir.join("central.db");
     crate::store::remove_scratch_database(&db);
     println!(
-        "valgbord bench central: {} voters in {} polling places, {} tables, {} check-ins at {} events/s",
-        a.voters, a.places, a.tables, a.events, a.rate
+        "valgbord bench central: {} voters in {} polling places, {} tables, {} check-ins at {} events/s, {}",
+        a.voters,
+        a.places,
+        a.tables,
+        a.events,
+        a.rate,
+        match a.connections {
+            Some(n) => format!("{n} shared plain-HTTP connections"),
+            None => "each table on its own mutual-TLS connection".into(),
+        }
     );
+    if a.connections.is_none() {
+        central_tables::raise_open_files(a.tables)?;
+    }
 
     let (list_sha, by_place, list_size) = central_list(&db, &a)?;
     // Tables: spread over the places; each place's voters check in round-robin at its tables.
     let t = Instant::now();
     let tables = sim_tables(a.tables, a.places);
-    let sims = make_events(&tables, &by_place, a.events);
+    let mut sims = make_events(&tables, &by_place, a.events);
     let total: usize = sims.iter().map(|s| s.events.len()).sum();
     println!(
         "  {total} events signed by {} tables in {:.1} s",
@@ -64,16 +83,23 @@ pub async fn run(a: Args) -> CmdResult {
         t.elapsed().as_secs_f64()
     );
 
-    let cfg = central_config(&dir, &db, &tables)?;
+    let cfg = central_config(&dir, &db, &tables, a.connections.is_none())?;
     let before = super::proc::rss_kib(std::process::id());
     let central = crate::app::central::start(cfg).await?;
-    let base = format!("http://{}", central.addr);
-
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(a.connections)
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let pushed = push_all(&a, http, &base, &list_sha, sims, total, &db).await?;
+    let sockets = central_tables::SocketPeak::start();
+    let base = match central.sync_addr {
+        Some(sync) => {
+            let key = crate::store::keyfile::load(&dir.join("central.key"))?.public();
+            for s in sims.iter_mut() {
+                s.http = Some(central_tables::table_client(&s.key, key)?);
+            }
+            let clients: Vec<_> = sims.iter().filter_map(|s| s.http.clone()).collect();
+            central_tables::connect_all(&clients, sync).await?;
+            format!("https://{sync}")
+        }
+        None => format!("http://{}", central.addr),
+    };
+    let pushed = push_all(&a, &base, &list_sha, sims, total, &db).await?;
     let (latencies, refused, elapsed, wal_max) = pushed;
     let sent = latencies.len();
     let stored = central.central.node.stored();
@@ -94,7 +120,12 @@ pub async fn run(a: Args) -> CmdResult {
         "  largest write-ahead log during the pushes: {:.0} MB",
         wal_max as f64 / 1e6
     );
-    final_figures(&central.central, &db, list_size, stored, before).await?;
+    println!(
+        "  sockets open at peak: {} (this process holds both ends of every connection)",
+        sockets.peak()
+    );
+    let beside = a.connections.is_none().then_some(a.tables);
+    final_figures(&central.central, &db, (list_size, stored), before, beside).await?;
     if refused > 0 {
         return Err(anyhow::anyhow!("{refused} pushes were refused"));
     }
@@ -167,10 +198,12 @@ fn sim_tables(tables: u32, places: u32) -> Vec<(String, u32, DeviceSecret)> {
 }
 
 /// The central's configuration: every simulated table known, one reading user.
+/// With `tls`, sync on a mutual-TLS listener of its own, as in an election.
 fn central_config(
     dir: &Path,
     db: &Path,
     tables: &[(String, u32, DeviceSecret)],
+    tls: bool,
 ) -> anyhow::Result<CentralConfig> {
     Ok(CentralConfig {
         election: "bench".into(),
@@ -180,7 +213,7 @@ fn central_config(
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         tls_cert: None,
         tls_key: None,
-        sync_listen: None,
+        sync_listen: tls.then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         election_name: None,
         election_date: None,
         snapshots: Vec::new(),
@@ -210,7 +243,6 @@ type Pushed = (Vec<Duration>, usize, Duration, u64);
 /// Every simulated table's events pushed to the central at `base` at the asked rate.
 async fn push_all(
     a: &Args,
-    http: reqwest::Client,
     base: &str,
     list_sha: &str,
     sims: Vec<SimTable>,
@@ -218,10 +250,16 @@ async fn push_all(
     db: &Path,
 ) -> anyhow::Result<Pushed> {
     // One worker per connection, each owning a share of the tables and pushing their
-    // events in order (a table's pushes are sequential, as in the client).
-    let mut shares: Vec<Vec<SimTable>> = (0..a.connections).map(|_| Vec::new()).collect();
+    // events in order (a table's pushes are sequential, as in the client): with a
+    // connection per table, a worker per table.
+    let workers = a.connections.unwrap_or(sims.len()).max(1);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(workers)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let mut shares: Vec<Vec<SimTable>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, s) in sims.into_iter().enumerate() {
-        shares[i % a.connections].push(s);
+        shares[i % workers].push(s);
     }
     // The WAL must stay bounded under pushes without pause (see the central's
     // checkpointer): its largest size is sampled and reported.
@@ -239,11 +277,13 @@ async fn push_all(
     };
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for share in shares {
+    for (i, share) in shares.into_iter().enumerate() {
         // Each worker's share of the rate is its share of the events, so all finish
-        // together and the total rate is the one asked for.
+        // together and the total rate is the one asked for; the workers start spread
+        // over their first interval, not all at once.
         let mine: usize = share.iter().map(|s| s.events.len()).sum();
         let per_worker = a.rate as f64 * mine as f64 / total.max(1) as f64;
+        let phase = i as f64 / workers as f64 / per_worker.max(0.001);
         let http = http.clone();
         let url = format!("{base}/sync/v1/push");
         let hello = Hello::new(
@@ -254,7 +294,7 @@ async fn push_all(
             0,
         );
         tasks.push(tokio::spawn(async move {
-            push_share(http, url, hello, share, per_worker).await
+            push_share(http, url, hello, share, (per_worker, phase)).await
         }));
     }
     let mut latencies = Vec::new();
@@ -275,13 +315,14 @@ async fn push_all(
 }
 
 /// After the pushes: the database's size per event (after a checkpoint), the office's
-/// overview time, and the central's memory.
+/// overview time, and the central's memory (with the client ends of the connections of
+/// the `beside` tables, which live in this process too).
 async fn final_figures(
     central: &crate::central::Central,
     db: &Path,
-    list_size: u64,
-    stored: u64,
+    (list_size, stored): (u64, u64),
     before: Option<u64>,
+    beside: Option<u32>,
 ) -> CmdResult {
     // The WAL holds what is not yet checkpointed; a checkpoint makes the size honest.
     // It waits (busy) while the central's own checkpointer is copying.
@@ -321,8 +362,12 @@ async fn final_figures(
     // tables' signed events were made before; the list's generation has been freed).
     let after = super::proc::rss_kib(std::process::id());
     if let (Some(b), Some(a)) = (before, after) {
+        let what = match beside {
+            Some(n) => format!("the central with the client ends of {n} tables' TLS connections"),
+            None => "the central".into(),
+        };
         println!(
-            "  resident memory: {} before the central started, {} now: the central ≈ {}",
+            "  resident memory: {} before the central started, {} now: {what} ≈ {}",
             super::proc::mb(Some(b)),
             super::proc::mb(Some(a)),
             super::proc::mb(Some(a.saturating_sub(b)))
@@ -370,6 +415,7 @@ fn make_events(
                         .map(|((place, no, key), voters)| SimTable {
                             key: key.clone(),
                             events: chain(key, place, *no, voters, now),
+                            http: None,
                         })
                         .collect::<Vec<_>>()
                 })
@@ -424,18 +470,19 @@ fn chain(
     out
 }
 
-/// Pushes a share of the tables' events, one per request, at `rate` per second (open
-/// loop: each push is due at its time whether or not the previous one was slow, and
-/// its latency counts from when it was due). Returns latencies and refusals.
+/// Pushes a share of the tables' events, one per request, at `rate` per second from
+/// `phase` seconds on (open loop: each push is due at its time whether or not the
+/// previous one was slow, and its latency counts from when it was due), each table on
+/// its own client if it has one, else on `http`. Returns latencies and refusals.
 async fn push_share(
     http: reqwest::Client,
     url: String,
     hello: Hello,
     mut share: Vec<SimTable>,
-    rate: f64,
+    (rate, phase): (f64, f64),
 ) -> (Vec<Duration>, usize) {
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
-    let start = tokio::time::Instant::now();
+    let start = tokio::time::Instant::now() + Duration::from_secs_f64(phase);
     let mut latencies = Vec::new();
     let mut refused = 0;
     // Round-robin over the tables, each in its own order.
@@ -460,7 +507,10 @@ async fn push_share(
             };
             let body = serde_json::to_vec(&req).unwrap_or_default();
             let sig = crate::sync::auth::sign_body(&s.key, &body);
-            let r = http
+            let r = s
+                .http
+                .as_ref()
+                .unwrap_or(&http)
                 .post(&url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header(crate::sync::auth::HEADER, sig)

@@ -2,6 +2,7 @@
 //! time anything.
 
 mod central;
+mod central_tables;
 mod list;
 mod measure;
 mod paper;
@@ -11,6 +12,7 @@ mod scan;
 mod scan_http;
 mod setup;
 mod sync;
+mod sync_peak;
 
 use crate::cli::failure::CmdResult;
 use clap::Subcommand;
@@ -30,20 +32,12 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Cross-table visibility and catch-up with real table daemons on loopback.
-    Sync {
-        #[arg(long, default_value_t = 10)]
-        tables: u32,
-        #[arg(long, default_value_t = 300)]
-        checkins: usize,
-        /// Events made while one table is away, then caught up.
-        #[arg(long, default_value_t = 2_000)]
-        partition_events: usize,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
-    /// The central tally under a country's load: simulated tables push signed check-ins
-    /// over HTTP on loopback at a fixed rate; sustained events/s and push latency.
+    /// Cross-table visibility and catch-up with real table daemons on loopback, every
+    /// table checking in at the evening peak.
+    Sync(sync::Args),
+    /// The central tally under a country's load: simulated tables, each on its own
+    /// mutual-TLS connection, push signed check-ins on loopback at a fixed rate; the time
+    /// to connect them all, sustained events/s and push latency.
     Central {
         #[arg(long, default_value_t = 1_314)]
         places: u32,
@@ -57,9 +51,10 @@ pub enum BenchCmd {
         /// Pushes per second, all tables together.
         #[arg(long, default_value_t = 1_000)]
         rate: u32,
-        /// Concurrent HTTP connections the tables' pushes share.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
+        /// Push instead through this many plain-HTTP connections that all tables share
+        /// (test mode; no TLS), to compare with one TLS connection per table.
+        #[arg(long)]
+        connections: Option<usize>,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -113,18 +108,13 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
                 voters,
                 events,
                 rate,
-                connections: connections.max(1),
+                connections,
                 dir,
             }))
         }
-        BenchCmd::Sync {
-            tables,
-            checkins,
-            partition_events,
-            dir,
-        } => {
+        BenchCmd::Sync(args) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(sync::run(tables, checkins, partition_events, dir))
+            rt.block_on(sync::run(args))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `valgbord bench sync`: cross-table visibility and catch-up with real table daemons
-//! syncing over TLS on loopback.
+//! syncing over TLS on loopback: with every table checking in at the evening peak
+//! (`sync_peak`), or one check-in at a time on idle tables (`--idle`).
 
 use super::measure::{ms, percentiles};
 use super::setup::{bench_table_config, tempdir};
@@ -9,7 +10,6 @@ use crate::election::checkin::TableState;
 use crate::election::voter_list;
 use crate::store::generate;
 use crate::table::config::TableConfig;
-use crate::table::screen::View;
 use crate::table::shared::lock;
 use anyhow::Context;
 use rand::{Rng, SeedableRng};
@@ -17,12 +17,34 @@ use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub async fn run(
-    tables: u32,
-    checkins: usize,
-    partition_events: usize,
-    dir: Option<PathBuf>,
-) -> CmdResult {
+/// What `bench sync` is asked to do.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 10)]
+    pub tables: u32,
+    #[arg(long, default_value_t = 300)]
+    pub checkins: usize,
+    /// Events made while one table is away, then caught up.
+    #[arg(long, default_value_t = 2_000)]
+    pub partition_events: usize,
+    /// One check-in at a time on idle tables instead (the earlier measurement).
+    #[arg(long)]
+    pub idle: bool,
+    /// Check-ins an hour at each table instead of the evening peak's (about 328).
+    #[arg(long)]
+    pub per_hour: Option<f64>,
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub async fn run(a: Args) -> CmdResult {
+    let Args {
+        tables,
+        checkins,
+        partition_events,
+        dir,
+        ..
+    } = a;
     let dir = match dir {
         Some(d) => d,
         None => tempdir()?,
@@ -36,7 +58,7 @@ pub async fn run(
         .voters
         .iter()
         .filter(|v| !v.brevstemme && v.struck.is_none())
-        .map(|v| v.card_code.clone());
+        .map(|v| (v.id.clone(), v.card_code.clone()));
 
     let ports = crate::ports::ports(0, 2 * tables + 2)?;
     // Screen ports first, then the TLS sync ports.
@@ -44,36 +66,56 @@ pub async fn run(
     let url = |i: usize| format!("https://127.0.0.1:{}", sync_port(i));
     let all = tables as usize + 1; // the last one joins later, for the catch-up figure
     let mut running = Vec::new();
+    let mut dbs = Vec::new();
     for (i, &port) in ports.iter().enumerate().take(tables as usize) {
         let peers = (0..all).filter(|&j| j != i).map(url).collect();
         let cfg = bench_table_config(&dir, i as u32 + 1, &bytes, port, sync_port(i), peers)?;
+        dbs.push(cfg.database.clone());
         let t = crate::app::table::start(cfg).await?;
         lock(&t.core).set_state(TableState::Open, "")?;
         running.push(t);
     }
     println!("valgbord bench sync: {tables} tables on loopback, {checkins} check-ins");
+    if a.idle {
+        idle(&running, &mut admissible, checkins).await?;
+    } else {
+        let voters = admissible.by_ref().take(checkins).collect();
+        let per_hour = a.per_hour.unwrap_or_else(super::sync_peak::peak_per_hour);
+        super::sync_peak::run(&running, &dbs, voters, per_hour).await?;
+    }
 
-    let (per_table, all_tables) = visibility(&running, &mut admissible, checkins).await?;
+    // Catch-up: events made while the last table is away, then it starts and pulls them.
+    let i = tables as usize;
+    let peers = (0..tables as usize).map(url).collect();
+    let late = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], sync_port(i), peers)?;
+    let mut codes = admissible.map(|(_, code)| code);
+    catch_up(&running, &mut codes, partition_events, late).await?;
+    Ok(())
+}
+
+/// One check-in at a time on idle tables, each timed until the other tables' screens
+/// count it.
+async fn idle(
+    running: &[RunningTable],
+    admissible: &mut impl Iterator<Item = (String, String)>,
+    checkins: usize,
+) -> CmdResult {
+    let mut codes = admissible.map(|(_, code)| code);
+    let (per_table, all_tables) = visibility(running, &mut codes, checkins).await?;
     let (p50, p99, max) = percentiles(per_table);
     println!(
-        "  visible at another table   p50 {}  p99 {}  max {}",
+        "  idle, visible at another table   p50 {}  p99 {}  max {}",
         ms(p50),
         ms(p99),
         ms(max)
     );
     let (p50, p99, max) = percentiles(all_tables);
     println!(
-        "  visible at every table     p50 {}  p99 {}  max {}",
+        "  idle, visible at every table     p50 {}  p99 {}  max {}",
         ms(p50),
         ms(p99),
         ms(max)
     );
-
-    // Catch-up: events made while the last table is away, then it starts and pulls them.
-    let i = tables as usize;
-    let peers = (0..tables as usize).map(url).collect();
-    let late = bench_table_config(&dir, i as u32 + 1, &bytes, ports[i], sync_port(i), peers)?;
-    catch_up(&running, &mut admissible, partition_events, late).await?;
     Ok(())
 }
 
@@ -99,18 +141,7 @@ async fn visibility(
             .collect();
         let core = running[at].core.clone();
         let t0 = Instant::now();
-        let ok = tokio::task::spawn_blocking(move || {
-            let mut c = lock(&core);
-            let s = c.scan(&code)?;
-            if matches!(s.view, View::Pending { .. }) {
-                c.confirm()?;
-                Ok::<bool, crate::table::core::TableError>(true)
-            } else {
-                Ok(false)
-            }
-        })
-        .await??;
-        if !ok {
+        if !super::sync_peak::check_in(core, code).await? {
             continue;
         }
         done += 1;

@@ -1,0 +1,145 @@
+//! The simulated tables of `bench central` reaching the central as real tables do: over
+//! mutual TLS on its sync listener, each table with its own device key and certificate
+//! and one connection of its own, held between pushes. Thousands of tables are
+//! thousands of sockets, and this process holds both ends of each, so the open-files
+//! limit is raised first and the sockets open are counted.
+
+use super::measure::percentiles;
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::sync::tls::{TrustedKeys, client_config};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Tables connecting at once: tables come up over the morning, not all in the same
+/// millisecond, and the central drops a handshake not done within 2 s.
+pub const CONNECTING: usize = 64;
+
+/// Open files beside the sockets: the database, its WAL, the office screen, the runtime.
+const FILES_BESIDE: u64 = 2_048;
+
+/// Raises the open-files limit for `tables` connections with both ends in this
+/// process; says what it did.
+pub fn raise_open_files(tables: u32) -> anyhow::Result<()> {
+    let need = 2 * u64::from(tables) + FILES_BESIDE;
+    let limits = crate::open_files::at_least(need)
+        .map_err(|e| anyhow::anyhow!("bench central, {tables} tables: {e}"))?;
+    println!(
+        "  open-files limit {} (soft) / {} (hard); {tables} tables need about {need}",
+        limits.soft.map_or("unlimited".into(), |n| n.to_string()),
+        limits.hard.map_or("unlimited".into(), |n| n.to_string()),
+    );
+    Ok(())
+}
+
+/// A table's own HTTP client: its certificate, trusting only the central's key, at most
+/// one connection (a table's pushes are sequential). The time-out is longer than a
+/// table's 5 s so that a slow push shows as latency, not as a refusal.
+pub fn table_client(key: &DeviceSecret, central: DevicePublic) -> anyhow::Result<reqwest::Client> {
+    let trusted = TrustedKeys::Listed(std::iter::once(central).collect());
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(client_config(key, trusted)?)
+        .https_only(true)
+        .pool_max_idle_per_host(1)
+        .pool_idle_timeout(None)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+/// Every table connects (TCP, TLS handshake with both certificates checked, one
+/// `GET /sync/v1/hello`), [`CONNECTING`] at a time; prints how long it took in all and
+/// per table. The connections stay open in the clients for the pushes.
+pub async fn connect_all(clients: &[reqwest::Client], sync: SocketAddr) -> anyhow::Result<()> {
+    let url = Arc::new(format!("https://{sync}/sync/v1/hello"));
+    let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for http in clients {
+        let (http, url, gate) = (http.clone(), url.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _turn = gate.acquire_owned().await;
+            let t = Instant::now();
+            let r = http.get(url.as_str()).send().await;
+            let ok = matches!(&r, Ok(r) if r.status().is_success());
+            let why = match r {
+                Err(e) => crate::sync::tls::error_chain(&e),
+                Ok(r) => format!("HTTP {}", r.status()),
+            };
+            (t.elapsed(), ok.then_some(()).ok_or(why))
+        });
+    }
+    let mut times = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (d, r) = done?;
+        times.push(d);
+        if let Err(why) = r {
+            failed.push(why);
+        }
+    }
+    let all = started.elapsed();
+    let (p50, p99, max) = percentiles(times);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "  {} tables connected over mutual TLS in {:.1} s ({CONNECTING} at a time): each (TCP + handshake + one request) p50 {}  p99 {}  max {}",
+        clients.len(),
+        all.as_secs_f64(),
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    if let Some(first) = failed.first() {
+        return Err(anyhow::anyhow!(
+            "{} of {} tables could not connect to the central, the first: {first}",
+            failed.len(),
+            clients.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Sockets this process has open (its entries in /proc/self/fd that are sockets).
+fn sockets_open() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter(|l| l.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
+/// The most sockets open at once, sampled every half second on a thread of its own
+/// until dropped.
+pub struct SocketPeak {
+    peak: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl SocketPeak {
+    pub fn start() -> SocketPeak {
+        let peak = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(sockets_open(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+        SocketPeak { peak, stop }
+    }
+
+    /// The peak so far, the present count included.
+    pub fn peak(&self) -> usize {
+        self.peak.fetch_max(sockets_open(), Ordering::Relaxed);
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SocketPeak {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
