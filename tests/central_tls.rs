@@ -14,7 +14,6 @@ use daemon::{
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use valgbord::election::keys::DeviceSecret;
 use valgbord::store::keyfile;
@@ -108,22 +107,7 @@ fn exits_with(config: &Path) -> Option<String> {
 
 /// A browser that trusts exactly the office certificate.
 fn https_client(cert_der: &[u8]) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(cert_der.to_vec()))
-        .expect("root");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
+    daemon::https_client([cert_der.to_vec()])
 }
 
 /// A running election central with its office certificate.

@@ -26,6 +26,38 @@ fn events(dir: &Path, kinds: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// `valgbord election new` expected to fail, with the files given; its stderr.
+fn election_new_refused(
+    list: &str,
+    secret: &str,
+    enrol: &str,
+    officials: &Path,
+    out: &Path,
+) -> String {
+    daemon::run_fail(&[
+        "election",
+        "new",
+        "--id",
+        "kv",
+        "--name",
+        "KV",
+        "--date",
+        "2025-11-18",
+        "--contests",
+        "KV+RV",
+        "--list",
+        list,
+        "--office-secret",
+        secret,
+        "--enrol",
+        enrol,
+        "--officials",
+        officials.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+    ])
+}
+
 #[test]
 fn each_official_acts_with_a_pin_of_their_own_and_is_named_in_the_log_and_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -166,28 +198,13 @@ fn an_officials_file_without_a_valgsekretaer_or_with_a_bad_hash_is_refused_with_
         std::fs::write(&file, text).expect("write");
         // The officials file is read before anything is written: the rest of the
         // arguments need not exist.
-        daemon::run_fail(&[
-            "election",
-            "new",
-            "--id",
-            "kv",
-            "--name",
-            "KV",
-            "--date",
-            "2025-11-18",
-            "--contests",
-            "KV",
-            "--list",
+        election_new_refused(
             "/nonexistent/list.csv",
-            "--office-secret",
             "/nonexistent/office.secret",
-            "--enrol",
             "/nonexistent/enrol.csv",
-            "--officials",
-            file.to_str().expect("utf8"),
-            "--out",
-            dir.path().join("out").to_str().expect("utf8"),
-        ])
+            &file,
+            &dir.path().join("out"),
+        )
     };
     let e = new(format!(
         "name,role,pin_hash\n{VALGSTYRER},valgstyrer,{hash}\n"
@@ -215,4 +232,62 @@ fn an_officials_file_without_a_valgsekretaer_or_with_a_bad_hash_is_refused_with_
     let out = child.wait_with_output().expect("pin hash");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 6 digits"));
+}
+
+#[test]
+fn each_polling_place_gets_its_own_officials_from_a_file_with_the_place_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    daemon::office_keys(root);
+    let list = daemon::write_list(root);
+    // One table at each of the list's two places.
+    let keys: Vec<String> = (1..=2)
+        .map(|p| daemon::device_key(&root.join(format!("place{p}.key"))))
+        .collect();
+    std::fs::write(
+        root.join("enrol.csv"),
+        format!("1,table,1,{}\n2,table,1,{}\n", keys[0], keys[1]),
+    )
+    .expect("enrol.csv");
+    let hash = daemon::pin_hash(PIN);
+    let officials = |text: &str| std::fs::write(root.join("officials.csv"), text).expect("write");
+    officials(&format!(
+        "place,name,role,pin_hash\n1,{SECRETARY},valgsekretaer,{hash}\n1,{VALGSTYRER},valgstyrer,{hash}\n2,Lone Berg,valgsekretaer,{hash}\n"
+    ));
+    let out = root.join("out");
+    daemon::election_new(root, "kv", &list, &out, &[]);
+    let names = |place: u32| -> Vec<String> {
+        let package: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("valgsted-{place}/package.json")))
+                .expect("package"),
+        )
+        .expect("json");
+        let body: Value =
+            serde_json::from_str(package["body"].as_str().expect("body")).expect("body");
+        body["officials"]
+            .as_array()
+            .expect("officials")
+            .iter()
+            .map(|o| o["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_eq!(names(1), [SECRETARY, VALGSTYRER]);
+    assert_eq!(names(2), ["Lone Berg"]);
+    // A place the file leaves out gets no package, and none of the others is written.
+    officials(&format!(
+        "place,name,role,pin_hash\n1,{SECRETARY},valgsekretaer,{hash}\n"
+    ));
+    let out2 = root.join("out2");
+    let e = election_new_refused(
+        list.to_str().expect("utf8"),
+        root.join("office.secret").to_str().expect("utf8"),
+        root.join("enrol.csv").to_str().expect("utf8"),
+        &root.join("officials.csv"),
+        &out2,
+    );
+    assert!(e.contains("no official of polling place 2"), "{e}");
+    assert!(
+        !out2.exists(),
+        "a package was written although one place had no officials"
+    );
 }

@@ -47,7 +47,8 @@ pub fn config(
         election: election.into(),
         mode: Mode::Test,
         database,
-        key: dir.join("valgkontor.key"),
+        // Its own key, made in its folder like a device's (`valgbord key init`).
+        key: dir.join("device.key"),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         tls_cert: Some(cert),
         tls_key: Some(key),

@@ -1,19 +1,25 @@
-//! `valgbord demo`: a whole polling place on one machine, with simulated hardware.
+//! `valgbord demo`: a whole polling place on one machine, with simulated hardware,
+//! provisioned as an election is: each device makes its own key in its own folder, the
+//! office enrols the public halves and makes the signed package (`provision::make`),
+//! and each table loads it (`provision::load`), in test mode.
 
 use super::failure::CmdResult;
+use crate::central::config::CentralConfig;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
-use crate::election::official::{Official, OfficialRole};
-use crate::store::Store;
+use crate::election::keys::DeviceSecret;
+use crate::election::official::{OfficialRole, OfficialsFile};
+use crate::provision::enrol::Enrolled;
+use crate::provision::load::{Network, StatePaths, load_package};
+use crate::provision::make::{Plan, make_packages};
+use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::binding::Mode;
 use crate::store::generate;
-use crate::table::config::{
-    DeviceEntry, DeviceRole, ScannerConfig, SignalsConfig, SyncConfig, TableConfig,
-};
+use crate::store::keyfile;
+use crate::table::config::TableConfig;
 use crate::table::shared::lock;
 use anyhow::Context;
 use clap::Args;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The demo's valgsekretær PIN, printed at start.
@@ -25,6 +31,10 @@ pub const DEMO_OFFICIALS: [(&str, OfficialRole, &str); 3] = [
     ("Mette Holm", OfficialRole::Valgstyrer, "135790"),
     ("Jens Nielsen", OfficialRole::Valgstyrer, "864202"),
 ];
+
+/// The demo election's id and name.
+const ELECTION: &str = "demo";
+const ELECTION_NAME: &str = "Kommunal- og regionsrådsvalg (demo)";
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -50,75 +60,7 @@ pub struct DemoArgs {
 
 pub fn run(a: DemoArgs) -> CmdResult {
     let dir = demo_dir(&a)?;
-    let bytes = demo_list(&dir, &a)?;
-    let officials = demo_officials()?;
-    let (ports, sync_ports) = demo_ports(&a)?;
-    // The tables sync over TLS as in an election: each device key is made up front so
-    // every table can list all of them, and only they can connect.
-    let central_key = crate::store::keyfile::load_or_create(&dir.join("valgkontor.key"))?;
-    let mut devices = vec![DeviceEntry {
-        key: central_key.public().to_hex(),
-        role: DeviceRole::Central,
-        table_no: None,
-    }];
-    let mut central_tables = Vec::new();
-    for t in 1..=a.tables {
-        let key = crate::store::keyfile::load_or_create(&dir.join(format!("bord-{t}.key")))?;
-        devices.push(DeviceEntry {
-            key: key.public().to_hex(),
-            role: DeviceRole::Table,
-            table_no: Some(t),
-        });
-        central_tables.push(crate::central::config::TableEntry {
-            place: generate::place_id(0),
-            table_no: t,
-            key: key.public().to_hex(),
-            url: None,
-        });
-    }
-    // The central tally only receives here: the tables push to it (and pull from it)
-    // over mutual TLS on its sync port, the last of the sync ports.
-    let urls: Vec<String> = sync_ports
-        .iter()
-        .map(|p| format!("https://127.0.0.1:{p}"))
-        .collect();
-    let central_url = urls[a.tables as usize].clone();
-    let mut configs = Vec::new();
-    for t in 1..=a.tables {
-        let db = demo_database(&dir, t, &bytes)?;
-        let peers = urls[..a.tables as usize]
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != t as usize - 1)
-            .map(|(_, u)| u.clone())
-            .collect();
-        let sync = SyncConfig {
-            peers,
-            devices: devices.clone(),
-            central: vec![central_url.clone()],
-            listen: Some(SocketAddr::from((
-                [127, 0, 0, 1],
-                sync_ports[t as usize - 1],
-            ))),
-            ..SyncConfig::default()
-        };
-        configs.push(table_config(
-            &dir,
-            t,
-            a.tables,
-            db,
-            ports[t as usize - 1],
-            sync,
-            &officials,
-        ));
-    }
-    let central_cfg = crate::central::demo::config(
-        &dir,
-        "demo",
-        &bytes,
-        central_tables,
-        (ports[a.tables as usize], sync_ports[a.tables as usize]),
-    )?;
+    let (configs, central_cfg) = provision(&dir, &a)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let central = crate::app::central::start(central_cfg).await?;
@@ -135,7 +77,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             running.push(t);
         }
         println!("valgbord demo: a polling place ({}) with {} tables, simulated scanners and lights", generate::place_name(0), running.len());
-        println!("data: {}", dir.display());
+        println!("data: {} (each device's own key in its folder, the office's package in pakker/)", dir.display());
         for (i, t) in running.iter().enumerate() {
             println!("  bord {}: http://{}/", i + 1, t.addr);
         }
@@ -145,7 +87,7 @@ pub fn run(a: DemoArgs) -> CmdResult {
             crate::central::demo::DEMO_USER,
             crate::central::demo::DEMO_PASSWORD
         );
-        println!("    (a self-signed certificate, {}: the browser asks once to trust it; the tables push to it over mutual TLS)", dir.join("kontor-cert.pem").display());
+        println!("    (a self-signed certificate, {}: the browser asks once to trust it; the tables push to it over mutual TLS)", central_dir(&dir).join("kontor-cert.pem").display());
         println!("The tables share every check-in (sync over TLS with the device keys, on loopback): a voter checked in at one is refused at the others.");
         for (name, role, pin) in DEMO_OFFICIALS {
             println!("{} {name}: PIN {pin}", role.danish());
@@ -159,6 +101,136 @@ pub fn run(a: DemoArgs) -> CmdResult {
         Ok::<(), anyhow::Error>(())
     }).map_err(anyhow::Error::msg)?;
     Ok(())
+}
+
+/// The central tally's folder: its own key, database and certificate.
+fn central_dir(dir: &Path) -> PathBuf {
+    dir.join("valgkontor")
+}
+
+/// A device's own key, made in its own folder the first time (`valgbord key init` on a
+/// Pi); only its public half leaves the folder.
+fn device_key(state: &Path) -> anyhow::Result<DeviceSecret> {
+    std::fs::create_dir_all(state).with_context(|| format!("cannot create {}", state.display()))?;
+    Ok(keyfile::load_or_create(&StatePaths::in_dir(state).key)?)
+}
+
+/// Provisions the demo as an office and its devices would: keys made on the devices,
+/// the enrolment and officials files, the signed package, each table loading it. Returns
+/// the tables' configurations (as loaded, with the demo's paper list folder and fast
+/// bordvalg) and the central tally's.
+fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, CentralConfig)> {
+    let list = demo_list(dir, a)?;
+    let (ports, sync_ports) = demo_ports(a)?;
+    let place = generate::place_id(0);
+    let tables = a.tables as usize;
+    let urls: Vec<String> = sync_ports
+        .iter()
+        .map(|p| format!("https://127.0.0.1:{p}"))
+        .collect();
+    let table_dirs: Vec<PathBuf> = (1..=a.tables)
+        .map(|t| dir.join(format!("bord-{t}")))
+        .collect();
+    let mut enrolment = String::from("place,role,table_no,key\n");
+    let mut central_tables = Vec::new();
+    for (i, d) in table_dirs.iter().enumerate() {
+        let key = device_key(d)?.public().to_hex();
+        enrolment.push_str(&format!("{place},table,{},{key}\n", i + 1));
+        central_tables.push(crate::central::config::TableEntry {
+            place: place.clone(),
+            table_no: i as u32 + 1,
+            key,
+            url: None,
+        });
+    }
+    std::fs::write(dir.join("enrolment.csv"), &enrolment)?;
+    let central_key = device_key(&central_dir(dir))?;
+    let office = keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
+    let officials = demo_officials()?;
+    let enrolled = Enrolled::parse(&enrolment)?;
+    let plan = Plan {
+        election: ElectionInfo {
+            id: ELECTION.into(),
+            name: ELECTION_NAME.into(),
+            date: chrono::Local::now().date_naive(),
+            contests: vec![Contest::Kv, Contest::Rv],
+        },
+        list: &list,
+        enrolled: &enrolled,
+        officials: &officials,
+        addresses: &Default::default(),
+        // The central tally only receives here: the tables push to it (and pull from
+        // it) over mutual TLS on its sync port, the last of the sync ports.
+        central: Some(CentralEntry {
+            url: urls[tables].clone(),
+            device: central_key.public(),
+        }),
+        only_place: Some(&place),
+    };
+    let made = make_packages(&plan, &office, &dir.join("pakker"))?;
+    let package = &made.places[0].dir;
+    let mut configs = Vec::new();
+    for (i, state) in table_dirs.iter().enumerate() {
+        let key = device_key(state)?;
+        let net = Network {
+            listen: Some(format!("127.0.0.1:{}", ports[i])),
+            sync_listen: Some(format!("127.0.0.1:{}", sync_ports[i])),
+            peers: Some(
+                urls[..tables]
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, u)| u.clone())
+                    .collect(),
+            ),
+            hardware: Some(simulated_printer(&dir.join(format!("printer-{}", i + 1)))?),
+        };
+        let loaded = load_package(
+            package,
+            &key,
+            None,
+            office.public(),
+            state,
+            &net,
+            Mode::Test,
+        )?;
+        let mut cfg = TableConfig::load(&loaded.paths.config)?;
+        cfg.paper_list_dir = Some(dir.join(format!("papirliste-{}", i + 1)));
+        cfg.fast_bordvalg = demo_shares(a.tables);
+        configs.push(cfg);
+    }
+    let central_cfg = crate::central::demo::config(
+        &central_dir(dir),
+        ELECTION,
+        &list,
+        central_tables,
+        (ports[tables], sync_ports[tables]),
+    )?;
+    Ok((configs, central_cfg))
+}
+
+/// This "Pi"'s hardware section: a simulated printer writing into `dir` (the scanner
+/// and lights are simulated when the section names none).
+fn simulated_printer(dir: &Path) -> anyhow::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Hardware {
+        printer: crate::print::drivers::PrinterConfig,
+    }
+    Ok(toml::to_string(&Hardware {
+        printer: crate::print::drivers::PrinterConfig::Simulated {
+            dir: dir.to_path_buf(),
+        },
+    })?)
+}
+
+/// The demo's officials file, their PINs hashed, read as the office's file is.
+fn demo_officials() -> anyhow::Result<OfficialsFile> {
+    let mut csv = String::from("name,role,pin_hash\n");
+    for (name, role, pin) in DEMO_OFFICIALS {
+        let hash = crate::password::hash_pin(pin)?;
+        csv.push_str(&format!("{name},{},\"{hash}\"\n", role.as_str()));
+    }
+    Ok(crate::election::official::parse_csv(&csv)?)
 }
 
 /// The demo's data folder: the one given, or a fresh one under the temp folder.
@@ -205,71 +277,6 @@ fn demo_ports(a: &DemoArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
         return Err(anyhow::anyhow!("--port and --sync-port ranges overlap"));
     }
     Ok((ports, sync_ports))
-}
-
-/// Table `t`'s database, bound to the demo election and holding the list (kept from
-/// an earlier run in the same folder).
-fn demo_database(dir: &Path, t: u32, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-    let db = dir.join(format!("bord-{t}.db"));
-    let mut store = Store::open(&db)?;
-    if store.bound_election()?.is_none() {
-        store.bind("demo", Mode::Test)?;
-        store
-            .import_file(bytes, false, |_| {})
-            .map_err(|e| anyhow::anyhow!("demo list does not import: {e:?}"))?;
-    }
-    Ok(db)
-}
-
-/// The demo's officials with their PINs hashed.
-fn demo_officials() -> Result<Vec<Official>, crate::password::HashError> {
-    DEMO_OFFICIALS
-        .iter()
-        .map(|(name, role, pin)| {
-            Ok(Official {
-                name: name.to_string(),
-                role: *role,
-                pin_hash: crate::password::hash_pin(pin)?,
-            })
-        })
-        .collect()
-}
-
-/// Table `t`'s configuration: simulated hardware and printer, the demo's officials.
-fn table_config(
-    dir: &Path,
-    t: u32,
-    tables: u32,
-    database: PathBuf,
-    port: u16,
-    sync: SyncConfig,
-    officials: &[Official],
-) -> TableConfig {
-    TableConfig {
-        election: "demo".into(),
-        mode: Mode::Test,
-        database,
-        key: dir.join(format!("bord-{t}.key")),
-        place: generate::place_id(0),
-        table_no: t,
-        contests: vec![Contest::Kv, Contest::Rv],
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        scanner: ScannerConfig::Simulated,
-        signals: SignalsConfig::Simulated,
-        pins: None,
-        officials: officials.to_vec(),
-        api_scan: true,
-        debounce_ms: 2_000,
-        sync,
-        clock_offset_ms: 0,
-        printer: Some(crate::print::drivers::PrinterConfig::Simulated {
-            dir: dir.join(format!("printer-{t}")),
-        }),
-        paper_list_dir: Some(dir.join(format!("papirliste-{t}"))),
-        election_name: Some("Kommunal- og regionsrådsvalg (demo)".into()),
-        election_date: None,
-        fast_bordvalg: demo_shares(tables),
-    }
 }
 
 /// The demo's fast bordvalg: the surnames split evenly over the tables.

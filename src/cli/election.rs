@@ -5,14 +5,10 @@
 
 use super::failure::CmdResult;
 use crate::election::contest::parse_contests;
-use crate::election::list_change::BrevstemmeDigest;
-use crate::election::{list_signature, voter_list};
 use crate::provision::enrol::Enrolled;
 use crate::provision::load::{Network, StatePaths, load_package};
-use crate::provision::package::{
-    CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
-    SignedPackage, TableEntry, sha256_hex,
-};
+use crate::provision::make::{Plan, make_packages};
+use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::keyfile;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -51,8 +47,10 @@ pub struct NewArgs {
     /// with its number, or `reserve` with none; key as `valgbord key show` prints it).
     #[arg(long)]
     pub enrol: PathBuf,
-    /// The officials of every polling place: CSV with the header `name,role,pin_hash`
-    /// (role valgsekretaer or valgstyrer; hashes from `valgbord pin hash`).
+    /// The polling places' officials: CSV with the header `place,name,role,pin_hash`
+    /// (each place's valgsekretær and valgstyrere), or `name,role,pin_hash` for the same
+    /// officials at every place (role valgsekretaer or valgstyrer; hashes from
+    /// `valgbord pin hash`).
     #[arg(long)]
     pub officials: PathBuf,
     /// PLACE:TABLE=URL: where a table answers its peers (its TLS sync listener,
@@ -114,28 +112,20 @@ pub fn run(cmd: ElectionCmd) -> CmdResult {
     }
 }
 
-/// `election new`: reads and checks the list, then writes each polling place's
-/// signed package beside a copy of the list.
+/// `election new`: reads the office's files, then writes each polling place's
+/// signed package beside a copy of the list (`provision::make`).
 fn new(a: NewArgs) -> CmdResult {
-    let officials_text = std::fs::read_to_string(&a.officials)
-        .with_context(|| format!("cannot read {}", a.officials.display()))?;
-    let officials = crate::election::official::parse_csv(&officials_text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", a.officials.display()))?;
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let officials = crate::election::official::parse_csv(&read(&a.officials)?)
+        .with_context(|| format!("{}", a.officials.display()))?;
+    let enrolled =
+        Enrolled::parse(&read(&a.enrol)?).with_context(|| format!("{}", a.enrol.display()))?;
     let office = keyfile::load(&a.office_secret)?;
     let contests = parse_contests(&a.contests).map_err(|e| anyhow::anyhow!("--contests: {e}"))?;
-    let bytes =
+    let list =
         std::fs::read(&a.list).with_context(|| format!("cannot read {}", a.list.display()))?;
-    let parsed = voter_list::parse(&bytes, |_| {})
-        .map_err(|errors| {
-            format!(
-                "{} has {} error(s); the first: {}",
-                a.list.display(),
-                errors.len(),
-                errors.first().map(|e| e.to_string()).unwrap_or_default()
-            )
-        })
-        .map_err(anyhow::Error::msg)?;
-    let enrolled = read_enrolment(&a.enrol, &parsed.places)?;
     let addresses = planned_addresses(&a.address)?;
     let central = match (&a.central, &a.central_key) {
         (Some(url), Some(key)) => Some(CentralEntry {
@@ -144,87 +134,46 @@ fn new(a: NewArgs) -> CmdResult {
         }),
         _ => None,
     };
-    let list = ListInfo {
-        sha256: sha256_hex(&bytes),
-        signature: hex::encode(list_signature::sign_list(&bytes, &office)),
-        voters: parsed.voters.len() as u64,
-        voters_here: 0,
-        brevstemmer: BrevstemmeDigest::of_voters(&parsed.voters),
+    let plan = Plan {
+        election: ElectionInfo {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            date: a.date,
+            contests,
+        },
+        list: &list,
+        enrolled: &enrolled,
+        officials: &officials,
+        addresses: &addresses,
+        central,
+        only_place: None,
     };
-    let election = ElectionInfo {
-        id: a.id.clone(),
-        name: a.name.clone(),
-        date: a.date,
-        contests,
-    };
-    for (place, place_name) in &parsed.places {
-        let dir = a.out.join(format!("valgsted-{place}"));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot make {}", dir.display()))?;
-        let entries: Vec<TableEntry> = enrolled.tables[place]
-            .iter()
-            .map(|(t, device)| TableEntry {
-                table_no: *t,
-                device: *device,
-                address: addresses.get(&(place.clone(), *t)).cloned(),
-            })
-            .collect();
-        let reserves = enrolled.reserves.get(place).cloned().unwrap_or_default();
-        let package = Package {
-            format: FORMAT.into(),
-            election: election.clone(),
-            place: PlaceInfo {
-                id: place.clone(),
-                name: place_name.clone(),
-            },
-            tables: entries,
-            reserves,
-            central: central.clone(),
-            list: ListInfo {
-                voters_here: parsed.voters.iter().filter(|v| &v.place == place).count() as u64,
-                ..list.clone()
-            },
-            officials: officials.clone(),
-            created: chrono::Local::now().to_rfc3339(),
-        };
-        write_package(&dir, &package, &office, &bytes)?;
+    let made = make_packages(&plan, &office, &a.out).with_context(|| {
+        format!(
+            "no package made (list {}, enrolment {}, officials {})",
+            a.list.display(),
+            a.enrol.display(),
+            a.officials.display()
+        )
+    })?;
+    for m in &made.places {
+        let p = &m.package;
         println!(
-            "polling place {place} ({place_name}): {} tables, {} reserves, {} voters here -> {}",
-            package.tables.len(),
-            package.reserves.len(),
-            package.list.voters_here,
-            dir.display()
+            "polling place {} ({}): {} tables, {} reserves, {} officials, {} voters here -> {}",
+            p.place.id,
+            p.place.name,
+            p.tables.len(),
+            p.reserves.len(),
+            p.officials.len(),
+            p.list.voters_here,
+            m.dir.display()
         );
     }
     println!(
         "election {}: {} voters, {} brevstemmer, list SHA-256 {}",
-        a.id,
-        parsed.voters.len(),
-        list.brevstemmer.count,
-        list.sha256
+        a.id, made.voters, made.brevstemmer, made.sha256
     );
     Ok(())
-}
-
-/// The enrolment file, checked against the list: every polling place of the list has
-/// a table, and every enrolled place is on the list.
-fn read_enrolment(path: &std::path::Path, places: &[(String, String)]) -> anyhow::Result<Enrolled> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let enrolled = Enrolled::parse(&text).with_context(|| format!("{}", path.display()))?;
-    for (place, name) in places {
-        if !enrolled.tables.contains_key(place) {
-            anyhow::bail!(
-                "{}: no table of polling place {place} ({name}) is enrolled",
-                path.display()
-            );
-        }
-    }
-    for place in enrolled.tables.keys().chain(enrolled.reserves.keys()) {
-        if !places.iter().any(|(p, _)| p == place) {
-            anyhow::bail!("{}: the list has no polling place {place}", path.display());
-        }
-    }
-    Ok(enrolled)
 }
 
 /// The `--address PLACE:TABLE=URL` arguments by (place, table).
@@ -243,20 +192,6 @@ fn planned_addresses(address: &[String]) -> anyhow::Result<BTreeMap<(String, u32
         addresses.insert(k, v);
     }
     Ok(addresses)
-}
-
-/// Signs `package` and writes it with the list into the polling place's folder.
-fn write_package(
-    dir: &std::path::Path,
-    package: &Package,
-    office: &crate::election::keys::DeviceSecret,
-    list: &[u8],
-) -> CmdResult {
-    let signed = SignedPackage::sign(package, office)?;
-    let json = serde_json::to_string_pretty(&signed)?;
-    std::fs::write(dir.join(PACKAGE_FILE), json + "\n").context("cannot write the package")?;
-    std::fs::write(dir.join(LIST_FILE), list).context("cannot write the list")?;
-    Ok(())
 }
 
 /// `election load`: a table takes its polling place's package, from a folder or from a
@@ -302,6 +237,7 @@ fn load(a: LoadArgs) -> CmdResult {
             peers: a.peer,
             hardware,
         },
+        crate::store::binding::Mode::Election,
     );
     if incoming.exists() {
         let _ = std::fs::remove_dir_all(&incoming);

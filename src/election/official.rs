@@ -82,6 +82,14 @@ pub enum OfficialsError {
     UnknownRole { at: String, role: String },
     #[error("{at}: {why}")]
     Unreadable { at: String, why: String },
+    #[error(
+        "polling place {place} has no valgsekretær in the officials file: add a line {place},NAME,valgsekretaer,HASH"
+    )]
+    NoSecretaryAt { place: String },
+    #[error(
+        "the officials file names no official of polling place {place}: add its valgsekretær and valgstyrere with the place column"
+    )]
+    NoneFor { place: String },
 }
 
 /// Checks names and hashes of a list of officials; `at(i)` names entry `i` in the
@@ -123,9 +131,42 @@ pub fn check(
     Ok(())
 }
 
-/// Reads an officials file: CSV with the header `name,role,pin_hash`, one official a
-/// line, checked as [`check`] does with the line numbers of the file.
-pub fn parse_csv(text: &str) -> Result<Vec<Official>, OfficialsError> {
+/// An officials file as read: one list for every polling place (header
+/// `name,role,pin_hash`), or a list per polling place (header
+/// `place,name,role,pin_hash`) — each place has valgstyrere of its own, so a
+/// municipality with several places writes the place column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficialsFile {
+    /// The officials of every place, from a file without the place column.
+    everywhere: Vec<Official>,
+    /// The officials per place, from a file with the place column.
+    by_place: std::collections::BTreeMap<String, Vec<Official>>,
+}
+
+impl OfficialsFile {
+    /// The officials of polling place `place`: refused when the file has a place column
+    /// and no line for it.
+    pub fn for_place(&self, place: &str) -> Result<Vec<Official>, OfficialsError> {
+        if self.by_place.is_empty() {
+            return Ok(self.everywhere.clone());
+        }
+        self.by_place
+            .get(place)
+            .cloned()
+            .ok_or_else(|| OfficialsError::NoneFor {
+                place: place.to_string(),
+            })
+    }
+
+    /// The places the file names (none for a file without the place column).
+    pub fn places(&self) -> impl Iterator<Item = &str> {
+        self.by_place.keys().map(String::as_str)
+    }
+}
+
+/// Reads an officials file (see [`OfficialsFile`]), one official a line, each place's
+/// list checked as [`check`] does with the line numbers of the file.
+pub fn parse_csv(text: &str) -> Result<OfficialsFile, OfficialsError> {
     // Flexible: an argon2 hash holds commas ("m=19456,t=2,p=1"), and the hash as
     // `valgbord pin hash` prints it, unquoted, is the rest of the line.
     let mut reader = csv::ReaderBuilder::new()
@@ -141,17 +182,23 @@ pub fn parse_csv(text: &str) -> Result<Vec<Official>, OfficialsError> {
         .iter()
         .map(str::to_string)
         .collect();
-    if header != ["name", "role", "pin_hash"] {
-        return Err(OfficialsError::Unreadable {
-            at: "line 1".into(),
-            why: format!(
-                "the header is \"{}\"; write name,role,pin_hash",
-                header.join(",")
-            ),
-        });
-    }
-    let mut out = Vec::new();
-    let mut lines = Vec::new();
+    let with_place = match header.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["name", "role", "pin_hash"] => false,
+        ["place", "name", "role", "pin_hash"] => true,
+        _ => {
+            return Err(OfficialsError::Unreadable {
+                at: "line 1".into(),
+                why: format!(
+                    "the header is \"{}\"; write name,role,pin_hash (the same officials at every polling place) or place,name,role,pin_hash",
+                    header.join(",")
+                ),
+            });
+        }
+    };
+    let skip = usize::from(with_place);
+    // Per place (the empty place for a file without the column): officials and lines.
+    let mut groups: std::collections::BTreeMap<String, (Vec<Official>, Vec<u64>)> =
+        Default::default();
     for record in reader.records() {
         let record = record.map_err(|e| OfficialsError::Unreadable {
             at: e
@@ -162,21 +209,55 @@ pub fn parse_csv(text: &str) -> Result<Vec<Official>, OfficialsError> {
         })?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let at = format!("line {line}");
-        let field = |i: usize| record.get(i).unwrap_or("").to_string();
+        let field = |i: usize| record.get(i + skip).unwrap_or("").to_string();
+        let place = if with_place {
+            let place = record.get(0).unwrap_or("").to_string();
+            if place.is_empty() {
+                return Err(OfficialsError::Unreadable {
+                    at,
+                    why: "the polling place is empty".into(),
+                });
+            }
+            place
+        } else {
+            String::new()
+        };
         let role = OfficialRole::parse(&field(1)).ok_or_else(|| OfficialsError::UnknownRole {
             at: at.clone(),
             role: field(1),
         })?;
-        let pin_hash = record.iter().skip(2).collect::<Vec<_>>().join(",");
-        out.push(Official {
+        let pin_hash = record.iter().skip(2 + skip).collect::<Vec<_>>().join(",");
+        let group = groups.entry(place).or_default();
+        group.0.push(Official {
             name: field(0),
             role,
             pin_hash,
         });
-        lines.push(line);
+        group.1.push(line);
     }
-    check(&out, |i| format!("line {}", lines[i]), true)?;
-    Ok(out)
+    if groups.is_empty() {
+        return Err(OfficialsError::NoSecretary);
+    }
+    for (place, (officials, lines)) in &groups {
+        check(officials, |i| format!("line {}", lines[i]), true).map_err(|e| match e {
+            OfficialsError::NoSecretary if with_place => OfficialsError::NoSecretaryAt {
+                place: place.clone(),
+            },
+            e => e,
+        })?;
+    }
+    let mut groups = groups.into_iter().map(|(p, (o, _))| (p, o));
+    Ok(if with_place {
+        OfficialsFile {
+            everywhere: Vec::new(),
+            by_place: groups.collect(),
+        }
+    } else {
+        OfficialsFile {
+            everywhere: groups.next().map(|(_, o)| o).unwrap_or_default(),
+            by_place: Default::default(),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -194,7 +275,7 @@ mod tests {
         let text = format!(
             "name,role,pin_hash\nAnne Sørensen,valgsekretaer,{h}\nMette Holm,valgstyrer,\"{h}\"\n"
         );
-        let o = parse_csv(&text).unwrap();
+        let o = parse_csv(&text).unwrap().for_place("7").unwrap();
         assert_eq!(o.len(), 2);
         assert_eq!(o[1].name, "Mette Holm");
         assert_eq!(o[1].role, OfficialRole::Valgstyrer);
@@ -229,6 +310,35 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("formand")
+        );
+    }
+
+    #[test]
+    fn a_file_with_the_place_column_gives_each_place_its_own_officials() {
+        let h = hash();
+        let text = format!(
+            "place,name,role,pin_hash\n1,Anne,valgsekretaer,{h}\n1,Mette,valgstyrer,{h}\n2,Jens,valgsekretaer,{h}\n"
+        );
+        let f = parse_csv(&text).unwrap();
+        let names = |p| -> Vec<String> {
+            f.for_place(p)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.name)
+                .collect()
+        };
+        assert_eq!(names("1"), ["Anne", "Mette"]);
+        assert_eq!(names("2"), ["Jens"]);
+        assert_eq!(
+            f.for_place("3"),
+            Err(OfficialsError::NoneFor { place: "3".into() })
+        );
+        // A place with valgstyrere only is refused, naming the place.
+        let text =
+            format!("place,name,role,pin_hash\n1,Anne,valgsekretaer,{h}\n2,Mette,valgstyrer,{h}\n");
+        assert_eq!(
+            parse_csv(&text),
+            Err(OfficialsError::NoSecretaryAt { place: "2".into() })
         );
     }
 }

@@ -29,6 +29,29 @@ pub enum PackageError {
     Officials(crate::election::official::OfficialsError),
 }
 
+/// Why the office's packages were not made; nothing is written when any is.
+#[derive(Debug, thiserror::Error)]
+pub enum MakeError {
+    #[error("the list has {count} error(s); the first: {first}")]
+    List { count: usize, first: String },
+    #[error("the enrolment has no table of polling place {place} ({name})")]
+    NoTable { place: String, name: String },
+    #[error("the enrolment names polling place {0}, which is not on the list")]
+    UnknownPlace(String),
+    #[error("the officials file names polling place {0}, which is not on the list")]
+    OfficialsOfUnknownPlace(String),
+    #[error("the officials file: {0}")]
+    Officials(#[from] crate::election::official::OfficialsError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Why a package was not loaded onto this table; nothing is loaded when any is.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -135,7 +135,9 @@ fn check_not_older(p: &Package, state: &Path, office: DevicePublic) -> Result<()
 
 /// Loads the package in `dir` onto this device (its key `key`), into the state folder
 /// `state`: as the table the package enrols the key for, or, for a reserve of the
-/// place, as table `table`.
+/// place, as table `table`. `mode` is [`Mode::Election`] but for the demo and the
+/// rehearsal, which load their packages the same way in test mode (their events can
+/// never be part of an election).
 pub fn load_package(
     dir: &Path,
     key: &DeviceSecret,
@@ -143,6 +145,7 @@ pub fn load_package(
     office: DevicePublic,
     state: &Path,
     net: &Network,
+    mode: Mode,
 ) -> Result<Loaded, LoadError> {
     let package = open_package(dir, office)?;
     let table_no = enrolled_as(&package, key.public(), table)?;
@@ -166,7 +169,7 @@ pub fn load_package(
     let mut store = Store::open(&paths.database)?;
     // A device bound to another election, or holding a rehearsal's data, is refused
     // before anything changes (FA 2022: test data left on the machines).
-    store.check_binding(&package.election.id, Mode::Election)?;
+    store.check_binding(&package.election.id, mode)?;
     let voters = match store.meta(MetaKey::ListSha256)? {
         Some(h) if h == package.list.sha256 => store.voter_count(None)? as usize,
         Some(_) => return Err(LoadError::OtherList(paths.database.clone())),
@@ -181,7 +184,7 @@ pub fn load_package(
             Err(ImportFailure::Store(e)) => return Err(e.into()),
         },
     };
-    store.bind(&package.election.id, Mode::Election)?;
+    store.bind(&package.election.id, mode)?;
     store.set_meta(MetaKey::OfficeKey, &office.to_hex())?;
     // The brevstemme marks loaded must be those the office signed (EP 2024).
     let marks = store.brevstemme_marks()?;
@@ -203,12 +206,14 @@ pub fn load_package(
             })?;
         }
     }
-    std::fs::write(&paths.config, config_text(&package, table_no, &paths, net)?).map_err(
-        |source| LoadError::WriteConfig {
-            path: paths.config.clone(),
-            source,
-        },
-    )?;
+    std::fs::write(
+        &paths.config,
+        config_text(&package, table_no, &paths, net, mode)?,
+    )
+    .map_err(|source| LoadError::WriteConfig {
+        path: paths.config.clone(),
+        source,
+    })?;
     TableConfig::load(&paths.config).map_err(LoadError::ConfigDoesNotLoad)?;
     Ok(Loaded {
         package,
@@ -225,8 +230,9 @@ fn config_text(
     table_no: u32,
     paths: &StatePaths,
     net: &Network,
+    mode: Mode,
 ) -> Result<String, LoadError> {
-    let body = toml::to_string_pretty(&table_config(p, table_no, paths, net)?)
+    let body = toml::to_string_pretty(&table_config(p, table_no, paths, net, mode)?)
         .map_err(LoadError::ConfigToml)?;
     Ok(format!(
         "# Written by `valgbord election load` from the signed package of polling place {} ({}).\n# Load the package again rather than editing this file.\n{body}",
@@ -240,6 +246,7 @@ fn table_config(
     table_no: u32,
     paths: &StatePaths,
     net: &Network,
+    mode: Mode,
 ) -> Result<TableConfig, LoadError> {
     let peers: Vec<String> = match &net.peers {
         Some(v) => v.clone(),
@@ -293,7 +300,7 @@ fn table_config(
     };
     Ok(TableConfig {
         election: p.election.id.clone(),
-        mode: Mode::Election,
+        mode,
         database: paths.database.clone(),
         key: paths.key.clone(),
         place: p.place.id.clone(),
@@ -372,14 +379,17 @@ mod tests {
             hardware: Some("[printer]\nkind = \"simulated\"\ndir = \"/tmp/kvitteringer\"\n".into()),
             ..Network::default()
         };
-        let text = config_text(&p, 1, &paths, &net).unwrap();
+        let text = config_text(&p, 1, &paths, &net, Mode::Election).unwrap();
         assert!(
             text.starts_with("# Written by `valgbord election load`"),
             "{text}"
         );
         std::fs::write(&paths.config, &text).unwrap();
         let loaded = TableConfig::load(&paths.config).unwrap();
-        assert_eq!(loaded, table_config(&p, 1, &paths, &net).unwrap());
+        assert_eq!(
+            loaded,
+            table_config(&p, 1, &paths, &net, Mode::Election).unwrap()
+        );
         assert_eq!(loaded.sync.peers, ["https://10.0.0.12:8443"]);
         // Both tables and the reserve.
         assert_eq!(loaded.sync.devices.len(), 3);

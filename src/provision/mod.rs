@@ -4,5 +4,6 @@
 pub mod enrol;
 pub mod error;
 pub mod load;
+pub mod make;
 pub mod package;
 pub mod serve;

@@ -772,3 +772,26 @@ pub fn closing_report_text(db: &Path, place: &str, out: &Path) -> String {
     ]);
     pdftotext(out)
 }
+
+/// A client (a browser, in effect) that trusts exactly the certificates `roots`: the
+/// office screen's, from the municipality or the demo's self-signed one.
+pub fn https_client(roots: impl IntoIterator<Item = Vec<u8>>) -> reqwest::Client {
+    let mut store = rustls::RootCertStore::empty();
+    for der in roots {
+        store
+            .add(rustls::pki_types::CertificateDer::from(der))
+            .expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
