@@ -117,3 +117,82 @@ fn a_reserve_for_table_1_appends_nothing_until_it_has_table_1s_history() {
         "table 2 never got the reserve's check-in"
     );
 }
+
+/// The database of table 1 is deleted (a "repair" that starts it afresh) while its key
+/// stays: before this gate the table numbered its next event 1 again, a second version
+/// of the log its peers hold — table 2 then refused every later event of table 1 as a
+/// fork, and a voter table 1 had admitted could vote again there.
+#[test]
+fn a_table_whose_database_was_deleted_writes_nothing_until_it_has_its_own_events_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let ports = free_ports(2);
+    let keys: Vec<_> = (1..=2)
+        .map(|t| keyfile::load_or_create(&dir.join(format!("table{t}.key"))).expect("key"))
+        .collect();
+    let devices = tables_enrolled(keys.iter().map(|k| k.public()));
+    let config = |no: u32, port: u16, peer: u16| {
+        prepare_with(
+            dir,
+            no,
+            &format!("127.0.0.1:{port}"),
+            "",
+            &format!("[sync]\npeers = [\"http://127.0.0.1:{peer}\"]\ndevices = [{devices}]\n"),
+        )
+    };
+    let (c1, c2) = (config(1, ports[0], ports[1]), config(2, ports[1], ports[0]));
+    let mut t1 = Table::start(dir, &c1);
+    let mut t2 = Table::start(dir, &c2);
+    t1.open();
+    t2.open();
+    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
+    assert_eq!(outcome(&t1.confirm()), "admitted");
+    assert!(
+        eventually(Duration::from_secs(10), || events(&t2) == events(&t1)),
+        "table 2 never got table 1's events"
+    );
+    t1.kill9();
+    t2.kill9();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("table1.db{suffix}")));
+    }
+    // A fresh database with the list, the same key, table 2 out of reach.
+    let c1 = config(1, ports[0], ports[1]);
+    let t1 = Table::start(dir, &c1);
+    let fetching = "Bord 1 har fået en ny database og henter sine egne registreringer";
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let n = notice(&t1);
+            n.contains(fetching) && n.contains("ingen andre borde svarer")
+        }),
+        "table 1 does not say it waits for its own events: {}",
+        screen(&t1)
+    );
+    let before = events(&t1);
+    let s = t1.scan("CARD-NORMAL");
+    assert_eq!(outcome(&s), "history_missing", "{s}");
+    let (status, r) = t1.post("/api/table/open", json!({}));
+    assert_ne!(status, 200, "{r}");
+    assert_eq!(events(&t1), before, "table 1 wrote without its history");
+
+    // Table 2 comes back: table 1 gets its own events back and goes on from them.
+    let t2 = Table::start(dir, &c2);
+    assert!(
+        eventually(Duration::from_secs(20), || !notice(&t1).contains(fetching)),
+        "table 1 never released its gate: {}",
+        screen(&t1)
+    );
+    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "already_voted");
+    assert_eq!(outcome(&t1.scan("CARD-SECOND")), "pending");
+    assert_eq!(outcome(&t1.confirm()), "admitted");
+    assert!(
+        eventually(Duration::from_secs(10), || events(&t2) == events(&t1)),
+        "table 2 never got table 1's new check-in (refused as a fork?): {}",
+        screen(&t2)
+    );
+    let forks = screen(&t2)["forks"].clone();
+    assert!(
+        forks.as_array().is_none_or(|f| f.is_empty()),
+        "table 2 sees two versions of table 1's log: {forks}"
+    );
+}

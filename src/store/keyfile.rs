@@ -117,6 +117,37 @@ pub fn load_public(path: &Path) -> Result<DevicePublic, KeyFileError> {
     DevicePublic::from_hex(line).map_err(|_| KeyFileError::Malformed { path: p })
 }
 
+/// The file beside a key that says the key has written events: `<key>.written`.
+fn written_marker(key: &Path) -> std::path::PathBuf {
+    let mut name = key.as_os_str().to_owned();
+    name.push(".written");
+    name.into()
+}
+
+/// Whether the key at `key` has written events on this device (see [`mark_written`]).
+pub fn has_written(key: &Path) -> bool {
+    written_marker(key).exists()
+}
+
+/// Notes beside the key file, durably, that the key has written events. A device whose
+/// database is deleted or replaced but whose key stays finds the note and knows that its
+/// own earlier events exist elsewhere: it must fetch them before it writes again, or it
+/// would number its next event 1 over a log its peers hold.
+pub fn mark_written(key: &Path) -> std::io::Result<()> {
+    let marker = written_marker(key);
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&marker)?;
+    f.sync_all()?;
+    if let Some(dir) = marker.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +173,18 @@ mod tests {
             load_or_create(&path),
             Err(KeyFileError::TooOpen { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_notes_that_it_has_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.key");
+        load_or_create(&path).unwrap();
+        assert!(!has_written(&path));
+        mark_written(&path).unwrap();
+        mark_written(&path).unwrap();
+        assert!(has_written(&path));
+        // The key file itself is unchanged.
+        assert!(load(&path).is_ok());
     }
 }

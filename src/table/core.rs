@@ -53,6 +53,11 @@ pub struct TableIdentity {
     pub election_date: Option<chrono::NaiveDate>,
     /// Each table's share of the list in fast bordvalg.
     pub shares: Vec<(u32, crate::election::place_mode::Share)>,
+    /// Where the device key lives: beside it the table notes that the key has written
+    /// (`store::keyfile::mark_written`), so a table whose database was deleted while its
+    /// key stayed waits for its own history ([`HistoryGate`]). `None`: no such note (the
+    /// in-process benchmark).
+    pub key_path: Option<std::path::PathBuf>,
 }
 
 /// What the scanner self-test has seen since the daemon started.
@@ -105,18 +110,26 @@ pub struct TableCore {
     pub(super) pin_gate: Arc<super::pin_attempts::PinGate>,
     /// Whether this table may write yet: see [`HistoryGate`].
     pub(super) history: HistoryGate,
+    /// The key has written events (here or in a database since deleted): noted beside
+    /// the key file at the first event.
+    pub(super) key_has_written: bool,
 }
 
 /// A reserve standing in for table N starts with none of table N's events: were it to
 /// admit voters before it has them, a voter table N admitted could vote again here. So
 /// it writes nothing until a table of its place has answered a pull with nothing left
-/// to fetch (the peers' side is in `peers.rs`). Ordinary tables start `Open`.
+/// to fetch (the peers' side is in `peers.rs`). A table whose key has written before but
+/// whose database holds none of its events (the database deleted or replaced, the key
+/// kept) waits likewise: its next event would otherwise be number 1 again, a second
+/// version of a log its peers hold. Ordinary tables start `Open`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum HistoryGate {
     Open,
-    /// `unanswered`: the peers have been tried and no table answered.
+    /// `unanswered`: the peers have been tried and no table answered. `own`: the
+    /// table's own key has written before (not a reserve).
     Fetching {
         unanswered: bool,
+        own: bool,
     },
 }
 
@@ -196,7 +209,13 @@ impl TableCore {
             eligible: std::cell::Cell::new(None),
             pin_gate: Arc::default(),
             history: HistoryGate::Open,
+            key_has_written: false,
         };
+        core.key_has_written = core
+            .id
+            .key_path
+            .as_deref()
+            .is_some_and(crate::store::keyfile::has_written);
         core.history = core.starting_gate()?;
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
@@ -205,41 +224,57 @@ impl TableCore {
     }
 
     /// A reserve that has written events of its own had the history when it wrote them
-    /// (it could not have written otherwise), so only a reserve with none waits.
+    /// (it could not have written otherwise), so only a reserve with none waits; so does
+    /// a table whose key has written but whose database holds none of its events.
     fn starting_gate(&self) -> Result<HistoryGate, TableError> {
         let own = self.key.public();
         let reserve = matches!(
             self.id.trust.enrolment.as_ref().and_then(|e| e.role(&own)),
             Some(crate::election::roles::Role::Reserve { .. })
         );
-        if !reserve
-            || self
-                .store
-                .version_vector()?
-                .iter()
-                .any(|(k, n)| *k == own && *n > 0)
-        {
+        let holds_own = self
+            .store
+            .version_vector()?
+            .iter()
+            .any(|(k, n)| *k == own && *n > 0);
+        if holds_own || !(reserve || self.key_has_written) {
             return Ok(HistoryGate::Open);
         }
-        tracing::warn!(
-            table_no = self.id.table_no,
-            "reserve standing in for this table: nothing is written until a table of the place has given it this table's history"
-        );
-        Ok(HistoryGate::Fetching { unanswered: false })
+        if reserve {
+            tracing::warn!(
+                table_no = self.id.table_no,
+                "reserve standing in for this table: nothing is written until a table of the place has given it this table's history"
+            );
+        } else {
+            tracing::warn!(
+                table_no = self.id.table_no,
+                "this key has written events, but the database holds none of them (deleted or replaced?): nothing is written until a peer has given them back"
+            );
+        }
+        Ok(HistoryGate::Fetching {
+            unanswered: false,
+            own: !reserve,
+        })
     }
 
     /// What the screen and every refused action say while the table may not write.
     pub(super) fn history_refusal(&self) -> Option<String> {
         let n = self.id.table_no;
-        match self.history {
-            HistoryGate::Open => None,
-            HistoryGate::Fetching { unanswered: false } => Some(format!(
-                "Reservebordet henter bord {n}'s historik fra de andre borde … Vent med at registrere vælgere."
-            )),
-            HistoryGate::Fetching { unanswered: true } => Some(format!(
-                "Reservebordet henter bord {n}'s historik fra de andre borde, men ingen andre borde svarer: brug papirlisten indtil de svarer, eller kald valgsekretæren."
-            )),
-        }
+        let HistoryGate::Fetching { unanswered, own } = self.history else {
+            return None;
+        };
+        let who = if own {
+            format!("Bord {n} har fået en ny database og henter sine egne registreringer")
+        } else {
+            format!("Reservebordet henter bord {n}'s historik")
+        };
+        Some(if unanswered {
+            format!(
+                "{who} fra de andre borde, men ingen andre borde svarer: brug papirlisten indtil de svarer, eller kald valgsekretæren."
+            )
+        } else {
+            format!("{who} fra de andre borde … Vent med at registrere vælgere.")
+        })
     }
 
     /// Refuses an action that would write while the table lacks its history.
@@ -298,10 +333,25 @@ impl TableCore {
             by,
             |_| Ok(()),
         )?;
+        if !self.key_has_written {
+            self.note_key_written();
+        }
         if let Some(tx) = &self.on_append {
             let _ = tx.send(ev.signed.clone());
         }
         Ok(ev)
+    }
+
+    /// Notes beside the key file that the key has written (after its first event is
+    /// stored). Failing to note it costs only the protection of a later deleted
+    /// database, never the event, so it is logged, not refused.
+    fn note_key_written(&mut self) {
+        self.key_has_written = true;
+        if let Some(path) = &self.id.key_path
+            && let Err(e) = crate::store::keyfile::mark_written(path)
+        {
+            tracing::error!(key = %path.display(), error = %e, "cannot note beside the key file that it has written events");
+        }
     }
 
     pub fn table_no(&self) -> u32 {

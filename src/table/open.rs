@@ -122,6 +122,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
         election_name: cfg.election_name.clone(),
         election_date: cfg.election_date,
         shares: cfg.fast_shares()?,
+        key_path: Some(cfg.key.clone()),
     };
     let sync_key = key.clone();
     let (core, screen) = TableCore::new(store, key, id, signals.clone())?;

@@ -237,18 +237,19 @@ impl TableCore {
 /// and has nothing this table lacks has given it all it has of table N (the status is
 /// taken after the pulled events were stored), so a waiting reserve may write from now.
 fn history_after(gate: HistoryGate, peers: &[PeerStatus], table_no: u32) -> HistoryGate {
-    if gate == HistoryGate::Open {
+    let HistoryGate::Fetching { own, .. } = gate else {
         return gate;
-    }
+    };
     let answered = |p: &&PeerStatus| p.state == PeerState::Connected && p.table_no.is_some();
     if peers.iter().filter(answered).any(|p| p.we_lack == 0) {
         tracing::info!(
             table_no,
-            "reserve has this table's history from a table of the place; writing from now on"
+            "this table's history is here from a peer of the place; writing from now on"
         );
         return HistoryGate::Open;
     }
     HistoryGate::Fetching {
         unanswered: !peers.iter().any(|p| answered(&p)),
+        own,
     }
 }
