@@ -21,6 +21,23 @@ fn notice(t: &Table) -> String {
     screen(t)["notice"].as_str().unwrap_or_default().to_string()
 }
 
+/// Tables 1 and 2 open, table 1 admits CARD-NORMAL, table 2 learns it; then both stop
+/// as in a power cut.
+fn day_until_both_stop(dir: &std::path::Path, c1: &std::path::Path, c2: &std::path::Path) {
+    let mut t1 = Table::start(dir, c1);
+    let mut t2 = Table::start(dir, c2);
+    t1.open();
+    t2.open();
+    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
+    assert_eq!(outcome(&t1.confirm()), "admitted");
+    assert!(
+        eventually(Duration::from_secs(10), || events(&t2) == events(&t1)),
+        "table 2 never got table 1's check-in"
+    );
+    t1.kill9();
+    t2.kill9();
+}
+
 const FETCHING: &str = "Reservebordet henter bord 1's historik fra de andre borde";
 
 #[test]
@@ -55,21 +72,10 @@ fn a_reserve_for_table_1_appends_nothing_until_it_has_table_1s_history() {
     };
     let c1 = config(&place_dir, 1, ports[0], ports[1]);
     let c2 = config(&place_dir, 2, ports[1], ports[0]);
-    let mut t1 = Table::start(&place_dir, &c1);
-    let mut t2 = Table::start(&place_dir, &c2);
     // An ordinary table is never held up: it opens and admits at once.
-    t1.open();
-    t2.open();
-    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
-    assert_eq!(outcome(&t1.confirm()), "admitted");
-    assert!(
-        eventually(Duration::from_secs(10), || events(&t2) == events(&t1)),
-        "table 2 never got table 1's check-in"
-    );
+    day_until_both_stop(&place_dir, &c1, &c2);
 
-    // Table 1 breaks; table 2 is out of reach too when the reserve starts as table 1.
-    t1.kill9();
-    t2.kill9();
+    // Table 1 broke; table 2 is out of reach too when the reserve starts as table 1.
     let cr = config(&reserve_dir, 1, ports[2], ports[1]);
     let reserve = Table::start(&reserve_dir, &cr);
     let before = events(&reserve);
@@ -141,18 +147,7 @@ fn a_table_whose_database_was_deleted_writes_nothing_until_it_has_its_own_events
         )
     };
     let (c1, c2) = (config(1, ports[0], ports[1]), config(2, ports[1], ports[0]));
-    let mut t1 = Table::start(dir, &c1);
-    let mut t2 = Table::start(dir, &c2);
-    t1.open();
-    t2.open();
-    assert_eq!(outcome(&t1.scan("CARD-NORMAL")), "pending");
-    assert_eq!(outcome(&t1.confirm()), "admitted");
-    assert!(
-        eventually(Duration::from_secs(10), || events(&t2) == events(&t1)),
-        "table 2 never got table 1's events"
-    );
-    t1.kill9();
-    t2.kill9();
+    day_until_both_stop(dir, &c1, &c2);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(dir.join(format!("table1.db{suffix}")));
     }
