@@ -29,7 +29,7 @@ impl VoterView {
             birthdate: v.birthdate.format("%d-%m-%Y").to_string(),
             age: v.age_on(today),
             sex: v.sex.danish().to_string(),
-            address: format!("{}, {} {}", v.address, v.postcode, v.town),
+            address: v.address_line(),
             list_no: v.list_no,
         }
     }
