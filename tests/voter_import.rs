@@ -612,7 +612,8 @@ fn a_good_file_with_bom_and_crlf_imports() {
     );
     let l = lookup(&db, "C0003");
     assert!(
-        l.stdout.contains("\tVilla \"Solbakken\"; Æblevej 3, 8000 Aarhus C\t"),
+        l.stdout
+            .contains("\tVilla \"Solbakken\"; Æblevej 3, 8000 Aarhus C\t"),
         "{}",
         l.stdout
     );
