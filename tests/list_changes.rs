@@ -229,3 +229,80 @@ fn an_office_change_reaches_every_table_once_and_survives_a_restart() {
 fn dir_of(place: &daemon::Place) -> &Path {
     place.dir.path()
 }
+
+/// A voter moved to another polling place (FVL § 47): the old place refuses the card
+/// saying where the voter moved, the new place admits the voter; a voter who has
+/// already checked in is not moved, and the table says why.
+#[test]
+fn a_voter_moved_to_another_place_is_refused_at_the_old_and_admitted_at_the_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (list, secret) = signed_place(dir.path(), 1);
+    import_signed(dir.path(), &dir.path().join("place2.db"));
+    let move_v7 = make_change(
+        dir.path(),
+        &list,
+        &secret,
+        &[],
+        &["--move", "V7=2:2"],
+        "move1.json",
+    );
+    let place = place_in(dir, 1, |_| Vec::new(), |_| String::new());
+    let old = &place.tables[0];
+    let config = dir_of(&place).join("place2.toml");
+    let toml = daemon::table_toml(
+        &dir_of(&place).join("place2.db"),
+        &dir_of(&place).join("place2.key"),
+        "2",
+        1,
+        "127.0.0.1:0",
+        "",
+        "",
+    );
+    std::fs::write(&config, toml).expect("write config");
+    let new = Table::start(dir_of(&place), &config);
+    new.open();
+
+    // Before the move: V7 belongs at the old place.
+    assert_eq!(outcome(&probe(old, "CARD-SECOND")), "pending");
+    assert_eq!(outcome(&probe(&new, "CARD-SECOND")), "wrong_place");
+
+    for t in [old, &new] {
+        let (status, r) = post_change(t, &move_v7);
+        assert_eq!(status, 200, "{r}");
+    }
+    let s = probe(old, "CARD-SECOND");
+    assert_eq!(outcome(&s), "wrong_place", "{s}");
+    assert!(
+        s["view"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Vælgeren er flyttet til Vestre Skole."),
+        "{s}"
+    );
+    let s = new.scan("CARD-SECOND");
+    assert_eq!(outcome(&s), "pending", "{s}");
+    assert_eq!(s["view"]["voter"]["list_no"], 2, "{s}");
+    assert_eq!(outcome(&new.confirm()), "admitted");
+
+    // A voter who has voted at the old place stays there.
+    old.scan("CARD-THIRD");
+    assert_eq!(outcome(&old.confirm()), "admitted");
+    let move_v8 = make_change(
+        dir_of(&place),
+        &list,
+        &secret,
+        &[&move_v7],
+        &["--move", "V8=2:3"],
+        "move2.json",
+    );
+    let (status, r) = post_change(old, &move_v8);
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("har allerede stemt"),
+        "{r}"
+    );
+    assert_eq!(outcome(&probe(old, "CARD-THIRD")), "already_voted");
+}

@@ -608,11 +608,12 @@ fn a_good_file_with_bom_and_crlf_imports() {
     l.expect_ok("lookup");
     assert_eq!(
         l.stdout,
-        "V1\tJørgen Åge Ærø1\t15-03-1980\tMand\tÆblevej 1\tvalgsted 1\tløbenr. 1\n"
+        "V1\tJørgen Åge Ærø1\t15-03-1980\tMand\tÆblevej 1, 8000 Aarhus C\tvalgsted 1\tløbenr. 1\n"
     );
     let l = lookup(&db, "C0003");
     assert!(
-        l.stdout.contains("\tVilla \"Solbakken\"; Æblevej 3\t"),
+        l.stdout
+            .contains("\tVilla \"Solbakken\"; Æblevej 3, 8000 Aarhus C\t"),
         "{}",
         l.stdout
     );
@@ -753,8 +754,8 @@ fn a_generated_list_of_2000_voters_imports_and_a_card_is_found() {
     assert_eq!(
         l.stdout,
         format!(
-            "{}\t{} {}\t{}\t{sex}\t{}\tvalgsted {}\tløbenr. {}\n",
-            f[0], f[3], f[4], f[5], f[7], f[10], f[1]
+            "{}\t{} {}\t{}\t{sex}\t{}, {} {}\tvalgsted {}\tløbenr. {}\n",
+            f[0], f[3], f[4], f[5], f[7], f[8], f[9], f[10], f[1]
         )
     );
     let missing = lookup(&db, "000000000000x");

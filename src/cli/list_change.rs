@@ -45,6 +45,10 @@ pub struct MakeChangeArgs {
     /// A voter whose brevstemme was accepted.
     #[arg(long)]
     brevstemme: Vec<String>,
+    /// ID=VALGSTED:LØBENUMMER, a voter moved to another polling place, e.g.
+    /// `--move 0101-17=2:412`.
+    #[arg(long = "move")]
+    moves: Vec<String>,
     #[arg(long, default_value = "")]
     note: String,
     #[arg(long)]
@@ -117,9 +121,22 @@ fn items(a: &MakeChangeArgs) -> anyhow::Result<Vec<ChangeItem>> {
             voter_id: id.trim().into(),
         });
     }
+    for s in &a.moves {
+        let (id, to) = split_pair(s, "move")?;
+        let (place, list_no) = to
+            .split_once(':')
+            .and_then(|(p, n)| Some((p.trim(), n.trim().parse::<u32>().ok()?)))
+            .filter(|(p, n)| !p.is_empty() && *n > 0)
+            .with_context(|| format!("--move \"{s}\": expected ID=VALGSTED:LØBENUMMER"))?;
+        out.push(ChangeItem::Move {
+            voter_id: id.into(),
+            place: place.into(),
+            list_no,
+        });
+    }
     if out.is_empty() {
         return Err(anyhow::anyhow!(
-            "nothing to change: give --add, --strike, --reinstate, --contests or --brevstemme"
+            "nothing to change: give --add, --strike, --reinstate, --contests, --brevstemme or --move"
         ));
     }
     Ok(out)

@@ -28,12 +28,12 @@ pub enum OfficeCmd {
     },
     /// Make and sign an election-day change to the voter list (add, strike, reinstate,
     /// entitlement, brevstemme) for every table.
-    Change(super::list_change::MakeChangeArgs),
+    Change(Box<super::list_change::MakeChangeArgs>),
 }
 
 pub fn run(cmd: OfficeCmd) -> CmdResult {
     match cmd {
-        OfficeCmd::Change(a) => super::list_change::make(a),
+        OfficeCmd::Change(a) => super::list_change::make(*a),
         OfficeCmd::Keygen { secret, public } => {
             if secret.exists() {
                 return Err(anyhow::anyhow!(

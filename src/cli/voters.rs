@@ -30,6 +30,10 @@ pub enum VotersCmd {
         /// Contests of the day, e.g. KV+RV or FV.
         #[arg(long, default_value = generate::DEFAULT_CONTESTS)]
         contests: String,
+        /// Percent of voters with an address abroad or without a fixed address (adds
+        /// the `land` column), as FV, FA and EP extracts have them.
+        #[arg(long, default_value_t = 0.0)]
+        abroad: f64,
         #[arg(long)]
         out: PathBuf,
     },
@@ -70,13 +74,14 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
             seed,
             places,
             contests,
+            abroad,
             out,
         } => {
             crate::election::contest::parse_contests(&contests)?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
-            generate::write_list(&mut w, count, seed, places, &contests)
+            generate::write_list_abroad(&mut w, count, seed, places, &contests, abroad)
                 .and_then(|_| w.flush())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!(
@@ -110,7 +115,7 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
                         v.full_name(),
                         v.birthdate.format("%d-%m-%Y"),
                         v.sex.danish(),
-                        v.address,
+                        v.address_line(),
                         v.place,
                         v.list_no
                     );
@@ -132,13 +137,11 @@ pub fn run(cmd: VotersCmd) -> CmdResult {
             }
             for v in hits {
                 println!(
-                    "{}\t{}\t{}\t{}, {} {}\tvalgsted {}",
+                    "{}\t{}\t{}\t{}\tvalgsted {}",
                     v.id,
                     v.full_name(),
                     v.birthdate.format("%d-%m-%Y"),
-                    v.address,
-                    v.postcode,
-                    v.town,
+                    v.address_line(),
                     v.place
                 );
             }

@@ -77,6 +77,9 @@ pub struct CheckInInput<'a> {
     pub prior: Option<&'a PriorCheckIn>,
     /// Name of the voter's own polling place, when the list knows it.
     pub right_place_name: Option<&'a str>,
+    /// The office moved the voter to that place by a list change: the refusal says
+    /// so, since the card (posted before the move) names this place.
+    pub moved: bool,
     /// How the polling place registers voters now.
     pub mode: PlaceMode,
     /// The table that would hand out the ballots.
@@ -103,6 +106,9 @@ pub enum Verdict {
     WrongPlace {
         place_id: String,
         place_name: Option<String>,
+        /// Moved there by a list change.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        moved: bool,
     },
     /// The card is not on any list we hold.
     UnknownCard,
@@ -170,6 +176,7 @@ pub fn decide_for_voter(
         return Verdict::WrongPlace {
             place_id: voter.place.clone(),
             place_name: input.right_place_name.map(str::to_string),
+            moved: input.moved,
         };
     }
     if let Some(reason) = &voter.struck {
@@ -232,6 +239,7 @@ mod tests {
             finding,
             prior,
             right_place_name: None,
+            moved: false,
             mode: PlaceMode::Frit,
             table_no: 1,
             shares: &[],
@@ -310,7 +318,8 @@ mod tests {
             decide(&i),
             Verdict::WrongPlace {
                 place_id: "p2".into(),
-                place_name: Some("Skolen".into())
+                place_name: Some("Skolen".into()),
+                moved: false,
             }
         );
     }

@@ -56,6 +56,15 @@ pub enum ChangeItem {
     },
     /// A brevstemme accepted after the list was made.
     Brevstemme { voter_id: String },
+    /// Moved to another polling place, with its list number there (e.g. FVL § 47, a
+    /// disabled voter's application): the old place then refuses the card as the wrong
+    /// place, naming the new one, and the new place admits the voter. Not for a voter
+    /// already checked in.
+    Move {
+        voter_id: String,
+        place: String,
+        list_no: u32,
+    },
 }
 
 impl ChangeItem {
@@ -65,7 +74,8 @@ impl ChangeItem {
             ChangeItem::Strike { voter_id, .. }
             | ChangeItem::Reinstate { voter_id }
             | ChangeItem::Entitlement { voter_id, .. }
-            | ChangeItem::Brevstemme { voter_id } => voter_id,
+            | ChangeItem::Brevstemme { voter_id }
+            | ChangeItem::Move { voter_id, .. } => voter_id,
         }
     }
 
@@ -76,6 +86,7 @@ impl ChangeItem {
             ChangeItem::Reinstate { .. } => "reinstate",
             ChangeItem::Entitlement { .. } => "entitlement",
             ChangeItem::Brevstemme { .. } => "brevstemme",
+            ChangeItem::Move { .. } => "move",
         }
     }
 
@@ -100,6 +111,11 @@ impl ChangeItem {
                 v.brevstemme = true;
                 v
             }),
+            ChangeItem::Move { place, list_no, .. } => before.map(|mut v| {
+                v.place = place.clone();
+                v.list_no = *list_no;
+                v
+            }),
         }
     }
 
@@ -119,6 +135,9 @@ impl ChangeItem {
                 super::contest::format_contests(contests)
             ),
             ChangeItem::Brevstemme { .. } => "brevstemme modtaget".into(),
+            ChangeItem::Move { place, list_no, .. } => {
+                format!("flyttet til valgsted {place}, løbenr. {list_no}")
+            }
         }
     }
 }

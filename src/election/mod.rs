@@ -4,6 +4,7 @@
 pub mod checkin;
 pub mod clock;
 pub mod contest;
+pub mod country;
 pub mod event;
 pub mod keys;
 pub mod list_change;

@@ -16,6 +16,7 @@ pub fn voter(id: &str, place: &str) -> Voter {
         address: "Æblevej 3, 2. th".into(),
         postcode: "8000".into(),
         town: "Aarhus C".into(),
+        country: String::new(),
         place: place.into(),
         card_code: format!("C{id}"),
         contests: vec![Contest::Kv, Contest::Rv],

@@ -6,6 +6,7 @@
 //! the rehearsal and the benches read lists through this file.
 
 use crate::election::contest::parse_contests;
+use crate::election::country::parse_country;
 use crate::election::names::fold;
 use crate::election::voter::{Sex, Voter};
 use chrono::{Datelike, NaiveDate};
@@ -33,10 +34,11 @@ pub enum Column {
     Contests,
     Brevstemme,
     Struck,
+    Country,
 }
 
 impl Column {
-    pub const ALL: [Column; 16] = [
+    pub const ALL: [Column; 17] = [
         Column::VoterId,
         Column::ListNo,
         Column::ListPart,
@@ -53,6 +55,7 @@ impl Column {
         Column::Contests,
         Column::Brevstemme,
         Column::Struck,
+        Column::Country,
     ];
 
     /// The header as we write it (ASCII, so any editor keeps it).
@@ -74,13 +77,18 @@ impl Column {
             Column::Contests => "stemmeret",
             Column::Brevstemme => "brevstemme",
             Column::Struck => "slettet",
+            Column::Country => "land",
         }
     }
 
     fn required(self) -> bool {
         !matches!(
             self,
-            Column::ListPart | Column::PlaceName | Column::Brevstemme | Column::Struck
+            Column::ListPart
+                | Column::PlaceName
+                | Column::Brevstemme
+                | Column::Struck
+                | Column::Country
         )
     }
 
@@ -362,8 +370,8 @@ fn row_fields<'r>(
     columns: &[Option<Column>],
     line: u64,
     errors: &mut Vec<ListError>,
-) -> Option<[&'r str; 16]> {
-    let mut fields: [&str; 16] = [""; 16];
+) -> Option<[&'r str; 17]> {
+    let mut fields: [&str; 17] = [""; 17];
     let mut row_ok = true;
     for (raw, col) in rec.iter().zip(columns) {
         let Some(col) = col else { continue };
@@ -625,7 +633,9 @@ enum FieldError {
     Birthdate(String),
     #[error("\"{0}\" is not a date (expected DD-MM-YYYY)")]
     NotADate(String),
-    #[error("\"{0}\" is not a Danish postcode (4 digits)")]
+    #[error(
+        "\"{0}\" is not a Danish postcode (4 digits); for an address abroad give the country in column land"
+    )]
     Postcode(String),
     #[error("\"{0}\" is not ja or nej")]
     Brevstemme(String),
@@ -674,9 +684,56 @@ fn brevstemme(bs: &str) -> Result<bool, FieldError> {
     }
 }
 
+/// The address columns of a row: `adresse`, `postnr`, `by` and `land`.
+///
+/// A Danish row (`land` empty or `DK`) has a street address, a 4-digit postnr and a
+/// town; or, for a voter without a fixed address (registered in CPR as "uden fast
+/// bopæl" and on the list of the place the municipality gives), an empty `adresse` and
+/// an empty `postnr` (`by` may name the town). A row abroad (`land` another ISO code)
+/// has `adresse`, `postnr` and `by` as free text, each possibly empty, as the
+/// municipality's extract gives a foreign address.
+#[allow(clippy::type_complexity)]
+fn check_address(
+    line: u64,
+    f: &[&str; 17],
+    errors: &mut Vec<ListError>,
+) -> (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
+    let get = |c: Column| f[c as usize];
+    let country = checked(
+        line,
+        Column::Country,
+        parse_country(get(Column::Country)),
+        errors,
+    )
+    .map(|c| c.unwrap_or_default().to_string());
+    // An unknown code is reported once, in `land`; the rest is read as an address abroad.
+    let raw_land = get(Column::Country);
+    let abroad = !raw_land.is_empty() && !raw_land.eq_ignore_ascii_case("DK");
+    let no_fixed = !abroad && get(Column::Address).is_empty() && get(Column::Postcode).is_empty();
+    let free = abroad || no_fixed;
+    let address = text(line, Column::Address, get(Column::Address), !free, errors);
+    let postcode = if free {
+        text(line, Column::Postcode, get(Column::Postcode), false, errors)
+    } else {
+        checked(
+            line,
+            Column::Postcode,
+            postcode(get(Column::Postcode)),
+            errors,
+        )
+    };
+    let town = text(line, Column::Town, get(Column::Town), !free, errors);
+    (address, postcode, town, country)
+}
+
 fn check_row(
     line: u64,
-    f: &[&str; 16],
+    f: &[&str; 17],
     today: NaiveDate,
     errors: &mut Vec<ListError>,
 ) -> Option<Voter> {
@@ -698,14 +755,7 @@ fn check_row(
     let sex = Sex::parse(get(Column::Sex))
         .ok_or_else(|| format!("\"{}\" is not M or K", get(Column::Sex)));
     let sex = checked(line, Column::Sex, sex, errors);
-    let address = text(line, Column::Address, get(Column::Address), true, errors);
-    let postcode = checked(
-        line,
-        Column::Postcode,
-        postcode(get(Column::Postcode)),
-        errors,
-    );
-    let town = text(line, Column::Town, get(Column::Town), true, errors);
+    let (address, postcode, town, country) = check_address(line, f, errors);
     let place = code(line, Column::Place, get(Column::Place), errors);
     text(
         line,
@@ -735,6 +785,7 @@ fn check_row(
         address: address?,
         postcode: postcode?,
         town: town?,
+        country: country?,
         place: place?,
         card_code: card?,
         contests: contests?,
@@ -799,5 +850,58 @@ mod tests {
             .replace("koen", "Køn");
         let s = format!("{h}\n{GOOD}");
         assert!(parse(s.as_bytes(), |_| {}).is_ok());
+    }
+
+    /// A file with the `land` column, one voter per (adresse, postnr, by, land), parsed.
+    fn parse_addresses(rows: &[(&str, &str, &str, &str)]) -> Result<VoterList, Vec<ListError>> {
+        let mut s = format!("{HEADER};land");
+        for (n, (address, postnr, town, land)) in (1..).zip(rows) {
+            s.push_str(&format!(
+                "\nV{n};{n};A;Jørgen;Ågård;15-03-1980;M;{address};{postnr};{town};1;Rådhuset;C{n};FV;nej;;{land}"
+            ));
+        }
+        parse(s.as_bytes(), |_| {})
+    }
+
+    #[test]
+    fn rows_abroad_and_without_a_fixed_address_are_voters() {
+        let list = parse_addresses(&[
+            ("Hauptstraße 5", "10115", "Berlin", "DE"),
+            ("12 Rue de Rivoli", "", "", "fr"),
+            ("", "", "", ""),
+            ("Æblevej 3", "8000", "Aarhus C", "DK"),
+        ])
+        .unwrap();
+        let lines: Vec<String> = list.voters.iter().map(Voter::address_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "Hauptstraße 5, 10115 Berlin, Tyskland",
+                "12 Rue de Rivoli, Frankrig",
+                "Uden fast bopæl",
+                "Æblevej 3, 8000 Aarhus C"
+            ]
+        );
+        assert_eq!(list.voters[1].country, "FR");
+        assert_eq!(list.voters[3].country, "");
+    }
+
+    #[test]
+    fn an_unknown_country_and_a_danish_address_without_postnr_are_refused() {
+        let errs = parse_addresses(&[
+            ("Hauptstraße 5", "10115", "Berlin", "Tyskland"),
+            ("Æblevej 3", "", "Aarhus C", ""),
+            ("", "8000", "Aarhus C", ""),
+        ])
+        .unwrap_err();
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errs,
+            [
+                "line 2, land: \"Tyskland\" is not an ISO 3166-1 alpha-2 country code (e.g. DE, SE, GB)",
+                "line 3, postnr: \"\" is not a Danish postcode (4 digits); for an address abroad give the country in column land",
+                "line 4, adresse: is empty",
+            ]
+        );
     }
 }

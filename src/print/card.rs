@@ -189,6 +189,7 @@ impl Card {
     /// The voter's block of the A6 card below `y`: name, address, list number and
     /// polling place. Returns where it ends.
     fn pdf_voter(&self, d: &mut Doc, mut y: f32, margin: f32, inner: f32) -> f32 {
+        let (street, rest) = self.voter.address_lines();
         let (w, _) = A6;
         y -= 16.0;
         d.text_fit(
@@ -200,23 +201,9 @@ impl Card {
             &self.voter.full_name(),
         );
         y -= 14.0;
-        d.text_fit(
-            margin,
-            y,
-            (10.0, 7.0),
-            inner,
-            Weight::Regular,
-            &self.voter.address,
-        );
+        d.text_fit(margin, y, (10.0, 7.0), inner, Weight::Regular, &street);
         y -= 12.0;
-        d.text_fit(
-            margin,
-            y,
-            (10.0, 7.0),
-            inner,
-            Weight::Regular,
-            &format!("{} {}", self.voter.postcode, self.voter.town),
-        );
+        d.text_fit(margin, y, (10.0, 7.0), inner, Weight::Regular, &rest);
         y -= 20.0;
         d.text(margin, y, 9.0, Weight::Regular, "Løbenummer");
         d.text(
@@ -297,8 +284,9 @@ impl Card {
         }
         r.push(Item::Rule);
         r.styled(self.voter.full_name(), Size::Tall, true, Align::Left);
-        r.line(self.voter.address.clone());
-        r.line(format!("{} {}", self.voter.postcode, self.voter.town));
+        let (street, rest) = self.voter.address_lines();
+        r.line(street);
+        r.line(rest);
         r.push(Item::Feed(1));
         r.styled(
             format!("Løbenummer {}", self.voter.list_no),

@@ -18,6 +18,7 @@ use super::card::{ElectionInfo, danish_date};
 use super::error::PrintError;
 use super::pdf::{A4, Doc, Weight};
 use crate::election::contest::{Contest, format_contests, parse_contests};
+use crate::election::voter::address_line;
 use crate::store::Store;
 use crate::store::paper_list_queries::ListRow;
 use crate::store::read_snapshot::ReadOnlyDb;
@@ -203,7 +204,7 @@ fn list_row(r: ListRow, blank: bool) -> Result<Row, PrintError> {
         list_no: r.list_no,
         list_part: r.list_part,
         name: format!("{} {}", r.first_names, r.last_name),
-        address: format!("{}, {} {}", r.street, r.postcode, r.town),
+        address: address_line(&r.street, &r.postcode, &r.town, &r.country),
         birthdate: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
             .map_err(|e| PrintError::Store(format!("birthdate {birth}: {e}")))?,
         contests,

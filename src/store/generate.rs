@@ -298,9 +298,39 @@ pub fn write_list(
     places: u32,
     contests: &str,
 ) -> std::io::Result<()> {
+    write_list_abroad(out, count, seed, places, contests, 0.0)
+}
+
+/// Addresses abroad as a municipality's extract gives them: (adresse, postnr, by, land).
+const ABROAD: &[(&str, &str, &str, &str)] = &[
+    ("Hauptstraße 5", "10115", "Berlin", "DE"),
+    ("Storgatan 12", "111 22", "Stockholm", "SE"),
+    ("12 Rue de Rivoli", "75001", "Paris", "FR"),
+    ("10 High Street", "SW1A 1AA", "London", "GB"),
+    ("Calle Mayor 3", "28013", "Madrid", "ES"),
+    ("Karl Johans gate 7", "0154", "Oslo", "NO"),
+];
+
+/// As [`write_list`], with about `abroad` percent of the voters living abroad (and one
+/// in seven of those instead without a fixed address), so benches and demos meet the
+/// rows a real FV, FA or EP extract has. With `abroad` above 0 the file has the `land`
+/// column; at 0 it is the same file as `write_list` writes.
+pub fn write_list_abroad(
+    out: &mut impl Write,
+    count: u64,
+    seed: u64,
+    places: u32,
+    contests: &str,
+    abroad: f64,
+) -> std::io::Result<()> {
     let places = places.max(1);
+    let abroad = (abroad / 100.0).clamp(0.0, 1.0);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let header: Vec<&str> = Column::ALL.iter().map(|c| c.header()).collect();
+    let header: Vec<&str> = Column::ALL
+        .iter()
+        .filter(|c| abroad > 0.0 || **c != Column::Country)
+        .map(|c| c.header())
+        .collect();
     writeln!(out, "{}", header.join(";"))?;
     let mut list_no = vec![0u32; places as usize];
     let reference = reference_date();
@@ -340,6 +370,16 @@ pub fn write_list(
             3 => address.push_str(", st."),
             _ => {}
         }
+        // Drawn only when asked for, so a list without them is the same file as before.
+        let (mut postcode, mut town, mut land) = (postcode.to_string(), town.to_string(), "");
+        if abroad > 0.0 && rng.random_bool(abroad) {
+            if rng.random_range(0..7) == 0 {
+                (address, postcode, town) = (String::new(), String::new(), String::new());
+            } else {
+                let (a, pc, t, l) = ABROAD[rng.random_range(0..ABROAD.len())];
+                (address, postcode, town, land) = (a.into(), pc.into(), t.into(), l);
+            }
+        }
         let brevstemme = rng.random_bool(0.10);
         let voter_contests = if rv_only && rng.random_bool(0.01) {
             "RV"
@@ -376,6 +416,10 @@ pub fn write_list(
             if brevstemme { "ja" } else { "nej" },
             struck
         );
+        if abroad > 0.0 {
+            line.push(';');
+            line.push_str(land);
+        }
         writeln!(out, "{line}")?;
     }
     Ok(())
@@ -403,6 +447,25 @@ mod tests {
         );
         assert!(list.voters.iter().any(|v| v.last_name.contains('-')));
         assert!(list.voters.iter().any(|v| v.contests.len() == 1));
+    }
+
+    #[test]
+    fn a_list_with_voters_abroad_imports_and_without_them_is_unchanged() {
+        let mut plain = Vec::new();
+        let mut zero = Vec::new();
+        let mut some = Vec::new();
+        write_list(&mut plain, 500, 7, 1, "FV").unwrap();
+        write_list_abroad(&mut zero, 500, 7, 1, "FV", 0.0).unwrap();
+        write_list_abroad(&mut some, 500, 7, 1, "FV", 10.0).unwrap();
+        assert_eq!(plain, zero);
+        let list = parse(&some, |_| {}).unwrap();
+        let abroad = list.voters.iter().filter(|v| !v.country.is_empty()).count();
+        let no_fixed = list.voters.iter().filter(|v| v.address.is_empty()).count();
+        assert!(
+            (20..=80).contains(&abroad),
+            "about 10 % abroad, got {abroad}"
+        );
+        assert!(no_fixed > 0 && no_fixed < abroad, "{no_fixed} of {abroad}");
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub struct ImportReport {
 pub(crate) const INSERT_VOTER: &str =
     "INSERT INTO voters(id, list_no, list_part, first_names, last_name, birthdate, sex,
        address, postcode, town, place, card_code, contests, brevstemme, struck,
-       fold_first, fold_last, fold_address)
-     VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+       fold_first, fold_last, fold_address, country)
+     VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 pub(crate) fn insert_voter(stmt: &mut rusqlite::Statement<'_>, v: &Voter) -> rusqlite::Result<()> {
     stmt.execute(params![
@@ -63,6 +63,7 @@ pub(crate) fn insert_voter(stmt: &mut rusqlite::Statement<'_>, v: &Voter) -> rus
         fold(&v.first_names),
         fold(&v.last_name),
         fold(&v.address),
+        v.country,
     ])?;
     Ok(())
 }

@@ -61,6 +61,53 @@ pub(crate) fn check_brevstemmer(c: &Connection, change: &ListChange) -> Result<(
     Ok(())
 }
 
+/// A move is refused for a voter already checked in (the check-in stays at the old
+/// place; moving would let the voter vote again), to a polling place no list names, and
+/// to a list number another voter has there.
+fn check_move(c: &Connection, n: usize, id: &str, place: &str, list_no: u32) -> Result<()> {
+    let checked_in: Option<(String, i64)> = c
+        .query_row(
+            "SELECT place, table_no FROM voter_status WHERE voter_id=?1 AND active > 0",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((at, table)) = checked_in {
+        return Err(refused(
+            format!(
+                "item {n}: voter {id} has checked in (valgsted {at}, table {table}) and cannot be moved"
+            ),
+            format!(
+                "punkt {n}: vælger {id} har allerede stemt (valgsted {at}, bord {table}) og kan ikke flyttes"
+            ),
+        ));
+    }
+    let known = c
+        .query_row("SELECT 1 FROM places WHERE id=?1", [place], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !known {
+        return Err(refused(
+            format!("item {n}: valgsted {place} is not on the list"),
+            format!("punkt {n}: valgsted {place} findes ikke på listen"),
+        ));
+    }
+    let taken: Option<String> = c
+        .query_row(
+            "SELECT id FROM voters WHERE place=?1 AND list_no=?2 AND id<>?3",
+            rusqlite::params![place, list_no, id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(other) = taken {
+        return Err(refused(
+            format!("item {n}: list number {list_no} in valgsted {place} belongs to voter {other}"),
+            format!("punkt {n}: løbenummer {list_no} i valgsted {place} tilhører en anden vælger"),
+        ));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Checks a change before this table applies it: signature, election, serial order
     /// (no change may be skipped) and that every item fits the list.
@@ -158,10 +205,23 @@ impl Store {
                         format!("punkt {n}: vælger {id} findes ikke på listen"),
                     ));
                 }
+                ChangeItem::Move { place, list_no, .. } => check_move(c, n, id, place, *list_no)?,
                 _ => {}
             }
         }
         Ok(Precheck::Apply(change))
+    }
+
+    /// Whether an office change moved the voter to another polling place.
+    pub fn moved_by_list_change(&self, voter_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM list_change_items WHERE voter_id=?1 AND action='move' LIMIT 1",
+            )?
+            .query_row([voter_id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// Every applied change with its items, newest first.
@@ -267,8 +327,13 @@ mod tests {
 
     /// A store with a signed 30-voter list whose office key is `office`.
     fn store(office: &DeviceSecret) -> Store {
+        store_of_places(office, 1)
+    }
+
+    /// As [`store`], the voters spread over `places` polling places.
+    fn store_of_places(office: &DeviceSecret, places: u32) -> Store {
         let mut list = Vec::new();
-        crate::store::generate::write_list(&mut list, 30, 9, 1, "KV+RV").unwrap();
+        crate::store::generate::write_list(&mut list, 30, 9, places, "KV+RV").unwrap();
         let mut s = Store::open_in_memory().unwrap();
         s.import_file(&list, true, |_| {}).unwrap();
         s.set_meta(MetaKey::Election, ELECTION).unwrap();
@@ -440,6 +505,48 @@ mod tests {
             .apply_list_change(&author(&table), 3, &unknown)
             .unwrap_err();
         assert!(e.danish().contains("findes ikke"), "{}", e.danish());
+    }
+
+    #[test]
+    fn a_move_changes_the_place_and_is_refused_for_a_voter_who_has_checked_in() {
+        let office = DeviceSecret::from_seed([1; 32]);
+        let table = DeviceSecret::from_seed([2; 32]);
+        let mut s = store_of_places(&office, 2);
+        let mover = |id: &str, list_no| ChangeItem::Move {
+            voter_id: id.into(),
+            place: "2".into(),
+            list_no,
+        };
+        let (a, b) = ("V00000001", "V00000002");
+        assert_eq!(s.voter(a).unwrap().unwrap().place, "1");
+        let taken = change(&s, 1, vec![mover(a, 1)], &office);
+        let err = s.apply_list_change(&author(&table), 1, &taken).unwrap_err();
+        assert!(
+            err.to_string().contains("list number 1 in valgsted 2"),
+            "{err}"
+        );
+        let c1 = change(&s, 1, vec![mover(a, 900)], &office);
+        s.apply_list_change(&author(&table), 1, &c1).unwrap();
+        let moved = s.voter(a).unwrap().unwrap();
+        assert_eq!((moved.place.as_str(), moved.list_no), ("2", 900));
+        assert_eq!(
+            s.list_changes().unwrap()[0].items[0].text,
+            "flyttet til valgsted 2, løbenr. 900"
+        );
+
+        let check_in = crate::election::event::EventKind::CheckIn {
+            voter_id: b.into(),
+            place: "1".into(),
+            table_no: 1,
+            card_code: None,
+            method: crate::election::event::CheckInMethod::Manual,
+            ballots: vec![Contest::Kv, Contest::Rv],
+        };
+        s.append_local(&author(&table), 1_000, check_in).unwrap();
+        let c2 = change(&s, 2, vec![mover(b, 901)], &office);
+        let err = s.apply_list_change(&author(&table), 3, &c2).unwrap_err();
+        assert!(err.to_string().contains("has checked in"), "{err}");
+        assert_eq!(s.voter(b).unwrap().unwrap().place, "1");
     }
 
     #[test]

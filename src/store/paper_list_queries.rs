@@ -15,6 +15,8 @@ pub struct ListRow {
     pub street: String,
     pub postcode: String,
     pub town: String,
+    /// ISO 3166-1 alpha-2 code of an address abroad; empty for Denmark.
+    pub country: String,
     /// ISO date.
     pub birthdate: String,
     pub contests: String,
@@ -29,7 +31,8 @@ impl ReadSnapshot<'_> {
     pub fn paper_list(&self, place: &str) -> Result<Vec<ListRow>> {
         let mut stmt = self.tx.prepare(
             "SELECT v.list_no, v.list_part, v.first_names, v.last_name, v.address, v.postcode,
-                    v.town, v.birthdate, v.contests, v.brevstemme, v.struck, s.ballots
+                    v.town, v.birthdate, v.contests, v.brevstemme, v.struck, s.ballots,
+                    v.country
              FROM voters v LEFT JOIN voter_status s ON s.voter_id = v.id
              WHERE v.place = ?1 ORDER BY v.list_no",
         )?;
@@ -47,6 +50,7 @@ impl ReadSnapshot<'_> {
                 brevstemme: r.get(9)?,
                 struck: r.get(10)?,
                 ballots: r.get(11)?,
+                country: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

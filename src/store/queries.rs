@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-pub(crate) const VOTER_COLUMNS: &str = "id, list_no, list_part, first_names, last_name, birthdate, sex, address, postcode, town, place, card_code, contests, brevstemme, struck";
+pub(crate) const VOTER_COLUMNS: &str = "id, list_no, list_part, first_names, last_name, birthdate, sex, address, postcode, town, place, card_code, contests, brevstemme, struck, country";
 
 /// The voter with this id, on a connection or inside a transaction.
 pub(crate) fn voter_by_id(c: &rusqlite::Connection, id: &str) -> Result<Option<Voter>> {
@@ -48,6 +48,7 @@ pub(crate) fn voter_from_row(r: &Row<'_>) -> rusqlite::Result<Voter> {
         contests: parse_contests(&contests).map_err(|e| bad(12, e.to_string()))?,
         brevstemme: r.get(13)?,
         struck: r.get(14)?,
+        country: r.get(15)?,
     })
 }
 

@@ -188,6 +188,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY(device, seq)
     ) WITHOUT ROWID;
     "#,
+    // 7: the country of an address abroad (ISO 3166-1 alpha-2; empty for Denmark):
+    // udlandsdanskere on FV/FA lists, Danes in another EU country and EU citizens on EP.
+    r#"
+    ALTER TABLE voters ADD COLUMN country TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,

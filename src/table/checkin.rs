@@ -50,9 +50,12 @@ impl TableCore {
             Some(l) => self.store.status(&l.voter.id)?.map(|s| s.prior),
             None => None,
         };
-        let right_place = match &lookup {
-            Some(l) if l.voter.place != self.id.place => self.store.place_name(&l.voter.place)?,
-            _ => None,
+        let (right_place, moved) = match &lookup {
+            Some(l) if l.voter.place != self.id.place => (
+                self.store.place_name(&l.voter.place)?,
+                self.store.moved_by_list_change(&l.voter.id)?,
+            ),
+            _ => (None, false),
         };
         let finding = match &lookup {
             Some(l) => CardFinding::Voter {
@@ -69,6 +72,7 @@ impl TableCore {
             finding,
             prior: prior.as_ref(),
             right_place_name: right_place.as_deref(),
+            moved,
             mode,
             table_no: self.id.table_no,
             shares: &self.id.shares,
@@ -206,10 +210,13 @@ impl TableCore {
     ) -> Result<Verdict, TableError> {
         let (state, _) = self.store.table_state(&self.id.place, table_no)?;
         let prior = self.store.status(&voter.id)?.map(|s| s.prior);
-        let right_place = if voter.place != self.id.place {
-            self.store.place_name(&voter.place)?
+        let (right_place, moved) = if voter.place != self.id.place {
+            (
+                self.store.place_name(&voter.place)?,
+                self.store.moved_by_list_change(&voter.id)?,
+            )
         } else {
-            None
+            (None, false)
         };
         let mode = self.store.place_mode(&self.id.place)?.mode;
         let input = CheckInInput {
@@ -219,6 +226,7 @@ impl TableCore {
             finding: CardFinding::Unknown,
             prior: prior.as_ref(),
             right_place_name: right_place.as_deref(),
+            moved,
             mode,
             table_no,
             shares: &self.id.shares,

@@ -29,7 +29,7 @@ impl VoterView {
             birthdate: v.birthdate.format("%d-%m-%Y").to_string(),
             age: v.age_on(today),
             sex: v.sex.danish().to_string(),
-            address: format!("{}, {} {}", v.address, v.postcode, v.town),
+            address: v.address_line(),
             list_no: v.list_no,
         }
     }
@@ -218,16 +218,22 @@ pub fn refusal(
         Verdict::WrongPlace {
             place_id,
             place_name,
-        } => (
-            "wrong_place",
-            "IKKE PÅ VALGLISTEN HER".into(),
-            format!(
-                "Vælgerens valgsted er {}. Udlevér ikke stemmesedler; henvis vælgeren dertil (adressen står på valgkortet), eller tilkald valgsekretæren.",
-                place_name
-                    .clone()
-                    .unwrap_or_else(|| format!("afstemningsområde {place_id}"))
-            ),
-        ),
+            moved,
+        } => {
+            let place = place_name
+                .clone()
+                .unwrap_or_else(|| format!("afstemningsområde {place_id}"));
+            let detail = if *moved {
+                format!(
+                    "Vælgeren er flyttet til {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil, eller tilkald valgsekretæren."
+                )
+            } else {
+                format!(
+                    "Vælgerens valgsted er {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil (adressen står på valgkortet), eller tilkald valgsekretæren."
+                )
+            };
+            ("wrong_place", "IKKE PÅ VALGLISTEN HER".into(), detail)
+        }
         Verdict::UnknownCard => (
             "unknown_card",
             "UKENDT STREGKODE".into(),
@@ -328,10 +334,17 @@ mod tests {
             Verdict::WrongPlace {
                 place_id: "2".into(),
                 place_name: Some("Vestre Skole".into()),
+                moved: false,
             },
             Verdict::WrongPlace {
                 place_id: "2".into(),
                 place_name: None,
+                moved: false,
+            },
+            Verdict::WrongPlace {
+                place_id: "2".into(),
+                place_name: Some("Vestre Skole".into()),
+                moved: true,
             },
             Verdict::UnknownCard,
             Verdict::CardSuperseded { reissued_at_ms: 0 },

@@ -1,0 +1,308 @@
+//! The countries a voter's address may lie in. FV and FA lists hold udlandsdanskere and
+//! EP lists Danes in another EU country and EU citizens, each with the address the
+//! municipality's extract gives; the list names the country by its ISO 3166-1 alpha-2
+//! code (what CPR extracts and the EU use), and people read its Danish name.
+
+/// The country of a voter's address as the list file gives it: `None` is Denmark
+/// (an empty `land`, or `DK`), `Some(code)` another country by its upper-case code.
+pub fn parse_country(raw: &str) -> Result<Option<&'static str>, String> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.is_empty() || code == "DK" {
+        return Ok(None);
+    }
+    COUNTRIES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(c, _)| Some(*c))
+        .ok_or_else(|| {
+            format!("\"{raw}\" is not an ISO 3166-1 alpha-2 country code (e.g. DE, SE, GB)")
+        })
+}
+
+/// The Danish name of a country code (the code itself if unknown, which the list's
+/// checks prevent); Denmark for an empty code.
+pub fn danish_name(code: &str) -> &str {
+    if code.is_empty() || code.eq_ignore_ascii_case("DK") {
+        return "Danmark";
+    }
+    COUNTRIES
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(code))
+        .map(|(_, n)| *n)
+        .unwrap_or(code)
+}
+
+/// ISO 3166-1 alpha-2 codes and Danish names.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("AD", "Andorra"),
+    ("AE", "De Forenede Arabiske Emirater"),
+    ("AF", "Afghanistan"),
+    ("AG", "Antigua og Barbuda"),
+    ("AI", "Anguilla"),
+    ("AL", "Albanien"),
+    ("AM", "Armenien"),
+    ("AO", "Angola"),
+    ("AQ", "Antarktis"),
+    ("AR", "Argentina"),
+    ("AS", "Amerikansk Samoa"),
+    ("AT", "Østrig"),
+    ("AU", "Australien"),
+    ("AW", "Aruba"),
+    ("AX", "Åland"),
+    ("AZ", "Aserbajdsjan"),
+    ("BA", "Bosnien-Hercegovina"),
+    ("BB", "Barbados"),
+    ("BD", "Bangladesh"),
+    ("BE", "Belgien"),
+    ("BF", "Burkina Faso"),
+    ("BG", "Bulgarien"),
+    ("BH", "Bahrain"),
+    ("BI", "Burundi"),
+    ("BJ", "Benin"),
+    ("BL", "Saint-Barthélemy"),
+    ("BM", "Bermuda"),
+    ("BN", "Brunei"),
+    ("BO", "Bolivia"),
+    ("BQ", "Caribisk Nederlandene"),
+    ("BR", "Brasilien"),
+    ("BS", "Bahamas"),
+    ("BT", "Bhutan"),
+    ("BV", "Bouvetøen"),
+    ("BW", "Botswana"),
+    ("BY", "Hviderusland"),
+    ("BZ", "Belize"),
+    ("CA", "Canada"),
+    ("CC", "Cocosøerne"),
+    ("CD", "Den Demokratiske Republik Congo"),
+    ("CF", "Den Centralafrikanske Republik"),
+    ("CG", "Republikken Congo"),
+    ("CH", "Schweiz"),
+    ("CI", "Elfenbenskysten"),
+    ("CK", "Cookøerne"),
+    ("CL", "Chile"),
+    ("CM", "Cameroun"),
+    ("CN", "Kina"),
+    ("CO", "Colombia"),
+    ("CR", "Costa Rica"),
+    ("CU", "Cuba"),
+    ("CV", "Kap Verde"),
+    ("CW", "Curaçao"),
+    ("CX", "Juleøen"),
+    ("CY", "Cypern"),
+    ("CZ", "Tjekkiet"),
+    ("DE", "Tyskland"),
+    ("DJ", "Djibouti"),
+    ("DM", "Dominica"),
+    ("DO", "Den Dominikanske Republik"),
+    ("DZ", "Algeriet"),
+    ("EC", "Ecuador"),
+    ("EE", "Estland"),
+    ("EG", "Egypten"),
+    ("EH", "Vestsahara"),
+    ("ER", "Eritrea"),
+    ("ES", "Spanien"),
+    ("ET", "Etiopien"),
+    ("FI", "Finland"),
+    ("FJ", "Fiji"),
+    ("FK", "Falklandsøerne"),
+    ("FM", "Mikronesien"),
+    ("FO", "Færøerne"),
+    ("FR", "Frankrig"),
+    ("GA", "Gabon"),
+    ("GB", "Storbritannien"),
+    ("GD", "Grenada"),
+    ("GE", "Georgien"),
+    ("GF", "Fransk Guyana"),
+    ("GG", "Guernsey"),
+    ("GH", "Ghana"),
+    ("GI", "Gibraltar"),
+    ("GL", "Grønland"),
+    ("GM", "Gambia"),
+    ("GN", "Guinea"),
+    ("GP", "Guadeloupe"),
+    ("GQ", "Ækvatorialguinea"),
+    ("GR", "Grækenland"),
+    ("GS", "South Georgia og South Sandwich Islands"),
+    ("GT", "Guatemala"),
+    ("GU", "Guam"),
+    ("GW", "Guinea-Bissau"),
+    ("GY", "Guyana"),
+    ("HK", "Hongkong"),
+    ("HM", "Heard Island og McDonald Islands"),
+    ("HN", "Honduras"),
+    ("HR", "Kroatien"),
+    ("HT", "Haiti"),
+    ("HU", "Ungarn"),
+    ("ID", "Indonesien"),
+    ("IE", "Irland"),
+    ("IL", "Israel"),
+    ("IM", "Isle of Man"),
+    ("IN", "Indien"),
+    ("IO", "Det Britiske Territorium i Det Indiske Ocean"),
+    ("IQ", "Irak"),
+    ("IR", "Iran"),
+    ("IS", "Island"),
+    ("IT", "Italien"),
+    ("JE", "Jersey"),
+    ("JM", "Jamaica"),
+    ("JO", "Jordan"),
+    ("JP", "Japan"),
+    ("KE", "Kenya"),
+    ("KG", "Kirgisistan"),
+    ("KH", "Cambodja"),
+    ("KI", "Kiribati"),
+    ("KM", "Comorerne"),
+    ("KN", "Saint Kitts og Nevis"),
+    ("KP", "Nordkorea"),
+    ("KR", "Sydkorea"),
+    ("KW", "Kuwait"),
+    ("KY", "Caymanøerne"),
+    ("KZ", "Kasakhstan"),
+    ("LA", "Laos"),
+    ("LB", "Libanon"),
+    ("LC", "Saint Lucia"),
+    ("LI", "Liechtenstein"),
+    ("LK", "Sri Lanka"),
+    ("LR", "Liberia"),
+    ("LS", "Lesotho"),
+    ("LT", "Litauen"),
+    ("LU", "Luxembourg"),
+    ("LV", "Letland"),
+    ("LY", "Libyen"),
+    ("MA", "Marokko"),
+    ("MC", "Monaco"),
+    ("MD", "Moldova"),
+    ("ME", "Montenegro"),
+    ("MF", "Saint-Martin"),
+    ("MG", "Madagaskar"),
+    ("MH", "Marshalløerne"),
+    ("MK", "Nordmakedonien"),
+    ("ML", "Mali"),
+    ("MM", "Myanmar"),
+    ("MN", "Mongoliet"),
+    ("MO", "Macao"),
+    ("MP", "Nordmarianerne"),
+    ("MQ", "Martinique"),
+    ("MR", "Mauretanien"),
+    ("MS", "Montserrat"),
+    ("MT", "Malta"),
+    ("MU", "Mauritius"),
+    ("MV", "Maldiverne"),
+    ("MW", "Malawi"),
+    ("MX", "Mexico"),
+    ("MY", "Malaysia"),
+    ("MZ", "Mozambique"),
+    ("NA", "Namibia"),
+    ("NC", "Ny Kaledonien"),
+    ("NE", "Niger"),
+    ("NF", "Norfolk Island"),
+    ("NG", "Nigeria"),
+    ("NI", "Nicaragua"),
+    ("NL", "Nederlandene"),
+    ("NO", "Norge"),
+    ("NP", "Nepal"),
+    ("NR", "Nauru"),
+    ("NU", "Niue"),
+    ("NZ", "New Zealand"),
+    ("OM", "Oman"),
+    ("PA", "Panama"),
+    ("PE", "Peru"),
+    ("PF", "Fransk Polynesien"),
+    ("PG", "Papua Ny Guinea"),
+    ("PH", "Filippinerne"),
+    ("PK", "Pakistan"),
+    ("PL", "Polen"),
+    ("PM", "Saint-Pierre og Miquelon"),
+    ("PN", "Pitcairn"),
+    ("PR", "Puerto Rico"),
+    ("PS", "Palæstina"),
+    ("PT", "Portugal"),
+    ("PW", "Palau"),
+    ("PY", "Paraguay"),
+    ("QA", "Qatar"),
+    ("RE", "Réunion"),
+    ("RO", "Rumænien"),
+    ("RS", "Serbien"),
+    ("RU", "Rusland"),
+    ("RW", "Rwanda"),
+    ("SA", "Saudi-Arabien"),
+    ("SB", "Salomonøerne"),
+    ("SC", "Seychellerne"),
+    ("SD", "Sudan"),
+    ("SE", "Sverige"),
+    ("SG", "Singapore"),
+    ("SH", "Sankt Helena"),
+    ("SI", "Slovenien"),
+    ("SJ", "Svalbard og Jan Mayen"),
+    ("SK", "Slovakiet"),
+    ("SL", "Sierra Leone"),
+    ("SM", "San Marino"),
+    ("SN", "Senegal"),
+    ("SO", "Somalia"),
+    ("SR", "Surinam"),
+    ("SS", "Sydsudan"),
+    ("ST", "São Tomé og Príncipe"),
+    ("SV", "El Salvador"),
+    ("SX", "Sint Maarten"),
+    ("SY", "Syrien"),
+    ("SZ", "Eswatini"),
+    ("TC", "Turks- og Caicosøerne"),
+    ("TD", "Tchad"),
+    ("TF", "De Franske Sydlige Territorier"),
+    ("TG", "Togo"),
+    ("TH", "Thailand"),
+    ("TJ", "Tadsjikistan"),
+    ("TK", "Tokelau"),
+    ("TL", "Østtimor"),
+    ("TM", "Turkmenistan"),
+    ("TN", "Tunesien"),
+    ("TO", "Tonga"),
+    ("TR", "Tyrkiet"),
+    ("TT", "Trinidad og Tobago"),
+    ("TV", "Tuvalu"),
+    ("TW", "Taiwan"),
+    ("TZ", "Tanzania"),
+    ("UA", "Ukraine"),
+    ("UG", "Uganda"),
+    ("UM", "USA's mindre øer"),
+    ("US", "USA"),
+    ("UY", "Uruguay"),
+    ("UZ", "Usbekistan"),
+    ("VA", "Vatikanstaten"),
+    ("VC", "Saint Vincent og Grenadinerne"),
+    ("VE", "Venezuela"),
+    ("VG", "De Britiske Jomfruøer"),
+    ("VI", "De Amerikanske Jomfruøer"),
+    ("VN", "Vietnam"),
+    ("VU", "Vanuatu"),
+    ("WF", "Wallis og Futuna"),
+    ("WS", "Samoa"),
+    ("YE", "Yemen"),
+    ("YT", "Mayotte"),
+    ("ZA", "Sydafrika"),
+    ("ZM", "Zambia"),
+    ("ZW", "Zimbabwe"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_sorted_unique_and_two_letters() {
+        for pair in COUNTRIES.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        assert!(COUNTRIES.iter().all(|(c, _)| c.len() == 2));
+    }
+
+    #[test]
+    fn denmark_is_empty_or_dk_and_an_unknown_code_is_refused() {
+        assert_eq!(parse_country(""), Ok(None));
+        assert_eq!(parse_country("dk"), Ok(None));
+        assert_eq!(parse_country("de"), Ok(Some("DE")));
+        assert_eq!(danish_name("DE"), "Tyskland");
+        assert!(parse_country("XX").unwrap_err().contains("\"XX\""));
+        assert!(parse_country("Tyskland").is_err());
+    }
+}
