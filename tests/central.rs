@@ -1150,3 +1150,74 @@ fn a_push_replayed_to_the_central_is_refused_and_counted() {
         "{text}"
     );
 }
+
+/// Issue 16, item 2: every table of polling place 1 is gone (table 1 broke, table 2's
+/// Pi too) and a reserve stands in for table 1. The central holds the place's events:
+/// the reserve catches up from it and works, and its own check-ins count at the central.
+/// Before the central knew reserves, the reserve could not even sync with it: it waited
+/// for a table of its place for ever, and its check-ins were refused at the central.
+#[test]
+fn a_reserve_catches_up_from_the_central_when_no_table_of_its_place_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let (kc, k1, k2, kr) = (key(d, "central"), key(d, "t1"), key(d, "t2"), key(d, "r1"));
+    let ports = free_ports(4);
+    let central_url = format!("http://127.0.0.1:{}", ports[3]);
+    let mut c = Central::start(
+        d,
+        &format!(
+            "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n\
+             [[tables]]\nplace = \"1\"\ntable_no = 2\nkey = \"{}\"\n\
+             [[reserves]]\nplace = \"1\"\nkey = \"{}\"\n",
+            k1.public().to_hex(),
+            k2.public().to_hex(),
+            kr.public().to_hex()
+        ),
+        ports[3],
+        0,
+    );
+    c.login(READER);
+    let sync = format!(
+        "peers = [\"http://127.0.0.1:{}\"]\ncentral = [\"{central_url}\"]\n{}",
+        ports[1],
+        devices(&[&k1, &k2], &[&kc])
+            .trim_end_matches(']')
+            .to_string()
+            + &format!(", {}]", enrolled(kr.public(), "role = \"reserve\""))
+    );
+    let mut t1 = Table::start(d, &table_config(d, "t1", "1", 1, ports[0], 0, &sync));
+    t1.open();
+    check_in(&t1, cards(1, 1, 3));
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || c.place("1")["figures"]["checked_in"] == 3
+        ),
+        "the central never got table 1's check-ins: {}",
+        c.overview()
+    );
+    t1.kill9();
+
+    // The reserve, as table 1; table 2 (its only table peer) is gone as well.
+    let reserve = Table::start(d, &table_config(d, "r1", "1", 1, ports[2], 0, &sync));
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let s = reserve.get("/api/screen").1;
+            s["notice"].as_str().is_none_or(|n| !n.contains("historik"))
+        }),
+        "the reserve never got table 1's history from the central: {}",
+        reserve.get("/api/screen").1
+    );
+    assert_eq!(reserve.scan("P1-2")["view"]["code"], "already_voted");
+    reserve.open();
+    check_in(&reserve, cards(1, 4, 4));
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || c.place("1")["figures"]["checked_in"] == 4
+        ),
+        "the reserve's check-in did not count at the central: {}",
+        c.overview()
+    );
+}

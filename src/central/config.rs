@@ -54,6 +54,20 @@ pub struct CentralConfig {
     /// one, so either holds every event the other got.
     #[serde(default)]
     pub centrals: Vec<OtherCentral>,
+    /// The polling places' reserve devices (as in their election packages): a reserve
+    /// standing in for a broken table is sent its place's events like a table, so it
+    /// can catch up from the central when no table of its place answers, and its own
+    /// check-ins are accepted here.
+    #[serde(default)]
+    pub reserves: Vec<ReserveEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveEntry {
+    pub place: String,
+    /// The reserve's public key (hex), as `valgbord key show` prints it.
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +170,12 @@ pub enum CentralConfigError {
     CentralUrl { i: usize, url: String },
     #[error("centrals[{i}].key: \"{key}\": {source}")]
     CentralKey {
+        i: usize,
+        key: String,
+        source: KeyHexError,
+    },
+    #[error("reserves[{i}].key: \"{key}\": {source}")]
+    ReserveKey {
         i: usize,
         key: String,
         source: KeyHexError,
@@ -309,6 +329,23 @@ impl CentralConfig {
                     }
                 })?;
                 Ok((c.url.trim_end_matches('/').to_string(), key))
+            })
+            .collect()
+    }
+
+    /// The reserve devices with their polling places.
+    pub fn known_reserves(&self) -> Result<Vec<(DevicePublic, String)>, CentralConfigError> {
+        self.reserves
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                DevicePublic::from_hex(r.key.trim())
+                    .map(|key| (key, r.place.clone()))
+                    .map_err(|source| CentralConfigError::ReserveKey {
+                        i,
+                        key: r.key.clone(),
+                        source,
+                    })
             })
             .collect()
     }

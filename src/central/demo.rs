@@ -68,5 +68,6 @@ pub fn config(
             role: Role::Admin,
         }],
         centrals: Vec::new(),
+        reserves: Vec::new(),
     })
 }

@@ -55,7 +55,9 @@ pub struct CentralNode {
     trust: Trust,
     tables: Vec<KnownTable>,
     by_key: HashMap<DevicePublic, usize>,
-    /// Devices of each polling place.
+    /// The reserve devices and their polling places.
+    reserves: HashMap<DevicePublic, String>,
+    /// Devices of each polling place (tables and reserves).
     by_place: BTreeMap<String, Vec<DevicePublic>>,
     vv: Mutex<VersionVector>,
     /// Pushes waiting for the writer (group commit, see `ingest_grouped`).
@@ -93,6 +95,7 @@ impl CentralNode {
         sync_reader: Store,
         trust: Trust,
         tables: Vec<KnownTable>,
+        reserves: Vec<(DevicePublic, String)>,
         clock: Arc<Clock>,
     ) -> Result<CentralNode, StoreError> {
         let vv: VersionVector = writer.version_vector()?.into_iter().collect();
@@ -102,12 +105,16 @@ impl CentralNode {
         for t in &tables {
             by_place.entry(t.place.clone()).or_default().push(t.key);
         }
+        for (key, place) in &reserves {
+            by_place.entry(place.clone()).or_default().push(*key);
+        }
         Ok(CentralNode {
             writer: Mutex::new(writer),
             sync_reader: Mutex::new(sync_reader),
             trust,
             tables,
             by_key,
+            reserves: reserves.into_iter().collect(),
             by_place,
             vv: Mutex::new(vv),
             queue: Mutex::new(Vec::new()),
@@ -218,16 +225,27 @@ impl SyncNode for CentralNode {
         theirs: &VersionVector,
         limit: usize,
     ) -> Result<PullPage, StoreError> {
-        let Some(&i) = self.by_key.get(&peer.device) else {
-            // Not a table: another central of the office (only listed keys get this
-            // far). It is sent every event, so either central holds the whole
-            // municipality when the other could not reach some tables.
-            let have = lock(&self.vv).clone();
-            let (events, more) =
-                crate::sync::node::events_lacked(&lock(&self.sync_reader), &have, theirs, limit)?;
-            return Ok(PullPage { events, more, have });
+        let place = match (
+            self.by_key.get(&peer.device),
+            self.reserves.get(&peer.device),
+        ) {
+            (Some(&i), _) => &self.tables[i].place,
+            // A reserve is sent its place's events, as a table is.
+            (None, Some(place)) => place,
+            (None, None) => {
+                // Another central of the office (only listed keys get this far). It is
+                // sent every event, so either central holds the whole municipality
+                // when the other could not reach some tables.
+                let have = lock(&self.vv).clone();
+                let (events, more) = crate::sync::node::events_lacked(
+                    &lock(&self.sync_reader),
+                    &have,
+                    theirs,
+                    limit,
+                )?;
+                return Ok(PullPage { events, more, have });
+            }
         };
-        let place = &self.tables[i].place;
         let devices = self.by_place.get(place).cloned().unwrap_or_default();
         let have: VersionVector = {
             let vv = lock(&self.vv);

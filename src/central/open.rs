@@ -65,8 +65,10 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, OpenError> {
     let key = keyfile::load_or_create(&cfg.key)?;
     let tables = cfg.known_tables()?;
     let others = cfg.other_centrals()?;
-    // Each table may author the events of its own seat; the other centrals may ask for
-    // events and relay the tables' but author none.
+    let reserves = cfg.known_reserves()?;
+    // Each table may author the events of its own seat, a reserve those of any seat of
+    // its place; the other centrals may ask for events and relay the tables' but author
+    // none.
     let enrolment = Enrolment::new(
         tables
             .iter()
@@ -79,6 +81,14 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, OpenError> {
                     },
                 )
             })
+            .chain(reserves.iter().map(|(k, place)| {
+                (
+                    *k,
+                    Role::Reserve {
+                        place: place.clone(),
+                    },
+                )
+            }))
             .chain(others.iter().map(|(_, k)| (*k, Role::Central))),
     )
     .map_err(OpenError::Enrolment)?;
@@ -107,6 +117,7 @@ pub fn open_central(cfg: &CentralConfig) -> Result<OpenedCentral, OpenError> {
         open_reader(db)?,
         trust.clone(),
         tables,
+        reserves,
         clock,
     )?);
     let central = Arc::new(Central::new(node.clone(), open_reader(db)?, election, cfg)?);

@@ -221,7 +221,7 @@ impl TableCore {
         self.status.peers = text;
         self.status.peers_ok = connected == peers.len() && skewed.is_empty();
         let gate = self.history;
-        self.history = history_after(gate, &peers, self.id.table_no);
+        self.history = history_after(gate, peers.iter().chain(&central), self.id.table_no);
         let same = self.status == shown
             && self.history == gate
             && self.peers.len() == peers.len()
@@ -233,15 +233,20 @@ impl TableCore {
     }
 }
 
-/// The gate after the peers\' latest answers. A table of the place that answered a pull
-/// and has nothing this table lacks has given it all it has of table N (the status is
-/// taken after the pulled events were stored), so a waiting reserve may write from now.
-fn history_after(gate: HistoryGate, peers: &[PeerStatus], table_no: u32) -> HistoryGate {
+/// The gate after the peers' latest answers. A table of the place, or the central tally
+/// (which is sent all of the place's events), that answered a pull and has nothing this
+/// table lacks has given it all it has of table N (the status is taken after the pulled
+/// events were stored), so a waiting table may write from now.
+fn history_after<'a>(
+    gate: HistoryGate,
+    peers: impl Iterator<Item = &'a PeerStatus> + Clone,
+    table_no: u32,
+) -> HistoryGate {
     let HistoryGate::Fetching { own, .. } = gate else {
         return gate;
     };
     let answered = |p: &&PeerStatus| p.state == PeerState::Connected && p.table_no.is_some();
-    if peers.iter().filter(answered).any(|p| p.we_lack == 0) {
+    if peers.clone().filter(answered).any(|p| p.we_lack == 0) {
         tracing::info!(
             table_no,
             "this table's history is here from a peer of the place; writing from now on"
@@ -249,7 +254,7 @@ fn history_after(gate: HistoryGate, peers: &[PeerStatus], table_no: u32) -> Hist
         return HistoryGate::Open;
     }
     HistoryGate::Fetching {
-        unanswered: !peers.iter().any(|p| answered(&p)),
+        unanswered: !peers.clone().any(|p| answered(&p)),
         own,
     }
 }

@@ -233,6 +233,7 @@ fn central_config(
             role: Role::Read,
         }],
         centrals: Vec::new(),
+        reserves: Vec::new(),
     })
 }
 

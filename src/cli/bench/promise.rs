@@ -263,6 +263,7 @@ fn central_config(dir: &Path, central_db: PathBuf, n: usize) -> anyhow::Result<C
             role: crate::central::config::Role::Read,
         }],
         centrals: Vec::new(),
+        reserves: Vec::new(),
     })
 }
 
