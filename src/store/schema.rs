@@ -188,6 +188,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY(device, seq)
     ) WITHOUT ROWID;
     "#,
+    // 7: spoiled ballots exchanged for new ones (ombyttet), counted apart from returned.
+    r#"
+    ALTER TABLE reconciliation ADD COLUMN exchanged TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
