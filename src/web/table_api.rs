@@ -168,7 +168,10 @@ async fn scan(
 }
 
 async fn confirm(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
-    with_core(&s.core, |c| c.confirm()).await.map(Json)
+    let (screen, printing) =
+        with_core(&s.core, |c| Ok((c.confirm()?, c.take_card_printing()))).await?;
+    crate::table::no_card::report_card_print(&s.core, printing);
+    Ok(Json(screen))
 }
 
 async fn cancel(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {

@@ -125,7 +125,8 @@ function render(s) {
   shownPending = pendingNow;
   if (v.kind === "pending") {
     text("title", "Kontrollér vælgeren");
-    text("detail", "");
+    // A voter without a card: identity from the search alone.
+    text("detail", v.id_hint || "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "admitted") {
     text("title", "GODKENDT — REGISTRERET");
