@@ -15,6 +15,7 @@ use valgbord::store::append::{Author, Ingested};
 use valgbord::store::binding::{self, Mode};
 use valgbord::store::import::ImportFailure;
 use valgbord::store::meta::MetaKey;
+use valgbord::store::retention::{DestroyRules, ExportedReport};
 use valgbord::store::{Store, StoreError, generate};
 
 const ELECTION: &str = "kv2025";
@@ -474,6 +475,26 @@ fn expected_log_hash(s: &Store, t: &Trust) -> String {
     hex::encode(h.finalize())
 }
 
+/// What `destroy` needs before it may go ahead: an election day whose complaint week
+/// is over, and the closing report exported.
+fn ready_for_destruction(s: &Store) -> DestroyRules {
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 11, 18).unwrap();
+    s.record_election_facts(Some(day), &[Contest::Kv, Contest::Rv], None)
+        .unwrap();
+    s.record_exported_report(&ExportedReport {
+        sha256: "ab".repeat(32),
+        file: "rapport.pdf".into(),
+        at: "2025-11-19T08:00:00+01:00".into(),
+    })
+    .unwrap();
+    DestroyRules {
+        today: chrono::NaiveDate::from_ymd_opt(2025, 11, 26).unwrap(),
+        today_given: false,
+        approved: false,
+        election_day: None,
+    }
+}
+
 #[test]
 fn destroy_leaves_a_true_receipt_and_no_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -494,12 +515,14 @@ fn destroy_leaves_a_true_receipt_and_no_files() {
     let log_hash = expected_log_hash(&s, &t);
     assert_eq!(hex::encode(s.log_hash().unwrap()), log_hash);
     let list_hash = s.meta(MetaKey::ListSha256).unwrap().unwrap();
+    let rules = ready_for_destruction(&s);
     let db = dir.path().join("v.db");
     // The daemon died without closing: its WAL and shared memory are still there.
     std::mem::forget(s);
     assert!(side(&db, "-wal").exists() && side(&db, "-shm").exists());
 
-    let r = binding::destroy(&db, "table-7").unwrap();
+    let r = binding::destroy(&db, "table-7", &rules).unwrap();
+    assert_eq!(r.closing_report_sha256, "ab".repeat(32));
     assert_eq!(r.election, ELECTION);
     assert_eq!(r.device, "table-7");
     assert_eq!(r.voters, 30);
@@ -522,7 +545,7 @@ fn destroy_leaves_a_true_receipt_and_no_files() {
     let text = r.to_text();
     assert!(text.contains(&log_hash) && text.contains("hændelser / events:     4"));
     assert!(
-        binding::destroy(&db, "table-7").is_err(),
+        binding::destroy(&db, "table-7", &rules).is_err(),
         "nothing left to destroy"
     );
 }
@@ -535,9 +558,10 @@ fn destroy_after_a_clean_close() {
     s.bind(ELECTION, Mode::Test).unwrap();
     s.append_local(&author(&key), T0, opened(1)).unwrap();
     let log_hash = hex::encode(s.log_hash().unwrap());
+    let rules = ready_for_destruction(&s);
     drop(s);
     let db = dir.path().join("v.db");
-    let r = binding::destroy(&db, "x").unwrap();
+    let r = binding::destroy(&db, "x", &rules).unwrap();
     assert_eq!((r.voters, r.events), (30, 1));
     assert_eq!(r.log_sha256, log_hash);
     assert!(r.files.contains(&db.display().to_string()));

@@ -209,6 +209,7 @@ fn fixture() -> &'static Fixture {
                 table_no: 1,
                 handed_out: vec![(Contest::Kv, 83), (Contest::Rv, 84)],
                 returned: vec![(Contest::Kv, 1)],
+                exchanged: vec![(Contest::Rv, 2)],
             },
         );
         append(
@@ -701,4 +702,87 @@ fn a_printed_card_read_back_by_an_independent_decoder_checks_the_voter_in_at_a_t
     assert_eq!(daemon::outcome(&t.confirm()), "admitted");
     let s = t.scan(&f.card_voter.card_code);
     assert_eq!(daemon::outcome(&s), "card_superseded", "{s}");
+}
+
+/// Issue 17, item 3: a voter who comes without a valgkort gets one written out. The
+/// table that checks the voter in prints an erstatningsvalgkort (read back here from
+/// the simulated printer's ESC/POS bytes by zbarimg), so the pile of cards matches the
+/// check-ins; the card the voter was posted is refused afterwards as superseded, and
+/// the confirm screen reminds the tilforordnede to ask for identification.
+#[test]
+fn a_check_in_without_a_card_prints_a_replacement_card_at_the_confirming_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let printed = dir.path().join("printer");
+    let config = daemon::prepare(
+        dir.path(),
+        1,
+        &format!(
+            "[printer]\nkind = \"simulated\"\ndir = \"{}\"\n",
+            printed.display()
+        ),
+    );
+    let t = daemon::Table::start(dir.path(), &config);
+    t.open();
+    let token = daemon::login(&t);
+    let (status, r) = daemon::call(
+        &t,
+        &token,
+        "POST",
+        "/api/secretary/checkin",
+        Some(serde_json::json!({"voter_id": "V8", "table_no": 1})),
+    );
+    assert_eq!(status, 200, "{r}");
+    let (_, s) = t.get("/api/screen");
+    assert_eq!(s["view"]["kind"], "pending", "{s}");
+    assert_eq!(
+        s["view"]["id_hint"], "Bed om legitimation ved tvivl.",
+        "{s}"
+    );
+    let s = t.confirm();
+    assert_eq!(daemon::outcome(&s), "admitted", "{s}");
+
+    // The card on the printer's paper, as zbarimg reads it.
+    let card = || -> Option<Vec<u8>> {
+        std::fs::read_dir(&printed)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "escpos"))
+            .map(|p| std::fs::read(p).expect("receipt"))
+            .find(|b| escpos::render(b).is_ok_and(|(_, p)| !p.barcodes.is_empty()))
+    };
+    assert!(
+        daemon::eventually(std::time::Duration::from_secs(10), || card().is_some()),
+        "no card reached the printer"
+    );
+    let (paper, _) = escpos::render(&card().expect("card")).expect("render");
+    let png = dir.path().join("card.png");
+    paper.save(&png).expect("png");
+    let decoded = zbar(&png);
+    let code = decoded
+        .iter()
+        .find_map(|l| l.strip_prefix("CODE-128:"))
+        .unwrap_or_else(|| panic!("no Code 128 read: {decoded:?}"))
+        .to_string();
+    let qr = decoded
+        .iter()
+        .find_map(|l| l.strip_prefix("QR-Code:"))
+        .unwrap_or_else(|| panic!("no QR read: {decoded:?}"));
+    let key = valgbord::store::keyfile::load(&dir.path().join("table1.key")).expect("key");
+    let trusted: HashSet<_> = [key.public()].into_iter().collect();
+    let p = verify_card_payload(qr, &trusted, "kv-test").expect("the QR verifies");
+    assert_eq!(
+        (p.voter_id.as_str(), p.code.as_str()),
+        ("V8", code.as_str())
+    );
+
+    // The voter's card in force is the printed one; the posted one is superseded.
+    let (_, hits) = daemon::call(
+        &t,
+        &token,
+        "GET",
+        "/api/secretary/search?q=Peter%20Nielsen",
+        None,
+    );
+    assert_eq!(hits[0]["card_code"], code.as_str(), "{hits}");
+    assert_eq!(daemon::outcome(&t.scan("CARD-THIRD")), "card_superseded");
 }

@@ -359,3 +359,74 @@ fn a_verdict_is_dismissed_only_while_it_is_shown_and_never_a_pending_voter() {
     let refused = t.scan("CARD-SECOND");
     assert_eq!(refused["view"]["title"], "BORDET HOLDER PAUSE");
 }
+
+/// Issue 17, item 4: a spoiled ballot exchanged for a new one (ombyttet) is one more
+/// ballot off the stack that no check-in accounts for; the count says so apart from the
+/// returned ones, and the closing report shows both per contest.
+#[test]
+fn exchanged_ballots_are_counted_apart_from_returned_in_the_count_and_the_report() {
+    let (dir, t) = started("");
+    t.open();
+    t.scan("CARD-NORMAL");
+    t.confirm();
+    t.scan("CARD-RVONLY");
+    t.confirm();
+
+    // KV: 1 check-in + 1 returned + 1 exchanged = 3 handed out; RV: 2 check-ins + 1
+    // exchanged = 3.
+    let (status, r) = t.post(
+        "/api/reconcile",
+        json!({
+            "handed_out": {"KV": 3, "RV": 3},
+            "returned": {"KV": 1},
+            "exchanged": {"KV": 1, "RV": 1},
+        }),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["matches"], true, "{r}");
+    let line = |r: &serde_json::Value, c: &str| {
+        r["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .find(|l| l["contest"] == c)
+            .expect("line")
+            .clone()
+    };
+    assert_eq!(line(&r, "KV")["exchanged"], 1, "{r}");
+    assert_eq!(line(&r, "KV")["returned"], 1, "{r}");
+    // Forgetting the exchanged ballots leaves a difference of exactly those.
+    let (_, r) = t.post(
+        "/api/reconcile",
+        json!({"handed_out": {"KV": 3, "RV": 3}, "returned": {"KV": 1}}),
+    );
+    assert_eq!(r["matches"], false, "{r}");
+    assert_eq!(line(&r, "RV")["difference"], 1, "{r}");
+    // The last count stands in the report: recount with the exchanged ones.
+    let (_, r) = t.post(
+        "/api/reconcile",
+        json!({
+            "handed_out": {"KV": 4, "RV": 3},
+            "returned": {"KV": 1},
+            "exchanged": {"KV": 2, "RV": 1},
+        }),
+    );
+    assert_eq!(r["matches"], true, "{r}");
+
+    let pdf = dir.path().join("rapport.pdf");
+    daemon::closing_report_text(&dir.path().join("table1.db"), "1", &pdf);
+    // Laid out, so each label keeps its figure on its line.
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().expect("utf8"), "-"])
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.trim_start()[label.len()..].trim().to_string())
+    };
+    assert_eq!(value("returneret KV").as_deref(), Some("1"), "{text}");
+    assert_eq!(value("ombyttet KV").as_deref(), Some("2"), "{text}");
+    assert_eq!(value("ombyttet RV").as_deref(), Some("1"), "{text}");
+}

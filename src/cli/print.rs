@@ -9,6 +9,7 @@ use crate::print::report::ClosingReport;
 use crate::print::valgliste;
 use crate::print::{PrintError, PrinterConfig, open_printer};
 use crate::store::{Store, keyfile};
+use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -280,11 +281,29 @@ fn report_print(a: ReportPrintArgs) -> CmdResult {
         || rep.to_pdf(&e),
         &rep.to_receipt(&e, a.table),
     )?;
+    if let Some(out) = &a.out {
+        record_export(&store, out)?;
+    }
     println!(
         "{} persons checked in, {} brevstemmer, {} tables",
         rep.persons,
         rep.brevstemmer,
         rep.tables.len()
     );
+    Ok(())
+}
+
+/// Records the hash of the closing report just written, for the afstemningsbog: the
+/// database cannot be destroyed before one was, and the receipt names it.
+fn record_export(store: &Store, out: &Path) -> CmdResult {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(out).with_context(|| format!("cannot read {}", out.display()))?;
+    let report = crate::store::retention::ExportedReport {
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        file: out.display().to_string(),
+        at: chrono::Local::now().to_rfc3339(),
+    };
+    store.record_exported_report(&report)?;
+    println!("closing report SHA-256 {} recorded", report.sha256);
     Ok(())
 }

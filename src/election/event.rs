@@ -133,6 +133,10 @@ pub enum EventKind {
         handed_out: Vec<(Contest, u32)>,
         /// Unused ballots handed back per contest.
         returned: Vec<(Contest, u32)>,
+        /// Ballots spoiled by a voter and exchanged for a new one (ombyttet), per
+        /// contest: packed and counted apart. Absent in events written before it existed.
+        #[serde(default)]
+        exchanged: Vec<(Contest, u32)>,
     },
     DoubleRegistrationResolved {
         voter_id: String,
@@ -500,6 +504,17 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ballot_count_written_before_exchanged_ballots_existed_still_reads() {
+        let old = r#"{"type":"ballots_reconciled","place":"1","table_no":2,
+            "handed_out":[["KV",3]],"returned":[["KV",1]]}"#;
+        let kind: EventKind = serde_json::from_str(old).unwrap();
+        let EventKind::BallotsReconciled { exchanged, .. } = kind else {
+            panic!("{kind:?}");
+        };
+        assert!(exchanged.is_empty());
+    }
 
     #[test]
     fn a_recorded_method_reads_back_and_matches_the_event_text() {

@@ -12,6 +12,7 @@ pub mod list_signature;
 pub mod names;
 pub mod official;
 pub mod place_mode;
+pub mod retention;
 pub mod roles;
 pub mod voter;
 pub mod voter_list;

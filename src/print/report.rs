@@ -1,7 +1,7 @@
 //! The closing report (afslutningsrapport) of a polling place and of each of its tables,
 //! for the afstemningsbog: check-ins per contest and per set of ballots (so the voters
 //! who got only the regionsrådsvalg ballot are counted apart), brevstemmer, returned
-//! ballots and the reconciliation, undos, reissued cards, paper registrations, double
+//! and exchanged (ombyttet) ballots and the reconciliation, undos, reissued cards, paper registrations, double
 //! registrations and the table's state changes. On the receipt printer (one table) and
 //! as PDF (the whole polling place).
 //!
@@ -47,6 +47,8 @@ pub struct TableReport {
 pub struct Reconciled {
     pub handed_out: Vec<(Contest, u32)>,
     pub returned: Vec<(Contest, u32)>,
+    /// Spoiled ballots exchanged for new ones (ombyttet), packed and counted apart.
+    pub exchanged: Vec<(Contest, u32)>,
     pub wall_ms: i64,
 }
 
@@ -370,6 +372,7 @@ impl Tables {
             self.entry(row.table_no).reconciled = Some(Reconciled {
                 handed_out: parse(&row.handed_out)?,
                 returned: parse(&row.returned)?,
+                exchanged: parse(&row.exchanged)?,
                 wall_ms: row.wall_ms,
             });
         }
@@ -559,6 +562,9 @@ fn table_lines(t: &TableReport) -> Vec<(String, String)> {
             for (c, n) in &r.returned {
                 v.push((format!("  returneret {}", c.code()), n.to_string()));
             }
+            for (c, n) in &r.exchanged {
+                v.push((format!("  ombyttet {}", c.code()), n.to_string()));
+            }
         }
         None => v.push(("Afstemt".into(), "nej".into())),
     }
@@ -679,6 +685,7 @@ mod tests {
                 reconciled: Some(Reconciled {
                     handed_out: vec![(Contest::Kv, 2)],
                     returned: vec![(Contest::Kv, 1)],
+                    exchanged: vec![(Contest::Kv, 1)],
                     wall_ms: 0,
                 }),
                 ..TableReport::default()

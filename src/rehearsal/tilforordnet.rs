@@ -117,7 +117,9 @@ async fn repeat(
     };
     day.outcome(label, &got);
     match got.as_str() {
-        "already_voted" => {
+        // A voter checked in without a card got a new one written out: the posted card
+        // the repeat brings is refused as superseded.
+        "already_voted" | "card_superseded" => {
             day.ledger().repeats_refused += 1;
             Step::Done
         }

@@ -3,6 +3,7 @@
 //! these checks make that impossible.
 
 use super::meta::MetaKey;
+use super::retention::DestroyRules;
 use super::{Result, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,6 +110,13 @@ pub struct DestructionReceipt {
     pub list_sha256: String,
     pub destroyed_at: String,
     pub files: Vec<String>,
+    /// The first day destruction was allowed (the complaint deadline passed).
+    pub allowed_from: String,
+    /// The exported closing report kept for the afstemningsbog: its SHA-256 and file.
+    pub closing_report_sha256: String,
+    pub closing_report_file: String,
+    /// Copies outside the database, to destroy by hand.
+    pub by_hand: Vec<String>,
 }
 
 impl DestructionReceipt {
@@ -123,7 +131,10 @@ impl DestructionReceipt {
              log SHA-256:            {}\n\
              valgliste SHA-256:      {}\n\
              tidspunkt / time:       {}\n\
-             filer overskrevet og slettet / files overwritten and deleted:\n  {}\n",
+             tilladt fra / allowed from: {}\n\
+             afslutningsrapport SHA-256 (bevares / kept): {}\n  {}\n\
+             filer overskrevet og slettet / files overwritten and deleted:\n  {}\n\
+             destruér også i hånden / also destroy by hand:\n  {}\n",
             self.election,
             self.device,
             self.database,
@@ -132,14 +143,19 @@ impl DestructionReceipt {
             self.log_sha256,
             self.list_sha256,
             self.destroyed_at,
-            self.files.join("\n  ")
+            self.allowed_from,
+            self.closing_report_sha256,
+            self.closing_report_file,
+            self.files.join("\n  "),
+            self.by_hand.join("\n  ")
         )
     }
 }
 
 /// Overwrites the database (and its WAL and shared-memory files) with zeros, syncs,
-/// and deletes them. The receipt is made before, from the data being destroyed.
-pub fn destroy(db: &Path, device: &str) -> Result<DestructionReceipt> {
+/// and deletes them, once `rules` allow it (see [`Store::destruction_permit`]). The
+/// receipt is made before, from the data being destroyed.
+pub fn destroy(db: &Path, device: &str, rules: &DestroyRules) -> Result<DestructionReceipt> {
     if !db.exists() {
         return Err(StoreError::Invalid(format!(
             "there is no database at {}",
@@ -147,6 +163,7 @@ pub fn destroy(db: &Path, device: &str) -> Result<DestructionReceipt> {
         )));
     }
     let store = Store::open(db)?;
+    let permit = store.destruction_permit(rules)?;
     let receipt = DestructionReceipt {
         election: store
             .bound_election()?
@@ -159,6 +176,10 @@ pub fn destroy(db: &Path, device: &str) -> Result<DestructionReceipt> {
         list_sha256: store.meta(MetaKey::ListSha256)?.unwrap_or_default(),
         destroyed_at: chrono::Local::now().to_rfc3339(),
         files: Vec::new(),
+        allowed_from: permit.first_day.to_string(),
+        closing_report_sha256: permit.report.sha256,
+        closing_report_file: format!("{} ({})", permit.report.file, permit.report.at),
+        by_hand: permit.by_hand,
     };
     drop(store);
     let mut files = Vec::new();

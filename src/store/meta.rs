@@ -24,6 +24,16 @@ pub enum MetaKey {
     /// Wrong PINs in a row at this table and until when (wall-clock ms) the next
     /// attempt waits: "3;1764640000000", kept so a restart resets no delay or lockout.
     PinAttempts,
+    /// The election day (YYYY-MM-DD) and the contests ("KV+RV"), recorded by the
+    /// table at its start: `destroy` reads the complaint deadline from them.
+    ElectionDate,
+    Contests,
+    /// Where the table wrote its paper-list PDFs, for the destruction receipt.
+    PaperListDir,
+    /// The municipality's research hold (JSON `ResearchHold`): no destruction while set.
+    ResearchHold,
+    /// The last exported closing report (JSON `ExportedReport`).
+    ClosingReport,
 }
 
 impl MetaKey {
@@ -38,6 +48,11 @@ impl MetaKey {
             MetaKey::ListSigned => "list_signed",
             MetaKey::ListVoters => "list_voters",
             MetaKey::PinAttempts => "pin_attempts",
+            MetaKey::ElectionDate => "election_date",
+            MetaKey::Contests => "contests",
+            MetaKey::PaperListDir => "paper_list_dir",
+            MetaKey::ResearchHold => "research_hold",
+            MetaKey::ClosingReport => "closing_report",
         }
     }
 }

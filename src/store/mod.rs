@@ -18,6 +18,7 @@ pub mod projection;
 pub mod queries;
 pub mod read_snapshot;
 pub mod report_queries;
+pub mod retention;
 pub mod schema;
 pub mod search;
 pub mod snapshot_table;

@@ -107,10 +107,11 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             table_no,
             handed_out,
             returned,
+            exchanged,
         } => {
-            let ho = serde_json::to_string(handed_out).unwrap_or_default();
-            let re = serde_json::to_string(returned).unwrap_or_default();
-            reconcile(c, place, *table_no, (&ho, &re), (hlc, &dev, seq), b.wall_ms)?;
+            let counts = [handed_out, returned, exchanged]
+                .map(|l| serde_json::to_string(l).unwrap_or_default());
+            reconcile(c, place, *table_no, &counts, (hlc, &dev, seq), b.wall_ms)?;
         }
         // A request to a table's screen: nothing in the projection changes.
         EventKind::ManualCheckInSent { .. } => {}
@@ -184,24 +185,26 @@ fn undo_checkin(
     refresh_voter(c, voter_id)
 }
 
-/// A table's count of ballots (JSON, handed out and returned): the latest by clock wins.
+/// A table's count of ballots (JSON, handed out, returned and exchanged): the latest by
+/// clock wins.
 fn reconcile(
     c: &Connection,
     place: &str,
     table_no: u32,
-    (handed_out, returned): (&str, &str),
+    [handed_out, returned, exchanged]: &[String; 3],
     (hlc, dev, seq): (i64, &str, i64),
     wall_ms: i64,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO reconciliation(place, table_no, hlc, device, seq, wall_ms, handed_out, returned)
-         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO reconciliation(place, table_no, hlc, device, seq, wall_ms, handed_out, returned,
+           exchanged)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT(place, table_no) DO UPDATE SET hlc=excluded.hlc, device=excluded.device,
            seq=excluded.seq, wall_ms=excluded.wall_ms, handed_out=excluded.handed_out,
-           returned=excluded.returned
+           returned=excluded.returned, exchanged=excluded.exchanged
          WHERE (excluded.hlc, excluded.device, excluded.seq)
              > (reconciliation.hlc, reconciliation.device, reconciliation.seq)",
-        params![place, table_no, hlc, dev, seq, wall_ms, handed_out, returned],
+        params![place, table_no, hlc, dev, seq, wall_ms, handed_out, returned, exchanged],
     )?;
     Ok(())
 }

@@ -43,6 +43,7 @@ pub struct ReconciliationRow {
     pub table_no: u32,
     pub handed_out: String,
     pub returned: String,
+    pub exchanged: String,
     pub wall_ms: i64,
 }
 
@@ -121,14 +122,16 @@ impl ReadSnapshot<'_> {
 
     pub fn reconciliations(&self, place: &str) -> Result<Vec<ReconciliationRow>> {
         let mut stmt = self.tx.prepare(
-            "SELECT table_no, handed_out, returned, wall_ms FROM reconciliation WHERE place=?1",
+            "SELECT table_no, handed_out, returned, exchanged, wall_ms FROM reconciliation
+             WHERE place=?1",
         )?;
         let rows = stmt.query_map([place], |r| {
             Ok(ReconciliationRow {
                 table_no: r.get(0)?,
                 handed_out: r.get(1)?,
                 returned: r.get(2)?,
-                wall_ms: r.get(3)?,
+                exchanged: r.get(3)?,
+                wall_ms: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -193,6 +193,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE voters ADD COLUMN country TEXT NOT NULL DEFAULT '';
     "#,
+    // 8: spoiled ballots exchanged for new ones (ombyttet), counted apart from returned.
+    r#"
+    ALTER TABLE reconciliation ADD COLUMN exchanged TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,

@@ -339,6 +339,7 @@ impl Sim {
                     table_no,
                     handed_out: vec![(Contest::Kv, handed), (Contest::Rv, handed)],
                     returned: vec![(Contest::Kv, returned)],
+                    exchanged: vec![(Contest::Rv, returned / 2)],
                 };
                 self.append(dev, kind);
             }

@@ -57,7 +57,9 @@ pub struct ReconLine {
     pub checkins: i64,
     pub handed_out: i64,
     pub returned: i64,
-    /// handed out − returned − check-ins: 0 when everything adds up.
+    /// Spoiled ballots exchanged for new ones (ombyttet).
+    pub exchanged: i64,
+    /// handed out − returned − exchanged − check-ins: 0 when everything adds up.
     pub difference: i64,
 }
 
@@ -92,10 +94,16 @@ impl TableCore {
 
     /// Compares the counted ballots with the check-ins at this table and records the
     /// count as an event.
+    ///
+    /// The rule, per contest: handed out = check-ins + returned + exchanged. Every
+    /// check-in takes one ballot off the stack; a voter who spoils a ballot gets a new
+    /// one, so each exchanged (ombyttet) ballot is one more taken off the stack that no
+    /// check-in accounts for; returned ballots were taken and put back unused.
     pub fn reconcile(
         &mut self,
         handed_out: &[(Contest, u32)],
         returned: &[(Contest, u32)],
+        exchanged: &[(Contest, u32)],
     ) -> Result<Reconciliation, TableError> {
         let checkins = self.store.table_ballots(&self.id.place, self.id.table_no)?;
         let get = |list: &[(Contest, u32)], c: Contest| {
@@ -116,13 +124,15 @@ impl TableCore {
                     .unwrap_or(0);
                 let ho = get(handed_out, c);
                 let re = get(returned, c);
+                let ex = get(exchanged, c);
                 ReconLine {
                     contest: c,
                     name: c.danish_name().into(),
                     checkins: ci,
                     handed_out: ho,
                     returned: re,
-                    difference: ho - re - ci,
+                    exchanged: ex,
+                    difference: ho - re - ex - ci,
                 }
             })
             .collect();
@@ -132,6 +142,7 @@ impl TableCore {
             table_no: self.id.table_no,
             handed_out: handed_out.to_vec(),
             returned: returned.to_vec(),
+            exchanged: exchanged.to_vec(),
         })?;
         self.notice = Some(if matches {
             "Optællingen stemmer.".into()

@@ -8,6 +8,7 @@ use crate::election::checkin::{CardFinding, CheckInInput, Verdict, decide, decid
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind};
 use crate::election::keys::DevicePublic;
+use crate::election::official::ActedBy;
 use crate::print::card_payload;
 use crate::signal::{Buzz, Light};
 use std::collections::HashSet;
@@ -89,7 +90,12 @@ impl TableCore {
         match verdict {
             Verdict::Admit { ballots } => {
                 let v = voter.ok_or_else(|| TableError::Refused("intern fejl".into()))?;
-                self.stage(v, Some(code.to_string()), CheckInMethod::Card, ballots);
+                self.stage(
+                    v,
+                    Some(code.to_string()),
+                    (CheckInMethod::Card, None),
+                    ballots,
+                );
             }
             other => self.refuse(&other, voter.map(|v| VoterView::new(v, self.today()))),
         }
@@ -149,19 +155,22 @@ impl TableCore {
         &mut self,
         voter: &crate::election::voter::Voter,
         card_code: Option<String>,
-        method: CheckInMethod,
+        (method, sent_by): (CheckInMethod, Option<ActedBy>),
         ballots: Vec<Contest>,
     ) {
         self.pending = Some(Pending {
             voter_id: voter.id.clone(),
             card_code,
             method,
+            sent_by,
         });
         self.view_id += 1;
         self.view = View::Pending {
             voter: VoterView::new(voter, self.today()),
             ballots_text: ballots_text(&ballots, &self.id.contests),
             ballots,
+            id_hint: (method == CheckInMethod::Manual)
+                .then(|| "Bed om legitimation ved tvivl.".to_string()),
         };
         self.signals.light(Light::Pending);
     }
@@ -174,8 +183,13 @@ impl TableCore {
         self.publish()
     }
 
-    /// Stages a check-in without a card, for a voter the valgsekretær found by search.
-    pub(super) fn stage_manual(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+    /// Stages a check-in without a card, for a voter the valgsekretær (`sent_by`) found
+    /// by search.
+    pub(super) fn stage_manual(
+        &mut self,
+        voter_id: &str,
+        sent_by: Option<ActedBy>,
+    ) -> Result<Screen, TableError> {
         let voter = self
             .store
             .voter(voter_id)?
@@ -187,7 +201,7 @@ impl TableCore {
         let verdict = self.decide_voter(&voter)?;
         match verdict {
             Verdict::Admit { ballots } => {
-                self.stage(&voter, None, CheckInMethod::Manual, ballots);
+                self.stage(&voter, None, (CheckInMethod::Manual, sent_by), ballots);
             }
             other => self.refuse(&other, Some(VoterView::new(&voter, self.today()))),
         }
@@ -248,8 +262,8 @@ impl TableCore {
     /// Returns when it is on disk; only then does the screen turn green.
     pub fn confirm(&mut self) -> Result<Screen, TableError> {
         let Some(p) = self.pending.take() else {
-            if let Some(next) = self.handed_over.pop_front() {
-                return self.stage_manual(&next);
+            if let Some((next, by)) = self.handed_over.pop_front() {
+                return self.stage_manual(&next, by);
             }
             self.notice = Some("Der er ingen vælger at godkende. Scan et valgkort.".into());
             return self.publish();
@@ -309,10 +323,13 @@ impl TableCore {
                 };
                 self.signals.light(Light::Green);
                 self.signals.buzz(Buzz::Ok);
-                if let Some(next) = self.handed_over.pop_front() {
+                if p.method == CheckInMethod::Manual {
+                    self.card_for_voter_without_one(&voter, p.sent_by.clone());
+                }
+                if let Some((next, by)) = self.handed_over.pop_front() {
                     // The valgsekretær sent the next voter meanwhile: shown at once, with
                     // this voter's ballots kept in the notice.
-                    self.stage_manual(&next)?;
+                    self.stage_manual(&next, by)?;
                     self.notice = Some(format!("Godkendt: {}. {text}", voter.full_name()));
                 }
             }
@@ -339,8 +356,8 @@ impl TableCore {
 
     pub fn cancel(&mut self) -> Result<Screen, TableError> {
         let cancelled = self.pending.take().is_some();
-        if let Some(next) = self.handed_over.pop_front() {
-            self.stage_manual(&next)?;
+        if let Some((next, by)) = self.handed_over.pop_front() {
+            self.stage_manual(&next, by)?;
             if cancelled {
                 self.notice = Some("Annulleret. Næste vælger er sendt af valgsekretæren.".into());
             }
@@ -355,16 +372,20 @@ impl TableCore {
 
     /// The valgsekretær sent a voter without a card to this table: shown as pending,
     /// exactly as after a scan, or after the voter now pending.
-    pub(super) fn receive_sent(&mut self, voter_id: &str) -> Result<Screen, TableError> {
+    pub(super) fn receive_sent(
+        &mut self,
+        voter_id: &str,
+        by: Option<ActedBy>,
+    ) -> Result<Screen, TableError> {
         if self.pending.is_none() {
-            return self.stage_manual(voter_id);
+            return self.stage_manual(voter_id, by);
         }
         let name = self
             .store
             .voter(voter_id)?
             .map(|v| v.full_name())
             .unwrap_or_else(|| voter_id.to_string());
-        self.handed_over.push_back(voter_id.to_string());
+        self.handed_over.push_back((voter_id.to_string(), by));
         self.notice = Some(format!(
             "Valgsekretæren har sendt {name} til bordet. Vælgeren vises, når den nuværende er godkendt eller annulleret."
         ));

@@ -13,6 +13,7 @@ use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind, SignedEvent, Trust};
 use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::election::official::ActedBy;
 use crate::scan::clean::Debouncer;
 use crate::signal::Signals;
 use crate::store::append::Author;
@@ -29,7 +30,13 @@ pub(super) struct Pending {
     pub(super) voter_id: String,
     pub(super) card_code: Option<String>,
     pub(super) method: CheckInMethod,
+    /// The official who sent a voter without a card: the card written out for the
+    /// voter at the confirm is issued in their name.
+    pub(super) sent_by: Option<ActedBy>,
 }
+
+/// A voter the valgsekretær sent to this table, and who sent them.
+pub(super) type Sent = (String, Option<ActedBy>);
 
 /// Identity and settings of this table.
 pub struct TableIdentity {
@@ -78,7 +85,10 @@ pub struct TableCore {
     pub(super) pending: Option<Pending>,
     /// Voters the valgsekretær sent to this table while another voter was pending: each
     /// is shown when the one before is approved or cancelled.
-    pub(super) handed_over: std::collections::VecDeque<String>,
+    pub(super) handed_over: std::collections::VecDeque<Sent>,
+    /// The card written out at the last confirm of a voter without one, while its
+    /// print is not yet waited for: (the voter's name, the queued print).
+    pub(super) card_printing: Option<(String, Result<crate::print::spool::Ticket, String>)>,
     pub(super) debouncer: Debouncer,
     pub(super) view: View,
     /// Bumped with every view shown: see [`Screen::view_id`].
@@ -191,6 +201,7 @@ impl TableCore {
             place_name,
             pending: None,
             handed_over: std::collections::VecDeque::new(),
+            card_printing: None,
             debouncer: Debouncer::new(debounce),
             view: View::Ready,
             view_id: 0,

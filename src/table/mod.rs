@@ -8,6 +8,7 @@ pub mod checklist;
 pub mod config;
 pub mod core;
 pub mod drivers;
+pub mod no_card;
 pub mod open;
 pub mod peers;
 pub mod pin_attempts;

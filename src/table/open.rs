@@ -96,6 +96,12 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
     if store.meta(MetaKey::Device)?.is_none() {
         store.set_meta(MetaKey::Device, &key.public().to_hex())?;
     }
+    // For `valgbord destroy`: the complaint deadline and the copies outside the database.
+    store.record_election_facts(
+        cfg.election_date,
+        &cfg.contests,
+        cfg.paper_list_dir.as_deref(),
+    )?;
     let signals = make_signals(&cfg.signals);
     let trust = make_trust(cfg, key.public())?;
     let hello = Hello::of_device(

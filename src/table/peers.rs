@@ -66,9 +66,9 @@ impl TableCore {
                 }
             }
         }
-        for voter_id in sent {
+        for (voter_id, by) in sent {
             tracing::info!("voter without card sent to this table");
-            if let Err(e) = self.receive_sent(&voter_id) {
+            if let Err(e) = self.receive_sent(&voter_id, by) {
                 tracing::warn!(error = %e, "voter sent to this table not shown");
             }
         }
@@ -91,9 +91,9 @@ impl TableCore {
         }
     }
 
-    /// The voter of a [`EventKind::ManualCheckInSent`] to this table (the cheap text
+    /// The voter of a [`EventKind::ManualCheckInSent`] to this table and who sent them (the cheap text
     /// test first: a busy place ingests thousands of other events).
-    fn sent_here(&self, ev: &SignedEvent) -> Option<String> {
+    fn sent_here(&self, ev: &SignedEvent) -> Option<super::core::Sent> {
         if !ev.body.contains("\"manual_check_in_sent\"") {
             return None;
         }
@@ -103,7 +103,9 @@ impl TableCore {
                 voter_id,
                 place,
                 table_no,
-            } if place == self.id.place && table_no == self.id.table_no => Some(voter_id),
+            } if place == self.id.place && table_no == self.id.table_no => {
+                Some((voter_id, body.by))
+            }
             _ => None,
         }
     }

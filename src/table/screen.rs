@@ -45,6 +45,10 @@ pub enum View {
         voter: VoterView,
         ballots: Vec<Contest>,
         ballots_text: String,
+        /// For a voter without a card: the identity was checked by search alone, so
+        /// the tilforordnede ask for identification when in doubt.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id_hint: Option<String>,
     },
     /// Confirmed and stored: hand out the ballots.
     Admitted {

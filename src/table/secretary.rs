@@ -246,7 +246,7 @@ impl TableCore {
             )?;
             tracing::info!(table = table_no, "voter without card sent to a table");
             if table_no == self.id.table_no {
-                self.receive_sent(&voter.id)?;
+                self.receive_sent(&voter.id, Some(by.acted_by()))?;
             }
         }
         Ok((verdict, voter.full_name()))
@@ -264,7 +264,7 @@ impl TableCore {
         if verdict.is_admit() {
             return self.screen();
         }
-        self.stage_manual(voter_id)
+        self.stage_manual(voter_id, Some(by.acted_by()))
     }
 
     /// Refuses a table number that is no table of this place (a typo must not make a
@@ -531,7 +531,7 @@ impl TableCore {
 
 /// A replacement card code: "VB" and 12 random digits, so it can never collide with
 /// the national system's numbering by accident and people see it came from valgbord.
-fn new_card_code() -> Result<String, TableError> {
+pub(super) fn new_card_code() -> Result<String, TableError> {
     let mut b = [0u8; 8];
     getrandom::getrandom(&mut b)
         .map_err(|e| TableError::Refused(format!("Ingen tilfældighedskilde: {e}")))?;

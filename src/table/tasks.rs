@@ -81,9 +81,16 @@ pub async fn route_scans(mut rx: mpsc::Receiver<ScanEvent>, core: SharedCore) {
 pub async fn route_button(mut rx: mpsc::Receiver<()>, core: SharedCore) {
     while rx.recv().await.is_some() {
         let core = core.clone();
-        let result = tokio::task::spawn_blocking(move || lock(&core).confirm().map(|_| ())).await;
-        if let Ok(Err(e)) = result {
-            tracing::error!(error = %e, "confirm by button failed");
+        let c = core.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut table = lock(&c);
+            table.confirm().map(|_| table.take_card_printing())
+        })
+        .await;
+        match result {
+            Ok(Ok(printing)) => super::no_card::report_card_print(&core, printing),
+            Ok(Err(e)) => tracing::error!(error = %e, "confirm by button failed"),
+            Err(e) => tracing::error!(error = %e, "confirm by button failed"),
         }
     }
 }

@@ -168,7 +168,10 @@ async fn scan(
 }
 
 async fn confirm(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
-    with_core(&s.core, |c| c.confirm()).await.map(Json)
+    let (screen, printing) =
+        with_core(&s.core, |c| Ok((c.confirm()?, c.take_card_printing()))).await?;
+    crate::table::no_card::report_card_print(&s.core, printing);
+    Ok(Json(screen))
 }
 
 async fn cancel(State(s): State<AppState>) -> Result<Json<Screen>, ApiError> {
@@ -264,6 +267,9 @@ struct ReconcileBody {
     handed_out: BTreeMap<Contest, u32>,
     #[serde(default)]
     returned: BTreeMap<Contest, u32>,
+    /// Spoiled ballots exchanged (ombyttet); absent means none.
+    #[serde(default)]
+    exchanged: BTreeMap<Contest, u32>,
 }
 
 async fn reconcile(
@@ -272,7 +278,8 @@ async fn reconcile(
 ) -> Result<Json<Reconciliation>, ApiError> {
     let ho: Vec<(Contest, u32)> = b.handed_out.into_iter().collect();
     let re: Vec<(Contest, u32)> = b.returned.into_iter().collect();
-    with_core(&s.core, move |c| c.reconcile(&ho, &re))
+    let ex: Vec<(Contest, u32)> = b.exchanged.into_iter().collect();
+    with_core(&s.core, move |c| c.reconcile(&ho, &re, &ex))
         .await
         .map(Json)
 }

@@ -114,10 +114,11 @@ try {
   await page.clock.runFor(1_500);
   await expectKind("ready", "second green after 8 s");
 
-  // 7. The ballot count asks for the day's contests only (KV and RV).
+  // 7. The ballot count asks for the day's contests only (KV and RV): handed out,
+  // returned and exchanged (ombyttet) each.
   await page.click("#menu-btn");
   const fields = await page.$$eval("#recon-fields input", (i) => i.map((x) => x.name));
-  if (fields.join(",") !== "ho_KV,re_KV,ho_RV,re_RV") fail(`the count asks for ${fields}`);
+  if (fields.join(",") !== "ho_KV,re_KV,ex_KV,ho_RV,re_RV,ex_RV") fail(`the count asks for ${fields}`);
   const tech = await page.$eval("#tech summary", (s) => s.textContent);
   if (tech !== "Detaljer") fail(`no Detaljer in the menu: ${tech}`);
 

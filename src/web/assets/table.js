@@ -125,7 +125,8 @@ function render(s) {
   shownPending = pendingNow;
   if (v.kind === "pending") {
     text("title", "Kontrollér vælgeren");
-    text("detail", "");
+    // A voter without a card: identity from the search alone.
+    text("detail", v.id_hint || "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "admitted") {
     text("title", "GODKENDT — REGISTRERET");
@@ -231,7 +232,7 @@ $("menu-btn").addEventListener("click", () => {
       l.appendChild(i);
       return l;
     };
-    row.append(label(c.name + ": udleveret", "ho_" + c.code), " ", label("returneret", "re_" + c.code));
+    row.append(label(c.name + ": udleveret", "ho_" + c.code), " ", label("returneret", "re_" + c.code), " ", label("ombyttet", "ex_" + c.code));
     f.appendChild(row);
   }
   hideStateConfirm();
@@ -299,19 +300,20 @@ $("state-no").addEventListener("click", () => {
 $("recon-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const fd = new FormData(e.target);
-  const handed_out = {}, returned = {};
+  const handed_out = {}, returned = {}, exchanged = {};
+  const by_kind = { ho: handed_out, re: returned, ex: exchanged };
   for (const [k, v] of fd.entries()) {
     if (v === "") continue;
     const [kind, c] = k.split("_");
-    (kind === "ho" ? handed_out : returned)[c] = Number(v);
+    by_kind[kind][c] = Number(v);
   }
   try {
-    const r = await post("/api/reconcile", { handed_out, returned });
+    const r = await post("/api/reconcile", { handed_out, returned, exchanged });
     const tb = $("recon-result").querySelector("tbody");
     tb.innerHTML = "";
     for (const l of r.lines) {
       const tr = document.createElement("tr");
-      for (const [val, cls] of [[l.name, ""], [l.checkins, ""], [l.handed_out, ""], [l.returned, ""], [l.difference, l.difference ? "bad" : ""]]) {
+      for (const [val, cls] of [[l.name, ""], [l.checkins, ""], [l.handed_out, ""], [l.returned, ""], [l.exchanged, ""], [l.difference, l.difference ? "bad" : ""]]) {
         const td = document.createElement("td"); td.textContent = val; td.className = cls; tr.appendChild(td);
       }
       tb.appendChild(tr);
