@@ -164,11 +164,11 @@ fn the_demo_is_provisioned_like_an_election_and_its_tables_and_central_share_a_c
     let central_key = valgbord::store::keyfile::load(&dir.path().join("valgkontor/device.key"))
         .expect("central key");
     assert_eq!(
-        body["central"]["device"],
+        body["centrals"][0]["device"],
         json!(central_key.public().to_hex())
     );
     assert!(
-        body["central"]["url"]
+        body["centrals"][0]["url"]
             .as_str()
             .unwrap_or_default()
             .starts_with("https://"),

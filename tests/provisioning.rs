@@ -9,8 +9,8 @@
 mod daemon;
 
 use daemon::{
-    Table, device_key, election_load, election_new, eventually, free_ports, office_keys, outcome,
-    run_fail, run_ok,
+    Table, device_key, election_load, election_new, election_new_args, eventually, free_ports,
+    office_keys, outcome, run_fail, run_ok,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -419,6 +419,22 @@ fn package_request_body(key: &Path) -> Vec<u8> {
 
 /// An election made on the stick `root/usb` (with `extra` arguments to `election new`)
 /// for table 1 and a reserve of place 1 and table 1 of place 2, each Pi with its own key.
+/// Table 1 of place 1 loaded from the stick `usb` onto the Pi with key `table`, on free
+/// loopback ports: its state folder and sync port.
+fn load_table_1(root: &Path, usb: &Path, table: &Path, office: &Path) -> (PathBuf, u16) {
+    let [screen, sync] = free_ports(2)[..] else {
+        panic!("two ports")
+    };
+    let hw = hardware(root, "1-1", &printer(root, 1, 1));
+    let st = state(root, 1, 1);
+    let (listen, sync_at) = (format!("127.0.0.1:{screen}"), format!("127.0.0.1:{sync}"));
+    let pkg = usb.join("valgsted-1");
+    let mut args = election_load(&pkg, table, office, &st);
+    args.extend(network(&listen, &sync_at, &hw));
+    run_ok(&args);
+    (st, sync)
+}
+
 struct SmallElection {
     office: PathBuf,
     usb: PathBuf,
@@ -477,16 +493,7 @@ fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
     } = small_election(root, &extra);
 
     // Table 1 of place 1 is loaded from the stick and serves its package on the LAN.
-    let [screen, sync] = free_ports(2)[..] else {
-        panic!("two ports")
-    };
-    let hw = hardware(root, "1-1", &printer(root, 1, 1));
-    let st = state(root, 1, 1);
-    let (listen, sync_at) = (format!("127.0.0.1:{screen}"), format!("127.0.0.1:{sync}"));
-    let pkg = usb.join("valgsted-1");
-    let mut args = election_load(&pkg, &table, &office, &st);
-    args.extend(network(&listen, &sync_at, &hw));
-    run_ok(&args);
+    let (st, sync) = load_table_1(root, &usb, &table, &office);
     let _t = Table::start(root, &st.join("table.toml"));
     let url = format!("https://127.0.0.1:{sync}/sync/v1/package");
 
@@ -523,6 +530,48 @@ fn the_package_is_given_only_to_devices_of_its_place_and_only_once_a_request() {
 /// Serves the package folder `pkg` on a loopback port over mutual TLS as the device
 /// `key`, taking any client key, in a thread of its own (for the whole test): a host
 /// on the LAN that holds a genuine package of a polling place it does not belong to.
+/// An office that runs a reserve central names both in the package, each with the key
+/// its central made; a loaded table pushes to both and enrols each as a central. A
+/// `--central` without its key file is refused, saying so, and no package is written.
+#[test]
+fn the_package_names_two_centrals_and_a_central_without_its_key_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let mut extra: Vec<String> = Vec::new();
+    let mut urls = Vec::new();
+    for (i, name) in ["central", "central-2"].iter().enumerate() {
+        let hex = device_key(&root.join(format!("{name}/device.key")));
+        let public = root.join(format!("{name}.pub"));
+        std::fs::write(&public, format!("{hex}\n")).expect("central key");
+        let url = format!("https://10.{}.0.1:8443", i + 1);
+        extra.extend([
+            "--central".into(),
+            url.clone(),
+            "--central-key".into(),
+            p(&public).into(),
+        ]);
+        urls.push((url, hex));
+    }
+    let SmallElection {
+        office, usb, table, ..
+    } = small_election(root, &extra);
+    let (st, _) = load_table_1(root, &usb, &table, &office);
+    let config = std::fs::read_to_string(st.join("table.toml")).expect("table.toml");
+    for (url, key) in &urls {
+        assert!(config.contains(&format!("\"{url}\"")), "{url}: {config}");
+        assert!(config.contains(key.as_str()), "{key}: {config}");
+    }
+    assert_eq!(config.matches("role = \"central\"").count(), 2, "{config}");
+
+    // The reserve central's key file left out.
+    let out = root.join("usb-2");
+    let args = election_new_args(root, ELECTION, &daemon::write_list(root), &out, &extra[..6]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = run_fail(&refs);
+    assert!(err.contains("2 --central but 1 --central-key"), "{err}");
+    assert!(!out.exists(), "a package was written");
+}
+
 fn rogue_package_server(key: valgbord::election::keys::DeviceSecret, pkg: PathBuf) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();

@@ -93,8 +93,62 @@ fn a_small_polling_place_survives_a_day_of_every_fault() {
         );
     }
     assert!(!report.contains("[FEJL]"), "{report}");
+    provisioned_as_an_election(dir.path(), &report);
     let svg = std::fs::read_to_string(dir.path().join("rapport.svg")).expect("chart written");
     assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+}
+
+/// Each table ran from the `table.toml` that `election load` wrote into its own folder,
+/// with the key it made there, and that key is the one the office's signed package
+/// enrols for its table number. The disk-fault table's folder was on the small disk,
+/// unmounted at the end: its folder is gone, and only that table's may be.
+fn provisioned_as_an_election(dir: &std::path::Path, report: &str) {
+    let packages: Vec<_> = std::fs::read_dir(dir.join("pakker"))
+        .expect("the office's packages in pakker/")
+        .map(|e| e.expect("package folder").path())
+        .collect();
+    assert_eq!(packages.len(), 1, "one polling place: {packages:?}");
+    let signed: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(packages[0].join("package.json")).expect("package.json"),
+    )
+    .expect("package.json is JSON");
+    let body: serde_json::Value =
+        serde_json::from_str(signed["body"].as_str().expect("signed body")).expect("body");
+    let enrolled = |t: u64| {
+        body["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|e| e["table_no"] == t)
+            .and_then(|e| e["device"].as_str())
+            .unwrap_or_else(|| panic!("table {t} not in the package: {body}"))
+            .to_string()
+    };
+    assert_eq!(body["centrals"].as_array().map(Vec::len), Some(2), "{body}");
+    let mut loaded = 0;
+    for t in 1..=3u64 {
+        let folder = dir.join(format!("bord-{t}"));
+        if !folder.exists() {
+            assert!(
+                report.contains(&format!("fuld disk på bord {t}")),
+                "table {t} has no folder of its own and was not the disk-fault table:\n{report}"
+            );
+            continue;
+        }
+        let config = std::fs::read_to_string(folder.join("table.toml")).expect("table.toml");
+        assert!(
+            config.starts_with("# Written by `valgbord election load`"),
+            "table {t}: {config}"
+        );
+        assert!(config.contains(&format!(
+            "key = \"{}\"",
+            folder.join("device.key").display()
+        )));
+        let key = valgbord::store::keyfile::load(&folder.join("device.key")).expect("its own key");
+        assert_eq!(key.public().to_hex(), enrolled(t), "table {t}'s key");
+        loaded += 1;
+    }
+    assert!(loaded >= 2, "only {loaded} tables had their folder");
 }
 
 #[test]

@@ -7,10 +7,9 @@ use super::failure::CmdResult;
 use crate::central::config::CentralConfig;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
-use crate::election::keys::DeviceSecret;
 use crate::election::official::{OfficialRole, OfficialsFile};
 use crate::provision::enrol::Enrolled;
-use crate::provision::load::{Network, StatePaths, load_package};
+use crate::provision::load::{Network, load_package, own_key};
 use crate::provision::make::{Plan, make_packages};
 use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::binding::Mode;
@@ -108,13 +107,6 @@ fn central_dir(dir: &Path) -> PathBuf {
     dir.join("valgkontor")
 }
 
-/// A device's own key, made in its own folder the first time (`valgbord key init` on a
-/// Pi); only its public half leaves the folder.
-fn device_key(state: &Path) -> anyhow::Result<DeviceSecret> {
-    std::fs::create_dir_all(state).with_context(|| format!("cannot create {}", state.display()))?;
-    Ok(keyfile::load_or_create(&StatePaths::in_dir(state).key)?)
-}
-
 /// Provisions the demo as an office and its devices would: keys made on the devices,
 /// the enrolment and officials files, the signed package, each table loading it. Returns
 /// the tables' configurations (as loaded, with the demo's paper list folder and fast
@@ -134,7 +126,7 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
     let mut enrolment = String::from("place,role,table_no,key\n");
     let mut central_tables = Vec::new();
     for (i, d) in table_dirs.iter().enumerate() {
-        let key = device_key(d)?.public().to_hex();
+        let key = own_key(d)?.public().to_hex();
         enrolment.push_str(&format!("{place},table,{},{key}\n", i + 1));
         central_tables.push(crate::central::config::TableEntry {
             place: place.clone(),
@@ -144,7 +136,7 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
         });
     }
     std::fs::write(dir.join("enrolment.csv"), &enrolment)?;
-    let central_key = device_key(&central_dir(dir))?;
+    let central_key = own_key(&central_dir(dir))?;
     let office = keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
     let officials = demo_officials()?;
     let enrolled = Enrolled::parse(&enrolment)?;
@@ -161,17 +153,17 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
         addresses: &Default::default(),
         // The central tally only receives here: the tables push to it (and pull from
         // it) over mutual TLS on its sync port, the last of the sync ports.
-        central: Some(CentralEntry {
+        centrals: vec![CentralEntry {
             url: urls[tables].clone(),
             device: central_key.public(),
-        }),
+        }],
         only_place: Some(&place),
     };
     let made = make_packages(&plan, &office, &dir.join("pakker"))?;
     let package = &made.places[0].dir;
     let mut configs = Vec::new();
     for (i, state) in table_dirs.iter().enumerate() {
-        let key = device_key(state)?;
+        let key = own_key(state)?;
         let net = Network {
             listen: Some(format!("127.0.0.1:{}", ports[i])),
             sync_listen: Some(format!("127.0.0.1:{}", sync_ports[i])),
@@ -184,6 +176,7 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
                     .collect(),
             ),
             hardware: Some(simulated_printer(&dir.join(format!("printer-{}", i + 1)))?),
+            no_sync_listener: false,
         };
         let loaded = load_package(
             package,

@@ -57,11 +57,13 @@ pub struct NewArgs {
     /// https://HOST:PORT).
     #[arg(long)]
     pub address: Vec<String>,
-    /// The central tally's URL and public key file.
+    /// A central tally's URL; repeat for a reserve central, each with its
+    /// `--central-key`, in the same order.
     #[arg(long, requires = "central_key")]
-    pub central: Option<String>,
+    pub central: Vec<String>,
+    /// The public key file of the central named by the `--central` in the same place.
     #[arg(long)]
-    pub central_key: Option<PathBuf>,
+    pub central_key: Vec<PathBuf>,
     /// The folder that gets one sub-folder per polling place (copy it to the USB stick).
     #[arg(long)]
     pub out: PathBuf,
@@ -127,13 +129,24 @@ fn new(a: NewArgs) -> CmdResult {
     let list =
         std::fs::read(&a.list).with_context(|| format!("cannot read {}", a.list.display()))?;
     let addresses = planned_addresses(&a.address)?;
-    let central = match (&a.central, &a.central_key) {
-        (Some(url), Some(key)) => Some(CentralEntry {
-            url: url.clone(),
-            device: keyfile::load_public(key)?,
-        }),
-        _ => None,
-    };
+    if a.central.len() != a.central_key.len() {
+        return Err(anyhow::anyhow!(
+            "{} --central but {} --central-key: give each central its URL and its public key file, in the same order",
+            a.central.len(),
+            a.central_key.len()
+        ));
+    }
+    let centrals = a
+        .central
+        .iter()
+        .zip(&a.central_key)
+        .map(|(url, key)| {
+            Ok(CentralEntry {
+                url: url.clone(),
+                device: keyfile::load_public(key)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let plan = Plan {
         election: ElectionInfo {
             id: a.id.clone(),
@@ -145,7 +158,7 @@ fn new(a: NewArgs) -> CmdResult {
         enrolled: &enrolled,
         officials: &officials,
         addresses: &addresses,
-        central,
+        centrals,
         only_place: None,
     };
     let made = make_packages(&plan, &office, &a.out).with_context(|| {
@@ -236,6 +249,7 @@ fn load(a: LoadArgs) -> CmdResult {
             sync_listen: a.sync_listen,
             peers: a.peer,
             hardware,
+            no_sync_listener: false,
         },
         crate::store::binding::Mode::Election,
     );

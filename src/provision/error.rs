@@ -134,6 +134,10 @@ pub enum LoadError {
     },
     #[error("{0}")]
     ConfigToml(#[source] toml::ser::Error),
+    #[error(
+        "a table of an election serves sync over TLS: a table without a sync listener is for test mode only (a rehearsal on one machine)"
+    )]
+    NoSyncListenerInElection,
     #[error("{what} \"{value}\" is not an address (HOST:PORT): {source}")]
     Address {
         what: &'static str,

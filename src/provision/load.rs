@@ -32,6 +32,17 @@ impl StatePaths {
     }
 }
 
+/// A device's own key, made in its state folder the first time (as `valgbord key init`
+/// does on a Pi); only its public half leaves the folder. The demo and the rehearsal
+/// make every device's key this way, so they are enrolled as an election's devices are.
+pub fn own_key(state: &Path) -> Result<DeviceSecret, LoadError> {
+    std::fs::create_dir_all(state).map_err(|source| LoadError::MakeDir {
+        path: state.to_path_buf(),
+        source,
+    })?;
+    Ok(keyfile::load_or_create(&StatePaths::in_dir(state).key)?)
+}
+
 /// How the loaded table is reached and reaches its peers, when the package does not
 /// say (or the test runs on loopback ports).
 #[derive(Default)]
@@ -41,6 +52,10 @@ pub struct Network {
     /// The TLS sync listener (default: all interfaces, the port of the table's planned
     /// address, else 8443).
     pub sync_listen: Option<String>,
+    /// No TLS sync listener at all: a rehearsal on one machine without a network of
+    /// its own, whose tables sync in plain HTTP on their screen ports. Test mode only;
+    /// an election's load refuses it.
+    pub no_sync_listener: bool,
     pub peers: Option<Vec<String>>,
     /// This Pi's own `[scanner]`, `[signals]` and `[printer]` sections (a TOML text kept
     /// on the device, e.g. /etc/valgbord/hardware.toml), added to the configuration.
@@ -147,6 +162,9 @@ pub fn load_package(
     net: &Network,
     mode: Mode,
 ) -> Result<Loaded, LoadError> {
+    if net.no_sync_listener && mode != Mode::Test {
+        return Err(LoadError::NoSyncListenerInElection);
+    }
     let package = open_package(dir, office)?;
     let table_no = enrolled_as(&package, key.public(), table)?;
     check_not_older(&package, state, office)?;
@@ -270,7 +288,7 @@ fn table_config(
             role: DeviceRole::Reserve,
             table_no: None,
         }))
-        .chain(p.central.iter().map(|c| DeviceEntry {
+        .chain(p.all_centrals().map(|c| DeviceEntry {
             key: c.device.to_hex(),
             role: DeviceRole::Central,
             table_no: None,
@@ -315,8 +333,11 @@ fn table_config(
             peers,
             devices,
             keys: None,
-            central: p.central.iter().map(|c| c.url.clone()).collect(),
-            listen: Some(address("the sync listen address", &sync_listen)?),
+            central: p.all_centrals().map(|c| c.url.clone()).collect(),
+            listen: match net.no_sync_listener {
+                true => None,
+                false => Some(address("the sync listen address", &sync_listen)?),
+            },
             mdns: false,
         },
         printer: hardware.printer,
@@ -394,5 +415,50 @@ mod tests {
         // Both tables and the reserve.
         assert_eq!(loaded.sync.devices.len(), 3);
         assert!(loaded.printer.is_some() && !loaded.is_test());
+    }
+
+    #[test]
+    fn only_a_test_table_goes_without_a_sync_listener() {
+        let mut p = crate::provision::package::tests::package();
+        p.centrals = vec![
+            crate::provision::package::CentralEntry {
+                url: "https://10.1.0.1:8443".into(),
+                device: DeviceSecret::from_seed([7; 32]).public(),
+            },
+            crate::provision::package::CentralEntry {
+                url: "https://10.2.0.1:8443".into(),
+                device: DeviceSecret::from_seed([8; 32]).public(),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let paths = StatePaths::in_dir(dir.path());
+        let net = Network {
+            no_sync_listener: true,
+            ..Network::default()
+        };
+        let cfg = table_config(&p, 1, &paths, &net, Mode::Test).unwrap();
+        assert_eq!(cfg.sync.listen, None);
+        // Both centrals: each a device of role central and a URL to push to.
+        assert_eq!(
+            cfg.sync.central,
+            ["https://10.1.0.1:8443", "https://10.2.0.1:8443"]
+        );
+        let roles = cfg
+            .sync
+            .devices
+            .iter()
+            .filter(|d| d.role == DeviceRole::Central);
+        assert_eq!(roles.count(), 2);
+        let key = DeviceSecret::from_seed([3; 32]);
+        let e = load_package(
+            dir.path(),
+            &key,
+            None,
+            key.public(),
+            dir.path(),
+            &net,
+            Mode::Election,
+        );
+        assert!(matches!(e, Err(LoadError::NoSyncListenerInElection)));
     }
 }

@@ -25,7 +25,9 @@ pub struct Plan<'a> {
     pub officials: &'a OfficialsFile,
     /// Where a table answers its peers, by (place, table number), when planned.
     pub addresses: &'a BTreeMap<(String, u32), String>,
-    pub central: Option<CentralEntry>,
+    /// The office's central tallies (the office's and a reserve, or none), in the order
+    /// every table lists them.
+    pub centrals: Vec<CentralEntry>,
     /// The package of this polling place alone (the demo's): the enrolment need not
     /// cover the list's other places. `None` (an election): every place of the list.
     pub only_place: Option<&'a str>,
@@ -112,7 +114,8 @@ pub fn make_packages(
                 .get(place)
                 .cloned()
                 .unwrap_or_default(),
-            central: plan.central.clone(),
+            central: None,
+            centrals: plan.centrals.clone(),
             list: ListInfo {
                 voters_here: parsed.voters.iter().filter(|v| &v.place == place).count() as u64,
                 ..list.clone()

@@ -32,9 +32,14 @@ pub struct Package {
     /// reserves existed.
     #[serde(default)]
     pub reserves: Vec<DevicePublic>,
-    /// The election office's tally, when there is one.
-    #[serde(default)]
+    /// The election office's tally as packages made before there could be more than one
+    /// named it; read so such a package still loads, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub central: Option<CentralEntry>,
+    /// The election office's tallies (none, one, or the office's and a reserve in
+    /// another building): every table pushes to and pulls from each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub centrals: Vec<CentralEntry>,
     pub list: ListInfo,
     /// The valgsekretær and the valgstyrere of this polling place, each with the argon2
     /// hash of a personal PIN, so every privileged action names who did it.
@@ -140,6 +145,11 @@ impl Package {
     pub fn table(&self, table_no: u32) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.table_no == table_no)
     }
+
+    /// Every central the package names, an older package's single one included.
+    pub fn all_centrals(&self) -> impl Iterator<Item = &CentralEntry> {
+        self.central.iter().chain(&self.centrals)
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +177,7 @@ pub(crate) mod tests {
             }],
             reserves: vec![DeviceSecret::from_seed([5; 32]).public()],
             central: None,
+            centrals: Vec::new(),
             list: ListInfo {
                 sha256: "00".into(),
                 signature: "11".into(),
@@ -216,5 +227,28 @@ pub(crate) mod tests {
         );
         let other = DeviceSecret::from_seed([2; 32]);
         assert!(s.open(other.public()).is_err());
+    }
+
+    #[test]
+    fn an_older_package_naming_one_central_still_opens_with_it() {
+        let office = DeviceSecret::from_seed([1; 32]);
+        let central = CentralEntry {
+            url: "https://10.1.0.1:8443".into(),
+            device: DeviceSecret::from_seed([7; 32]).public(),
+        };
+        let mut p = package();
+        p.central = Some(central.clone());
+        let body = serde_json::to_string_pretty(&p).unwrap();
+        assert!(body.contains("\"central\"") && !body.contains("\"centrals\""));
+        let opened = SignedPackage::sign(&p, &office)
+            .unwrap()
+            .open(office.public())
+            .unwrap();
+        assert_eq!(opened.all_centrals().collect::<Vec<_>>(), [&central]);
+        let mut two = package();
+        two.centrals = vec![central.clone(), central.clone()];
+        let body = serde_json::to_string_pretty(&two).unwrap();
+        assert!(!body.contains("\"central\""), "{body}");
+        assert_eq!(two.all_centrals().count(), 2);
     }
 }

@@ -1,12 +1,21 @@
-//! The rehearsed polling place on this machine: a database, a key and a configuration
-//! per table, and each table a real `valgbord table --config` process with its screen
-//! on a loopback port, which the faults kill -9 and start again. In a network namespace
-//! of the rehearsal's own ([`super::net`]) each table also serves sync over TLS on an
-//! address of its own.
+//! The rehearsed polling place on this machine, provisioned as an election's is: each
+//! table and central makes its own key in its own folder, the office enrols the public
+//! halves and signs the package (`provision::make`), each table loads it
+//! (`provision::load`, test mode) and runs from the `table.toml` that wrote, a real
+//! `valgbord table --config` process with its screen on a loopback port, which the
+//! faults kill -9 and start again. In a network namespace of the rehearsal's own
+//! ([`super::net`]) each table also serves sync over TLS on an address of its own.
 
+use crate::election::contest::Contest;
+use crate::election::keys::{DevicePublic, DeviceSecret};
+use crate::provision::enrol::Enrolled;
+use crate::provision::load::{Network, StatePaths, load_package, own_key};
+use crate::provision::make::{Plan, make_packages};
+use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::Store;
 use crate::store::binding::Mode;
 use crate::store::keyfile;
+use crate::table::config::TableConfig;
 use anyhow::anyhow;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,8 +39,11 @@ pub struct TableProc {
     pub sync_addr: Option<std::net::SocketAddr>,
     log: PathBuf,
     child: Option<Child>,
-    /// What the configuration holds besides the clock offset.
-    base_config: String,
+    /// The configuration `election load` wrote, as loaded, with the rehearsal's own
+    /// settings; written again with the clock offset at each start.
+    loaded: TableConfig,
+    /// The comment lines `election load` wrote at the top, kept on every rewrite.
+    header: String,
 }
 
 impl TableProc {
@@ -42,9 +54,18 @@ impl TableProc {
     /// Writes the configuration with this clock offset (test mode only, as in a
     /// rehearsal) and starts the daemon; returns once it listens.
     pub fn start(&mut self, clock_offset_ms: i64) -> anyhow::Result<()> {
+        let cfg = TableConfig {
+            clock_offset_ms,
+            ..self.loaded.clone()
+        };
+        let body = toml::to_string_pretty(&cfg)
+            .map_err(|e| anyhow!("configuration of table {}: {e}", self.no))?;
         std::fs::write(
             &self.config,
-            format!("clock_offset_ms = {clock_offset_ms}\n{}", self.base_config),
+            format!(
+                "{}# Started by `valgbord simulate` (test mode): scans over the API, no debounce, the clock {clock_offset_ms} ms off.\n{body}",
+                self.header
+            ),
         )
         .map_err(|e| anyhow!("{}: {e}", self.config.display()))?;
         self.child = Some(spawn_daemon(
@@ -268,8 +289,8 @@ impl Drop for SmallDisk {
     }
 }
 
-/// Makes the tables' folders: the list imported once and copied per table, a key per
-/// table (all listed in every configuration), ports, configurations.
+/// The rehearsed polling place, provisioned: the tables (each loaded from the signed
+/// package into its own folder), the two centrals, the small disk.
 pub struct Setup {
     pub tables: Vec<TableProc>,
     /// The office's central and its reserve (see [`CentralProc`]).
@@ -278,6 +299,9 @@ pub struct Setup {
     /// Why the small disk could not be made, when it was wanted.
     pub disk_problem: Option<String>,
 }
+
+/// The folder of the office's signed packages, under the rehearsal's folder.
+pub const PACKAGES_DIR: &str = "pakker";
 
 pub fn prepare(
     dir: &Path,
@@ -288,13 +312,18 @@ pub fn prepare(
     disk_table: Option<usize>,
     tls: bool,
 ) -> anyhow::Result<Setup> {
+    // The centrals start from the list imported once; each table imports it itself
+    // when it loads the package.
     let master = master_list(dir, list)?;
     let db_bytes = std::fs::metadata(&master).map(|m| m.len()).unwrap_or(0);
     // Four ports more, for the centrals: their office screens, then their sync ports.
     let mut ports = crate::ports::ports(0, tables + 4)?;
     let mut central_ports = ports.split_off(tables as usize);
     let central_sync_ports = central_ports.split_off(2);
-    let central_keys = device_keys(dir, CENTRALS.iter().map(|(file, _)| file.to_string()))?;
+    let central_keys = CENTRALS
+        .iter()
+        .map(|(file, _)| Ok(own_key(&dir.join(file))?.public()))
+        .collect::<anyhow::Result<Vec<DevicePublic>>>()?;
     // The tables reach the office's central over the WAN, over mutual TLS as in an
     // election: in a namespace of the rehearsal's own, through the proxy on an address
     // of its own that the `wan` fault makes slow and lossy (see
@@ -307,44 +336,61 @@ pub fn prepare(
             _ => format!("https://127.0.0.1:{p}"),
         })
         .collect();
-    // Where a central pulls a table: its TLS sync address with a network of our own,
-    // its plain screen port otherwise (test mode).
+    // Where the other tables and a central reach a table: its TLS sync address with a
+    // network of our own, its plain screen port otherwise (test mode).
     let table_urls: Vec<String> = (0..tables as usize)
         .map(|i| match tls {
             true => format!("https://{}", super::net::sync_addr(i)),
             false => format!("http://127.0.0.1:{}", ports[i]),
         })
         .collect();
-    let keys = device_keys(dir, (1..=tables).map(|t| format!("bord-{t}")))?;
     let mut disk = None;
     let mut disk_problem = None;
     if let Some(d) = disk_table {
-        // Room for the day's events and the WAL; the fault fills the rest.
-        match SmallDisk::mount(&dir.join(format!("disk-{}", d + 1)), db_bytes + (96 << 20)) {
+        // Room for the table's state (the database, the list and package kept beside
+        // it), the day's events and the WAL; the fault fills the rest.
+        let bytes = db_bytes + 2 * list.len() as u64 + (96 << 20);
+        match SmallDisk::mount(&dir.join(format!("disk-{}", d + 1)), bytes) {
             Ok(m) => disk = Some((d, m)),
             Err(e) => disk_problem = Some(e.to_string()),
         }
     }
+    // Each table's state folder (the disk-fault table's on the small disk), where it
+    // makes its own key as a Pi does.
+    let folders: Vec<PathBuf> = (0..tables as usize)
+        .map(|i| match &disk {
+            Some((d, m)) if *d == i => m.dir.clone(),
+            _ => dir.join(format!("bord-{}", i + 1)),
+        })
+        .collect();
+    let keys = folders
+        .iter()
+        .map(|f| own_key(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let publics: Vec<DevicePublic> = keys.iter().map(DeviceSecret::public).collect();
+    let centrals_enrolled = central_urls
+        .iter()
+        .zip(&central_keys)
+        .map(|(url, key)| CentralEntry {
+            url: url.clone(),
+            device: *key,
+        })
+        .collect();
+    let (package, office) =
+        office_package(dir, list, place, pin_hash, &publics, centrals_enrolled)?;
     let shared = Shared {
         dir,
-        master: &master,
-        place,
-        pin_hash,
         ports: &ports,
-        tables,
         tls,
-        keys: &keys,
-        device_list: enrolled(&keys, &central_keys),
-        centrals: quoted(central_urls.iter()),
+        table_urls: &table_urls,
+        package: &package,
+        office,
     };
     let mut out = Vec::new();
-    for t in 1..=tables {
-        let folder = match &disk {
-            Some((d, m)) if *d + 1 == t as usize => m.dir.clone(),
-            _ => dir.to_path_buf(),
-        };
-        out.push(prepare_table(&shared, t, &folder)?);
+    for (i, (folder, key)) in folders.iter().zip(&keys).enumerate() {
+        out.push(prepare_table(&shared, i, folder, key)?);
     }
+    let table_keys: Vec<String> = publics.iter().map(|k| k.to_hex()).collect();
     let mut centrals = Vec::new();
     for (i, port) in central_ports.iter().enumerate() {
         // Each pulls from a table of its own and from the other central, directly.
@@ -355,11 +401,11 @@ pub fn prepare(
             place,
             i,
             (*port, central_sync_ports[i]),
-            &keys,
+            &table_keys,
             &table_urls,
             (
                 &format!("https://127.0.0.1:{}", central_sync_ports[other]),
-                &central_keys[other],
+                &central_keys[other].to_hex(),
             ),
         )?);
     }
@@ -371,7 +417,7 @@ pub fn prepare(
     })
 }
 
-/// The list imported once into a database of its own, copied for every device.
+/// The list imported once into a database of its own, copied for every central.
 fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
     let master = dir.join("valgliste.db");
     crate::store::remove_scratch_database(&master);
@@ -383,136 +429,130 @@ fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
     Ok(master)
 }
 
-/// The public keys (hex) of the devices whose key files are `NAME.key` in `dir`, made
-/// when missing.
-fn device_keys(dir: &Path, names: impl Iterator<Item = String>) -> anyhow::Result<Vec<String>> {
-    names
-        .map(|name| {
-            keyfile::load_or_create(&dir.join(format!("{name}.key")))
-                .map(|k| k.public().to_hex())
-                .map_err(anyhow::Error::from)
-        })
-        .collect()
+/// The office's part, as in an election: the enrolment of the tables' public keys
+/// (`enrolment.csv`), the officials (the rehearsal's valgsekretær), and the polling
+/// place's package signed with the office's key, in [`PACKAGES_DIR`]. Returns the
+/// package's folder and the office's public key, which every table has installed.
+fn office_package(
+    dir: &Path,
+    list: &[u8],
+    place: &str,
+    pin_hash: &str,
+    tables: &[DevicePublic],
+    centrals: Vec<CentralEntry>,
+) -> anyhow::Result<(PathBuf, DevicePublic)> {
+    let mut enrolment = String::from("place,role,table_no,key\n");
+    for (i, key) in tables.iter().enumerate() {
+        enrolment.push_str(&format!("{place},table,{},{}\n", i + 1, key.to_hex()));
+    }
+    let path = dir.join("enrolment.csv");
+    std::fs::write(&path, &enrolment).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let enrolled = Enrolled::parse(&enrolment)?;
+    let officials = crate::election::official::parse_csv(&format!(
+        "name,role,pin_hash\n{},valgsekretaer,\"{pin_hash}\"\n",
+        super::client::VALGSEKRETAER
+    ))?;
+    let office = keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
+    let plan = Plan {
+        election: ElectionInfo {
+            id: ELECTION.into(),
+            name: "Generalprøve".into(),
+            date: chrono::Local::now().date_naive(),
+            contests: vec![Contest::Kv, Contest::Rv],
+        },
+        list,
+        enrolled: &enrolled,
+        officials: &officials,
+        addresses: &Default::default(),
+        centrals,
+        only_place: Some(place),
+    };
+    let made = make_packages(&plan, &office, &dir.join(PACKAGES_DIR))?;
+    let package = made
+        .places
+        .first()
+        .map(|m| m.dir.clone())
+        .ok_or_else(|| anyhow!("no package made for polling place {place}"))?;
+    Ok((package, office.public()))
 }
 
-/// The tables (numbered in order) and the centrals with their roles, as the items of a
-/// table configuration's `[sync] devices` array.
-fn enrolled(tables: &[String], centrals: &[String]) -> String {
-    tables
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            format!(
-                "{{ key = \"{k}\", role = \"table\", table_no = {} }}",
-                i + 1
-            )
-        })
-        .chain(
-            centrals
-                .iter()
-                .map(|k| format!("{{ key = \"{k}\", role = \"central\" }}")),
-        )
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Quoted and comma-separated, as a TOML array's items.
-fn quoted<'a>(items: impl Iterator<Item = &'a String>) -> String {
-    items
-        .map(|k| format!("\"{k}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// What every table's configuration shares.
+/// What every table's loading shares.
 struct Shared<'a> {
     dir: &'a Path,
-    master: &'a Path,
-    place: &'a str,
-    pin_hash: &'a str,
     /// The tables' screen ports.
     ports: &'a [u16],
-    tables: u32,
     tls: bool,
-    /// The tables' device keys.
-    keys: &'a [String],
-    /// Every device key, quoted, for the configuration's `keys`.
-    device_list: String,
-    /// The centrals' URLs, quoted.
-    centrals: String,
+    /// Where each table is reached for sync (see [`prepare`]).
+    table_urls: &'a [String],
+    /// The polling place's package folder, and the office key it is signed with.
+    package: &'a Path,
+    office: DevicePublic,
 }
 
-/// Table `t`'s database (a copy of the list's, in `folder`) and configuration.
-fn prepare_table(s: &Shared, t: u32, folder: &Path) -> anyhow::Result<TableProc> {
-    let (dir, tables, tls, ports) = (s.dir, s.tables, s.tls, s.ports);
-    let db = folder.join(format!("bord-{t}.db"));
-    crate::store::remove_scratch_database(&db);
-    std::fs::copy(s.master, &db).map_err(|e| anyhow!("{}: {e}", db.display()))?;
-    let port = ports[t as usize - 1];
-    // Each table on an address of its own, over TLS, when the rehearsal has a
-    // network of its own; otherwise in plain HTTP on the screen ports (test mode).
-    let peer_url = |i: usize| match tls {
-        true => format!("https://{}", super::net::sync_addr(i)),
-        false => format!("http://127.0.0.1:{}", ports[i]),
+/// Table `i + 1` loads the package into its folder (a fresh database: the list imported,
+/// its `table.toml` written) with its own key, as `valgbord election load` does.
+fn prepare_table(
+    s: &Shared,
+    i: usize,
+    folder: &Path,
+    key: &DeviceSecret,
+) -> anyhow::Result<TableProc> {
+    let t = i as u32 + 1;
+    // A rehearsal starts from an empty day, also in a folder used before.
+    crate::store::remove_scratch_database(&StatePaths::in_dir(folder).database);
+    let sync_addr = s.tls.then(|| super::net::sync_addr(i));
+    let net = Network {
+        listen: Some(format!("127.0.0.1:{}", s.ports[i])),
+        sync_listen: sync_addr.map(|a| a.to_string()),
+        // Without a network of our own the tables sync in plain HTTP on their screen
+        // ports (test mode).
+        no_sync_listener: !s.tls,
+        peers: Some(
+            s.table_urls
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, u)| u.clone())
+                .collect(),
+        ),
+        hardware: None,
     };
-    let peers = (0..tables as usize)
-        .filter(|&i| i + 1 != t as usize)
-        .map(|i| format!("\"{}\"", peer_url(i)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sync_addr = tls.then(|| super::net::sync_addr(t as usize - 1));
-    let listen_sync = sync_addr
-        .map(|a| format!("listen = \"{a}\"\n"))
-        .unwrap_or_default();
-    let base_config = format!(
-        "# Written by `valgbord simulate`.\n\
-         election = \"{ELECTION}\"\n\
-         mode = \"test\"\n\
-         database = \"{db}\"\n\
-         key = \"{key}\"\n\
-         place = \"{place}\"\n\
-         table_no = {t}\n\
-         contests = [\"KV\", \"RV\"]\n\
-         listen = \"127.0.0.1:{port}\"\n\
-         api_scan = true\n\
-         debounce_ms = 0\n\
-         [[officials]]\n\
-         name = \"{name}\"\n\
-         role = \"valgsekretaer\"\n\
-         pin_hash = \"{pin_hash}\"\n\
-         [sync]\n\
-         peers = [{peers}]\n\
-         central = [{centrals}]\n\
-         devices = [{device_list}]\n\
-         {listen_sync}",
-        db = db.display(),
-        key = dir.join(format!("bord-{t}.key")).display(),
-        place = s.place,
-        pin_hash = s.pin_hash,
-        name = super::client::VALGSEKRETAER,
-        centrals = s.centrals,
-        device_list = s.device_list,
-    );
+    let loaded = load_package(s.package, key, None, s.office, folder, &net, Mode::Test)
+        .map_err(|e| anyhow!("table {t} does not load the package: {e}"))?;
+    let config = loaded.paths.config;
+    let text =
+        std::fs::read_to_string(&config).map_err(|e| anyhow!("{}: {e}", config.display()))?;
+    let header = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut cfg = TableConfig::load(&config)?;
+    // The rehearsal's people scan over the screen's API, as fast as they come.
+    cfg.api_scan = true;
+    cfg.debounce_ms = 0;
     Ok(TableProc {
         no: t,
-        port,
-        db,
-        config: dir.join(format!("bord-{t}.toml")),
-        device: s.keys[t as usize - 1].clone(),
-        peer_url: peer_url(t as usize - 1),
+        port: s.ports[i],
+        db: loaded.paths.database,
+        config,
+        device: key.public().to_hex(),
+        peer_url: s.table_urls[i].clone(),
         sync_addr,
-        log: dir.join(format!("bord-{t}.log")),
+        log: s.dir.join(format!("bord-{t}.log")),
         child: None,
-        base_config,
+        loaded: cfg,
+        header,
     })
 }
 
-/// The two centrals: file name and name in the report.
+/// The two centrals: folder name and name in the report.
 const CENTRALS: [(&str, &str); 2] = [("central", "centralen"), ("central-2", "reservecentralen")];
 
-/// Central `which`'s database (the same list), key and configuration: every table's
-/// key, one table's address to pull from besides the tables' pushes (table 1 for the
-/// first, the last table for the reserve), and the other central as a peer.
+/// Central `which`'s database (the same list), key and configuration in its own folder:
+/// every enrolled table's key, one table's address to pull from besides the tables'
+/// pushes (table 1 for the first, the last table for the reserve), and the other central
+/// as a peer.
 #[allow(clippy::too_many_arguments)]
 fn prepare_central(
     dir: &Path,
@@ -525,7 +565,8 @@ fn prepare_central(
     other: (&str, &str),
 ) -> anyhow::Result<CentralProc> {
     let (file, name) = CENTRALS[which];
-    let db = dir.join(format!("{file}.db"));
+    let folder = dir.join(file);
+    let db = folder.join("central.db");
     crate::store::remove_scratch_database(&db);
     std::fs::copy(master, &db).map_err(|e| anyhow!("{}: {e}", db.display()))?;
     let password = crate::password::hash_pin(OFFICE_USER.1)?;
@@ -543,7 +584,7 @@ fn prepare_central(
          password = \"{password}\"\n\
          role = \"read\"\n",
         db = db.display(),
-        key = dir.join(format!("{file}.key")).display(),
+        key = StatePaths::in_dir(&folder).key.display(),
         user = OFFICE_USER.0,
     );
     config.push_str(&format!(
@@ -560,7 +601,7 @@ fn prepare_central(
             config.push_str(&format!("url = \"{url}\"\n"));
         }
     }
-    let path = dir.join(format!("{file}.toml"));
+    let path = folder.join("central.toml");
     std::fs::write(&path, config).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(CentralProc {
         name,

@@ -115,6 +115,19 @@ pub fn officials_file(root: &Path) -> PathBuf {
 /// `valgbord election new` of election `id` from `list`, with the office key and the
 /// enrolment file (enrol.csv) in `root`, into `out`; `extra` arguments after. Its output.
 pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[String]) -> String {
+    let args = election_new_args(root, id, list, out, extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&refs)
+}
+
+/// The arguments of [`election_new`], for a test that expects the office to be refused.
+pub fn election_new_args(
+    root: &Path,
+    id: &str,
+    list: &Path,
+    out: &Path,
+    extra: &[String],
+) -> Vec<String> {
     let path = |p: &Path| p.to_str().expect("utf8 path").to_string();
     let mut args: Vec<String> = [
         "election",
@@ -141,8 +154,7 @@ pub fn election_new(root: &Path, id: &str, list: &Path, out: &Path, extra: &[Str
         args.extend([flag.to_string(), path(&p)]);
     }
     args.extend(extra.iter().cloned());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    run_ok(&refs)
+    args
 }
 
 /// `valgbord election load` of the package folder `pkg` onto the device with key `key`
