@@ -8,13 +8,11 @@ use crate::central::config::CentralConfig;
 use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::election::official::{OfficialRole, OfficialsFile};
-use crate::provision::enrol::Enrolled;
-use crate::provision::load::{Network, load_package, own_key};
-use crate::provision::make::{Plan, make_packages};
+use crate::provision::load::{Network, load_package, own_key, peers_but};
+use crate::provision::make::one_place;
 use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::binding::Mode;
 use crate::store::generate;
-use crate::store::keyfile;
 use crate::table::config::TableConfig;
 use crate::table::shared::lock;
 use anyhow::Context;
@@ -123,70 +121,53 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
     let table_dirs: Vec<PathBuf> = (1..=a.tables)
         .map(|t| dir.join(format!("bord-{t}")))
         .collect();
-    let mut enrolment = String::from("place,role,table_no,key\n");
-    let mut central_tables = Vec::new();
-    for (i, d) in table_dirs.iter().enumerate() {
-        let key = own_key(d)?.public().to_hex();
-        enrolment.push_str(&format!("{place},table,{},{key}\n", i + 1));
-        central_tables.push(crate::central::config::TableEntry {
+    let keys = table_dirs
+        .iter()
+        .map(|d| own_key(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let publics: Vec<_> = keys.iter().map(|k| k.public()).collect();
+    let central_tables = publics
+        .iter()
+        .enumerate()
+        .map(|(i, key)| crate::central::config::TableEntry {
             place: place.clone(),
             table_no: i as u32 + 1,
-            key,
+            key: key.to_hex(),
             url: None,
-        });
-    }
-    std::fs::write(dir.join("enrolment.csv"), &enrolment)?;
+        })
+        .collect();
     let central_key = own_key(&central_dir(dir))?;
-    let office = keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
-    let officials = demo_officials()?;
-    let enrolled = Enrolled::parse(&enrolment)?;
-    let plan = Plan {
-        election: ElectionInfo {
-            id: ELECTION.into(),
-            name: ELECTION_NAME.into(),
-            date: chrono::Local::now().date_naive(),
-            contests: vec![Contest::Kv, Contest::Rv],
-        },
-        list: &list,
-        enrolled: &enrolled,
-        officials: &officials,
-        addresses: &Default::default(),
-        // The central tally only receives here: the tables push to it (and pull from
-        // it) over mutual TLS on its sync port, the last of the sync ports.
-        centrals: vec![CentralEntry {
-            url: urls[tables].clone(),
-            device: central_key.public(),
-        }],
-        only_place: Some(&place),
+    let election = ElectionInfo {
+        id: ELECTION.into(),
+        name: ELECTION_NAME.into(),
+        date: chrono::Local::now().date_naive(),
+        contests: vec![Contest::Kv, Contest::Rv],
     };
-    let made = make_packages(&plan, &office, &dir.join("pakker"))?;
-    let package = &made.places[0].dir;
+    // The central tally only receives here: the tables push to it (and pull from it)
+    // over mutual TLS on its sync port, the last of the sync ports.
+    let central = CentralEntry {
+        url: urls[tables].clone(),
+        device: central_key.public(),
+    };
+    let (package, office) = one_place(
+        dir,
+        election,
+        &list,
+        &place,
+        &publics,
+        &demo_officials()?,
+        vec![central],
+    )?;
     let mut configs = Vec::new();
-    for (i, state) in table_dirs.iter().enumerate() {
-        let key = own_key(state)?;
+    for (i, (state, key)) in table_dirs.iter().zip(&keys).enumerate() {
         let net = Network {
             listen: Some(format!("127.0.0.1:{}", ports[i])),
             sync_listen: Some(format!("127.0.0.1:{}", sync_ports[i])),
-            peers: Some(
-                urls[..tables]
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, u)| u.clone())
-                    .collect(),
-            ),
+            peers: Some(peers_but(&urls[..tables], i)),
             hardware: Some(simulated_printer(&dir.join(format!("printer-{}", i + 1)))?),
             no_sync_listener: false,
         };
-        let loaded = load_package(
-            package,
-            &key,
-            None,
-            office.public(),
-            state,
-            &net,
-            Mode::Test,
-        )?;
+        let loaded = load_package(&package, key, None, office, state, &net, Mode::Test)?;
         let mut cfg = TableConfig::load(&loaded.paths.config)?;
         cfg.paper_list_dir = Some(dir.join(format!("papirliste-{}", i + 1)));
         cfg.fast_bordvalg = demo_shares(a.tables);

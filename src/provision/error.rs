@@ -44,6 +44,10 @@ pub enum MakeError {
     Officials(#[from] crate::election::official::OfficialsError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error("the enrolment: {0}")]
+    Enrolment(#[from] super::enrol::EnrolError),
+    #[error("the office key: {0}")]
+    OfficeKey(#[from] KeyFileError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

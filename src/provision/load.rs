@@ -43,6 +43,16 @@ pub fn own_key(state: &Path) -> Result<DeviceSecret, LoadError> {
     Ok(keyfile::load_or_create(&StatePaths::in_dir(state).key)?)
 }
 
+/// Every URL of `urls` but the `own`-th: a table's peers among its place's tables, as
+/// the demo and the rehearsal list them.
+pub fn peers_but(urls: &[String], own: usize) -> Vec<String> {
+    urls.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != own)
+        .map(|(_, u)| u.clone())
+        .collect()
+}
+
 /// How the loaded table is reached and reaches its peers, when the package does not
 /// say (or the test runs on loopback ports).
 #[derive(Default)]

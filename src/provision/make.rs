@@ -9,7 +9,7 @@ use super::package::{
     CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
     SignedPackage, TableEntry, sha256_hex,
 };
-use crate::election::keys::DeviceSecret;
+use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::list_change::BrevstemmeDigest;
 use crate::election::official::OfficialsFile;
 use crate::election::{list_signature, voter_list};
@@ -32,6 +32,9 @@ pub struct Plan<'a> {
     /// cover the list's other places. `None` (an election): every place of the list.
     pub only_place: Option<&'a str>,
 }
+
+/// Where [`one_place`] writes the packages, under its folder.
+pub const PACKAGES_DIR: &str = "pakker";
 
 /// One polling place's package, as written.
 pub struct Made {
@@ -136,6 +139,47 @@ pub fn make_packages(
         brevstemmer: list.brevstemmer.count,
         sha256: list.sha256,
     })
+}
+
+/// The office's work for one polling place on one machine, as the demo and the rehearsal
+/// do it: the tables' public keys (made on the devices) enrolled as tables 1, 2, … of
+/// `place` in `dir/enrolment.csv`, the office key in `dir/kontor/office.key` (made the
+/// first time), and the place's package signed into `dir/`[`PACKAGES_DIR`]. Returns the package's
+/// folder and the office's public key, which every table has installed.
+pub fn one_place(
+    dir: &Path,
+    election: ElectionInfo,
+    list: &[u8],
+    place: &str,
+    tables: &[DevicePublic],
+    officials: &OfficialsFile,
+    centrals: Vec<CentralEntry>,
+) -> Result<(PathBuf, DevicePublic), MakeError> {
+    let mut enrolment = String::from("place,role,table_no,key\n");
+    for (i, key) in tables.iter().enumerate() {
+        enrolment.push_str(&format!("{place},table,{},{}\n", i + 1, key.to_hex()));
+    }
+    let path = dir.join("enrolment.csv");
+    std::fs::write(&path, &enrolment).map_err(|source| MakeError::Write { path, source })?;
+    let enrolled = Enrolled::parse(&enrolment)?;
+    let office = crate::store::keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
+    let plan = Plan {
+        election,
+        list,
+        enrolled: &enrolled,
+        officials,
+        addresses: &BTreeMap::new(),
+        centrals,
+        only_place: Some(place),
+    };
+    let made = make_packages(&plan, &office, &dir.join(PACKAGES_DIR))?;
+    let package = made
+        .places
+        .into_iter()
+        .next()
+        .map(|m| m.dir)
+        .ok_or_else(|| MakeError::UnknownPlace(place.to_string()))?;
+    Ok((package, office.public()))
 }
 
 /// Every polling place packaged has a table, and every enrolled place is on the list.

@@ -8,13 +8,11 @@
 
 use crate::election::contest::Contest;
 use crate::election::keys::{DevicePublic, DeviceSecret};
-use crate::provision::enrol::Enrolled;
-use crate::provision::load::{Network, StatePaths, load_package, own_key};
-use crate::provision::make::{Plan, make_packages};
+use crate::provision::load::{Network, StatePaths, load_package, own_key, peers_but};
+use crate::provision::make::one_place;
 use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::Store;
 use crate::store::binding::Mode;
-use crate::store::keyfile;
 use crate::table::config::TableConfig;
 use anyhow::anyhow;
 use std::io::{BufRead, BufReader};
@@ -300,9 +298,6 @@ pub struct Setup {
     pub disk_problem: Option<String>,
 }
 
-/// The folder of the office's signed packages, under the rehearsal's folder.
-pub const PACKAGES_DIR: &str = "pakker";
-
 pub fn prepare(
     dir: &Path,
     list: &[u8],
@@ -431,7 +426,7 @@ fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
 
 /// The office's part, as in an election: the enrolment of the tables' public keys
 /// (`enrolment.csv`), the officials (the rehearsal's valgsekretær), and the polling
-/// place's package signed with the office's key, in [`PACKAGES_DIR`]. Returns the
+/// place's package signed with the office's key (`provision::make::one_place`). Returns the
 /// package's folder and the office's public key, which every table has installed.
 fn office_package(
     dir: &Path,
@@ -441,39 +436,19 @@ fn office_package(
     tables: &[DevicePublic],
     centrals: Vec<CentralEntry>,
 ) -> anyhow::Result<(PathBuf, DevicePublic)> {
-    let mut enrolment = String::from("place,role,table_no,key\n");
-    for (i, key) in tables.iter().enumerate() {
-        enrolment.push_str(&format!("{place},table,{},{}\n", i + 1, key.to_hex()));
-    }
-    let path = dir.join("enrolment.csv");
-    std::fs::write(&path, &enrolment).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let enrolled = Enrolled::parse(&enrolment)?;
     let officials = crate::election::official::parse_csv(&format!(
         "name,role,pin_hash\n{},valgsekretaer,\"{pin_hash}\"\n",
         super::client::VALGSEKRETAER
     ))?;
-    let office = keyfile::load_or_create(&dir.join("kontor").join("office.key"))?;
-    let plan = Plan {
-        election: ElectionInfo {
-            id: ELECTION.into(),
-            name: "Generalprøve".into(),
-            date: chrono::Local::now().date_naive(),
-            contests: vec![Contest::Kv, Contest::Rv],
-        },
-        list,
-        enrolled: &enrolled,
-        officials: &officials,
-        addresses: &Default::default(),
-        centrals,
-        only_place: Some(place),
+    let election = ElectionInfo {
+        id: ELECTION.into(),
+        name: "Generalprøve".into(),
+        date: chrono::Local::now().date_naive(),
+        contests: vec![Contest::Kv, Contest::Rv],
     };
-    let made = make_packages(&plan, &office, &dir.join(PACKAGES_DIR))?;
-    let package = made
-        .places
-        .first()
-        .map(|m| m.dir.clone())
-        .ok_or_else(|| anyhow!("no package made for polling place {place}"))?;
-    Ok((package, office.public()))
+    Ok(one_place(
+        dir, election, list, place, tables, &officials, centrals,
+    )?)
 }
 
 /// What every table's loading shares.
@@ -507,14 +482,7 @@ fn prepare_table(
         // Without a network of our own the tables sync in plain HTTP on their screen
         // ports (test mode).
         no_sync_listener: !s.tls,
-        peers: Some(
-            s.table_urls
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, u)| u.clone())
-                .collect(),
-        ),
+        peers: Some(peers_but(s.table_urls, i)),
         hardware: None,
     };
     let loaded = load_package(s.package, key, None, s.office, folder, &net, Mode::Test)
