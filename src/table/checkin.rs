@@ -52,11 +52,8 @@ impl TableCore {
             None => None,
         };
         let (right_place, moved) = match &lookup {
-            Some(l) if l.voter.place != self.id.place => (
-                self.store.place_name(&l.voter.place)?,
-                self.store.moved_by_list_change(&l.voter.id)?,
-            ),
-            _ => (None, false),
+            Some(l) => self.other_place(&l.voter)?,
+            None => (None, false),
         };
         let finding = match &lookup {
             Some(l) => CardFinding::Voter {
@@ -132,6 +129,22 @@ impl TableCore {
         };
         self.signals.light(Light::Red);
         self.publish()
+    }
+
+    /// For a voter of another polling place: that place's name, and whether a list change
+    /// moved the voter there (the refusal then says so); `(None, false)` for a voter of
+    /// this place.
+    fn other_place(
+        &self,
+        voter: &crate::election::voter::Voter,
+    ) -> Result<(Option<String>, bool), TableError> {
+        if voter.place == self.id.place {
+            return Ok((None, false));
+        }
+        Ok((
+            self.store.place_name(&voter.place)?,
+            self.store.moved_by_list_change(&voter.id)?,
+        ))
     }
 
     /// A card QR whose signature or key does not hold: refused before any lookup.
@@ -224,14 +237,7 @@ impl TableCore {
     ) -> Result<Verdict, TableError> {
         let (state, _) = self.store.table_state(&self.id.place, table_no)?;
         let prior = self.store.status(&voter.id)?.map(|s| s.prior);
-        let (right_place, moved) = if voter.place != self.id.place {
-            (
-                self.store.place_name(&voter.place)?,
-                self.store.moved_by_list_change(&voter.id)?,
-            )
-        } else {
-            (None, false)
-        };
+        let (right_place, moved) = self.other_place(voter)?;
         let mode = self.store.place_mode(&self.id.place)?.mode;
         let input = CheckInInput {
             table_state: state,
