@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod attempt_limit;
+pub mod audit;
 pub mod central;
 pub mod cli;
 pub mod election;

@@ -1,10 +1,12 @@
 //! The command line: one binary, one subcommand per job.
 
+mod audit;
 pub mod bench;
 mod central;
 mod demo;
 mod destroy;
 mod election;
+mod export;
 mod failure;
 mod key;
 mod list_change;
@@ -65,6 +67,10 @@ pub enum Command {
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Write a device's bundle (package, list, list changes, log, closing report) for the afstemningsbog and `audit`.
+    Export(export::ExportArgs),
+    /// Check devices' bundles offline against the election office's public key.
+    Audit(audit::AuditArgs),
     /// Printing: `list print` (the paper valgliste), `card print` (a valgkort), `report print`.
     #[command(flatten)]
     Print(print::PrintCmds),
@@ -93,6 +99,8 @@ pub fn main() -> ExitCode {
         Command::Bench(c) => bench::run(c),
         Command::Simulate(a) => simulate::run(a),
         Command::Print(c) => print::run(c),
+        Command::Export(a) => export::run(a),
+        Command::Audit(a) => audit::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,6 +26,10 @@ pub struct SimulateArgs {
     /// Folder for databases, logs and the report (fresh under the temp folder when not given).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// At the end of the day, write each device's bundle (`valgbord export`) into this
+    /// folder, for `valgbord audit`.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {
@@ -50,6 +54,7 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         day_seconds: a.day_seconds,
         dir,
         network,
+        export: a.export.map(export_hook),
     })?;
     println!("{}", outcome.report);
     println!("Rapport: {}", outcome.text.display());
@@ -61,4 +66,14 @@ pub fn run(a: SimulateArgs) -> CmdResult {
             outcome.text.display()
         ))
     }
+}
+
+/// Writes `<folder>/<device>.json` from a stopped device's database.
+fn export_hook(folder: PathBuf) -> rehearsal::ExportHook {
+    Box::new(move |name, db| {
+        std::fs::create_dir_all(&folder)?;
+        let bundle = crate::audit::export::bundle_of(db, None)?;
+        bundle.write(&folder.join(format!("{name}.json")))?;
+        Ok(())
+    })
 }

@@ -50,7 +50,13 @@ pub struct Options {
     pub dir: PathBuf,
     /// What the devices talk over ([`net::Network::choose`], before any thread).
     pub network: net::Network,
+    /// Called with each device's name ("bord-1", "centralen") and database once its
+    /// process is stopped, before anything is removed (`simulate --export`).
+    pub export: Option<ExportHook>,
 }
+
+/// What `simulate --export` does with a stopped device's database.
+pub type ExportHook = Box<dyn Fn(&str, &std::path::Path) -> anyhow::Result<()> + Send + Sync>;
 
 pub struct Outcome {
     pub report: String,
@@ -124,6 +130,7 @@ pub fn run(o: Options) -> anyhow::Result<Outcome> {
         network: o.network,
         namespaced,
         t0,
+        export: o.export,
     };
     let held = rt.block_on(hold_day(setup, plan))?;
     let figures = report::Figures {
@@ -157,6 +164,7 @@ struct Plan {
     namespaced: bool,
     /// When the rehearsal began, for the set-up time.
     t0: Instant,
+    export: Option<ExportHook>,
 }
 
 /// What the day left to check: the ledger, every database read after the processes
@@ -217,7 +225,8 @@ async fn hold_day(setup: place::Setup, plan: Plan) -> anyhow::Result<Held> {
     .await?;
     let day_s = day.clock.start.elapsed().as_secs_f64();
     let held_s = day.clock.paused_total().as_secs_f64();
-    let (audits, converged, office, converge_s) = after_day(&http, rig, &plan.place).await?;
+    let (audits, converged, office, converge_s) =
+        after_day(&http, rig, &plan.place, plan.export.as_ref()).await?;
     Ok(Held {
         day,
         audits,
@@ -242,6 +251,7 @@ async fn after_day(
     http: &reqwest::Client,
     rig: fault_driver::Rig,
     place: &str,
+    export: Option<&ExportHook>,
 ) -> anyhow::Result<AfterDay> {
     let fault_driver::Rig {
         tables,
@@ -270,6 +280,12 @@ async fn after_day(
     // read the files.
     drop(tables);
     drop(centrals);
+    if let Some(export) = export {
+        for (who, db) in &dbs {
+            let name = who.replace("table ", "bord-");
+            tokio::task::block_in_place(|| export(&name, db))?;
+        }
+    }
     let audits = tokio::task::block_in_place(|| {
         dbs.iter()
             .map(|(who, db)| check::audit(who, db, place))

@@ -127,22 +127,7 @@ impl Store {
 
     /// Every proof of a fork held here, to send to peers with each pull answer.
     pub fn fork_evidence(&self) -> Result<Vec<ForkEvidence>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT first_body, first_sig, other_body, other_sig FROM forks ORDER BY seen_ms",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ForkEvidence {
-                first: SignedEvent {
-                    body: r.get(0)?,
-                    sig: r.get(1)?,
-                },
-                other: SignedEvent {
-                    body: r.get(2)?,
-                    sig: r.get(3)?,
-                },
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        evidence(&self.conn)
     }
 
     /// Takes in proofs of forks a peer sends, each checked here (both events verified
@@ -176,4 +161,24 @@ impl Store {
     pub fn is_forked(&self, device: DevicePublic) -> Result<bool> {
         is_forked(&self.conn, device)
     }
+}
+
+/// Every proof of a fork held, oldest first, on a connection or transaction of the store.
+pub(crate) fn evidence(conn: &rusqlite::Connection) -> Result<Vec<ForkEvidence>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT first_body, first_sig, other_body, other_sig FROM forks ORDER BY seen_ms",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ForkEvidence {
+            first: SignedEvent {
+                body: r.get(0)?,
+                sig: r.get(1)?,
+            },
+            other: SignedEvent {
+                body: r.get(2)?,
+                sig: r.get(3)?,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
