@@ -126,75 +126,36 @@ pub fn audit(paths: &[PathBuf], office: DevicePublic) -> anyhow::Result<AuditRep
             places: Vec::new(),
         });
     };
-    let compared = super::logs::compare(&bundles, &election, &mut findings);
     let mut replays = Replays {
         scratch: Scratch::new()?,
         done: BTreeMap::new(),
     };
     let all_places: Vec<String> = election.packages.keys().cloned().collect();
-    let mut summaries = Vec::new();
-    for (i, (file, b)) in bundles.iter().enumerate() {
-        let device = who(&b.header.device, Some(&election.enrolment));
-        let mut found = |seq, reason| {
-            findings.push(Finding {
-                bundle: file.clone(),
-                device: device.clone(),
-                seq,
-                reason,
-            })
-        };
-        let places = b
-            .header
-            .place
-            .clone()
-            .map(|p| vec![p])
-            .unwrap_or_else(|| all_places.clone());
-        let sha = b.header.list_sha256.clone().unwrap_or_default();
-        let mut report_holds = None;
-        if !election.lists.contains_key(&sha) {
-            found(
-                None,
-                format!(
-                    "ingen valgliste, der holder mod valgkontorets signatur, har SHA-256 {sha}"
-                ),
-            );
-        } else {
-            let r = replays.get(&election, &sha, &b.events, &places)?;
-            if let Some((refusal, more)) = &r.refused {
-                let also = if *more > 0 {
-                    format!(" (og {more} hændelser mere afvist)")
-                } else {
-                    String::new()
-                };
-                findings.push(Finding {
-                    bundle: file.clone(),
-                    device: who(&refusal.device, Some(&election.enrolment)),
-                    seq: refusal.seq,
-                    reason: format!("{}{also}", refusal.reason),
-                });
-            }
-            report_holds = report_check(b, &r, &mut |reason| {
-                findings.push(Finding {
-                    bundle: file.clone(),
-                    device: who(&b.header.device, Some(&election.enrolment)),
-                    seq: None,
-                    reason,
-                })
-            });
-        }
-        summaries.push(BundleSummary {
+    let mut refused = Vec::new();
+    let mut holds = Vec::new();
+    for (file, b) in &bundles {
+        let (devices, report_holds) =
+            replay_bundle(&mut replays, &election, file, b, &all_places, &mut findings)?;
+        refused.push(devices);
+        holds.push(report_holds);
+    }
+    let compared = super::logs::compare(&bundles, &election, &refused, &mut findings);
+    let name = |d: &str| who(d, Some(&election.enrolment));
+    let summaries = bundles
+        .iter()
+        .zip(holds)
+        .zip(&compared.lacks)
+        .map(|(((file, b), report_holds), lacks)| BundleSummary {
             file: file.clone(),
-            device: who(&b.header.device, Some(&election.enrolment)),
+            device: name(&b.header.device),
             events: b.events.len(),
-            lacks: compared.lacks[i]
+            lacks: lacks
                 .iter()
-                .map(|(d, from, to)| {
-                    format!("{}: nr. {from}–{to}", who(d, Some(&election.enrolment)))
-                })
+                .map(|(d, from, to)| format!("{}: nr. {from}–{to}", name(d)))
                 .collect(),
             report_holds,
-        });
-    }
+        })
+        .collect();
     let places = place_figures(&mut replays, &election, &compared.union, &all_places)?;
     Ok(AuditReport {
         ok: findings.is_empty(),
@@ -207,6 +168,54 @@ pub fn audit(paths: &[PathBuf], office: DevicePublic) -> anyhow::Result<AuditRep
     })
 }
 
+/// One bundle's log replayed and its closing report compared: the devices whose events
+/// were refused, and whether the report holds.
+fn replay_bundle(
+    replays: &mut Replays,
+    election: &Election,
+    file: &str,
+    b: &Bundle,
+    all_places: &[String],
+    findings: &mut Vec<Finding>,
+) -> anyhow::Result<(std::collections::BTreeSet<String>, Option<bool>)> {
+    let name = |d: &str| who(d, Some(&election.enrolment));
+    let mut found = |device: &str, seq, reason| {
+        findings.push(Finding {
+            bundle: file.to_string(),
+            device: name(device),
+            seq,
+            reason,
+        })
+    };
+    let places = b
+        .header
+        .place
+        .clone()
+        .map(|p| vec![p])
+        .unwrap_or_else(|| all_places.to_vec());
+    let sha = b.header.list_sha256.clone().unwrap_or_default();
+    if !election.lists.contains_key(&sha) {
+        found(
+            &b.header.device,
+            None,
+            format!("ingen valgliste, der holder mod valgkontorets signatur, har SHA-256 {sha}"),
+        );
+        return Ok((Default::default(), None));
+    }
+    let r = replays.get(election, &sha, &b.events, &places)?;
+    if let Some(first) = r.refused.first() {
+        let more = r.refused.len() - 1;
+        let also = if more > 0 {
+            format!(" (og {more} fejl mere i bundtet)")
+        } else {
+            String::new()
+        };
+        found(&first.device, first.seq, format!("{}{also}", first.reason));
+    }
+    let holds = report_check(b, &r, &mut |reason| found(&b.header.device, None, reason));
+    Ok((r.refused.iter().map(|f| f.device.clone()).collect(), holds))
+}
+
 /// A table bundle's closing report against the replay of its own log.
 fn report_check(b: &Bundle, r: &Replayed, found: &mut dyn FnMut(String)) -> Option<bool> {
     let place = b.header.place.as_ref()?;
@@ -216,10 +225,7 @@ fn report_check(b: &Bundle, r: &Replayed, found: &mut dyn FnMut(String)) -> Opti
     };
     let replayed = r.figures.get(place)?;
     if copy.figures.versions != replayed.versions {
-        found(format!(
-            "afslutningsrapporten er lavet af en anden log end bundtets (rapporten: {:?}, loggen: {:?})",
-            copy.figures.versions, replayed.versions
-        ));
+        found(versions_differ(&copy.figures.versions, &replayed.versions));
         return Some(false);
     }
     let diffs = copy.figures.differences(replayed);
@@ -254,4 +260,25 @@ fn place_figures(
             })
         })
         .collect())
+}
+
+/// Why a report's version vector is not its log's: the first device where they part.
+fn versions_differ(report: &[(String, u64)], log: &[(String, u64)]) -> String {
+    let held = |v: &[(String, u64)], d: &str| v.iter().find(|(k, _)| k == d).map_or(0, |(_, n)| *n);
+    let devices = report.iter().chain(log).map(|(d, _)| d.as_str());
+    for d in devices {
+        let (r, l) = (held(report, d), held(log, d));
+        let short: String = d.chars().take(8).collect();
+        if l < r {
+            return format!(
+                "loggen i bundtet holder enhed {short}s hændelser til nr. {l}, men afslutningsrapporten bygger på hændelser til nr. {r}: loggen er afkortet"
+            );
+        }
+        if l > r {
+            return format!(
+                "loggen i bundtet holder enhed {short}s hændelser til nr. {l}, men afslutningsrapporten kun til nr. {r}: rapporten er ikke lavet af denne log"
+            );
+        }
+    }
+    "afslutningsrapporten er lavet af en anden log end bundtets".into()
 }

@@ -35,12 +35,18 @@ fn chains(b: &Bundle) -> BTreeMap<String, Chain> {
     out
 }
 
+/// Compares the logs; `refused[i]` are the devices whose events bundle `i`'s replay
+/// refused (already reported, and not evidence of another device's log).
 pub fn compare(
     bundles: &[(String, Bundle)],
     election: &Election,
+    refused: &[std::collections::BTreeSet<String>],
     findings: &mut Vec<Finding>,
 ) -> Compared {
-    let all: Vec<BTreeMap<String, Chain>> = bundles.iter().map(|(_, b)| chains(b)).collect();
+    let mut all: Vec<BTreeMap<String, Chain>> = bundles.iter().map(|(_, b)| chains(b)).collect();
+    for (chains, refused) in all.iter_mut().zip(refused) {
+        chains.retain(|d, _| !refused.contains(d));
+    }
     let devices: std::collections::BTreeSet<&String> = all.iter().flat_map(|c| c.keys()).collect();
     let name = |d: &str| who(d, Some(&election.enrolment));
     let mut lacks = vec![Vec::new(); bundles.len()];

@@ -86,8 +86,8 @@ pub struct Replayed {
     pub figures: BTreeMap<String, Figures>,
     /// Voters of each place with more than one check-in in force, unresolved.
     pub doubles: BTreeMap<String, Vec<String>>,
-    /// The first event refused, and how many more were.
-    pub refused: Option<(Refusal, usize)>,
+    /// Every event refused or found wrong, in the order of the bundle.
+    pub refused: Vec<Refusal>,
 }
 
 /// The device and number of an event as far as its text says, also when it is not
@@ -167,7 +167,7 @@ pub fn replay(
     let mut out = Replayed {
         figures: BTreeMap::new(),
         doubles: BTreeMap::new(),
-        refused: None,
+        refused: Vec::new(),
     };
     for place in places {
         out.doubles
@@ -178,8 +178,7 @@ pub fn replay(
         let rep = ClosingReport::read(&db, place, 0)?;
         out.figures.insert(place.clone(), Figures::from(&rep));
     }
-    let more = refusals.len().saturating_sub(1);
-    out.refused = refusals.into_iter().next().map(|r| (r, more));
+    out.refused = refusals;
     Ok(out)
 }
 

@@ -1,0 +1,453 @@
+//! `valgbord audit` on the bundles of a real rehearsal (`valgbord simulate --export`:
+//! two table daemons and two centrals, a short day without faults), untouched and
+//! changed the ways an insider could: a byte in an event, an event removed, two events
+//! swapped, a check-in signed with another polling place's table key, a closing report
+//! figure, a list row, a device's log cut short. Each must be refused naming the bundle,
+//! the device, the event and the reason; the untouched set passes and reproduces the
+//! rehearsal's figures.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use valgbord::election::clock::Hlc;
+use valgbord::election::contest::Contest;
+use valgbord::election::event::{
+    CheckInMethod, EventBody, EventHash, EventKind, FORMAT_VERSION, sign,
+};
+use valgbord::election::keys::DeviceSecret;
+
+const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
+
+/// The rehearsal, run once for every test of this file: its folder (kept until the
+/// process ends) with `sim/` and `bundles/`.
+fn rehearsal() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(BIN)
+            .args([
+                "simulate",
+                "--tables",
+                "2",
+                "--voters",
+                "300",
+                "--faults",
+                "none",
+                "--seed",
+                "3",
+                "--day-seconds",
+                "8",
+                "--dir",
+            ])
+            .arg(dir.path().join("sim"))
+            .arg("--export")
+            .arg(dir.path().join("bundles"))
+            .output()
+            .expect("run valgbord simulate");
+        assert!(
+            out.status.success(),
+            "simulate failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+fn office_hex() -> String {
+    let key = rehearsal().join("sim/kontor/office.key");
+    valgbord::store::keyfile::load(&key)
+        .expect("office key")
+        .public()
+        .to_hex()
+}
+
+/// A copy of the rehearsal's bundles in a folder of the test's own.
+struct Set {
+    dir: tempfile::TempDir,
+}
+
+impl Set {
+    fn new() -> Set {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["bord-1", "bord-2", "centralen", "reservecentralen"] {
+            let from = rehearsal().join(format!("bundles/{name}.json"));
+            std::fs::copy(&from, dir.path().join(format!("{name}.json"))).expect("copy bundle");
+        }
+        Set { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.json"))
+    }
+
+    fn read(&self, name: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path(name)).expect("read")).expect("json")
+    }
+
+    fn write(&self, name: &str, v: &Value) {
+        std::fs::write(self.path(name), serde_json::to_vec(v).expect("json")).expect("write");
+    }
+
+    fn change(&self, name: &str, f: impl FnOnce(&mut Value)) {
+        let mut v = self.read(name);
+        f(&mut v);
+        self.write(name, &v);
+    }
+
+    /// `valgbord audit` on every bundle of the set.
+    fn audit(&self) -> Output {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        Command::new(BIN)
+            .args(["audit", "--office-key", &office_hex()])
+            .args(files)
+            .output()
+            .expect("run valgbord audit")
+    }
+
+    /// Runs the audit, expects it to fail, and returns the first thing it names.
+    fn refused(&self) -> String {
+        let out = self.audit();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "the audit passed a changed set:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+            .lines()
+            .find(|l| l.starts_with("error: the audit failed"))
+            .unwrap_or_else(|| panic!("no reason given: {stderr}"))
+            .to_string()
+    }
+}
+
+/// The device (hex) of a bundle's header.
+fn device(b: &Value) -> String {
+    b["header"]["device"].as_str().expect("device").to_string()
+}
+
+fn body(e: &Value) -> Value {
+    serde_json::from_str(e["body"].as_str().expect("body")).expect("body json")
+}
+
+/// Index and number of the events in `b` that `dev` wrote, in order.
+fn own_events(b: &Value, dev: &str) -> Vec<(usize, u64)> {
+    b["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| body(e)["device"] == dev)
+        .map(|(i, e)| (i, body(e)["seq"].as_u64().expect("seq")))
+        .collect()
+}
+
+fn short(dev: &str) -> &str {
+    &dev[..8]
+}
+
+fn assert_names(reason: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(reason.contains(n), "{n:?} not in: {reason}");
+    }
+}
+
+#[test]
+fn an_untouched_set_passes_and_reproduces_the_rehearsals_figures() {
+    let set = Set::new();
+    let out = set.audit();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("RESULTAT: Alt holder"), "{text}");
+    assert!(
+        text.contains("afslutningsrapporten passer med loggen"),
+        "{text}"
+    );
+    let sim = std::fs::read_to_string(rehearsal().join("sim/rapport.txt")).expect("rapport");
+    let persons = sim
+        .split(" personer = ")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .expect("persons in the rehearsal's report");
+    assert!(
+        text.contains(&format!("Personer registreret {persons} ")),
+        "the rehearsal registered {persons} persons:\n{text}"
+    );
+    let json = Command::new(BIN)
+        .args(["audit", "--json", "--office-key", &office_hex()])
+        .arg(set.path("bord-1"))
+        .output()
+        .expect("audit --json");
+    let v: Value = serde_json::from_slice(&json.stdout).expect("json report");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["places"][0]["figures"]["persons"].to_string(), persons);
+}
+
+#[test]
+fn a_changed_byte_in_an_event_is_found() {
+    let set = Set::new();
+    let b = set.read("bord-1");
+    let dev = device(&b);
+    let events = own_events(&b, &dev);
+    let (i, seq) = events
+        .iter()
+        .copied()
+        .find(|&(i, _)| body(&b["events"][i])["kind"]["type"] == "check_in")
+        .expect("a check-in of table 1");
+    set.change("bord-1", |v| {
+        let text = v["events"][i]["body"].as_str().expect("body").to_string();
+        let at = text.find("\"voter_id\":\"").expect("voter id") + 12;
+        let mut bytes = text.into_bytes();
+        bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
+        v["events"][i]["body"] = String::from_utf8(bytes).expect("utf8").into();
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-1.json",
+            "bord 1 på valgsted 1",
+            short(&dev),
+            &format!("hændelse nr. {seq}:"),
+            "signaturen passer ikke",
+        ],
+    );
+}
+
+#[test]
+fn a_removed_event_is_found() {
+    let set = Set::new();
+    let b = set.read("bord-2");
+    let dev = device(&b);
+    let events = own_events(&b, &dev);
+    let (i, seq) = events[events.len() / 2];
+    set.change("bord-2", |v| {
+        v["events"].as_array_mut().expect("events").remove(i);
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-2.json",
+            "bord 2 på valgsted 1",
+            &format!("hændelse nr. {}:", seq + 1),
+            "hul i loggen",
+            &format!("skulle have nr. {seq}"),
+        ],
+    );
+}
+
+#[test]
+fn two_swapped_events_are_found() {
+    let set = Set::new();
+    let b = set.read("bord-1");
+    let dev = device(&b);
+    let events = own_events(&b, &dev);
+    let (i, seq) = events[events.len() / 3];
+    let (j, _) = events[events.len() / 3 + 1];
+    set.change("bord-1", |v| {
+        v["events"].as_array_mut().expect("events").swap(i, j);
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-1.json",
+            "bord 1 på valgsted 1",
+            &format!("hændelse nr. {}:", seq + 1),
+            "hul i loggen",
+        ],
+    );
+}
+
+#[test]
+fn a_changed_closing_report_figure_is_found() {
+    let set = Set::new();
+    let dev = device(&set.read("bord-2"));
+    set.change("bord-2", |v| {
+        let n = &mut v["closing_report"]["figures"]["tables"][1]["checkins"];
+        *n = (n.as_i64().expect("checkins") - 1).into();
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-2.json",
+            "bord 2 på valgsted 1",
+            short(&dev),
+            "afslutningsrapporten passer ikke med loggen",
+            "tables[1].checkins",
+        ],
+    );
+}
+
+#[test]
+fn a_changed_list_row_is_found() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let set = Set::new();
+    set.change("bord-1", |v| {
+        let list = b64
+            .decode(v["list"]["base64"].as_str().expect("list"))
+            .expect("base64");
+        let mut text = String::from_utf8(list).expect("utf8 list");
+        // The second voter row's last name, changed by one letter.
+        let row = text.match_indices('\n').nth(1).expect("rows").0 + 1;
+        let field = row + text[row..].match_indices(';').nth(3).expect("fields").0 + 1;
+        text.replace_range(field..field + 1, "X");
+        v["list"]["base64"] = b64.encode(text).into();
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-1.json",
+            "bord 1 på valgsted 1",
+            "valglisten er ikke den valgkontoret signerede",
+        ],
+    );
+}
+
+#[test]
+fn a_log_cut_short_is_found() {
+    let set = Set::new();
+    let b = set.read("bord-2");
+    let dev = device(&b);
+    let events = own_events(&b, &dev);
+    let cut: Vec<usize> = events.iter().rev().take(3).map(|(i, _)| *i).collect();
+    let last_kept = events[events.len() - 4].1;
+    set.change("bord-2", |v| {
+        let list = v["events"].as_array_mut().expect("events");
+        for i in cut {
+            list.remove(i);
+        }
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-2.json",
+            "bord 2 på valgsted 1",
+            short(&dev),
+            &format!("til nr. {last_kept}"),
+            "afkortet",
+        ],
+    );
+}
+
+/// The election's other polling place, as the office would make it: its package signed
+/// with the office key, enrolling a table key of its own; and that place's bundle (its
+/// package and list, no events yet).
+fn other_place(set: &Set, key: &DeviceSecret) {
+    let work = set.dir.path().join("office");
+    std::fs::create_dir_all(work.join("kontor")).expect("dir");
+    std::fs::copy(
+        rehearsal().join("sim/kontor/office.key"),
+        work.join("kontor/office.key"),
+    )
+    .expect("office key");
+    let mine = set.read("bord-1");
+    let package: Value = serde_json::from_str(mine["package"]["body"].as_str().expect("package"))
+        .expect("package json");
+    let election: valgbord::provision::package::ElectionInfo =
+        serde_json::from_value(package["election"].clone()).expect("election");
+    use base64::Engine;
+    let list = base64::engine::general_purpose::STANDARD
+        .decode(mine["list"]["base64"].as_str().expect("list"))
+        .expect("base64");
+    let pin = valgbord::password::hash_pin("135790").expect("pin");
+    let officials = valgbord::election::official::parse_csv(&format!(
+        "name,role,pin_hash\nOle Sekretær,valgsekretaer,\"{pin}\"\n"
+    ))
+    .expect("officials");
+    let (dir, _) = valgbord::provision::make::one_place(
+        &work,
+        election,
+        &list,
+        "2",
+        &[key.public()],
+        &officials,
+        Vec::new(),
+    )
+    .expect("package of place 2");
+    let signed: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("package.json")).expect("package"))
+            .expect("json");
+    let mut theirs = mine.clone();
+    theirs["header"]["device"] = key.public().to_hex().into();
+    theirs["header"]["role"] = serde_json::json!({"role": "table", "place": "2", "table_no": 1});
+    theirs["header"]["place"] = "2".into();
+    theirs["package"] = signed;
+    theirs["events"] = Value::Array(Vec::new());
+    theirs["list_changes"] = Value::Array(Vec::new());
+    theirs["closing_report"] = Value::Null;
+    set.write("valgsted-2", &theirs);
+}
+
+#[test]
+fn a_check_in_signed_with_another_places_table_key_is_found() {
+    let set = Set::new();
+    let key = DeviceSecret::generate();
+    other_place(&set, &key);
+    let mine = set.read("bord-1");
+    let election = mine["header"]["election"]
+        .as_str()
+        .expect("election")
+        .to_string();
+    let forged = sign(
+        &EventBody {
+            v: FORMAT_VERSION,
+            election,
+            device: key.public(),
+            seq: 1,
+            hlc: Hlc::new(1, 0),
+            wall_ms: 1,
+            prev: EventHash::default(),
+            test: true,
+            kind: EventKind::CheckIn {
+                voter_id: "V999".into(),
+                place: "1".into(),
+                table_no: 1,
+                card_code: None,
+                method: CheckInMethod::Card,
+                ballots: vec![Contest::Kv, Contest::Rv],
+            },
+            by: None,
+        },
+        &key,
+    );
+    set.change("bord-1", |v| {
+        v["events"]
+            .as_array_mut()
+            .expect("events")
+            .push(serde_json::json!({
+                "body": forged.signed.body,
+                "sig": forged.signed.sig,
+                "hash": forged.hash.to_hex(),
+            }));
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "bord-1.json",
+            "bord 1 på valgsted 2",
+            short(&key.public().to_hex()),
+            "hændelse nr. 1:",
+            "ikke ret til at skrive",
+        ],
+    );
+}
