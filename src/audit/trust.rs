@@ -164,10 +164,12 @@ fn check_bundle(e: &mut Election, file: &str, b: &Bundle, findings: &mut Vec<Fin
         };
         let office = (!e.test || !c.signature.is_empty()).then_some(e.office);
         if let Err(why) = signed.open(office, &e.id) {
-            found(
-                Some(c.seq),
-                format!("listeændring {}: {}", c.serial, why.danish),
-            );
+            findings.push(Finding {
+                bundle: file.to_string(),
+                device: who(&c.device, Some(&e.enrolment)),
+                seq: Some(c.seq),
+                reason: format!("listeændring {}: {}", c.serial, why.danish),
+            });
         }
     }
 }
