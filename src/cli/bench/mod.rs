@@ -1,6 +1,7 @@
 //! `valgbord bench …`: performance figures, printed. Benchmarks measure; tests do not
 //! time anything.
 
+mod audit;
 mod central;
 mod central_tables;
 mod list;
@@ -20,6 +21,13 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
+    /// `valgbord audit` on the bundles of a polling place's day, timed.
+    Audit {
+        #[arg(long, default_value_t = 10)]
+        tables: u32,
+        #[arg(long, default_value_t = 25_000)]
+        voters: u64,
+    },
     /// Generate, import, then measure card lookups and searches on the imported list.
     List {
         #[arg(long, default_value_t = 1_000_000)]
@@ -83,6 +91,7 @@ pub enum BenchCmd {
 
 pub fn run(cmd: BenchCmd) -> CmdResult {
     match cmd {
+        BenchCmd::Audit { tables, voters } => audit::run(tables, voters),
         BenchCmd::List {
             voters,
             lookups,
