@@ -171,6 +171,19 @@ pub enum EventKind {
         body: String,
         signature: String,
     },
+    /// Two valgstyrere examined a received brevstemme (KRVL § 71, FVL §§ 63–65) and
+    /// took it into account (`accepted`) or set it aside for `reason`. `by` names the
+    /// first; `valgstyrere` both, the second having confirmed with a PIN of their own.
+    /// A later decision about the voter replaces an earlier one (see
+    /// `election::brevstemme`).
+    BrevstemmeExamined {
+        voter_id: String,
+        place: String,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<super::brevstemme::SetAsideReason>,
+        valgstyrere: [String; 2],
+    },
 }
 
 impl EventKind {
@@ -188,6 +201,7 @@ impl EventKind {
             EventKind::ListChanged { .. } => "list_changed",
             EventKind::PlaceModeChanged { .. } => "place_mode_changed",
             EventKind::ManualCheckInSent { .. } => "manual_check_in_sent",
+            EventKind::BrevstemmeExamined { .. } => "brevstemme_examined",
         }
     }
 
@@ -203,7 +217,8 @@ impl EventKind {
             | EventKind::PaperRegistration { .. }
             | EventKind::DoubleRegistrationResolved { .. }
             | EventKind::PlaceModeChanged { .. }
-            | EventKind::ManualCheckInSent { .. } => true,
+            | EventKind::ManualCheckInSent { .. }
+            | EventKind::BrevstemmeExamined { .. } => true,
             EventKind::TableOpened { .. }
             | EventKind::TablePaused { .. }
             | EventKind::TableClosed { .. }
@@ -234,6 +249,7 @@ impl EventKind {
             },
             EventKind::PlaceModeChanged { place, .. }
             | EventKind::ManualCheckInSent { place, .. }
+            | EventKind::BrevstemmeExamined { place, .. }
             | EventKind::PaperRegistration { place, .. } => Scope::Place { place },
             EventKind::CheckInUndone { target_device, .. } => Scope::UndoOf {
                 target: *target_device,

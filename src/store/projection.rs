@@ -115,6 +115,13 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
         }
         // A request to a table's screen: nothing in the projection changes.
         EventKind::ManualCheckInSent { .. } => {}
+        EventKind::BrevstemmeExamined {
+            voter_id,
+            place,
+            accepted,
+            reason,
+            valgstyrere,
+        } => super::brevstemme::apply(c, b, voter_id, place, *accepted, *reason, valgstyrere)?,
         EventKind::DoubleRegistrationResolved {
             voter_id,
             note,
