@@ -417,7 +417,9 @@ mod tests {
             table_no: 1,
             wall_ms: 5,
         };
-        assert_eq!(decide(&input(found(&v), Some(&prior))), Verdict::Brevstemme);
+        let mut i = input(found(&v), Some(&prior));
+        i.brevstemme = Examination::Accepted;
+        assert_eq!(decide(&i), Verdict::Brevstemme);
     }
 
     #[test]

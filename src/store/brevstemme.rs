@@ -12,20 +12,21 @@
 
 use super::{Result, Store};
 use crate::election::brevstemme::{Examination, SetAsideReason};
-use crate::election::event::EventBody;
+use crate::election::event::{EventBody, EventKind};
 use rusqlite::{Connection, params};
 
-/// Projects one `BrevstemmeExamined` event.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn apply(
-    c: &Connection,
-    b: &EventBody,
-    voter_id: &str,
-    place: &str,
-    accepted: bool,
-    reason: Option<SetAsideReason>,
-    valgstyrere: &[String; 2],
-) -> Result<()> {
+/// Projects one `BrevstemmeExamined` event (any other kind: nothing).
+pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
+    let EventKind::BrevstemmeExamined {
+        voter_id,
+        place,
+        accepted,
+        reason,
+        valgstyrere: [first, second],
+    } = &b.kind
+    else {
+        return Ok(());
+    };
     c.prepare_cached(
         "INSERT OR IGNORE INTO brevstemme_decisions(device, seq, hlc, wall_ms, voter_id, place,
            accepted, reason, valgstyrer1, valgstyrer2)
@@ -40,8 +41,8 @@ pub(crate) fn apply(
         place,
         accepted,
         reason.map(SetAsideReason::code),
-        valgstyrere[0],
-        valgstyrere[1],
+        first,
+        second,
     ])?;
     Ok(())
 }

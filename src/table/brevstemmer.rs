@@ -86,6 +86,27 @@ fn reasons_text() -> String {
 }
 
 impl TableCore {
+    /// Why the voter's brevstemme stops them from voting in person, if it does: taken
+    /// into account, or received and not yet decided. `None` for a voter without one
+    /// or whose brevstemme was set aside.
+    pub fn brevstemme_stops(
+        &self,
+        voter: &crate::election::voter::Voter,
+    ) -> Result<Option<&'static str>, TableError> {
+        if !voter.brevstemme {
+            return Ok(None);
+        }
+        Ok(
+            match Examination::of(self.store().brevstemme_decision(&voter.id)?) {
+                Examination::Accepted => Some("Brevstemme taget i betragtning — må ikke stemme"),
+                Examination::Undecided => {
+                    Some("Brevstemme modtaget, ikke afgjort — tilkald valgstyrerne")
+                }
+                Examination::SetAside => None,
+            },
+        )
+    }
+
     /// The place's received brevstemmer in list order.
     pub fn brevstemmer(&self, _by: &Secretary) -> Result<BrevstemmeList, TableError> {
         let rows = self.store().brevstemme_rows(&self.id.place)?;

@@ -429,6 +429,10 @@ impl Table {
             .filter(|b| b["status"] == "modtaget")
             .filter_map(|b| b["voter_id"].as_str())
             .collect();
+        if undecided.is_empty() {
+            // Another table's decisions arrived meanwhile.
+            return;
+        }
         let (status, r) = examine(self, &token, &undecided, None);
         assert_eq!(status, 200, "examine brevstemmer: {r}");
     }
