@@ -372,12 +372,34 @@ pub enum EventError {
         seq: u64,
         kind: &'static str,
     },
+    #[error(
+        "event {device}#{seq} (brevstemme_examined) is not the decision of two different valgstyrere, the first of whom acted (KRVL § 71)"
+    )]
+    NotTwoValgstyrere { device: String, seq: u64 },
     #[error("event {device}#{seq} is not in canonical form: {why}")]
     NotCanonical {
         device: String,
         seq: u64,
         why: &'static str,
     },
+}
+
+/// A decision on a brevstemme names two different valgstyrere, the first the official
+/// who acted: whatever device wrote it, no table follows one valgstyrer's decision alone.
+fn examined_by_two(body: &EventBody) -> bool {
+    let EventKind::BrevstemmeExamined {
+        valgstyrere: [first, second],
+        ..
+    } = &body.kind
+    else {
+        return true;
+    };
+    body.by.as_ref().is_some_and(|by| {
+        by.role == super::official::OfficialRole::Valgstyrer
+            && by.name == *first
+            && !second.trim().is_empty()
+            && first.trim() != second.trim()
+    })
 }
 
 /// Which keys and election an incoming event must match.
@@ -504,6 +526,12 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
             kind: body.kind.name(),
         });
     }
+    if !examined_by_two(&body) {
+        return Err(EventError::NotTwoValgstyrere {
+            device: body.device.short(),
+            seq: body.seq,
+        });
+    }
     if body.test && !trust.allow_test {
         return Err(EventError::TestEvent {
             device: body.device.short(),
@@ -604,6 +632,49 @@ mod tests {
         assert_eq!(verify(&e.signed, &any_key).unwrap().body, b);
         // Events that need no official keep their bytes: no "by" key at all.
         assert!(!sign(&body(&k), &k).signed.body.contains("\"by\""));
+    }
+
+    /// KRVL § 71: an event deciding a brevstemme by one valgstyrer (named twice), or
+    /// naming a valgsekretær as the one who acted, is refused wherever it arrives.
+    #[test]
+    fn a_brevstemme_decision_needs_two_different_valgstyrere() {
+        use crate::election::official::{ActedBy, OfficialRole};
+        let k = DeviceSecret::generate();
+        let any_key = Trust {
+            enrolment: None,
+            ..trust(&k)
+        };
+        let decided = |pair: [&str; 2], by: (&str, OfficialRole)| EventBody {
+            kind: EventKind::BrevstemmeExamined {
+                voter_id: "V3".into(),
+                place: "p1".into(),
+                accepted: true,
+                reason: None,
+                valgstyrere: pair.map(str::to_string),
+            },
+            by: Some(ActedBy {
+                name: by.0.into(),
+                role: by.1,
+            }),
+            ..body(&k)
+        };
+        let styrer = OfficialRole::Valgstyrer;
+        let ok = decided(["Jens Kragh", "Mette Holm"], ("Jens Kragh", styrer));
+        assert!(verify(&sign(&ok, &k).signed, &any_key).is_ok());
+        for bad in [
+            decided(["Jens Kragh", "Jens Kragh"], ("Jens Kragh", styrer)),
+            decided(["Jens Kragh", " "], ("Jens Kragh", styrer)),
+            decided(["Jens Kragh", "Mette Holm"], ("Mette Holm", styrer)),
+            decided(
+                ["Anne Sørensen", "Mette Holm"],
+                ("Anne Sørensen", OfficialRole::Valgsekretaer),
+            ),
+        ] {
+            assert!(matches!(
+                verify(&sign(&bad, &k).signed, &any_key),
+                Err(EventError::NotTwoValgstyrere { .. })
+            ));
+        }
     }
 
     fn trust(key: &DeviceSecret) -> Trust {
