@@ -1221,3 +1221,113 @@ fn a_reserve_catches_up_from_the_central_when_no_table_of_its_place_answers() {
         c.overview()
     );
 }
+
+/// The figure after `label` on its line of `pdftotext -layout` of `pdf` (a table row
+/// stays on one line).
+fn figure_after(pdf: &Path, label: &str) -> Option<i64> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().expect("utf8"), "-"])
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.replace('.', "").parse().ok())
+}
+
+/// KRVL § 71 and issue 17 item 2: one definition of "brevstemmer taken into account"
+/// (received, decided accepted by the valgstyrere, not struck). Of the place's three
+/// brevstemmer the valgstyrere set one aside and take two into account; one of those
+/// is then struck as dead by an office change: the table's closing report, the paper
+/// list's cover and the central all say 1.
+#[test]
+fn the_table_report_the_paper_list_and_the_central_count_the_same_brevstemmer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let list = write_list(d);
+    let (kc, k1) = (key(d, "central"), key(d, "t1"));
+    let ports = free_ports(2);
+    let central_url = format!("http://127.0.0.1:{}", ports[1]);
+    let mut c = Central::start(
+        d,
+        &format!(
+            "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n",
+            k1.public().to_hex()
+        ),
+        ports[1],
+        0,
+    );
+    assert_eq!(c.login(READER).0, 200);
+    let sync = format!("central = [\"{central_url}\"]\n{}", devices(&[&k1], &[&kc]));
+    let t1 = Table::start(d, &table_config(d, "t1", "1", 1, ports[0], 0, &sync));
+    // The valgstyrere: P1-28 set aside (too late), P1-29 and P1-30 taken into account.
+    let token = daemon::styrer_login(&t1);
+    let (status, r) = daemon::examine(&t1, &token, &["V1-28"], Some("for_sent"));
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = daemon::examine(&t1, &token, &["V1-29", "V1-30"], None);
+    assert_eq!(status, 200, "{r}");
+    t1.open();
+    check_in(&t1, cards(1, 1, 2));
+    check_in(&t1, ["P1-28".to_string()]);
+
+    // The office strikes P1-30 (accepted) as dead.
+    let office = d.join("office.key");
+    daemon::run_ok(&[
+        "office",
+        "keygen",
+        "--secret",
+        office.to_str().expect("utf8"),
+        "--public",
+        d.join("office.pub").to_str().expect("utf8"),
+    ]);
+    let change = d.join("change1.json");
+    daemon::run_ok(&[
+        "office",
+        "change",
+        "--list",
+        list.to_str().expect("utf8"),
+        "--election",
+        "kv-test",
+        "--secret",
+        office.to_str().expect("utf8"),
+        "--out",
+        change.to_str().expect("utf8"),
+        "--strike",
+        "V1-30=død",
+    ]);
+    let v: Value = serde_json::from_slice(&std::fs::read(&change).expect("read")).expect("json");
+    let (status, r) = t1.post("/api/list/changes", v);
+    assert_eq!(status, 200, "{r}");
+
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let f = &c.place("1")["figures"];
+            f["checked_in"] == 3 && f["brevstemmer"] == 1
+        }),
+        "the central: {}",
+        c.place("1")
+    );
+    let db = d.join("t1.db");
+    let report = d.join("report.pdf");
+    daemon::closing_report_text(&db, "1", &report);
+    assert_eq!(
+        figure_after(&report, "Brevstemmer taget i betragtning"),
+        Some(1)
+    );
+    let pdf = d.join("valgliste.pdf");
+    daemon::run_ok(&[
+        "list",
+        "print",
+        "--db",
+        db.to_str().expect("utf8"),
+        "--place",
+        "1",
+        "--out",
+        pdf.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        figure_after(&pdf, "Brevstemmer taget i betragtning"),
+        Some(1)
+    );
+}

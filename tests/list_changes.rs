@@ -116,7 +116,9 @@ fn an_office_change_reaches_every_table_once_and_survives_a_restart() {
             "the struck voter is refused at {}",
             t.base
         );
-        assert_eq!(outcome(&probe(t, "CARD-NORMAL")), "brevstemme");
+        // Received after opening and not yet examined by the valgstyrere: refused
+        // until they decide.
+        assert_eq!(outcome(&probe(t, "CARD-NORMAL")), "brevstemme_undecided");
         let s = probe(t, "CARD-THIRD");
         assert_eq!(s["view"]["ballots_text"], "Udlevér KUN: Regionsrådsvalg");
         let s = probe(t, "CARD-NEW");
@@ -193,10 +195,10 @@ fn an_office_change_reaches_every_table_once_and_survives_a_restart() {
     place.tables[2].kill9();
     let config = place.tables[2].config.clone();
     place.tables[2] = Table::start(dir_of(&place), &config);
-    place.tables[2].open();
+    place.tables[2].open_as_is();
     assert_eq!(
         outcome(&probe(&place.tables[2], "CARD-NORMAL")),
-        "brevstemme"
+        "brevstemme_undecided"
     );
 
     // Change 2 at a stopped table from the command line, then change 3 over HTTP: the
@@ -219,7 +221,7 @@ fn an_office_change_reaches_every_table_once_and_survives_a_restart() {
         assert!(
             eventually(Duration::from_secs(5), || outcome(&probe(t, "CARD-SECOND"))
                 == "pending"
-                && outcome(&probe(t, "CARD-RVONLY")) == "brevstemme"),
+                && outcome(&probe(t, "CARD-RVONLY")) == "brevstemme_undecided"),
             "changes 2 and 3 reach {}",
             t.base
         );
@@ -305,4 +307,50 @@ fn a_voter_moved_to_another_place_is_refused_at_the_old_and_admitted_at_the_new(
         "{r}"
     );
     assert_eq!(outcome(&probe(old, "CARD-THIRD")), "already_voted");
+}
+
+/// An office brevstemme for a voter who has already voted in person is not applied
+/// silently: the valgstyrere see it flagged with the time of the check-in, and decide
+/// (the act gives it to them); the voter stays checked in meanwhile.
+#[test]
+fn an_office_brevstemme_for_a_voter_already_checked_in_is_flagged_for_the_valgstyrere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (list, secret) = signed_place(dir.path(), 1);
+    let change = make_change(
+        dir.path(),
+        &list,
+        &secret,
+        &[],
+        &["--brevstemme", "V1"],
+        "brev1.json",
+    );
+    let place = place_in(dir, 1, |_| Vec::new(), |_| String::new());
+    let t = &place.tables[0];
+    t.scan("CARD-NORMAL");
+    assert_eq!(outcome(&t.confirm()), "admitted");
+    let (status, r) = post_change(t, &change);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(outcome(&probe(t, "CARD-NORMAL")), "already_voted");
+
+    let token = daemon::styrer_login(t);
+    let (status, list) = call(t, &token, "GET", daemon::BREVSTEMMER, None);
+    assert_eq!(status, 200, "{list}");
+    let v1 = list["brevstemmer"]
+        .as_array()
+        .expect("brevstemmer")
+        .iter()
+        .find(|b| b["voter_id"] == "V1")
+        .cloned()
+        .unwrap_or_else(|| panic!("V1 not listed: {list}"));
+    assert_eq!(v1["status"], "modtaget", "{v1}");
+    assert!(
+        v1["flag"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("har stemt personligt kl. "),
+        "{v1}"
+    );
+    let (status, r) = daemon::examine(t, &token, &["V1"], Some("stemt_personligt"));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(outcome(&probe(t, "CARD-NORMAL")), "already_voted");
 }

@@ -75,6 +75,7 @@ fn each_official_acts_with_a_pin_of_their_own_and_is_named_in_the_log_and_the_re
         json!([
             { "name": SECRETARY, "role": "valgsekretaer" },
             { "name": VALGSTYRER, "role": "valgstyrer" },
+            { "name": daemon::VALGSTYRER2, "role": "valgstyrer" },
         ])
     );
     assert!(!r.to_string().contains("argon2"), "{r}");

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
+use valgbord::election::brevstemme::SetAsideReason;
 use valgbord::election::contest::{Contest, parse_contests};
 use valgbord::election::event::{CheckInMethod, EventKind};
 use valgbord::election::keys::DeviceSecret;
@@ -58,6 +59,8 @@ struct V {
     contests: Vec<Contest>,
     brevstemme: bool,
     struck: bool,
+    /// The valgstyrere's decision on a received brevstemme (`None`: undecided).
+    brev_accepted: Option<bool>,
     /// Ballots handed out, when checked in (and not undone).
     voted: Option<Vec<Contest>>,
 }
@@ -132,6 +135,26 @@ fn fixture() -> &'static Fixture {
                     table_no,
                 },
             );
+        }
+        // The valgstyrere take 20 brevstemmer into account and set one aside; the
+        // rest stay undecided (marked "B?" on paper).
+        let brev: Vec<usize> = (0..voters.len())
+            .filter(|&i| voters[i].brevstemme && !voters[i].struck)
+            .take(21)
+            .collect();
+        for (n, &i) in brev.iter().enumerate() {
+            let accepted = n < 20;
+            append(
+                &mut store,
+                EventKind::BrevstemmeExamined {
+                    voter_id: voters[i].id.clone(),
+                    place: place.clone(),
+                    accepted,
+                    reason: (!accepted).then_some(SetAsideReason::ForSent),
+                    valgstyrere: ["Jens Kragh".into(), "Mette Holm".into()],
+                },
+            );
+            voters[i].brev_accepted = Some(accepted);
         }
         let can_vote: Vec<usize> = (0..voters.len())
             .filter(|&i| !voters[i].brevstemme && !voters[i].struck)
@@ -254,6 +277,7 @@ fn read_voters(db: &Path) -> Vec<V> {
             contests: parse_contests(&r.get::<_, String>(6)?).expect("contests"),
             brevstemme: r.get(7)?,
             struck: r.get::<_, Option<String>>(8)?.is_some(),
+            brev_accepted: None,
             voted: None,
         })
     })
@@ -297,8 +321,10 @@ fn expected_marks(v: &V, contests: &[Contest], blank: bool) -> Vec<&'static str>
         .filter_map(|c| {
             if !v.contests.contains(c) {
                 Some("–")
-            } else if v.brevstemme {
+            } else if v.brevstemme && v.brev_accepted == Some(true) {
                 Some("B")
+            } else if v.brevstemme && v.brev_accepted.is_none() {
+                Some("B?")
             } else if !blank && v.voted.as_ref().is_some_and(|b| b.contains(c)) {
                 Some("X")
             } else {
@@ -387,13 +413,21 @@ fn paper_list_of_25000_voters_reads_back_with_marks_counts_and_page_numbers() {
     let cover = pages[0];
     let checked = f.voters.iter().filter(|v| v.voted.is_some()).count();
     let brev = f.voters.iter().filter(|v| v.brevstemme).count();
+    let accepted = f
+        .voters
+        .iter()
+        .filter(|v| v.brev_accepted == Some(true))
+        .count();
     let struck = f.voters.iter().filter(|v| v.struck).count();
     assert_eq!(cover_value(cover, "Vælgere på listen"), VOTERS.to_string());
     assert_eq!(
         cover_value(cover, "Stemmeberettigede"),
         (VOTERS - struck).to_string()
     );
-    assert_eq!(cover_value(cover, "Brevstemmer modtaget"), brev.to_string());
+    assert_eq!(
+        cover_value(cover, "Brevstemmer taget i betragtning"),
+        accepted.to_string()
+    );
     assert_eq!(cover_value(cover, "Slettet af listen"), struck.to_string());
     assert_eq!(cover_value(cover, "Mødt og afkrydset"), checked.to_string());
     assert!(
@@ -613,9 +647,19 @@ fn closing_report_counts_what_the_log_holds() {
     .expect_ok("report print");
     let text = run_tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
     let checked = f.voters.iter().filter(|v| v.voted.is_some()).count();
-    let brev = f.voters.iter().filter(|v| v.brevstemme).count();
+    // Brevstemmer taken into account by the valgstyrere, as the list's cover and the
+    // central count them.
+    let brev = f
+        .voters
+        .iter()
+        .filter(|v| v.brev_accepted == Some(true))
+        .count();
     assert_eq!(cover_value(&text, "Mødt (personer)"), checked.to_string());
-    assert_eq!(cover_value(&text, "Brevstemmer"), brev.to_string());
+    assert_eq!(
+        cover_value(&text, "Brevstemmer taget i betragtning"),
+        brev.to_string()
+    );
+    assert!(text.contains("Tilsidesat"), "{text}");
     assert_eq!(
         cover_value(&text, "Mødt + brevstemmer"),
         (checked + brev).to_string()

@@ -187,8 +187,9 @@ fn pause_close_reconcile_and_undo() {
     assert_eq!(s["checkins_here"], 1);
     assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
     let (_, h) = t.get("/api/health");
-    // open, 2 check-ins, pause, open, 2 reconciliations, close, open, undo.
-    assert_eq!(h["events"], 10);
+    // The valgstyrere's decision on V3's brevstemme, open, 2 check-ins, pause, open, 2
+    // reconciliations, close, open, undo.
+    assert_eq!(h["events"], 11);
 }
 
 #[test]

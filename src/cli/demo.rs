@@ -64,6 +64,9 @@ pub fn run(a: DemoArgs) -> CmdResult {
         let mut running = Vec::new();
         for cfg in configs {
             let t = crate::app::table::start(cfg).await?;
+            if running.is_empty() {
+                examine_brevstemmer(&t.core)?;
+            }
             {
                 let mut core = lock(&t.core);
                 let (state, _) = core.store().table_state(&generate::place_id(0), core.screen()?.table_no)?;
@@ -97,6 +100,31 @@ pub fn run(a: DemoArgs) -> CmdResult {
         super::table::wait_for_shutdown().await;
         Ok::<(), anyhow::Error>(())
     }).map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+/// The demo's two valgstyrere examine the place's brevstemmer before the tables open
+/// (KRVL § 71), each with a personal PIN, and take every one into account; the other
+/// tables get the decisions by sync.
+fn examine_brevstemmer(core: &crate::table::shared::SharedCore) -> anyhow::Result<()> {
+    let [_, (first, _, first_pin), (second, _, second_pin)] = DEMO_OFFICIALS;
+    // The PINs are checked (argon2) without the table's lock, as on the screen.
+    let check = lock(core).pin_check();
+    let (first, second) = (
+        check.verify(first, first_pin)?,
+        check.verify(second, second_pin)?,
+    );
+    let mut core = lock(core);
+    let list = core.brevstemmer(&first)?;
+    let undecided: Vec<String> = list
+        .brevstemmer
+        .into_iter()
+        .filter(|b| b.status == crate::election::brevstemme::Examination::Undecided.code())
+        .map(|b| b.voter_id)
+        .collect();
+    if !undecided.is_empty() {
+        core.examine_brevstemmer(&undecided, None, &first, &second)?;
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! Pure, so every rule of the election acts has a unit test and the table, the
 //! valgsekretær and the simulator all decide the same way.
 
+use super::brevstemme::Examination;
 use super::contest::Contest;
 use super::place_mode::{PlaceMode, Share, table_for};
 use super::voter::Voter;
@@ -86,6 +87,9 @@ pub struct CheckInInput<'a> {
     pub table_no: u32,
     /// Each table's share of the list in fast bordvalg.
     pub shares: &'a [(u32, Share)],
+    /// The valgstyrere's decision in force on the voter's brevstemme; read only when
+    /// the list marks one received (`Voter::brevstemme`).
+    pub brevstemme: Examination,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +102,11 @@ pub enum Verdict {
     AlreadyVoted {
         prior: PriorCheckIn,
     },
+    /// The brevstemme was taken into account: the voter has voted.
     Brevstemme,
+    /// A brevstemme was received but the valgstyrere have not decided on it: nobody
+    /// who may have voted by post is admitted before they have.
+    BrevstemmeUndecided,
     Struck {
         reason: String,
     },
@@ -184,13 +192,16 @@ pub fn decide_for_voter(
             reason: reason.clone(),
         };
     }
-    if voter.brevstemme {
+    if voter.brevstemme && input.brevstemme == Examination::Accepted {
         return Verdict::Brevstemme;
     }
     if let Some(prior) = input.prior {
         return Verdict::AlreadyVoted {
             prior: prior.clone(),
         };
+    }
+    if voter.brevstemme && input.brevstemme == Examination::Undecided {
+        return Verdict::BrevstemmeUndecided;
     }
     let ballots: Vec<Contest> = input
         .contests_today
@@ -243,6 +254,7 @@ mod tests {
             mode: PlaceMode::Frit,
             table_no: 1,
             shares: &[],
+            brevstemme: Examination::Undecided,
         }
     }
 
@@ -294,7 +306,31 @@ mod tests {
     fn refuses_accepted_brevstemme() {
         let mut v = voter("1", "p1");
         v.brevstemme = true;
-        assert_eq!(decide(&input(found(&v), None)), Verdict::Brevstemme);
+        let mut i = input(found(&v), None);
+        i.brevstemme = Examination::Accepted;
+        assert_eq!(decide(&i), Verdict::Brevstemme);
+    }
+
+    /// KRVL § 71: a brevstemme the valgstyrere set aside leaves the voter free to vote;
+    /// one not yet examined stops the voter until they decide.
+    #[test]
+    fn admits_a_set_aside_brevstemmer_and_holds_an_undecided_one() {
+        let mut v = voter("1", "p1");
+        v.brevstemme = true;
+        let mut i = input(found(&v), None);
+        assert_eq!(decide(&i), Verdict::BrevstemmeUndecided);
+        i.brevstemme = Examination::SetAside;
+        assert!(decide(&i).is_admit());
+        // A voter who voted in person before the mark came is told so first.
+        let prior = PriorCheckIn {
+            place: "p1".into(),
+            table_no: 1,
+            wall_ms: 1,
+        };
+        let mut i = input(found(&v), Some(&prior));
+        assert!(matches!(decide(&i), Verdict::AlreadyVoted { .. }));
+        i.brevstemme = Examination::Accepted;
+        assert_eq!(decide(&i), Verdict::Brevstemme);
     }
 
     #[test]
@@ -381,7 +417,9 @@ mod tests {
             table_no: 1,
             wall_ms: 5,
         };
-        assert_eq!(decide(&input(found(&v), Some(&prior))), Verdict::Brevstemme);
+        let mut i = input(found(&v), Some(&prior));
+        i.brevstemme = Examination::Accepted;
+        assert_eq!(decide(&i), Verdict::Brevstemme);
     }
 
     #[test]

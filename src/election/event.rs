@@ -171,6 +171,19 @@ pub enum EventKind {
         body: String,
         signature: String,
     },
+    /// Two valgstyrere examined a received brevstemme (KRVL § 71, FVL §§ 63–65) and
+    /// took it into account (`accepted`) or set it aside for `reason`. `by` names the
+    /// first; `valgstyrere` both, the second having confirmed with a PIN of their own.
+    /// A later decision about the voter replaces an earlier one (see
+    /// `election::brevstemme`).
+    BrevstemmeExamined {
+        voter_id: String,
+        place: String,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<super::brevstemme::SetAsideReason>,
+        valgstyrere: [String; 2],
+    },
 }
 
 impl EventKind {
@@ -188,6 +201,7 @@ impl EventKind {
             EventKind::ListChanged { .. } => "list_changed",
             EventKind::PlaceModeChanged { .. } => "place_mode_changed",
             EventKind::ManualCheckInSent { .. } => "manual_check_in_sent",
+            EventKind::BrevstemmeExamined { .. } => "brevstemme_examined",
         }
     }
 
@@ -203,7 +217,8 @@ impl EventKind {
             | EventKind::PaperRegistration { .. }
             | EventKind::DoubleRegistrationResolved { .. }
             | EventKind::PlaceModeChanged { .. }
-            | EventKind::ManualCheckInSent { .. } => true,
+            | EventKind::ManualCheckInSent { .. }
+            | EventKind::BrevstemmeExamined { .. } => true,
             EventKind::TableOpened { .. }
             | EventKind::TablePaused { .. }
             | EventKind::TableClosed { .. }
@@ -234,6 +249,7 @@ impl EventKind {
             },
             EventKind::PlaceModeChanged { place, .. }
             | EventKind::ManualCheckInSent { place, .. }
+            | EventKind::BrevstemmeExamined { place, .. }
             | EventKind::PaperRegistration { place, .. } => Scope::Place { place },
             EventKind::CheckInUndone { target_device, .. } => Scope::UndoOf {
                 target: *target_device,
@@ -356,12 +372,34 @@ pub enum EventError {
         seq: u64,
         kind: &'static str,
     },
+    #[error(
+        "event {device}#{seq} (brevstemme_examined) is not the decision of two different valgstyrere, the first of whom acted (KRVL § 71)"
+    )]
+    NotTwoValgstyrere { device: String, seq: u64 },
     #[error("event {device}#{seq} is not in canonical form: {why}")]
     NotCanonical {
         device: String,
         seq: u64,
         why: &'static str,
     },
+}
+
+/// A decision on a brevstemme names two different valgstyrere, the first the official
+/// who acted: whatever device wrote it, no table follows one valgstyrer's decision alone.
+fn examined_by_two(body: &EventBody) -> bool {
+    let EventKind::BrevstemmeExamined {
+        valgstyrere: [first, second],
+        ..
+    } = &body.kind
+    else {
+        return true;
+    };
+    body.by.as_ref().is_some_and(|by| {
+        by.role == super::official::OfficialRole::Valgstyrer
+            && by.name == *first
+            && !second.trim().is_empty()
+            && first.trim() != second.trim()
+    })
 }
 
 /// Which keys and election an incoming event must match.
@@ -488,6 +526,12 @@ pub fn verify(signed: &SignedEvent, trust: &Trust) -> Result<VerifiedEvent, Even
             kind: body.kind.name(),
         });
     }
+    if !examined_by_two(&body) {
+        return Err(EventError::NotTwoValgstyrere {
+            device: body.device.short(),
+            seq: body.seq,
+        });
+    }
     if body.test && !trust.allow_test {
         return Err(EventError::TestEvent {
             device: body.device.short(),
@@ -588,6 +632,49 @@ mod tests {
         assert_eq!(verify(&e.signed, &any_key).unwrap().body, b);
         // Events that need no official keep their bytes: no "by" key at all.
         assert!(!sign(&body(&k), &k).signed.body.contains("\"by\""));
+    }
+
+    /// KRVL § 71: an event deciding a brevstemme by one valgstyrer (named twice), or
+    /// naming a valgsekretær as the one who acted, is refused wherever it arrives.
+    #[test]
+    fn a_brevstemme_decision_needs_two_different_valgstyrere() {
+        use crate::election::official::{ActedBy, OfficialRole};
+        let k = DeviceSecret::generate();
+        let any_key = Trust {
+            enrolment: None,
+            ..trust(&k)
+        };
+        let decided = |pair: [&str; 2], by: (&str, OfficialRole)| EventBody {
+            kind: EventKind::BrevstemmeExamined {
+                voter_id: "V3".into(),
+                place: "p1".into(),
+                accepted: true,
+                reason: None,
+                valgstyrere: pair.map(str::to_string),
+            },
+            by: Some(ActedBy {
+                name: by.0.into(),
+                role: by.1,
+            }),
+            ..body(&k)
+        };
+        let styrer = OfficialRole::Valgstyrer;
+        let ok = decided(["Jens Kragh", "Mette Holm"], ("Jens Kragh", styrer));
+        assert!(verify(&sign(&ok, &k).signed, &any_key).is_ok());
+        for bad in [
+            decided(["Jens Kragh", "Jens Kragh"], ("Jens Kragh", styrer)),
+            decided(["Jens Kragh", " "], ("Jens Kragh", styrer)),
+            decided(["Jens Kragh", "Mette Holm"], ("Mette Holm", styrer)),
+            decided(
+                ["Anne Sørensen", "Mette Holm"],
+                ("Anne Sørensen", OfficialRole::Valgsekretaer),
+            ),
+        ] {
+            assert!(matches!(
+                verify(&sign(&bad, &k).signed, &any_key),
+                Err(EventError::NotTwoValgstyrere { .. })
+            ));
+        }
     }
 
     fn trust(key: &DeviceSecret) -> Trust {

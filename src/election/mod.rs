@@ -1,6 +1,7 @@
 //! The domain of a Danish polling place, free of I/O: voters, contests, the check-in
 //! rules, events and their signatures, the hybrid logical clock.
 
+pub mod brevstemme;
 pub mod checkin;
 pub mod clock;
 pub mod contest;

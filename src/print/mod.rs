@@ -16,6 +16,7 @@
 //! never writes it: printing a card is not the reissue event, which the table appends.
 
 pub mod atomic;
+pub mod brevstemme_section;
 pub mod card;
 pub mod card_payload;
 pub mod code128;

@@ -8,6 +8,7 @@
 //! Read like the paper list: one read transaction on a read-only connection to the
 //! database file, so every figure is of the same moment and the table keeps working.
 
+use super::brevstemme_section;
 use super::card::{ElectionInfo, local_time};
 use super::error::PrintError;
 use super::pdf::{A4, Doc, Weight};
@@ -76,6 +77,9 @@ pub struct ClosingReport {
     pub versions: Vec<(String, u64)>,
     /// Every action of the valgsekretær or a valgstyrer, oldest first.
     pub official_actions: Vec<OfficialAction>,
+    /// The brevstemmer taken into account, set aside and undecided, with reasons and
+    /// the two valgstyrere (`brevstemme_section`).
+    pub brevstemmer_examined: Vec<(&'static str, Vec<String>)>,
 }
 
 /// One action that needed an official's personal PIN, as the afstemningsbog lists it.
@@ -128,6 +132,7 @@ impl ClosingReport {
         rep.list_changes = snap.list_change_count()?;
         rep.versions = snap.versions()?;
         rep.official_actions = official_actions(&snap, place)?;
+        rep.brevstemmer_examined = brevstemme_section::groups(&snap.brevstemme_rows(place)?);
         snap.finish()?;
         rep.tables = tables.finish();
         Ok(rep)
@@ -167,6 +172,16 @@ impl ClosingReport {
                 r.line(a.line());
             }
         }
+        if table.is_none() && !self.brevstemmer_examined.is_empty() {
+            r.push(Item::Rule);
+            r.bold(brevstemme_section::TITLE);
+            for (heading, lines) in &self.brevstemmer_examined {
+                r.bold(*heading);
+                for l in lines {
+                    r.line(l.as_str());
+                }
+            }
+        }
         r.push(Item::Rule);
         r.line("Underskrift valgstyrer:");
         r.push(Item::Feed(3));
@@ -180,7 +195,10 @@ impl ClosingReport {
         let mut v = vec![
             ("Vælgere på listen".into(), self.listed.to_string()),
             ("Stemmeberettigede".into(), self.eligible.to_string()),
-            ("Brevstemmer".into(), self.brevstemmer.to_string()),
+            (
+                "Brevstemmer taget i betragtning".into(),
+                self.brevstemmer.to_string(),
+            ),
             ("Mødt (personer)".into(), self.persons.to_string()),
         ];
         for (c, n) in &self.persons_per_contest {
@@ -264,23 +282,19 @@ impl ClosingReport {
             y -= 16.0;
             rows(&mut d, &mut y, table_lines(t));
         }
-        if !self.official_actions.is_empty() {
-            y -= 10.0;
-            if y < m + 80.0 {
-                d.new_page();
-                y = h - m - 10.0;
-            }
-            d.text(m, y, 13.0, Weight::Bold, "Handlinger med personlig PIN");
-            y -= 16.0;
-            for a in &self.official_actions {
-                if y < m + 40.0 {
-                    d.new_page();
-                    y = h - m - 10.0;
-                }
-                d.text(m + 10.0, y, 9.0, Weight::Regular, &a.line());
-                y -= 12.0;
-            }
-        }
+        let actions: Vec<String> = self.official_actions.iter().map(|a| a.line()).collect();
+        pdf_section(
+            &mut d,
+            &mut y,
+            "Handlinger med personlig PIN",
+            &[("", actions)],
+        );
+        pdf_section(
+            &mut d,
+            &mut y,
+            brevstemme_section::TITLE,
+            &self.brevstemmer_examined,
+        );
         y -= 30.0;
         if y < m + 40.0 {
             d.new_page();
@@ -300,6 +314,38 @@ impl ClosingReport {
             );
         }
         d.finish()
+    }
+}
+
+/// A titled section of the PDF with groups of lines under bold headings (an empty
+/// heading: none); nothing when there are no lines.
+fn pdf_section(d: &mut Doc, y: &mut f32, title: &str, groups: &[(&str, Vec<String>)]) {
+    if groups.iter().all(|(_, lines)| lines.is_empty()) {
+        return;
+    }
+    let (_, h) = A4;
+    let m = 40.0;
+    let room = |d: &mut Doc, y: &mut f32, need: f32| {
+        if *y < m + need {
+            d.new_page();
+            *y = h - m - 10.0;
+        }
+    };
+    *y -= 10.0;
+    room(d, y, 80.0);
+    d.text(m, *y, 13.0, Weight::Bold, title);
+    *y -= 16.0;
+    for (heading, lines) in groups {
+        if !heading.is_empty() {
+            room(d, y, 40.0);
+            d.text(m + 10.0, *y, 10.0, Weight::Bold, heading);
+            *y -= 13.0;
+        }
+        for l in lines {
+            room(d, y, 40.0);
+            d.text(m + 10.0, *y, 9.0, Weight::Regular, l);
+            *y -= 12.0;
+        }
     }
 }
 
@@ -422,13 +468,14 @@ impl OfficialAction {
 
 /// The event kinds an official causes; [`EventKind::needs_official`] decides, this
 /// list only picks the rows to read (a unit test keeps the two in step).
-const OFFICIAL_KINDS: [&str; 6] = [
+const OFFICIAL_KINDS: [&str; 7] = [
     "check_in_undone",
     "card_reissued",
     "paper_registration",
     "double_registration_resolved",
     "place_mode_changed",
     "manual_check_in_sent",
+    "brevstemme_examined",
 ];
 
 /// Every action of an official at `place`, from the log (who is named in each event).
@@ -510,6 +557,20 @@ fn describe(kind: &EventKind) -> (String, Option<&str>, Option<&str>) {
             table_no,
         } => (
             format!("Sendt uden valgkort til bord {table_no}"),
+            Some(voter_id),
+            Some(place),
+        ),
+        EventKind::BrevstemmeExamined {
+            voter_id,
+            place,
+            reason,
+            valgstyrere: [a, b],
+            ..
+        } => (
+            match reason {
+                None => format!("Brevstemme taget i betragtning af {a} og {b}"),
+                Some(r) => format!("Brevstemme tilsidesat af {a} og {b}: {}", r.danish()),
+            },
             Some(voter_id),
             Some(place),
         ),
@@ -651,6 +712,13 @@ mod tests {
                 voter_id: v(),
                 place: p(),
                 table_no: 1,
+            },
+            EventKind::BrevstemmeExamined {
+                voter_id: v(),
+                place: p(),
+                accepted: true,
+                reason: None,
+                valgstyrere: [String::new(), String::new()],
             },
             EventKind::TableOpened {
                 place: p(),

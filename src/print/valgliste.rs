@@ -35,7 +35,11 @@ pub struct Row {
     pub address: String,
     pub birthdate: NaiveDate,
     pub contests: Vec<Contest>,
+    /// A brevstemme taken into account by the valgstyrere.
     pub brevstemme: bool,
+    /// A brevstemme received, not yet decided: the voter may not get ballots before
+    /// the valgstyrere decide.
+    pub brevstemme_undecided: bool,
     pub struck: Option<String>,
     /// Contests whose ballot was handed out, when the voter is checked in.
     pub voted: Option<Vec<Contest>>,
@@ -209,6 +213,7 @@ fn list_row(r: ListRow, blank: bool) -> Result<Row, PrintError> {
             .map_err(|e| PrintError::Store(format!("birthdate {birth}: {e}")))?,
         contests,
         brevstemme: r.brevstemme,
+        brevstemme_undecided: r.brevstemme_undecided,
         struck: r.struck,
         voted: if blank { None } else { voted },
     })
@@ -375,6 +380,8 @@ fn list_line(d: &mut Doc, cols: &Columns, contests: &[Contest], i: usize, top: f
         d.rect(cx - side / 2.0, base - 2.5, side, side, 0.6);
         let mark = if r.brevstemme {
             Some("B")
+        } else if r.brevstemme_undecided {
+            Some("B?")
         } else if r.voted.as_ref().is_some_and(|v| v.contains(c)) {
             Some("X")
         } else {
@@ -472,7 +479,7 @@ fn cover(d: &mut Doc, s: &Snapshot, election: &ElectionInfo) {
     kv(
         d,
         &mut y,
-        "Brevstemmer modtaget",
+        "Brevstemmer taget i betragtning",
         &c.brevstemmer.to_string(),
     );
     kv(d, &mut y, "Slettet af listen", &c.struck.to_string());
@@ -519,7 +526,8 @@ fn cover(d: &mut Doc, s: &Snapshot, election: &ElectionInfo) {
     y -= 17.0;
     for line in [
         "X  stemmeseddel udleveret (vælgeren er mødt) – må ikke få stemmesedler igen",
-        "B  brevstemme modtaget – må ikke stemme på valgdagen",
+        "B  brevstemme taget i betragtning af valgstyrerne – må ikke stemme på valgdagen",
+        "B?  brevstemme modtaget, ikke afgjort – tilkald valgstyrerne før udlevering",
         "–  ikke stemmeret til denne afstemning",
         "SLETTET  slettet af listen – må ikke stemme",
         "Sæt X i feltet for hver stemmeseddel der udleveres. Når de digitale valglister \
@@ -599,6 +607,7 @@ mod tests {
             birthdate: NaiveDate::from_ymd_opt(1980, 3, 15).unwrap_or_default(),
             contests: vec![Contest::Kv, Contest::Rv],
             brevstemme: false,
+            brevstemme_undecided: false,
             struck: None,
             voted,
         }

@@ -28,6 +28,7 @@ pub mod run;
 pub mod tilforordnet;
 pub mod valglokale;
 pub mod valgsekretaer;
+pub mod valgstyrere;
 
 use crate::election::voter_list;
 use crate::netfault::proxy::FaultProxy;
@@ -201,6 +202,8 @@ async fn hold_day(setup: place::Setup, plan: Plan) -> anyhow::Result<Held> {
         tokio::task::block_in_place(|| t.start(0))?;
     }
     let http = client::http()?;
+    let urls: Vec<String> = tables.iter().map(|t| t.url()).collect();
+    valgstyrere::examine_brevstemmer(&http, &urls).await?;
     for t in &tables {
         match client::post(&http, &t.url(), "/api/table/open", serde_json::json!({})).await {
             Ok((200, _)) => {}

@@ -425,9 +425,10 @@ fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
 }
 
 /// The office's part, as in an election: the enrolment of the tables' public keys
-/// (`enrolment.csv`), the officials (the rehearsal's valgsekretær), and the polling
-/// place's package signed with the office's key (`provision::make::one_place`). Returns the
-/// package's folder and the office's public key, which every table has installed.
+/// (`enrolment.csv`), the officials (the rehearsal's valgsekretær and two valgstyrere),
+/// and the polling place's package signed with the office's key
+/// (`provision::make::one_place`). Returns the package's folder and the office's public
+/// key, which every table has installed.
 fn office_package(
     dir: &Path,
     list: &[u8],
@@ -436,10 +437,15 @@ fn office_package(
     tables: &[DevicePublic],
     centrals: Vec<CentralEntry>,
 ) -> anyhow::Result<(PathBuf, DevicePublic)> {
-    let officials = crate::election::official::parse_csv(&format!(
+    let mut csv = format!(
         "name,role,pin_hash\n{},valgsekretaer,\"{pin_hash}\"\n",
         super::client::VALGSEKRETAER
-    ))?;
+    );
+    for (name, pin) in super::valgstyrere::VALGSTYRERE {
+        let hash = crate::password::hash_pin(pin)?;
+        csv.push_str(&format!("{name},valgstyrer,\"{hash}\"\n"));
+    }
+    let officials = crate::election::official::parse_csv(&csv)?;
     let election = ElectionInfo {
         id: ELECTION.into(),
         name: "Generalprøve".into(),

@@ -44,12 +44,18 @@ impl Store {
         wall_ms: i64,
         kind: EventKind,
     ) -> Result<VerifiedEvent> {
-        let by = kind
-            .needs_official()
-            .then(|| crate::election::official::ActedBy {
+        use crate::election::official::{ActedBy, OfficialRole};
+        let by = match &kind {
+            // A decision on a brevstemme is the first valgstyrer's it names.
+            EventKind::BrevstemmeExamined { valgstyrere, .. } => Some(ActedBy {
+                name: valgstyrere[0].clone(),
+                role: OfficialRole::Valgstyrer,
+            }),
+            k => k.needs_official().then(|| ActedBy {
                 name: "Testsekretær".into(),
-                role: crate::election::official::OfficialRole::Valgsekretaer,
-            });
+                role: OfficialRole::Valgsekretaer,
+            }),
+        };
         self.append_local_as(author, wall_ms, kind, by, |_| Ok(()))
     }
 

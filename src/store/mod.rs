@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod binding;
+pub mod brevstemme;
 pub mod bundle_queries;
 pub mod error;
 pub mod forks;

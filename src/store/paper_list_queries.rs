@@ -20,7 +20,10 @@ pub struct ListRow {
     /// ISO date.
     pub birthdate: String,
     pub contests: String,
+    /// A brevstemme taken into account (the one definition, view `brevstemmer_counted`).
     pub brevstemme: bool,
+    /// A brevstemme received that the valgstyrere have not decided on.
+    pub brevstemme_undecided: bool,
     pub struck: Option<String>,
     /// The ballots of the check-in in force (`None`: not checked in; empty: on paper).
     pub ballots: Option<String>,
@@ -31,8 +34,11 @@ impl ReadSnapshot<'_> {
     pub fn paper_list(&self, place: &str) -> Result<Vec<ListRow>> {
         let mut stmt = self.tx.prepare(
             "SELECT v.list_no, v.list_part, v.first_names, v.last_name, v.address, v.postcode,
-                    v.town, v.birthdate, v.contests, v.brevstemme, v.struck, s.ballots,
-                    v.country
+                    v.town, v.birthdate, v.contests,
+                    EXISTS(SELECT 1 FROM brevstemmer_counted c WHERE c.voter_id = v.id),
+                    v.struck, s.ballots, v.country,
+                    v.brevstemme = 1 AND NOT EXISTS(
+                        SELECT 1 FROM brevstemme_decisions d WHERE d.voter_id = v.id)
              FROM voters v LEFT JOIN voter_status s ON s.voter_id = v.id
              WHERE v.place = ?1 ORDER BY v.list_no",
         )?;
@@ -51,6 +57,7 @@ impl ReadSnapshot<'_> {
                 struck: r.get(10)?,
                 ballots: r.get(11)?,
                 country: r.get(12)?,
+                brevstemme_undecided: r.get(13)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

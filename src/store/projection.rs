@@ -115,6 +115,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
         }
         // A request to a table's screen: nothing in the projection changes.
         EventKind::ManualCheckInSent { .. } => {}
+        EventKind::BrevstemmeExamined { .. } => super::brevstemme::apply(c, b)?,
         EventKind::DoubleRegistrationResolved {
             voter_id,
             note,
@@ -358,6 +359,11 @@ impl Store {
             .iter()
             .map(|t| (*t, format!("SELECT * FROM {t}")))
             .collect();
+        // The decision in force on each brevstemme: the latest by (clock, device, seq).
+        queries.push((
+            "brevstemme_latest",
+            "SELECT voter_id, accepted, device, seq FROM brevstemme_latest".into(),
+        ));
         // Rows that office list changes made are projections too.
         queries.push((
             "voters",

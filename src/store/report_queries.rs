@@ -12,6 +12,7 @@ use rusqlite::params_from_iter;
 pub struct PlaceCounts {
     pub listed: i64,
     pub eligible: i64,
+    /// Taken into account (the one definition, view `brevstemmer_counted`).
     pub brevstemmer: i64,
     /// Persons checked in (each once, however many tables registered them).
     pub persons: i64,
@@ -61,7 +62,7 @@ impl ReadSnapshot<'_> {
         Ok(PlaceCounts {
             listed: one("SELECT COUNT(*) FROM voters WHERE place=?1")?,
             eligible: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND struck IS NULL")?,
-            brevstemmer: one("SELECT COUNT(*) FROM voters WHERE place=?1 AND brevstemme=1")?,
+            brevstemmer: one("SELECT COUNT(*) FROM brevstemmer_counted WHERE place=?1")?,
             persons: one(
                 "SELECT COUNT(*) FROM voter_status s JOIN voters v ON v.id=s.voter_id WHERE v.place=?1",
             )?,

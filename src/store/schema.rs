@@ -197,6 +197,33 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE reconciliation ADD COLUMN exchanged TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 9: the valgstyrere's decisions on brevstemmer (KRVL § 71): every decision kept,
+    // the one in force per voter the latest by (clock, device, seq); and the one
+    // definition of "brevstemmer taken into account" every count reads.
+    r#"
+    CREATE TABLE brevstemme_decisions(
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        voter_id TEXT NOT NULL,
+        place TEXT NOT NULL,
+        accepted INTEGER NOT NULL,
+        reason TEXT,
+        valgstyrer1 TEXT NOT NULL,
+        valgstyrer2 TEXT NOT NULL,
+        PRIMARY KEY(device, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX brevstemme_decisions_voter ON brevstemme_decisions(voter_id, hlc, device, seq);
+    CREATE VIEW brevstemme_latest AS
+        SELECT d.* FROM brevstemme_decisions d
+        WHERE NOT EXISTS(SELECT 1 FROM brevstemme_decisions l
+            WHERE l.voter_id = d.voter_id AND (l.hlc, l.device, l.seq) > (d.hlc, d.device, d.seq));
+    CREATE VIEW brevstemmer_counted AS
+        SELECT v.id AS voter_id, v.place AS place
+        FROM brevstemme_latest b JOIN voters v ON v.id = b.voter_id
+        WHERE b.accepted = 1 AND v.brevstemme = 1 AND v.struck IS NULL;
+    "#,
 ];
 
 /// Indexes on the voter list. Dropped during a bulk import and built once afterwards,
@@ -232,6 +259,7 @@ pub const PROJECTION_TABLES: &[&str] = &[
     "list_changes",
     "list_change_items",
     "place_mode",
+    "brevstemme_decisions",
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

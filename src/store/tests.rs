@@ -77,6 +77,12 @@ enum Op {
         dev: usize,
         ms: i64,
     },
+    /// The valgstyrere's decision on a voter's brevstemme, made at a device.
+    Examine {
+        dev: usize,
+        voter: usize,
+        accepted: bool,
+    },
     /// An office list change (next serial) applied at a device.
     Change {
         dev: usize,
@@ -102,6 +108,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(dev, handed, returned)| Op::Reconcile { dev, handed, returned }),
         2 => (dev.clone(), any::<usize>()).prop_map(|(dev, pick)| Op::Resolve { dev, pick }),
         4 => (dev.clone(), 0..N).prop_map(|(from, to)| Op::Sync { from, to }),
+        1 => (dev.clone(), any::<usize>(), any::<bool>())
+            .prop_map(|(dev, voter, accepted)| Op::Examine { dev, voter, accepted }),
         1 => (dev.clone(), any::<usize>(), 0u8..5)
             .prop_map(|(dev, voter, action)| Op::Change { dev, voter, action }),
         3 => (dev, prop_oneof![Just(0i64), -30_000i64..0, 0i64..1_200_000])
@@ -311,6 +319,22 @@ impl Sim {
                 let kind = EventKind::CardReissued {
                     voter_id: v,
                     new_code: format!("R{:06}", self.cards),
+                };
+                self.append(dev, kind);
+            }
+            Op::Examine {
+                dev,
+                voter,
+                accepted,
+            } => {
+                let voter_id = self.voter_at(dev, voter).id.clone();
+                let kind = EventKind::BrevstemmeExamined {
+                    voter_id,
+                    place: TABLES[dev].0.into(),
+                    accepted,
+                    reason: (!accepted)
+                        .then_some(crate::election::brevstemme::SetAsideReason::ForSent),
+                    valgstyrere: ["Jens Kragh".into(), "Mette Holm".into()],
                 };
                 self.append(dev, kind);
             }

@@ -4,6 +4,7 @@
 
 use super::core::{Pending, TableCore, TableError};
 use super::screen::{Screen, View, VoterView, ballots_text, refusal};
+use crate::election::brevstemme::Examination;
 use crate::election::checkin::{CardFinding, CheckInInput, Verdict, decide, decide_for_voter};
 use crate::election::contest::Contest;
 use crate::election::event::{CheckInMethod, EventKind};
@@ -63,6 +64,10 @@ impl TableCore {
             None => CardFinding::Unknown,
         };
         let mode = self.store.place_mode(&self.id.place)?.mode;
+        let brevstemme = match &lookup {
+            Some(l) => self.brevstemme_examination(&l.voter)?,
+            None => Examination::Undecided,
+        };
         let input = CheckInInput {
             table_state: state,
             place: &self.id.place,
@@ -74,6 +79,7 @@ impl TableCore {
             mode,
             table_no: self.id.table_no,
             shares: &self.id.shares,
+            brevstemme,
         };
         let verdict = decide(&input);
         // Who voted when is in the signed log; the system log (which outlives `destroy`
@@ -250,8 +256,21 @@ impl TableCore {
             mode,
             table_no,
             shares: &self.id.shares,
+            brevstemme: self.brevstemme_examination(voter)?,
         };
         Ok(decide_for_voter(&input, voter, None))
+    }
+
+    /// The valgstyrere's decision in force on the voter's brevstemme (read only for a
+    /// voter the list marks with one received).
+    fn brevstemme_examination(
+        &self,
+        voter: &crate::election::voter::Voter,
+    ) -> Result<Examination, TableError> {
+        if !voter.brevstemme {
+            return Ok(Examination::Undecided);
+        }
+        Ok(Examination::of(self.store.brevstemme_decision(&voter.id)?))
     }
 
     /// Verifies a valgbord card QR against the polling place's device keys (in test mode,
@@ -423,6 +442,7 @@ fn verdict_code(v: &Verdict) -> &'static str {
         Verdict::Admit { .. } => "admit",
         Verdict::AlreadyVoted { .. } => "already_voted",
         Verdict::Brevstemme => "brevstemme",
+        Verdict::BrevstemmeUndecided => "brevstemme_undecided",
         Verdict::Struck { .. } => "struck",
         Verdict::WrongPlace { .. } => "wrong_place",
         Verdict::UnknownCard => "unknown_card",

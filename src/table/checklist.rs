@@ -133,16 +133,24 @@ impl TableCore {
             format!("SHA-256 {sha}"),
         ));
         let marks = store.brevstemme_marks()?;
+        // KRVL § 71: the valgstyrere examine every received brevstemme before opening.
+        let undecided = store.brevstemmer_undecided(&self.id.place)?;
         items.push(with_technical(
             item(
                 "brevstemmer",
-                "Brevstemmer markeret",
-                true,
-                false,
+                "Brevstemmer afgjort af valgstyrerne",
+                undecided == 0,
+                election_mode,
                 format!(
-                    "{} på valgstedet ({} i alt)",
+                    "{} modtaget på valgstedet ({} i alt), {} taget i betragtning, {undecided} ikke afgjort{}",
                     store.brevstemmer(&self.id.place)?,
                     marks.count,
+                    store.brevstemmer_counted(&self.id.place)?,
+                    if undecided == 0 {
+                        ""
+                    } else {
+                        ": to valgstyrere afgør dem på valgsekretærens skærm"
+                    }
                 ),
             ),
             format!("kontrolsum (SHA-256) {}", marks.sha256),

@@ -3,6 +3,7 @@
 //! (`app/table.rs`) assembles the running daemon and the `web` module serves its screens.
 
 pub mod admin;
+pub mod brevstemmer;
 pub mod checkin;
 pub mod checklist;
 pub mod config;

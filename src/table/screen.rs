@@ -212,7 +212,12 @@ pub fn refusal(
         Verdict::Brevstemme => (
             "brevstemme",
             "BREVSTEMME MODTAGET".into(),
-            "Vælgerens brevstemme er modtaget og tæller. Udlevér ikke stemmesedler; forklar vælgeren, at der ikke kan stemmes igen.".into(),
+            "Vælgerens brevstemme er taget i betragtning af valgstyrerne og tæller. Udlevér ikke stemmesedler; forklar vælgeren, at der ikke kan stemmes igen.".into(),
+        ),
+        Verdict::BrevstemmeUndecided => (
+            "brevstemme_undecided",
+            "BREVSTEMME IKKE AFGJORT".into(),
+            "Brevstemme ikke afgjort – tilkald valgstyrerne. Udlevér ikke stemmesedler, før valgstyrerne har afgjort vælgerens brevstemme.".into(),
         ),
         Verdict::Struck { reason } => (
             "struck",
@@ -332,6 +337,7 @@ mod tests {
                 },
             },
             Verdict::Brevstemme,
+            Verdict::BrevstemmeUndecided,
             Verdict::Struck {
                 reason: "død".into(),
             },

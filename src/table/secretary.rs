@@ -170,8 +170,8 @@ impl TableCore {
             let status = store.status(&v.id)?;
             let (text, may_vote) = if let Some(reason) = &v.struck {
                 (format!("Slettet af valglisten: {reason}"), false)
-            } else if v.brevstemme {
-                ("Brevstemme modtaget — må ikke stemme".to_string(), false)
+            } else if let Some(brev) = self.brevstemme_stops(&v)? {
+                (brev.to_string(), false)
             } else if let Some(s) = &status {
                 (
                     format!(
@@ -397,8 +397,8 @@ impl TableCore {
                     .push(conflict(format!("slettet af listen: {reason}")));
                 continue;
             }
-            if v.brevstemme {
-                report.refused.push(conflict("brevstemme modtaget".into()));
+            if let Some(brev) = self.brevstemme_stops(&v)? {
+                report.refused.push(conflict(brev.to_lowercase()));
                 continue;
             }
             let prior = self.store().status(&v.id)?;

@@ -6,6 +6,7 @@ use super::assets;
 use super::error::ApiError;
 use super::pin::authorize;
 use super::table_api::{with_core, with_core_printing};
+use crate::table::brevstemmer::{BrevstemmeList, must_be_valgstyrer, set_aside_reason};
 use crate::table::secretary::{SearchHit, SearchReport, Secretary};
 use crate::table::shared::SharedCore;
 use axum::extract::{Query, State};
@@ -52,6 +53,10 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/valgliste.pdf", get(valgliste_pdf))
         .route("/api/list/changes", post(list_change).get(list_changes))
         .route("/api/secretary/mode", post(set_mode))
+        .route(
+            "/api/secretary/brevstemmer",
+            get(brevstemmer).post(examine_brevstemmer),
+        )
         .route("/api/secretary/skilte.pdf", get(signs_pdf))
         .with_state(SecState {
             core,
@@ -556,4 +561,48 @@ async fn signs_pdf(
         [(axum::http::header::CONTENT_TYPE, "application/pdf")],
         pdf,
     )))
+}
+
+/// The place's received brevstemmer with the valgstyrere's decisions, for any
+/// official's session.
+async fn brevstemmer(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+) -> Result<Json<BrevstemmeList>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| c.brevstemmer(&sec))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct Examine {
+    voter_ids: Vec<String>,
+    accepted: bool,
+    /// The act's reason (its code) when set aside.
+    #[serde(default)]
+    reason: Option<String>,
+    /// The second valgstyrer, who confirms with a PIN of their own.
+    second_name: String,
+    second_pin: String,
+}
+
+/// Two valgstyrere decide on brevstemmer (KRVL § 71): the session's valgstyrer and a
+/// second one by name and personal PIN, checked off the table lock like a login.
+async fn examine_brevstemmer(
+    State(s): State<SecState>,
+    headers: HeaderMap,
+    Json(b): Json<Examine>,
+) -> Result<Json<Value>, ApiError> {
+    let sec = session(&s, &headers)?;
+    // Refused before the second PIN is tried, so no attempt is spent on it.
+    must_be_valgstyrer(&sec)?;
+    let reason = set_aside_reason(b.accepted, b.reason.as_deref())?;
+    let second = authorize(&s.core, b.second_name, b.second_pin).await?;
+    let decided = b.voter_ids.len();
+    let text = with_core(&s.core, move |c| {
+        c.examine_brevstemmer(&b.voter_ids, reason, &sec, &second)
+    })
+    .await?;
+    Ok(Json(json!({ "decided": decided, "text": text })))
 }

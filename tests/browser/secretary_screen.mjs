@@ -40,7 +40,12 @@ try {
 
   // Touch-sized: every visible control at least 44 × 44 px (a radio button through its
   // label counts only if the button itself is that big).
-  for (const sel of ["#paper", "#mode"]) await page.$eval(sel, (d) => { d.open = true; });
+  for (const sel of ["#paper", "#mode", "#brev"]) await page.$eval(sel, (d) => { d.open = true; });
+  // The brevstemmer, as the valgstyrere decided them before opening.
+  await page.waitForFunction(() => document.querySelector("#brev-table tbody").textContent.includes("Bent Bæk"), null, { timeout: 3000 })
+    .catch(() => fail("the brevstemmer section does not list Bent Bæk"));
+  const brev = await page.textContent("#brev-table tbody");
+  if (!brev.includes("tages i betragtning")) fail(`brevstemmer: "${brev}"`);
   const small = await page.evaluate(() => [...document.querySelectorAll("button, input, select, a, summary")]
     .filter((el) => el.offsetParent !== null)
     .map((el) => { const r = el.getBoundingClientRect(); return { el: el.outerHTML.slice(0, 60), w: r.width, h: r.height }; })
@@ -107,7 +112,7 @@ try {
   await page.click("#confirm");
   await page.waitForFunction(() => document.querySelector("main").dataset.kind === "admitted", null, { timeout: 3000 });
 
-  if (!process.exitCode) console.log("secretary screen passed: reached from the menu, touch-sized, PDFs in the page, undo and check-in without card from the search");
+  if (!process.exitCode) console.log("secretary screen passed: reached from the menu, touch-sized, PDFs in the page, undo and check-in without card from the search, the brevstemmer listed");
 } catch (e) {
   fail(e.stack || String(e));
 } finally {

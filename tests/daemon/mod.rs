@@ -17,22 +17,27 @@ pub const PIN: &str = "246810";
 /// A valgstyrer of the test tables, with a PIN of his own.
 pub const VALGSTYRER: &str = "Jens Kragh";
 pub const VALGSTYRER_PIN: &str = "135790";
+/// A second valgstyrer: a brevstemme is examined by two (KRVL § 71).
+pub const VALGSTYRER2: &str = "Mette Holm";
+pub const VALGSTYRER2_PIN: &str = "864202";
 
 /// The officials file of `valgbord election new` for the two above.
 pub fn officials_csv() -> String {
     format!(
-        "name,role,pin_hash\n{SECRETARY},valgsekretaer,{}\n{VALGSTYRER},valgstyrer,{}\n",
+        "name,role,pin_hash\n{SECRETARY},valgsekretaer,{}\n{VALGSTYRER},valgstyrer,{}\n{VALGSTYRER2},valgstyrer,{}\n",
         pin_hash(PIN),
-        pin_hash(VALGSTYRER_PIN)
+        pin_hash(VALGSTYRER_PIN),
+        pin_hash(VALGSTYRER2_PIN)
     )
 }
 
 /// The `[[officials]]` of a test table's configuration: the two above.
 pub fn officials_toml() -> String {
     format!(
-        "[[officials]]\nname = \"{SECRETARY}\"\nrole = \"valgsekretaer\"\npin_hash = \"{}\"\n\n[[officials]]\nname = \"{VALGSTYRER}\"\nrole = \"valgstyrer\"\npin_hash = \"{}\"\n",
+        "[[officials]]\nname = \"{SECRETARY}\"\nrole = \"valgsekretaer\"\npin_hash = \"{}\"\n\n[[officials]]\nname = \"{VALGSTYRER}\"\nrole = \"valgstyrer\"\npin_hash = \"{}\"\n\n[[officials]]\nname = \"{VALGSTYRER2}\"\nrole = \"valgstyrer\"\npin_hash = \"{}\"\n",
         pin_hash(PIN),
-        pin_hash(VALGSTYRER_PIN)
+        pin_hash(VALGSTYRER_PIN),
+        pin_hash(VALGSTYRER2_PIN)
     )
 }
 
@@ -392,6 +397,48 @@ impl Table {
     }
 
     pub fn open(&self) {
+        self.examine_brevstemmer();
+        self.open_as_is();
+    }
+
+    /// The two valgstyrere take every undecided brevstemme of the place into account,
+    /// as they do before opening (KRVL § 71); nothing when all are decided or the table
+    /// has not the test's valgstyrere.
+    pub fn examine_brevstemmer(&self) {
+        let (_, c) = self.get("/api/checklist");
+        let all_decided = c["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["id"] == "brevstemmer" && i["ok"] == true);
+        if all_decided {
+            return;
+        }
+        let (status, r) = login_as(self, VALGSTYRER, VALGSTYRER_PIN);
+        if status != 200 {
+            // A table configured without the test's valgstyrere: nobody to examine.
+            return;
+        }
+        let token = r["token"].as_str().expect("token").to_string();
+        let (status, list) = call(self, &token, "GET", BREVSTEMMER, None);
+        assert_eq!(status, 200, "brevstemmer: {list}");
+        let undecided: Vec<&str> = list["brevstemmer"]
+            .as_array()
+            .expect("brevstemmer")
+            .iter()
+            .filter(|b| b["status"] == "modtaget")
+            .filter_map(|b| b["voter_id"].as_str())
+            .collect();
+        if undecided.is_empty() {
+            // Another table's decisions arrived meanwhile.
+            return;
+        }
+        let (status, r) = examine(self, &token, &undecided, None);
+        assert_eq!(status, 200, "examine brevstemmer: {r}");
+    }
+
+    /// Opens the table as its brevstemmer stand.
+    pub fn open_as_is(&self) {
         // An election-mode table opens only after the scanner self-test: scan the test
         // card's two codes, as the tilforordnede do before 08:00.
         let (_, c) = self.get("/api/checklist");
@@ -754,6 +801,51 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .build()
         .expect("runtime")
         .block_on(f)
+}
+
+/// The valgstyrere's route: their list (GET) and their decisions (POST).
+pub const BREVSTEMMER: &str = "/api/secretary/brevstemmer";
+
+/// The decision of the valgstyrer logged in with `token` and the second valgstyrer
+/// ([`VALGSTYRER2`] with his PIN) on `voters`: taken into account (`reason` `None`)
+/// or set aside for the act's `reason` (its code).
+pub fn examine(t: &Table, token: &str, voters: &[&str], reason: Option<&str>) -> (u16, Value) {
+    examine_with(t, token, voters, reason, (VALGSTYRER2, VALGSTYRER2_PIN))
+}
+
+/// As [`examine`], with the second official's name and PIN.
+pub fn examine_with(
+    t: &Table,
+    token: &str,
+    voters: &[&str],
+    reason: Option<&str>,
+    second: (&str, &str),
+) -> (u16, Value) {
+    let body = json!({
+        "voter_ids": voters,
+        "accepted": reason.is_none(),
+        "reason": reason,
+        "second_name": second.0,
+        "second_pin": second.1,
+    });
+    call(t, token, "POST", BREVSTEMMER, Some(body))
+}
+
+/// A session of the valgstyrer [`VALGSTYRER`]: its token.
+pub fn styrer_login(t: &Table) -> String {
+    let (status, r) = login_as(t, VALGSTYRER, VALGSTYRER_PIN);
+    assert_eq!(status, 200, "{r}");
+    r["token"].as_str().expect("token").to_string()
+}
+
+/// Rewrites a test table's configuration to election mode.
+pub fn to_election_mode(config: &Path) {
+    let text = std::fs::read_to_string(config).expect("config");
+    std::fs::write(
+        config,
+        text.replace("mode = \"test\"", "mode = \"election\""),
+    )
+    .expect("config");
 }
 
 /// Logs in at the valgsekretær screen as `name` with `pin`: the answer's status and body.

@@ -251,6 +251,58 @@ $("paper-form").addEventListener("submit", async (e) => {
   } catch (err) { $("msg").textContent = err.message; }
 });
 
+// Brevstemmer (KRVL § 71): the logged-in valgstyrer and a second one (name and own PIN)
+// take the marked ones into account or set them aside with a reason from the act. The
+// undecided ones not flagged are marked already, so a clean batch is one tap.
+async function loadBrev() {
+  const r = await call("GET", "/api/secretary/brevstemmer");
+  $("brev-count").textContent = `${r.brevstemmer.length} modtaget, ${r.undecided} ikke afgjort`;
+  const reason = $("brev-reason");
+  if (!reason.options.length) {
+    for (const [code, text] of r.reasons) reason.append(new Option(text, code));
+  }
+  const second = $("brev-second");
+  if (!second.options.length) {
+    const o = await (await fetch("/api/secretary/officials")).json().catch(() => ({}));
+    for (const x of o.officials || []) if (x.role === "valgstyrer") second.append(new Option(x.name, x.name));
+  }
+  const tb = $("brev-table").querySelector("tbody");
+  tb.innerHTML = "";
+  for (const b of r.brevstemmer) {
+    const tr = document.createElement("tr");
+    const pick = document.createElement("input");
+    pick.type = "checkbox";
+    pick.value = b.voter_id;
+    pick.checked = b.status === "modtaget" && !b.flag;
+    pick.setAttribute("aria-label", `Vælg ${b.name}`);
+    cell(tr, "").appendChild(pick);
+    cell(tr, `${b.name} (${b.voter_id})`);
+    cell(tr, b.birthdate);
+    const done = b.valgstyrere.length ? ` – ${b.valgstyrere.join(" og ")}` : "";
+    cell(tr, b.status_text + (b.reason_text ? `: ${b.reason_text}` : "") + done, b.status === "modtaget" ? "no" : "");
+    cell(tr, [b.flag, b.struck ? `slettet: ${b.struck}` : ""].filter(Boolean).join(" · "), b.flag ? "no" : "");
+    tb.appendChild(tr);
+  }
+}
+
+async function decideBrev(accepted) {
+  const ids = [...$("brev-table").querySelectorAll("input[type=checkbox]:checked")].map((c) => c.value);
+  try {
+    const r = await call("POST", "/api/secretary/brevstemmer", {
+      voter_ids: ids, accepted, reason: accepted ? null : $("brev-reason").value,
+      second_name: $("brev-second").value, second_pin: $("brev-pin").value,
+    });
+    $("brev-msg").textContent = r.text;
+    $("brev-msg").className = "";
+  } catch (err) { $("brev-msg").textContent = err.message; $("brev-msg").className = "no"; }
+  $("brev-pin").value = "";
+  await loadBrev().catch(() => {});
+}
+
+$("brev").addEventListener("toggle", () => { if ($("brev").open) loadBrev().catch((err) => { $("brev-msg").textContent = err.message; }); });
+$("brev-accept").addEventListener("click", () => decideBrev(true));
+$("brev-aside").addEventListener("click", () => decideBrev(false));
+
 // Election-day list changes: the office's signed file is sent as it is; the table checks
 // the signature, the order and the brevstemme marks and says what it did.
 async function showChanges() {
