@@ -48,4 +48,11 @@ done
 echo "emulated binary started $(wc -l <"$log") times"
 
 echo "== bench scan under emulation (an upper bound for a Raspberry Pi)"
-"$VALGBORD_TEST_BIN" bench scan
+# Its in-process part (scan -> verdict, confirm -> stored) is the figure. Its HTTP part
+# starts a table daemon by running its own executable again, which qemu's user mode
+# can do only where binfmt_misc is set up for aarch64 (not in a CI container), so that
+# part's failure is shown, not fatal; the in-process lines must be there.
+said="$("$VALGBORD_TEST_BIN" bench scan 2>&1)" || true
+echo "$said"
+grep -q 'scan -> verdict' <<<"$said" ||
+    { echo "error: bench scan under emulation printed no scan -> verdict figure" >&2; exit 1; }
