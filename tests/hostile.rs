@@ -25,7 +25,7 @@ fn table_with_few_files(dir: &std::path::Path) -> Table {
     cmd.args([
         "-c",
         "ulimit -n 256 && exec \"$0\" table --config \"$1\"",
-        daemon::BIN,
+        daemon::bin(),
         config.to_str().expect("utf8"),
     ]);
     let (child, base) = daemon::spawn_command(cmd).expect("table starts");

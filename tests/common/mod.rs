@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The `valgbord` binary cargo built for these tests.
+pub mod test_bin;
+
+/// The `valgbord` binary these tests start (cargo's, or `VALGBORD_TEST_BIN`).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_valgbord")
+    test_bin::path()
 }
 
 /// What a finished command left behind.

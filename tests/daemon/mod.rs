@@ -10,7 +10,19 @@ use std::time::Duration;
 use valgbord::election::keys::{DevicePublic, DeviceSecret};
 use valgbord::store::keyfile;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_valgbord");
+// The same file as `common::test_bin`: a test file may use `common`, `daemon` or both,
+// and each must know the binary on its own.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/test_bin.rs"]
+mod test_bin;
+
+/// The `valgbord` binary the tests start: cargo's, or `VALGBORD_TEST_BIN` (CI's
+/// emulated aarch64 build). `Command::new(BIN)`; [`bin`] where a `&str` is needed.
+pub const BIN: test_bin::Bin = test_bin::Bin;
+
+pub fn bin() -> &'static str {
+    test_bin::path()
+}
 /// The test tables' valgsekretær and her personal PIN.
 pub const SECRETARY: &str = "Anne Sørensen";
 pub const PIN: &str = "246810";

@@ -681,7 +681,7 @@ impl NetTable {
             .open(log)
             .expect("log file");
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &host.ns, daemon::BIN])
+        cmd.args(["netns", "exec", &host.ns, daemon::bin()])
             .env("VALGBORD_LOG", "info")
             .stderr(Stdio::from(file));
         NetTable {

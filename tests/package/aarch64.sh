@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The Raspberry Pi's binary (the aarch64 release build) run under qemu-aarch64-static
+# through the real path of an election (issue 19): a signed list generated and
+# imported, election packages loaded onto enrolled tables, two table daemons syncing
+# over mutual TLS (a voter confirmed at one is refused at the other), a replacement
+# card printed to a file and read back by zbarimg, the paper list printed. These are
+# the existing integration tests, with VALGBORD_TEST_BIN naming tests/package/
+# qemu-valgbord, so every binary they start is the emulated one; the wrapper's log is
+# checked afterwards, so a test that silently ran the native build would fail here.
+# Then `bench scan` under emulation: an upper bound for a Pi (qemu is slower than a
+# Pi 4). Run by .ci/run after the aarch64 build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=target/aarch64-unknown-linux-gnu/release/valgbord
+[ -f "$bin" ] || { echo "aarch64.sh: no $bin (cargo build --release --target aarch64-unknown-linux-gnu)" >&2; exit 1; }
+command -v qemu-aarch64-static >/dev/null ||
+    { echo "aarch64.sh: qemu-aarch64-static missing (apt-get install qemu-user-static)" >&2; exit 1; }
+case "$(file -b "$bin")" in
+    *"ARM aarch64"*) ;;
+    *) echo "aarch64.sh: $bin is not an aarch64 binary: $(file -b "$bin")" >&2; exit 1 ;;
+esac
+[ "$(uname -m)" != aarch64 ] || echo "note: this machine is aarch64 itself; qemu adds nothing"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+export VALGBORD_TEST_BIN="$PWD/tests/package/qemu-valgbord" VALGBORD_QEMU_LOG="$log"
+echo "== emulated: $("$VALGBORD_TEST_BIN" --version)"
+
+# The smoke test: each a test of the native suite, here with the emulated binary.
+cargo test --locked --test voter_import --test provisioning --test sync_tls --test printing -- \
+    a_signed_list_imports_with_signature_verified \
+    a_generated_list_of_2000_voters_imports_and_a_card_is_found \
+    two_places_of_three_tables_are_provisioned_checked_opened_and_guarded \
+    election_tables_sync_over_tls_and_a_check_in_is_refused_elsewhere_within_a_second \
+    a_check_in_without_a_card_prints_a_replacement_card_at_the_confirming_table \
+    card_pdf_decodes_to_the_new_code_and_a_signed_qr_and_the_old_card_is_superseded \
+    blank_list_marks_no_one_as_checked_in
+
+# The mark: the emulated binary was started for every step of the path.
+for want in "voters import" "election load" "table --config" "list print" "card print"; do
+    n="$(grep -c -- "$want" "$log" || true)"
+    if [ "$n" -eq 0 ]; then
+        echo "error: no emulated 'valgbord $want' was started: the tests did not use VALGBORD_TEST_BIN" >&2
+        exit 1
+    fi
+    echo "emulated 'valgbord $want': $n run(s)"
+done
+echo "emulated binary started $(wc -l <"$log") times"
+
+echo "== bench scan under emulation (an upper bound for a Raspberry Pi)"
+# Its in-process part (scan -> verdict, confirm -> stored) is the figure. Its HTTP part
+# starts a table daemon by running its own executable again, which qemu's user mode
+# can do only where binfmt_misc is set up for aarch64 (not in a CI container), so that
+# part's failure is shown, not fatal; the in-process lines must be there.
+said="$("$VALGBORD_TEST_BIN" bench scan 2>&1)" || true
+echo "$said"
+grep -q 'scan -> verdict' <<<"$said" ||
+    { echo "error: bench scan under emulation printed no scan -> verdict figure" >&2; exit 1; }
