@@ -65,6 +65,8 @@ pub struct TableIdentity {
     /// key stayed waits for its own history ([`HistoryGate`]). `None`: no such note (the
     /// in-process benchmark).
     pub key_path: Option<std::path::PathBuf>,
+    /// Each polling place's street address by place id (from the package; may be empty).
+    pub place_addresses: std::collections::BTreeMap<String, String>,
 }
 
 /// What the scanner self-test has seen since the daemon started.
