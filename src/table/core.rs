@@ -287,7 +287,7 @@ impl TableCore {
         };
         Some(if unanswered {
             format!(
-                "{who} fra de andre borde, men ingen andre borde svarer: brug papirlisten indtil de svarer, eller kald valgsekretæren."
+                "{who} fra de andre borde, men ingen andre borde svarer: brug papirlisten, indtil de svarer, eller tilkald valgsekretæren."
             )
         } else {
             format!("{who} fra de andre borde … Vent med at registrere vælgere.")
