@@ -182,7 +182,11 @@ function row(h) {
   const v = h.voter;
   const tr = document.createElement("tr");
   cell(tr, `${v.name} (løbenr. ${v.list_no})`);
-  cell(tr, `${v.birthdate} (${v.age} år)`);
+  // The date on one line even on the 7" display: "15-03-1980" split at its hyphens misreads.
+  const date = document.createElement("span");
+  date.className = "nowrap";
+  date.textContent = v.birthdate;
+  cell(tr, "").append(date, ` (${v.age} år)`);
   cell(tr, v.address);
   cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
   cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
