@@ -65,6 +65,17 @@ try {
   if (context.pages().length !== 1) fail("the PDF opened a new window");
   await page.click("#viewer-close");
   await page.waitForSelector("#viewer", { state: "hidden" });
+  // The closing report too, read in the page before the valgstyre signs it.
+  await page.getByRole("button", { name: /afslutningsrapporten/ }).click({ timeout: 3000 });
+  await page.waitForSelector("#viewer:not([hidden])", { timeout: 3000 });
+  const reportSrc = await page.$eval("#viewer-frame", (f) => f.getAttribute("src") || "");
+  if (!reportSrc.includes("/api/secretary/afslutning.pdf")) fail(`the viewer shows ${reportSrc}`);
+  const report = await page.request.get(base + reportSrc);
+  if ((await report.headers())["content-type"] !== "application/pdf") fail("the closing report is no PDF");
+  if (!(await report.body()).subarray(0, 5).toString().startsWith("%PDF")) fail("the closing report is no PDF");
+  if (context.pages().length !== 1) fail("the closing report opened a new window");
+  await page.click("#viewer-close");
+  await page.waitForSelector("#viewer", { state: "hidden" });
 
   // Problem 5 on this screen: a search that finds nobody names the word that did not match.
   await page.fill("#q", "Møller Xyzzyvej");

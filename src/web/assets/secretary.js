@@ -99,6 +99,7 @@ function closeViewer() {
 $("viewer-close").addEventListener("click", closeViewer);
 $("list-btn").addEventListener("click", () => showPdf("Afkrydset valgliste", `/api/secretary/valgliste.pdf?token=${token}`));
 $("blank-btn").addEventListener("click", () => showPdf("Blank valgliste", `/api/secretary/valgliste.pdf?token=${token}&blank=true`));
+$("report-btn").addEventListener("click", () => showPdf("Afslutningsrapport", `/api/secretary/afslutning.pdf?token=${token}`));
 $("signs-btn").addEventListener("click", () => showPdf("Skilte til fast bordvalg", `/api/secretary/skilte.pdf?token=${token}`));
 
 async function loadTables() {
