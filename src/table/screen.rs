@@ -288,7 +288,7 @@ pub fn refusal(
         Verdict::TableNotOpen { state } => (
             "table_not_open",
             state.sentence().to_uppercase(),
-            "Åbn bordet for at registrere vælgere.".into(),
+            "Åbn bordet for at registrere vælgere, eller henvis vælgeren til et åbent bord.".into(),
         ),
     };
     (code.to_string(), title, detail)
