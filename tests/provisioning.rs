@@ -113,6 +113,8 @@ fn cards_of(list: &Path, place: &str) -> Vec<String> {
 /// Runs the pre-opening checklist of a loaded table with the printed test card read by
 /// its scanner, and opens it.
 fn check_and_open(t: &Table, printer_dir: &Path, what: &str) {
+    // The valgstyrere decide the place's brevstemmer before opening (KRVL § 71).
+    t.examine_brevstemmer();
     let c = checklist(t);
     assert_eq!(c["ready"], false, "{c}");
     assert!(
@@ -653,7 +655,6 @@ fn a_voter_of_another_polling_place_is_told_its_address() {
     } = small_election(root, &extra);
     let (st, _) = load_table_1(root, &usb, &table, &office);
     let t = Table::start(root, &st.join("table.toml"));
-    t.examine_brevstemmer();
     check_and_open(&t, &printer(root, 1, 1), "place 1 table 1");
     let s = t.scan("CARD-OTHERPLACE");
     assert_eq!(outcome(&s), "wrong_place", "{s}");
