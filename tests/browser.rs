@@ -120,6 +120,19 @@ fn the_secretary_screen_is_reached_from_the_table_and_acts_on_a_found_voter() {
     let config = prepare(dir.path(), 1, "");
     let table = Table::start(dir.path(), &config);
     table.open();
-    let stdout = run_browser_script("secretary_screen.mjs", &[&table.base, PIN, SECRETARY]);
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts/screens");
+    std::fs::create_dir_all(&artifacts).expect("artifacts folder");
+    let stdout = run_browser_script(
+        "secretary_screen.mjs",
+        &[
+            &table.base,
+            PIN,
+            SECRETARY,
+            artifacts.to_str().expect("utf8 path"),
+        ],
+    );
     assert!(stdout.contains("secretary screen passed"), "{stdout}");
+    let shot = artifacts.join("800x480-valgsekretaer.png");
+    let meta = std::fs::metadata(&shot).expect("screenshot kept");
+    assert!(meta.len() > 1000, "{} is empty", shot.display());
 }

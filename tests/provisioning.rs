@@ -113,6 +113,8 @@ fn cards_of(list: &Path, place: &str) -> Vec<String> {
 /// Runs the pre-opening checklist of a loaded table with the printed test card read by
 /// its scanner, and opens it.
 fn check_and_open(t: &Table, printer_dir: &Path, what: &str) {
+    // The valgstyrere decide the place's brevstemmer before opening (KRVL § 71).
+    t.examine_brevstemmer();
     let c = checklist(t);
     assert_eq!(c["ready"], false, "{c}");
     assert!(
@@ -631,4 +633,48 @@ fn a_package_fetched_from_a_device_not_of_its_place_is_not_loaded() {
     );
     assert!(!st.join("table.toml").exists(), "the package was loaded");
     assert!(!st.join(".incoming").exists(), "what was fetched was kept");
+}
+
+/// A voter at the wrong polling place must be told where to go: the office gives each
+/// polling place's address (`--place-address PLACE=ADDRESS`), every package carries the
+/// places' addresses, and the refusal at a table names the voter's place with its address.
+/// An address for a place the list does not have is refused, and nothing is written.
+#[test]
+fn a_voter_of_another_polling_place_is_told_its_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let address = "Skolevej 2, 8000 Aarhus C";
+    let extra = [
+        "--place-address".to_string(),
+        format!("2={address}"),
+        "--place-address".to_string(),
+        "1=Rådhushallen, Rådhuspladsen 1, 8000 Aarhus C".to_string(),
+    ];
+    let SmallElection {
+        office, usb, table, ..
+    } = small_election(root, &extra);
+    let (st, _) = load_table_1(root, &usb, &table, &office);
+    let t = Table::start(root, &st.join("table.toml"));
+    check_and_open(&t, &printer(root, 1, 1), "place 1 table 1");
+    let s = t.scan("CARD-OTHERPLACE");
+    assert_eq!(outcome(&s), "wrong_place", "{s}");
+    let detail = s["view"]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&format!(
+            "Vælgerens afstemningssted er Vestre Skole, {address}."
+        )),
+        "{detail}"
+    );
+
+    let mut extra: Vec<String> = extra.to_vec();
+    extra.extend(["--place-address".into(), "9=Ingen Skole, Vej 1".into()]);
+    let list = daemon::write_list(root);
+    let args = election_new_args(root, ELECTION, &list, &root.join("usb2"), &extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = run_fail(&refs);
+    assert!(
+        err.contains("--place-address") && err.contains('9'),
+        "{err}"
+    );
+    assert!(!root.join("usb2/valgsted-1").exists());
 }

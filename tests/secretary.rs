@@ -702,3 +702,52 @@ fn undo_of_a_voter_found_by_search_names_the_voter() {
     assert_eq!(status, 422, "{r}");
     assert_eq!(r["error"], "Signe Østergaard er ikke registreret som mødt.");
 }
+
+/// A voter the valgsekretær sent without a card lives on the chosen table's screen until
+/// it approves or cancels: a restart of that table (power cut, crash) shows the sent
+/// voters again, the one pending first and the one waiting behind after it, rather than
+/// forgetting them silently. One approved before the restart is not shown again.
+#[test]
+fn voters_sent_without_a_card_are_shown_again_after_the_table_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), 1, "");
+    let mut t = Table::start(dir.path(), &config);
+    t.open();
+    let token = login(&t);
+    for voter in ["V1", "V2", "V7"] {
+        let (status, r) = call(
+            &t,
+            &token,
+            "POST",
+            "/api/secretary/checkin",
+            Some(json!({"voter_id": voter, "table_no": 1})),
+        );
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["sent"], true, "{r}");
+    }
+    assert_eq!(screen(&t)["view"]["voter"]["list_no"], 1);
+    // Approved: the next voter sent comes up at once.
+    let s = t.confirm();
+    assert_eq!(s["view"]["kind"], "pending", "{s}");
+    assert_eq!(s["view"]["voter"]["list_no"], 2, "{s}");
+
+    t.kill9();
+    let t = Table::start(dir.path(), &config);
+    let s = screen(&t);
+    assert_eq!(s["view"]["kind"], "pending", "{s}");
+    assert_eq!(s["view"]["voter"]["list_no"], 2, "{s}");
+    assert!(
+        s["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("før genstarten")),
+        "{s}"
+    );
+    let s = t.post("/api/cancel", json!({})).1;
+    assert_eq!(s["view"]["kind"], "pending", "{s}");
+    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_eq!(outcome(&t.confirm()), "admitted");
+    // Nothing held now: a second restart shows nobody.
+    drop(t);
+    let t = Table::start(dir.path(), &config);
+    assert_eq!(screen(&t)["view"]["kind"], "ready");
+}

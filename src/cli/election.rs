@@ -57,6 +57,10 @@ pub struct NewArgs {
     /// https://HOST:PORT).
     #[arg(long)]
     pub address: Vec<String>,
+    /// PLACE=ADDRESS: where polling place PLACE is ("Skolevej 2, 8000 Aarhus C"), said
+    /// at every table to a voter who came to the wrong place. Repeat for each place.
+    #[arg(long)]
+    pub place_address: Vec<String>,
     /// A central tally's URL; repeat for a reserve central, each with its
     /// `--central-key`, in the same order.
     #[arg(long, requires = "central_key")]
@@ -129,6 +133,7 @@ fn new(a: NewArgs) -> CmdResult {
     let list =
         std::fs::read(&a.list).with_context(|| format!("cannot read {}", a.list.display()))?;
     let addresses = planned_addresses(&a.address)?;
+    let place_addresses = place_addresses(&a.place_address)?;
     if a.central.len() != a.central_key.len() {
         return Err(anyhow::anyhow!(
             "{} --central but {} --central-key: give each central its URL and its public key file, in the same order",
@@ -158,6 +163,7 @@ fn new(a: NewArgs) -> CmdResult {
         enrolled: &enrolled,
         officials: &officials,
         addresses: &addresses,
+        place_addresses: &place_addresses,
         centrals,
         only_place: None,
     };
@@ -203,6 +209,20 @@ fn planned_addresses(address: &[String]) -> anyhow::Result<BTreeMap<(String, u32
         let (k, v) =
             parsed.ok_or_else(|| anyhow::anyhow!("--address \"{a}\": expected PLACE:TABLE=URL"))?;
         addresses.insert(k, v);
+    }
+    Ok(addresses)
+}
+
+/// The `--place-address PLACE=ADDRESS` arguments by place.
+fn place_addresses(given: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut addresses = BTreeMap::new();
+    for a in given {
+        let (place, address) = a
+            .split_once('=')
+            .map(|(p, ad)| (p.trim(), ad.trim()))
+            .filter(|(p, ad)| !p.is_empty() && !ad.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--place-address \"{a}\": expected PLACE=ADDRESS"))?;
+        addresses.insert(place.to_string(), address.to_string());
     }
     Ok(addresses)
 }

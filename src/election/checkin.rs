@@ -78,6 +78,8 @@ pub struct CheckInInput<'a> {
     pub prior: Option<&'a PriorCheckIn>,
     /// Name of the voter's own polling place, when the list knows it.
     pub right_place_name: Option<&'a str>,
+    /// That place's street address, when the office gave it in the package.
+    pub right_place_address: Option<&'a str>,
     /// The office moved the voter to that place by a list change: the refusal says
     /// so, since the card (posted before the move) names this place.
     pub moved: bool,
@@ -114,6 +116,9 @@ pub enum Verdict {
     WrongPlace {
         place_id: String,
         place_name: Option<String>,
+        /// Its street address, when the package has it (older packages do not).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place_address: Option<String>,
         /// Moved there by a list change.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         moved: bool,
@@ -184,6 +189,7 @@ pub fn decide_for_voter(
         return Verdict::WrongPlace {
             place_id: voter.place.clone(),
             place_name: input.right_place_name.map(str::to_string),
+            place_address: input.right_place_address.map(str::to_string),
             moved: input.moved,
         };
     }
@@ -250,6 +256,7 @@ mod tests {
             finding,
             prior,
             right_place_name: None,
+            right_place_address: None,
             moved: false,
             mode: PlaceMode::Frit,
             table_no: 1,
@@ -350,11 +357,13 @@ mod tests {
         let v = voter("1", "p2");
         let mut i = input(found(&v), None);
         i.right_place_name = Some("Skolen");
+        i.right_place_address = Some("Skolevej 2, 8000 Aarhus C");
         assert_eq!(
             decide(&i),
             Verdict::WrongPlace {
                 place_id: "p2".into(),
                 place_name: Some("Skolen".into()),
+                place_address: Some("Skolevej 2, 8000 Aarhus C".into()),
                 moved: false,
             }
         );

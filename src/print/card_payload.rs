@@ -59,9 +59,10 @@ impl CardError {
             CardError::BadSignature => {
                 "FALSK KORT: QR-kodens underskrift passer ikke. Tilkald valgsekretæren.".into()
             }
-            CardError::UnknownDevice(d) => format!(
-                "FALSK KORT: kortet er underskrevet af en ukendt enhed ({d}). Tilkald valgsekretæren."
-            ),
+            // The device is named in the log (the English error), not on the screen.
+            CardError::UnknownDevice(_) => {
+                "FALSK KORT: kortet er underskrevet af en enhed, der ikke hører til valget. Tilkald valgsekretæren.".into()
+            }
             CardError::OtherElection { found, .. } => {
                 format!("Kortet hører til et andet valg ({found}). Bed om dagens valgkort, eller tilkald valgsekretæren.")
             }
@@ -224,6 +225,11 @@ mod tests {
         let e = verify_card_payload(&text, &trusted(&key(2)), "kv2025-aarhus").unwrap_err();
         assert!(matches!(e, CardError::UnknownDevice(_)));
         assert!(e.danish().starts_with("FALSK KORT"));
+        // The device's key is for the log, not the screen the tilforordnet reads.
+        let CardError::UnknownDevice(d) = &e else {
+            unreachable!()
+        };
+        assert!(!e.danish().contains(&d[..8]), "{}", e.danish());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum MakeError {
     UnknownPlace(String),
     #[error("the officials file names polling place {0}, which is not on the list")]
     OfficialsOfUnknownPlace(String),
+    #[error("--place-address names polling place {0}, which is not on the list")]
+    AddressOfUnknownPlace(String),
     #[error("the officials file: {0}")]
     Officials(#[from] crate::election::official::OfficialsError),
     #[error(transparent)]

@@ -358,6 +358,11 @@ fn table_config(
         debounce_ms: TableConfig::DEFAULT_DEBOUNCE_MS,
         clock_offset_ms: 0,
         fast_bordvalg: Default::default(),
+        place_addresses: p
+            .place_addresses
+            .iter()
+            .map(|a| (a.place.clone(), a.address.clone()))
+            .collect(),
     })
 }
 

@@ -6,8 +6,8 @@
 use super::enrol::Enrolled;
 use super::error::{MakeError, PackageError};
 use super::package::{
-    CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceInfo,
-    SignedPackage, TableEntry, sha256_hex,
+    CentralEntry, ElectionInfo, FORMAT, LIST_FILE, ListInfo, PACKAGE_FILE, Package, PlaceAddress,
+    PlaceInfo, SignedPackage, TableEntry, sha256_hex,
 };
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::election::list_change::BrevstemmeDigest;
@@ -25,6 +25,8 @@ pub struct Plan<'a> {
     pub officials: &'a OfficialsFile,
     /// Where a table answers its peers, by (place, table number), when planned.
     pub addresses: &'a BTreeMap<(String, u32), String>,
+    /// Each polling place's street address, by place id (every package carries all).
+    pub place_addresses: &'a BTreeMap<String, String>,
     /// The office's central tallies (the office's and a reserve, or none), in the order
     /// every table lists them.
     pub centrals: Vec<CentralEntry>,
@@ -85,6 +87,19 @@ pub fn make_packages(
             return Err(MakeError::OfficialsOfUnknownPlace(place.to_string()));
         }
     }
+    for place in plan.place_addresses.keys() {
+        if !parsed.places.iter().any(|(p, _)| p == place) {
+            return Err(MakeError::AddressOfUnknownPlace(place.to_string()));
+        }
+    }
+    let place_addresses: Vec<PlaceAddress> = plan
+        .place_addresses
+        .iter()
+        .map(|(place, address)| PlaceAddress {
+            place: place.clone(),
+            address: address.clone(),
+        })
+        .collect();
     let list = ListInfo {
         sha256: sha256_hex(plan.list),
         signature: hex::encode(list_signature::sign_list(plan.list, office)),
@@ -124,6 +139,7 @@ pub fn make_packages(
                 ..list.clone()
             },
             officials: plan.officials.for_place(place)?,
+            place_addresses: place_addresses.clone(),
             created: created.clone(),
         });
     }
@@ -167,6 +183,7 @@ pub fn one_place(
         election,
         list,
         enrolled: &enrolled,
+        place_addresses: &BTreeMap::new(),
         officials,
         addresses: &BTreeMap::new(),
         centrals,

@@ -44,6 +44,11 @@ pub struct Package {
     /// The valgsekretær and the valgstyrere of this polling place, each with the argon2
     /// hash of a personal PIN, so every privileged action names who did it.
     pub officials: Vec<crate::election::official::Official>,
+    /// Where each polling place of the list is (street, postcode, town), as the office
+    /// gave them: a voter at the wrong place is told where to go. Absent in packages
+    /// made before the office gave addresses; a place left out is named without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub place_addresses: Vec<PlaceAddress>,
     /// When the office made the package (its clock, RFC 3339): a device refuses a
     /// package older than the one it holds.
     pub created: String,
@@ -63,6 +68,14 @@ pub struct ElectionInfo {
 pub struct PlaceInfo {
     pub id: String,
     pub name: String,
+}
+
+/// A polling place's address, by the place's id on the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceAddress {
+    pub place: String,
+    pub address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +203,7 @@ pub(crate) mod tests {
                 role: crate::election::official::OfficialRole::Valgsekretaer,
                 pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$HSpozQwcVoqWYjAjppuogw$q0g/6lHli7W1BX6v1yVjfeTQVi9xGyJCkfM5fw4fmjg".into(),
             }],
+            place_addresses: Vec::new(),
             created: "2025-11-01T10:00:00+01:00".into(),
         }
     }
@@ -227,6 +241,29 @@ pub(crate) mod tests {
         );
         let other = DeviceSecret::from_seed([2; 32]);
         assert!(s.open(other.public()).is_err());
+    }
+
+    #[test]
+    fn a_package_without_place_addresses_still_opens_and_one_with_them_keeps_them() {
+        let office = DeviceSecret::from_seed([1; 32]);
+        let old = SignedPackage::sign(&package(), &office).unwrap();
+        assert!(!old.body.contains("place_addresses"), "{}", old.body);
+        assert!(
+            old.open(office.public())
+                .unwrap()
+                .place_addresses
+                .is_empty()
+        );
+        let mut p = package();
+        p.place_addresses = vec![PlaceAddress {
+            place: "2".into(),
+            address: "Skolevej 2, 8000 Aarhus C".into(),
+        }];
+        let opened = SignedPackage::sign(&p, &office)
+            .unwrap()
+            .open(office.public())
+            .unwrap();
+        assert_eq!(opened.place_addresses, p.place_addresses);
     }
 
     #[test]

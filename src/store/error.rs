@@ -48,7 +48,7 @@ impl StoreError {
                 "Databasefejl. Intet blev gemt. Tilkald valgsekretæren.".into()
             }
             StoreError::Event(_) | StoreError::Gap { .. } | StoreError::BrokenChain { .. } => {
-                "En hændelse blev afvist: den er ændret, forfalsket eller mangler forgængere."
+                "En hændelse blev afvist: den er ændret, forfalsket eller mangler forgængere. Tilkald valgsekretæren."
                     .into()
             }
             StoreError::Equivocation { .. } | StoreError::Forked { .. } => {

@@ -34,6 +34,9 @@ pub enum MetaKey {
     ResearchHold,
     /// The last exported closing report (JSON `ExportedReport`).
     ClosingReport,
+    /// The voters sent to this table without a card and not yet approved or cancelled
+    /// (JSON), so a restart shows them again.
+    SentHere,
 }
 
 impl MetaKey {
@@ -53,6 +56,7 @@ impl MetaKey {
             MetaKey::PaperListDir => "paper_list_dir",
             MetaKey::ResearchHold => "research_hold",
             MetaKey::ClosingReport => "closing_report",
+            MetaKey::SentHere => "sent_here",
         }
     }
 }

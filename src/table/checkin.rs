@@ -52,9 +52,9 @@ impl TableCore {
             Some(l) => self.store.status(&l.voter.id)?.map(|s| s.prior),
             None => None,
         };
-        let (right_place, moved) = match &lookup {
+        let right = match &lookup {
             Some(l) => self.other_place(&l.voter)?,
-            None => (None, false),
+            None => OtherPlace::default(),
         };
         let finding = match &lookup {
             Some(l) => CardFinding::Voter {
@@ -74,8 +74,9 @@ impl TableCore {
             contests_today: &self.id.contests,
             finding,
             prior: prior.as_ref(),
-            right_place_name: right_place.as_deref(),
-            moved,
+            right_place_name: right.name.as_deref(),
+            right_place_address: right.address.as_deref(),
+            moved: right.moved,
             mode,
             table_no: self.id.table_no,
             shares: &self.id.shares,
@@ -137,20 +138,18 @@ impl TableCore {
         self.publish()
     }
 
-    /// For a voter of another polling place: that place's name, and whether a list change
-    /// moved the voter there (the refusal then says so); `(None, false)` for a voter of
-    /// this place.
-    fn other_place(
-        &self,
-        voter: &crate::election::voter::Voter,
-    ) -> Result<(Option<String>, bool), TableError> {
+    /// For a voter of another polling place: that place's name and address, and whether
+    /// a list change moved the voter there (the refusal then says so); nothing for a
+    /// voter of this place.
+    fn other_place(&self, voter: &crate::election::voter::Voter) -> Result<OtherPlace, TableError> {
         if voter.place == self.id.place {
-            return Ok((None, false));
+            return Ok(OtherPlace::default());
         }
-        Ok((
-            self.store.place_name(&voter.place)?,
-            self.store.moved_by_list_change(&voter.id)?,
-        ))
+        Ok(OtherPlace {
+            name: self.store.place_name(&voter.place)?,
+            address: self.id.place_addresses.get(&voter.place).cloned(),
+            moved: self.store.moved_by_list_change(&voter.id)?,
+        })
     }
 
     /// A card QR whose signature or key does not hold: refused before any lookup.
@@ -243,7 +242,7 @@ impl TableCore {
     ) -> Result<Verdict, TableError> {
         let (state, _) = self.store.table_state(&self.id.place, table_no)?;
         let prior = self.store.status(&voter.id)?.map(|s| s.prior);
-        let (right_place, moved) = self.other_place(voter)?;
+        let right = self.other_place(voter)?;
         let mode = self.store.place_mode(&self.id.place)?.mode;
         let input = CheckInInput {
             table_state: state,
@@ -251,8 +250,9 @@ impl TableCore {
             contests_today: &self.id.contests,
             finding: CardFinding::Unknown,
             prior: prior.as_ref(),
-            right_place_name: right_place.as_deref(),
-            moved,
+            right_place_name: right.name.as_deref(),
+            right_place_address: right.address.as_deref(),
+            moved: right.moved,
             mode,
             table_no,
             shares: &self.id.shares,
@@ -452,4 +452,12 @@ fn verdict_code(v: &Verdict) -> &'static str {
         Verdict::OtherTable { .. } => "other_table",
         Verdict::PaperMode => "paper_mode",
     }
+}
+
+/// Where a voter of another polling place belongs, as the refusal names it.
+#[derive(Default)]
+struct OtherPlace {
+    name: Option<String>,
+    address: Option<String>,
+    moved: bool,
 }

@@ -63,6 +63,10 @@ pub struct TableConfig {
     /// table of the polling place ("A-H" surnames, or "1-800" løbenumre).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fast_bordvalg: std::collections::BTreeMap<String, String>,
+    /// Each polling place's street address by place id, from the package: the refusal
+    /// of a voter of another place says where to go.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub place_addresses: std::collections::BTreeMap<String, String>,
 }
 
 /// The sections of a table's configuration that describe the Pi's own hardware: kept

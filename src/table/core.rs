@@ -65,6 +65,8 @@ pub struct TableIdentity {
     /// key stayed waits for its own history ([`HistoryGate`]). `None`: no such note (the
     /// in-process benchmark).
     pub key_path: Option<std::path::PathBuf>,
+    /// Each polling place's street address by place id (from the package; may be empty).
+    pub place_addresses: std::collections::BTreeMap<String, String>,
 }
 
 /// What the scanner self-test has seen since the daemon started.
@@ -86,6 +88,8 @@ pub struct TableCore {
     /// Voters the valgsekretær sent to this table while another voter was pending: each
     /// is shown when the one before is approved or cancelled.
     pub(super) handed_over: std::collections::VecDeque<Sent>,
+    /// The sent voters as last kept in the database ([`Self::keep_sent`]).
+    pub(super) sent_kept: Option<String>,
     /// The card written out at the last confirm of a voter without one, while its
     /// print is not yet waited for: (the voter's name, the queued print).
     pub(super) card_printing: Option<(String, Result<crate::print::spool::Ticket, String>)>,
@@ -201,6 +205,7 @@ impl TableCore {
             place_name,
             pending: None,
             handed_over: std::collections::VecDeque::new(),
+            sent_kept: None,
             card_printing: None,
             debouncer: Debouncer::new(debounce),
             view: View::Ready,
@@ -228,6 +233,7 @@ impl TableCore {
             .as_deref()
             .is_some_and(crate::store::keyfile::has_written);
         core.history = core.starting_gate()?;
+        core.restore_sent()?;
         let first = core.build_screen()?;
         let (tx, rx) = watch::channel(first);
         core.screen_tx = tx;
@@ -281,7 +287,7 @@ impl TableCore {
         };
         Some(if unanswered {
             format!(
-                "{who} fra de andre borde, men ingen andre borde svarer: brug papirlisten indtil de svarer, eller kald valgsekretæren."
+                "{who} fra de andre borde, men ingen andre borde svarer: brug papirlisten, indtil de svarer, eller tilkald valgsekretæren."
             )
         } else {
             format!("{who} fra de andre borde … Vent med at registrere vælgere.")
@@ -415,6 +421,7 @@ impl TableCore {
         self.version += 1;
         self.last_publish = Some(std::time::Instant::now());
         self.publish_pending = false;
+        self.keep_sent();
         let s = self.build_screen()?;
         self.on_mode_seen(s.mode.mode);
         self.screen_tx.send_replace(s.clone());

@@ -17,6 +17,7 @@ pub mod place_mode;
 pub mod printing;
 pub mod screen;
 pub mod secretary;
+pub mod sent_kept;
 pub mod shared;
 pub mod sync_node;
 pub mod tasks;

@@ -129,6 +129,7 @@ pub fn open_table(cfg: &TableConfig) -> Result<OpenedTable, OpenError> {
         election_date: cfg.election_date,
         shares: cfg.fast_shares()?,
         key_path: Some(cfg.key.clone()),
+        place_addresses: cfg.place_addresses.clone(),
     };
     let sync_key = key.clone();
     let (core, screen) = TableCore::new(store, key, id, signals.clone())?;

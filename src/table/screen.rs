@@ -227,18 +227,24 @@ pub fn refusal(
         Verdict::WrongPlace {
             place_id,
             place_name,
+            place_address,
             moved,
         } => {
-            let place = place_name
+            let name = place_name
                 .clone()
                 .unwrap_or_else(|| format!("afstemningsområde {place_id}"));
+            // The address where the package has it; otherwise the card names the place.
+            let (place, where_) = match place_address {
+                Some(a) => (format!("{name}, {a}"), ""),
+                None => (name, " (adressen står på valgkortet)"),
+            };
             let detail = if *moved {
                 format!(
                     "Vælgeren er flyttet til {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil, eller tilkald valgsekretæren."
                 )
             } else {
                 format!(
-                    "Vælgerens valgsted er {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil (adressen står på valgkortet), eller tilkald valgsekretæren."
+                    "Vælgerens afstemningssted er {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil{where_}, eller tilkald valgsekretæren."
                 )
             };
             ("wrong_place", "IKKE PÅ VALGLISTEN HER".into(), detail)
@@ -282,7 +288,7 @@ pub fn refusal(
         Verdict::TableNotOpen { state } => (
             "table_not_open",
             state.sentence().to_uppercase(),
-            "Åbn bordet for at registrere vælgere.".into(),
+            "Åbn bordet for at registrere vælgere, eller henvis vælgeren til et åbent bord.".into(),
         ),
     };
     (code.to_string(), title, detail)
@@ -344,16 +350,19 @@ mod tests {
             Verdict::WrongPlace {
                 place_id: "2".into(),
                 place_name: Some("Vestre Skole".into()),
+                place_address: Some("Skolevej 2, 8000 Aarhus C".into()),
                 moved: false,
             },
             Verdict::WrongPlace {
                 place_id: "2".into(),
                 place_name: None,
+                place_address: None,
                 moved: false,
             },
             Verdict::WrongPlace {
                 place_id: "2".into(),
                 place_name: Some("Vestre Skole".into()),
+                place_address: None,
                 moved: true,
             },
             Verdict::UnknownCard,

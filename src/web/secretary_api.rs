@@ -51,6 +51,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/print", post(print_again))
         .route("/api/secretary/card.pdf", get(card_pdf))
         .route("/api/secretary/valgliste.pdf", get(valgliste_pdf))
+        .route("/api/secretary/afslutning.pdf", get(report_pdf))
         .route("/api/list/changes", post(list_change).get(list_changes))
         .route("/api/secretary/mode", post(set_mode))
         .route(
@@ -434,7 +435,7 @@ async fn valgliste_pdf(
     })
     .await?;
     let blank = p.blank;
-    let pdf = tokio::task::spawn_blocking(move || {
+    blocking_pdf(move || {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out =
@@ -453,16 +454,51 @@ async fn valgliste_pdf(
         bytes
     })
     .await
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        danish: "Intern fejl.".into(),
-        english: e.to_string(),
-    })?
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        danish: e.danish(),
-        english: e.to_string(),
-    })?;
+}
+
+/// The polling place's closing report as it stands now (the same document as `valgbord
+/// report print --out`), shown in the page: the valgsekretær reads it before the
+/// valgstyre signs. Showing it records no export (the destruction waits for `report
+/// print`).
+async fn report_pdf(
+    State(s): State<SecState>,
+    Query(p): Query<TokenParam>,
+) -> Result<axum::response::Response, ApiError> {
+    let _sec = session_of(&s, &p.token)?;
+    let (db, place, election) = with_core(&s.core, |c| {
+        let election = crate::print::card::ElectionInfo::from_store(c.store(), None, None)
+            .map_err(|e| crate::table::core::TableError::Refused(e.danish()))?;
+        Ok((
+            c.store().path().to_path_buf(),
+            c.place().to_string(),
+            election,
+        ))
+    })
+    .await?;
+    blocking_pdf(move || {
+        crate::print::report::ClosingReport::read(&db, &place, crate::store::now_ms())?
+            .to_pdf(&election)
+    })
+    .await
+}
+
+/// A PDF made off the async threads, answered as `application/pdf`; a failure says
+/// why in Danish on the page and in English in the log.
+async fn blocking_pdf(
+    make: impl FnOnce() -> Result<Vec<u8>, crate::print::PrintError> + Send + 'static,
+) -> Result<axum::response::Response, ApiError> {
+    let pdf = tokio::task::spawn_blocking(make)
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            danish: "Intern fejl.".into(),
+            english: e.to_string(),
+        })?
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            danish: e.danish(),
+            english: e.to_string(),
+        })?;
     Ok(axum::response::IntoResponse::into_response((
         [(axum::http::header::CONTENT_TYPE, "application/pdf")],
         pdf,

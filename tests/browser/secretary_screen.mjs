@@ -4,10 +4,11 @@
 // voter found by search and confirmed with the voter's name; a voter without a card sent
 // to a table by a button and shown there as pending, with the same verdict as a scan.
 //
-// Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN NAME
+// Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN NAME [OUT_DIR]
+// (OUT_DIR: a screenshot of the search at 800×480, as the README shows it)
 import { launch, fail, poster } from "./chromium.mjs";
 
-const [base, pin, official] = process.argv.slice(2);
+const [base, pin, official, out] = process.argv.slice(2);
 if (!base || !pin || !official) {
   console.error("usage: node secretary_screen.mjs BASE_URL PIN NAME");
   process.exit(2);
@@ -64,6 +65,17 @@ try {
   if (context.pages().length !== 1) fail("the PDF opened a new window");
   await page.click("#viewer-close");
   await page.waitForSelector("#viewer", { state: "hidden" });
+  // The closing report too, read in the page before the valgstyre signs it.
+  await page.getByRole("button", { name: /afslutningsrapporten/ }).click({ timeout: 3000 });
+  await page.waitForSelector("#viewer:not([hidden])", { timeout: 3000 });
+  const reportSrc = await page.$eval("#viewer-frame", (f) => f.getAttribute("src") || "");
+  if (!reportSrc.includes("/api/secretary/afslutning.pdf")) fail(`the viewer shows ${reportSrc}`);
+  const report = await page.request.get(base + reportSrc);
+  if ((await report.headers())["content-type"] !== "application/pdf") fail("the closing report is no PDF");
+  if (!(await report.body()).subarray(0, 5).toString().startsWith("%PDF")) fail("the closing report is no PDF");
+  if (context.pages().length !== 1) fail("the closing report opened a new window");
+  await page.click("#viewer-close");
+  await page.waitForSelector("#viewer", { state: "hidden" });
 
   // Problem 5 on this screen: a search that finds nobody names the word that did not match.
   await page.fill("#q", "Møller Xyzzyvej");
@@ -76,6 +88,22 @@ try {
   // list number; the result names the voter.
   await page.fill("#q", "Møller");
   await page.click("#search-form button");
+  await page.getByRole("button", { name: "Fortryd registrering" }).waitFor({ timeout: 3000 });
+  // On the official 7" display the birthdate stays on one line (split at its hyphens,
+  // "15-03-1980" reads as three numbers).
+  await page.setViewportSize({ width: 800, height: 480 });
+  const dateLines = await page.$eval("#results tbody tr td:nth-child(2)", (td) => {
+    const r = document.createRange();
+    r.selectNodeContents(td.querySelector("span") || td);
+    return new Set([...r.getClientRects()].map((q) => Math.round(q.top))).size;
+  });
+  if (dateLines !== 1) fail(`the birthdate takes ${dateLines} lines at 800×480`);
+  if (out) {
+    // The screen as the README shows it, the search and its result in view.
+    await page.$eval("#search-form", (f) => f.scrollIntoView());
+    await page.screenshot({ path: `${out}/800x480-valgsekretaer.png` });
+  }
+  await page.setViewportSize({ width: 1024, height: 600 });
   await page.getByRole("button", { name: "Fortryd registrering" }).click({ timeout: 3000 });
   const question = await page.textContent("#ask-text");
   for (const part of ["Jørgen Åge Møller-Aagaard", "15-03-1980", "løbenr. 1"]) {

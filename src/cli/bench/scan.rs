@@ -45,6 +45,7 @@ pub fn run(voters: u64, scans: usize, dir: Option<PathBuf>) -> CmdResult {
         election_date: None,
         shares: Vec::new(),
         key_path: None,
+        place_addresses: Default::default(),
     };
     let signals = std::sync::Arc::new(crate::signal::simulated::SimulatedSignals::default());
     let (mut core, _rx) = TableCore::new(

@@ -64,6 +64,7 @@ pub fn bench_table_config(
         },
         clock_offset_ms: 0,
         fast_bordvalg: Default::default(),
+        place_addresses: Default::default(),
         printer: None,
         paper_list_dir: None,
         election_name: None,

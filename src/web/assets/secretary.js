@@ -99,6 +99,7 @@ function closeViewer() {
 $("viewer-close").addEventListener("click", closeViewer);
 $("list-btn").addEventListener("click", () => showPdf("Afkrydset valgliste", `/api/secretary/valgliste.pdf?token=${token}`));
 $("blank-btn").addEventListener("click", () => showPdf("Blank valgliste", `/api/secretary/valgliste.pdf?token=${token}&blank=true`));
+$("report-btn").addEventListener("click", () => showPdf("Afslutningsrapport", `/api/secretary/afslutning.pdf?token=${token}`));
 $("signs-btn").addEventListener("click", () => showPdf("Skilte til fast bordvalg", `/api/secretary/skilte.pdf?token=${token}`));
 
 async function loadTables() {
@@ -182,7 +183,11 @@ function row(h) {
   const v = h.voter;
   const tr = document.createElement("tr");
   cell(tr, `${v.name} (løbenr. ${v.list_no})`);
-  cell(tr, `${v.birthdate} (${v.age} år)`);
+  // The date on one line even on the 7" display: "15-03-1980" split at its hyphens misreads.
+  const date = document.createElement("span");
+  date.className = "nowrap";
+  date.textContent = v.birthdate;
+  cell(tr, "").append(date, ` (${v.age} år)`);
   cell(tr, v.address);
   cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
   cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
