@@ -88,6 +88,8 @@ pub struct Replayed {
     pub doubles: BTreeMap<String, Vec<String>>,
     /// Every event refused or found wrong, in the order of the bundle.
     pub refused: Vec<Refusal>,
+    /// The replayed database (in the scratch folder), for further questions to it.
+    pub db: PathBuf,
 }
 
 /// The device and number of an event as far as its text says, also when it is not
@@ -168,6 +170,7 @@ pub fn replay(
         figures: BTreeMap::new(),
         doubles: BTreeMap::new(),
         refused: Vec::new(),
+        db: db.clone(),
     };
     for place in places {
         out.doubles
