@@ -6,6 +6,8 @@
 //! the device, the event and the reason; the untouched set passes and reproduces the
 //! rehearsal's figures.
 
+mod daemon;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -550,5 +552,43 @@ fn a_changed_central_snapshot_figure_is_found() {
             "øjebliksbilledet kl. kontrol",
             "valgsted 1",
         ],
+    );
+}
+
+#[test]
+fn the_valgsekretaer_downloads_the_tables_bundle_behind_the_pin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = daemon::prepare(dir.path(), 1, "");
+    let t = daemon::Table::start(dir.path(), &config);
+    t.open();
+    let key = valgbord::store::keyfile::load(&dir.path().join("table1.key"))
+        .expect("table key")
+        .public()
+        .to_hex();
+    let url = |token: &str| format!("{}/api/secretary/bundle.json?token={token}", t.base);
+    let refused = t.agent.get(&url("wrong")).call().expect("answer");
+    assert_eq!(refused.status().as_u16(), 401);
+    let token = daemon::login(&t);
+    let mut res = t.agent.get(&url(&token)).call().expect("bundle");
+    assert_eq!(res.status().as_u16(), 200);
+    let disposition = res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    let b: Value = res.body_mut().read_json().expect("bundle JSON");
+    assert_eq!(b["header"]["format"], "valgbord-bundle");
+    assert_eq!(b["header"]["device"], key.as_str());
+    let opened = b["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .any(|e| body(e)["kind"]["type"] == "table_opened");
+    assert!(
+        opened,
+        "the table's opening is not in its bundle: {}",
+        b["events"]
     );
 }
