@@ -49,7 +49,7 @@ impl Scratch {
                     .get(sha)
                     .ok_or_else(|| anyhow::anyhow!("no verified list file with SHA-256 {sha}"))?;
                 let path = self.dir.join(format!("liste-{}.db", self.templates.len()));
-                let mut store = Store::open(&path)?;
+                let mut store = Store::open_scratch(&path)?;
                 store
                     .import_file(bytes, true, |_| {})
                     .map_err(|e| anyhow::anyhow!("the list does not import: {e:?}"))?;
@@ -142,7 +142,7 @@ pub fn replay(
     places: &[String],
 ) -> anyhow::Result<Replayed> {
     let db = scratch.database(election, sha)?;
-    let mut store = Store::open(&db)?;
+    let mut store = Store::open_scratch(&db)?;
     let trust = Trust {
         election: election.id.clone(),
         enrolment: Some(election.enrolment.clone()),
