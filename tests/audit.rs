@@ -6,6 +6,8 @@
 //! the device, the event and the reason; the untouched set passes and reproduces the
 //! rehearsal's figures.
 
+mod daemon;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -449,5 +451,144 @@ fn a_check_in_signed_with_another_places_table_key_is_found() {
             "hændelse nr. 1:",
             "ikke ret til at skrive",
         ],
+    );
+}
+
+/// The rehearsal's central database copied into the set's folder, a snapshot taken of
+/// it as the central's snapshot task takes one (the rehearsal is too short to reach a
+/// scheduled time), and the central's bundle exported again by `valgbord export`.
+fn central_with_snapshot(set: &Set) {
+    use valgbord::central::snapshots;
+    let from = rehearsal().join("sim/central");
+    let dir = set.dir.path().join("central-db");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for f in std::fs::read_dir(&from).expect("central folder").flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if name.starts_with("central.db") || name == "device.key" {
+            std::fs::copy(f.path(), dir.join(&name)).expect("copy central");
+        }
+    }
+    let db = dir.join("central.db");
+    let store = valgbord::store::Store::open(&db).expect("open central db");
+    store.ensure_snapshot_tables().expect("snapshot tables");
+    let now = valgbord::store::now_ms();
+    let cache = valgbord::store::tally_queries::ElectorateCache::default();
+    let figures = snapshots::figures_at(&store, now, &cache).expect("figures");
+    assert!(figures.iter().any(|(_, f)| f.checked_in > 0), "{figures:?}");
+    snapshots::insert(&store, "kontrol", now, now, false, &figures)
+        .expect("insert")
+        .expect("taken");
+    drop(store);
+    let out = Command::new(BIN)
+        .args(["export", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(set.path("centralen"))
+        .output()
+        .expect("run valgbord export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_centrals_tally_and_snapshots_hold_against_its_log() {
+    let set = Set::new();
+    central_with_snapshot(&set);
+    let b = set.read("centralen");
+    let snaps = b["central"]["snapshots"].as_array().expect("snapshots");
+    assert_eq!(snaps.len(), 1, "{}", b["central"]);
+    assert!(
+        b["central"]["figures"]["places"]["1"]["checked_in"]
+            .as_i64()
+            .is_some_and(|n| n > 0),
+        "{}",
+        b["central"]
+    );
+    let out = set.audit();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_changed_central_tally_figure_is_found() {
+    let set = Set::new();
+    central_with_snapshot(&set);
+    set.change("centralen", |b| {
+        let n = &mut b["central"]["figures"]["places"]["1"]["checked_in"];
+        *n = (n.as_i64().expect("figure") + 1).into();
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "centralen.json",
+            "centralen (",
+            "centralens optælling",
+            "checked_in",
+        ],
+    );
+}
+
+#[test]
+fn a_changed_central_snapshot_figure_is_found() {
+    let set = Set::new();
+    central_with_snapshot(&set);
+    set.change("centralen", |b| {
+        let n = &mut b["central"]["snapshots"][0]["places"]["1"][2];
+        *n = (n.as_i64().expect("figure") + 1000).into();
+    });
+    let reason = set.refused();
+    assert_names(
+        &reason,
+        &[
+            "centralen.json",
+            "øjebliksbilledet kl. kontrol",
+            "valgsted 1",
+        ],
+    );
+}
+
+#[test]
+fn the_valgsekretaer_downloads_the_tables_bundle_behind_the_pin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = daemon::prepare(dir.path(), 1, "");
+    let t = daemon::Table::start(dir.path(), &config);
+    t.open();
+    let key = valgbord::store::keyfile::load(&dir.path().join("table1.key"))
+        .expect("table key")
+        .public()
+        .to_hex();
+    let url = |token: &str| format!("{}/api/secretary/bundle.json?token={token}", t.base);
+    let refused = t.agent.get(&url("wrong")).call().expect("answer");
+    assert_eq!(refused.status().as_u16(), 401);
+    let token = daemon::login(&t);
+    let mut res = t.agent.get(&url(&token)).call().expect("bundle");
+    assert_eq!(res.status().as_u16(), 200);
+    let disposition = res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    let b: Value = res.body_mut().read_json().expect("bundle JSON");
+    assert_eq!(b["header"]["format"], "valgbord-bundle");
+    assert_eq!(b["header"]["device"], key.as_str());
+    let opened = b["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .any(|e| body(e)["kind"]["type"] == "table_opened");
+    assert!(
+        opened,
+        "the table's opening is not in its bundle: {}",
+        b["events"]
     );
 }

@@ -564,6 +564,25 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
     assert_eq!((s, ctype.as_str()), (200, "application/pdf"));
     assert!(pdf.starts_with(b"%PDF"));
     assert_eq!(c.get("/api/export/closing/99").0, 404);
+    // The central's bundle for valgbord audit: its log, its tally and its snapshots.
+    let (s, body, ctype) = c.request("GET", "/api/export/bundle.json", None);
+    assert_eq!((s, ctype.as_str()), (200, "application/json"));
+    let b: Value = serde_json::from_slice(&body).expect("bundle");
+    assert_eq!(b["header"]["device"], central_key.public().to_hex());
+    assert_eq!(b["central"]["figures"]["places"]["2"]["checked_in"], 32);
+    let labels: Vec<&Value> = b["central"]["snapshots"]
+        .as_array()
+        .expect("snapshots")
+        .iter()
+        .map(|s| &s["label"])
+        .collect();
+    assert!(labels.contains(&&json!("12:00")), "{labels:?}");
+    let anonymous = Api {
+        base: c.base.clone(),
+        agent: c.agent.clone(),
+        token: None,
+    };
+    assert_eq!(anonymous.get("/api/export/bundle.json").0, 401);
 
     // Metrics in the exposition format, with a lag line per table.
     let (s, body, ctype) = c.request("GET", "/metrics", None);

@@ -37,6 +37,9 @@ pub struct Bundle {
     pub forks: Vec<ForkEvidence>,
     /// The polling place's closing report as the device prints it; `None` for the central.
     pub closing_report: Option<ReportCopy>,
+    /// The central's tally and snapshots as it showed them; `None` for a table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub central: Option<super::central::CentralCopy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

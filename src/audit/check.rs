@@ -213,6 +213,11 @@ fn replay_bundle(
         found(&first.device, first.seq, format!("{}{also}", first.reason));
     }
     let holds = report_check(b, &r, &mut |reason| found(&b.header.device, None, reason));
+    if let Some(copy) = &b.central {
+        for reason in super::central::compare(copy, &r.db)? {
+            found(&b.header.device, None, reason);
+        }
+    }
     Ok((r.refused.iter().map(|f| f.device.clone()).collect(), holds))
 }
 

@@ -32,9 +32,11 @@ struct Held {
     list_sha256: Option<String>,
     device: Option<String>,
     exported: Option<String>,
+    /// The central's tally and snapshots, when asked for (a device without a package).
+    central: Option<super::central::CentralCopy>,
 }
 
-fn read_held(db: &Path) -> anyhow::Result<Held> {
+fn read_held(db: &Path, central: bool) -> anyhow::Result<Held> {
     let ro = ReadOnlyDb::open(db).with_context(|| format!("cannot open {}", db.display()))?;
     let snap = ro.snapshot()?;
     let held = Held {
@@ -47,6 +49,11 @@ fn read_held(db: &Path) -> anyhow::Result<Held> {
         list_sha256: snap.meta_value(MetaKey::ListSha256)?,
         device: snap.meta_value(MetaKey::Device)?,
         exported: snap.meta_value(MetaKey::ClosingReport)?,
+        central: if central {
+            Some(super::central::copy(&snap)?)
+        } else {
+            None
+        },
     };
     snap.finish()?;
     Ok(held)
@@ -156,7 +163,7 @@ fn read_list(dir: &Path, package: &Package) -> anyhow::Result<Option<ListFile>> 
 fn report_and_log(db: &Path, place: &str) -> anyhow::Result<(ClosingReport, Held)> {
     for _ in 0..5 {
         let rep = ClosingReport::read(db, place, crate::store::now_ms())?;
-        let held = read_held(db)?;
+        let held = read_held(db, false)?;
         let mut versions: Vec<(String, u64)> = Vec::new();
         for e in &held.events {
             match versions.last_mut() {
@@ -184,7 +191,7 @@ pub fn bundle_of(db: &Path, device: Option<DevicePublic>) -> anyhow::Result<Bund
             let (rep, held) = report_and_log(db, &p.place.id)?;
             (Some(rep), held)
         }
-        None => (None, read_held(db)?),
+        None => (None, read_held(db, true)?),
     };
     let device = device_of(db, &held, device)?;
     let role = package.as_ref().and_then(|(_, p)| role_in(p, device));
@@ -239,6 +246,7 @@ pub fn bundle_of(db: &Path, device: Option<DevicePublic>) -> anyhow::Result<Bund
             .collect(),
         forks: held.forks,
         closing_report,
+        central: held.central,
     })
 }
 

@@ -103,19 +103,25 @@ impl From<&ClosingReport> for Figures {
 impl Figures {
     /// Each figure that differs, as "path: in the report X, replayed Y" (the first few).
     pub fn differences(&self, replayed: &Figures) -> Vec<String> {
-        let (a, b) = (
-            serde_json::to_value(self).unwrap_or_default(),
-            serde_json::to_value(replayed).unwrap_or_default(),
-        );
-        let mut out = Vec::new();
-        diff("", &a, &b, &mut out);
-        out
+        json_differences(self, replayed)
     }
 
     /// One table's figures, by number.
     pub fn table(&self, table_no: u32) -> Option<&TableFigures> {
         self.tables.iter().find(|t| t.table_no == table_no)
     }
+}
+
+/// Where a copy's figures differ from the replayed ones, as "path: in the report X,
+/// replayed Y" (the first few), for any figures that serialize.
+pub fn json_differences<T: serde::Serialize>(copy: &T, replayed: &T) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(copy).unwrap_or_default(),
+        serde_json::to_value(replayed).unwrap_or_default(),
+    );
+    let mut out = Vec::new();
+    diff("", &a, &b, &mut out);
+    out
 }
 
 /// The paths where two JSON values differ, at most 10.

@@ -5,6 +5,7 @@
 //! gaps, and the closing reports replayed from the logs by the code that made them.
 
 pub mod bundle;
+pub mod central;
 pub mod check;
 pub mod export;
 pub mod figures;

@@ -49,7 +49,7 @@ impl Scratch {
                     .get(sha)
                     .ok_or_else(|| anyhow::anyhow!("no verified list file with SHA-256 {sha}"))?;
                 let path = self.dir.join(format!("liste-{}.db", self.templates.len()));
-                let mut store = Store::open(&path)?;
+                let mut store = Store::open_scratch(&path)?;
                 store
                     .import_file(bytes, true, |_| {})
                     .map_err(|e| anyhow::anyhow!("the list does not import: {e:?}"))?;
@@ -88,6 +88,8 @@ pub struct Replayed {
     pub doubles: BTreeMap<String, Vec<String>>,
     /// Every event refused or found wrong, in the order of the bundle.
     pub refused: Vec<Refusal>,
+    /// The replayed database (in the scratch folder), for further questions to it.
+    pub db: PathBuf,
 }
 
 /// The device and number of an event as far as its text says, also when it is not
@@ -140,7 +142,7 @@ pub fn replay(
     places: &[String],
 ) -> anyhow::Result<Replayed> {
     let db = scratch.database(election, sha)?;
-    let mut store = Store::open(&db)?;
+    let mut store = Store::open_scratch(&db)?;
     let trust = Trust {
         election: election.id.clone(),
         enrolment: Some(election.enrolment.clone()),
@@ -168,6 +170,7 @@ pub fn replay(
         figures: BTreeMap::new(),
         doubles: BTreeMap::new(),
         refused: Vec::new(),
+        db: db.clone(),
     };
     for place in places {
         out.doubles

@@ -101,9 +101,22 @@ fn place(s: &mut String, f: &Figures) {
             t.table_no, t.checkins, t.manual, t.paper, t.undone, t.state
         );
     }
+    // What the log records for the examiner, each on its own line: every undo, every
+    // resolved double registration, every reissued card, paper registration and mode
+    // switch (each needs an official's PIN and names them). Forks and refused events
+    // are findings above; a scan the table refused is not an event and is not here.
     let _ = writeln!(
         s,
-        "  Handlinger med personlig PIN: {}",
+        "  Handlinger med personlig PIN (fortrudte registreringer, afklarede dobbeltregistreringer, genudstedte valgkort, papirregistreringer, skift): {}",
         f.official_actions.len()
     );
+    for (wall_ms, by, what, concerns) in &f.official_actions {
+        let action = crate::print::report::OfficialAction {
+            wall_ms: *wall_ms,
+            by: by.clone(),
+            what: what.clone(),
+            concerns: concerns.clone(),
+        };
+        let _ = writeln!(s, "    {}", action.line());
+    }
 }

@@ -57,6 +57,8 @@ pub struct Central {
     pub node: Arc<CentralNode>,
     reader: Mutex<Store>,
     pub database: PathBuf,
+    /// The central's device key file (its public half names it in its bundle).
+    pub key_file: PathBuf,
     pub election: ElectionInfo,
     pub test: bool,
     pub day: NaiveDate,
@@ -151,6 +153,7 @@ impl Central {
             node,
             reader: Mutex::new(reader),
             database: cfg.database.clone(),
+            key_file: cfg.key.clone(),
             election,
             test: cfg.is_test(),
             day,

@@ -79,6 +79,19 @@ impl Store {
         })
     }
 
+    /// A throwaway database (the audit's replay of a bundle's log): no fsync, and the
+    /// rollback journal and temporary files in memory instead of the WAL. Safe because
+    /// nothing in it is kept or trusted afterwards: a crash or power cut loses only a
+    /// replay, which is run again from the bundles (the evidence, never written here).
+    pub fn open_scratch(path: &Path) -> Result<Store> {
+        let store = Store::open(path)?;
+        store.conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        store.conn.pragma_update(None, "synchronous", "OFF")?;
+        // The savepoint taken for each event journals into a temporary file otherwise.
+        store.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(store)
+    }
+
     /// An in-memory store for unit tests and benchmarks.
     pub fn open_in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;

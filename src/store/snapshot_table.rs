@@ -111,6 +111,16 @@ impl Store {
 }
 
 impl ReadSnapshot<'_> {
+    /// Whether this database has the snapshot tables (only the central's has).
+    pub fn has_snapshot_tables(&self) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='central_snapshot'",
+            )?
+            .exists([])?)
+    }
+
     /// Every snapshot taken, oldest first (the `id` of a head is given when
     /// stored).
     pub fn snapshot_heads(&self) -> Result<Vec<SnapshotHead>> {

@@ -155,6 +155,16 @@ impl ReadSnapshot<'_> {
         let rows = stmt.query_map([at_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    /// Persons per place with any check-in with a time before `at_ms`, undone or not:
+    /// the most a snapshot taken for `at_ms` can have counted from any part of this log.
+    pub fn checked_in_ever_before(&self, at_ms: i64) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT place, COUNT(DISTINCT voter_id) FROM checkins WHERE wall_ms < ?1 GROUP BY place",
+        )?;
+        let rows = stmt.query_map([at_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 #[cfg(test)]

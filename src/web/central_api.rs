@@ -64,6 +64,7 @@ pub fn central_router(central: Arc<Central>, users: Arc<Users>, https: bool) -> 
         .route("/api/export/closing.csv", get(closing_csv))
         .route("/api/export/closing.json", get(closing_json))
         .route("/api/export/closing/{place}", get(closing_pdf))
+        .route("/api/export/bundle.json", get(bundle_json))
         .route("/api/test/clock", post(test_clock))
         .with_state(St {
             central,
@@ -381,6 +382,22 @@ async fn closing_pdf(
         &format!("afslutning-valgsted-{}.pdf", sanitize(&place)),
         pdf,
     ))
+}
+
+/// The central's bundle for `valgbord audit`: its log, tally and snapshots, read from
+/// its database read-only (any logged-in user may read the figures it holds).
+async fn bundle_json(State(s): State<St>, headers: HeaderMap) -> Result<Response, ApiError> {
+    session(&s, &headers)?;
+    let c = s.central.clone();
+    let body = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let device = crate::store::keyfile::load(&c.key_file)?.public();
+        let bundle = crate::audit::export::bundle_of(&c.database, Some(device))?;
+        Ok(serde_json::to_vec_pretty(&bundle)?)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| internal(format!("{e:#}")))?;
+    Ok(download("application/json", "bundt-centralen.json", body))
 }
 
 /// A place id as a safe file name.

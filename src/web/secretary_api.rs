@@ -59,6 +59,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
             get(brevstemmer).post(examine_brevstemmer),
         )
         .route("/api/secretary/skilte.pdf", get(signs_pdf))
+        .route("/api/secretary/bundle.json", get(bundle_json))
         .with_state(SecState {
             core,
             sessions: Arc::new(Mutex::new(HashMap::new())),
@@ -641,4 +642,38 @@ async fn examine_brevstemmer(
     })
     .await?;
     Ok(Json(json!({ "decided": decided, "text": text })))
+}
+
+/// The table's bundle for `valgbord audit` (its package, list, log and closing report),
+/// offered as a download rather than written to a folder: the table has no export
+/// folder, and the browser saves it where the valgsekretær keeps the afstemningsbog's
+/// files. Read from the database read-only, off the table lock.
+async fn bundle_json(
+    State(s): State<SecState>,
+    Query(p): Query<TokenParam>,
+) -> Result<axum::response::Response, ApiError> {
+    let _sec = session_of(&s, &p.token)?;
+    let db = with_core(&s.core, |c| Ok(c.store().path().to_path_buf())).await?;
+    let internal = |english: String| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        danish: "Bundtet til efterprøvning kunne ikke skrives. Prøv igen.".into(),
+        english,
+    };
+    let body = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let bundle = crate::audit::export::bundle_of(&db, None)?;
+        Ok(serde_json::to_vec_pretty(&bundle)?)
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(|e| internal(format!("{e:#}")))?;
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"bundt.json\"",
+            ),
+        ],
+        body,
+    )))
 }

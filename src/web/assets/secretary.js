@@ -101,6 +101,8 @@ $("list-btn").addEventListener("click", () => showPdf("Afkrydset valgliste", `/a
 $("blank-btn").addEventListener("click", () => showPdf("Blank valgliste", `/api/secretary/valgliste.pdf?token=${token}&blank=true`));
 $("report-btn").addEventListener("click", () => showPdf("Afslutningsrapport", `/api/secretary/afslutning.pdf?token=${token}`));
 $("signs-btn").addEventListener("click", () => showPdf("Skilte til fast bordvalg", `/api/secretary/skilte.pdf?token=${token}`));
+// The bundle for valgbord audit: a download (the server answers it as an attachment).
+$("bundle-btn").addEventListener("click", () => { location.href = `/api/secretary/bundle.json?token=${token}`; });
 
 async function loadTables() {
   const r = await call("GET", "/api/secretary/tables");
