@@ -701,3 +701,21 @@ fn the_pdf_report_names_a_finding_on_its_first_page() {
         ],
     );
 }
+
+#[test]
+fn a_pdf_that_cannot_be_written_fails_the_command_naming_the_file() {
+    let set = Set::new();
+    let pdf = set
+        .dir
+        .path()
+        .join("ingen-mappe")
+        .join("efterproevning.pdf");
+    let out = set.audit_with(&["--pdf".as_ref(), pdf.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a PDF that was not written passed");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("efterproevning.pdf"),
+        "{stderr}"
+    );
+    assert!(!pdf.exists());
+}
