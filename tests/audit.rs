@@ -4,7 +4,7 @@
 //! swapped, a check-in signed with another polling place's table key, a closing report
 //! figure, a list row, a device's log cut short. Each must be refused naming the bundle,
 //! the device, the event and the reason; the untouched set passes and reproduces the
-//! rehearsal's figures.
+//! rehearsal's figures, in text, JSON and a PDF with a turnout chart per place.
 
 mod daemon;
 
@@ -101,6 +101,11 @@ impl Set {
 
     /// `valgbord audit` on every bundle of the set.
     fn audit(&self) -> Output {
+        self.audit_with(&[])
+    }
+
+    /// The same with further options before the bundles.
+    fn audit_with(&self, options: &[&std::ffi::OsStr]) -> Output {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .expect("dir")
             .flatten()
@@ -110,9 +115,20 @@ impl Set {
         files.sort();
         Command::new(BIN)
             .args(["audit", "--office-key", &office_hex()])
+            .args(options)
             .args(files)
             .output()
             .expect("run valgbord audit")
+    }
+
+    /// `valgbord audit --json` on one bundle of the set.
+    fn json_report(&self, name: &str) -> Value {
+        let json = Command::new(BIN)
+            .args(["audit", "--json", "--office-key", &office_hex()])
+            .arg(self.path(name))
+            .output()
+            .expect("audit --json");
+        serde_json::from_slice(&json.stdout).expect("json report")
     }
 
     /// Runs the audit, expects it to fail, and returns the first thing it names.
@@ -188,34 +204,34 @@ fn an_untouched_set_passes_and_reproduces_the_rehearsals_figures() {
         text.contains(&format!("Personer registreret {persons} ")),
         "the rehearsal registered {persons} persons:\n{text}"
     );
-    let json = Command::new(BIN)
-        .args(["audit", "--json", "--office-key", &office_hex()])
-        .arg(set.path("bord-1"))
-        .output()
-        .expect("audit --json");
-    let v: Value = serde_json::from_slice(&json.stdout).expect("json report");
+    let v = set.json_report("bord-1");
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["places"][0]["figures"]["persons"].to_string(), persons);
 }
 
-#[test]
-fn a_changed_byte_in_an_event_is_found() {
-    let set = Set::new();
-    let b = set.read("bord-1");
+/// Changes one digit of the voter in the first check-in the bundle's own table wrote;
+/// returns that table's device and the event's number.
+fn change_a_byte_of_a_check_in(set: &Set, name: &str) -> (String, u64) {
+    let b = set.read(name);
     let dev = device(&b);
-    let events = own_events(&b, &dev);
-    let (i, seq) = events
-        .iter()
-        .copied()
+    let (i, seq) = own_events(&b, &dev)
+        .into_iter()
         .find(|&(i, _)| body(&b["events"][i])["kind"]["type"] == "check_in")
-        .expect("a check-in of table 1");
-    set.change("bord-1", |v| {
+        .expect("a check-in of the bundle's table");
+    set.change(name, |v| {
         let text = v["events"][i]["body"].as_str().expect("body").to_string();
         let at = text.find("\"voter_id\":\"").expect("voter id") + 12;
         let mut bytes = text.into_bytes();
         bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
         v["events"][i]["body"] = String::from_utf8(bytes).expect("utf8").into();
     });
+    (dev, seq)
+}
+
+#[test]
+fn a_changed_byte_in_an_event_is_found() {
+    let set = Set::new();
+    let (dev, seq) = change_a_byte_of_a_check_in(&set, "bord-1");
     let reason = set.refused();
     assert_names(
         &reason,
@@ -591,4 +607,115 @@ fn the_valgsekretaer_downloads_the_tables_bundle_behind_the_pin() {
         "the table's opening is not in its bundle: {}",
         b["events"]
     );
+}
+
+/// `pdftotext` of a PDF, its white space made single spaces (a wrapped line reads on).
+fn pdf_words(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed");
+    assert!(out.status.success(), "pdftotext could not read {pdf:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_pdf_report_has_the_figures_and_a_turnout_chart_per_place() {
+    let set = Set::new();
+    let pdf = set.dir.path().join("efterproevning.pdf");
+    let out = set.audit_with(&["--pdf".as_ref(), pdf.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = set.json_report("bord-1");
+    let f = &v["places"][0]["figures"];
+    let name = f["place_name"].as_str().expect("place name");
+    let in_force: i64 = f["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["checkins"].as_i64().expect("checkins"))
+        .sum();
+    assert!(in_force > 0, "the rehearsal checked nobody in: {v}");
+    let text = pdf_words(&pdf);
+    for needle in [
+        "RESULTAT: Alt holder".to_string(),
+        format!("Valgsted 1 {name}"),
+        format!("Personer registreret {} ", f["persons"]),
+        "Fremmøde pr. time".to_string(),
+        format!("I alt {in_force} registreringer"),
+        "Registreringer".to_string(),
+        "Klokkeslæt".to_string(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} not in the PDF: {text}");
+    }
+    let png = set.dir.path().join("side");
+    let r = Command::new("pdftoppm")
+        .args(["-png", "-r", "50", "-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg(&png)
+        .output()
+        .expect("pdftoppm");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let rendered: Vec<_> = std::fs::read_dir(set.dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("side"))
+        .collect();
+    assert_eq!(rendered.len(), 1, "pdftoppm rendered no page 1");
+    assert!(std::fs::metadata(rendered[0].path()).expect("png").len() > 1000);
+}
+
+#[test]
+fn the_pdf_report_names_a_finding_on_its_first_page() {
+    let set = Set::new();
+    let (dev, seq) = change_a_byte_of_a_check_in(&set, "bord-2");
+    let pdf = set.dir.path().join("efterproevning.pdf");
+    let out = set.audit_with(&["--pdf".as_ref(), pdf.as_os_str()]);
+    assert!(!out.status.success(), "the audit passed a changed set");
+    let first = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let page1 = String::from_utf8_lossy(&first.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_names(
+        &page1,
+        &[
+            "RESULTAT: Noget holder ikke",
+            "bord-2.json",
+            "bord 2 på valgsted 1",
+            short(&dev),
+            &format!("hændelse nr. {seq}:"),
+            "signaturen passer ikke",
+        ],
+    );
+}
+
+#[test]
+fn a_pdf_that_cannot_be_written_fails_the_command_naming_the_file() {
+    let set = Set::new();
+    let pdf = set
+        .dir
+        .path()
+        .join("ingen-mappe")
+        .join("efterproevning.pdf");
+    let out = set.audit_with(&["--pdf".as_ref(), pdf.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a PDF that was not written passed");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("efterproevning.pdf"),
+        "{stderr}"
+    );
+    assert!(!pdf.exists());
 }

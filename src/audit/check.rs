@@ -46,6 +46,8 @@ pub struct PlaceSummary {
     pub figures: Figures,
     /// Voters checked in more than once, unresolved.
     pub double_registrations: Vec<String>,
+    /// Check-ins in force per hour, for the turnout chart.
+    pub checkins_per_hour: Vec<super::replay::HourCount>,
 }
 
 fn read_all(paths: &[PathBuf], findings: &mut Vec<Finding>) -> Vec<(String, Bundle)> {
@@ -262,6 +264,7 @@ fn place_figures(
                 place: p.clone(),
                 figures: r.figures.get(p)?.clone(),
                 double_registrations: r.doubles.get(p).cloned().unwrap_or_default(),
+                checkins_per_hour: r.hourly.get(p).cloned().unwrap_or_default(),
             })
         })
         .collect())

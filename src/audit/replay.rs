@@ -80,12 +80,23 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// Check-ins in force that fell in one hour, as the store counts them for the turnout
+/// curve (undone ones taken off again).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HourCount {
+    /// The hour's start, ms since the epoch.
+    pub hour_ms: i64,
+    pub checkins: i64,
+}
+
 /// What a replay left.
 pub struct Replayed {
     /// The figures of each polling place asked for, computed from the replayed log.
     pub figures: BTreeMap<String, Figures>,
     /// Voters of each place with more than one check-in in force, unresolved.
     pub doubles: BTreeMap<String, Vec<String>>,
+    /// Each place's check-ins per hour, the hours in order.
+    pub hourly: BTreeMap<String, Vec<HourCount>>,
     /// Every event refused or found wrong, in the order of the bundle.
     pub refused: Vec<Refusal>,
     /// The replayed database (in the scratch folder), for further questions to it.
@@ -169,6 +180,7 @@ pub fn replay(
     let mut out = Replayed {
         figures: BTreeMap::new(),
         doubles: BTreeMap::new(),
+        hourly: hourly(&store, places)?,
         refused: Vec::new(),
         db: db.clone(),
     };
@@ -182,6 +194,26 @@ pub fn replay(
         out.figures.insert(place.clone(), Figures::from(&rep));
     }
     out.refused = refusals;
+    Ok(out)
+}
+
+/// The check-ins per hour of `places` in the replayed store.
+fn hourly(store: &Store, places: &[String]) -> anyhow::Result<BTreeMap<String, Vec<HourCount>>> {
+    let snap = store.read_snapshot()?;
+    let rows = snap.checkins_per_hour()?;
+    snap.finish()?;
+    let mut out: BTreeMap<String, Vec<HourCount>> = BTreeMap::new();
+    for (place, hour, checkins) in rows {
+        if checkins != 0 && places.contains(&place) {
+            out.entry(place).or_default().push(HourCount {
+                hour_ms: hour * 3_600_000,
+                checkins,
+            });
+        }
+    }
+    for hours in out.values_mut() {
+        hours.sort_by_key(|h| h.hour_ms);
+    }
     Ok(out)
 }
 

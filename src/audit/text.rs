@@ -2,13 +2,30 @@
 //! examiners of a complaint: what holds, what does not (first first), each bundle's
 //! completeness and each polling place's figures from the logs.
 
-use super::check::AuditReport;
+use super::check::{AuditReport, PlaceSummary};
 use super::figures::Figures;
 use std::fmt::Write;
 
 pub fn render(r: &AuditReport) -> String {
+    let mut s = format!("Efterprøvning af {} ({})\n", r.election_name, r.election);
+    s.push_str(&heading(r));
+    for f in &r.findings {
+        let _ = writeln!(s, "  FEJL {f}");
+    }
+    if !r.findings.is_empty() {
+        s.push('\n');
+    }
+    s.push_str(&bundles(r));
+    for p in &r.places {
+        s.push('\n');
+        s.push_str(&place_section(p));
+    }
+    s
+}
+
+/// Whether the bundles are of a rehearsal, and the verdict.
+pub fn heading(r: &AuditReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "Efterprøvning af {} ({})", r.election_name, r.election);
     if r.test {
         let _ = writeln!(
             s,
@@ -24,13 +41,12 @@ pub fn render(r: &AuditReport) -> String {
             "RESULTAT: Noget holder ikke (se nedenfor; det første er nævnt først)."
         }
     );
-    for f in &r.findings {
-        let _ = writeln!(s, "  FEJL {f}");
-    }
-    if !r.findings.is_empty() {
-        s.push('\n');
-    }
-    let _ = writeln!(s, "Bundter:");
+    s
+}
+
+/// Each bundle: its device, its size, what it lacks, whether its report holds.
+pub fn bundles(r: &AuditReport) -> String {
+    let mut s = String::from("Bundter:\n");
     for b in &r.bundles {
         let report = match b.report_holds {
             Some(true) => ", afslutningsrapporten passer med loggen",
@@ -48,18 +64,21 @@ pub fn render(r: &AuditReport) -> String {
             b.file, b.device, b.events
         );
     }
-    for p in &r.places {
-        s.push('\n');
-        place(&mut s, &p.figures);
-        if p.double_registrations.is_empty() {
-            let _ = writeln!(s, "  Uafklarede dobbeltregistreringer: ingen");
-        } else {
-            let _ = writeln!(
-                s,
-                "  Uafklarede dobbeltregistreringer: {}",
-                p.double_registrations.join(", ")
-            );
-        }
+    s
+}
+
+/// A polling place's figures from all logs and its unresolved double registrations.
+pub fn place_section(p: &PlaceSummary) -> String {
+    let mut s = String::new();
+    place(&mut s, &p.figures);
+    if p.double_registrations.is_empty() {
+        let _ = writeln!(s, "  Uafklarede dobbeltregistreringer: ingen");
+    } else {
+        let _ = writeln!(
+            s,
+            "  Uafklarede dobbeltregistreringer: {}",
+            p.double_registrations.join(", ")
+        );
     }
     s
 }

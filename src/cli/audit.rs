@@ -1,5 +1,6 @@
 //! `valgbord audit`: checks devices' bundles offline with only the election office's
-//! public key, prints the report in Danish (or JSON) and fails naming the first thing
+//! public key, prints the report in Danish (or JSON; `--pdf` also writes it as a PDF
+//! with a turnout chart per polling place) and fails naming the first thing
 //! that does not hold.
 
 use super::failure::CmdResult;
@@ -16,6 +17,10 @@ pub struct AuditArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report in Danish as a PDF, with a turnout chart per polling place
+    /// (written whole or not at all; also when the audit fails, naming what it found).
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<PathBuf>,
     /// The bundles (`valgbord export`), of one or more polling places and the central.
     #[arg(required = true)]
     pub bundles: Vec<PathBuf>,
@@ -36,6 +41,11 @@ pub fn run(a: AuditArgs) -> CmdResult {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", crate::audit::text::render(&report));
+    }
+    if let Some(path) = &a.pdf {
+        let bytes = crate::audit::pdf::render(&report)?;
+        crate::print::atomic::write_atomically(path, &bytes)?;
+        eprintln!("wrote the report as PDF to {}", path.display());
     }
     match report.findings.first() {
         None => Ok(()),

@@ -204,6 +204,18 @@ impl Doc {
         max_width: f32,
         text: &str,
     ) -> f32 {
+        for line in self.wrap(text, size, max_width) {
+            self.text(x, y, size, Weight::Regular, &line);
+            y -= leading;
+        }
+        y
+    }
+
+    /// `text` broken at spaces into lines that each fit `max_width` (a single word wider
+    /// than that stays whole), for callers that place the lines themselves, e.g. across
+    /// a page break.
+    pub fn wrap(&mut self, text: &str, size: f32, max_width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
             let candidate = if line.is_empty() {
@@ -212,18 +224,33 @@ impl Doc {
                 format!("{line} {word}")
             };
             if !line.is_empty() && self.text_width(&candidate, size) > max_width {
-                self.text(x, y, size, Weight::Regular, &line);
-                y -= leading;
-                line = word.to_string();
+                lines.push(std::mem::replace(&mut line, word.to_string()));
             } else {
                 line = candidate;
             }
         }
         if !line.is_empty() {
-            self.text(x, y, size, Weight::Regular, &line);
-            y -= leading;
+            lines.push(line);
         }
-        y
+        lines
+    }
+
+    /// Text in a colour (red, green, blue, each 0–1), e.g. what does not hold in red.
+    pub fn text_colored(
+        &mut self,
+        x: f32,
+        y: f32,
+        size: f32,
+        weight: Weight,
+        [r, g, b]: [f32; 3],
+        text: &str,
+    ) {
+        let p = &mut self.pages[self.current];
+        p.save_state();
+        p.set_fill_rgb(r, g, b);
+        p.set_stroke_rgb(r, g, b);
+        self.text(x, y, size, weight, text);
+        self.pages[self.current].restore_state();
     }
 
     pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, width: f32) {
@@ -440,6 +467,18 @@ mod tests {
         assert!(bytes.starts_with(b"%PDF-"));
         // The subset is far smaller than the 760 kB font.
         assert!(bytes.len() < 60_000, "{}", bytes.len());
+    }
+
+    #[test]
+    fn wrap_keeps_every_word_and_fits_the_width() {
+        let mut d = Doc::new(A4, "t").unwrap();
+        let text = "hændelse nr. 41: signaturen passer ikke: hændelsen er ændret eller forfalsket";
+        let lines = d.wrap(text, 10.0, 120.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        for l in &lines {
+            assert!(d.text_width(l, 10.0) <= 120.0, "{l}");
+        }
     }
 
     #[test]
