@@ -160,13 +160,18 @@ impl Bundle {
         Ok(b)
     }
 
+    /// The bundle's bytes, as the file and every download hold them.
+    pub fn json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec_pretty(self)
+    }
+
     /// Writes the bundle whole or not at all (temporary file, fsync, rename).
     pub fn write(&self, path: &Path) -> Result<(), BundleError> {
         let err = |why: String| BundleError::Write {
             path: path.display().to_string(),
             why,
         };
-        let text = serde_json::to_vec_pretty(self).map_err(|e| err(e.to_string()))?;
+        let text = self.json().map_err(|e| err(e.to_string()))?;
         crate::print::atomic::write_atomically(path, &text).map_err(|e| err(e.to_string()))
     }
 }

@@ -3,6 +3,7 @@
 //! The sync endpoints are merged in from `sync::server`.
 
 use super::central_assets as assets;
+use super::download::download;
 use super::error::ApiError;
 use crate::central::config::Role;
 use crate::central::read_error::ReadError;
@@ -302,15 +303,6 @@ async fn take_snapshot(State(s): State<St>, headers: HeaderMap) -> Result<Json<V
     .map(Json)
 }
 
-fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
-    let mut res = ([(header::CONTENT_TYPE, content_type)], body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
-}
-
 const CSV: &str = "text/csv; charset=utf-8";
 
 async fn totals_csv(State(s): State<St>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -392,7 +384,7 @@ async fn bundle_json(State(s): State<St>, headers: HeaderMap) -> Result<Response
     let body = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
         let device = crate::store::keyfile::load(&c.key_file)?.public();
         let bundle = crate::audit::export::bundle_of(&c.database, Some(device))?;
-        Ok(serde_json::to_vec_pretty(&bundle)?)
+        Ok(bundle.json()?)
     })
     .await
     .map_err(internal)?

@@ -4,6 +4,7 @@
 mod assets;
 mod central_api;
 mod central_assets;
+mod download;
 mod error;
 mod pin;
 pub mod same_origin;

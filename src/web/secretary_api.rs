@@ -660,20 +660,14 @@ async fn bundle_json(
         english,
     };
     let body = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let bundle = crate::audit::export::bundle_of(&db, None)?;
-        Ok(serde_json::to_vec_pretty(&bundle)?)
+        Ok(crate::audit::export::bundle_of(&db, None)?.json()?)
     })
     .await
     .map_err(|e| internal(e.to_string()))?
     .map_err(|e| internal(format!("{e:#}")))?;
-    Ok(axum::response::IntoResponse::into_response((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"bundt.json\"",
-            ),
-        ],
+    Ok(super::download::download(
+        "application/json",
+        "bundt.json",
         body,
-    )))
+    ))
 }
