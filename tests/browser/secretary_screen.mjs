@@ -114,7 +114,13 @@ try {
   await page.waitForFunction(() => document.getElementById("msg").textContent.includes("fortrudt"), null, { timeout: 3000 });
   const said = await page.textContent("#msg");
   if (said !== "Registreringen af Jørgen Åge Møller-Aagaard er fortrudt.") fail(`undo said "${said}"`);
-  const status = await page.textContent("#results tbody tr td:nth-child(5)");
+  // The page says "fortrudt" first and then searches again, so the results are
+  // waited for: read at once they can still be the ones from before the undo.
+  const statusCell = "#results tbody tr td:nth-child(5)";
+  await page
+    .waitForFunction((sel) => document.querySelector(sel)?.textContent === "Ikke stemt", statusCell, { timeout: 3000 })
+    .catch(() => {});
+  const status = await page.textContent(statusCell);
   if (status !== "Ikke stemt") fail(`after the undo the status is "${status}"`);
 
   // Problem 6: without a card, sent by a table's button; the table shows the voter as
