@@ -13,6 +13,7 @@ pub mod http_limits;
 pub mod logging;
 pub mod netfault;
 pub mod open_files;
+pub mod own_binary;
 pub mod password;
 pub mod ports;
 pub mod print;

@@ -98,13 +98,12 @@ pub(crate) fn spawn_daemon(
     log: &Path,
     who: &str,
 ) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe().map_err(|e| anyhow!("own binary: {e}"))?;
     let log_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .map_err(|e| anyhow!("{}: {e}", log.display()))?;
-    let mut child = Command::new(exe)
+    let mut child = crate::own_binary::command()?
         .arg(role)
         .arg("--config")
         .arg(config)

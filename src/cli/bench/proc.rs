@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// One finished command.
@@ -22,10 +22,9 @@ const SAMPLE: Duration = Duration::from_millis(5);
 /// Runs `valgbord ARGS…` and waits for it; an exit other than 0 is an error with the
 /// command's own message.
 pub fn run(args: &[&str]) -> anyhow::Result<Ran> {
-    let exe = std::env::current_exe().context("own binary")?;
     let started = Instant::now();
     let out_file = tempfile_in(&std::env::temp_dir())?;
-    let mut child = Command::new(exe)
+    let mut child = crate::own_binary::command()?
         .args(args)
         .stdin(Stdio::null())
         .stdout(out_file.0.try_clone().context("stdout file")?)
