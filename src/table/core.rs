@@ -283,7 +283,7 @@ impl TableCore {
         let who = if own {
             format!("Bord {n} har fået en ny database og henter sine egne registreringer")
         } else {
-            format!("Reservebordet henter bord {n}'s historik")
+            format!("Reservebordet henter bord {n}s historik")
         };
         Some(if unanswered {
             format!(

@@ -71,7 +71,7 @@ try {
 
   // 2. Open: the sentence is right.
   await api("/api/table/open", {});
-  await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "åbent");
   const h = await page.textContent("#ready h1");
   if (h !== "Scan valgkortet") fail(`an open table says "${h}"`);
 
@@ -133,7 +133,7 @@ try {
   if (!(await inView("#state-msg"))) fail("the answer to pause is below the fold");
   await page.click("[data-state=pause]");
   await page.click("#state-yes");
-  await page.waitForFunction(() => document.getElementById("state").textContent === "pause");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "holder pause");
   const paused = await page.textContent("#state-msg");
   if (paused !== "Bordet holder pause.") fail(`after pause: "${paused}"`);
   if (!(await inView("#state-msg"))) fail("the answer to pause is below the fold");
