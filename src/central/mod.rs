@@ -43,7 +43,12 @@ const LATE_MS: i64 = 5 * 60_000;
 /// projections take a moment to sum).
 const CACHE_FOR: Duration = Duration::from_millis(500);
 
-/// "14:03:07" in the central's local time.
+/// "14.03.07": the time as a sentence on the screen writes it ("kl. 14.03.07").
+pub fn shown_time(ms: i64) -> String {
+    local_time(ms).replace(':', ".")
+}
+
+/// "14:03:07" in the central's local time: the snapshot labels and the exports.
 pub fn local_time(ms: i64) -> String {
     match Local.timestamp_millis_opt(ms).single() {
         Some(t) => t.format("%H:%M:%S").to_string(),
@@ -402,11 +407,11 @@ fn health(
             }
         }
         Some(t) if now - t <= LATE_MS => {
-            ("forsinket", format!("sidst hørt fra kl. {}", local_time(t)))
+            ("forsinket", format!("sidst hørt fra kl. {}", shown_time(t)))
         }
         Some(t) => (
             "ingen_kontakt",
-            format!("ingen kontakt siden kl. {}", local_time(t)),
+            format!("ingen kontakt siden kl. {}", shown_time(t)),
         ),
     }
 }
