@@ -98,9 +98,9 @@ impl TableCore {
         }
         Ok(
             match Examination::of(self.store().brevstemme_decision(&voter.id)?) {
-                Examination::Accepted => Some("Brevstemme taget i betragtning — må ikke stemme"),
+                Examination::Accepted => Some("Brevstemme taget i betragtning – må ikke stemme"),
                 Examination::Undecided => {
-                    Some("Brevstemme modtaget, ikke afgjort — tilkald valgstyrerne")
+                    Some("Brevstemme modtaget, ikke afgjort – tilkald valgstyrerne")
                 }
                 Examination::SetAside => None,
             },

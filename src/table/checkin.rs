@@ -131,7 +131,7 @@ impl TableCore {
         self.view_id += 1;
         self.view = View::Refused {
             code: "history_missing".into(),
-            title: "VENT — BORDETS HISTORIK MANGLER".into(),
+            title: "VENT – BORDETS HISTORIK MANGLER".into(),
             detail: text,
             voter: None,
         };

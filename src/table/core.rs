@@ -493,9 +493,9 @@ pub(super) fn printer_short(st: &crate::print::PrinterStatus) -> String {
             "klar".into()
         }
     } else if st.text.starts_with("Printer mangler") {
-        "ikke fundet — se Detaljer i menuen".into()
+        "ikke fundet – se Detaljer i menuen".into()
     } else {
-        "fejl — se Detaljer i menuen".into()
+        "fejl – se Detaljer i menuen".into()
     }
 }
 

@@ -90,7 +90,7 @@ function renderOverview(o) {
   $("total-reissued").textContent = nf.format(o.reissued_cards);
   const forks = o.forks || [];
   $("forks").hidden = forks.length === 0;
-  $("forks").textContent = forks.map((f) => `${f.title.toUpperCase()} — ${f.detail}`).join(" ");
+  $("forks").textContent = forks.map((f) => `${f.title.toUpperCase()} – ${f.detail}`).join(" ");
 
   const contests = (list) => list.map((c) => c.contest + " " + nf.format(c.persons)).join(", ") || "–";
   const places = $("places").tBodies[0];

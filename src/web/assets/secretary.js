@@ -194,7 +194,7 @@ function row(h) {
   date.textContent = v.birthdate;
   cell(tr, "").append(date, ` (${v.age} år)`);
   cell(tr, v.address);
-  cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
+  cell(tr, h.place_name + (h.here ? "" : " – ANDET VALGSTED"));
   cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
   const actions = cell(tr, "", "actions");
   if (h.may_vote) {
@@ -374,7 +374,7 @@ function showScreen(s) {
   const forks = s.forks || [];
   const f = $("forks");
   f.hidden = forks.length === 0;
-  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} – ${x.detail}`).join(" ");
 }
 const refreshScreen = () => fetch("/api/screen").then((r) => r.json()).then(showScreen).catch(() => {});
 refreshScreen();

@@ -87,13 +87,13 @@ function render(s) {
   const d = $("doubles");
   const doubles = s.double_registrations || [];
   d.hidden = doubles.length === 0;
-  d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING — tilkald valgsekretæren: " +
+  d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING – tilkald valgsekretæren: " +
     doubles.map((x) => `${x.name}: ${x.at.join(" og ")}`).join("; ");
   // Two versions of a table's log: that table must not register any more.
   const f = $("forks");
   const forks = s.forks || [];
   f.hidden = forks.length === 0;
-  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} – ${x.detail}`).join(" ");
 
   const v = s.view;
   const main = $("view");
@@ -132,7 +132,7 @@ function render(s) {
     text("detail", v.id_hint || "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "admitted") {
-    text("title", "GODKENDT — REGISTRERET");
+    text("title", "GODKENDT – REGISTRERET");
     text("detail", "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "refused") {
@@ -163,7 +163,7 @@ function connect() {
   const es = new EventSource("/api/events");
   es.addEventListener("screen", (e) => render(JSON.parse(e.data)));
   es.onerror = () => {
-    text("st-scanner", "Forbindelsen til bordet er afbrudt — prøver igen …");
+    text("st-scanner", "Forbindelsen til bordet er afbrudt – prøver igen …");
     $("st-scanner").className = "bad";
   };
 }
