@@ -126,7 +126,7 @@ impl TableCore {
             let missing = self.not_consolidated(asked);
             if !missing.is_empty() {
                 return Err(TableError::Refused(format!(
-                    "Kan ikke vende tilbage til frit bordvalg endnu: {}. Vent til alle borde er forbundet og ajour, eller gennemtving skiftet.",
+                    "Kan ikke vende tilbage til frit bordvalg endnu: {}. Vent, til alle borde er forbundet og ajour, eller gennemtving skiftet.",
                     missing.join("; ")
                 )));
             }
