@@ -83,7 +83,7 @@ fn one_valgstyrer_alone_decides_nothing_and_a_set_aside_brevstemmer_checks_in_at
         s["view"]["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("Brevstemme ikke afgjort – tilkald valgstyrerne"),
+            .contains("Valgstyrerne har ikke afgjort vælgerens brevstemme endnu. Udlevér ikke stemmesedler. Tilkald valgstyrerne."),
         "{s}"
     );
 

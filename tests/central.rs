@@ -435,7 +435,7 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
         2,
         "A2 reached the central through A1"
     );
-    assert_eq!(table_health(&p1, 1)["state"], "åben");
+    assert_eq!(table_health(&p1, 1)["state"], "åbent");
     let kv = p1["per_contest"].as_array().expect("contests");
     assert!(
         kv.iter().any(|k| k["contest"] == "KV" && k["persons"] == 5),
@@ -516,7 +516,7 @@ fn totals_snapshots_and_a_table_away_for_four_hours() {
     assert_eq!(snapshot_place(&s9, "1")["late"], 0);
     assert_eq!(
         s9["late_text"],
-        "+20 registreret før kl. 09:00, modtaget senere"
+        "+20 registreret før kl. 09.00, modtaget senere"
     );
     let s12 = c.snapshot("12:00").expect("12:00");
     assert_eq!(snapshot_place(&s12, "2")["figures"]["checked_in"], 2);
@@ -746,7 +746,7 @@ fn events_of_unknown_keys_are_refused_and_a_table_must_list_the_central() {
     assert!(
         eventually(Duration::from_secs(10), || {
             let p = c.place("1");
-            table_health(&p, 1)["health"] == "ok" && table_health(&p, 1)["state"] == "åben"
+            table_health(&p, 1)["health"] == "ok" && table_health(&p, 1)["state"] == "åbent"
         }),
         "{}",
         c.overview()

@@ -168,7 +168,7 @@ fn a_replacement_with_the_same_key_cannot_split_the_log_silently() {
         let s = screen(t);
         s["forks"].as_array().is_some_and(|f| {
             f.iter().any(|f| {
-                f["title"] == "To versioner af bord 1's log"
+                f["title"] == "Bord 1 findes to gange"
                     && f["detail"]
                         .as_str()
                         .is_some_and(|d| d.contains("papirlisten"))

@@ -683,7 +683,7 @@ fn election_config(dir: &Path, no: u32, peers: &[String], devices: &str, extra: 
 
 #[test]
 fn a_reserve_whose_only_table_peer_is_silent_writes_nothing_until_it_answers() {
-    const FETCHING: &str = "Reservebordet henter bord 1's historik fra de andre borde";
+    const FETCHING: &str = "Reservebordet henter bord 1s historik fra de andre borde";
     let lab = Lab::for_faults(&["t1", "t2", "reserve"]);
     let root = tempfile::tempdir().expect("tempdir");
     let (place, spare) = (root.path().join("place"), root.path().join("reserve"));

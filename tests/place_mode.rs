@@ -329,7 +329,7 @@ fn back_to_frit_is_refused_naming_the_table_that_does_not_answer() {
     assert!(error.contains("bord 3 er ikke forbundet"), "{error}");
     assert!(
         eventually(Duration::from_secs(10), || peers_text(&p.tables[0])
-            == "1 af 2 forbundet — ikke forbundet: bord 3"),
+            == "1 af 2 forbundet – ikke forbundet: bord 3"),
         "{}",
         peers_text(&p.tables[0])
     );

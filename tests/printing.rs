@@ -666,7 +666,7 @@ fn closing_report_counts_what_the_log_holds() {
     );
     assert_eq!(cover_value(&text, "Erstatningsvalgkort"), "1");
     assert!(text.contains("Bord 1 – lukket (valget er slut)"), "{text}");
-    assert!(text.contains("Bord 2 – åben"), "{text}");
+    assert!(text.contains("Bord 2 – åbent"), "{text}");
     // Table 2 had the undone check-in.
     assert!(text.contains("Side 1 af"), "{text}");
     let fortrudt: Vec<&str> = text

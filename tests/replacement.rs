@@ -38,7 +38,7 @@ fn day_until_both_stop(dir: &std::path::Path, c1: &std::path::Path, c2: &std::pa
     t2.kill9();
 }
 
-const FETCHING: &str = "Reservebordet henter bord 1's historik fra de andre borde";
+const FETCHING: &str = "Reservebordet henter bord 1s historik fra de andre borde";
 
 #[test]
 fn a_reserve_for_table_1_appends_nothing_until_it_has_table_1s_history() {

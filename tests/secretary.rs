@@ -687,7 +687,10 @@ fn undo_of_a_voter_found_by_search_names_the_voter() {
         Some(json!({"voter_id": "V2", "reason": "x"})),
     );
     assert_eq!(status, 422, "{r}");
-    assert_eq!(r["error"], "Signe Østergaard er ikke registreret som mødt.");
+    assert_eq!(
+        r["error"],
+        "Signe Østergaard er ikke registreret som mødt. Der er ingen registrering at fortryde."
+    );
 }
 
 /// A voter the valgsekretær sent without a card lives on the chosen table's screen until

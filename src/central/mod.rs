@@ -43,7 +43,12 @@ const LATE_MS: i64 = 5 * 60_000;
 /// projections take a moment to sum).
 const CACHE_FOR: Duration = Duration::from_millis(500);
 
-/// "14:03:07" in the central's local time.
+/// "14.03.07": the time as a sentence on the screen writes it ("kl. 14.03.07").
+pub fn shown_time(ms: i64) -> String {
+    local_time(ms).replace(':', ".")
+}
+
+/// "14:03:07" in the central's local time: the snapshot labels and the exports.
 pub fn local_time(ms: i64) -> String {
     match Local.timestamp_millis_opt(ms).single() {
         Some(t) => t.format("%H:%M:%S").to_string(),
@@ -257,20 +262,23 @@ impl Central {
             .map(|f| {
                 let known = self.node.tables().iter().find(|k| k.key == f.device);
                 let table_no = known.map(|k| k.table_no).or(f.table_no);
-                let table = match table_no {
-                    Some(n) => format!("bord {n}"),
-                    None => format!("enheden {}", f.device.short()),
+                let (table, title) = match table_no {
+                    Some(n) => (format!("bord {n}"), format!("Bord {n}")),
+                    None => {
+                        let short = f.device.short();
+                        (format!("enheden {short}"), format!("Enheden {short}"))
+                    }
                 };
                 let place = known.map(|k| k.place.clone());
                 let at = place
                     .as_deref()
-                    .map(|p| format!(" på afstemningssted {p}"))
+                    .map(|p| format!(" på valgsted {p}"))
                     .unwrap_or_default();
                 ForkView {
-                    title: format!("To versioner af {table}'s log{at}"),
+                    title: format!("{title}{at} findes to gange"),
+                    // The sequence number and the key are in the audit and the log.
                     detail: format!(
-                        "To enheder bruger samme nøgle (hændelse nummer {}). Ring til valgstedet: {table} må ikke registrere flere — bordet tages ud af brug, og valgstedet bruger papirlisten for det bord.",
-                        f.seq
+                        "To enheder optræder som {table}. Ring til valgstedet: {table} må ikke registrere flere vælgere. Bordet skal tages ud af brug, og valgstedet bruger papirlisten for det bord."
                     ),
                     place,
                     table_no,
@@ -402,11 +410,11 @@ fn health(
             }
         }
         Some(t) if now - t <= LATE_MS => {
-            ("forsinket", format!("sidst hørt fra kl. {}", local_time(t)))
+            ("forsinket", format!("sidst hørt fra kl. {}", shown_time(t)))
         }
         Some(t) => (
             "ingen_kontakt",
-            format!("ingen kontakt siden kl. {}", local_time(t)),
+            format!("ingen kontakt siden kl. {}", shown_time(t)),
         ),
     }
 }

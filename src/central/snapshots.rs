@@ -121,7 +121,7 @@ pub struct Snapshot {
     pub places: Vec<SnapshotPlace>,
     pub total: Figures,
     pub late: i64,
-    /// "+3 registreret før kl. 12:00, modtaget senere", or empty.
+    /// "+3 registreret før kl. 12.00, modtaget senere", or empty.
     pub late_text: String,
 }
 
@@ -165,11 +165,14 @@ pub fn list(reader: &Store) -> Result<Vec<Snapshot>, StoreError> {
 }
 
 /// The note shown beside a snapshot about check-ins that arrived after it was taken.
+/// The label keeps the configuration's "12:00"; the sentence writes the time as the
+/// screens do, "kl. 12.00".
 pub fn late_text(late: i64, label: &str) -> String {
+    let clock = label.replace(':', ".");
     match late {
         0 => String::new(),
-        n if n > 0 => format!("+{n} registreret før kl. {label}, modtaget senere"),
-        n => format!("{n} fortrudt før kl. {label}, modtaget senere"),
+        n if n > 0 => format!("+{n} registreret før kl. {clock}, modtaget senere"),
+        n => format!("{n} fortrudt før kl. {clock}, modtaget senere"),
     }
 }
 
@@ -210,7 +213,7 @@ mod tests {
         assert_eq!(late_text(0, "12:00"), "");
         assert_eq!(
             late_text(3, "12:00"),
-            "+3 registreret før kl. 12:00, modtaget senere"
+            "+3 registreret før kl. 12.00, modtaget senere"
         );
     }
 }

@@ -67,7 +67,7 @@ pub struct ContestCount {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TableFigures {
     pub table_no: u32,
-    /// Danish: "åben", "pause", "lukket", "ikke åbnet".
+    /// Danish, agreeing with "bord": "åbent", "holder pause", "lukket", "ikke åbnet".
     pub state: String,
     /// Check-ins in force at this table.
     pub checkins: i64,
@@ -227,8 +227,8 @@ fn counts(m: BTreeMap<Contest, i64>) -> Vec<ContestCount> {
 
 fn state_text(state: &str) -> &'static str {
     match state {
-        "open" => "åben",
-        "paused" => "pause",
+        "open" => "åbent",
+        "paused" => "holder pause",
         "closed" => "lukket",
         _ => "ikke åbnet",
     }

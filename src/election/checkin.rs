@@ -23,11 +23,13 @@ pub enum TableState {
 }
 
 impl TableState {
+    /// The state beside "Bord N" in the screen's header, agreeing with the neuter
+    /// "bord": "åbent", "holder pause".
     pub fn danish(self) -> &'static str {
         match self {
             TableState::NotOpened => "ikke åbnet",
-            TableState::Open => "åben",
-            TableState::Paused => "pause",
+            TableState::Open => "åbent",
+            TableState::Paused => "holder pause",
             TableState::Closed => "lukket",
         }
     }

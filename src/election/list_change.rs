@@ -225,7 +225,7 @@ impl SignedListChange {
         serde_json::from_slice(text).map_err(|e| {
             ChangeError::new(
                 format!("not a signed list change: {e}"),
-                format!("ikke en signeret listeændring: {e}"),
+                format!("ikke en underskrevet listeændring: {e}"),
             )
         })
     }
@@ -244,7 +244,7 @@ impl SignedListChange {
             let Some(sig) = sig else {
                 return Err(ChangeError::new(
                     "the change has no valid office signature",
-                    "ændringen er ikke signeret af valgkontoret",
+                    "ændringen er ikke underskrevet af valgkontoret",
                 ));
             };
             if !office.verify(&message(&self.body), &sig) {

@@ -30,7 +30,7 @@ pub fn groups(rows: &[BrevstemmeRow]) -> Vec<(&'static str, Vec<String>)> {
     .collect()
 }
 
-/// "Karl Dahl (V10): død før valgdagen – Jens Kragh og Mette Holm, 17-11-2025 kl. 07:42".
+/// "Karl Dahl (V10): død før valgdagen – Jens Kragh og Mette Holm, 17-11-2025 kl. 07.42".
 fn line(r: &BrevstemmeRow) -> String {
     let mut s = format!("{} ({})", r.name, r.voter_id);
     if let Some(reason) = r.reason {

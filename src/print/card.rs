@@ -352,10 +352,11 @@ pub fn danish_date(d: NaiveDate) -> String {
     )
 }
 
-/// "23-11-2025 kl. 14:03" in the table's local time.
+/// "23-11-2025 kl. 14.03" in the table's local time (the time as Danish public
+/// bodies write it).
 pub fn local_time(ms: i64) -> String {
     match chrono::Local.timestamp_millis_opt(ms).single() {
-        Some(t) => t.format("%d-%m-%Y kl. %H:%M").to_string(),
+        Some(t) => t.format("%d-%m-%Y kl. %H.%M").to_string(),
         None => format!("{ms} ms"),
     }
 }

@@ -39,16 +39,26 @@ impl PrintError {
     pub fn danish(&self) -> String {
         match self {
             PrintError::Encode(e) => e.danish(),
-            PrintError::Io { target, .. } | PrintError::Device { target, .. } => format!(
-                "Printeren ({target}) svarer ikke. Tjek at den er tændt, har papir og er sluttet til."
+            // The device and the file go to the log (the English text) and behind
+            // "Detaljer" on the table's screen, never into the sentence.
+            PrintError::Io { .. } | PrintError::Device { .. } => {
+                "Printeren svarer ikke. Tjek, at den er tændt, har papir og er sluttet til, og udskriv igen."
+                    .into()
+            }
+            PrintError::Stalled { seconds, .. } => format!(
+                "Printeren har ikke taget imod data i {seconds} sekunder. Tjek papiret, og at låget er lukket. Udskriv derefter igen."
             ),
-            PrintError::Stalled { target, seconds } => format!(
-                "Printeren ({target}) har ikke taget imod data i {seconds} sekunder. Tjek papiret og at låget er lukket, og udskriv igen."
-            ),
-            PrintError::Output { path, .. } => format!("Filen {path} kan ikke skrives."),
-            PrintError::Pdf(_) => "PDF-filen kunne ikke laves.".into(),
-            PrintError::Store(_) => "Databasen kunne ikke læses.".into(),
-            PrintError::UnknownVoter(id) => format!("Vælger {id} findes ikke på valglisten."),
+            PrintError::Output { .. } => {
+                "Udskriften kunne ikke gemmes. Prøv igen, eller ring til valgkontoret.".into()
+            }
+            PrintError::Pdf(_) => "PDF-filen kunne ikke laves. Prøv igen.".into(),
+            PrintError::Store(_) => {
+                "Valglisten på bordet kunne ikke læses. Prøv igen, eller ring til valgkontoret."
+                    .into()
+            }
+            PrintError::UnknownVoter(_) => {
+                "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into()
+            }
             PrintError::UnknownPlace(id) => format!("Valgsted {id} findes ikke på valglisten."),
             PrintError::Invalid(e) => format!("Ugyldigt input: {e}"),
             PrintError::Key(e) => e.danish(),

@@ -25,7 +25,7 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableReport {
     pub table_no: u32,
-    /// Danish: "åben", "pause", "lukket (grund)", "ikke åbnet".
+    /// Danish, agreeing with "bord": "åbent", "holder pause", "lukket (grund)", "ikke åbnet".
     pub state: String,
     /// Check-ins in force (sets of ballots handed out), paper registrations included.
     pub checkins: i64,
@@ -637,8 +637,8 @@ fn table_lines(t: &TableReport) -> Vec<(String, String)> {
 
 fn state_text(state: &str, reason: &str) -> String {
     match (state, reason.is_empty()) {
-        ("open", _) => "åben".into(),
-        ("paused", _) => "pause".into(),
+        ("open", _) => "åbent".into(),
+        ("paused", _) => "holder pause".into(),
         ("closed", true) => "lukket".into(),
         ("closed", false) => format!("lukket ({reason})"),
         (other, _) => other.to_string(),

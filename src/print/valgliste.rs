@@ -544,10 +544,10 @@ fn dmy(d: NaiveDate) -> String {
     format!("{:02}-{:02}-{:04}", d.day(), d.month(), d.year())
 }
 
-/// "23-11-2025 kl. 14:03:22" in local time.
+/// "23-11-2025 kl. 14.03.22" in local time.
 pub fn snapshot_time(ms: i64) -> String {
     match chrono::Local.timestamp_millis_opt(ms).single() {
-        Some(t) => t.format("%d-%m-%Y kl. %H:%M:%S").to_string(),
+        Some(t) => t.format("%d-%m-%Y kl. %H.%M.%S").to_string(),
         None => format!("{ms} ms"),
     }
 }

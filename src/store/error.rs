@@ -45,14 +45,14 @@ impl StoreError {
                 "Disken er fuld. Intet blev gemt. Tilkald valgsekretæren.".into()
             }
             StoreError::Sqlite(_) => {
-                "Databasefejl. Intet blev gemt. Tilkald valgsekretæren.".into()
+                "Der skete en fejl på bordet, og intet blev gemt. Tilkald valgsekretæren.".into()
             }
             StoreError::Event(_) | StoreError::Gap { .. } | StoreError::BrokenChain { .. } => {
-                "En hændelse blev afvist: den er ændret, forfalsket eller mangler forgængere. Tilkald valgsekretæren."
+                "En registrering blev afvist, fordi den er ændret, forfalsket eller ufuldstændig. Tilkald valgsekretæren."
                     .into()
             }
             StoreError::Equivocation { .. } | StoreError::Forked { .. } => {
-                "Der findes to versioner af dette bords log. Bordet må ikke registrere flere: tag bordet ud af brug, brug papirlisten for bordet, og ring til valgkontoret.".into()
+                "To enheder optræder som dette bord. Bordet må ikke registrere flere vælgere. Tag bordet ud af brug, brug papirlisten for bordet, og ring til valgkontoret.".into()
             }
             StoreError::Binding(m) | StoreError::Invalid(m) => m.clone(),
             StoreError::ListChange(e) => format!("Listeændringen blev afvist: {}", e.danish),

@@ -880,7 +880,15 @@ impl PullContext {
         let res = match self.signer.send(peer, "/sync/v1/pull", make).await {
             Ok(Sent::Answer(r)) => r,
             Ok(Sent::Unauthorized(why)) => {
-                status.state = PeerState::WrongConfig(reason(&why));
+                // The peer's reason is English and names keys and nonces (a key it does
+                // not know, a clock far off, a replay): the log has it, the status bar
+                // says it in Danish (issue 20).
+                if matches!(status.state, PeerState::WrongConfig(_)) {
+                    tracing::debug!(%peer, reason = ?why["error"].as_str(), "pull refused by the peer");
+                } else {
+                    tracing::warn!(%peer, reason = ?why["error"].as_str(), "pull refused by the peer");
+                }
+                status.state = PeerState::WrongConfig("afviser bordets nøgle eller ur".into());
                 return None;
             }
             Err(e) => {

@@ -147,7 +147,7 @@ impl TableCore {
         self.notice = Some(if matches {
             "Optællingen stemmer.".into()
         } else {
-            "Optællingen stemmer IKKE. Bordet kan lukkes, mens forskellen findes.".into()
+            "Optællingen stemmer IKKE. Tæl stemmesedlerne igen. Bordet kan lukkes, selv om der er en forskel.".into()
         });
         self.publish()?;
         Ok(Reconciliation { lines, matches })

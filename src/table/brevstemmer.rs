@@ -25,7 +25,7 @@ pub struct BrevstemmeEntry {
     pub reason: Option<SetAsideReason>,
     pub reason_text: Option<&'static str>,
     pub valgstyrere: Vec<String>,
-    /// "har stemt personligt kl. 10:42": the voter checked in before or after the
+    /// "har stemt personligt kl. 10.42": the voter checked in before or after the
     /// office's mark came, for the valgstyrere to weigh (the act gives it to them).
     pub flag: Option<String>,
     pub struck: Option<String>,
@@ -98,9 +98,9 @@ impl TableCore {
         }
         Ok(
             match Examination::of(self.store().brevstemme_decision(&voter.id)?) {
-                Examination::Accepted => Some("Brevstemme taget i betragtning — må ikke stemme"),
+                Examination::Accepted => Some("Brevstemme taget i betragtning – må ikke stemme"),
                 Examination::Undecided => {
-                    Some("Brevstemme modtaget, ikke afgjort — tilkald valgstyrerne")
+                    Some("Brevstemme modtaget, ikke afgjort – tilkald valgstyrerne")
                 }
                 Examination::SetAside => None,
             },
@@ -187,9 +187,10 @@ impl TableCore {
                     )));
                 }
                 None => {
-                    return Err(TableError::Refused(format!(
-                        "Vælger {id} findes ikke på valglisten."
-                    )));
+                    return Err(TableError::Refused(
+                        "En af de markerede vælgere findes ikke på valglisten. Søg igen, og markér på ny."
+                            .into(),
+                    ));
                 }
             }
         }
@@ -218,9 +219,10 @@ impl TableCore {
             None => "taget i betragtning".to_string(),
             Some(r) => format!("tilsidesat ({})", r.danish()),
         };
+        let n = voter_ids.len();
         Ok(format!(
-            "{} brevstemme(r) {what} af {} og {}.",
-            voter_ids.len(),
+            "{n} {} {what} af {} og {}.",
+            if n == 1 { "brevstemme" } else { "brevstemmer" },
             valgstyrere[0],
             valgstyrere[1]
         ))

@@ -93,7 +93,8 @@ impl TableCore {
         let voter = lookup.as_ref().map(|l| &l.voter);
         match verdict {
             Verdict::Admit { ballots } => {
-                let v = voter.ok_or_else(|| TableError::Refused("intern fejl".into()))?;
+                let v = voter
+                    .ok_or_else(|| TableError::Refused("Intern fejl. Scan kortet igen.".into()))?;
                 self.stage(
                     v,
                     Some(code.to_string()),
@@ -130,7 +131,7 @@ impl TableCore {
         self.view_id += 1;
         self.view = View::Refused {
             code: "history_missing".into(),
-            title: "VENT — BORDETS HISTORIK MANGLER".into(),
+            title: "VENT – BORDETS HISTORIK MANGLER".into(),
             detail: text,
             voter: None,
         };
@@ -208,10 +209,11 @@ impl TableCore {
         voter_id: &str,
         sent_by: Option<ActedBy>,
     ) -> Result<Screen, TableError> {
-        let voter = self
-            .store
-            .voter(voter_id)?
-            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        let voter = self.store.voter(voter_id)?.ok_or_else(|| {
+            TableError::Refused(
+                "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into(),
+            )
+        })?;
         self.notice = self
             .pending
             .take()

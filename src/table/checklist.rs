@@ -158,13 +158,13 @@ impl TableCore {
         let test_events = store.test_event_count()?;
         items.push(item(
             "testdata",
-            "Ingen prøvedata i loggen",
+            "Ingen prøvedata på bordet",
             test_events == 0,
             election_mode,
             if test_events == 0 {
-                "loggen har ingen testhændelser".into()
+                "ingen prøveregistreringer".into()
             } else {
-                format!("{test_events} testhændelser: brug en ny database til valget")
+                format!("{test_events} prøveregistreringer: bordet skal sættes op på ny; ring til valgkontoret")
             },
         ));
         let registered = self
@@ -182,7 +182,7 @@ impl TableCore {
                 if registered {
                     "bordet står i valgstedets liste over borde".into()
                 } else {
-                    "bordet står IKKE i valgstedets liste over borde: tilkald teknikeren".into()
+                    "bordet står IKKE i valgstedets liste over borde: ring til valgkontoret".into()
                 },
             ),
             format!("device {} · config: [sync] devices", self.device().to_hex()),
@@ -219,7 +219,7 @@ impl TableCore {
             skewed.is_empty(),
             false,
             if skewed.is_empty() {
-                "afviger under 2 sekunder".into()
+                "afviger mindre end 2 sekunder".into()
             } else {
                 format!("afviger: {}", skewed.join(", "))
             },
@@ -283,7 +283,7 @@ impl TableCore {
             .map(|i| format!("{} ({})", i.title, i.detail))
             .collect();
         Err(TableError::Refused(format!(
-            "Bordet kan ikke åbnes før tjeklisten er i orden: {}.",
+            "Bordet kan ikke åbnes, før tjeklisten er i orden: {}. Ret punkterne, og prøv igen.",
             failing.join("; ")
         )))
     }

@@ -283,7 +283,7 @@ impl TableCore {
         let who = if own {
             format!("Bord {n} har fået en ny database og henter sine egne registreringer")
         } else {
-            format!("Reservebordet henter bord {n}'s historik")
+            format!("Reservebordet henter bord {n}s historik")
         };
         Some(if unanswered {
             format!(
@@ -493,9 +493,9 @@ pub(super) fn printer_short(st: &crate::print::PrinterStatus) -> String {
             "klar".into()
         }
     } else if st.text.starts_with("Printer mangler") {
-        "ikke fundet — se Detaljer i menuen".into()
+        "ikke fundet – se Detaljer i menuen".into()
     } else {
-        "fejl — se Detaljer i menuen".into()
+        "fejl – se Detaljer i menuen".into()
     }
 }
 

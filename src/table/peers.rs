@@ -168,7 +168,7 @@ impl TableCore {
                 [one] => central_text(one),
                 // Two centrals (an office that cannot lose its tally): each by address.
                 all => format!(
-                    "{up} af {} forbundet — {}",
+                    "{up} af {} forbundet – {}",
                     all.len(),
                     all.iter()
                         .map(|c| format!("{}: {}", c.name(), central_text(c)))
@@ -205,10 +205,10 @@ impl TableCore {
         }
         // Which tables, so the valgsekretær knows where to look.
         if !lost.is_empty() {
-            text.push_str(&format!(" — ikke forbundet: {}", lost.join(", ")));
+            text.push_str(&format!(" – ikke forbundet: {}", lost.join(", ")));
         }
         if !wrong.is_empty() {
-            text.push_str(&format!(" — forkert opsætning: {}", wrong.join("; ")));
+            text.push_str(&format!(" – forkert opsætning: {}", wrong.join("; ")));
         }
         // A clock more than 2 s off breaks nothing (the hybrid clock keeps the order),
         // but times on screens and in reports would be wrong: say so.
@@ -218,7 +218,7 @@ impl TableCore {
             .map(|p| format!("{} ({:+} s)", p.name(), p.clock_skew_ms / 1000))
             .collect();
         if !skewed.is_empty() {
-            text.push_str(&format!(" — URET AFVIGER: {}", skewed.join(", ")));
+            text.push_str(&format!(" – URET AFVIGER: {}", skewed.join(", ")));
         }
         self.status.peers = text;
         self.status.peers_ok = connected == peers.len() && skewed.is_empty();

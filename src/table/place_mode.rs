@@ -74,7 +74,9 @@ impl TableCore {
             if self.peers.is_empty() {
                 return Vec::new();
             }
-            return vec!["de andre borde kunne ikke spørges (synkroniseringen kører ikke)".into()];
+            return vec![
+                "de andre borde kunne ikke spørges (forbindelsen til dem kører ikke)".into(),
+            ];
         };
         asked
             .iter()
@@ -116,7 +118,7 @@ impl TableCore {
         let current = self.store().place_mode(&self.id.place)?.mode;
         if mode == PlaceMode::Fast && self.my_share().is_none() {
             return Err(TableError::Refused(
-                "Fast bordvalg er ikke sat op for dette bord: [fast_bordvalg] i bordets opsætning mangler bordets andel af listen."
+                "Fast bordvalg er ikke sat op for dette bord: opsætningen mangler bordets del af listen. Ring til valgkontoret."
                     .into(),
             ));
         }
@@ -124,7 +126,7 @@ impl TableCore {
             let missing = self.not_consolidated(asked);
             if !missing.is_empty() {
                 return Err(TableError::Refused(format!(
-                    "Kan ikke vende tilbage til frit bordvalg endnu: {}. Vent til alle borde er forbundet og ajour, eller gennemtving skiftet.",
+                    "Kan ikke vende tilbage til frit bordvalg endnu: {}. Vent, til alle borde er forbundet og ajour, eller gennemtving skiftet.",
                     missing.join("; ")
                 )));
             }

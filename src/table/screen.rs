@@ -103,13 +103,15 @@ pub struct Screen {
     pub forks: Vec<ForkNotice>,
 }
 
-/// "To versioner af bord N's log", and what the valgsekretær does about it.
+/// "Bord N findes to gange", and what the valgsekretær does about it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ForkNotice {
     /// The device's key (hex), for the log and the election office.
     pub device: String,
     pub title: String,
     pub detail: String,
+    /// The device and sequence number of the fork: behind "Detaljer".
+    pub technical: String,
 }
 
 impl ForkNotice {
@@ -127,13 +129,16 @@ impl ForkNotice {
         };
         ForkNotice {
             device: f.device.to_hex(),
-            title: format!("To versioner af {table}'s log"),
+            title: format!("{} findes to gange", upper(&table)),
             detail: format!(
-                "{} har lavet to forskellige hændelser med nummer {} (set kl. {}): to enheder bruger samme nøgle. {} må ikke registrere flere: tag bordet ud af brug, brug papirlisten for det bord, og ring til valgkontoret.",
-                upper(&table),
-                f.seq,
+                "To enheder optræder som {table} (set kl. {}). {} må ikke registrere flere vælgere. Tag bordet ud af brug, brug papirlisten for det bord, og ring til valgkontoret.",
                 clock(f.seen_ms),
                 upper(&table),
+            ),
+            technical: format!(
+                "device {} wrote two events with sequence {}",
+                f.device.to_hex(),
+                f.seq
             ),
         }
     }
@@ -149,7 +154,7 @@ pub struct ContestView {
 pub struct DoubleRegistration {
     pub voter_id: String,
     pub name: String,
-    /// "bord 2 kl. 10:42" for each check-in in force.
+    /// "bord 2 kl. 10.42" for each check-in in force.
     pub at: Vec<String>,
 }
 
@@ -173,7 +178,7 @@ pub struct StatusBar {
 pub fn clock(wall_ms: i64) -> String {
     match Local.timestamp_millis_opt(wall_ms) {
         chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-            t.format("%H:%M").to_string()
+            t.format("%H.%M").to_string()
         }
         chrono::LocalResult::None => "?".into(),
     }
@@ -212,17 +217,17 @@ pub fn refusal(
         Verdict::Brevstemme => (
             "brevstemme",
             "BREVSTEMME MODTAGET".into(),
-            "Vælgerens brevstemme er taget i betragtning af valgstyrerne og tæller. Udlevér ikke stemmesedler; forklar vælgeren, at der ikke kan stemmes igen.".into(),
+            "Valgstyrerne har taget vælgerens brevstemme i betragtning, og den tæller. Udlevér ikke stemmesedler. Forklar vælgeren, at man ikke kan stemme to gange.".into(),
         ),
         Verdict::BrevstemmeUndecided => (
             "brevstemme_undecided",
             "BREVSTEMME IKKE AFGJORT".into(),
-            "Brevstemme ikke afgjort – tilkald valgstyrerne. Udlevér ikke stemmesedler, før valgstyrerne har afgjort vælgerens brevstemme.".into(),
+            "Valgstyrerne har ikke afgjort vælgerens brevstemme endnu. Udlevér ikke stemmesedler. Tilkald valgstyrerne.".into(),
         ),
         Verdict::Struck { reason } => (
             "struck",
             "SLETTET AF VALGLISTEN".into(),
-            format!("Årsag: {reason}. Tilkald valgsekretæren."),
+            format!("Årsag: {reason}. Udlevér ikke stemmesedler. Tilkald valgsekretæren."),
         ),
         Verdict::WrongPlace {
             place_id,
@@ -232,7 +237,7 @@ pub fn refusal(
         } => {
             let name = place_name
                 .clone()
-                .unwrap_or_else(|| format!("afstemningsområde {place_id}"));
+                .unwrap_or_else(|| format!("valgsted {place_id}"));
             // The address where the package has it; otherwise the card names the place.
             let (place, where_) = match place_address {
                 Some(a) => (format!("{name}, {a}"), ""),
@@ -244,7 +249,7 @@ pub fn refusal(
                 )
             } else {
                 format!(
-                    "Vælgerens afstemningssted er {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil{where_}, eller tilkald valgsekretæren."
+                    "Vælgerens valgsted er {place}. Udlevér ikke stemmesedler; henvis vælgeren dertil{where_}, eller tilkald valgsekretæren."
                 )
             };
             ("wrong_place", "IKKE PÅ VALGLISTEN HER".into(), detail)
@@ -252,12 +257,12 @@ pub fn refusal(
         Verdict::UnknownCard => (
             "unknown_card",
             "UKENDT STREGKODE".into(),
-            "Kortet findes ikke på valglisten. Søg vælgeren frem hos valgsekretæren.".into(),
+            "Stregkoden passer ikke til nogen vælger på valglisten. Tilkald valgsekretæren, som kan søge vælgeren frem.".into(),
         ),
         Verdict::CardSuperseded { reissued_at_ms } => (
             "card_superseded",
             format!("KORT ERSTATTET kl. {}", clock(*reissued_at_ms)),
-            "Der er udskrevet et nyt valgkort til vælgeren, så dette kort gælder ikke. Scan det nye kort, eller tilkald valgsekretæren.".into(),
+            "Vælgeren har fået et nyt valgkort, så dette kort gælder ikke. Scan det nye kort, eller tilkald valgsekretæren.".into(),
         ),
         Verdict::NotEntitled => (
             "not_entitled",
@@ -402,5 +407,53 @@ mod tests {
             |_| None,
         );
         assert_eq!(title, "BORDET HOLDER PAUSE");
+        // The header's state word beside "Bord N" agrees with the neuter "bord" too.
+        assert_eq!(TableState::Open.danish(), "åbent");
+        assert_eq!(TableState::Paused.danish(), "holder pause");
+    }
+
+    /// Issue 20, the Danish editor's pass: a time reads "kl. 14.05" as Danish public
+    /// bodies write it, everywhere a person reads one.
+    #[test]
+    fn times_read_with_a_period() {
+        let noon = Local
+            .with_ymd_and_hms(2025, 11, 18, 14, 5, 0)
+            .single()
+            .expect("a local time")
+            .timestamp_millis();
+        assert_eq!(clock(noon), "14.05");
+        let (_, title, detail) = refusal(
+            &Verdict::AlreadyVoted {
+                prior: crate::election::checkin::PriorCheckIn {
+                    place: "1".into(),
+                    table_no: 2,
+                    wall_ms: noon,
+                },
+            },
+            |_| None,
+        );
+        assert_eq!(title, "HAR ALLEREDE STEMT");
+        assert!(
+            detail.starts_with("Registreret ved bord 2 kl. 14.05."),
+            "{detail}"
+        );
+        assert_eq!(crate::print::card::local_time(noon), "18-11-2025 kl. 14.05");
+    }
+
+    /// Issue 20: a table is "bord 2" in a Danish sentence, never "bord 2's log", a
+    /// sequence number or a key; those stay for the election office behind "Detaljer".
+    #[test]
+    fn a_forked_table_is_named_in_plain_danish() {
+        let key = crate::election::keys::DeviceSecret::generate().public();
+        let notice = ForkNotice::new(&crate::store::forks::Fork {
+            device: key,
+            seq: 17,
+            table_no: Some(2),
+            seen_ms: 0,
+        });
+        assert_eq!(notice.title, "Bord 2 findes to gange");
+        assert!(!notice.detail.contains("17"), "{}", notice.detail);
+        assert!(!notice.detail.contains(&key.short()), "{}", notice.detail);
+        assert!(notice.technical.contains("17"), "{}", notice.technical);
     }
 }

@@ -105,14 +105,14 @@ pub struct SearchHit {
     pub place_name: String,
     /// This polling place's list holds the voter.
     pub here: bool,
-    /// "Har stemt ved bord 2 kl. 10:42", "Brevstemme modtaget", "Slettet: død", "Ikke stemt".
+    /// "Har stemt ved bord 2 kl. 10.42", "Brevstemme modtaget", "Slettet: død", "Ikke stemt".
     pub status: String,
     pub may_vote: bool,
     /// Has a check-in that can be undone.
     pub checked_in: bool,
     /// Checked in at two tables and not yet resolved.
     pub double_registration: bool,
-    /// "Løst kl. 10:52": a double registration the valgsekretær resolved.
+    /// "Løst kl. 10.52": a double registration the valgsekretær resolved.
     pub resolved: Option<String>,
     /// The card in force (a reissued one, or the posted one).
     pub card_code: String,
@@ -230,10 +230,11 @@ impl TableCore {
         by: &Secretary,
     ) -> Result<(Verdict, String), TableError> {
         self.known_table(table_no)?;
-        let voter = self
-            .store()
-            .voter(voter_id)?
-            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
+        let voter = self.store().voter(voter_id)?.ok_or_else(|| {
+            TableError::Refused(
+                "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into(),
+            )
+        })?;
         let verdict = self.decide_voter_at(&voter, table_no)?;
         if verdict.is_admit() {
             self.append_as(
@@ -314,9 +315,9 @@ impl TableCore {
             .map(|s| s.active)
             .unwrap_or(0);
         if active < 2 {
-            return Err(TableError::Refused(format!(
-                "Vælger {voter_id} er ikke dobbeltregistreret."
-            )));
+            return Err(TableError::Refused(
+                "Vælgeren er ikke dobbeltregistreret. Der er intet at løse.".into(),
+            ));
         }
         if let Some(at) = self.store().double_resolved_at(voter_id, active)? {
             return Err(TableError::Refused(format!(
@@ -448,11 +449,16 @@ impl TableCore {
             .store
             .voter(voter_id)?
             .map(|v| v.full_name())
-            .ok_or_else(|| TableError::Refused("Vælgeren findes ikke på listen.".into()))?;
-        let status = self
-            .store
-            .status(voter_id)?
-            .ok_or_else(|| TableError::Refused(format!("{name} er ikke registreret som mødt.")))?;
+            .ok_or_else(|| {
+                TableError::Refused(
+                    "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into(),
+                )
+            })?;
+        let status = self.store.status(voter_id)?.ok_or_else(|| {
+            TableError::Refused(format!(
+                "{name} er ikke registreret som mødt. Der er ingen registrering at fortryde."
+            ))
+        })?;
         let target = DevicePublic::from_hex(&status.device)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.append_as(
@@ -479,10 +485,11 @@ impl TableCore {
         voter_id: &str,
         by: &Secretary,
     ) -> Result<(String, String, Queued), TableError> {
-        let voter = self
-            .store
-            .voter(voter_id)?
-            .ok_or_else(|| TableError::Refused(format!("Vælger {voter_id} findes ikke.")))?;
+        let voter = self.store.voter(voter_id)?.ok_or_else(|| {
+            TableError::Refused(
+                "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into(),
+            )
+        })?;
         self.here_or_refused(&voter.place)?;
         let new_code = new_card_code()?;
         self.append_as(
@@ -533,8 +540,10 @@ impl TableCore {
 /// the national system's numbering by accident and people see it came from valgbord.
 pub(super) fn new_card_code() -> Result<String, TableError> {
     let mut b = [0u8; 8];
-    getrandom::getrandom(&mut b)
-        .map_err(|e| TableError::Refused(format!("Ingen tilfældighedskilde: {e}")))?;
+    getrandom::getrandom(&mut b).map_err(|e| {
+        tracing::error!("no random source for a card code: {e}");
+        TableError::Refused("Intern fejl: der kunne ikke laves en kortkode. Prøv igen.".into())
+    })?;
     Ok(format!(
         "VB{:012}",
         u64::from_le_bytes(b) % 1_000_000_000_000

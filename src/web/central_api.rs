@@ -416,7 +416,7 @@ async fn test_clock(
         .set_offset(b.offset_ms)
         .map_err(|e| ApiError {
             status: StatusCode::FORBIDDEN,
-            danish: "Uret kan kun flyttes i testtilstand.".into(),
+            danish: "Uret kan kun flyttes i prøvetilstand.".into(),
             english: e.to_string(),
         })?;
     tracing::warn!(offset_ms = b.offset_ms, "test: central clock moved");

@@ -123,7 +123,7 @@ async fn login(State(s): State<SecState>, Json(b): Json<Login>) -> Result<Json<V
     let mut raw = [0u8; 24];
     getrandom::getrandom(&mut raw).map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
-        danish: "Intern fejl.".into(),
+        danish: "Intern fejl. Prøv igen.".into(),
         english: format!("no random source: {e}"),
     })?;
     let token = hex::encode(raw);
@@ -492,7 +492,7 @@ async fn blocking_pdf(
         .await
         .map_err(|e| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            danish: "Intern fejl.".into(),
+            danish: "Intern fejl. Prøv igen.".into(),
             english: e.to_string(),
         })?
         .map_err(|e| ApiError {

@@ -31,7 +31,7 @@ try {
   // Open the table from the menu.
   await page.click("#menu-btn");
   await page.click("[data-state=open]");
-  await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "åbent");
   await page.click("#menu-close");
 
   // Scan through the demo panel's simulated scanner.

@@ -33,7 +33,7 @@ try {
   async function reset() {
     await page.evaluate(() => { const m = document.getElementById("menu"); if (m.open) m.close(); });
     await api("/api/table/open");
-    await page.waitForFunction(() => document.getElementById("state").textContent === "åben"
+    await page.waitForFunction(() => document.getElementById("state").textContent === "åbent"
       && document.querySelector("main").dataset.kind === "ready");
   }
   // Scans the next card (as the hardware scanner does, not through the page) and waits
@@ -56,7 +56,7 @@ try {
   // stray Enter must open nothing, and the next voter's Enter approves that voter.
   await page.click("#menu-btn");
   await page.click("[data-state=open]");
-  await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "åbent");
   await page.click("#menu-close");
   const after = await focused();
   if (after === "button#menu-btn") fail("the Menu button keeps the focus after the menu is shut");
@@ -66,7 +66,7 @@ try {
   await page.keyboard.press("Enter");
   await expectKind("admitted", "Enter for the next voter after a stray Enter");
   const state = await page.textContent("#state");
-  if (state !== "åben") fail(`the table is "${state}" after the voter's Enter`);
+  if (state !== "åbent") fail(`the table is "${state}" after the voter's Enter`);
 
   // 2. Enter with the Menu button focused while a voter is pending approves the voter.
   await reset();

@@ -59,7 +59,7 @@ try {
   await page.clock.install();
   await page.clock.pauseAt(Date.now() + 1000);
   await page.goto(base + "/");
-  await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "åbent");
   const token = (await api("/api/secretary/login", { name, pin })).token;
 
   let fresh = 0;

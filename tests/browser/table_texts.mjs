@@ -6,7 +6,8 @@
 //   native prompt;
 // - texts: "Bordet er åbent", "Bordet holder pause", no paths, hashes or config keys
 //   outside "Detaljer", free disk in GB; a paused or closed table shows no pre-opening
-//   checklist; the ballot count asks for the contests of the day only.
+//   checklist; the ballot count asks for the contests of the day only; a time reads
+//   "kl. 14.05".
 //
 // Usage: node table_texts.mjs http://127.0.0.1:PORT
 import { launch, fail } from "./chromium.mjs";
@@ -71,7 +72,7 @@ try {
 
   // 2. Open: the sentence is right.
   await api("/api/table/open", {});
-  await page.waitForFunction(() => document.getElementById("state").textContent === "åben");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "åbent");
   const h = await page.textContent("#ready h1");
   if (h !== "Scan valgkortet") fail(`an open table says "${h}"`);
 
@@ -96,6 +97,11 @@ try {
   const red = await api("/api/scan", { code: "CARD-NORMAL" });
   if (red.view.kind !== "refused") fail(`a second scan: ${JSON.stringify(red.view)}`);
   await expectKind("refused", "already voted");
+  // The time as Danish public bodies write it, "kl. 14.05" (the README's "Sprog").
+  const said = await page.textContent("#detail");
+  if (!/^Registreret ved bord \d+ kl\. \d\d\.\d\d[ .].*Udlevér ikke stemmesedler\./.test(said)) {
+    fail(`the already-voted detail: "${said}"`);
+  }
   await page.clock.runFor(14_000);
   if (await kind() !== "refused") fail("the red screen left before 15 s");
   await page.clock.runFor(1_500);
@@ -133,7 +139,7 @@ try {
   if (!(await inView("#state-msg"))) fail("the answer to pause is below the fold");
   await page.click("[data-state=pause]");
   await page.click("#state-yes");
-  await page.waitForFunction(() => document.getElementById("state").textContent === "pause");
+  await page.waitForFunction(() => document.getElementById("state").textContent === "holder pause");
   const paused = await page.textContent("#state-msg");
   if (paused !== "Bordet holder pause.") fail(`after pause: "${paused}"`);
   if (!(await inView("#state-msg"))) fail("the answer to pause is below the fold");

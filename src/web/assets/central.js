@@ -4,6 +4,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// An answer without a Danish sentence (a proxy, a crash): the status code in brackets,
+// and what to do.
+const failed = (status) => `Der skete en fejl (${status}). Prøv igen.`;
+// "09:00" as the configuration writes it, "09.00" as the screen does (kl. 9.00).
+const clockLabel = (label) => label.replace(":", ".");
 const nf = new Intl.NumberFormat("da-DK");
 const pf = new Intl.NumberFormat("da-DK", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f"];
@@ -13,7 +18,7 @@ let timer = null;
 function hhmm(ms, seconds) {
   const d = new Date(ms);
   const p = (n) => String(n).padStart(2, "0");
-  return p(d.getHours()) + ":" + p(d.getMinutes()) + (seconds ? ":" + p(d.getSeconds()) : "");
+  return p(d.getHours()) + "." + p(d.getMinutes()) + (seconds ? "." + p(d.getSeconds()) : "");
 }
 
 function el(tag, attrs, ...children) {
@@ -33,7 +38,7 @@ async function api(path, options) {
   const res = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
   if (res.status === 401) { showLogin(); throw new Error("Du er ikke logget ind."); }
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error || ("Fejl " + res.status));
+  if (!res.ok) throw new Error(body.error || failed(res.status));
   return body;
 }
 
@@ -85,7 +90,7 @@ function renderOverview(o) {
   $("total-reissued").textContent = nf.format(o.reissued_cards);
   const forks = o.forks || [];
   $("forks").hidden = forks.length === 0;
-  $("forks").textContent = forks.map((f) => `${f.title.toUpperCase()} — ${f.detail}`).join(" ");
+  $("forks").textContent = forks.map((f) => `${f.title.toUpperCase()} – ${f.detail}`).join(" ");
 
   const contests = (list) => list.map((c) => c.contest + " " + nf.format(c.persons)).join(", ") || "–";
   const places = $("places").tBodies[0];
@@ -168,7 +173,7 @@ function renderChart(t) {
 
 function renderSnapshots(v) {
   $("schedule").textContent = "Faste tidspunkter: " +
-    (v.schedule.map((d) => d.label + (d.taken ? " ✓" : "")).join(", ") || "ingen");
+    (v.schedule.map((d) => clockLabel(d.label) + (d.taken ? " ✓" : "")).join(", ") || "ingen");
   const out = $("snapshots");
   out.replaceChildren();
   for (const snap of [...v.taken].reverse()) {
@@ -185,7 +190,7 @@ function renderSnapshots(v) {
       el("thead", {}, el("tr", {}, el("th", {}, "Valgsted"), el("th", {}, "Stemmeberettigede"), el("th", {}, "Brevstemmer"),
         el("th", {}, "Mødt"), el("th", {}, "I alt"), el("th", {}, "Procent"), el("th", { class: "text" }, "Modtaget senere"))),
       el("tbody", {}, ...rows));
-    const title = "Kl. " + snap.label + (snap.scheduled ? "" : " (ekstra)") + " – taget kl. " + hhmm(snap.taken_ms, true);
+    const title = "Kl. " + clockLabel(snap.label) + (snap.scheduled ? "" : " (ekstra)") + " – taget kl. " + hhmm(snap.taken_ms, true);
     out.append(el("div", { class: "snapshot", "data-label": snap.label },
       el("h3", {}, title),
       snap.late_text ? el("p", { class: "late" }, snap.late_text) : "",
@@ -202,11 +207,11 @@ $("login-form").addEventListener("submit", async (ev) => {
       body: JSON.stringify({ user: $("user").value, password: $("password").value }),
     });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) { $("login-error").textContent = body.error || "Login mislykkedes."; return; }
+    if (!res.ok) { $("login-error").textContent = body.error || "Login mislykkedes. Kontrollér brugernavn og adgangskode."; return; }
     $("password").value = "";
     await showDashboard(body);
   } catch (e) {
-    $("login-error").textContent = "Ingen forbindelse til valgkontorets server.";
+    $("login-error").textContent = "Ingen forbindelse til valgkontorets server. Prøv igen om lidt.";
   }
 });
 

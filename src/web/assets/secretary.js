@@ -7,6 +7,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// An answer without a Danish sentence (a proxy, a crash): the status code in brackets,
+// and what to do.
+const failed = (status) => `Der skete en fejl (${status}). Prøv igen.`;
 let token = null;
 let tables = [];
 let thisTable = null;
@@ -58,7 +61,7 @@ async function call(method, path, body) {
   });
   const data = await res.json().catch(() => ({}));
   if (res.status === 401) { lock(data.error); throw new Error(data.error); }
-  if (!res.ok) throw new Error(data.error || ("Fejl " + res.status));
+  if (!res.ok) throw new Error(data.error || failed(res.status));
   return data;
 }
 
@@ -175,7 +178,7 @@ async function search() {
     const tb = $("results").querySelector("tbody");
     tb.innerHTML = "";
     $("results").hidden = hits.length === 0;
-    const found = hits.length === 0 ? (report.message || "Ingen vælgere fundet.") : hits.length >= 30 ? "Mindst 30 fundet — præcisér søgningen (fødselsdato, adresse)." : `${hits.length} fundet.`;
+    const found = hits.length === 0 ? (report.message || "Ingen vælgere fundet.") : hits.length >= 30 ? "Mindst 30 vælgere fundet. Skriv mere i søgningen, fx fødselsdato eller adresse." : `${hits.length} ${hits.length === 1 ? "vælger" : "vælgere"} fundet.`;
     if (!$("msg").textContent) $("msg").textContent = found;
     for (const h of hits) tb.appendChild(row(h));
   } catch (err) { $("msg").textContent = err.message; }
@@ -191,7 +194,7 @@ function row(h) {
   date.textContent = v.birthdate;
   cell(tr, "").append(date, ` (${v.age} år)`);
   cell(tr, v.address);
-  cell(tr, h.place_name + (h.here ? "" : " — ANDET VALGSTED"));
+  cell(tr, h.place_name + (h.here ? "" : " – ANDET VALGSTED"));
   cell(tr, h.status + (h.double_registration ? " · DOBBELTREGISTRERING" : ""), h.may_vote ? "yes" : "no");
   const actions = cell(tr, "", "actions");
   if (h.may_vote) {
@@ -252,9 +255,9 @@ $("paper-form").addEventListener("submit", async (e) => {
     out.innerHTML = "";
     const p = (text, cls) => { const el = document.createElement("p"); el.textContent = text; if (cls) el.className = cls; out.appendChild(el); };
     p(`Indtastet: ${r.entered.length}.`);
-    for (const c of r.conflicts) p(`KONFLIKT løbenr. ${c.list_no} ${c.name}: ${c.reason}`, "no");
-    for (const c of r.refused) p(`Ikke indtastet løbenr. ${c.list_no} ${c.name}: ${c.reason}`, "no");
-    if (r.unknown.length) p(`Ukendte løbenumre: ${r.unknown.join(", ")}`, "no");
+    for (const c of r.conflicts) p(`KONFLIKT: løbenr. ${c.list_no}, ${c.name}: ${c.reason}`, "no");
+    for (const c of r.refused) p(`Ikke indtastet: løbenr. ${c.list_no}, ${c.name}: ${c.reason}`, "no");
+    if (r.unknown.length) p(`Ukendte løbenumre: ${r.unknown.join(", ")}. Kontrollér dem på papirlisten.`, "no");
   } catch (err) { $("msg").textContent = err.message; }
 });
 
@@ -314,7 +317,16 @@ $("brev-aside").addEventListener("click", () => decideBrev(false));
 // the signature, the order and the brevstemme marks and says what it did.
 async function showChanges() {
   const r = await call("GET", "/api/list/changes");
-  $("marks").textContent = `Brevstemmer på listen: ${r.brevstemmer.count} (kontrolsum ${r.brevstemmer.sha256.slice(0, 12)})`;
+  // The checksum is for the election office: behind "Detaljer", never in the sentence.
+  const marks = $("marks");
+  marks.textContent = `Brevstemmer på listen: ${r.brevstemmer.count}. `;
+  const tech = document.createElement("details");
+  const sum = document.createElement("summary");
+  sum.textContent = "Detaljer";
+  const code = document.createElement("code");
+  code.textContent = `SHA-256 ${r.brevstemmer.sha256}`;
+  tech.append(sum, code);
+  marks.appendChild(tech);
   const ul = $("change-list");
   ul.innerHTML = "";
   for (const c of r.changes) {
@@ -334,7 +346,7 @@ $("change-form").addEventListener("submit", async (e) => {
   try {
     const res = await fetch("/api/list/changes", { method: "POST", headers: { "Content-Type": "application/json" }, body: await file.text() });
     const data = await res.json().catch(() => ({}));
-    $("change-msg").textContent = res.ok ? data.text : (data.error || ("Fejl " + res.status));
+    $("change-msg").textContent = res.ok ? data.text : (data.error || failed(res.status));
     $("change-msg").className = res.ok ? "" : "no";
     await showChanges();
   } catch (err) { $("change-msg").textContent = err.message; }
@@ -362,7 +374,7 @@ function showScreen(s) {
   const forks = s.forks || [];
   const f = $("forks");
   f.hidden = forks.length === 0;
-  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} – ${x.detail}`).join(" ");
 }
 const refreshScreen = () => fetch("/api/screen").then((r) => r.json()).then(showScreen).catch(() => {});
 refreshScreen();

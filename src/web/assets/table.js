@@ -3,6 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// An answer without a Danish sentence (a proxy, a crash): the status code in brackets,
+// and what to do.
+const failed = (status) => `Der skete en fejl (${status}). Prøv igen.`;
 let current = null;
 let shownPending = null;
 
@@ -37,7 +40,7 @@ async function post(path, body) {
     body: body === undefined ? "{}" : JSON.stringify(body),
   });
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || ("Fejl " + res.status));
+  if (!res.ok) throw new Error(data.error || failed(res.status));
   return data;
 }
 
@@ -84,13 +87,13 @@ function render(s) {
   const d = $("doubles");
   const doubles = s.double_registrations || [];
   d.hidden = doubles.length === 0;
-  d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING — tilkald valgsekretæren: " +
-    doubles.map((x) => `${x.name} (${x.voter_id}): ${x.at.join(" og ")}`).join("; ");
+  d.textContent = doubles.length === 0 ? "" : "DOBBELTREGISTRERING – tilkald valgsekretæren: " +
+    doubles.map((x) => `${x.name}: ${x.at.join(" og ")}`).join("; ");
   // Two versions of a table's log: that table must not register any more.
   const f = $("forks");
   const forks = s.forks || [];
   f.hidden = forks.length === 0;
-  f.textContent = forks.map((x) => `${x.title.toUpperCase()} — ${x.detail}`).join(" ");
+  f.textContent = forks.map((x) => `${x.title.toUpperCase()} – ${x.detail}`).join(" ");
 
   const v = s.view;
   const main = $("view");
@@ -129,7 +132,7 @@ function render(s) {
     text("detail", v.id_hint || "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "admitted") {
-    text("title", "GODKENDT — REGISTRERET");
+    text("title", "GODKENDT – REGISTRERET");
     text("detail", "");
     text("ballots", v.ballots_text);
   } else if (v.kind === "refused") {
@@ -160,7 +163,7 @@ function connect() {
   const es = new EventSource("/api/events");
   es.addEventListener("screen", (e) => render(JSON.parse(e.data)));
   es.onerror = () => {
-    text("st-scanner", "Forbindelsen til bordet er afbrudt — prøver igen …");
+    text("st-scanner", "Forbindelsen til bordet er afbrudt – prøver igen …");
     $("st-scanner").className = "bad";
   };
 }
@@ -319,7 +322,7 @@ $("recon-form").addEventListener("submit", async (e) => {
       tb.appendChild(tr);
     }
     $("recon-result").hidden = false;
-    $("menu-msg").textContent = r.matches ? "Optællingen stemmer." : "Forskel fundet — bordet kan lukkes, mens den findes.";
+    $("menu-msg").textContent = r.matches ? "Optællingen stemmer." : "Optællingen stemmer IKKE. Tæl stemmesedlerne igen. Bordet kan lukkes, selv om der er en forskel.";
   } catch (err) { $("menu-msg").textContent = err.message; }
 });
 // Demo panel: a simulated scanner (only in test mode).
@@ -384,7 +387,7 @@ async function showChecklist() {
 async function postChecklist(path) {
   const r = await fetch(path, { method: "POST" });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) { const n = $("notice"); n.hidden = false; n.textContent = data.error || ("Fejl " + r.status); }
+  if (!r.ok) { const n = $("notice"); n.hidden = false; n.textContent = data.error || failed(r.status); }
   showChecklist();
 }
 $("test-card-btn").addEventListener("click", () => postChecklist("/api/checklist/test-card"));
