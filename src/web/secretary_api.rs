@@ -44,6 +44,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/checkin", post(checkin))
         .route("/api/manual", post(manual))
         .route("/api/secretary/tables", get(tables))
+        .route("/api/secretary/sent", get(sent))
         .route("/api/secretary/undo", post(undo))
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
@@ -265,6 +266,15 @@ async fn tables(State(s): State<SecState>, headers: HeaderMap) -> Result<Json<Va
     })
     .await
     .map(Json)
+}
+
+/// Each send of a voter without a card and where it stands (waiting, registered,
+/// cancelled, not received), newest first, for the page's list.
+async fn sent(State(s): State<SecState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let sec = session(&s, &headers)?;
+    with_core(&s.core, move |c| Ok(json!({ "sends": c.sends(&sec)? })))
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]
