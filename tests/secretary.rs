@@ -709,14 +709,12 @@ fn voters_sent_without_a_card_are_shown_again_after_the_table_restarts() {
     assert_eq!(screen(&t)["view"]["voter"]["list_no"], 1);
     // Approved: the next voter sent comes up at once.
     let s = t.confirm();
-    assert_eq!(s["view"]["kind"], "pending", "{s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 2, "{s}");
+    assert_pending(&s, 2, "approved, the next sent voter");
 
     t.kill9();
     let t = Table::start(dir.path(), &config);
     let s = screen(&t);
-    assert_eq!(s["view"]["kind"], "pending", "{s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 2, "{s}");
+    assert_pending(&s, 2, "after the restart");
     assert!(
         s["notice"]
             .as_str()
@@ -724,8 +722,7 @@ fn voters_sent_without_a_card_are_shown_again_after_the_table_restarts() {
         "{s}"
     );
     let s = t.post("/api/cancel", json!({})).1;
-    assert_eq!(s["view"]["kind"], "pending", "{s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_pending(&s, 6, "cancelled, the one behind");
     assert_eq!(outcome(&t.confirm()), "admitted");
     // Nothing held now: a second restart shows nobody.
     drop(t);
@@ -746,8 +743,14 @@ fn a_card_scanned_while_a_sent_voter_is_pending_does_not_drop_the_sent_voter() {
     // voter is approved, the sent one comes up again (as the next sent voter does).
     assert_eq!(outcome(&t.scan("CARD-NORMAL")), "pending");
     let s = t.confirm();
-    assert_eq!(s["view"]["kind"], "pending", "the sent voter is gone: {s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_pending(&s, 6, "the sent voter is gone");
+}
+
+/// Asserts that the screen `s` shows the voter with list number `list_no` pending
+/// approval (`when`: at which step, for the failure message).
+fn assert_pending(s: &Value, list_no: u32, when: &str) {
+    assert_eq!(s["view"]["kind"], "pending", "{when}: {s}");
+    assert_eq!(s["view"]["voter"]["list_no"], list_no, "{when}: {s}");
 }
 
 /// The valgsekretær's list of sends (`GET /api/secretary/sent`), newest first.
@@ -787,22 +790,19 @@ fn a_sent_voter_set_aside_by_a_scan_comes_back_after_a_cancel_a_refusal_and_a_re
         "{s}"
     );
     let s = t.post("/api/cancel", json!({})).1;
-    assert_eq!(s["view"]["kind"], "pending", "after a cancel: {s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_pending(&s, 6, "after a cancel");
     // A card that is no card: refused, and when the verdict goes the sent voter is back.
     let s = t.scan("NO-SUCH-CARD");
     assert_eq!(outcome(&s), "unknown_card", "{s}");
     let s = t.post("/api/dismiss", json!({"view_id": s["view_id"]})).1;
-    assert_eq!(s["view"]["kind"], "pending", "after a refusal: {s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_pending(&s, 6, "after a refusal");
     assert_eq!(sends(&t, &token)[0]["status"], "Venter ved bord 1");
     // A restart while a scanned voter is pending: the sent voter is shown again.
     assert_eq!(outcome(&t.scan("CARD-THIRD")), "pending");
     t.kill9();
     let t = Table::start(dir.path(), &config);
     let s = screen(&t);
-    assert_eq!(s["view"]["kind"], "pending", "after a restart: {s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 6, "{s}");
+    assert_pending(&s, 6, "after a restart");
     assert_eq!(outcome(&t.confirm()), "admitted");
     let token = login(&t);
     let line = &sends(&t, &token)[0];
@@ -942,8 +942,7 @@ fn a_sent_voter_checked_in_elsewhere_or_sent_twice_is_shown_once() {
     }));
     // Table 2 approves V7: V1 is skipped, V2 comes up.
     let s = t2.confirm();
-    assert_eq!(s["view"]["kind"], "pending", "{s}");
-    assert_eq!(s["view"]["voter"]["list_no"], 2, "V1 is shown again: {s}");
+    assert_pending(&s, 2, "V1 is shown again");
     // V2 checks in at table 1 while pending at table 2: refused at the approval.
     assert_eq!(outcome(&t1.scan("CARD-RVONLY")), "pending");
     assert_eq!(outcome(&t1.confirm()), "admitted");
