@@ -183,7 +183,13 @@ async function loadSends() {
   tb.innerHTML = "";
   $("sent-box").hidden = r.sends.length === 0;
   const lost = ["cancelled", "refused", "not_received"];
-  for (const s of r.sends) {
+  // A long day sends hundreds: the newest ten are shown, and every older one that still
+  // needs the valgsekretær (not registered); the rest are counted.
+  const shown = r.sends.filter((s, i) => i < 10 || s.state !== "registered");
+  const older = r.sends.length - shown.length;
+  $("sent-older").hidden = older === 0;
+  $("sent-older").textContent = `… og ${older} ældre, som er registreret.`;
+  for (const s of shown) {
     const tr = document.createElement("tr");
     tr.dataset.state = s.state;
     cell(tr, s.name);
