@@ -22,6 +22,18 @@ use sha2::{Digest, Sha256};
 const SIGNING_CONTEXT: &[u8] = b"valgbord-event-v1\0";
 pub const FORMAT_VERSION: u32 = 1;
 
+/// What a table did with a voter sent to it without a card ([`EventKind::SentVoterNoted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SentNote {
+    /// The send arrived: the voter is pending there, or queued behind the one pending.
+    Received,
+    /// The tilforordnet cancelled the voter.
+    Cancelled,
+    /// The table's verdict refused the voter (closed meanwhile, struck, …).
+    Refused,
+}
+
 /// How a check-in was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +174,16 @@ pub enum EventKind {
         place: String,
         table_no: u32,
     },
+    /// What the table a voter was sent to did with the send: it got it (the voter is
+    /// on its screen or queued there), or the tilforordnet cancelled the voter, or the
+    /// rules refused the voter there. Nothing is registered by it; it lets the
+    /// valgsekretær's screen, on any table, say where each send stands.
+    SentVoterNoted {
+        voter_id: String,
+        place: String,
+        table_no: u32,
+        note: SentNote,
+    },
     /// A change to the voter list from the election office, applied at this table. The
     /// office's signed text is carried verbatim so every receiver checks the office
     /// signature itself.
@@ -201,6 +223,7 @@ impl EventKind {
             EventKind::ListChanged { .. } => "list_changed",
             EventKind::PlaceModeChanged { .. } => "place_mode_changed",
             EventKind::ManualCheckInSent { .. } => "manual_check_in_sent",
+            EventKind::SentVoterNoted { .. } => "sent_voter_noted",
             EventKind::BrevstemmeExamined { .. } => "brevstemme_examined",
         }
     }
@@ -224,6 +247,7 @@ impl EventKind {
             | EventKind::TableClosed { .. }
             | EventKind::CheckIn { .. }
             | EventKind::BallotsReconciled { .. }
+            | EventKind::SentVoterNoted { .. }
             | EventKind::ListChanged { .. } => false,
         }
     }
@@ -242,6 +266,9 @@ impl EventKind {
                 place, table_no, ..
             }
             | EventKind::BallotsReconciled {
+                place, table_no, ..
+            }
+            | EventKind::SentVoterNoted {
                 place, table_no, ..
             } => Scope::OwnTable {
                 place,

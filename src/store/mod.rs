@@ -23,6 +23,7 @@ pub mod report_queries;
 pub mod retention;
 pub mod schema;
 pub mod search;
+pub mod sent_voters;
 pub mod snapshot_table;
 pub mod tally_queries;
 pub mod wal;

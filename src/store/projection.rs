@@ -114,7 +114,7 @@ pub(crate) fn apply(c: &Connection, b: &EventBody) -> Result<()> {
             reconcile(c, place, *table_no, &counts, (hlc, &dev, seq), b.wall_ms)?;
         }
         // A request to a table's screen: nothing in the projection changes.
-        EventKind::ManualCheckInSent { .. } => {}
+        EventKind::ManualCheckInSent { .. } | EventKind::SentVoterNoted { .. } => {}
         EventKind::BrevstemmeExamined { .. } => super::brevstemme::apply(c, b)?,
         EventKind::DoubleRegistrationResolved {
             voter_id,

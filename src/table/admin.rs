@@ -84,10 +84,11 @@ impl TableCore {
             }
         };
         self.append(kind)?;
-        self.pending = None;
         self.view_id += 1;
         self.view = View::Ready;
         self.notice = None;
+        self.cancel_all_sent();
+        self.pending = None;
         self.signals.light(Light::Off);
         self.publish()
     }

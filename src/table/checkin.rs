@@ -7,7 +7,7 @@ use super::screen::{Screen, View, VoterView, ballots_text, refusal};
 use crate::election::brevstemme::Examination;
 use crate::election::checkin::{CardFinding, CheckInInput, Verdict, decide, decide_for_voter};
 use crate::election::contest::Contest;
-use crate::election::event::{CheckInMethod, EventKind};
+use crate::election::event::{CheckInMethod, EventKind, SentNote};
 use crate::election::keys::DevicePublic;
 use crate::election::official::ActedBy;
 use crate::print::card_payload;
@@ -42,10 +42,8 @@ impl TableCore {
         } else {
             scanned
         };
-        self.notice = self
-            .pending
-            .take()
-            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        self.notice = None;
+        self.set_aside_pending();
         let (state, _) = self.store.table_state(&self.id.place, self.id.table_no)?;
         let lookup = self.store.lookup_card(code)?;
         let prior = match &lookup {
@@ -109,7 +107,7 @@ impl TableCore {
 
     /// A test card's code was read: the scanner self-test notes it, nobody is looked up.
     fn show_test_card_read(&mut self, scanned: &str) -> Result<Screen, TableError> {
-        self.pending = None;
+        self.set_aside_pending();
         self.view_id += 1;
         self.view = View::Ready;
         self.notice = Some(format!(
@@ -127,7 +125,7 @@ impl TableCore {
     /// A reserve without its table's history yet: the voter is not looked up (the
     /// answer could be wrong), and the tilforordnede are told what to do meanwhile.
     fn refuse_while_history_missing(&mut self, text: String) -> Result<Screen, TableError> {
-        self.pending = None;
+        self.set_aside_pending();
         self.view_id += 1;
         self.view = View::Refused {
             code: "history_missing".into(),
@@ -156,7 +154,7 @@ impl TableCore {
     /// A card QR whose signature or key does not hold: refused before any lookup.
     fn refuse_forged_card(&mut self, e: &card_payload::CardError) -> Result<Screen, TableError> {
         tracing::warn!(error = %e, "card QR refused");
-        self.pending = None;
+        self.set_aside_pending();
         self.view_id += 1;
         self.view = View::Refused {
             code: "forged_card".into(),
@@ -197,7 +195,7 @@ impl TableCore {
     /// The scanner read something that cannot be a card.
     pub fn unreadable(&mut self, why: &str) -> Result<Screen, TableError> {
         tracing::warn!(reason = why, "unreadable scan");
-        self.pending = None;
+        self.set_aside_pending();
         self.refuse(&Verdict::UnknownCard, None);
         self.publish()
     }
@@ -214,17 +212,33 @@ impl TableCore {
                 "Vælgeren findes ikke på valglisten. Søg vælgeren frem igen.".into(),
             )
         })?;
-        self.notice = self
-            .pending
-            .take()
-            .map(|_| "Forrige scanning blev annulleret.".to_string());
+        self.notice = None;
+        self.set_aside_pending();
         let verdict = self.decide_voter(&voter)?;
         match verdict {
             Verdict::Admit { ballots } => {
                 self.stage(&voter, None, (CheckInMethod::Manual, sent_by), ballots);
             }
-            other => self.refuse(&other, Some(VoterView::new(&voter, self.today()))),
+            other => {
+                self.note_sent(&voter.id, SentNote::Refused);
+                self.refuse(&other, Some(VoterView::new(&voter, self.today())));
+            }
         }
+        self.publish()
+    }
+
+    /// Shows the refusal of a check-in without a card made at this table itself (nothing
+    /// was sent, so nothing is noted), as after a scan.
+    pub(super) fn refuse_without_card(
+        &mut self,
+        voter_id: &str,
+        verdict: &Verdict,
+    ) -> Result<Screen, TableError> {
+        let voter = self.store.voter(voter_id)?;
+        self.notice = None;
+        self.set_aside_pending();
+        let today = self.today();
+        self.refuse(verdict, voter.map(|v| VoterView::new(&v, today)));
         self.publish()
     }
 
@@ -289,7 +303,7 @@ impl TableCore {
     /// Returns when it is on disk; only then does the screen turn green.
     pub fn confirm(&mut self) -> Result<Screen, TableError> {
         let Some(p) = self.pending.take() else {
-            if let Some((next, by)) = self.handed_over.pop_front() {
+            if let Some((next, by)) = self.next_sent() {
                 return self.stage_manual(&next, by);
             }
             self.notice = Some("Der er ingen vælger at godkende. Scan et valgkort.".into());
@@ -353,14 +367,19 @@ impl TableCore {
                 if p.method == CheckInMethod::Manual {
                     self.card_for_voter_without_one(&voter, p.sent_by.clone());
                 }
-                if let Some((next, by)) = self.handed_over.pop_front() {
+                if let Some((next, by)) = self.next_sent() {
                     // The valgsekretær sent the next voter meanwhile: shown at once, with
                     // this voter's ballots kept in the notice.
                     self.stage_manual(&next, by)?;
                     self.notice = Some(format!("Godkendt: {}. {text}", voter.full_name()));
                 }
             }
-            other => self.refuse(&other, Some(VoterView::new(&voter, today))),
+            other => {
+                if p.method == CheckInMethod::Manual {
+                    self.note_sent(&voter.id, SentNote::Refused);
+                }
+                self.refuse(&other, Some(VoterView::new(&voter, today)));
+            }
         }
         self.publish()
     }
@@ -368,11 +387,15 @@ impl TableCore {
     /// The page's timer ran out on a verdict ([`Screen::view_id`]): back to "Scan
     /// valgkortet", so the next voter does not read the previous one's data. Nothing
     /// happens when a newer view is shown meanwhile, or while a voter is pending (a
-    /// check-in that could not be stored stays until it is retried or cancelled).
+    /// check-in that could not be stored stays until it is retried or cancelled). A
+    /// voter the valgsekretær sent, set aside for the verdict, comes up instead.
     pub fn dismiss(&mut self, view_id: u64) -> Result<Screen, TableError> {
         let verdict = matches!(self.view, View::Admitted { .. } | View::Refused { .. });
         if view_id != self.view_id || !verdict || self.pending.is_some() {
             return self.screen();
+        }
+        if let Some((next, by)) = self.next_sent() {
+            return self.stage_manual(&next, by);
         }
         self.view_id += 1;
         self.view = View::Ready;
@@ -381,9 +404,15 @@ impl TableCore {
         self.publish()
     }
 
+    /// The tilforordnet cancelled the voter pending (or closed a verdict): a sent voter
+    /// cancelled is noted in the log, so the valgsekretær sees it and can send again.
     pub fn cancel(&mut self) -> Result<Screen, TableError> {
-        let cancelled = self.pending.take().is_some();
-        if let Some((next, by)) = self.handed_over.pop_front() {
+        let taken = self.pending.take();
+        if let Some(p) = taken.as_ref().filter(|p| p.method == CheckInMethod::Manual) {
+            self.note_sent(&p.voter_id, SentNote::Cancelled);
+        }
+        let cancelled = taken.is_some();
+        if let Some((next, by)) = self.next_sent() {
             self.stage_manual(&next, by)?;
             if cancelled {
                 self.notice = Some("Annulleret. Næste vælger er sendt af valgsekretæren.".into());
@@ -404,14 +433,15 @@ impl TableCore {
         voter_id: &str,
         by: Option<ActedBy>,
     ) -> Result<Screen, TableError> {
+        let name = self.voter_name(voter_id);
+        if self.holds_sent(voter_id) {
+            // Sent twice to this table: shown once (the send is noted as received).
+            self.notice = Some(format!("{name} er allerede sendt til bordet og vises her."));
+            return self.publish();
+        }
         if self.pending.is_none() {
             return self.stage_manual(voter_id, by);
         }
-        let name = self
-            .store
-            .voter(voter_id)?
-            .map(|v| v.full_name())
-            .unwrap_or_else(|| voter_id.to_string());
         self.handed_over.push_back((voter_id.to_string(), by));
         self.notice = Some(format!(
             "Valgsekretæren har sendt {name} til bordet. Vælgeren vises, når den nuværende er godkendt eller annulleret."

@@ -68,9 +68,7 @@ impl TableCore {
         }
         for (voter_id, by) in sent {
             tracing::info!("voter without card sent to this table");
-            if let Err(e) = self.receive_sent(&voter_id, by) {
-                tracing::warn!(error = %e, "voter sent to this table not shown");
-            }
+            self.take_in_sent(&voter_id, by);
         }
         if forked {
             let _ = self.publish();

@@ -247,7 +247,7 @@ impl TableCore {
             )?;
             tracing::info!(table = table_no, "voter without card sent to a table");
             if table_no == self.id.table_no {
-                self.receive_sent(&voter.id, Some(by.acted_by()))?;
+                self.take_in_sent(&voter.id, Some(by.acted_by()));
             }
         }
         Ok((verdict, voter.full_name()))
@@ -265,7 +265,7 @@ impl TableCore {
         if verdict.is_admit() {
             return self.screen();
         }
-        self.stage_manual(voter_id, Some(by.acted_by()))
+        self.refuse_without_card(voter_id, &verdict)
     }
 
     /// Refuses a table number that is no table of this place (a typo must not make a

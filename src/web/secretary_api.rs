@@ -44,6 +44,7 @@ pub fn secretary_router(core: SharedCore) -> Router {
         .route("/api/secretary/checkin", post(checkin))
         .route("/api/manual", post(manual))
         .route("/api/secretary/tables", get(tables))
+        .route("/api/secretary/sent", get(sent))
         .route("/api/secretary/undo", post(undo))
         .route("/api/secretary/reissue", post(reissue))
         .route("/api/secretary/resolve", post(resolve))
@@ -96,6 +97,17 @@ fn session_of(s: &SecState, token: &str) -> Result<Arc<Secretary>, ApiError> {
     let entry = sessions.get_mut(token).ok_or_else(locked)?;
     entry.0 = now;
     Ok(entry.1.clone())
+}
+
+/// The session of a request without counting it as use: the page polls the list of
+/// sends every few seconds, and that must not keep an unattended screen unlocked.
+fn session_polled(s: &SecState, headers: &HeaderMap) -> Result<Arc<Secretary>, ApiError> {
+    let token = bearer(headers).ok_or_else(locked)?;
+    let sessions = s.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    match sessions.get(token) {
+        Some((seen, sec)) if seen.elapsed() < IDLE_LOCK => Ok(sec.clone()),
+        _ => Err(locked()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -265,6 +277,16 @@ async fn tables(State(s): State<SecState>, headers: HeaderMap) -> Result<Json<Va
     })
     .await
     .map(Json)
+}
+
+/// Each send of a voter without a card and where it stands (waiting, registered,
+/// cancelled, not received), newest first, for the page's list (polled: not a use that
+/// keeps the session open).
+async fn sent(State(s): State<SecState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let sec = session_polled(&s, &headers)?;
+    with_core(&s.core, move |c| Ok(json!({ "sends": c.sends(&sec)? })))
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 // (issue 20, problems 3, 4 and 6): from the table screen's menu in the same window, PIN,
 // touch-sized controls, PDFs inside the page, "Tilbage til bordet"; undo started from a
 // voter found by search and confirmed with the voter's name; a voter without a card sent
-// to a table by a button and shown there as pending, with the same verdict as a scan.
+// to a table by a button and shown there as pending, with the same verdict as a scan;
+// the list of sends says where each stands and sends a cancelled one again.
 //
 // Usage: node secretary_screen.mjs http://127.0.0.1:PORT PIN NAME [OUT_DIR]
 // (OUT_DIR: a screenshot of the search at 800×480, as the README shows it)
@@ -135,6 +136,27 @@ try {
   await page.click("#ask-ok");
   await page.waitForFunction(() => document.getElementById("msg").textContent.startsWith("Sendt til bord 1"), null, { timeout: 3000 });
 
+  // The send is listed with where it stands (issue 20): waiting at table 1; cancelled
+  // there, with the time and buttons to send again (touch-sized); sent again, the new
+  // send waits and the cancelled one keeps no button.
+  const sentRow = "#sent tbody tr:first-child";
+  const sentStatus = () => page.textContent("#sent-box").catch(() => "(no list)");
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("Venter ved bord 1"), sentRow, { timeout: 5000 })
+    .catch(async () => fail(`the list of sends says: ${await sentStatus()}`));
+  const sentName = await page.textContent(`${sentRow} td:nth-child(1)`);
+  if (sentName !== "Signe Østergaard") fail(`the send names "${sentName}"`);
+  await api("/api/cancel");
+  await page.waitForFunction((sel) => /^Annulleret ved bord 1 kl\. \d\d\.\d\d – send igen$/.test(document.querySelector(sel + " td:nth-child(4)")?.textContent || ""), sentRow, { timeout: 5000 })
+    .catch(async () => fail(`after the table cancelled, the list of sends says: ${await sentStatus()}`));
+  const again = page.locator(sentRow).getByRole("button", { name: "Bord 1 (dette bord)" });
+  const box = await again.boundingBox();
+  if (!box || box.width < 44 || box.height < 44) fail(`the button to send again is ${JSON.stringify(box)}`);
+  await again.click({ timeout: 3000 });
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll("#sent tbody tr");
+    return rows.length === 2 && rows[0].textContent.includes("Venter ved bord 1") && rows[1].querySelectorAll("button").length === 0;
+  }, null, { timeout: 5000 }).catch(async () => fail(`after sending again, the list of sends says: ${await sentStatus()}`));
+
   // Back to the table: the voter waits there, to approve like after a scan.
   await page.getByRole("link", { name: "Tilbage til bordet" }).click({ timeout: 3000 });
   await page.waitForURL(base + "/");
@@ -146,7 +168,7 @@ try {
   await page.click("#confirm");
   await page.waitForFunction(() => document.querySelector("main").dataset.kind === "admitted", null, { timeout: 3000 });
 
-  if (!process.exitCode) console.log("secretary screen passed: reached from the menu, touch-sized, PDFs in the page, undo and check-in without card from the search, the brevstemmer listed");
+  if (!process.exitCode) console.log("secretary screen passed: reached from the menu, touch-sized, PDFs in the page, undo and check-in without card from the search, the sends listed and sent again, the brevstemmer listed");
 } catch (e) {
   fail(e.stack || String(e));
 } finally {

@@ -1,9 +1,10 @@
 // The valgsekretær's screen, reached from the table's menu in the same window: search a
 // voter, then act on the voter found (send without card to a table, undo a check-in, new
 // card, resolve a double registration), each confirmed in the page with the voter's
-// name. PDFs open in the page. Locks itself (server side) after five idle minutes; a 401
-// brings the login screen back: tap your name (the valgsekretær or a valgstyrer), then
-// your personal PIN.
+// name; the sends without card are listed with where each stands. PDFs open in the
+// page. Locks itself (server side) after five idle minutes (the list's polling is no
+// use of the screen); a 401 brings the login screen back: tap your name (the
+// valgsekretær or a valgstyrer), then your personal PIN.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -135,7 +136,8 @@ $("login-form").addEventListener("submit", async (e) => {
   $("lock").hidden = true;
   $("work").hidden = false;
   $("logout").hidden = false;
-  try { await loadTables(); } catch (err) { $("msg").textContent = err.message; }
+  sendsShown = "";
+  try { await loadTables(); await loadSends(); } catch (err) { $("msg").textContent = err.message; }
   $("q").focus();
 });
 
@@ -166,7 +168,53 @@ const who = (v) => `${v.name}, født ${v.birthdate}, løbenr. ${v.list_no}`;
 async function act(run) {
   try { $("msg").textContent = await run(); await search(); }
   catch (err) { $("msg").textContent = err.message; }
+  await loadSends().catch(() => {});
 }
+
+// Each voter sent without a card and where the send stands (waiting at the table,
+// registered, cancelled, refused, not received), read from the log, so a send made from
+// another table shows too. Polled while unlocked; the list is rebuilt only when it
+// changed, so a button is never replaced under a finger.
+let sendsShown = "";
+async function loadSends() {
+  if (!token) return;
+  const r = await call("GET", "/api/secretary/sent");
+  const text = JSON.stringify(r.sends) + JSON.stringify(tables);
+  if (text === sendsShown) return;
+  sendsShown = text;
+  const tb = $("sent").querySelector("tbody");
+  tb.innerHTML = "";
+  $("sent-box").hidden = r.sends.length === 0;
+  const lost = ["cancelled", "refused", "not_received"];
+  // A long day sends hundreds: the newest ten are shown, and every older one that still
+  // needs the valgsekretær (not registered); the rest are counted.
+  const shown = r.sends.filter((s, i) => i < 10 || s.state !== "registered");
+  const older = r.sends.length - shown.length;
+  $("sent-older").hidden = older === 0;
+  $("sent-older").textContent = `… og ${older} ældre, som er registreret.`;
+  for (const s of shown) {
+    const tr = document.createElement("tr");
+    tr.dataset.state = s.state;
+    cell(tr, s.name);
+    cell(tr, `Bord ${s.table_no}`);
+    cell(tr, s.sent_at);
+    cell(tr, s.status, s.state === "registered" ? "yes" : lost.includes(s.state) ? "no" : "");
+    const actions = cell(tr, "", "actions");
+    if (s.resend) {
+      // The identity was checked at the first send; the table may be another one now
+      // (the first did not get the voter, or has closed).
+      actions.append("Send igen til:");
+      for (const n of tables) {
+        actions.append(button(n === thisTable ? `Bord ${n} (dette bord)` : `Bord ${n}`, () => act(async () => {
+          const r = await call("POST", "/api/secretary/checkin", { voter_id: s.voter_id, table_no: n });
+          return `${r.title}: ${r.detail}`;
+        })));
+      }
+    }
+    tb.appendChild(tr);
+  }
+}
+setInterval(() => { loadSends().catch(() => {}); }, 2000);
 
 async function search() {
   const q = $("q").value.trim();
