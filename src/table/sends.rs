@@ -26,7 +26,7 @@ pub struct SendLine {
     pub sent_at: String,
     /// "sending", "waiting", "registered", "cancelled", "refused" or "not_received".
     pub state: &'static str,
-    /// "Venter ved bord 2", "Registreret kl. 10:42 ved bord 2", …
+    /// "Venter ved bord 2", "Registreret kl. 10.42 ved bord 2", …
     pub status: String,
     /// The voter may be sent again from this line (a lost or cancelled send, the
     /// voter's latest).
