@@ -61,7 +61,7 @@ pub struct CentralNode {
     by_place: BTreeMap<String, Vec<DevicePublic>>,
     vv: Mutex<VersionVector>,
     /// Pushes waiting for the writer (group commit, see `ingest_grouped`).
-    queue: Mutex<Vec<Pending>>,
+    queue: Mutex<Queue>,
     contacts: Mutex<HashMap<DevicePublic, Contact>>,
     pub clock: Arc<Clock>,
     pub metrics: Metrics,
@@ -79,7 +79,21 @@ type Results = Vec<Result<Ingested, StoreError>>;
 /// A push waiting for the writer, and where its results go.
 struct Pending {
     events: Vec<SignedEvent>,
-    done: Arc<(Mutex<Option<Results>>, Condvar)>,
+    done: Arc<(Mutex<Slot>, Condvar)>,
+}
+
+/// What a waiting push is told: its results, or that it is to commit the queue next.
+#[derive(Default)]
+struct Slot {
+    results: Option<Results>,
+    lead: bool,
+}
+
+/// The pushes waiting, and whether one of them is committing (the leader).
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    leading: bool,
 }
 
 /// The device and number of an event, read from its body without the rest.
@@ -117,7 +131,7 @@ impl CentralNode {
             reserves: reserves.into_iter().collect(),
             by_place,
             vv: Mutex::new(vv),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             contacts: Mutex::new(HashMap::new()),
             clock,
             metrics: Metrics::default(),
@@ -160,36 +174,66 @@ impl CentralNode {
     /// Stores a push together with every other push that queued up meanwhile, in one
     /// transaction: one disk sync for all of them (group commit). With hundreds of tables
     /// pushing at once, a sync per push would bound the central to the disk's sync rate.
-    /// Whoever gets the writer takes the whole queue, so when a caller gets the writer
-    /// its own push has been stored, by itself or by the one before.
+    ///
+    /// One push at a time leads: it takes the whole queue to the writer, hands each push
+    /// its results, then hands the lead to the first push that queued meanwhile. The
+    /// others sleep on their own slot until their results come. They used to queue for
+    /// the writer's lock instead, and each took it in turn only to find its push already
+    /// stored: with thousands of tables on connections of their own (hundreds of pushes
+    /// waiting) that convoy of lock hand-overs took more of the writer's time than the
+    /// commits (issue 14).
     fn ingest_grouped(&self, events: &[SignedEvent]) -> Results {
-        let slot = Arc::new((Mutex::new(None), Condvar::new()));
-        lock(&self.queue).push(Pending {
-            events: events.to_vec(),
-            done: slot.clone(),
-        });
-        {
-            let mut writer = lock(&self.writer);
-            let batch = std::mem::take(&mut *lock(&self.queue));
-            if !batch.is_empty() {
-                let all: Vec<SignedEvent> = batch
-                    .iter()
-                    .flat_map(|p| p.events.iter().cloned())
-                    .collect();
-                let mut results = writer.ingest_many(&all, &self.trust).into_iter();
-                for p in batch {
-                    let mine: Results = results.by_ref().take(p.events.len()).collect();
-                    *lock(&p.done.0) = Some(mine);
-                    p.done.1.notify_all();
+        let slot = Arc::new((Mutex::new(Slot::default()), Condvar::new()));
+        let lead_now = {
+            let mut q = lock(&self.queue);
+            q.pending.push(Pending {
+                events: events.to_vec(),
+                done: slot.clone(),
+            });
+            !std::mem::replace(&mut q.leading, true)
+        };
+        if !lead_now {
+            let mut s = lock(&slot.0);
+            loop {
+                if let Some(r) = s.results.take() {
+                    return r;
                 }
+                if s.lead {
+                    break;
+                }
+                s = slot.1.wait(s).unwrap_or_else(|e| e.into_inner());
             }
         }
-        let mut done = lock(&slot.0);
-        loop {
-            if let Some(r) = done.take() {
-                return r;
+        // Leading: this push is still in the queue, so the batch holds it.
+        self.commit_queue();
+        lock(&slot.0).results.take().unwrap_or_default()
+    }
+
+    /// The leader's turn: everything queued stored in one transaction, each push told
+    /// its results, then the lead handed to the first push queued meanwhile (or given up).
+    fn commit_queue(&self) {
+        let batch = std::mem::take(&mut lock(&self.queue).pending);
+        if !batch.is_empty() {
+            let mut writer = lock(&self.writer);
+            let all: Vec<SignedEvent> = batch
+                .iter()
+                .flat_map(|p| p.events.iter().cloned())
+                .collect();
+            let mut results = writer.ingest_many(&all, &self.trust).into_iter();
+            drop(writer);
+            for p in batch {
+                let mine: Results = results.by_ref().take(p.events.len()).collect();
+                lock(&p.done.0).results = Some(mine);
+                p.done.1.notify_all();
             }
-            done = slot.1.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+        let mut q = lock(&self.queue);
+        match q.pending.first() {
+            None => q.leading = false,
+            Some(next) => {
+                lock(&next.done.0).lead = true;
+                next.done.1.notify_all();
+            }
         }
     }
 

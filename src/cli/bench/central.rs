@@ -86,7 +86,7 @@ pub async fn run(a: Args) -> CmdResult {
     let cfg = central_config(&dir, &db, &tables, a.connections.is_none())?;
     let before = super::proc::rss_kib(std::process::id());
     let central = crate::app::central::start(cfg).await?;
-    let sockets = central_tables::SocketPeak::start();
+    let mut sockets = central_tables::SocketPeak::start();
     let base = match central.sync_addr {
         Some(sync) => {
             let key = crate::store::keyfile::load(&dir.join("central.key"))?.public();
@@ -95,6 +95,7 @@ pub async fn run(a: Args) -> CmdResult {
             }
             let clients: Vec<_> = sims.iter().filter_map(|s| s.http.clone()).collect();
             central_tables::connect_all(&clients, sync).await?;
+            sockets.sample();
             format!("https://{sync}")
         }
         None => format!("http://{}", central.addr),

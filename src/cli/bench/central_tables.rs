@@ -9,7 +9,6 @@ use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::sync::tls::{TrustedKeys, client_config};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Tables connecting at once: tables come up over the morning, not all in the same
@@ -110,36 +109,30 @@ fn sockets_open() -> usize {
         .count()
 }
 
-/// The most sockets open at once, sampled every half second on a thread of its own
-/// until dropped.
+/// The most sockets open at the moments sampled: when the bench starts, once every
+/// table has connected, and after the pushes. Not on a timer while pushes are timed: one
+/// look reads a link in /proc for every open file, and with a country's 8,900 tables
+/// (17,800 sockets) a look every half second took a quarter of this process's CPU
+/// (`perf`, issue 14), CPU the timed central then lacked on a 2-core machine.
 pub struct SocketPeak {
-    peak: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    peak: usize,
 }
 
 impl SocketPeak {
     pub fn start() -> SocketPeak {
-        let peak = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (peak.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(sockets_open(), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        });
-        SocketPeak { peak, stop }
+        SocketPeak {
+            peak: sockets_open(),
+        }
+    }
+
+    /// Counts the sockets open now (call it outside the timed part).
+    pub fn sample(&mut self) {
+        self.peak = self.peak.max(sockets_open());
     }
 
     /// The peak so far, the present count included.
-    pub fn peak(&self) -> usize {
-        self.peak.fetch_max(sockets_open(), Ordering::Relaxed);
-        self.peak.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for SocketPeak {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+    pub fn peak(&mut self) -> usize {
+        self.sample();
+        self.peak
     }
 }
