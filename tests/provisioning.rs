@@ -660,9 +660,7 @@ fn a_voter_of_another_polling_place_is_told_its_address() {
     assert_eq!(outcome(&s), "wrong_place", "{s}");
     let detail = s["view"]["detail"].as_str().expect("detail");
     assert!(
-        detail.contains(&format!(
-            "Vælgerens afstemningssted er Vestre Skole, {address}."
-        )),
+        detail.contains(&format!("Vælgerens valgsted er Vestre Skole, {address}.")),
         "{detail}"
     );
 

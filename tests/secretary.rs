@@ -848,7 +848,7 @@ fn each_send_is_listed_with_where_it_stands() {
     assert!(
         line["sent_at"]
             .as_str()
-            .is_some_and(|t| t.len() == 5 && t.as_bytes()[2] == b':'),
+            .is_some_and(|t| t.len() == 5 && t.as_bytes()[2] == b'.'),
         "{line}"
     );
     // Table 2 cancels: the valgsekretær sees it, and may send again.
