@@ -393,12 +393,15 @@ fn other_place(set: &Set, key: &DeviceSecret) {
     .expect("officials");
     let (dir, _) = valgbord::provision::make::one_place(
         &work,
-        election,
-        &list,
-        "2",
-        &[key.public()],
-        &officials,
-        Vec::new(),
+        valgbord::provision::make::OnePlace {
+            election,
+            list: &list,
+            place: "2",
+            tables: &[key.public()],
+            officials: &officials,
+            centrals: Vec::new(),
+            place_addresses: &Default::default(),
+        },
     )
     .expect("package of place 2");
     let signed: Value =

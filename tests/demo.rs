@@ -79,8 +79,8 @@ fn post(base: &str, path: &str, body: Value) -> Value {
     res.body_mut().read_json().expect("JSON")
 }
 
-/// A voter of polling place 1 who may vote (no brevstemme, not struck): (id, card code).
-fn voter_who_may_vote(list: &Path) -> (String, String) {
+/// A voter of polling place `place_id` who may vote (no brevstemme, not struck): (id, card code).
+fn voter_who_may_vote(list: &Path, place_id: &str) -> (String, String) {
     let text = std::fs::read_to_string(list).expect("list");
     let mut rows = text.lines();
     let header: Vec<&str> = rows
@@ -103,7 +103,7 @@ fn voter_who_may_vote(list: &Path) -> (String, String) {
         col("slettet"),
     );
     rows.map(|r| r.split(';').collect::<Vec<_>>())
-        .find(|f| f[place] == "1" && matches!(f[brev], "" | "nej") && f[struck].is_empty())
+        .find(|f| f[place] == place_id && matches!(f[brev], "" | "nej") && f[struck].is_empty())
         .map(|f| (f[id].to_string(), f[card].to_string()))
         .expect("a voter who may vote")
 }
@@ -176,7 +176,7 @@ fn the_demo_is_provisioned_like_an_election_and_its_tables_and_central_share_a_c
     );
 
     // A check-in at table 1 is refused at table 2 and reaches the central over TLS.
-    let (voter, card) = voter_who_may_vote(&dir.path().join("valgliste.csv"));
+    let (voter, card) = voter_who_may_vote(&dir.path().join("valgliste.csv"), "1");
     let (t1, t2) = (&demo.tables[0], &demo.tables[1]);
     assert_eq!(
         outcome(&post(t1, "/api/scan", json!({ "code": card }))),
@@ -194,6 +194,16 @@ fn the_demo_is_provisioned_like_an_election_and_its_tables_and_central_share_a_c
             refused
         }),
         "table 2 did not refuse the voter checked in at table 1: {last}"
+    );
+    // A voter of the municipality's other polling place is sent there by name and
+    // address: the demo's package carries the places' addresses as an election's does.
+    let (_, other_card) = voter_who_may_vote(&dir.path().join("valgliste.csv"), "2");
+    let refused = post(t2, "/api/scan", json!({ "code": other_card }));
+    assert_eq!(outcome(&refused), "wrong_place", "{refused}");
+    let detail = refused["view"]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("Vestre Skole, Skolevej 2, 8000 Aarhus C"),
+        "{detail}"
     );
     let central_db = dir.path().join("valgkontor/valgkontor.db");
     assert!(

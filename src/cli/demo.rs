@@ -9,7 +9,7 @@ use crate::election::checkin::TableState;
 use crate::election::contest::Contest;
 use crate::election::official::{OfficialRole, OfficialsFile};
 use crate::provision::load::{Network, load_package, own_key, peers_but};
-use crate::provision::make::one_place;
+use crate::provision::make::{OnePlace, one_place};
 use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::binding::Mode;
 use crate::store::generate;
@@ -179,12 +179,15 @@ fn provision(dir: &Path, a: &DemoArgs) -> anyhow::Result<(Vec<TableConfig>, Cent
     };
     let (package, office) = one_place(
         dir,
-        election,
-        &list,
-        &place,
-        &publics,
-        &demo_officials()?,
-        vec![central],
+        OnePlace {
+            election,
+            list: &list,
+            place: &place,
+            tables: &publics,
+            officials: &demo_officials()?,
+            centrals: vec![central],
+            place_addresses: &generate::place_addresses(DEMO_PLACES),
+        },
     )?;
     let mut configs = Vec::new();
     for (i, (state, key)) in table_dirs.iter().zip(&keys).enumerate() {
@@ -250,12 +253,22 @@ fn demo_dir(a: &DemoArgs) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The municipality list's polling places: the demo's own and one other, so a voter of the
+/// other is refused with its name and address.
+const DEMO_PLACES: u32 = 2;
+
 /// The demo's voter list: generated into the folder the first time, then reused.
 fn demo_list(dir: &Path, a: &DemoArgs) -> anyhow::Result<Vec<u8>> {
     let list = dir.join("valgliste.csv");
     if !list.exists() {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
-        generate::write_list(&mut f, a.voters, a.seed, 2, generate::DEFAULT_CONTESTS)?;
+        generate::write_list(
+            &mut f,
+            a.voters,
+            a.seed,
+            DEMO_PLACES,
+            generate::DEFAULT_CONTESTS,
+        )?;
         std::io::Write::flush(&mut f)?;
     }
     Ok(std::fs::read(&list)?)

@@ -157,20 +157,35 @@ pub fn make_packages(
     })
 }
 
+/// What the office puts in one polling place's package made by [`one_place`].
+pub struct OnePlace<'a> {
+    pub election: ElectionInfo,
+    pub list: &'a [u8],
+    /// The place's id on the list.
+    pub place: &'a str,
+    /// The tables' public keys (made on the devices), enrolled as tables 1, 2, ….
+    pub tables: &'a [DevicePublic],
+    pub officials: &'a OfficialsFile,
+    pub centrals: Vec<CentralEntry>,
+    /// The places' street addresses by place id (as `election new --place-address`).
+    pub place_addresses: &'a BTreeMap<String, String>,
+}
+
 /// The office's work for one polling place on one machine, as the demo and the rehearsal
-/// do it: the tables' public keys (made on the devices) enrolled as tables 1, 2, … of
-/// `place` in `dir/enrolment.csv`, the office key in `dir/kontor/office.key` (made the
-/// first time), and the place's package signed into `dir/`[`PACKAGES_DIR`]. Returns the package's
-/// folder and the office's public key, which every table has installed.
-pub fn one_place(
-    dir: &Path,
-    election: ElectionInfo,
-    list: &[u8],
-    place: &str,
-    tables: &[DevicePublic],
-    officials: &OfficialsFile,
-    centrals: Vec<CentralEntry>,
-) -> Result<(PathBuf, DevicePublic), MakeError> {
+/// do it: the tables enrolled in `dir/enrolment.csv`, the office key in
+/// `dir/kontor/office.key` (made the first time), and the place's package signed into
+/// `dir/`[`PACKAGES_DIR`]. Returns the package's folder and the office's public key,
+/// which every table has installed.
+pub fn one_place(dir: &Path, what: OnePlace) -> Result<(PathBuf, DevicePublic), MakeError> {
+    let OnePlace {
+        election,
+        list,
+        place,
+        tables,
+        officials,
+        centrals,
+        place_addresses,
+    } = what;
     let mut enrolment = String::from("place,role,table_no,key\n");
     for (i, key) in tables.iter().enumerate() {
         enrolment.push_str(&format!("{place},table,{},{}\n", i + 1, key.to_hex()));
@@ -183,7 +198,7 @@ pub fn one_place(
         election,
         list,
         enrolled: &enrolled,
-        place_addresses: &BTreeMap::new(),
+        place_addresses,
         officials,
         addresses: &BTreeMap::new(),
         centrals,

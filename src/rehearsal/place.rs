@@ -9,10 +9,11 @@
 use crate::election::contest::Contest;
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::provision::load::{Network, StatePaths, load_package, own_key, peers_but};
-use crate::provision::make::one_place;
+use crate::provision::make::{OnePlace, one_place};
 use crate::provision::package::{CentralEntry, ElectionInfo};
 use crate::store::Store;
 use crate::store::binding::Mode;
+use crate::store::generate;
 use crate::table::config::TableConfig;
 use anyhow::anyhow;
 use std::io::{BufRead, BufReader};
@@ -452,7 +453,16 @@ fn office_package(
         contests: vec![Contest::Kv, Contest::Rv],
     };
     Ok(one_place(
-        dir, election, list, place, tables, &officials, centrals,
+        dir,
+        OnePlace {
+            election,
+            list,
+            place,
+            tables,
+            officials: &officials,
+            centrals,
+            place_addresses: &generate::place_addresses(super::LIST_PLACES),
+        },
     )?)
 }
 

@@ -246,19 +246,22 @@ const TOWNS: &[(&str, &str)] = &[
     ("8520", "Lystrup"),
     ("8541", "Skødstrup"),
 ];
-const PLACE_NAMES: &[&str] = &[
-    "Rådhushallen",
-    "Vestre Skole",
-    "Østre Skole",
-    "Nørrebro Hallen",
-    "Søndervangskolen",
-    "Åby Idrætscenter",
-    "Kulturhuset Møllen",
-    "Bibliotekssalen",
-    "Frederiksbjerg Skole",
-    "Ellevangskolen",
-    "Tranbjergskolen",
-    "Skæring Skole",
+/// The synthetic polling places: name and street address (in Aarhus, as the list's
+/// streets), so a refusal at the demo's and the rehearsal's tables names the address of
+/// the voter's own place as a real election package does.
+const PLACES: &[(&str, &str)] = &[
+    ("Rådhushallen", "Rådhuspladsen 2"),
+    ("Vestre Skole", "Skolevej 2"),
+    ("Østre Skole", "Østergade 40"),
+    ("Nørrebro Hallen", "Nørrebrogade 20"),
+    ("Søndervangskolen", "Søndervangs Allé 7"),
+    ("Åby Idrætscenter", "Åbyvej 45"),
+    ("Kulturhuset Møllen", "Møllevej 9"),
+    ("Bibliotekssalen", "Biblioteksvej 1"),
+    ("Frederiksbjerg Skole", "Frederiks Allé 150"),
+    ("Ellevangskolen", "Ellevangsvej 3"),
+    ("Tranbjergskolen", "Tranbjergvej 30"),
+    ("Skæring Skole", "Skæringvej 10"),
 ];
 
 pub const DEFAULT_CONTESTS: &str = "KV+RV";
@@ -282,12 +285,32 @@ pub fn place_id(p: u32) -> String {
 }
 
 pub fn place_name(p: u32) -> String {
-    let base = PLACE_NAMES[p as usize % PLACE_NAMES.len()];
-    if (p as usize) < PLACE_NAMES.len() {
-        base.to_string()
-    } else {
-        format!("{base} {}", p as usize / PLACE_NAMES.len() + 1)
+    let base = PLACES[p as usize % PLACES.len()].0;
+    match p as usize / PLACES.len() {
+        0 => base.to_string(),
+        round => format!("{base} {}", round + 1),
     }
+}
+
+/// The street address of synthetic place `p` (places past the named ones get another
+/// house number on the same streets).
+pub fn place_address(p: u32) -> String {
+    let (_, street) = PLACES[p as usize % PLACES.len()];
+    match p as usize / PLACES.len() {
+        0 => format!("{street}, 8000 Aarhus C"),
+        round => format!(
+            "{street}{}, 8000 Aarhus C",
+            char::from(b'A' + (round % 26) as u8)
+        ),
+    }
+}
+
+/// Every place's address of a list written with `places` places, by place id: what the
+/// office gives `election new --place-address` for a real list.
+pub fn place_addresses(places: u32) -> std::collections::BTreeMap<String, String> {
+    (0..places)
+        .map(|p| (place_id(p), place_address(p)))
+        .collect()
 }
 
 /// Writes a list of `count` voters spread over `places` polling places.

@@ -150,12 +150,15 @@ pub fn run(tables: u32, voters: u64) -> crate::cli::failure::CmdResult {
     };
     let (pkg, office) = crate::provision::make::one_place(
         &dir,
-        election,
-        &list,
-        PLACE,
-        &publics,
-        &officials,
-        Vec::new(),
+        crate::provision::make::OnePlace {
+            election,
+            list: &list,
+            place: PLACE,
+            tables: &publics,
+            officials: &officials,
+            centrals: Vec::new(),
+            place_addresses: &crate::store::generate::place_addresses(1),
+        },
     )?;
     let events = day(&keys, &list)?;
     let db = day_database(&dir, &pkg, &keys, &events)?;
