@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod group_commit;
 pub mod login_limit;
 pub mod metrics;
 pub mod mode;

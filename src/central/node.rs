@@ -7,10 +7,11 @@
 
 use super::clock::Clock;
 use super::config::KnownTable;
+use super::group_commit::GroupCommit;
 use super::metrics::{self, Metrics};
-use crate::election::event::{SignedEvent, Trust};
+use crate::election::event::{SignedEvent, Trust, VerifiedEvent};
 use crate::election::keys::DevicePublic;
-use crate::store::append::Ingested;
+use crate::store::append::{Ingested, verify_all};
 use crate::store::meta::MetaKey;
 use crate::store::{Store, StoreError};
 use crate::sync::node::{PullPage, SyncNode};
@@ -18,7 +19,7 @@ use crate::sync::peer_status::{PeerState, PeerStatus};
 use crate::sync::protocol::{Hello, PushResponse, VersionVector, lag};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// What the central last heard from a table.
@@ -60,8 +61,8 @@ pub struct CentralNode {
     /// Devices of each polling place (tables and reserves).
     by_place: BTreeMap<String, Vec<DevicePublic>>,
     vv: Mutex<VersionVector>,
-    /// Pushes waiting for the writer (group commit, see `ingest_grouped`).
-    queue: Mutex<Queue>,
+    /// Pushes waiting for the writer, each verified already.
+    commits: GroupCommit<Verified, Stored>,
     contacts: Mutex<HashMap<DevicePublic, Contact>>,
     pub clock: Arc<Clock>,
     pub metrics: Metrics,
@@ -74,34 +75,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-type Results = Vec<Result<Ingested, StoreError>>;
-
-/// A push waiting for the writer, and where its results go.
-struct Pending {
-    events: Vec<SignedEvent>,
-    done: Arc<(Mutex<Slot>, Condvar)>,
-}
-
-/// What a waiting push is told: its results, or that it is to commit the queue next.
-#[derive(Default)]
-struct Slot {
-    results: Option<Results>,
-    lead: bool,
-}
-
-/// The pushes waiting, and whether one of them is committing (the leader).
-#[derive(Default)]
-struct Queue {
-    pending: Vec<Pending>,
-    leading: bool,
-}
-
-/// The device and number of an event, read from its body without the rest.
-#[derive(serde::Deserialize)]
-struct Head {
-    device: DevicePublic,
-    seq: u64,
-}
+type Verified = Result<VerifiedEvent, StoreError>;
+type Stored = Result<Ingested, StoreError>;
 
 impl CentralNode {
     pub fn new(
@@ -131,7 +106,7 @@ impl CentralNode {
             reserves: reserves.into_iter().collect(),
             by_place,
             vv: Mutex::new(vv),
-            queue: Mutex::new(Queue::default()),
+            commits: GroupCommit::default(),
             contacts: Mutex::new(HashMap::new()),
             clock,
             metrics: Metrics::default(),
@@ -171,70 +146,27 @@ impl CentralNode {
         lock(&self.writer).meta(MetaKey::Election).is_ok()
     }
 
-    /// Stores a push together with every other push that queued up meanwhile, in one
-    /// transaction: one disk sync for all of them (group commit). With hundreds of tables
-    /// pushing at once, a sync per push would bound the central to the disk's sync rate.
-    ///
-    /// One push at a time leads: it takes the whole queue to the writer, hands each push
-    /// its results, then hands the lead to the first push that queued meanwhile. The
-    /// others sleep on their own slot until their results come. They used to queue for
-    /// the writer's lock instead, and each took it in turn only to find its push already
-    /// stored: with thousands of tables on connections of their own (hundreds of pushes
-    /// waiting) that convoy of lock hand-overs took more of the writer's time than the
-    /// commits (issue 14).
-    fn ingest_grouped(&self, events: &[SignedEvent]) -> Results {
-        let slot = Arc::new((Mutex::new(Slot::default()), Condvar::new()));
-        let lead_now = {
-            let mut q = lock(&self.queue);
-            q.pending.push(Pending {
-                events: events.to_vec(),
-                done: slot.clone(),
-            });
-            !std::mem::replace(&mut q.leading, true)
-        };
-        if !lead_now {
-            let mut s = lock(&slot.0);
-            loop {
-                if let Some(r) = s.results.take() {
-                    return r;
-                }
-                if s.lead {
-                    break;
-                }
-                s = slot.1.wait(s).unwrap_or_else(|e| e.into_inner());
-            }
-        }
-        // Leading: this push is still in the queue, so the batch holds it.
-        self.commit_queue();
-        lock(&slot.0).results.take().unwrap_or_default()
-    }
-
-    /// The leader's turn: everything queued stored in one transaction, each push told
-    /// its results, then the lead handed to the first push queued meanwhile (or given up).
-    fn commit_queue(&self) {
-        let batch = std::mem::take(&mut lock(&self.queue).pending);
-        if !batch.is_empty() {
-            let mut writer = lock(&self.writer);
-            let all: Vec<SignedEvent> = batch
-                .iter()
-                .flat_map(|p| p.events.iter().cloned())
-                .collect();
-            let mut results = writer.ingest_many(&all, &self.trust).into_iter();
-            drop(writer);
-            for p in batch {
-                let mine: Results = results.by_ref().take(p.events.len()).collect();
-                lock(&p.done.0).results = Some(mine);
-                p.done.1.notify_all();
-            }
-        }
-        let mut q = lock(&self.queue);
-        match q.pending.first() {
-            None => q.leading = false,
-            Some(next) => {
-                lock(&next.done.0).lead = true;
-                next.done.1.notify_all();
-            }
-        }
+    /// Verifies a push here, in the thread that received it (so pushes are verified in
+    /// parallel, and the signature checks no longer run while the writer is held, issue
+    /// 14), then stores it together with every other push that queued up meanwhile, in
+    /// one transaction ([`GroupCommit`]).
+    /// Returns each event's device and number (when it verified) beside its result.
+    fn ingest_grouped(&self, events: &[SignedEvent]) -> Vec<(Option<(DevicePublic, u64)>, Stored)> {
+        let verified = verify_all(events, &self.trust);
+        let heads: Vec<_> = verified
+            .iter()
+            .map(|v| v.as_ref().ok().map(|e| (e.body.device, e.body.seq)))
+            .collect();
+        let results = self.commits.submit(
+            verified,
+            |all| lock(&self.writer).ingest_verified(all, &self.trust),
+            || {
+                Err(StoreError::Invalid(
+                    "the central's commit failed (see its log); send again".into(),
+                ))
+            },
+        );
+        heads.into_iter().zip(results).collect()
     }
 
     fn touch(&self, device: DevicePublic, lag_now: Option<u64>) {
@@ -316,16 +248,16 @@ impl SyncNode for CentralNode {
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         let results = self.ingest_grouped(events);
         let mut seen: Vec<DevicePublic> = Vec::new();
-        for (ev, result) in events.iter().zip(results) {
+        for (head, result) in results {
             match result {
                 Ok(Ingested::Added) => {
                     r.added += 1;
-                    if let Ok(h) = serde_json::from_str::<Head>(&ev.body) {
+                    if let Some((device, seq)) = head {
                         let mut vv = lock(&self.vv);
-                        let e = vv.entry(h.device).or_insert(0);
-                        *e = (*e).max(h.seq);
-                        if !seen.contains(&h.device) {
-                            seen.push(h.device);
+                        let e = vv.entry(device).or_insert(0);
+                        *e = (*e).max(seq);
+                        if !seen.contains(&device) {
+                            seen.push(device);
                         }
                     }
                 }

@@ -126,24 +126,33 @@ impl Store {
     /// is what lets a table catch up thousands of events in a moment). Each event gets
     /// its own result; a refused event is skipped and the others are kept.
     pub fn ingest_many(&mut self, events: &[SignedEvent], trust: &Trust) -> Vec<Result<Ingested>> {
-        let verified: Vec<Result<VerifiedEvent>> = events
-            .iter()
-            .map(|e| event::verify(e, trust).map_err(StoreError::from))
-            .collect();
+        self.ingest_verified(verify_all(events, trust), trust)
+    }
+
+    /// As `ingest_many`, for events already verified (by [`verify_all`]) outside the
+    /// store: the central verifies each push in the thread that received it, in
+    /// parallel, so its one writer only checks chains and stores (issue 14). An event
+    /// that failed verification keeps its error as its result. `trust` is used only to
+    /// check the event held when a fork is recorded.
+    pub fn ingest_verified(
+        &mut self,
+        verified: Vec<Result<VerifiedEvent>>,
+        trust: &Trust,
+    ) -> Vec<Result<Ingested>> {
+        let n = verified.len();
+        let all_refused = |why: String| -> Vec<Result<Ingested>> {
+            (0..n)
+                .map(|_| Err(StoreError::Invalid(why.clone())))
+                .collect()
+        };
         let mut tx = match self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
         {
             Ok(tx) => tx,
-            Err(e) => {
-                let e = StoreError::from(e);
-                return events
-                    .iter()
-                    .map(|_| Err(StoreError::Invalid(e.to_string())))
-                    .collect();
-            }
+            Err(e) => return all_refused(StoreError::from(e).to_string()),
         };
-        let mut results = Vec::with_capacity(events.len());
+        let mut results = Vec::with_capacity(n);
         let mut newest = None;
         for v in verified {
             // A savepoint per event: an event that fails halfway leaves nothing behind,
@@ -174,20 +183,12 @@ impl Store {
             if let Err(e) = &r
                 && tx.is_autocommit()
             {
-                let why = e.to_string();
-                return events
-                    .iter()
-                    .map(|_| Err(StoreError::Invalid(why.clone())))
-                    .collect();
+                return all_refused(e.to_string());
             }
             results.push(r);
         }
         if let Err(e) = tx.commit() {
-            let e = StoreError::from(e);
-            return events
-                .iter()
-                .map(|_| Err(StoreError::Invalid(e.to_string())))
-                .collect();
+            return all_refused(StoreError::from(e).to_string());
         }
         if let Some(h) = newest {
             self.clock.observe(h);
@@ -249,6 +250,16 @@ impl Store {
     pub fn observe_clock(&mut self, h: Hlc) {
         self.clock.observe(h);
     }
+}
+
+/// Every check an event from elsewhere must pass that does not need the log (format,
+/// election, listed key and its role, canonical body, signature; see [`event::verify`]),
+/// one result per event. Needs no store, so it can run before the writer is taken.
+pub fn verify_all(events: &[SignedEvent], trust: &Trust) -> Vec<Result<VerifiedEvent>> {
+    events
+        .iter()
+        .map(|e| event::verify(e, trust).map_err(StoreError::from))
+        .collect()
 }
 
 fn head(tx: &rusqlite::Connection, device: DevicePublic) -> Result<Option<(u64, EventHash)>> {

@@ -13,6 +13,7 @@
 
 use super::central_tables;
 use super::measure::percentiles;
+use super::push_refusals::Trouble;
 use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
 use crate::cli::failure::CmdResult;
 use crate::election::clock::Hlc;
@@ -101,7 +102,8 @@ pub async fn run(a: Args) -> CmdResult {
         None => format!("http://{}", central.addr),
     };
     let pushed = push_all(&a, &base, &list_sha, sims, total, &db).await?;
-    let (latencies, refused, elapsed, wal_max) = pushed;
+    let (latencies, trouble, elapsed, wal_max) = pushed;
+    let refused = trouble.failed.total();
     let sent = latencies.len();
     let stored = central.central.node.stored();
     let (p50, p99, max) = percentiles(latencies);
@@ -117,6 +119,15 @@ pub async fn run(a: Args) -> CmdResult {
         ms(p99),
         ms(max)
     );
+    if refused > 0 {
+        println!("  refused or failed, by kind (× count, first text):");
+        trouble.failed.print();
+    }
+    let retried = trouble.retried.total();
+    if retried > 0 {
+        println!("  {retried} pushes sent again on a new connection (in their latency), after:");
+        trouble.retried.print();
+    }
     println!(
         "  largest write-ahead log during the pushes: {:.0} MB",
         wal_max as f64 / 1e6
@@ -238,9 +249,9 @@ fn central_config(
     })
 }
 
-/// Latencies of the pushes, how many were refused, how long they took, and the largest
+/// Latencies of the pushes, why some were refused or sent again, how long they took, and the largest
 /// write-ahead log seen meanwhile.
-type Pushed = (Vec<Duration>, usize, Duration, u64);
+type Pushed = (Vec<Duration>, Trouble, Duration, u64);
 
 /// Every simulated table's events pushed to the central at `base` at the asked rate.
 async fn push_all(
@@ -300,11 +311,11 @@ async fn push_all(
         }));
     }
     let mut latencies = Vec::new();
-    let mut refused = 0usize;
+    let mut refused = Trouble::default();
     for t in tasks {
         let (l, r) = t.await?;
         latencies.extend(l);
-        refused += r;
+        refused.merge(r);
     }
     let elapsed = started.elapsed();
     sampler.abort();
@@ -472,21 +483,40 @@ fn chain(
     out
 }
 
+/// Whether a push of one event stored it, and if not why (a refusal, the central's
+/// answer, or what broke the request).
+/// `again`: the push was sent before, so a duplicate means stored.
+async fn push_answer(r: reqwest::Result<reqwest::Response>, again: bool) -> Result<(), String> {
+    let r = r.map_err(|e| format!("request failed: {}", crate::sync::tls::error_chain(&e)))?;
+    let status = r.status();
+    if !status.is_success() {
+        let text = r.text().await.unwrap_or_default();
+        return Err(format!("HTTP {status}: {}", text.trim()));
+    }
+    match r.json::<crate::sync::protocol::PushResponse>().await {
+        Ok(p) if p.added == 1 || (again && p.duplicates == 1) => Ok(()),
+        Ok(p) if p.duplicates == 1 => Err("stored already (duplicate)".into()),
+        Ok(p) => Err(format!("rejected: {}", p.rejected.join("; "))),
+        Err(e) => Err(format!("answer unreadable: {e}")),
+    }
+}
+
 /// Pushes a share of the tables' events, one per request, at `rate` per second from
 /// `phase` seconds on (open loop: each push is due at its time whether or not the
 /// previous one was slow, and its latency counts from when it was due), each table on
-/// its own client if it has one, else on `http`. Returns latencies and refusals.
+/// its own client if it has one, else on `http`. Returns latencies and why pushes were
+/// refused or sent again.
 async fn push_share(
     http: reqwest::Client,
     url: String,
     hello: Hello,
     mut share: Vec<SimTable>,
     (rate, phase): (f64, f64),
-) -> (Vec<Duration>, usize) {
+) -> (Vec<Duration>, Trouble) {
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let start = tokio::time::Instant::now() + Duration::from_secs_f64(phase);
     let mut latencies = Vec::new();
-    let mut refused = 0;
+    let mut trouble = Trouble::default();
     // Round-robin over the tables, each in its own order.
     for s in share.iter_mut() {
         s.events.reverse();
@@ -502,37 +532,43 @@ async fn push_share(
             tokio::time::sleep_until(due).await;
             let mut h = hello.clone();
             h.device = s.key.public();
-            let req = PushRequest {
-                hello: h,
-                events: vec![ev],
-                stamp: crate::sync::replay::Stamp::new(crate::store::now_ms(), 0).ok(),
+            let http = s.http.as_ref().unwrap_or(&http);
+            let send = || {
+                // Stamped and signed anew for each try, as the table's client does: the
+                // central refuses a nonce it has seen.
+                let req = PushRequest {
+                    hello: h.clone(),
+                    events: vec![ev.clone()],
+                    stamp: crate::sync::replay::Stamp::new(crate::store::now_ms(), 0).ok(),
+                };
+                let body = serde_json::to_vec(&req).unwrap_or_default();
+                let sig = crate::sync::auth::sign_body(&s.key, &body);
+                http.post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(crate::sync::auth::HEADER, sig)
+                    .body(body)
+                    .send()
             };
-            let body = serde_json::to_vec(&req).unwrap_or_default();
-            let sig = crate::sync::auth::sign_body(&s.key, &body);
-            let r = s
-                .http
-                .as_ref()
-                .unwrap_or(&http)
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(crate::sync::auth::HEADER, sig)
-                .body(body)
-                .send()
-                .await;
-            latencies.push(due.elapsed());
-            match r {
-                Ok(r) if r.status().is_success() => {
-                    match r.json::<crate::sync::protocol::PushResponse>().await {
-                        Ok(p) if p.added == 1 => {}
-                        _ => refused += 1,
-                    }
+            let mut r = send().await;
+            // The connection broke before an answer: most often the central closed it
+            // for being idle (`http_limits::HEADER_READ_TIMEOUT`) just as the push went
+            // out on it. Sent once more on a new connection; a push is idempotent (a
+            // second copy is answered as a duplicate, which counts as stored).
+            let again = matches!(&r, Err(e) if !e.is_timeout());
+            if again {
+                if let Err(e) = &r {
+                    trouble.retried.add(crate::sync::tls::error_chain(e));
                 }
-                _ => refused += 1,
+                r = send().await;
+            }
+            latencies.push(due.elapsed());
+            if let Err(why) = push_answer(r, again).await {
+                trouble.failed.add(why);
             }
         }
         if !any {
             break;
         }
     }
-    (latencies, refused)
+    (latencies, trouble)
 }

@@ -9,6 +9,7 @@ mod measure;
 mod paper;
 mod proc;
 mod promise;
+mod push_refusals;
 mod scan;
 mod scan_http;
 mod setup;
