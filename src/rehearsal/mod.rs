@@ -69,10 +69,6 @@ pub struct Outcome {
 /// The PIN of the rehearsal's valgsekretær.
 const PIN: &str = "246810";
 
-/// The municipality list's polling places: the rehearsal's own and one other (its voters
-/// are refused at the rehearsal's tables with that place's name and address).
-pub(crate) const LIST_PLACES: u32 = 2;
-
 pub fn run(o: Options) -> anyhow::Result<Outcome> {
     let t0 = Instant::now();
     if o.tables == 0 || o.voters < 100 {
@@ -87,7 +83,7 @@ pub fn run(o: Options) -> anyhow::Result<Outcome> {
         &mut bytes,
         o.voters * 2,
         o.seed,
-        LIST_PLACES,
+        place::LIST_PLACES,
         generate::DEFAULT_CONTESTS,
     )?;
     let voters = voter_list::parse(&bytes, |_| {})

@@ -424,6 +424,10 @@ fn master_list(dir: &Path, list: &[u8]) -> anyhow::Result<PathBuf> {
     Ok(master)
 }
 
+/// The municipality list's polling places: the rehearsal's own and one other (its voters
+/// are refused at the rehearsal's tables with that place's name and address).
+pub(crate) const LIST_PLACES: u32 = 2;
+
 /// The office's part, as in an election: the enrolment of the tables' public keys
 /// (`enrolment.csv`), the officials (the rehearsal's valgsekretær and two valgstyrere),
 /// and the polling place's package signed with the office's key
@@ -461,7 +465,7 @@ fn office_package(
             tables,
             officials: &officials,
             centrals,
-            place_addresses: &generate::place_addresses(super::LIST_PLACES),
+            place_addresses: &generate::place_addresses(LIST_PLACES),
         },
     )?)
 }
