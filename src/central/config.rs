@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CentralConfig {
     pub election: String,
@@ -62,7 +62,7 @@ pub struct CentralConfig {
     pub reserves: Vec<ReserveEntry>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReserveEntry {
     pub place: String,
@@ -70,7 +70,7 @@ pub struct ReserveEntry {
     pub key: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtherCentral {
     /// Base URL of the other central's sync ("http://kontor2:8090").
@@ -79,7 +79,7 @@ pub struct OtherCentral {
     pub key: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableEntry {
     pub place: String,
@@ -100,7 +100,7 @@ pub enum Role {
     Admin,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserEntry {
     pub name: String,

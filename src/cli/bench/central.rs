@@ -1,16 +1,18 @@
 //! `valgbord bench central`: the central tally under the load of a whole country.
 //!
-//! The central runs in this process on a real database with the whole voter list;
-//! simulated tables (each with its own key and hash chain) push signed check-ins to
-//! its sync listener over mutual TLS on 127.0.0.1, each table on a connection of its
-//! own as real tables do (`central_tables`), one event per push as a table does at each
+//! The central runs as the office runs it, `valgbord central --config` in a process of
+//! its own (`central_proc`), on a real database with the whole voter list; simulated
+//! tables (each with its own key and hash chain) push signed check-ins to its sync
+//! listener over mutual TLS on 127.0.0.1, each table on a connection of its own as real
+//! tables do (`central_tables`), one event per push as a table does at each
 //! check-in, at a fixed rate (open loop, so a slow central shows as latency, not as a
 //! politely slower client). Reported: the time for every table to connect (the TLS
 //! handshakes), then sustained events/s and the latency of each push (verify + store +
-//! answer) on the open connections, the sockets open at peak, and the bytes each event
-//! takes on disk. `--connections N` pushes instead through N shared plain-HTTP
+//! answer) on the open connections, the sockets open at peak, the office's overview
+//! over HTTP, the central's peak memory, and the bytes each event takes on disk. `--connections N` pushes instead through N shared plain-HTTP
 //! connections (test mode), to compare.
 
+use super::central_proc;
 use super::central_tables;
 use super::measure::percentiles;
 use super::push_refusals::Trouble;
@@ -85,12 +87,11 @@ pub async fn run(a: Args) -> CmdResult {
     );
 
     let cfg = central_config(&dir, &db, &tables, a.connections.is_none())?;
-    let before = super::proc::rss_kib(std::process::id());
-    let central = crate::app::central::start(cfg).await?;
+    let (central, mut memory) = central_proc::CentralProc::start(&dir, cfg)?;
     let mut sockets = central_tables::SocketPeak::start();
-    let base = match central.sync_addr {
+    let base = match central.sync {
         Some(sync) => {
-            let key = crate::store::keyfile::load(&dir.join("central.key"))?.public();
+            let key = crate::store::keyfile::load(&central.key)?.public();
             for s in sims.iter_mut() {
                 s.http = Some(central_tables::table_client(&s.key, key)?);
             }
@@ -99,13 +100,16 @@ pub async fn run(a: Args) -> CmdResult {
             sockets.sample();
             format!("https://{sync}")
         }
-        None => format!("http://{}", central.addr),
+        None => central.office.clone(),
     };
     let pushed = push_all(&a, &base, &list_sha, sims, total, &db).await?;
     let (latencies, trouble, elapsed, wal_max) = pushed;
     let refused = trouble.failed.total();
     let sent = latencies.len();
-    let stored = central.central.node.stored();
+    let office = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let stored = central.stored(&office).await?;
     let (p50, p99, max) = percentiles(latencies);
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
@@ -133,11 +137,10 @@ pub async fn run(a: Args) -> CmdResult {
         wal_max as f64 / 1e6
     );
     println!(
-        "  sockets open at peak: {} (this process holds both ends of every connection)",
+        "  sockets open at peak in the bench's process: {} (the tables' ends of the connections)",
         sockets.peak()
     );
-    let beside = a.connections.is_none().then_some(a.tables);
-    final_figures(&central.central, &db, (list_size, stored), before, beside).await?;
+    final_figures(central, &office, &mut memory, &db, (list_size, stored)).await?;
     if refused > 0 {
         return Err(anyhow::anyhow!("{refused} pushes were refused"));
     }
@@ -240,8 +243,8 @@ fn central_config(
             })
             .collect(),
         users: vec![UserEntry {
-            name: "bench".into(),
-            password: crate::password::hash_pin("bench")?,
+            name: central_proc::USER.0.into(),
+            password: crate::password::hash_pin(central_proc::USER.1)?,
             role: Role::Read,
         }],
         centrals: Vec::new(),
@@ -327,65 +330,39 @@ async fn push_all(
     ))
 }
 
-/// After the pushes: the database's size per event (after a checkpoint), the office's
-/// overview time, and the central's memory (with the client ends of the connections of
-/// the `beside` tables, which live in this process too).
+/// After the pushes: the office's overview time (over HTTP, as its dashboard reads
+/// it), the central's memory (its own process), and the database's size per event once
+/// the central has stopped and checkpointed its WAL.
 async fn final_figures(
-    central: &crate::central::Central,
+    central: central_proc::CentralProc,
+    office: &reqwest::Client,
+    memory: &mut central_proc::Memory,
     db: &Path,
     (list_size, stored): (u64, u64),
-    before: Option<u64>,
-    beside: Option<u32>,
 ) -> CmdResult {
-    // The WAL holds what is not yet checkpointed; a checkpoint makes the size honest.
-    // It waits (busy) while the central's own checkpointer is copying.
-    let mut done = false;
-    for _ in 0..20 {
-        done = central.node.writer().checkpoint_truncate()?;
-        if done {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    if !done {
+    let (first, then, places, percent) = central.overview(office).await?;
+    println!(
+        "  overview of {places} places read over HTTP in {:.0} ms the first time, then {:.0} ms (turnout {percent:.1} %)",
+        first.as_secs_f64() * 1000.0,
+        then.as_secs_f64() * 1000.0,
+    );
+    central.stop(memory)?;
+    println!(
+        "  the central's peak memory (its own process, VmHWM): {} after start with the list, {} after the pushes",
+        super::proc::mb(memory.started_kib),
+        super::proc::mb(memory.peak_kib),
+    );
+    // The central checkpoints and removes its WAL when it closes; if a connection of
+    // its was still open at exit, this does it.
+    if !Store::open(db)?.checkpoint_truncate()? {
         println!("  (the final checkpoint stayed busy: the size below includes the WAL)");
     }
     let size = db_size(db);
-    let t = Instant::now();
-    let overview = central.overview()?;
-    let first = t.elapsed();
-    // Once more after the next event, as the dashboard does all day: the electorate
-    // is counted only once.
-    let t = Instant::now();
-    central.tally_fresh()?;
-    println!(
-        "  overview of {} places read in {:.0} ms the first time, then {:.0} ms (turnout {:.1} %)",
-        overview.places.len(),
-        first.as_secs_f64() * 1000.0,
-        t.elapsed().as_secs_f64() * 1000.0,
-        overview.total.percent
-    );
     println!(
         "  database {:.0} MB; {:.0} bytes on disk per event stored (event, signature, hash, indexes and projections)",
         size as f64 / 1e6,
         size.saturating_sub(list_size) as f64 / stored.max(1) as f64
     );
-    // The central runs in this process beside the simulated tables: its memory is
-    // what the process holds now beyond what it held before the central started (the
-    // tables' signed events were made before; the list's generation has been freed).
-    let after = super::proc::rss_kib(std::process::id());
-    if let (Some(b), Some(a)) = (before, after) {
-        let what = match beside {
-            Some(n) => format!("the central with the client ends of {n} tables' TLS connections"),
-            None => "the central".into(),
-        };
-        println!(
-            "  resident memory: {} before the central started, {} now: {what} ≈ {}",
-            super::proc::mb(Some(b)),
-            super::proc::mb(Some(a)),
-            super::proc::mb(Some(a.saturating_sub(b)))
-        );
-    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! The simulated tables of `bench central` reaching the central as real tables do: over
 //! mutual TLS on its sync listener, each table with its own device key and certificate
 //! and one connection of its own, held between pushes. Thousands of tables are
-//! thousands of sockets, and this process holds both ends of each, so the open-files
-//! limit is raised first and the sockets open are counted.
+//! thousands of sockets, and this process holds the tables' end of each (the central,
+//! its own process, the other), so the open-files limit is raised first and the
+//! sockets open are counted.
 
 use super::measure::percentiles;
 use crate::election::keys::{DevicePublic, DeviceSecret};
@@ -15,13 +16,13 @@ use std::time::{Duration, Instant};
 /// millisecond, and the central drops a handshake not done within 2 s.
 pub const CONNECTING: usize = 64;
 
-/// Open files beside the sockets: the database, its WAL, the office screen, the runtime.
+/// Open files beside the sockets: the list's database while it is made, the runtime.
 const FILES_BESIDE: u64 = 2_048;
 
-/// Raises the open-files limit for `tables` connections with both ends in this
-/// process; says what it did.
+/// Raises the open-files limit for the tables' ends of `tables` connections; says what
+/// it did.
 pub fn raise_open_files(tables: u32) -> anyhow::Result<()> {
-    let need = 2 * u64::from(tables) + FILES_BESIDE;
+    let need = u64::from(tables) + FILES_BESIDE;
     let limits = crate::open_files::at_least(need)
         .map_err(|e| anyhow::anyhow!("bench central, {tables} tables: {e}"))?;
     println!(

@@ -3,6 +3,7 @@
 
 mod audit;
 mod central;
+mod central_proc;
 mod central_tables;
 mod list;
 mod measure;

@@ -79,11 +79,6 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     status_kib(pid, "VmHWM:")
 }
 
-/// Resident memory of a running process now, in KiB (`VmRSS`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmRSS:")
-}
-
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -104,7 +99,7 @@ mod tests {
     #[test]
     fn reads_its_own_peak_memory() {
         // Now first: the peak read after it can only be as high or higher.
-        let now = super::rss_kib(std::process::id()).expect("VmRSS");
+        let now = super::status_kib(std::process::id(), "VmRSS:").expect("VmRSS");
         let kib = super::peak_rss_kib(std::process::id()).expect("VmHWM");
         assert!(kib > 100, "{kib} KiB");
         assert!(now <= kib, "{now} > {kib}");
