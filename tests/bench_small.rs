@@ -59,6 +59,12 @@ fn bench_central_connects_every_table_over_tls_and_stores_every_push() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{sockets}"));
     assert!(n >= 40, "{sockets}");
+    // Like a real table's client, a table lets an idle connection go; how many pushes
+    // then paid for a new handshake is said.
+    assert!(
+        out.contains(" of 240 pushes opened a new connection"),
+        "{out}"
+    );
     let memory = line(&out, "the central's peak memory (its own process, VmHWM):");
     assert!(memory.matches(" MB").count() == 2, "{memory}");
     let overview = line(&out, "overview of 4 places read over HTTP");

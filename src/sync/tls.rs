@@ -343,13 +343,17 @@ pub fn http_client_from(
         .https_only(https_only)
         .local_address(source)
         .connect_timeout(Duration::from_millis(500))
-        // Shorter than the listeners' keep-alive (`http_limits::HEADER_READ_TIMEOUT`):
-        // a pooled connection is never reused just as the peer closes it.
-        .pool_idle_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(CLIENT_IDLE_REUSE)
         .timeout(Duration::from_secs(5))
         .build()
         .map_err(TlsError::HttpClient)
 }
+
+/// How long a sync client keeps an idle connection for the next request. Shorter than
+/// the listeners' keep-alive (`http_limits::HEADER_READ_TIMEOUT`): a pooled connection
+/// is never reused just as the peer closes it. So a table that pushes less often than
+/// this opens a new connection, TLS handshake and all, for each push.
+pub const CLIENT_IDLE_REUSE: Duration = Duration::from_secs(5);
 
 /// A client that has not finished its TLS handshake by then is dropped. A handshake on
 /// a LAN takes milliseconds (tens on a loaded Pi); a connection that sends nothing is

@@ -48,6 +48,9 @@ struct SimTable {
     events: Vec<SignedEvent>,
     /// The table's own client and connection (over TLS); `None` when tables share.
     http: Option<reqwest::Client>,
+    /// When the table's last request ended: its client drops the connection once idle
+    /// for `CLIENT_IDLE_REUSE`.
+    last: Option<Instant>,
 }
 
 pub async fn run(a: Args) -> CmdResult {
@@ -97,6 +100,10 @@ pub async fn run(a: Args) -> CmdResult {
             }
             let clients: Vec<_> = sims.iter().filter_map(|s| s.http.clone()).collect();
             central_tables::connect_all(&clients, sync).await?;
+            let connected = Instant::now();
+            for s in sims.iter_mut() {
+                s.last = Some(connected);
+            }
             sockets.sample();
             format!("https://{sync}")
         }
@@ -126,6 +133,13 @@ pub async fn run(a: Args) -> CmdResult {
     if refused > 0 {
         println!("  refused or failed, by kind (× count, first text):");
         trouble.failed.print();
+    }
+    if a.connections.is_none() {
+        println!(
+            "  {} of {sent} pushes opened a new connection (TLS handshake in their latency): their table had been idle over {} s, when a table's client lets its connection go",
+            trouble.reconnected,
+            crate::sync::tls::CLIENT_IDLE_REUSE.as_secs()
+        );
     }
     let retried = trouble.retried.total();
     if retried > 0 {
@@ -406,6 +420,7 @@ fn make_events(
                             key: key.clone(),
                             events: chain(key, place, *no, voters, now),
                             http: None,
+                            last: None,
                         })
                         .collect::<Vec<_>>()
                 })
@@ -526,6 +541,11 @@ async fn push_share(
                     .body(body)
                     .send()
             };
+            if s.last
+                .is_some_and(|at| at.elapsed() > crate::sync::tls::CLIENT_IDLE_REUSE)
+            {
+                trouble.reconnected += 1;
+            }
             let mut r = send().await;
             // The connection broke before an answer: most often the central closed it
             // for being idle (`http_limits::HEADER_READ_TIMEOUT`) just as the push went
@@ -541,6 +561,9 @@ async fn push_share(
             latencies.push(due.elapsed());
             if let Err(why) = push_answer(r, again).await {
                 trouble.failed.add(why);
+            }
+            if s.last.is_some() {
+                s.last = Some(Instant::now());
             }
         }
         if !any {

@@ -1,6 +1,6 @@
 //! The simulated tables of `bench central` reaching the central as real tables do: over
 //! mutual TLS on its sync listener, each table with its own device key and certificate
-//! and one connection of its own, held between pushes. Thousands of tables are
+//! and one connection of its own, reused between pushes as a real table reuses it. Thousands of tables are
 //! thousands of sockets, and this process holds the tables' end of each (the central,
 //! its own process, the other), so the open-files limit is raised first and the
 //! sockets open are counted.
@@ -34,22 +34,26 @@ pub fn raise_open_files(tables: u32) -> anyhow::Result<()> {
 }
 
 /// A table's own HTTP client: its certificate, trusting only the central's key, at most
-/// one connection (a table's pushes are sequential). The time-out is longer than a
-/// table's 5 s so that a slow push shows as latency, not as a refusal.
+/// one connection (a table's pushes are sequential), not reused once idle as long as a
+/// real table's client would not reuse it (`CLIENT_IDLE_REUSE`): at a country's rate a
+/// table pushes about every 10 s, so most pushes open a new connection with a TLS
+/// handshake, as on the day. The time-out is longer than a table's 5 s so that a slow
+/// push shows as latency, not as a refusal.
 pub fn table_client(key: &DeviceSecret, central: DevicePublic) -> anyhow::Result<reqwest::Client> {
     let trusted = TrustedKeys::Listed(std::iter::once(central).collect());
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(client_config(key, trusted)?)
         .https_only(true)
         .pool_max_idle_per_host(1)
-        .pool_idle_timeout(None)
+        .pool_idle_timeout(crate::sync::tls::CLIENT_IDLE_REUSE)
         .timeout(Duration::from_secs(30))
         .build()?)
 }
 
 /// Every table connects (TCP, TLS handshake with both certificates checked, one
 /// `GET /sync/v1/hello`), [`CONNECTING`] at a time; prints how long it took in all and
-/// per table. The connections stay open in the clients for the pushes.
+/// per table. A connection stays in its client for the pushes that follow within
+/// `CLIENT_IDLE_REUSE`.
 pub async fn connect_all(clients: &[reqwest::Client], sync: SocketAddr) -> anyhow::Result<()> {
     let url = Arc::new(format!("https://{sync}/sync/v1/hello"));
     let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING));

@@ -10,12 +10,16 @@ use std::collections::BTreeMap;
 pub struct Trouble {
     pub failed: Refusals,
     pub retried: Refusals,
+    /// Pushes whose table had been idle longer than a real table's client keeps a
+    /// connection (`CLIENT_IDLE_REUSE`), so they opened a new one, handshake and all.
+    pub reconnected: usize,
 }
 
 impl Trouble {
     pub fn merge(&mut self, other: Trouble) {
         self.failed.merge(other.failed);
         self.retried.merge(other.retried);
+        self.reconnected += other.reconnected;
     }
 }
 
