@@ -59,12 +59,20 @@ fn bench_central_connects_every_table_over_tls_and_stores_every_push() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{sockets}"));
     assert!(n >= 40, "{sockets}");
-    // Like a real table's client, a table lets an idle connection go; how many pushes
-    // then paid for a new handshake is said.
-    assert!(
-        out.contains(" of 240 pushes opened a new connection"),
-        "{out}"
+    // Each table pulls the central as real tables do: 10 tables a place, so each pulls
+    // it once a second (three of its ten peers a 300 ms round).
+    let pulls = line(
+        &out,
+        "pulls, as real tables pull the central in their rounds:",
     );
+    let n: usize = pulls
+        .split(':')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{pulls}"));
+    assert!(n >= 40, "{pulls}");
+    assert!(!out.contains("pulls failed"), "{out}");
     let memory = line(&out, "the central's peak memory (its own process, VmHWM):");
     assert!(memory.matches(" MB").count() == 2, "{memory}");
     let overview = line(&out, "overview of 4 places read over HTTP");
@@ -88,6 +96,7 @@ fn bench_central_still_compares_with_shared_plain_connections() {
         "--connections",
         "4",
     ]);
+    assert!(!out.contains("pulls, as real tables"), "{out}");
     assert!(out.contains("4 shared plain-HTTP connections"), "{out}");
     assert!(!out.contains("connected over mutual TLS"), "{out}");
     let sustained = line(&out, "sustained");

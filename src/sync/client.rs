@@ -40,7 +40,7 @@ use tokio::time::Instant;
 /// bounds how long a lost push can delay a table.
 pub const ANTI_ENTROPY: Duration = Duration::from_millis(300);
 /// Peers pulled from in one round.
-const FANOUT: usize = 3;
+pub const FANOUT: usize = 3;
 /// A pull from a connected peer that has not ended by then no longer paces its round.
 /// On a LAN a pull takes a few ms (tens under load); this is far above that and far
 /// below the 5 s a silent peer holds a request.

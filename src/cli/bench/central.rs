@@ -13,6 +13,7 @@
 //! connections (test mode), to compare.
 
 use super::central_proc;
+use super::central_pulls;
 use super::central_tables;
 use super::measure::percentiles;
 use super::push_refusals::Trouble;
@@ -30,6 +31,7 @@ use crate::store::meta::MetaKey;
 use crate::sync::protocol::{Hello, PushRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 pub struct Args {
     pub places: u32,
@@ -39,6 +41,8 @@ pub struct Args {
     pub rate: u32,
     /// Shared plain-HTTP connections instead of one TLS connection per table.
     pub connections: Option<usize>,
+    /// Leave out the tables' pulls (only with a connection per table).
+    pub no_pulls: bool,
     pub dir: Option<PathBuf>,
 }
 
@@ -48,9 +52,13 @@ struct SimTable {
     events: Vec<SignedEvent>,
     /// The table's own client and connection (over TLS); `None` when tables share.
     http: Option<reqwest::Client>,
-    /// When the table's last request ended: its client drops the connection once idle
-    /// for `CLIENT_IDLE_REUSE`.
+    /// When the table's last push ended: without pulls in between, its client drops
+    /// the connection once idle for `CLIENT_IDLE_REUSE`.
     last: Option<Instant>,
+    /// What its place's tables have pushed (its pulls say they have it), when it pulls.
+    place_have: Option<central_pulls::PlaceHave>,
+    /// Its events stored so far (the sequence number of the last).
+    pushed: u64,
 }
 
 pub async fn run(a: Args) -> CmdResult {
@@ -73,8 +81,10 @@ pub async fn run(a: Args) -> CmdResult {
             None => "each table on its own mutual-TLS connection".into(),
         }
     );
+    let pulls = a.connections.is_none() && !a.no_pulls;
     if a.connections.is_none() {
-        central_tables::raise_open_files(a.tables)?;
+        // A table's pull and push can be under way at once, each on a connection.
+        central_tables::raise_open_files(a.tables, if pulls { 2 } else { 1 })?;
     }
 
     let (list_sha, by_place, list_size) = central_list(&db, &a)?;
@@ -109,37 +119,33 @@ pub async fn run(a: Args) -> CmdResult {
         }
         None => central.office.clone(),
     };
-    let pushed = push_all(&a, &base, &list_sha, sims, total, &db).await?;
-    let (latencies, trouble, elapsed, wal_max) = pushed;
+    let (stop_pulls, pulling) = watch::channel(false);
+    let pullers = if pulls {
+        start_pulls(&mut sims, &tables, &base, &list_sha, pulling)
+    } else {
+        Vec::new()
+    };
+    let pushed = push_all(&a, &base, &list_sha, sims, total, &db).await;
+    let _ = stop_pulls.send(true);
+    let mut pulled = central_pulls::Pulls::default();
+    for p in pullers {
+        pulled.merge(p.await?);
+    }
+    let (latencies, trouble, elapsed, wal_max) = pushed?;
     let refused = trouble.failed.total();
-    let sent = latencies.len();
     let office = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
     let stored = central.stored(&office).await?;
-    let (p50, p99, max) = percentiles(latencies);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-    println!(
-        "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
-        sent as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64(),
+    print_pushes(
+        latencies,
+        &trouble,
+        elapsed,
+        stored,
+        a.connections.is_none() && !pulls,
     );
-    println!(
-        "  push → verified and stored: p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
-    if refused > 0 {
-        println!("  refused or failed, by kind (× count, first text):");
-        trouble.failed.print();
-    }
-    if a.connections.is_none() {
-        println!(
-            "  {} of {sent} pushes opened a new connection (TLS handshake in their latency): their table had been idle over {} s, when a table's client lets its connection go",
-            trouble.reconnected,
-            crate::sync::tls::CLIENT_IDLE_REUSE.as_secs()
-        );
+    if pulls {
+        print_pulls(pulled, elapsed);
     }
     let retried = trouble.retried.total();
     if retried > 0 {
@@ -344,6 +350,106 @@ async fn push_all(
     ))
 }
 
+/// The pushes' rate and latency, and why some failed; with `idle_counted`, how many
+/// opened a new connection because their table had been idle.
+fn print_pushes(
+    latencies: Vec<Duration>,
+    trouble: &Trouble,
+    elapsed: Duration,
+    stored: u64,
+    idle_counted: bool,
+) {
+    let refused = trouble.failed.total();
+    let sent = latencies.len();
+    let (p50, p99, max) = percentiles(latencies);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
+        sent as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+    );
+    println!(
+        "  push → verified and stored: p50 {}  p99 {}  max {}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    if refused > 0 {
+        println!("  refused or failed, by kind (× count, first text):");
+        trouble.failed.print();
+    }
+    if idle_counted {
+        println!(
+            "  without pulls, {} of {sent} pushes opened a new connection (TLS handshake in their latency): their table had been idle over {} s, when a table's client lets its connection go",
+            trouble.reconnected,
+            crate::sync::tls::CLIENT_IDLE_REUSE.as_secs()
+        );
+    }
+}
+
+/// Every table pulls the central as a real table does (`central_pulls`), on its own
+/// client, until `stop`; each says it has what its place's tables have pushed.
+fn start_pulls(
+    sims: &mut [SimTable],
+    tables: &[(String, u32, DeviceSecret)],
+    base: &str,
+    list_sha: &str,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<central_pulls::Pulls>> {
+    let mut at_place: std::collections::HashMap<&str, usize> = Default::default();
+    for (place, _, _) in tables {
+        *at_place.entry(place.as_str()).or_default() += 1;
+    }
+    let mut haves: std::collections::HashMap<&str, central_pulls::PlaceHave> = Default::default();
+    let url = format!("{base}/sync/v1/pull");
+    let n = sims.len().max(1);
+    let mut tasks = Vec::new();
+    for (i, (s, (place, no, _))) in sims.iter_mut().zip(tables).enumerate() {
+        let Some(http) = s.http.clone() else { continue };
+        let have = haves.entry(place.as_str()).or_default().clone();
+        s.place_have = Some(have.clone());
+        let hello = Hello::new(
+            "bench".into(),
+            list_sha.to_string(),
+            s.key.public(),
+            place.clone(),
+            *no,
+        );
+        let puller = central_pulls::Puller {
+            http,
+            key: s.key.clone(),
+            hello,
+            have,
+            every: central_pulls::every(at_place.get(place.as_str()).copied().unwrap_or(1)),
+            phase: i as f64 / n as f64,
+        };
+        tasks.push(tokio::spawn(central_pulls::run(
+            puller,
+            url.clone(),
+            stop.clone(),
+        )));
+    }
+    tasks
+}
+
+fn print_pulls(pulled: central_pulls::Pulls, elapsed: Duration) {
+    let n = pulled.latencies.len();
+    let (p50, p99, max) = percentiles(pulled.latencies);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "  pulls, as real tables pull the central in their rounds: {n} ({:.0}/s), each from when due p50 {}  p99 {}  max {}; {} events sent back",
+        n as f64 / elapsed.as_secs_f64().max(0.001),
+        ms(p50),
+        ms(p99),
+        ms(max),
+        pulled.events_back
+    );
+    if pulled.failed.total() > 0 {
+        println!("  pulls failed, by kind (× count, first text):");
+        pulled.failed.print();
+    }
+}
+
 /// After the pushes: the office's overview time (over HTTP, as its dashboard reads
 /// it), the central's memory (its own process), and the database's size per event once
 /// the central has stopped and checkpointed its WAL.
@@ -421,6 +527,8 @@ fn make_events(
                             events: chain(key, place, *no, voters, now),
                             http: None,
                             last: None,
+                            place_have: None,
+                            pushed: 0,
                         })
                         .collect::<Vec<_>>()
                 })
@@ -541,9 +649,11 @@ async fn push_share(
                     .body(body)
                     .send()
             };
-            if s.last
-                .is_some_and(|at| at.elapsed() > crate::sync::tls::CLIENT_IDLE_REUSE)
-            {
+            // A table that pulls uses its connection every few seconds at most.
+            let idle = s.place_have.is_none()
+                && s.last
+                    .is_some_and(|at| at.elapsed() > crate::sync::tls::CLIENT_IDLE_REUSE);
+            if idle {
                 trouble.reconnected += 1;
             }
             let mut r = send().await;
@@ -559,8 +669,16 @@ async fn push_share(
                 r = send().await;
             }
             latencies.push(due.elapsed());
-            if let Err(why) = push_answer(r, again).await {
-                trouble.failed.add(why);
+            match push_answer(r, again).await {
+                Ok(()) => {
+                    s.pushed += 1;
+                    if let Some(have) = &s.place_have {
+                        if let Ok(mut h) = have.lock() {
+                            h.insert(s.key.public(), s.pushed);
+                        }
+                    }
+                }
+                Err(why) => trouble.failed.add(why),
             }
             if s.last.is_some() {
                 s.last = Some(Instant::now());

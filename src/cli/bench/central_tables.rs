@@ -19,10 +19,10 @@ pub const CONNECTING: usize = 64;
 /// Open files beside the sockets: the list's database while it is made, the runtime.
 const FILES_BESIDE: u64 = 2_048;
 
-/// Raises the open-files limit for the tables' ends of `tables` connections; says what
-/// it did.
-pub fn raise_open_files(tables: u32) -> anyhow::Result<()> {
-    let need = u64::from(tables) + FILES_BESIDE;
+/// Raises the open-files limit for the tables' ends of `each` connections per table;
+/// says what it did. The central, started from this process, inherits the limit.
+pub fn raise_open_files(tables: u32, each: u64) -> anyhow::Result<()> {
+    let need = each * u64::from(tables) + FILES_BESIDE;
     let limits = crate::open_files::at_least(need)
         .map_err(|e| anyhow::anyhow!("bench central, {tables} tables: {e}"))?;
     println!(
@@ -34,7 +34,8 @@ pub fn raise_open_files(tables: u32) -> anyhow::Result<()> {
 }
 
 /// A table's own HTTP client: its certificate, trusting only the central's key, at most
-/// one connection (a table's pushes are sequential), not reused once idle as long as a
+/// two connections (a table's pushes are sequential, and so are its pulls of the
+/// central), not reused once idle as long as a
 /// real table's client would not reuse it (`CLIENT_IDLE_REUSE`): at a country's rate a
 /// table pushes about every 10 s, so most pushes open a new connection with a TLS
 /// handshake, as on the day. The time-out is longer than a table's 5 s so that a slow
@@ -44,7 +45,7 @@ pub fn table_client(key: &DeviceSecret, central: DevicePublic) -> anyhow::Result
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(client_config(key, trusted)?)
         .https_only(true)
-        .pool_max_idle_per_host(1)
+        .pool_max_idle_per_host(2)
         .pool_idle_timeout(crate::sync::tls::CLIENT_IDLE_REUSE)
         .timeout(Duration::from_secs(30))
         .build()?)

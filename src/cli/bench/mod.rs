@@ -4,6 +4,7 @@
 mod audit;
 mod central;
 mod central_proc;
+mod central_pulls;
 mod central_tables;
 mod list;
 mod measure;
@@ -46,8 +47,9 @@ pub enum BenchCmd {
     /// table checking in at the evening peak.
     Sync(sync::Args),
     /// The central tally under a country's load: simulated tables, each on its own
-    /// mutual-TLS connection, push signed check-ins on loopback at a fixed rate; the time
-    /// to connect them all, sustained events/s and push latency.
+    /// mutual-TLS connection, push signed check-ins on loopback at a fixed rate and pull
+    /// as real tables do; the time to connect them all, sustained events/s, push and pull
+    /// latency, the central's memory.
     Central {
         #[arg(long, default_value_t = 1_314)]
         places: u32,
@@ -65,6 +67,10 @@ pub enum BenchCmd {
         /// (test mode; no TLS), to compare with one TLS connection per table.
         #[arg(long)]
         connections: Option<usize>,
+        /// Leave out the tables' pulls of the central (which real tables make several
+        /// times a second each), to see what the pushes alone cost.
+        #[arg(long)]
+        no_pulls: bool,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -110,6 +116,7 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
             events,
             rate,
             connections,
+            no_pulls,
             dir,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
@@ -120,6 +127,7 @@ pub fn run(cmd: BenchCmd) -> CmdResult {
                 events,
                 rate,
                 connections,
+                no_pulls,
                 dir,
             }))
         }
