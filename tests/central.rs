@@ -1350,3 +1350,74 @@ fn the_table_report_the_paper_list_and_the_central_count_the_same_brevstemmer() 
         Some(1)
     );
 }
+
+/// The value of a counter in the central's `/metrics`.
+fn metric(c: &Central, name: &str) -> u64 {
+    let (_, text, _) = c.request("GET", "/metrics", None);
+    let text = String::from_utf8(text).expect("utf8");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+}
+
+/// Issue 14: a table pulled the central in its rounds like a table peer, several times
+/// a second; at a country's 10,000 tables that was 13,000 pulls a second, which the
+/// central could not answer (`bench central`). While a table of its place answers, a
+/// table now pulls the central only every `CENTRAL_PULL_EVERY` (4 s).
+#[test]
+fn a_table_whose_place_answers_pulls_the_central_only_every_few_seconds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_list(d);
+    let (kc, k1, k2) = (key(d, "central"), key(d, "t1"), key(d, "t2"));
+    let ports = free_ports(3);
+    let c = Central::start(
+        d,
+        &format!(
+            "[[tables]]\nplace = \"1\"\ntable_no = 1\nkey = \"{}\"\n\
+             [[tables]]\nplace = \"1\"\ntable_no = 2\nkey = \"{}\"\n",
+            k1.public().to_hex(),
+            k2.public().to_hex(),
+        ),
+        ports[2],
+        0,
+    );
+    let sync = |other: u16| {
+        format!(
+            "peers = [\"http://127.0.0.1:{other}\"]\ncentral = [\"http://127.0.0.1:{}\"]\n{}",
+            ports[2],
+            devices(&[&k1, &k2], &[&kc])
+        )
+    };
+    let t1 = Table::start(
+        d,
+        &table_config(d, "t1", "1", 1, ports[0], 0, &sync(ports[1])),
+    );
+    let t2 = Table::start(
+        d,
+        &table_config(d, "t2", "1", 2, ports[1], 0, &sync(ports[0])),
+    );
+    for t in [&t1, &t2] {
+        assert!(
+            eventually(Duration::from_secs(30), || {
+                let s = t.get("/api/screen").1;
+                s["status"]["peers_ok"] == true && s["status"]["central_ok"] == true
+            }),
+            "the table never saw its peer and the central: {}",
+            t.get("/api/screen").1["status"]
+        );
+    }
+    let before = metric(&c, "valgbord_central_pulls_total");
+    // A rate needs a span of time: this sleep is the span measured, not a wait for
+    // something to happen.
+    std::thread::sleep(Duration::from_secs(8));
+    let pulls = metric(&c, "valgbord_central_pulls_total") - before;
+    // In every 300 ms round, as before, two tables pulled it about 50 times in 8 s;
+    // every 4 s (and at the next round after), at most 3 times each.
+    assert!(
+        pulls <= 6,
+        "the central was pulled {pulls} times in 8 s by two tables that see each other"
+    );
+    assert!(pulls >= 1, "the tables stopped pulling the central at all");
+}

@@ -17,6 +17,10 @@ pub struct Metrics {
     pub received: AtomicU64,
     pub added: AtomicU64,
     pub duplicates: AtomicU64,
+    /// Pulls answered, from tables and the other centrals: a table pulls the central
+    /// every few seconds (`sync::client::CENTRAL_PULL_EVERY`), so this shows the load
+    /// that takes and a table that pulls far more often.
+    pub pulls: AtomicU64,
     /// Rejected events by reason.
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Sync requests refused as replayed, stale or unstamped, by reason.
@@ -105,6 +109,12 @@ impl Metrics {
             "valgbord_central_events_duplicate_total",
             "Events received that were already stored.",
             self.duplicates.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "valgbord_central_pulls_total",
+            "Pulls answered, from tables and other centrals.",
+            self.pulls.load(Ordering::Relaxed),
         );
         by_reason(
             &mut o,

@@ -201,6 +201,7 @@ impl SyncNode for CentralNode {
         theirs: &VersionVector,
         limit: usize,
     ) -> Result<PullPage, StoreError> {
+        self.metrics.pulls.fetch_add(1, Ordering::Relaxed);
         let place = match (
             self.by_key.get(&peer.device),
             self.reserves.get(&peer.device),

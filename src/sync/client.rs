@@ -45,6 +45,14 @@ pub const FANOUT: usize = 3;
 /// On a LAN a pull takes a few ms (tens under load); this is far above that and far
 /// below the 5 s a silent peer holds a request.
 pub const STALL: Duration = Duration::from_millis(500);
+/// How often a table pulls a central while a table of its place answers. The tables of
+/// the place bring each other's check-ins within the second; the central has nothing
+/// more for them then, and in the rounds it was pulled like a table peer, 1.3 times a
+/// second by every table: 13,000 pulls a second at a country's central, which could
+/// not answer them (issue 14, `bench central`). Shorter than `tls::CLIENT_IDLE_REUSE`,
+/// so the connection the pushes use stays open. With no table answering the central
+/// is the only source and is pulled every round, as before.
+pub const CENTRAL_PULL_EVERY: Duration = Duration::from_secs(4);
 /// The longest wait between two probes of a peer that is not connected: a healed link
 /// or a restarted table is noticed within this, plus one request.
 pub const PROBE_MAX: Duration = Duration::from_secs(2);
@@ -124,6 +132,8 @@ struct Peer {
     discovered: bool,
     /// A pull from this peer is under way (at most one at a time).
     in_flight: bool,
+    /// When the last pull from this peer began.
+    pulled_at: Option<Instant>,
     /// When a peer that is not connected is probed next, and the wait after that.
     next_probe: Instant,
     backoff: Duration,
@@ -151,6 +161,7 @@ impl Peer {
             pusher: None,
             discovered,
             in_flight: false,
+            pulled_at: None,
             next_probe: Instant::now(),
             backoff: ANTI_ENTROPY,
             candidate: None,
@@ -590,6 +601,7 @@ impl SyncClient {
     /// everything made a table that restarts fetch the same events from all of them.)
     fn start_pull(&mut self, i: usize, at: Option<String>, probe: bool) {
         let p = &mut self.peers[i];
+        p.pulled_at = Some(Instant::now());
         let mut status = p.status.clone();
         let device = p.device;
         match at {
@@ -778,15 +790,25 @@ impl SyncClient {
     }
 
     /// Begins a round of up to [`FANOUT`] random connected peers, unless one is under
-    /// way.
+    /// way; a central only every [`CENTRAL_PULL_EVERY`] while a table answers.
     fn begin_round(&mut self) {
         if !self.round.is_empty() || self.pacing.is_some() {
             return;
         }
+        let a_table_answers = self
+            .peers
+            .iter()
+            .any(|p| !p.status.central && p.connected());
         let mut ready: Vec<String> = self
             .peers
             .iter()
             .filter(|p| p.connected() && !p.in_flight)
+            .filter(|p| {
+                !p.status.central
+                    || !a_table_answers
+                    || p.pulled_at
+                        .is_none_or(|at| at.elapsed() >= CENTRAL_PULL_EVERY)
+            })
             .map(|p| p.status.url.clone())
             .collect();
         ready.shuffle(&mut self.rng);
