@@ -1363,8 +1363,9 @@ fn metric(c: &Central, name: &str) -> u64 {
 
 /// Issue 14: a table pulled the central in its rounds like a table peer, several times
 /// a second; at a country's 10,000 tables that was 13,000 pulls a second, which the
-/// central could not answer (`bench central`). While a table of its place answers, a
-/// table now pulls the central only every `CENTRAL_PULL_EVERY` (4 s).
+/// central could not answer (`bench central`). While every other table of its place
+/// answers, a table now pulls the central only every `CENTRAL_PULL_EVERY` (4 s); with
+/// one of them lost, every round again, since the central may hold its check-ins.
 #[test]
 fn a_table_whose_place_answers_pulls_the_central_only_every_few_seconds() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1394,7 +1395,7 @@ fn a_table_whose_place_answers_pulls_the_central_only_every_few_seconds() {
         d,
         &table_config(d, "t1", "1", 1, ports[0], 0, &sync(ports[1])),
     );
-    let t2 = Table::start(
+    let mut t2 = Table::start(
         d,
         &table_config(d, "t2", "1", 2, ports[1], 0, &sync(ports[0])),
     );
@@ -1420,4 +1421,21 @@ fn a_table_whose_place_answers_pulls_the_central_only_every_few_seconds() {
         "the central was pulled {pulls} times in 8 s by two tables that see each other"
     );
     assert!(pulls >= 1, "the tables stopped pulling the central at all");
+
+    // Table 2 is gone: table 1 pulls the central every round (300 ms) again.
+    t2.kill9();
+    assert!(
+        eventually(
+            Duration::from_secs(30),
+            || t1.get("/api/screen").1["status"]["peers_ok"] == false
+        ),
+        "table 1 never saw table 2 gone"
+    );
+    let before = metric(&c, "valgbord_central_pulls_total");
+    std::thread::sleep(Duration::from_secs(4));
+    let pulls = metric(&c, "valgbord_central_pulls_total") - before;
+    assert!(
+        pulls >= 4,
+        "with its only table peer lost, table 1 pulled the central {pulls} times in 4 s"
+    );
 }

@@ -45,13 +45,14 @@ pub const FANOUT: usize = 3;
 /// On a LAN a pull takes a few ms (tens under load); this is far above that and far
 /// below the 5 s a silent peer holds a request.
 pub const STALL: Duration = Duration::from_millis(500);
-/// How often a table pulls a central while a table of its place answers. The tables of
-/// the place bring each other's check-ins within the second; the central has nothing
-/// more for them then, and in the rounds it was pulled like a table peer, 1.3 times a
-/// second by every table: 13,000 pulls a second at a country's central, which could
-/// not answer them (issue 14, `bench central`). Shorter than `tls::CLIENT_IDLE_REUSE`,
-/// so the connection the pushes use stays open. With no table answering the central
-/// is the only source and is pulled every round, as before.
+/// How often a table pulls a central while every other table of its place answers.
+/// Those tables bring each other's check-ins within the second; the central has
+/// nothing more for them then, and in the rounds it was pulled like a table peer, 1.3
+/// times a second by every table: 13,000 pulls a second at a country's central, which
+/// could not answer them (issue 14, `bench central`). Shorter than
+/// `tls::CLIENT_IDLE_REUSE`, so the connection the pushes use stays open. While a
+/// table of the place is lost, the central may hold its check-ins (it may reach the
+/// central when it cannot reach us), so the central is pulled every round, as before.
 pub const CENTRAL_PULL_EVERY: Duration = Duration::from_secs(4);
 /// The longest wait between two probes of a peer that is not connected: a healed link
 /// or a restarted table is noticed within this, plus one request.
@@ -790,22 +791,20 @@ impl SyncClient {
     }
 
     /// Begins a round of up to [`FANOUT`] random connected peers, unless one is under
-    /// way; a central only every [`CENTRAL_PULL_EVERY`] while a table answers.
+    /// way; a central only every [`CENTRAL_PULL_EVERY`] while every table peer answers.
     fn begin_round(&mut self) {
         if !self.round.is_empty() || self.pacing.is_some() {
             return;
         }
-        let a_table_answers = self
-            .peers
-            .iter()
-            .any(|p| !p.status.central && p.connected());
+        let mut tables = self.peers.iter().filter(|p| !p.status.central).peekable();
+        let every_table_answers = tables.peek().is_some() && tables.all(Peer::connected);
         let mut ready: Vec<String> = self
             .peers
             .iter()
             .filter(|p| p.connected() && !p.in_flight)
             .filter(|p| {
                 !p.status.central
-                    || !a_table_answers
+                    || !every_table_answers
                     || p.pulled_at
                         .is_none_or(|at| at.elapsed() >= CENTRAL_PULL_EVERY)
             })

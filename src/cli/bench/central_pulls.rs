@@ -1,8 +1,8 @@
 //! The other half of what a real table sends the central: its pulls. A table pulls from
 //! its peers in rounds, every `ANTI_ENTROPY` from `FANOUT` connected peers at random
-//! (`sync::client`), and the central is one of those peers; while a table of its place
-//! answers, the central joins a round only once `CENTRAL_PULL_EVERY` has passed since
-//! its last pull. Before that rule it was pulled like a table peer: at the country's 7.6
+//! (`sync::client`), and the central is one of those peers; while every other table of
+//! its place answers, the central joins a round only once `CENTRAL_PULL_EVERY` has
+//! passed since its last pull. Before that rule it was pulled like a table peer: at the country's 7.6
 //! tables a place, 1.3 times a second by each table, about 13,000 pulls a second at a
 //! central for 10,000 tables, far more requests than its 1,000 pushes; this bench
 //! showed the central could not answer them. The pulls also keep the table's
