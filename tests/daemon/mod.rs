@@ -364,12 +364,31 @@ impl Table {
         }
     }
 
+    /// Whether the daemon still runs, for a failed request's message: a connection
+    /// closed without an answer is a crash only if the process is gone.
+    pub fn process_state(&self) -> String {
+        let pid = self.child.id();
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state is the field after the command's closing parenthesis.
+            Ok(stat) => match stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+            {
+                Some("Z") => format!("the daemon (pid {pid}) has exited"),
+                Some(state) => format!("the daemon (pid {pid}) still runs (state {state})"),
+                None => format!("the daemon (pid {pid}): unreadable state"),
+            },
+            Err(_) => format!("the daemon (pid {pid}) is gone"),
+        }
+    }
+
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let mut res = self
             .agent
             .post(&format!("{}{path}", self.base))
             .send_json(body)
-            .expect("POST");
+            .unwrap_or_else(|e| panic!("POST {path}: {e:?}; {}", self.process_state()));
         let status = res.status().as_u16();
         let v: Value = res.body_mut().read_json().expect("JSON body");
         (status, v)
@@ -390,7 +409,7 @@ impl Table {
             .agent
             .get(&format!("{}{path}", self.base))
             .call()
-            .expect("GET");
+            .unwrap_or_else(|e| panic!("GET {path}: {e:?}; {}", self.process_state()));
         let status = res.status().as_u16();
         let v: Value = res.body_mut().read_json().expect("JSON body");
         (status, v)
