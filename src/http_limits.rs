@@ -68,7 +68,31 @@ where
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
             mark(&mut req);
-            match tokio::time::timeout(REQUEST_TIMEOUT, app.oneshot(req)).await {
+            // The whole body is read before the handler runs, also by handlers that
+            // take none (`POST /api/table/open` with `{}`): hyper keeps a connection
+            // only if it can read an unread body at once after the answer, so a body
+            // whose bytes came late made it close the connection silently, and the
+            // client's next request on it failed ("Peer disconnected"; issue 14, seen
+            // under load).
+            let limit = body_limit(req.uri().path());
+            let work = async move {
+                let (parts, body) = req.into_parts();
+                match axum::body::to_bytes(body, limit).await {
+                    Ok(bytes) => {
+                        app.oneshot(Request::from_parts(parts, Body::from(bytes)))
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::warn!(%ip, error = %e, "request body not read; answered 400");
+                        Ok(error_answer(
+                            StatusCode::BAD_REQUEST,
+                            "Forespørgslen kunne ikke læses.",
+                            "request body could not be read",
+                        ))
+                    }
+                }
+            };
+            match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
                 Ok(r) => r,
                 Err(_) => {
                     tracing::warn!(%ip, "request not finished in time; answered 408");
