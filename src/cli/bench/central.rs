@@ -15,7 +15,7 @@
 use super::central_proc;
 use super::central_pulls;
 use super::central_tables;
-use super::measure::percentiles;
+use super::measure::spread;
 use super::push_refusals::Trouble;
 use crate::central::config::{CentralConfig, Role, TableEntry, UserEntry};
 use crate::cli::failure::CmdResult;
@@ -361,19 +361,12 @@ fn print_pushes(
 ) {
     let refused = trouble.failed.total();
     let sent = latencies.len();
-    let (p50, p99, max) = percentiles(latencies);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
         "  sustained {:.0} events/s ({sent} pushes in {:.1} s; {refused} refused; {stored} events stored)",
         sent as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64(),
     );
-    println!(
-        "  push → verified and stored: p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
+    println!("  push → verified and stored: {}", spread(latencies));
     if refused > 0 {
         println!("  refused or failed, by kind (× count, first text):");
         trouble.failed.print();
@@ -434,14 +427,10 @@ fn start_pulls(
 
 fn print_pulls(pulled: central_pulls::Pulls, elapsed: Duration) {
     let n = pulled.latencies.len();
-    let (p50, p99, max) = percentiles(pulled.latencies);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
-        "  pulls, as real tables pull the central in their rounds: {n} ({:.0}/s), each from when due p50 {}  p99 {}  max {}; {} events sent back",
+        "  pulls, as real tables pull the central in their rounds: {n} ({:.0}/s), each from when due {}; {} events sent back",
         n as f64 / elapsed.as_secs_f64().max(0.001),
-        ms(p50),
-        ms(p99),
-        ms(max),
+        spread(pulled.latencies),
         pulled.events_back
     );
     if pulled.failed.total() > 0 {

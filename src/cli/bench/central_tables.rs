@@ -5,7 +5,7 @@
 //! its own process, the other), so the open-files limit is raised first and the
 //! sockets open are counted.
 
-use super::measure::percentiles;
+use super::measure::spread;
 use crate::election::keys::{DevicePublic, DeviceSecret};
 use crate::sync::tls::{TrustedKeys, client_config};
 use std::net::SocketAddr;
@@ -84,15 +84,11 @@ pub async fn connect_all(clients: &[reqwest::Client], sync: SocketAddr) -> anyho
         }
     }
     let all = started.elapsed();
-    let (p50, p99, max) = percentiles(times);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
-        "  {} tables connected over mutual TLS in {:.1} s ({CONNECTING} at a time): each (TCP + handshake + one request) p50 {}  p99 {}  max {}",
+        "  {} tables connected over mutual TLS in {:.1} s ({CONNECTING} at a time): each (TCP + handshake + one request) {}",
         clients.len(),
         all.as_secs_f64(),
-        ms(p50),
-        ms(p99),
-        ms(max)
+        spread(times)
     );
     if let Some(first) = failed.first() {
         return Err(anyhow::anyhow!(

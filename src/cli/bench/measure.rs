@@ -18,6 +18,14 @@ pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
 }
 
 /// The two latencies of a table's check-in: scan to verdict, confirm to stored.
+/// "p50 1.2 ms  p99 3.4 ms  max 5.6 ms" of a set of durations, to a tenth of a
+/// millisecond (the central's and the connects' figures).
+pub fn spread(d: Vec<Duration>) -> String {
+    let (p50, p99, max) = percentiles(d);
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    format!("p50 {}  p99 {}  max {}", ms(p50), ms(p99), ms(max))
+}
+
 pub fn print_scan_confirm(scan_times: Vec<Duration>, confirm_times: Vec<Duration>) {
     let admitted = confirm_times.len();
     let (p50, p99, max) = percentiles(scan_times);
