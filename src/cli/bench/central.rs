@@ -100,7 +100,7 @@ pub async fn run(a: Args) -> CmdResult {
     );
 
     let cfg = central_config(&dir, &db, &tables, a.connections.is_none())?;
-    let (central, mut memory) = central_proc::CentralProc::start(&dir, cfg)?;
+    let central = central_proc::CentralProc::start(&dir, cfg)?;
     let mut sockets = central_tables::SocketPeak::start();
     let base = match central.sync {
         Some(sync) => {
@@ -160,7 +160,7 @@ pub async fn run(a: Args) -> CmdResult {
         "  sockets open at peak in the bench's process: {} (the tables' ends of the connections)",
         sockets.peak()
     );
-    final_figures(central, &office, &mut memory, &db, (list_size, stored)).await?;
+    final_figures(central, &office, &db, (list_size, stored)).await?;
     if refused > 0 {
         return Err(anyhow::anyhow!("{refused} pushes were refused"));
     }
@@ -445,7 +445,6 @@ fn print_pulls(pulled: central_pulls::Pulls, elapsed: Duration) {
 async fn final_figures(
     central: central_proc::CentralProc,
     office: &reqwest::Client,
-    memory: &mut central_proc::Memory,
     db: &Path,
     (list_size, stored): (u64, u64),
 ) -> CmdResult {
@@ -455,11 +454,12 @@ async fn final_figures(
         first.as_secs_f64() * 1000.0,
         then.as_secs_f64() * 1000.0,
     );
-    central.stop(memory)?;
+    let started = central.started_kib;
+    let peak = central.stop()?;
     println!(
         "  the central's peak memory (its own process, VmHWM): {} after start with the list, {} after the pushes",
-        super::proc::mb(memory.started_kib),
-        super::proc::mb(memory.peak_kib),
+        super::proc::mb(started),
+        super::proc::mb(peak),
     );
     // The central checkpoints and removes its WAL when it closes; if a connection of
     // its was still open at exit, this does it.

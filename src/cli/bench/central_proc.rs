@@ -25,21 +25,15 @@ pub struct CentralProc {
     pub sync: Option<std::net::SocketAddr>,
     /// The central's device key file, written by the central at its first start.
     pub key: PathBuf,
-    log: PathBuf,
-}
-
-/// The central's memory, read from /proc before it stops.
-pub struct Memory {
-    /// VmHWM right after start: the list opened, nothing pushed yet.
+    /// Its peak memory (VmHWM) right after start: the list opened, nothing pushed yet.
     pub started_kib: Option<u64>,
-    /// VmHWM after the pushes and the office's reads.
-    pub peak_kib: Option<u64>,
+    log: PathBuf,
 }
 
 impl CentralProc {
     /// Writes `cfg` (with free loopback ports) to `dir/central.toml` and starts the
     /// central on it; returns once it says where it listens.
-    pub fn start(dir: &Path, mut cfg: CentralConfig) -> anyhow::Result<(CentralProc, Memory)> {
+    pub fn start(dir: &Path, mut cfg: CentralConfig) -> anyhow::Result<CentralProc> {
         let ports = crate::ports::ports(0, 2)?;
         let (office, sync) = (ports[0], ports[1]);
         cfg.listen = std::net::SocketAddr::from(([127, 0, 0, 1], office));
@@ -58,19 +52,15 @@ impl CentralProc {
             crate::rehearsal::place::spawn_daemon("central", &config, &log, "the central tally")?;
         let pid = child.id();
         let started_kib = bench_proc::peak_rss_kib(pid);
-        let central = CentralProc {
+        Ok(CentralProc {
             child: Some(child),
             pid,
             office: format!("http://{}", cfg.listen),
             sync: cfg.sync_listen,
             key: cfg.key.clone(),
-            log,
-        };
-        let memory = Memory {
             started_kib,
-            peak_kib: None,
-        };
-        Ok((central, memory))
+            log,
+        })
     }
 
     /// Events in the central's log, as its `/metrics` gauge says.
@@ -126,12 +116,13 @@ impl CentralProc {
         Ok((first, then, places, percent))
     }
 
-    /// Reads the peak memory, then stops the central as systemd does (SIGTERM) and
-    /// waits for it, so its database is closed and its WAL checkpointed.
-    pub fn stop(mut self, memory: &mut Memory) -> anyhow::Result<()> {
-        memory.peak_kib = bench_proc::peak_rss_kib(self.pid);
+    /// Reads the peak memory (VmHWM), then stops the central as systemd does
+    /// (SIGTERM) and waits for it, so its database is closed and its WAL checkpointed;
+    /// returns that peak.
+    pub fn stop(mut self) -> anyhow::Result<Option<u64>> {
+        let peak = bench_proc::peak_rss_kib(self.pid);
         let Some(mut child) = self.child.take() else {
-            return Ok(());
+            return Ok(peak);
         };
         let pid = i32::try_from(self.pid)
             .ok()
@@ -147,7 +138,7 @@ impl CentralProc {
                         self.log.display()
                     ));
                 }
-                return Ok(());
+                return Ok(peak);
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
