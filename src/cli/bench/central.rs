@@ -630,13 +630,7 @@ async fn push_share(
                     events: vec![ev.clone()],
                     stamp: crate::sync::replay::Stamp::new(crate::store::now_ms(), 0).ok(),
                 };
-                let body = serde_json::to_vec(&req).unwrap_or_default();
-                let sig = crate::sync::auth::sign_body(&s.key, &body);
-                http.post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(crate::sync::auth::HEADER, sig)
-                    .body(body)
-                    .send()
+                central_tables::signed_post(http, &url, &s.key, &req).send()
             };
             // A table that pulls uses its connection every few seconds at most.
             let idle = s.place_have.is_none()

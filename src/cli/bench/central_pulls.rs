@@ -86,14 +86,7 @@ pub async fn run(p: Puller, url: String, mut stop: watch::Receiver<bool>) -> Pul
             limit: MAX_PAGE,
             stamp: crate::sync::replay::Stamp::new(crate::store::now_ms(), 0).ok(),
         };
-        let body = serde_json::to_vec(&req).unwrap_or_default();
-        let sig = crate::sync::auth::sign_body(&p.key, &body);
-        let sent = p
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(crate::sync::auth::HEADER, sig)
-            .body(body)
+        let sent = super::central_tables::signed_post(&p.http, &url, &p.key, &req)
             .send()
             .await;
         match answer(sent).await {

@@ -138,3 +138,19 @@ impl SocketPeak {
         self.peak
     }
 }
+
+/// A sync request as a table sends it: `req` as JSON, signed with the table's key in
+/// the signature header (pushes and pulls alike).
+pub fn signed_post(
+    http: &reqwest::Client,
+    url: &str,
+    key: &DeviceSecret,
+    req: &impl serde::Serialize,
+) -> reqwest::RequestBuilder {
+    let body = serde_json::to_vec(req).unwrap_or_default();
+    let sig = crate::sync::auth::sign_body(key, &body);
+    http.post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(crate::sync::auth::HEADER, sig)
+        .body(body)
+}
