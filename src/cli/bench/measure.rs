@@ -17,7 +17,6 @@ pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
     (at(0.50), at(0.99), d[d.len() - 1])
 }
 
-/// The two latencies of a table's check-in: scan to verdict, confirm to stored.
 /// "p50 1.2 ms  p99 3.4 ms  max 5.6 ms" of a set of durations, to a tenth of a
 /// millisecond (the central's and the connects' figures).
 pub fn spread(d: Vec<Duration>) -> String {
@@ -26,6 +25,7 @@ pub fn spread(d: Vec<Duration>) -> String {
     format!("p50 {}  p99 {}  max {}", ms(p50), ms(p99), ms(max))
 }
 
+/// The two latencies of a table's check-in: scan to verdict, confirm to stored.
 pub fn print_scan_confirm(scan_times: Vec<Duration>, confirm_times: Vec<Duration>) {
     let admitted = confirm_times.len();
     let (p50, p99, max) = percentiles(scan_times);
