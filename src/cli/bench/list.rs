@@ -2,7 +2,7 @@
 //! and import as the user's own commands (processes), then card lookups and searches on
 //! the imported database.
 
-use super::measure::{ms, percentiles};
+use super::measure::{ms, spread_by};
 use super::proc;
 use super::setup::{path_str, tempdir};
 use crate::cli::failure::CmdResult;
@@ -113,12 +113,9 @@ fn card_lookups(store: &Store, rng: &mut ChaCha8Rng, voters: u64, lookups: usize
             return Err(anyhow::anyhow!("card {code} not found"));
         }
     }
-    let (p50, p99, max) = percentiles(times);
     println!(
-        "  card lookup        p50 {}  p99 {}  max {}  ({lookups} lookups)",
-        ms(p50),
-        ms(p99),
-        ms(max)
+        "  card lookup        {}  ({lookups} lookups)",
+        spread_by(times, ms)
     );
 
     Ok(())
@@ -148,12 +145,9 @@ fn searches_timed(
         }
         found_total += hits.len();
     }
-    let (p50, p99, max) = percentiles(times);
     println!(
-        "  name+birthdate     p50 {}  p99 {}  max {}  ({searches} searches, {:.1} hits each)",
-        ms(p50),
-        ms(p99),
-        ms(max),
+        "  name+birthdate     {}  ({searches} searches, {:.1} hits each)",
+        spread_by(times, ms),
         found_total as f64 / searches.max(1) as f64
     );
 
@@ -170,12 +164,9 @@ fn searches_timed(
         store.search(&q, 50)?;
         times.push(t.elapsed());
     }
-    let (p50, p99, max) = percentiles(times);
     println!(
-        "  name only (partial) p50 {}  p99 {}  max {}  ({searches} searches)",
-        ms(p50),
-        ms(p99),
-        ms(max)
+        "  name only (partial) {}  ({searches} searches)",
+        spread_by(times, ms)
     );
     Ok(())
 }

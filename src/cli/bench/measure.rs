@@ -20,27 +20,23 @@ pub fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration, Duration) {
 /// "p50 1.2 ms  p99 3.4 ms  max 5.6 ms" of a set of durations, to a tenth of a
 /// millisecond (the central's and the connects' figures).
 pub fn spread(d: Vec<Duration>) -> String {
+    spread_by(d, |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+}
+
+/// "p50 …  p99 …  max …" of a set of durations, each written by `fmt` (the table's
+/// benchmarks use [`ms`], to a microsecond).
+pub fn spread_by(d: Vec<Duration>, fmt: impl Fn(Duration) -> String) -> String {
     let (p50, p99, max) = percentiles(d);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-    format!("p50 {}  p99 {}  max {}", ms(p50), ms(p99), ms(max))
+    format!("p50 {}  p99 {}  max {}", fmt(p50), fmt(p99), fmt(max))
 }
 
 /// The two latencies of a table's check-in: scan to verdict, confirm to stored.
 pub fn print_scan_confirm(scan_times: Vec<Duration>, confirm_times: Vec<Duration>) {
     let admitted = confirm_times.len();
-    let (p50, p99, max) = percentiles(scan_times);
+    println!("  scan -> verdict    {}", spread_by(scan_times, ms));
     println!(
-        "  scan -> verdict    p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
-    );
-    let (p50, p99, max) = percentiles(confirm_times);
-    println!(
-        "  confirm -> stored  p50 {}  p99 {}  max {}  ({admitted} check-ins, fsync included)",
-        ms(p50),
-        ms(p99),
-        ms(max)
+        "  confirm -> stored  {}  ({admitted} check-ins, fsync included)",
+        spread_by(confirm_times, ms)
     );
 }
 

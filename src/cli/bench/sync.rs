@@ -2,7 +2,7 @@
 //! syncing over TLS on loopback: with every table checking in at the evening peak
 //! (`sync_peak`), or one check-in at a time on idle tables (`--idle`).
 
-use super::measure::{ms, percentiles};
+use super::measure::{ms, spread_by};
 use super::setup::{bench_table_config, tempdir};
 use crate::app::table::RunningTable;
 use crate::cli::failure::CmdResult;
@@ -102,19 +102,13 @@ async fn idle(
 ) -> CmdResult {
     let mut codes = admissible.map(|(_, code)| code);
     let (per_table, all_tables) = visibility(running, &mut codes, checkins).await?;
-    let (p50, p99, max) = percentiles(per_table);
     println!(
-        "  idle, visible at another table   p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
+        "  idle, visible at another table   {}",
+        spread_by(per_table, ms)
     );
-    let (p50, p99, max) = percentiles(all_tables);
     println!(
-        "  idle, visible at every table     p50 {}  p99 {}  max {}",
-        ms(p50),
-        ms(p99),
-        ms(max)
+        "  idle, visible at every table     {}",
+        spread_by(all_tables, ms)
     );
     Ok(())
 }

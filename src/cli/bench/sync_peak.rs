@@ -4,7 +4,7 @@
 //! the peak each table also ingests, rebuilds its screen for and answers pulls about
 //! the others' check-ins.
 
-use super::measure::{ms, percentiles};
+use super::measure::{ms, spread_by};
 use crate::app::table::RunningTable;
 use crate::store::inspect::Watcher;
 use crate::table::screen::View;
@@ -97,12 +97,9 @@ pub async fn run(
     let (db, screen): (Vec<_>, Vec<_>) = seen.into_iter().unzip();
     for (what, times) in [("database", db), ("screen", screen)] {
         let count = times.len();
-        let (p50, p99, max) = percentiles(times);
         println!(
-            "  at the peak, visible at another table ({what:<8}) p50 {}  p99 {}  max {}  (n={count})",
-            ms(p50),
-            ms(p99),
-            ms(max)
+            "  at the peak, visible at another table ({what:<8}) {}  (n={count})",
+            spread_by(times, ms)
         );
     }
     Ok(())
